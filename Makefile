@@ -1,0 +1,46 @@
+# libdefer: one `make` builds everything; see README.md.
+#
+#   make            build the runtime, the reader and the gdb extension
+#   make demo       build, then run the example programs (and the gdb demo)
+#   make test       every test (pytest), including the sanitizer builds
+#   make bench      performance table
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PYTHON := /usr/bin/python3
+B := build
+
+CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -g
+OPT ?= -O2
+
+.PHONY: all deps demo test bench install clean check-sanitize
+all: deps-stamp
+
+include libdefer/build.mk
+-include dwarf-reader/build.mk
+-include gdb/build.mk
+include examples/build.mk
+
+# Missing Debian packages are installed once; the stamp remembers it.
+$(B)/.deps: scripts/install-deps
+	@mkdir -p $(B)
+	@sh scripts/install-deps
+	@touch $@
+deps-stamp: $(B)/.deps
+deps: $(B)/.deps
+
+demo: all examples
+	@sh scripts/demo
+
+test: all examples
+	$(PYTHON) -m pytest -q tests
+
+bench: all
+	@sh scripts/bench
+
+install: all $(INSTALL_TARGETS)
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,2 @@
+examples:
+.PHONY: examples

@@ -1,0 +1,42 @@
+# The runtime: build/libdefer.a, build/libdefer.so (soname libdefer.so.1),
+# build/libdefer.pc.
+
+LIBDEFER_SRC := $(wildcard libdefer/src/*.c)
+LIBDEFER_ASM := libdefer/src/x86_64/defer.S
+LIBDEFER_HDR := $(wildcard libdefer/include/*.h) libdefer/src/runtime.h
+LIBDEFER_VERSION := 1.0.0
+LIBDEFER_SONAME := libdefer.so.1
+LIBDEFER_CFLAGS := $(CFLAGS_COMMON) $(OPT) -fPIC -Ilibdefer/include -fvisibility=hidden
+
+LIBDEFER_OBJ := $(patsubst libdefer/src/%.c,$(B)/libdefer/%.o,$(LIBDEFER_SRC)) \
+	$(B)/libdefer/defer.S.o
+
+$(B)/libdefer/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBDEFER_CFLAGS) -c $< -o $@
+
+$(B)/libdefer/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+
+$(B)/libdefer.a: $(LIBDEFER_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/$(LIBDEFER_SONAME): $(LIBDEFER_OBJ)
+	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -o $@ $^ -lgcc_s
+	ln -sf $(LIBDEFER_SONAME) $(B)/libdefer.so
+
+$(B)/libdefer.pc: libdefer/libdefer.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' $< > $@
+
+all: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME) $(B)/libdefer.pc
+
+INSTALL_TARGETS += install-libdefer
+.PHONY: install-libdefer
+install-libdefer: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME) $(B)/libdefer.pc
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 libdefer/include/defer.h libdefer/include/defer_abi.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(B)/libdefer.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/$(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/libdefer.so
+	install -m 644 $(B)/libdefer.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/

@@ -1,0 +1,246 @@
+/*
+ * defer.h - Go's defer, panic and recover for C.
+ *
+ *	int copy(const char *from, const char *to)
+ *	{
+ *		defer_frame;                     // this function's deferred calls
+ *		FILE *in = fopen(from, "rb");
+ *		if (!in)
+ *			return -1;
+ *		defer(fclose, in);               // runs on every way out, LIFO
+ *		...
+ *	}
+ *
+ * THE UNIT.  `defer_frame;` declares a frame marker; every defer() after it
+ * in the same block belongs to it, and the frame's calls run, newest first,
+ * when control leaves that block by any path: falling off the end, return,
+ * break, continue, goto.  Written first in a function body it gives exactly
+ * Go's function-level behaviour (defer in a loop piles up calls until the
+ * function returns).  Written in an inner block it scopes calls to that block.
+ *
+ * ARGUMENTS are evaluated and converted at the defer() call, exactly as for
+ * a direct call to the function (prototype conversions, variadic
+ * promotions): defer(printf, "%d\n", i) in a loop prints each i.  At most
+ * six scalar arguments (integers, pointers, float, double); the return value
+ * is ignored.  Anything else is a compile-time error.
+ *
+ * PANIC.  panic("fmt", ...) starts a panic with a formatted message;
+ * panic_value(ptr, "fmt", ...) also carries a pointer (an error object).
+ * The thread's pending deferred calls then run, newest first, across frames.
+ *
+ * RECOVER.  recover() returns the current panic only when called directly by
+ * a deferred call that the panic is running, and marks it recovered;
+ * anywhere else (not panicking, in a helper the deferred call calls, in a
+ * call run by a normal return, a second time) it returns NULL.  The result
+ * is valid until the deferred call returns.
+ *
+ * WHERE EXECUTION RESUMES after a recovery: as in Go, the function that owns
+ * the recovering frame returns to its caller.  Its remaining deferred calls
+ * run first.  It returns the value of the variable named by
+ * defer_result(var), which the deferred call can set through a pointer, or
+ * zero if none was named:
+ *
+ *	int handle(struct request *rq)
+ *	{
+ *		int status = 200;
+ *		defer_frame;
+ *		defer_result(status);            // returned after a recovery
+ *		defer(recover_status, &status);  // sets status = 500 if it recovers
+ *		serve(rq);                       // may panic
+ *		return status;
+ *	}
+ *
+ * The rest of that function is skipped, like the rest of any frame the panic
+ * went through; `__attribute__((cleanup))` variables in those frames do not
+ * run (as with longjmp): use defer.
+ *
+ * panic() is deliberately not noreturn (see gopanic below); a function
+ * that owns a defer_frame must be able to return, so do not end all of its
+ * paths in calls of your own noreturn functions.
+ *
+ * UNRECOVERED panics print the panic chain and a backtrace to stderr and
+ * exit with status 2; with DEFER_TRACEBACK=crash they abort() for a core.
+ *
+ * THREADS.  Each thread has its own chain; a panic runs only its own
+ * thread's calls.  defer_goexit() runs all of the calling thread's pending
+ * calls, then ends the thread.
+ *
+ * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception) across a
+ * defer_frame skips its calls; the next frame exit that notices the stale
+ * records reports it and aborts.  Recovery unwinds with the frames' unwind
+ * tables (.eh_frame, the default for gcc and clang on x86-64).  recover()
+ * in a helper that the deferred function reaches by a tail call counts as
+ * the deferred function itself.
+ */
+#ifndef DEFER_H
+#define DEFER_H
+
+#include <stdint.h>
+#include "defer_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if !defined(__x86_64__) || !defined(__GNUC__)
+#error "libdefer supports GCC or clang on x86-64 only"
+#endif
+
+/* Everything declared here is exported from libdefer.so. */
+#pragma GCC visibility push(default)
+
+/* The frame marker a defer_frame declares.  `sp` in struct _defer is its
+ * address. */
+struct defer_mark {
+	uint8_t armed;   /* a call was deferred: run deferreturn on exit */
+	uint8_t rkind;   /* DEFER_ARG_* of the defer_result variable, 0 if none */
+	void *result;    /* the defer_result variable */
+};
+
+/* Per-thread hand-over area between the defer() macro and deferproc: the
+ * arguments travel in their registers, these three beside them. */
+struct defer_tls {
+	struct g *g;
+	void (*fn)(void);
+	struct defer_mark *frame;
+	uint64_t desc;
+	uint8_t nvec;    /* deferproc's scratch for %al */
+};
+extern __thread struct defer_tls __defer_tls __attribute__((tls_model("initial-exec")));
+
+/* The runtime entry points (well-known names that debuggers break on). */
+void deferproc(void);  /* called through the deferred function's own type */
+/* deferproc, reached through a pointer so that the compiler does not see
+ * (and warn about) a call of a known function through another type. */
+extern void (*const __defer_deferproc)(void);
+void deferreturn(struct defer_mark *frame);
+/* Not declared noreturn, on purpose: a compiler that knows a function
+ * always panics concludes that the function never returns and deletes the
+ * code after calls to it; but a recovery makes the owner of the recovering
+ * frame return to exactly that code. */
+void gopanic(void *value, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const struct _panic *gorecover(void *caller_frame);
+void defer_goexit(void) __attribute__((noreturn));
+
+/* recover as a plain function exists so that defer(recover) compiles; like
+ * Go's `defer recover()` it never recovers anything. */
+const struct _panic *(recover)(void);
+
+/* Never called: a call to a returns_twice function keeps compilers from
+ * inlining a function that has a defer_frame, because recovery returns from
+ * that function and needs its own stack frame. */
+extern volatile int __defer_never;
+void __defer_noinline(void) __attribute__((returns_twice));
+
+#pragma GCC visibility pop
+
+static inline void __defer_frame_exit(struct defer_mark *f)
+{
+	if (f->armed)
+		deferreturn(f);
+}
+
+#define defer_frame                                                          \
+	struct defer_mark __defer_fr                                         \
+		__attribute__((cleanup(__defer_frame_exit))) = { 0, 0, 0 };  \
+	if (__builtin_expect(__defer_never, 0))                               \
+		__defer_noinline()
+
+#define defer_result(var)                                                    \
+	(__defer_fr.result = (void *)&(var), __defer_fr.rkind = __DEFER_KIND(var))
+
+#define panic(...) gopanic((void *)0, __VA_ARGS__)
+#define panic_value(value, ...) gopanic((value), __VA_ARGS__)
+/* The never-taken call keeps the calling function from being inlined into
+ * a helper's caller, where its recover() would wrongly succeed. */
+#define recover()                                                            \
+	(__builtin_expect(__defer_never, 0)                                   \
+		 ? (__defer_noinline(), (const struct _panic *)0)             \
+		 : gorecover(__builtin_frame_address(0)))
+
+/* ---- argument classification (compile time) ---- */
+
+/* GCC/clang __builtin_classify_type codes. */
+#define __DEFER_TC(x) __builtin_classify_type(x)
+#define __DEFER_IS_INT(x) (__DEFER_TC(x) >= 1 && __DEFER_TC(x) <= 4)
+#define __DEFER_IS_PTR(x) (__DEFER_TC(x) == 5 || __DEFER_TC(x) == 10 || __DEFER_TC(x) == 14)
+#define __DEFER_IS_REAL(x) (__DEFER_TC(x) == 8)
+/* x's type if it is an integer, else unsigned: lets us test signedness of
+ * any argument without a type error (the sys/sdt.h idiom). */
+#define __DEFER_INTTYPE(x) __typeof__(__builtin_choose_expr(__DEFER_IS_INT(x), (x), 0U))
+#define __DEFER_SIGNED(x) ((__DEFER_INTTYPE(x))-1 < (__DEFER_INTTYPE(x))1)
+#define __DEFER_KIND(x)                                                      \
+	(__DEFER_TC(x) == 4 ? DEFER_ARG_BOOL | 1 :                            \
+	 __DEFER_IS_PTR(x) ? DEFER_ARG_POINTER | 8 :                          \
+	 __DEFER_IS_REAL(x) ? (sizeof(x) == 4 ? DEFER_ARG_FLOAT | 4 : DEFER_ARG_DOUBLE | 8) : \
+	 (__DEFER_SIGNED(x) ? DEFER_ARG_SIGNED : DEFER_ARG_UNSIGNED) | sizeof(x))
+#define __DEFER_SCALAR(x)                                                    \
+	_Static_assert(__DEFER_IS_INT(x) || __DEFER_IS_PTR(x) ||              \
+		       (__DEFER_IS_REAL(x) && sizeof(x) <= 8),                \
+		       "defer: arguments must be integers, pointers, float or double")
+
+#define __DEFER_NARGS(...) __DEFER_NARGS_(__VA_ARGS__, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define __DEFER_NARGS_(f, a, b, c, d, e, g, h, i, j, n, ...) n
+#define __DEFER_CAT(a, b) __DEFER_CAT_(a, b)
+#define __DEFER_CAT_(a, b) a##b
+
+/* Each argument's kind byte, packed after the count. */
+#define __DEFER_K(x, i) ((uint64_t)(__DEFER_KIND(x)) << (8 * (i)))
+#define __DEFER_DESC0() 0
+#define __DEFER_DESC1(a) (1 | __DEFER_K(a, 1))
+#define __DEFER_DESC2(a, b) (2 | __DEFER_K(a, 1) | __DEFER_K(b, 2))
+#define __DEFER_DESC3(a, b, c) (3 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3))
+#define __DEFER_DESC4(a, b, c, d) (4 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4))
+#define __DEFER_DESC5(a, b, c, d, e) (5 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4) | __DEFER_K(e, 5))
+#define __DEFER_DESC6(a, b, c, d, e, f) (6 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4) | __DEFER_K(e, 5) | __DEFER_K(f, 6))
+
+#define __DEFER_CHECK0()
+#define __DEFER_CHECK1(a) __DEFER_SCALAR(a);
+#define __DEFER_CHECK2(a, b) __DEFER_SCALAR(a); __DEFER_SCALAR(b);
+#define __DEFER_CHECK3(a, b, c) __DEFER_CHECK2(a, b) __DEFER_SCALAR(c);
+#define __DEFER_CHECK4(a, b, c, d) __DEFER_CHECK3(a, b, c) __DEFER_SCALAR(d);
+#define __DEFER_CHECK5(a, b, c, d, e) __DEFER_CHECK4(a, b, c, d) __DEFER_SCALAR(e);
+#define __DEFER_CHECK6(a, b, c, d, e, f) __DEFER_CHECK5(a, b, c, d, e) __DEFER_SCALAR(f);
+
+/* Return values are ignored, but one passed in memory would take %rdi for
+ * its address, and an x87 one would be left on the FPU stack. */
+#define __DEFER_RET_OK(call)                                                 \
+	__builtin_choose_expr(__builtin_types_compatible_p(__typeof__(call), void), 1, \
+			      sizeof(__typeof__(call)) <= 16 &&               \
+			      !__builtin_types_compatible_p(__typeof__(call), long double))
+
+/*
+ * defer(fn, args...): hand fn, the frame and the argument kinds to deferproc
+ * through __defer_tls, then call deferproc as if it were fn, so the
+ * compiler puts every argument where fn expects it.  Arguments are
+ * evaluated once, here.
+ */
+#define __DEFER_CALL(n, __f, ...)                                             \
+	do {                                                                  \
+		_Static_assert(__DEFER_RET_OK((__f)(__VA_ARGS__)),             \
+			       "defer: the function must return void, a scalar or a small struct"); \
+		__DEFER_CAT(__DEFER_CHECK, n)(__VA_ARGS__)                    \
+		__defer_tls.fn = (void (*)(void))(__f);                        \
+		__defer_tls.frame = &__defer_fr;                              \
+		__defer_tls.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
+		((__typeof__(&*(__f)))__defer_deferproc)(__VA_ARGS__);     \
+	} while (0)
+
+#define __DEFER_0(__f) __DEFER_CALL(0, __f)
+#define __DEFER_1(__f, ...) __DEFER_CALL(1, __f, __VA_ARGS__)
+#define __DEFER_2(__f, ...) __DEFER_CALL(2, __f, __VA_ARGS__)
+#define __DEFER_3(__f, ...) __DEFER_CALL(3, __f, __VA_ARGS__)
+#define __DEFER_4(__f, ...) __DEFER_CALL(4, __f, __VA_ARGS__)
+#define __DEFER_5(__f, ...) __DEFER_CALL(5, __f, __VA_ARGS__)
+#define __DEFER_6(__f, ...) __DEFER_CALL(6, __f, __VA_ARGS__)
+#define __DEFER_TOO_MANY(...) _Static_assert(0, "defer: at most 6 arguments can be deferred")
+#define __DEFER_7 __DEFER_TOO_MANY
+#define __DEFER_8 __DEFER_TOO_MANY
+#define __DEFER_9 __DEFER_TOO_MANY
+
+#define defer(...) __DEFER_CAT(__DEFER_, __DEFER_NARGS(__VA_ARGS__))(__VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,146 @@
+/*
+ * g.c - per-thread records (struct g), the allgs registry, and the pool
+ * deferred-call records come from.
+ *
+ * A thread gets its g the first time it defers.  Every g is linked into
+ * allgs for good: debuggers walk that list instead of thread-local storage,
+ * which they cannot always read (cores, gdbserver, static-pie).  When a
+ * thread ends its g is marked dead and its pool freed; the next new thread
+ * reuses it, so thread churn does not grow the list.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include "runtime.h"
+
+__thread struct defer_tls __defer_tls __attribute__((tls_model("initial-exec")));
+struct g *volatile allgs;
+volatile int __defer_never;
+
+static pthread_mutex_t allglock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t gkey;
+static pthread_once_t gonce = PTHREAD_ONCE_INIT;
+
+/* Records are carved from chunks; a chunk is freed only with its thread. */
+#define CHUNK 64
+struct chunk {
+	struct chunk *next;
+	struct _defer d[CHUNK];
+};
+
+void __defer_noinline(void)
+{
+}
+
+static void freechunks(struct g *g)
+{
+	struct chunk *c = g->chunks, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	g->chunks = NULL;
+	g->pool = NULL;
+}
+
+/* Thread exit.  Pending records cannot survive their thread: the stack
+ * frames that own them are gone. */
+static void gexit(void *arg)
+{
+	struct g *g = arg;
+
+	pthread_mutex_lock(&allglock);
+	g->_defer = NULL;
+	g->_panic = NULL;
+	freechunks(g);
+	g->status = DEFER_G_DEAD;
+	pthread_mutex_unlock(&allglock);
+	__defer_tls.g = NULL;
+}
+
+/* In a fork child only the forking thread exists; its tid changed. */
+static void gafterfork(void)
+{
+	struct g *g, *me = __defer_tls.g;
+
+	for (g = allgs; g; g = g->alllink)
+		if (g != me)
+			g->status = DEFER_G_DEAD;
+	if (me)
+		me->tid = gettid();
+	pthread_mutex_init(&allglock, NULL);
+}
+
+static void ginit(void)
+{
+	if (pthread_key_create(&gkey, gexit) != 0)
+		throw("cannot create the thread-exit key");
+	pthread_atfork(NULL, NULL, gafterfork);
+}
+
+static struct g *newg(void)
+{
+	struct g *g;
+
+	pthread_once(&gonce, ginit);
+	pthread_mutex_lock(&allglock);
+	for (g = allgs; g && g->status != DEFER_G_DEAD; g = g->alllink)
+		;
+	if (!g) {
+		g = calloc(1, sizeof *g);
+		if (!g) {
+			pthread_mutex_unlock(&allglock);
+			throw("out of memory for a thread record");
+		}
+		g->alllink = allgs;
+		allgs = g;
+	}
+	g->tid = gettid();
+	g->ndefers = 0;
+	memset(g->name, 0, sizeof g->name);
+	prctl(PR_GET_NAME, g->name);
+	g->status = DEFER_G_RUNNING;
+	pthread_mutex_unlock(&allglock);
+	pthread_setspecific(gkey, g);
+	__defer_tls.g = g;
+	return g;
+}
+
+struct g *getg(void)
+{
+	struct g *g = __defer_tls.g;
+
+	return g ? g : newg();
+}
+
+void __defer_refill(void)
+{
+	struct g *g = getg();
+	struct chunk *c;
+	int i;
+
+	if (g->pool)
+		return;
+	c = malloc(sizeof *c);
+	if (!c)
+		throw("out of memory for deferred calls (%llu pending)",
+		      (unsigned long long)g->ndefers);
+	c->next = g->chunks;
+	g->chunks = c;
+	for (i = CHUNK - 1; i >= 0; i--) {
+		c->d[i].link = g->pool;
+		g->pool = &c->d[i];
+	}
+}
+
+void freedefer(struct g *g, struct _defer *d)
+{
+	d->link = g->pool;
+	g->pool = d;
+}
+
+void (*const __defer_deferproc)(void) = deferproc;

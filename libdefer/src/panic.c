@@ -1,0 +1,212 @@
+/*
+ * panic.c - gopanic, gorecover and recovery.
+ *
+ * The rules are Go's (src/runtime/panic.go):
+ *
+ * A panic runs the thread's pending deferred calls newest first, whatever
+ * frame they belong to.  Each record is marked started and tagged with the
+ * panic before its call, and stays on the chain while the call runs.
+ *
+ * If a record is already started when a panic reaches it, its call began
+ * earlier and is now being abandoned: it panicked itself.  The panic that
+ * was running it (if any) is aborted: it will never finish, because this
+ * newer panic has taken over its deferred calls.  The record is dropped.
+ *
+ * recover() succeeds only in the deferred call the current panic is running
+ * (checked by stack address, as Go checks argp), and only once.  When that
+ * call returns, the panic is over: we pop it and every aborted panic behind
+ * it (their gopanic activations are on the stack we are about to abandon),
+ * run the recovering frame's remaining calls, and make the function that
+ * owns that frame return to its caller.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unwind.h>
+#include "runtime.h"
+
+void gopanic(void *value, const char *fmt, ...)
+{
+	struct g *g = getg();
+	struct _panic p = { 0 };
+	struct _defer *d;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p.msg, sizeof p.msg, fmt ? fmt : "(nil)", ap);
+	va_end(ap);
+	p.arg = value;
+	p.pc = (uintptr_t)__builtin_return_address(0);
+	p.link = g->_panic;
+	g->_panic = &p;
+	STAP_PROBE2(libdefer, panic, &p, g);
+
+	while ((d = g->_defer)) {
+		if (d->started) {
+			if (d->_panic)
+				d->_panic->aborted = 1;
+			d->_panic = 0;
+			g->_defer = d->link;
+			freedefer(g, d);
+			continue;
+		}
+		d->started = 1;
+		d->_panic = &p;
+		p.defer = d;
+		STAP_PROBE2(libdefer, run, d, &p);
+		if (!d->fn)
+			nildefer(d);
+		__defer_invoke(d, &p.argp);
+		p.argp = 0;
+		p.defer = 0;
+		if (g->_defer != d)
+			throw("bad defer entry in panic");
+		g->_defer = d->link;
+		if (p.recovered)
+			recovery(g, d);
+		freedefer(g, d);
+	}
+	STAP_PROBE2(libdefer, fatal, &p, g);
+	fatalpanic(g);
+}
+
+/*
+ * Only the deferred call itself may recover (Go's argp rule): its frame is
+ * the one __defer_invoke entered.  caller_frame is the caller's frame
+ * pointer, so its CFA is 16 above.  A function that the deferred call
+ * reached by a tail call sits in the same frame; the enclosing-function
+ * check tells it apart when unwind tables are there to ask.
+ */
+__attribute__((noinline))
+const struct _panic *gorecover(void *caller_frame)
+{
+	struct g *g = __defer_tls.g;
+	struct _panic *p = g ? g->_panic : 0;
+	void *caller;
+
+	if (!p || p->goexit || p->recovered || !p->argp || !p->defer ||
+	    p->argp != (uintptr_t)caller_frame + 16)
+		return 0;
+	caller = _Unwind_FindEnclosingFunction(__builtin_return_address(0));
+	if (caller && caller != (void *)p->defer->fn)
+		return 0;
+	p->recovered = 1;
+	STAP_PROBE2(libdefer, recover, p, p->defer);
+	return p;
+}
+
+const struct _panic *(recover)(void)
+{
+	/* As Go's `defer recover()`: the runtime called it, not a deferred
+	 * function, so there is nothing to recover. */
+	return 0;
+}
+
+/* ---- recovery: make the owner of the recovering frame return ---- */
+
+struct unwind {
+	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
+	int found;
+	struct defer_resume r;
+};
+
+/*
+ * libgcc hands us each frame as the state of its caller at the call:
+ * IP is the return address into the caller, CFA is the callee's CFA, which
+ * is the caller's stack pointer once the callee has returned.  The first
+ * such state whose CFA lies above the marker is therefore the owner's
+ * caller right after the owner returns, with the callee-saved registers
+ * the owner's epilogue would have restored.
+ */
+static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
+{
+	struct unwind *u = arg;
+
+	if (_Unwind_GetCFA(ctx) <= u->frame)
+		return _URC_NO_REASON;
+	u->r.rbx = _Unwind_GetGR(ctx, 3);
+	u->r.rbp = _Unwind_GetGR(ctx, 6);
+	u->r.r12 = _Unwind_GetGR(ctx, 12);
+	u->r.r13 = _Unwind_GetGR(ctx, 13);
+	u->r.r14 = _Unwind_GetGR(ctx, 14);
+	u->r.r15 = _Unwind_GetGR(ctx, 15);
+	u->r.rip = _Unwind_GetIP(ctx);
+	u->r.rsp = _Unwind_GetCFA(ctx);
+	u->found = 1;
+	return _URC_END_OF_STACK;
+}
+
+/* The owner's return value: the defer_result variable, or zero. */
+static void result(const struct defer_mark *f, struct defer_resume *r)
+{
+	const void *v = f->result;
+
+	r->rax = r->xmm0 = 0;
+	if (!v)
+		return;
+	switch (f->rkind) {
+	case DEFER_ARG_FLOAT | 4: r->xmm0 = *(const uint32_t *)v; break;
+	case DEFER_ARG_DOUBLE | 8: r->xmm0 = *(const uint64_t *)v; break;
+	case DEFER_ARG_SIGNED | 1: r->rax = (uint64_t)*(const int8_t *)v; break;
+	case DEFER_ARG_SIGNED | 2: r->rax = (uint64_t)*(const int16_t *)v; break;
+	case DEFER_ARG_SIGNED | 4: r->rax = (uint64_t)*(const int32_t *)v; break;
+	case DEFER_ARG_UNSIGNED | 1: case DEFER_ARG_BOOL | 1: r->rax = *(const uint8_t *)v; break;
+	case DEFER_ARG_UNSIGNED | 2: r->rax = *(const uint16_t *)v; break;
+	case DEFER_ARG_UNSIGNED | 4: r->rax = *(const uint32_t *)v; break;
+	default: r->rax = *(const uint64_t *)v; break;
+	}
+}
+
+/*
+ * d's call recovered the newest panic; d is already off the chain.
+ * Called on the panic's stack, which is still intact below the recovering
+ * frame, so the frame's marker and result variable can still be read.
+ */
+void recovery(struct g *g, struct _defer *d)
+{
+	struct defer_mark *frame = (struct defer_mark *)d->sp;
+	struct _panic *p = g->_panic;
+	struct unwind u = { .frame = d->sp };
+
+	freedefer(g, d);
+	g->_panic = p->link;
+	while (g->_panic && g->_panic->aborted)
+		g->_panic = g->_panic->link;
+	STAP_PROBE2(libdefer, resume, frame, g);
+	/* The frame's other calls run now, as Go's deferreturn runs them after
+	 * the resumed deferproc; they see no panic of theirs. */
+	deferreturn(frame);
+	_Unwind_Backtrace(findcaller, &u);
+	if (!u.found)
+		throw("recover: cannot unwind to the caller of the recovering frame "
+		      "(missing unwind tables?)");
+	result(frame, &u.r);
+	__defer_jump(&u.r);
+}
+
+/* ---- Goexit ---- */
+
+void defer_goexit(void)
+{
+	struct g *g = getg();
+	struct _panic p = { .goexit = 1 };
+	struct _defer *d;
+
+	snprintf(p.msg, sizeof p.msg, "goexit");
+	p.link = g->_panic;
+	g->_panic = &p;
+	while ((d = g->_defer)) {
+		if (d->started) {
+			if (d->_panic)
+				d->_panic->aborted = 1;
+			g->_defer = d->link;
+			freedefer(g, d);
+			continue;
+		}
+		d->_panic = &p;
+		rundefer(g, d);
+	}
+	g->_panic = p.link;
+	pthread_exit(0);
+}

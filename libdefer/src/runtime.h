@@ -1,0 +1,43 @@
+/* runtime.h - libdefer's internal interface between its source files. */
+#ifndef DEFER_RUNTIME_H
+#define DEFER_RUNTIME_H
+
+#include <stddef.h>
+#include <sys/sdt.h>
+#include "defer.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+/* g.c: the calling thread's record, made and registered on first use. */
+HIDDEN struct g *getg(void);
+HIDDEN void freedefer(struct g *g, struct _defer *d);
+
+/* Called by deferproc's slow path: make sure the thread has a g and a
+ * non-empty record pool. */
+HIDDEN void __defer_refill(void);
+
+/* x86_64/defer.S */
+/* Call d->fn with its saved argument registers.  If argp is not NULL, the
+ * stack address at which the callee is entered (its CFA) is stored there
+ * first, so that recover() can tell that frame from others. */
+HIDDEN void __defer_invoke(struct _defer *d, uintptr_t *argp);
+
+/* The register state of a frame to resume: a caller about to continue after
+ * the call that returned. */
+struct defer_resume {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rax, xmm0;
+};
+HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn));
+
+/* deferreturn.c: run one record popped from the chain by a normal exit. */
+HIDDEN void rundefer(struct g *g, struct _defer *d);
+HIDDEN void nildefer(const struct _defer *d);
+
+/* fatal.c */
+void fatalpanic(struct g *g) __attribute__((noreturn));
+HIDDEN void throw(const char *why, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* panic.c */
+HIDDEN void recovery(struct g *g, struct _defer *d) __attribute__((noreturn));
+
+#endif
