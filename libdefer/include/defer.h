@@ -90,11 +90,14 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* The frame marker a defer_frame declares.  `sp` in struct _defer is its
- * address. */
+ * address.  It carries one record of its own so that the first call a
+ * frame defers needs no pool (Go's stack-allocated defer); the record is
+ * left uninitialised until deferproc fills it. */
 struct defer_mark {
 	uint8_t armed;   /* a call was deferred: run deferreturn on exit */
 	uint8_t rkind;   /* DEFER_ARG_* of the defer_result variable, 0 if none */
 	void *result;    /* the defer_result variable */
+	struct _defer rec;
 };
 
 /* Per-thread hand-over area between the defer() macro and deferproc: the
@@ -103,8 +106,7 @@ struct defer_tls {
 	struct g *g;
 	void (*fn)(void);
 	struct defer_mark *frame;
-	uint64_t desc;
-	uint8_t nvec;    /* deferproc's scratch for %al */
+	uint64_t desc;   /* nargs and kind[] as laid out in struct _defer */
 };
 extern __thread struct defer_tls __defer_tls __attribute__((tls_model("initial-exec")));
 
@@ -119,18 +121,13 @@ void deferreturn(struct defer_mark *frame);
  * code after calls to it; but a recovery makes the owner of the recovering
  * frame return to exactly that code. */
 void gopanic(void *value, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-const struct _panic *gorecover(void *caller_frame);
+const struct _panic *gorecover(void *caller_frame, const void *caller_pc);
 void defer_goexit(void) __attribute__((noreturn));
 
 /* recover as a plain function exists so that defer(recover) compiles; like
  * Go's `defer recover()` it never recovers anything. */
 const struct _panic *(recover)(void);
 
-/* Never called: a call to a returns_twice function keeps compilers from
- * inlining a function that has a defer_frame, because recovery returns from
- * that function and needs its own stack frame. */
-extern volatile int __defer_never;
-void __defer_noinline(void) __attribute__((returns_twice));
 
 #pragma GCC visibility pop
 
@@ -140,23 +137,35 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 		deferreturn(f);
 }
 
+/*
+ * Keep the enclosing function out of line: gcc and clang never inline or
+ * clone a function that stores the address of one of its labels in a static.
+ * A function with a defer_frame needs its own stack frame, because recovery
+ * returns from it; one that calls recover() must stay a frame of its own, or
+ * a helper inlined into its caller could recover.
+ */
+#define __DEFER_PIN(n) __DEFER_PIN_(n)
+#define __DEFER_PIN_(n)                                                      \
+	__defer_pin_##n: __attribute__((unused));                             \
+	{ static void *const __defer_pinned __attribute__((used)) = &&__defer_pin_##n; }
+
 #define defer_frame                                                          \
-	struct defer_mark __defer_fr                                         \
-		__attribute__((cleanup(__defer_frame_exit))) = { 0, 0, 0 };  \
-	if (__builtin_expect(__defer_never, 0))                               \
-		__defer_noinline()
+	struct defer_mark __defer_fr __attribute__((cleanup(__defer_frame_exit))); \
+	__defer_fr.armed = 0;                                                 \
+	__defer_fr.rkind = 0;                                                 \
+	__DEFER_PIN(__COUNTER__)
 
 #define defer_result(var)                                                    \
 	(__defer_fr.result = (void *)&(var), __defer_fr.rkind = __DEFER_KIND(var))
 
 #define panic(...) gopanic((void *)0, __VA_ARGS__)
 #define panic_value(value, ...) gopanic((value), __VA_ARGS__)
-/* The never-taken call keeps the calling function from being inlined into
- * a helper's caller, where its recover() would wrongly succeed. */
-#define recover()                                                            \
-	(__builtin_expect(__defer_never, 0)                                   \
-		 ? (__defer_noinline(), (const struct _panic *)0)             \
-		 : gorecover(__builtin_frame_address(0)))
+/* The pin's label also names a pc inside the calling function, which
+ * gorecover checks against the deferred function. */
+#define recover() __DEFER_RECOVER(__COUNTER__)
+#define __DEFER_RECOVER(n) __DEFER_RECOVER_(n)
+#define __DEFER_RECOVER_(n)                                                   \
+	({ __DEFER_PIN_(n) gorecover(__builtin_frame_address(0), &&__defer_pin_##n); })
 
 /* ---- argument classification (compile time) ---- */
 

@@ -57,16 +57,18 @@ struct _defer {
 	struct _defer *link;   /* next older record of this thread, or NULL */
 	void (*fn)(void);      /* the deferred function (called with the saved registers) */
 	uintptr_t pc;          /* defer site: return address of the call to deferproc */
-	uintptr_t sp;          /* address of the owning defer_frame, inside the deferring
-	                        * function's stack frame: the frame whose CFA is the first
-	                        * one above sp owns the record */
+	uintptr_t sp;          /* address of the owning struct defer_mark, inside the
+	                        * deferring function's stack frame: the innermost frame
+	                        * whose CFA is above sp owns the record */
 	struct _panic *_panic; /* panic running this call, or NULL */
 	uint8_t nargs;         /* number of arguments, 0..DEFER_MAXARGS */
 	uint8_t kind[DEFER_MAXARGS]; /* DEFER_ARG_* per argument */
-	uint8_t nvec;          /* %al at the defer site (vector registers of a variadic call) */
 	uint8_t started;       /* the call has begun (by deferreturn, a panic or goexit) */
-	uint8_t heap;          /* the record lives in the thread's heap pool (always 1 in v1) */
-	uint8_t pad[6];
+	uint8_t heap;          /* 1: from the thread's record pool; 0: the record built
+	                        * into the owning defer_mark, on the stack (Go's heap flag) */
+	uint8_t pad[7];
+	/* Only the first nargs entries of each array are written: a call with
+	 * n arguments has at most n of either class. */
 	uint64_t iregs[DEFER_MAXARGS]; /* %rdi %rsi %rdx %rcx %r8 %r9 */
 	uint64_t fregs[DEFER_MAXARGS]; /* low 64 bits of %xmm0..%xmm5 */
 };
@@ -97,7 +99,6 @@ struct g {
 	int32_t tid;           /* kernel thread id (gettid) */
 	uint32_t status;       /* DEFER_G_RUNNING or DEFER_G_DEAD */
 	char name[16];         /* thread name when the record was made (comm) */
-	uint64_t ndefers;      /* calls deferred by this thread so far */
 	/* Below: private to the runtime (its record pool). */
 	struct _defer *pool;
 	void *chunks;
@@ -111,8 +112,9 @@ struct defer_debug_offsets {
 	uint32_t version;      /* DEFER_ABI_VERSION */
 	uint32_t size;         /* sizeof(struct defer_debug_offsets) */
 	uint64_t allgs;        /* address of allgs at link time; add the load bias */
-	struct { uint32_t size, alllink, defer, panic, tid, status, name, ndefers; } g;
-	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, nvec, started, heap, iregs, fregs; } d;
+	struct { uint32_t size, alllink, defer, panic, tid, status, name; } g;
+	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, started, heap, iregs, fregs; } d;
+	struct { uint32_t size, armed, rkind, result, rec; } mark;
 	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
 };
 

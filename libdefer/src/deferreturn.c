@@ -1,5 +1,7 @@
 /*
- * deferreturn.c - running a frame's deferred calls when it exits normally.
+ * deferreturn.c - the C side of running deferred calls: what deferreturn
+ * (defer.S) calls when something is wrong, and the one-record runner that
+ * goexit uses.
  */
 #include "runtime.h"
 
@@ -10,42 +12,22 @@ void nildefer(const struct _defer *d)
 		   "(deferred function is NULL, deferred at pc %#lx)", (unsigned long)d->pc);
 }
 
-/*
- * Run one record whose turn has come.  It stays on the chain, marked
- * started, while it runs: a debugger sees it as running, and if it panics
- * gopanic finds it started and knows it was abandoned.
- */
+void __defer_stale(const struct _defer *d)
+{
+	throw("deferred call from pc %#lx outlived its frame "
+	      "(longjmp or a C++ exception across a defer_frame?)", (unsigned long)d->pc);
+}
+
+/* Run the head record, then drop it: as deferreturn does, one at a time. */
 void rundefer(struct g *g, struct _defer *d)
 {
 	d->started = 1;
-	STAP_PROBE2(libdefer, run, d, 0);
+	STAP_PROBE2(libdefer, run, d, d->_panic);
 	if (!d->fn)
 		nildefer(d);
 	__defer_invoke(d, 0);
-	/* A deferred call pushes and pops its own records, so the head must be
-	 * d again; anything else is a corrupted chain. */
 	if (g->_defer != d)
-		throw("bad defer entry in deferreturn");
+		throw("bad defer entry in goexit");
 	g->_defer = d->link;
 	freedefer(g, d);
-}
-
-/*
- * deferreturn: a defer_frame is being left and has deferred calls.  Run all
- * records that belong to it, newest first.
- */
-void deferreturn(struct defer_mark *frame)
-{
-	struct g *g = getg();
-	struct _defer *d;
-
-	while ((d = g->_defer) && d->sp == (uintptr_t)frame)
-		rundefer(g, d);
-	/* A record of a deeper frame that is still here was skipped: its frame
-	 * was left without running its calls (longjmp, a C++ exception). */
-	if (d && d->sp < (uintptr_t)frame && !d->started)
-		throw("deferred call from pc %#lx outlived its frame "
-		      "(longjmp or a C++ exception across a defer_frame?)",
-		      (unsigned long)d->pc);
-	frame->armed = 0;
 }

@@ -18,7 +18,6 @@
 
 __thread struct defer_tls __defer_tls __attribute__((tls_model("initial-exec")));
 struct g *volatile allgs;
-volatile int __defer_never;
 
 static pthread_mutex_t allglock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t gkey;
@@ -30,10 +29,6 @@ struct chunk {
 	struct chunk *next;
 	struct _defer d[CHUNK];
 };
-
-void __defer_noinline(void)
-{
-}
 
 static void freechunks(struct g *g)
 {
@@ -100,7 +95,6 @@ static struct g *newg(void)
 		allgs = g;
 	}
 	g->tid = gettid();
-	g->ndefers = 0;
 	memset(g->name, 0, sizeof g->name);
 	prctl(PR_GET_NAME, g->name);
 	g->status = DEFER_G_RUNNING;
@@ -127,8 +121,7 @@ void __defer_refill(void)
 		return;
 	c = malloc(sizeof *c);
 	if (!c)
-		throw("out of memory for deferred calls (%llu pending)",
-		      (unsigned long long)g->ndefers);
+		throw("out of memory for deferred calls");
 	c->next = g->chunks;
 	g->chunks = c;
 	for (i = CHUNK - 1; i >= 0; i--) {
@@ -137,8 +130,11 @@ void __defer_refill(void)
 	}
 }
 
+/* A record built into a defer_mark goes back to nobody. */
 void freedefer(struct g *g, struct _defer *d)
 {
+	if (!d->heap)
+		return;
 	d->link = g->pool;
 	g->pool = d;
 }

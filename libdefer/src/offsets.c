@@ -8,6 +8,7 @@
 #define G(f) offsetof(struct g, f)
 #define D(f) offsetof(struct _defer, f)
 #define P(f) offsetof(struct _panic, f)
+#define M(f) offsetof(struct defer_mark, f)
 
 __attribute__((used, visibility("default")))
 const struct defer_debug_offsets _defer_debug_offsets = {
@@ -16,25 +17,23 @@ const struct defer_debug_offsets _defer_debug_offsets = {
 	.size = sizeof(struct defer_debug_offsets),
 	.allgs = (uint64_t)(uintptr_t)&allgs,
 	.g = { sizeof(struct g), G(alllink), G(_defer), G(_panic), G(tid), G(status),
-	       G(name), G(ndefers) },
+	       G(name) },
 	.d = { sizeof(struct _defer), D(link), D(fn), D(pc), D(sp), D(_panic), D(nargs),
-	       D(kind), D(nvec), D(started), D(heap), D(iregs), D(fregs) },
+	       D(kind), D(started), D(heap), D(iregs), D(fregs) },
+	.mark = { sizeof(struct defer_mark), M(armed), M(rkind), M(result), M(rec) },
 	.p = { sizeof(struct _panic), P(link), P(arg), P(argp), P(pc), P(defer),
 	       P(recovered), P(aborted), P(goexit), P(msg) },
 };
 
 /* The constants defer.S uses. */
-_Static_assert(offsetof(struct defer_tls, g) == 0, "TLS_G");
-_Static_assert(offsetof(struct defer_tls, fn) == 8, "TLS_FN");
-_Static_assert(offsetof(struct defer_tls, frame) == 16, "TLS_FRAME");
-_Static_assert(offsetof(struct defer_tls, desc) == 24, "TLS_DESC");
-_Static_assert(offsetof(struct defer_tls, nvec) == 32, "TLS_NVEC");
-_Static_assert(G(_defer) == 8 && G(ndefers) == 48 && G(pool) == 56, "G_*");
+_Static_assert(offsetof(struct defer_tls, g) == 0 && offsetof(struct defer_tls, fn) == 8 &&
+	       offsetof(struct defer_tls, frame) == 16 && offsetof(struct defer_tls, desc) == 24,
+	       "TLS_*");
+_Static_assert(G(_defer) == 8 && G(pool) == 48, "G_*");
 _Static_assert(D(link) == 0 && D(fn) == 8 && D(pc) == 16 && D(sp) == 24 &&
-	       D(_panic) == 32 && D(nargs) == 40 && D(nvec) == 47 &&
-	       D(started) == 48 && D(heap) == 49 && D(iregs) == 56 && D(fregs) == 104,
-	       "D_*");
-_Static_assert(offsetof(struct defer_mark, armed) == 0, "frame->armed");
+	       D(_panic) == 32 && D(nargs) == 40 && D(started) == 47 && D(heap) == 48 &&
+	       D(iregs) == 56 && D(fregs) == 104, "D_*");
+_Static_assert(M(armed) == 0 && M(rec) == 16, "M_*");
 _Static_assert(offsetof(struct defer_resume, rsp) == 48 &&
 	       offsetof(struct defer_resume, rip) == 56 &&
 	       offsetof(struct defer_resume, rax) == 64, "defer_resume");

@@ -74,12 +74,12 @@ void gopanic(void *value, const char *fmt, ...)
 /*
  * Only the deferred call itself may recover (Go's argp rule): its frame is
  * the one __defer_invoke entered.  caller_frame is the caller's frame
- * pointer, so its CFA is 16 above.  A function that the deferred call
+ * pointer, so its CFA is 16 above; caller_pc is a pc inside it.  A function that the deferred call
  * reached by a tail call sits in the same frame; the enclosing-function
  * check tells it apart when unwind tables are there to ask.
  */
 __attribute__((noinline))
-const struct _panic *gorecover(void *caller_frame)
+const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 {
 	struct g *g = __defer_tls.g;
 	struct _panic *p = g ? g->_panic : 0;
@@ -88,7 +88,9 @@ const struct _panic *gorecover(void *caller_frame)
 	if (!p || p->goexit || p->recovered || !p->argp || !p->defer ||
 	    p->argp != (uintptr_t)caller_frame + 16)
 		return 0;
-	caller = _Unwind_FindEnclosingFunction(__builtin_return_address(0));
+	/* It looks up pc - 1, as for a return address; the label may be the
+	 * function's first byte. */
+	caller = _Unwind_FindEnclosingFunction((char *)caller_pc + 1);
 	if (caller && caller != (void *)p->defer->fn)
 		return 0;
 	p->recovered = 1;
@@ -140,10 +142,10 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 /* The owner's return value: the defer_result variable, or zero. */
 static void result(const struct defer_mark *f, struct defer_resume *r)
 {
-	const void *v = f->result;
+	const void *v = f->result;   /* set only together with rkind */
 
 	r->rax = r->xmm0 = 0;
-	if (!v)
+	if (!f->rkind)
 		return;
 	switch (f->rkind) {
 	case DEFER_ARG_FLOAT | 4: r->xmm0 = *(const uint32_t *)v; break;

@@ -29,9 +29,10 @@ struct defer_resume {
 };
 HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn));
 
-/* deferreturn.c: run one record popped from the chain by a normal exit. */
+/* deferreturn.c: run the head record and drop it. */
 HIDDEN void rundefer(struct g *g, struct _defer *d);
 HIDDEN void nildefer(const struct _defer *d);
+HIDDEN void __defer_stale(const struct _defer *d) __attribute__((noreturn));
 
 /* fatal.c */
 void fatalpanic(struct g *g) __attribute__((noreturn));

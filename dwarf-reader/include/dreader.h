@@ -1,0 +1,264 @@
+/*
+ * dreader.h - find libdefer's runtime in an ELF binary, read its records
+ * from a core file or a live process.  The library behind defer-inspect.
+ *
+ * Three layers, each usable alone:
+ *
+ *   1. An opened binary (struct dr_elf): symbols, sections, notes, and the
+ *      DWARF questions a debugger asks about one name or one address:
+ *      a global variable's address, a struct's size and member offsets,
+ *      a function's parameters, the function and file:line of a pc.
+ *      Each question is answered from one compilation unit found through an
+ *      index (.debug_aranges, the symbol table); a walk over all units is
+ *      the fallback, and it reads unit headers and top-level DIEs only.
+ *   2. A target (struct dr_target): memory and threads of a core file or
+ *      of a stopped live process, and the ELF images mapped into it.
+ *   3. The runtime (struct dr_runtime): where allgs is, the record layouts
+ *      (from DWARF, checked against _defer_debug_offsets, or from that table
+ *      alone for stripped binaries), and a bounded walk over every thread's
+ *      deferred calls and panics.
+ *
+ * Every input is untrusted: offsets, sizes, counts and chains read from a
+ * file or from the target are bounded; a corrupt input gives an error or a
+ * partial result with warnings (dr_warn), never a crash.  Nothing here is
+ * thread-safe: use one handle per thread.
+ *
+ * Errors: functions that can fail return 0 on success or a DR_E* code and
+ * leave a one-line message in the handle (dr_elf_error, dr_target_error)
+ * or in the caller's buffer.
+ */
+#ifndef DREADER_H
+#define DREADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Failure classes; defer-inspect exits with these numbers. */
+enum {
+	DR_OK = 0,
+	DR_EUSAGE = 2,     /* bad command line */
+	DR_ENOENT = 3,     /* no such file or process */
+	DR_ENOTELF = 4,    /* not an ELF file, or a malformed one */
+	DR_ENODEFER = 5,   /* not linked with libdefer */
+	DR_ENODEBUG = 6,   /* neither debug info nor the offsets table */
+	DR_EMISMATCH = 7,  /* the core was not made from this binary */
+	DR_EPERM = 8,      /* not allowed to open or attach */
+	DR_ECORRUPT = 9,   /* the records or the core are unreadable */
+	DR_ENOMEM = 10,
+};
+
+/* Warnings go through this hook (default: stderr, "defer-inspect: warning: ...").
+ * Set it to NULL to drop them. */
+extern void (*dr_warn_hook)(const char *msg);
+void dr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- 1. binaries ---- */
+
+struct dr_elf;
+
+/* Open an ELF file (executable, shared library or core).  On failure
+ * returns DR_ENOENT, DR_EPERM or DR_ENOTELF and writes a message to err. */
+int dr_elf_open(const char *path, struct dr_elf **out, char *err, size_t errlen);
+void dr_elf_close(struct dr_elf *e);
+const char *dr_elf_path(const struct dr_elf *e);
+const char *dr_elf_error(const struct dr_elf *e);
+
+int dr_elf_type(const struct dr_elf *e);      /* ET_EXEC, ET_DYN, ET_CORE */
+uint64_t dr_elf_entry(const struct dr_elf *e);
+/* Lowest PT_LOAD vaddr (page-aligned): a mapping of file offset 0 at
+ * address A has load bias A - dr_elf_base. */
+uint64_t dr_elf_base(const struct dr_elf *e);
+/* The GNU build-id, or 0 if none. */
+size_t dr_elf_build_id(const struct dr_elf *e, const uint8_t **id);
+/* DT_NEEDED entries, DT_RUNPATH/DT_RPATH (NULL if none). */
+int dr_elf_needed(const struct dr_elf *e, int i, const char **name);
+const char *dr_elf_runpath(const struct dr_elf *e);
+
+/* Symbol table (.symtab, then .dynsym).  0 or DR_ENOENT. */
+int dr_sym(struct dr_elf *e, const char *name, uint64_t *addr, uint64_t *size);
+/* The function symbol containing addr (link-time), its start in *start. */
+const char *dr_sym_at(struct dr_elf *e, uint64_t addr, uint64_t *start);
+
+/* Read file-backed bytes at a link-time address (PT_LOAD contents, zero
+ * for .bss).  Returns the number of bytes read, possibly short. */
+size_t dr_elf_read(struct dr_elf *e, uint64_t addr, void *buf, size_t n);
+
+/* A section's bytes in the file (NULL, *size 0 if absent or out of bounds). */
+const uint8_t *dr_elf_section(struct dr_elf *e, const char *name, uint64_t *addr, size_t *size);
+
+/* SDT probes (.note.stapsdt).  pc is corrected for prelink moves of
+ * .stapsdt.base; add the load bias at run time. */
+struct dr_probe {
+	const char *provider, *name, *args;
+	uint64_t pc, base, semaphore;
+};
+/* Calls fn for each probe; stops and returns fn's value if non-zero. */
+int dr_probes(struct dr_elf *e, int (*fn)(const struct dr_probe *, void *), void *arg);
+
+/* ---- 1b. DWARF ---- */
+
+/* 1 if the file has .debug_info that libdwarf accepted. */
+int dr_has_dwarf(struct dr_elf *e);
+/* DWARF version of the unit that answered the last question (2..5), 0 if none. */
+int dr_dwarf_version(struct dr_elf *e);
+
+/* A global variable's address from DWARF: DW_OP_addr or DW_OP_addrx, also
+ * through GCC's DW_AT_specification definitions.  hint: a pc in the same
+ * source file (an index finds that unit first), or 0.  0 or DR_ENOENT. */
+int dr_var_addr(struct dr_elf *e, const char *name, uint64_t hint, uint64_t *addr);
+
+/* A struct (or union) type by tag name: its size and its members' offsets.
+ * hint as above. */
+struct dr_member { const char *name; uint64_t offset; uint64_t size; };
+struct dr_struct {
+	const char *name;
+	uint64_t size;
+	int nmembers;
+	struct dr_member *members;      /* owned by the dr_elf */
+};
+int dr_struct(struct dr_elf *e, const char *name, uint64_t hint, const struct dr_struct **out);
+/* Offset of a member, -1 if absent. */
+int64_t dr_member_offset(const struct dr_struct *s, const char *member);
+
+/* A C type reduced to what decoding a register needs. */
+enum dr_class { DR_CLASS_NONE, DR_CLASS_SIGNED, DR_CLASS_UNSIGNED, DR_CLASS_POINTER,
+		DR_CLASS_FLOAT, DR_CLASS_BOOL, DR_CLASS_OTHER };
+struct dr_type {
+	enum dr_class cls;
+	unsigned size;      /* bytes */
+	int is_char_ptr;    /* char * or const char *: worth reading as a string */
+	char name[64];      /* as C would spell it, e.g. "const char *" */
+};
+/* A function's named parameters, in order; *variadic set if it takes "...". */
+struct dr_func {
+	uint64_t lowpc;
+	const char *name;
+	int nparams, variadic;
+	struct { const char *name; struct dr_type type; } params[8];
+};
+/* The function (from DWARF) whose entry is addr.  0 or DR_ENOENT. */
+int dr_func_at(struct dr_elf *e, uint64_t addr, const struct dr_func **out);
+
+/* File and line of a pc (link-time address).  0 or DR_ENOENT. */
+int dr_line(struct dr_elf *e, uint64_t pc, const char **file, unsigned *line);
+
+/* Call sites from DWARF (DW_TAG_call_site, DW_TAG_GNU_call_site) in the
+ * function containing pc range [lo, hi): direct ones with their callee's
+ * entry, indirect ones with callee 0. */
+struct dr_callsite { uint64_t ret_pc; uint64_t callee; int indirect; int reg; };
+int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
+		 int (*fn)(const struct dr_callsite *, void *), void *arg);
+
+/* Functions from DWARF: every subprogram with code, with its range. */
+int dr_functions(struct dr_elf *e, int (*fn)(const char *name, uint64_t lo, uint64_t hi, void *),
+		 void *arg);
+
+/* ---- 2. targets ---- */
+
+struct dr_image {
+	char *path;
+	uint64_t start;     /* first mapped address of the file */
+	uint64_t bias;      /* load bias: run-time address - link-time address */
+	struct dr_elf *elf; /* opened lazily by dr_target_image_elf, NULL if unreadable */
+	int tried;
+};
+
+struct dr_thread { int32_t tid; uint64_t rip, rsp; };
+
+struct dr_target;
+
+/* A core file; exe is the executable it came from (opened by the caller).
+ * DR_EMISMATCH if the core was not made from exe. */
+int dr_target_core(const char *core, struct dr_elf *exe, struct dr_target **out,
+		   char *err, size_t errlen);
+/* A live process: every thread is stopped (PTRACE_SEIZE + interrupt) until
+ * dr_target_close.  DR_EPERM if attaching is not allowed. */
+int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen);
+void dr_target_close(struct dr_target *t);
+
+/* Read target memory; returns bytes read (short at an unreadable page). */
+size_t dr_read(struct dr_target *t, uint64_t addr, void *buf, size_t n);
+int dr_nthreads(const struct dr_target *t);
+const struct dr_thread *dr_thread(const struct dr_target *t, int i);
+int dr_nimages(const struct dr_target *t);
+struct dr_image *dr_image(struct dr_target *t, int i);
+/* The image containing addr, or NULL. */
+struct dr_image *dr_image_at(struct dr_target *t, uint64_t addr);
+struct dr_elf *dr_image_elf(struct dr_image *im);
+struct dr_elf *dr_target_exe(struct dr_target *t);
+uint64_t dr_target_exe_bias(const struct dr_target *t);
+int dr_target_is_core(const struct dr_target *t);
+
+/* ---- 3. the runtime ---- */
+
+/* The debugger ABI (defer_abi.h) as found in one binary. */
+struct dr_layout {
+	uint64_t allgs;  /* link-time address of allgs */
+	struct { uint32_t size, alllink, defer, panic, tid, status, name, ndefers; } g;
+	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, nvec, started, heap, iregs, fregs; } d;
+	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
+};
+
+struct dr_runtime {
+	struct dr_elf *elf;    /* the image holding the runtime (executable or libdefer.so) */
+	uint32_t abi_version;  /* from the offsets table, 0 if absent */
+	int have_table, have_dwarf;
+	int dwarf_version;     /* of the units that described the layouts */
+	struct dr_layout lay;  /* what the walk uses: DWARF when present, else the table */
+	struct dr_layout table, dwarf;
+	char mismatch[256];    /* first disagreement between DWARF and the table, "" if none */
+	struct { const char *name; uint64_t addr; int found; } syms[6];
+	int nsyms;
+};
+
+/* Find the runtime in e.  DR_ENODEFER if e is not libdefer nor linked
+ * with it statically; DR_ENODEBUG if neither DWARF nor the table gives a
+ * layout. */
+int dr_runtime_find(struct dr_elf *e, struct dr_runtime *rt, char *err, size_t errlen);
+
+/* One deferred call, one panic, one thread, as read from the target. */
+struct dr_defer {
+	uint64_t addr, fn, pc, sp, panic;
+	uint8_t nargs, kind[6], nvec, started, heap;
+	uint64_t iregs[6], fregs[6];
+};
+struct dr_panic {
+	uint64_t addr, arg, argp, pc, defer;
+	uint8_t recovered, aborted, goexit;
+	char msg[257];
+};
+struct dr_g {
+	uint64_t addr;
+	int32_t tid;
+	uint32_t status;
+	char name[17];
+	uint64_t ndefers;
+	int in_target;          /* the thread exists in the core / process */
+	int ndefer, npanic;
+	struct dr_defer *defers; /* newest first */
+	struct dr_panic *panics; /* newest first */
+	const char *warning;     /* chain cut short: why, or NULL */
+};
+struct dr_state {
+	int ng;
+	struct dr_g *gs;
+	uint64_t bias;          /* of the runtime image */
+	int warnings;
+};
+
+/* Limits that keep a corrupt target from costing unbounded time or memory. */
+#define DR_MAX_G 65536
+#define DR_MAX_DEFERS (1u << 22)   /* over all threads */
+#define DR_MAX_PANICS 4096          /* per thread */
+
+/* Walk allgs.  Partial results carry per-thread warnings. */
+int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias,
+	    struct dr_state *st, char *err, size_t errlen);
+void dr_state_free(struct dr_state *st);
+
+/* Locate the runtime in a target: the executable if it has it, else a
+ * mapped libdefer.  Fills rt and the runtime image's bias. */
+int dr_target_runtime(struct dr_target *t, struct dr_runtime *rt, uint64_t *bias,
+		      char *err, size_t errlen);
+
+#endif

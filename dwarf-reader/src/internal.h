@@ -1,0 +1,83 @@
+/* internal.h - what the reader's source files share. */
+#ifndef DR_INTERNAL_H
+#define DR_INTERNAL_H
+
+#include <gelf.h>
+#include <libelf.h>
+#include "compat.h"
+#include "dreader.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+struct dr_sym { uint64_t addr, size; const char *name; };
+
+/* One compilation unit found by an index: its DIE offset and a pc range. */
+struct dr_cu { uint64_t lo, hi, off; };
+
+struct dr_linetab {
+	uint64_t cu;
+	Dwarf_Line_Context ctx;
+	Dwarf_Line *lines;
+	Dwarf_Signed n;
+};
+
+struct dr_elf {
+	char *path;
+	int fd;
+	Elf *elf;
+	const uint8_t *raw;   /* the whole file (libelf's mapping) */
+	size_t rawsize;
+	GElf_Ehdr eh;
+	size_t nph;
+	GElf_Phdr *ph;
+	char err[256];
+
+	/* symbols: every defined one for look-up by name (sorted by name),
+	 * function ones sorted by address */
+	int syms_loaded;
+	struct dr_sym *byname, *byaddr;
+	size_t nbyname, nbyaddr;
+
+	/* dynamic section */
+	int dyn_loaded;
+	const char *needed[32];
+	int nneeded;
+	const char *runpath;
+
+	/* DWARF */
+	int dw_tried;
+	Dwarf_Debug dbg;
+	int dw_version;
+	struct dr_cu *aranges;   /* from .debug_aranges, sorted by lo */
+	size_t naranges;
+	struct dr_cu *cus;       /* from a walk over unit headers (fallback) */
+	size_t ncus;
+	int cus_loaded;
+	uint64_t *cu_offs;       /* every unit's DIE offset, in file order */
+	size_t ncu_offs;
+	struct dr_struct *structs; /* cache */
+	size_t nstructs;
+	struct dr_func *funcs;   /* cache */
+	size_t nfuncs;
+	struct dr_linetab *lts;  /* cache */
+	size_t nlts;
+	char **strs;             /* strings we own (names copied out of libdwarf) */
+	size_t nstrs;
+};
+
+HIDDEN const char *dr_strdup(struct dr_elf *e, const char *s);
+HIDDEN int dr_dwarf_open(struct dr_elf *e);
+HIDDEN void dr_dwarf_close(struct dr_elf *e);
+HIDDEN void dr_setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Bounded readers for untrusted byte strings. */
+HIDDEN int dr_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v);
+HIDDEN int dr_sleb(const uint8_t **p, const uint8_t *end, int64_t *v);
+
+/* Checked arithmetic on untrusted sizes. */
+static inline int dr_inside(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+#endif

@@ -1,0 +1,45 @@
+"""libdefer_gdb - gdb support for libdefer (Go's defer/panic/recover for C).
+
+Modules, by concern:
+  records      the only layer that reads inferior memory and decodes records
+  commands     info defers, info panics
+  printers     pretty-printers for struct g, struct _defer, struct _panic
+  framefilter  bt shows deferred calls under the frames that own them
+  params       set/show defer ...
+  functions    $_defer_count(), $_panicking(), ...
+(catchpoints, stepping, tui and mi will join them.)
+
+register(objfile) is what auto-load scripts call: the commands, parameters,
+functions and frame filter are global and installed once; the
+pretty-printers are registered once per objfile that holds libdefer.
+Nothing at import can fail: gdb objects are made in register().
+"""
+
+import gdb
+
+_installed = False
+_objfiles = set()
+
+
+def install():
+    """Install the global parts (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    from . import commands, framefilter, functions, params, printers, records
+    params.register()
+    commands.register()
+    functions.register()
+    framefilter.register()
+    records.connect_events()
+    printers.register(None)
+    _installed = True
+
+
+def register(objfile=None):
+    """Entry point for auto-load scripts and the launcher: install the
+    extension; `objfile` (the objfile the script came with) is recorded so a
+    second script for the same objfile is a no-op."""
+    install()
+    if objfile is not None:
+        _objfiles.add(objfile.filename)

@@ -1,0 +1,368 @@
+"""commands.py - `info defers` and `info panics`.
+
+Both commands take a list of gdb thread ids or `all`, select each thread in
+turn (restoring the selection afterwards), find the thread's record in allgs
+by kernel tid (never by gdb's thread number, which differs between a live
+process and its core), and print through the records layer.  Failures are
+one readable line; a damaged thread does not stop the others.
+"""
+
+import gdb
+
+from . import params, records
+from .records import Symbols
+
+
+class Usage(gdb.GdbError):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# Thread selection.
+
+def _parse_threads(words):
+    """gdb threads named by `words` (ids like 2, 1.3, ranges 2-4, or `all`),
+    and messages for the ones that do not exist."""
+    inf = gdb.selected_inferior()
+    if not words:
+        t = gdb.selected_thread()
+        if t is None:
+            raise records.NoTarget("No thread selected.")
+        return [t], []
+    if words == ["all"]:
+        ts = []
+        for i in gdb.inferiors():
+            if i.pid:
+                ts.extend(i.threads())
+        # Like `thread apply all`: highest number first.
+        ts.sort(key=lambda t: (t.inferior.num, t.num), reverse=True)
+        return ts, []
+    found, missing = [], []
+    for w in words:
+        infnum, _, tnum = w.rpartition(".")
+        try:
+            target_inf = inf
+            if infnum:
+                target_inf = [i for i in gdb.inferiors() if i.num == int(infnum)]
+                target_inf = target_inf[0] if target_inf else None
+            if "-" in tnum:
+                lo, hi = (int(x) for x in tnum.split("-", 1))
+            else:
+                lo = hi = int(tnum)
+        except ValueError:
+            raise Usage("Invalid thread ID: %s (expected a number, INF.NUM, a range "
+                        "like 2-4, or all)" % w)
+        for n in range(lo, hi + 1):
+            t = None
+            if target_inf is not None:
+                t = next((x for x in target_inf.threads() if x.num == n), None)
+            if t is None:
+                missing.append("No thread %s%d (it exited, or never existed)." %
+                               (infnum + "." if infnum else "", n))
+            else:
+                found.append(t)
+    return found, missing
+
+
+def _header(t, ids):
+    tid = records.thread_id_string(t)
+    target, name = ids.get(tid, ["", None])
+    if not target:
+        target = "LWP %d" % t.ptid[1]
+    name = name or t.name
+    return "Thread %s (%s%s):" % (tid, target, ' "%s"' % name if name else "")
+
+
+def _complete_threads(text, word, options):
+    words = text.split()
+    if word is None:
+        word = ""
+    cands = list(options) + ["all"]
+    try:
+        cands += [records.thread_id_string(t) for t in gdb.selected_inferior().threads()]
+    except gdb.error:
+        pass
+    if len(words) >= 1 and words[-1] == "-frame" and text.endswith(" "):
+        return []
+    return sorted({c for c in cands if c.startswith(word)},
+                  key=lambda c: (not c[0].isdigit(), c.isdigit() and int(c), c))
+
+
+class _Output:
+    """Collects lines and hands them to gdb.write in batches: one call per
+    line is what would make 100,000 calls slow; one call for everything
+    would defeat the pager's q."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, line=""):
+        self.lines.append(line)
+        if len(self.lines) >= 512:
+            self.flush()
+
+    def flush(self):
+        if self.lines:
+            gdb.write("\n".join(self.lines) + "\n")
+            self.lines = []
+
+
+# ---------------------------------------------------------------------------
+# info defers
+
+def _thread_state_problem(t):
+    if not t.is_valid() or t.is_exited():
+        return "this thread has exited."
+    if t.is_running():
+        return ("this thread is running (non-stop mode): interrupt it "
+                "(interrupt, or thread %s then interrupt) to list its deferred calls." %
+                records.thread_id_string(t))
+    return None
+
+
+def list_thread_defers(snap, t, out, full=False, frame=None, limit=None):
+    """Print one thread's deferred calls (the body of `info defers`)."""
+    problem = _thread_state_problem(t)
+    if problem:
+        out("  " + problem[0].upper() + problem[1:])
+        return
+    g = snap.g_for_tid(t.ptid[1])
+    if g is None:
+        out("  No deferred calls: this thread never deferred a call.")
+        return
+    panics = snap.panics(g)
+    by_addr = {p.addr: p for p in panics}
+    chain = snap.defers(g, limit)
+    if not chain and not chain.error:
+        out("  No deferred calls pending (%d deferred by this thread so far)." % g.ndefers)
+        return
+    with records.ThreadSwitch(t):
+        fm = records.FrameMap()
+        shown = 0
+        for d in chain:
+            level = fm.owner(d.sp)
+            if frame is not None and level != frame:
+                continue
+            shown += 1
+            _print_defer(out, d, level, by_addr, full)
+        if fm.error and frame is None:
+            out("  (note: %s; owners of older records are unknown)" % fm.error)
+    if frame is not None and not shown:
+        out("  No deferred calls owned by frame #%d." % frame)
+    if chain.truncated:
+        out("  (listing stopped after %d entries: set defer max-entries unlimited "
+            "to see all)" % len(chain))
+    if chain.error:
+        out("  error: %s" % chain.error)
+
+
+def _print_defer(out, d, level, by_addr, full):
+    func, filename, line = Symbols.site(d.pc)
+    where = "%s:%d" % (filename, line) if filename else "%#x" % d.pc
+    owner = "frame #%d" % level if level is not None else "frame unknown (not on the stack)"
+    out("  defer %d: %s  [%s]" % (d.index, records.format_call(d), d.state(by_addr)))
+    out("           deferred by %s at %s, %s" % (func, where, owner))
+    if full:
+        kinds = " ".join("%#04x" % k for k in d.kind[:d.nargs]) or "-"
+        out("           record %#x fn %#x pc %#x sp %#x _panic %#x link %#x" %
+            (d.addr, d.fn, d.pc, d.sp, d.panic, d.link))
+        out("           nargs %d kind [%s] nvec %d started %d heap %d" %
+            (d.nargs, kinds, d.nvec, d.started, d.heap))
+        out("           iregs [%s] fregs [%s]" % (" ".join("%#x" % r for r in d.iregs),
+                                                   " ".join("%#x" % r for r in d.fregs)))
+
+
+class InfoDefers(gdb.Command):
+    """List pending deferred calls (libdefer), newest first.
+Usage: info defers [-full] [-frame N] [THREAD-ID... | all]
+
+For the selected thread by default, the listed gdb threads, or all threads:
+each deferred call with its index (1 = runs next), the function with its
+arguments (decoded through the function's debug info, or through the
+argument kinds the runtime recorded when there is none), where it was
+deferred, the number of the frame in `bt` that owns it, and its state:
+pending, running (a normal exit is running it) or run by panic N.
+
+  -full      also show record addresses and raw saved registers
+  -frame N   only the calls owned by frame N (of the selected thread)
+
+Examples:
+  info defers
+  info defers all
+  info defers 2 3
+  info defers -frame 1
+  info defers -full all"""
+
+    def __init__(self):
+        gdb.Command.__init__(self, "info defers", gdb.COMMAND_STATUS)
+
+    def complete(self, text, word):
+        return _complete_threads(text, word, ["-full", "-frame"])
+
+    def invoke(self, arg, from_tty):
+        words = gdb.string_to_argv(arg)
+        full, frame = False, None
+        rest = []
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if w == "-full":
+                full = True
+            elif w == "-frame":
+                if i + 1 >= len(words):
+                    raise Usage("-frame needs a frame number, as in: info defers -frame 2")
+                try:
+                    frame = int(words[i + 1])
+                except ValueError:
+                    raise Usage("-frame needs a frame number, not %r" % words[i + 1])
+                i += 1
+            elif w.startswith("-"):
+                raise Usage("Unknown option %s (use -full, -frame N)" % w)
+            else:
+                rest.append(w)
+            i += 1
+        records.require_target()
+        rt = records.runtime()
+        threads, missing = _parse_threads(rest)
+        snap = records.Snapshot(rt)
+        out = _Output()
+        gs = snap.gs()
+        several = len(threads) + len(missing) > 1 or rest == ["all"]
+        ids = records.thread_target_ids() if several or rest else {}
+        limit = params.max_entries()
+        for m in missing:
+            out(m)
+        for t in threads:
+            if several or rest:
+                out("")
+                out(_header(t, ids))
+            list_thread_defers(snap, t, out, full, frame, limit)
+        if rest == ["all"]:
+            _orphans(snap, threads, out)
+        if gs.error:
+            out("error: %s" % gs.error)
+        out.flush()
+
+
+def _orphans(snap, threads, out):
+    """allgs entries alive in the runtime's view but unknown to gdb."""
+    tids = {t.ptid[1] for t in threads}
+    for g in snap.gs():
+        if not g.dead and g.tid not in tids and (g.defer or g.panic):
+            out("")
+            out("Thread record for LWP %d \"%s\" (not a thread gdb knows): %s" %
+                (g.tid, g.name, "has deferred calls; use info defers -full after "
+                 "`info threads` to check"))
+
+
+# ---------------------------------------------------------------------------
+# info panics
+
+def list_thread_panics(snap, t, out):
+    problem = _thread_state_problem(t)
+    if problem:
+        out("  " + problem[0].upper() + problem[1:])
+        return
+    g = snap.g_for_tid(t.ptid[1])
+    if g is None:
+        out("  No panics: this thread never deferred a call.")
+        return
+    chain = snap.panics(g)
+    if not chain and not chain.error:
+        out("  No panic.")
+        return
+    defers = snap.defers(g, None) if any(p.defer for p in chain) else []
+    index = {d.addr: d for d in defers}
+    for p in chain:
+        if p.goexit:
+            out("  goexit %d: defer_goexit() is running this thread's deferred calls" %
+                p.index)
+        else:
+            value = ""
+            if p.arg:
+                value = " value=%s" % records._fmt_pointer(p.arg)
+            out('  panic %d: "%s"%s  [%s]' % (p.index, p.msg, value, p.state()))
+        func, filename, line = Symbols.site(p.pc)
+        if not p.goexit:
+            out("           raised in %s at %s" % (
+                func, "%s:%d" % (filename, line) if filename else "%#x" % p.pc))
+        if p.defer:
+            d = index.get(p.defer)
+            if d is not None:
+                sfunc, sfile, sline = Symbols.site(d.pc)
+                out("           running defer %d: %s (deferred by %s at %s)" % (
+                    d.index, records.format_call(d), sfunc,
+                    "%s:%d" % (sfile, sline) if sfile else "%#x" % d.pc))
+            else:
+                out("           running the deferred call at %#x (no longer on the "
+                    "thread's list)" % p.defer)
+        elif p.index == 1 and not p.recovered and not p.aborted and not p.goexit:
+            out("           no deferred call running%s" % (
+                ": unrecovered, the program is exiting" if _in_fatal() else ""))
+    if chain.error:
+        out("  error: %s" % chain.error)
+
+
+def _in_fatal():
+    """Is fatalpanic (the end of an unrecovered panic) on the selected stack?"""
+    try:
+        f = gdb.newest_frame()
+        for _ in range(32):
+            if f is None:
+                return False
+            if f.name() == "fatalpanic":
+                return True
+            f = f.older()
+    except gdb.error:
+        pass
+    return False
+
+
+class InfoPanics(gdb.Command):
+    """Show the panic chain of libdefer threads, newest panic first.
+Usage: info panics [THREAD-ID... | all]
+
+For each panic: its message and value (panic_value's pointer), whether it
+was recovered or aborted by a newer panic, the deferred call it is running,
+and where it was raised.  In a core dumped by an unrecovered panic
+(DEFER_TRACEBACK=crash) this is the fatal chain.
+
+Examples:
+  info panics
+  info panics all
+  info panics 3"""
+
+    def __init__(self):
+        gdb.Command.__init__(self, "info panics", gdb.COMMAND_STATUS)
+
+    def complete(self, text, word):
+        return _complete_threads(text, word, [])
+
+    def invoke(self, arg, from_tty):
+        words = gdb.string_to_argv(arg)
+        for w in words:
+            if w.startswith("-"):
+                raise Usage("Unknown option %s (usage: info panics [THREAD-ID... | all])" % w)
+        records.require_target()
+        rt = records.runtime()
+        threads, missing = _parse_threads(words)
+        snap = records.Snapshot(rt)
+        out = _Output()
+        ids = records.thread_target_ids() if words else {}
+        for m in missing:
+            out(m)
+        for t in threads:
+            if words:
+                out("")
+                out(_header(t, ids))
+            with records.ThreadSwitch(t):
+                list_thread_panics(snap, t, out)
+        gs = snap.gs()
+        if gs.error:
+            out("error: %s" % gs.error)
+        out.flush()
+
+
+def register():
+    InfoDefers()
+    InfoPanics()

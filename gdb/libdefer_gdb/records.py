@@ -1,0 +1,862 @@
+"""records.py - the one layer that reads libdefer's records out of the inferior.
+
+Everything else in the package (commands, printers, the bt decorator,
+convenience functions, and later catchpoints, stepping, TUI and MI) asks
+this module for plain Python objects and never reads inferior memory
+itself.  The layers, top to bottom:
+
+  Runtime      where libdefer lives in this program: the address of allgs
+               and the layout of struct g / _defer / _panic, taken from the
+               runtime's _defer_debug_offsets table or, failing that, from
+               gdb's view of the DWARF types.  Never hard-coded offsets.
+  Memory       a block cache over Inferior.read_memory: records are read
+               64 KiB at a time, because one gdb read per record is what
+               makes other debuggers slow (and is worse over gdbserver).
+  G, Defer,    plain decoded records (struct.unpack of the cached bytes).
+  Panic
+  Chain        a walk result: every record that could be read, then at most
+               one readable `error` saying what went wrong and where
+               (a cycle, a wild pointer, garbage, a truncated core).
+  Symbols      cached look-ups: function names, defer sites, parameter
+               lists of deferred functions (debug info or the runtime's
+               recorded argument kinds).
+  FrameMap     which frame of a thread owns a record (innermost frame whose
+               CFA is above the record's sp, as Delve matches them).
+
+Memory in a debugger is hostile: any pointer may be NULL, wild, or point at
+garbage; every walk keeps a visited set and a cap, and reports instead of
+raising.  Objects here are valid for one stop of the inferior: make a new
+Snapshot after the inferior ran.
+"""
+
+import bisect
+import struct
+
+import gdb
+
+# Mirrors of defer_abi.h constants that are part of the versioned ABI
+# (values, not offsets; offsets always come from the program).
+DEFER_DEBUG_MAGIC = 0x5245464544444C00
+ABI_VERSION = 1
+MAXARGS = 6
+ARG_SIGNED, ARG_UNSIGNED, ARG_POINTER, ARG_FLOAT, ARG_DOUBLE, ARG_BOOL = (
+    0x10, 0x20, 0x30, 0x40, 0x50, 0x60)
+G_RUNNING, G_DEAD = 1, 2
+PANIC_MSG = 256
+
+# Caps against corrupted memory: no real program has more threads, and a
+# chain longer than this is reported rather than walked forever.
+MAX_THREADS = 1 << 16
+MAX_PANICS = 1 << 12
+MAX_FRAMES = 1 << 16
+
+
+class NotLinked(gdb.GdbError):
+    """The program does not use libdefer (or its symbols cannot be found)."""
+
+
+class NoTarget(gdb.GdbError):
+    """No process and no core file."""
+
+
+def require_target():
+    """Raise NoTarget unless there is a live process or a core to read."""
+    inf = gdb.selected_inferior()
+    if inf is None or inf.pid == 0 or not inf.threads():
+        raise NoTarget("No process and no core file: start the program (run, "
+                       "attach PID, target remote) or load a core (core FILE).")
+    return inf
+
+
+# ---------------------------------------------------------------------------
+# Layout: field offsets of the three record types.
+
+# Field name -> (struct format character) for the fields the readers use.
+_G_FIELDS = (("alllink", "Q"), ("defer", "Q"), ("panic", "Q"), ("tid", "i"),
+             ("status", "I"), ("ndefers", "Q"))
+_D_FIELDS = (("link", "Q"), ("fn", "Q"), ("pc", "Q"), ("sp", "Q"), ("panic", "Q"),
+             ("nargs", "B"), ("nvec", "B"), ("started", "B"), ("heap", "B"))
+_P_FIELDS = (("link", "Q"), ("arg", "Q"), ("argp", "Q"), ("pc", "Q"), ("defer", "Q"),
+             ("recovered", "B"), ("aborted", "B"), ("goexit", "B"))
+
+# Names of the same fields in the C structs (DWARF fallback).
+_C_NAMES = {"defer": "_defer", "panic": "_panic"}
+
+
+class Record:
+    """Offsets of one struct: a precompiled struct.Struct over its fields."""
+
+    def __init__(self, name, size, offsets, fields):
+        self.name = name
+        self.size = size
+        self.offsets = offsets          # field -> offset (all known fields)
+        order = sorted((offsets[f], f, c) for f, c in fields)
+        fmt, pos, self.names = "<", 0, []
+        for off, f, c in order:
+            if off < pos or off + struct.calcsize(c) > size:
+                raise NotLinked("libdefer: bad layout of %s (field %s at %d)" % (name, f, off))
+            fmt += "%dx%s" % (off - pos, c) if off > pos else c
+            pos = off + struct.calcsize(c)
+            self.names.append(f)
+        self.unpack = struct.Struct(fmt).unpack_from
+
+    def decode(self, buf, base=0):
+        return dict(zip(self.names, self.unpack(buf, base)))
+
+
+def _ptr_value(expr):
+    """Address of a symbol through gdb's parser: works with minimal symbols."""
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&%s" % expr))
+    except gdb.error:
+        return None
+
+
+class Runtime:
+    """libdefer in the current program: allgs and the record layouts."""
+
+    def __init__(self):
+        self.allgs = _ptr_value("'allgs'")
+        if self.allgs is None:
+            raise NotLinked("This program does not use libdefer (no symbol allgs): "
+                            "no deferred calls to show.")
+        self.source = None
+        self._from_table() or self._from_dwarf()
+        if self.source is None:
+            raise NotLinked("libdefer: cannot find the record layout: neither "
+                            "_defer_debug_offsets nor debug info for struct _defer "
+                            "is in this program.")
+
+    def _from_table(self):
+        addr = _ptr_value("'_defer_debug_offsets'")
+        if addr is None:
+            return False
+        try:
+            raw = bytes(gdb.selected_inferior().read_memory(addr, 152))
+        except gdb.MemoryError:
+            return False
+        magic, version, size = struct.unpack_from("<QII", raw)
+        if magic != DEFER_DEBUG_MAGIC or version != ABI_VERSION or size > len(raw):
+            return False
+        v = struct.unpack_from("<8I13I10I", raw, 24)
+        g = dict(zip(("size", "alllink", "defer", "panic", "tid", "status", "name",
+                      "ndefers"), v[0:8]))
+        d = dict(zip(("size", "link", "fn", "pc", "sp", "panic", "nargs", "kind", "nvec",
+                      "started", "heap", "iregs", "fregs"), v[8:21]))
+        p = dict(zip(("size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
+                      "goexit", "msg"), v[21:31]))
+        self._set(g, d, p)
+        self.source = "_defer_debug_offsets"
+        return True
+
+    def _from_dwarf(self):
+        def offsets(tag, extra=()):
+            try:
+                t = gdb.lookup_type("struct " + tag)
+            except gdb.error:
+                return None
+            out = {"size": t.sizeof}
+            for f in t.fields():
+                name = f.name[1:] if f.name in ("_defer", "_panic") else f.name
+                out[name] = f.bitpos // 8
+            return out
+        g, d, p = offsets("g"), offsets("_defer"), offsets("_panic")
+        if not (g and d and p):
+            return False
+        self._set(g, d, p)
+        self.source = "DWARF"
+        return True
+
+    def _set(self, g, d, p):
+        self.g = Record("struct g", g["size"], g, _G_FIELDS)
+        self.d = Record("struct _defer", d["size"], d, _D_FIELDS)
+        self.p = Record("struct _panic", p["size"], p, _P_FIELDS)
+
+
+# One Runtime per program space, dropped when objfiles change.
+_runtimes = {}
+
+
+def _forget(_event=None):
+    _runtimes.clear()
+    Symbols.cache.clear()
+
+
+def runtime():
+    """The Runtime of the current program space (cached); raises NotLinked."""
+    key = gdb.current_progspace()
+    rt = _runtimes.get(key)
+    if rt is None:
+        rt = _runtimes[key] = Runtime()
+    return rt
+
+
+def connect_events():
+    gdb.events.new_objfile.connect(_forget)
+    gdb.events.clear_objfiles.connect(_forget)
+
+
+# ---------------------------------------------------------------------------
+# Memory: a block cache.
+
+class Fault(Exception):
+    """An unreadable address, with a readable reason."""
+
+    def __init__(self, addr, size):
+        Exception.__init__(self, "cannot read %d bytes at %#x" % (size, addr))
+        self.addr = addr
+
+
+class Memory:
+    """Reads inferior memory in 64 KiB blocks and serves records from them.
+
+    A block that cannot be read whole (the end of a mapping, a core that
+    lacks the page) is retried page by page, so one bad page costs one
+    record, not the chain.
+    """
+
+    BLOCK = 1 << 16
+    PAGE = 1 << 12
+
+    def __init__(self, inferior=None):
+        self.inf = inferior or gdb.selected_inferior()
+        self.blocks = {}
+
+    def _block(self, base, size):
+        key = (base, size)
+        b = self.blocks.get(key)
+        if b is None:
+            try:
+                b = bytes(self.inf.read_memory(base, size))
+            except (gdb.MemoryError, gdb.error):
+                b = False   # remembered: do not retry in this snapshot
+            self.blocks[key] = b
+        return b
+
+    def read(self, addr, size):
+        if addr <= 0 or addr + size > 1 << 64:
+            raise Fault(addr, size)
+        base = addr & ~(self.BLOCK - 1)
+        if addr + size <= base + self.BLOCK:
+            b = self._block(base, self.BLOCK)
+            if b:
+                return b[addr - base:addr - base + size]
+        # Block unreadable or straddled: go page by page.
+        out = []
+        a, end = addr, addr + size
+        while a < end:
+            pbase = a & ~(self.PAGE - 1)
+            b = self._block(pbase, self.PAGE)
+            if not b:
+                raise Fault(addr, size)
+            n = min(end, pbase + self.PAGE) - a
+            out.append(b[a - pbase:a - pbase + n])
+            a += n
+        return b"".join(out)
+
+    def u64(self, addr):
+        return struct.unpack("<Q", self.read(addr, 8))[0]
+
+    def cstring(self, addr, limit=PANIC_MSG):
+        """A NUL-terminated string of at most `limit` bytes, decoded leniently."""
+        out = b""
+        while len(out) < limit:
+            n = min(limit - len(out), self.PAGE - ((addr + len(out)) & (self.PAGE - 1)))
+            chunk = self.read(addr + len(out), n)
+            i = chunk.find(b"\0")
+            if i >= 0:
+                return (out + chunk[:i]).decode("utf-8", "backslashreplace"), True
+            out += chunk
+        return out.decode("utf-8", "backslashreplace"), False
+
+
+# ---------------------------------------------------------------------------
+# Decoded records.
+
+class G:
+    """A thread's record (struct g)."""
+    __slots__ = ("addr", "alllink", "defer", "panic", "tid", "status", "ndefers", "name")
+
+    def __init__(self, addr, f, name):
+        self.addr = addr
+        for k, v in f.items():
+            setattr(self, k, v)
+        self.name = name
+
+    @property
+    def dead(self):
+        return self.status == G_DEAD
+
+    def status_name(self):
+        return {G_RUNNING: "running", G_DEAD: "dead"}.get(self.status, "status %d" % self.status)
+
+
+class Defer:
+    """A deferred call (struct _defer).  `index` is 1 for the newest."""
+    __slots__ = ("addr", "link", "fn", "pc", "sp", "panic", "nargs", "nvec", "started",
+                 "heap", "kind", "iregs", "fregs", "index")
+
+    def __init__(self, addr, f, kind, iregs, fregs, index):
+        self.addr = addr
+        self.link, self.fn, self.pc, self.sp = f["link"], f["fn"], f["pc"], f["sp"]
+        self.panic, self.nargs, self.nvec = f["panic"], f["nargs"], f["nvec"]
+        self.started, self.heap = f["started"], f["heap"]
+        self.kind, self.iregs, self.fregs, self.index = kind, iregs, fregs, index
+
+    def state(self, panics_by_addr=None):
+        """'pending', 'running', or 'run by panic N' / 'run by defer_goexit'."""
+        if not self.started:
+            return "pending"
+        if not self.panic:
+            return "running"
+        p = panics_by_addr.get(self.panic) if panics_by_addr else None
+        if p is not None and p.goexit:
+            return "run by defer_goexit"
+        if p is not None:
+            return "run by panic %d" % p.index
+        return "run by a panic (%#x)" % self.panic
+
+
+class Panic:
+    """A panic (struct _panic).  `index` is 1 for the newest."""
+    __slots__ = ("addr", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
+                 "goexit", "msg", "index")
+
+    def __init__(self, addr, f, msg, index):
+        self.addr = addr
+        for k, v in f.items():
+            setattr(self, k, v)
+        self.msg, self.index = msg, index
+
+    def state(self):
+        if self.goexit:
+            return "goexit"
+        if self.recovered:
+            return "recovered"
+        if self.aborted:
+            return "aborted"
+        return "running"
+
+
+class Chain(list):
+    """The records of a walk that could be read, and why the walk stopped early
+    (`error`, None for a clean end of the list)."""
+
+    def __init__(self):
+        list.__init__(self)
+        self.error = None
+        self.truncated = False   # stopped at the caller's cap, not an error
+
+
+def _sane_pointer(addr):
+    return addr != 0 and addr & 7 == 0 and addr < 1 << 47
+
+
+class Snapshot:
+    """All reads for one stop of one inferior: the memory cache and the walks."""
+
+    def __init__(self, rt=None, inferior=None):
+        self.rt = rt or runtime()
+        self.mem = Memory(inferior)
+        self._gs = None
+
+    # -- threads --
+    def gs(self):
+        """Every entry of allgs (a Chain of G), dead ones included."""
+        if self._gs is not None:
+            return self._gs
+        rt, mem, out = self.rt, self.mem, Chain()
+        self._gs = out
+        try:
+            addr = mem.u64(rt.allgs)
+        except Fault as e:
+            out.error = "cannot read allgs at %#x: %s" % (rt.allgs, e)
+            return out
+        seen = set()
+        namefield = rt.g.offsets.get("name")
+        while addr:
+            if addr in seen:
+                out.error = "allgs: cycle: entry %d links back to %#x" % (len(out), addr)
+                break
+            if len(out) >= MAX_THREADS or not _sane_pointer(addr):
+                out.error = "allgs: wild pointer %#x after %d entries" % (addr, len(out))
+                break
+            seen.add(addr)
+            try:
+                buf = mem.read(addr, rt.g.size)
+            except Fault as e:
+                out.error = "allgs: entry %d: %s" % (len(out) + 1, e)
+                break
+            f = rt.g.decode(buf)
+            name = ""
+            if namefield is not None:
+                name = buf[namefield:namefield + 16].split(b"\0")[0].decode("utf-8", "replace")
+            out.append(G(addr, f, name))
+            addr = f["alllink"]
+        return out
+
+    def g_for_tid(self, tid):
+        """The live record of kernel thread `tid`, or None."""
+        for g in self.gs():
+            if g.tid == tid and not g.dead:
+                return g
+        return None
+
+    # -- deferred calls --
+    def defers(self, g, limit=None):
+        """g's deferred calls, newest first (a Chain of Defer).
+
+        Stops at `limit` entries (Chain.truncated), at the end of the list,
+        or at the first record that is unreadable, garbage or already seen
+        (Chain.error says which and where)."""
+        rt, mem, out = self.rt, self.mem, Chain()
+        dl = rt.d
+        size = dl.size
+        ko, io, fo = dl.offsets["kind"], dl.offsets["iregs"], dl.offsets["fregs"]
+        unpack, names = dl.unpack, dl.names
+        unpack_regs = struct.Struct("<6Q").unpack_from
+        seen = set()
+        addr = g.defer
+        n = 0
+        while addr:
+            if limit is not None and n >= limit:
+                out.truncated = True
+                break
+            where = "record %d at %#x" % (n + 1, addr)
+            if addr in seen:
+                out.error = ("corrupted defer chain: cycle: the record after #%d links back "
+                             "to %#x" % (n, addr))
+                break
+            if not _sane_pointer(addr):
+                out.error = ("corrupted defer chain: wild pointer %#x in the link of record "
+                             "#%d" % (addr, n))
+                break
+            seen.add(addr)
+            try:
+                buf = mem.read(addr, size)
+            except Fault as e:
+                out.error = "defer chain unreadable at %s (%s): the list may be truncated" % (
+                    where, e)
+                break
+            f = dict(zip(names, unpack(buf)))
+            bad = _garbage(f)
+            if bad:
+                out.error = "corrupted defer chain: %s holds garbage (%s)" % (where, bad)
+                break
+            n += 1
+            out.append(Defer(addr, f, buf[ko:ko + MAXARGS], unpack_regs(buf, io),
+                             unpack_regs(buf, fo), n))
+            addr = f["link"]
+        return out
+
+    # -- panics --
+    def panics(self, g):
+        """g's panics, newest first (a Chain of Panic)."""
+        rt, mem, out = self.rt, self.mem, Chain()
+        msgoff = rt.p.offsets.get("msg")
+        seen = set()
+        addr = g.panic
+        while addr:
+            where = "panic %d at %#x" % (len(out) + 1, addr)
+            if addr in seen:
+                out.error = "corrupted panic chain: cycle back to %#x" % addr
+                break
+            if len(out) >= MAX_PANICS or not _sane_pointer(addr):
+                out.error = "corrupted panic chain: wild pointer %#x" % addr
+                break
+            seen.add(addr)
+            try:
+                buf = mem.read(addr, rt.p.size)
+            except Fault as e:
+                out.error = "panic chain unreadable at %s (%s)" % (where, e)
+                break
+            f = rt.p.decode(buf)
+            msg = ""
+            if msgoff is not None:
+                raw = buf[msgoff:msgoff + PANIC_MSG]
+                msg = raw.split(b"\0")[0].decode("utf-8", "backslashreplace")
+            if f["recovered"] > 1 or f["aborted"] > 1 or f["goexit"] > 1:
+                out.error = "corrupted panic chain: %s holds garbage" % where
+                break
+            out.append(Panic(addr, f, msg, len(out) + 1))
+            addr = f["link"]
+        return out
+
+
+def _garbage(f):
+    """Why a decoded _defer cannot be a real record, or None."""
+    if f["nargs"] > MAXARGS:
+        return "nargs=%d, at most %d" % (f["nargs"], MAXARGS)
+    if f["started"] > 1 or f["heap"] > 1:
+        return "started=%d heap=%d" % (f["started"], f["heap"])
+    if f["link"] & 7:
+        return "misaligned link %#x" % f["link"]
+    if f["sp"] & 7:
+        return "misaligned sp %#x" % f["sp"]
+    if f["panic"] & 7:
+        return "misaligned _panic %#x" % f["panic"]
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Symbols: names, sites and parameter lists, cached per program space.
+
+class Param:
+    """One argument of a deferred call as the callee declares it."""
+    __slots__ = ("name", "type", "cls", "fast")
+
+    def __init__(self, name, typ, cls, fast):
+        self.name, self.type, self.cls, self.fast = name, typ, cls, fast
+
+
+class Symbols:
+    """Cached symbol look-ups.  The cache is dropped when objfiles change."""
+
+    cache = {}
+
+    @classmethod
+    def _get(cls, kind, key, compute):
+        k = (kind, key)
+        try:
+            return cls.cache[k]
+        except KeyError:
+            v = cls.cache[k] = compute(key)
+            return v
+
+    @classmethod
+    def function_name(cls, addr):
+        return cls._get("fn", addr, _function_name)
+
+    @classmethod
+    def site(cls, pc):
+        """(function, file, line) of a return address (uses pc-1)."""
+        return cls._get("site", pc, _site)
+
+    @classmethod
+    def params(cls, fn):
+        """The deferred function's parameters (a list of Param) from its debug
+        info, or None when it has none (e.g. fclose from libc)."""
+        return cls._get("params", fn, _params)
+
+
+def _function_name(addr):
+    if not addr:
+        return "nil"
+    try:
+        b = gdb.block_for_pc(addr)
+        while b is not None and b.function is None:
+            b = b.superblock
+        if b is not None and b.start == addr:
+            return b.function.print_name
+    except RuntimeError:
+        pass
+    try:
+        s = gdb.format_address(addr)       # "0x... <name+off>" from minimal symbols
+    except (gdb.error, RuntimeError):
+        return "%#x" % addr
+    i = s.find(" <")
+    if i < 0:
+        return "%#x" % addr
+    name = s[i + 2:-1]
+    return name if "+" not in name else "%#x <%s>" % (addr, name)
+
+
+def _site(pc):
+    if not pc:
+        return ("??", None, None)
+    func = None
+    try:
+        b = gdb.block_for_pc(pc - 1)
+        while b is not None and b.function is None:
+            b = b.superblock
+        if b is not None:
+            func = b.function.print_name
+    except RuntimeError:
+        pass
+    if func is None:
+        name = _function_name(pc - 1)
+        func = name.split(" <")[-1].rstrip(">").split("+")[0] if "<" in name else name
+    sal = gdb.find_pc_line(pc - 1)
+    if sal.symtab is not None and sal.line:
+        return (func, sal.symtab.filename, sal.line)
+    return (func, None, None)
+
+
+_INT_CODES = (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR, gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM)
+
+
+def _params(fn):
+    if not fn:
+        return None
+    try:
+        b = gdb.block_for_pc(fn)
+    except RuntimeError:
+        return None
+    while b is not None and b.function is None:
+        b = b.superblock
+    if b is None or b.start != fn:
+        return None
+    out = []
+    for sym in b:
+        if not sym.is_argument:
+            continue
+        t = sym.type.strip_typedefs()
+        code = t.code
+        if code in (gdb.TYPE_CODE_FLT,):
+            cls = ARG_FLOAT if t.sizeof == 4 else ARG_DOUBLE
+        elif code in _INT_CODES or code in (gdb.TYPE_CODE_PTR, gdb.TYPE_CODE_REF):
+            cls = ARG_POINTER if code in (gdb.TYPE_CODE_PTR, gdb.TYPE_CODE_REF) else (
+                ARG_SIGNED if code != gdb.TYPE_CODE_BOOL else ARG_BOOL)
+        else:
+            return None     # a struct by value: the saved registers cannot describe it
+        fast = None
+        if code == gdb.TYPE_CODE_INT and not _is_char(t):
+            fast = ("s" if t.is_signed else "u", t.sizeof)
+        elif code == gdb.TYPE_CODE_BOOL:
+            fast = ("b", t.sizeof)
+        elif code == gdb.TYPE_CODE_FLT:
+            fast = ("f", t.sizeof)
+        elif code == gdb.TYPE_CODE_PTR and not _is_special_pointer(t):
+            fast = ("p", 8)
+        out.append(Param(sym.print_name, sym.type, cls, fast))
+    return out
+
+
+def _is_char(t):
+    return t.sizeof == 1 and t.name in ("char", "signed char", "unsigned char")
+
+
+def _is_special_pointer(t):
+    """Pointers gdb prints with more than an address: strings, functions."""
+    target = t.target().strip_typedefs()
+    return target.code == gdb.TYPE_CODE_FUNC or (
+        target.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR) and target.sizeof == 1)
+
+
+# ---------------------------------------------------------------------------
+# Arguments.
+
+def _sext(v, size):
+    bits = 8 * size
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def _fmt_float(raw, size):
+    if size == 4:
+        x = struct.unpack("<f", struct.pack("<I", raw & 0xFFFFFFFF))[0]
+    else:
+        x = struct.unpack("<d", struct.pack("<Q", raw))[0]
+    return "%.9g" % x if size == 4 else repr(x)
+
+
+def _fmt_fast(fast, raw):
+    kind, size = fast
+    if kind == "s":
+        return str(_sext(raw, size))
+    if kind == "u":
+        return str(raw & ((1 << (8 * size)) - 1))
+    if kind == "b":
+        return "true" if raw & 0xFF else "false"
+    if kind == "f":
+        return _fmt_float(raw, size)
+    return "0x0" if raw == 0 else "%#x" % raw
+
+
+def _fmt_kind(k, raw):
+    """An argument without debug info, by the runtime's recorded kind byte."""
+    cls, size = k & 0xF0, k & 0x0F
+    if cls == ARG_SIGNED:
+        return str(_sext(raw, size or 8))
+    if cls == ARG_UNSIGNED:
+        return str(raw & ((1 << (8 * (size or 8))) - 1))
+    if cls == ARG_BOOL:
+        return "true" if raw & 0xFF else "false"
+    if cls == ARG_FLOAT:
+        return _fmt_float(raw, 4)
+    if cls == ARG_DOUBLE:
+        return _fmt_float(raw, 8)
+    if cls == ARG_POINTER:
+        return _fmt_pointer(raw)
+    return "%#x (kind %#x)" % (raw, k)
+
+
+def _fmt_pointer(raw):
+    """A pointer without a type: the address, and the symbol it points to."""
+    if raw == 0:
+        return "0x0"
+    try:
+        s = gdb.format_address(raw)
+        if "<" in s:
+            return s
+    except (gdb.error, RuntimeError):
+        pass
+    return "%#x" % raw
+
+
+def _fmt_typed(typ, raw):
+    """gdb's own rendering of a value of `typ` held in a register image."""
+    try:
+        v = gdb.Value(struct.pack("<Q", raw)[:typ.sizeof], typ)
+        return v.format_string(max_elements=64)
+    except (gdb.error, gdb.MemoryError, RuntimeError, ValueError) as e:
+        return "<%s: %s>" % (hex(raw), e)
+
+
+def arguments(d):
+    """The deferred call's arguments: a list of (name or None, text).
+
+    Parameters come from the callee's debug info when there is some and the
+    count is consistent with the record; extra (variadic) arguments and
+    functions without debug info fall back to the kinds the runtime wrote.
+    Argument i lives in iregs[n] or fregs[n], n counting the earlier
+    arguments of the same class (SysV)."""
+    params = Symbols.params(d.fn)
+    if params is not None and len(params) > d.nargs:
+        params = None       # the record disagrees with the prototype: trust the record
+    out = []
+    ni = nf = 0
+    for i in range(d.nargs):
+        k = d.kind[i] if i < len(d.kind) else 0
+        p = params[i] if params is not None and i < len(params) else None
+        cls = p.cls if p is not None else k & 0xF0
+        floating = cls in (ARG_FLOAT, ARG_DOUBLE)
+        if floating:
+            raw = d.fregs[nf] if nf < MAXARGS else 0
+            nf += 1
+        else:
+            raw = d.iregs[ni] if ni < MAXARGS else 0
+            ni += 1
+        if p is None:
+            out.append((None, _fmt_kind(k, raw)))
+        elif p.fast is not None:
+            out.append((p.name, _fmt_fast(p.fast, raw)))
+        else:
+            out.append((p.name, _fmt_typed(p.type, raw)))
+    return out
+
+
+def format_call(d, with_args=True):
+    """'fn(a=1, b=0x... "x")' for a record."""
+    name = Symbols.function_name(d.fn)
+    if not with_args:
+        return name
+    parts = []
+    for pname, text in arguments(d):
+        parts.append("%s=%s" % (pname, text) if pname else text)
+    return "%s(%s)" % (name, ", ".join(parts))
+
+
+def format_site(pc):
+    func, filename, line = Symbols.site(pc)
+    if filename:
+        return "%s:%d in %s" % (filename, line, func)
+    return "%#x in %s" % (pc, func)
+
+
+# ---------------------------------------------------------------------------
+# Frames: which frame of a thread owns a record.
+
+class FrameMap:
+    """The frames of the selected thread, unwound lazily, and the owner of a
+    stack address: the innermost frame whose CFA is above it.  The CFA of
+    frame i is the stack pointer of frame i+1 (x86-64).  Inline frames share
+    their caller's CFA; the owner is then the real function, the outermost
+    of them (a function with a defer_frame is never inlined)."""
+
+    def __init__(self, newest=None):
+        self._next = newest if newest is not None else gdb.newest_frame()
+        self.levels = []        # frame levels, innermost first
+        self.cfas = []          # their CFAs, ascending
+        self.frames = []
+        self.error = None
+
+    def _extend(self):
+        f = self._next
+        if f is None:
+            return False
+        if len(self.levels) >= MAX_FRAMES:
+            self._next = None
+            return False
+        try:
+            older = f.older()
+            cfa = int(older.read_register("rsp")) if older is not None else 1 << 64
+        except (gdb.error, RuntimeError, gdb.MemoryError) as e:
+            self.error = "cannot unwind past frame %d: %s" % (f.level(), e)
+            older, cfa = None, 1 << 64
+        if self.cfas and cfa < self.cfas[-1]:
+            cfa = self.cfas[-1]     # keep the list sorted for bisect
+        self.frames.append(f)
+        self.levels.append(f.level())
+        self.cfas.append(cfa)
+        self._next = older
+        return True
+
+    def owner(self, sp):
+        """The level of the frame that owns a record with this sp, or None."""
+        while not self.cfas or self.cfas[-1] <= sp:
+            if not self._extend():
+                break
+        i = bisect.bisect_right(self.cfas, sp)
+        if i >= len(self.cfas):
+            return None
+        cfa = self.cfas[i]
+        while i + 1 < len(self.cfas) and self.cfas[i + 1] == cfa and \
+                self.frames[i].type() == gdb.INLINE_FRAME:
+            i += 1
+        return self.levels[i]
+
+
+class ThreadSwitch:
+    """Select a thread for the duration of a with-block, restoring the
+    previously selected thread and frame afterwards (even on error)."""
+
+    def __init__(self, thread):
+        self.thread = thread
+
+    def __enter__(self):
+        self.old_thread = gdb.selected_thread()
+        try:
+            self.old_frame = gdb.selected_frame() if self.old_thread else None
+        except gdb.error:
+            self.old_frame = None
+        if self.thread is not None and self.thread != self.old_thread:
+            self.thread.switch()
+        return self.thread
+
+    def __exit__(self, *exc):
+        if self.old_thread is not None and self.old_thread.is_valid():
+            self.old_thread.switch()
+            if self.old_frame is not None and self.old_frame.is_valid():
+                self.old_frame.select()
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Threads: gdb threads and the records behind them.
+
+def thread_target_ids(inferior=None):
+    """{thread num: (target id, name)} as gdb prints them in thread headers,
+    from one `thread find .` (cheap: it prints no frames)."""
+    out = {}
+    try:
+        text = gdb.execute("thread find .", to_string=True)
+    except gdb.error:
+        return out
+    inf = inferior or gdb.selected_inferior()
+    for line in text.splitlines():
+        if not line.startswith("Thread "):
+            continue
+        head, _, rest = line[7:].partition(" has ")
+        if rest.startswith("target id '"):
+            out.setdefault(head, ["", None])[0] = rest[11:-1]
+        elif rest.startswith("target name '") or rest.startswith("name '"):
+            out.setdefault(head, ["", None])[1] = rest.split("'", 1)[1][:-1]
+    return out
+
+
+def thread_id_string(t):
+    """The thread's id as gdb prints it (`1`, or `2.1` with several inferiors)."""
+    if len(gdb.inferiors()) > 1:
+        return "%d.%d" % (t.inferior.num, t.num)
+    return str(t.num)

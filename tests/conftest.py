@@ -1,0 +1,71 @@
+"""Shared pytest helpers: build C programs against libdefer.
+
+`build(src, cc=..., opt=..., link=...)` compiles one scenario program
+(a path, or C source text) against the runtime built by `make` and returns
+the executable's path.  Every test directory (runtime/, gdb/, reader/)
+uses it, so a program is compiled the same way everywhere.
+"""
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+INCLUDE = ROOT / "libdefer" / "include"
+OUT = BUILD / "tests"
+
+COMPILERS = ["gcc", "clang"]
+OPTS = ["-O0", "-O2"]
+LINKS = ["static", "shared"]
+
+
+def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None):
+    """Compile `src` (a Path, or C source text) and return the binary's Path.
+
+    link="static" links build/libdefer.a, "shared" links build/libdefer.so
+    with an rpath so the program runs from the build tree.
+    """
+    if isinstance(src, Path):
+        text = src.read_text()
+        stem = src.stem
+    else:
+        text = src
+        stem = name or "prog"
+    extra = list(extra)
+    key = hashlib.sha1("\0".join([text, cc, opt, link] + extra).encode()).hexdigest()[:10]
+    OUT.mkdir(parents=True, exist_ok=True)
+    exe = OUT / f"{stem}-{cc}{opt}-{link}-{key}"
+    if exe.exists():
+        return exe
+    csrc = OUT / f"{stem}-{key}.c"
+    csrc.write_text(text)
+    cmd = [cc, "-std=gnu11", opt, "-g", "-Wall", "-Wextra", "-Werror",
+           "-I", str(INCLUDE), str(csrc), "-o", str(exe) + ".tmp"] + extra
+    if link == "static":
+        cmd += [str(BUILD / "libdefer.a")]
+    else:
+        cmd += ["-L", str(BUILD), "-ldefer", f"-Wl,-rpath,{BUILD}"]
+    cmd += ["-lpthread"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError(f"compile failed: {' '.join(cmd)}\n{r.stderr}")
+    os.replace(str(exe) + ".tmp", exe)
+    return exe
+
+
+def run(exe, *args, env=None, timeout=60, input=None):
+    """Run a program; return CompletedProcess with text stdout/stderr."""
+    e = dict(os.environ)
+    e.pop("DEFER_TRACEBACK", None)
+    if env:
+        e.update(env)
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
+                          env=e, timeout=timeout, input=input)
+
+
+@pytest.fixture
+def build():
+    return compile_program
