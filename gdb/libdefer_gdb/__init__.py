@@ -32,7 +32,6 @@ def install():
     functions.register()
     framefilter.register()
     records.connect_events()
-    printers.register(None)
     _installed = True
 
 
@@ -41,5 +40,7 @@ def register(objfile=None):
     extension; `objfile` (the objfile the script came with) is recorded so a
     second script for the same objfile is a no-op."""
     install()
+    from . import printers
+    printers.register(objfile)
     if objfile is not None:
         _objfiles.add(objfile.filename)

@@ -160,8 +160,8 @@ def _print_defer(out, d, level, by_addr, full):
     func, filename, line = Symbols.site(d.pc)
     where = "%s:%d" % (filename, line) if filename else "%#x" % d.pc
     owner = "frame #%d" % level if level is not None else "frame unknown (not on the stack)"
-    out("  defer %d: %s  [%s]" % (d.index, records.format_call(d), d.state(by_addr)))
-    out("           deferred by %s at %s, %s" % (func, where, owner))
+    out("  defer %d: %s  [%s]\n           deferred by %s at %s, %s" % (
+        d.index, records.format_call(d), d.state(by_addr), func, where, owner))
     if full:
         kinds = " ".join("%#04x" % k for k in d.kind[:d.nargs]) or "-"
         out("           record %#x fn %#x pc %#x sp %#x _panic %#x link %#x" %
@@ -227,15 +227,13 @@ Examples:
         snap = records.Snapshot(rt)
         out = _Output()
         gs = snap.gs()
-        several = len(threads) + len(missing) > 1 or rest == ["all"]
-        ids = records.thread_target_ids() if several or rest else {}
+        ids = records.thread_target_ids()
         limit = params.max_entries()
         for m in missing:
             out(m)
         for t in threads:
-            if several or rest:
-                out("")
-                out(_header(t, ids))
+            out("")
+            out(_header(t, ids))
             list_thread_defers(snap, t, out, full, frame, limit)
         if rest == ["all"]:
             _orphans(snap, threads, out)
@@ -348,13 +346,12 @@ Examples:
         threads, missing = _parse_threads(words)
         snap = records.Snapshot(rt)
         out = _Output()
-        ids = records.thread_target_ids() if words else {}
+        ids = records.thread_target_ids()
         for m in missing:
             out(m)
         for t in threads:
-            if words:
-                out("")
-                out(_header(t, ids))
+            out("")
+            out(_header(t, ids))
             with records.ThreadSwitch(t):
                 list_thread_panics(snap, t, out)
         gs = snap.gs()

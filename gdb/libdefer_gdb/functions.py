@@ -1,0 +1,87 @@
+"""functions.py - convenience functions for conditions and scripts.
+
+  $_defer_count([THREAD])   pending deferred calls of the selected (or the
+                            given gdb-numbered) thread
+  $_panicking([THREAD])     1 if the thread has a panic that is neither
+                            recovered nor a defer_goexit, else 0
+  $_panic_message([THREAD]) the newest panic's message, "" if none
+
+They answer 0 / "" in a program that does not use libdefer, so a condition
+like `break foo if $_panicking()` never fails.
+"""
+
+import gdb
+
+from . import records
+
+
+def _g(thread_arg):
+    """The record of the selected thread or of gdb thread number thread_arg."""
+    try:
+        rt = records.runtime()
+    except records.NotLinked:
+        return None, None
+    t = gdb.selected_thread()
+    if thread_arg is not None:
+        n = int(thread_arg)
+        t = next((x for x in gdb.selected_inferior().threads() if x.num == n), None)
+        if t is None:
+            raise gdb.GdbError("No thread %d." % n)
+    if t is None:
+        return None, None
+    snap = records.Snapshot(rt)
+    return snap, snap.g_for_tid(t.ptid[1])
+
+
+class DeferCount(gdb.Function):
+    """$_defer_count([THREAD]) - number of pending deferred calls.
+Counts the selected thread's calls, or those of gdb thread THREAD.
+Example:
+  break step_many if $_defer_count() > 1000"""
+
+    def __init__(self):
+        gdb.Function.__init__(self, "_defer_count")
+
+    def invoke(self, thread=None):
+        snap, g = _g(thread)
+        if g is None:
+            return 0
+        return len(snap.defers(g, None))
+
+
+class Panicking(gdb.Function):
+    """$_panicking([THREAD]) - 1 if the thread is panicking, else 0.
+A panic counts until it is recovered; defer_goexit does not count.
+Example:
+  break fclose if $_panicking()"""
+
+    def __init__(self):
+        gdb.Function.__init__(self, "_panicking")
+
+    def invoke(self, thread=None):
+        snap, g = _g(thread)
+        if g is None:
+            return 0
+        return int(any(not p.recovered and not p.goexit for p in snap.panics(g)))
+
+
+class PanicMessage(gdb.Function):
+    """$_panic_message([THREAD]) - the newest panic's message, or "".
+Example:
+  break release if $_streq($_panic_message(), "disk full")"""
+
+    def __init__(self):
+        gdb.Function.__init__(self, "_panic_message")
+
+    def invoke(self, thread=None):
+        snap, g = _g(thread)
+        if g is None:
+            return ""
+        chain = snap.panics(g)
+        return chain[0].msg if chain else ""
+
+
+def register():
+    DeferCount()
+    Panicking()
+    PanicMessage()
