@@ -134,7 +134,7 @@ def list_thread_defers(snap, t, out, full=False, frame=None, limit=None):
     by_addr = {p.addr: p for p in panics}
     chain = snap.defers(g, limit)
     if not chain and not chain.error:
-        out("  No deferred calls pending (%d deferred by this thread so far)." % g.ndefers)
+        out("  No deferred calls pending.")
         return
     with records.ThreadSwitch(t):
         fm = records.FrameMap()
@@ -166,8 +166,9 @@ def _print_defer(out, d, level, by_addr, full):
         kinds = " ".join("%#04x" % k for k in d.kind[:d.nargs]) or "-"
         out("           record %#x fn %#x pc %#x sp %#x _panic %#x link %#x" %
             (d.addr, d.fn, d.pc, d.sp, d.panic, d.link))
-        out("           nargs %d kind [%s] nvec %d started %d heap %d" %
-            (d.nargs, kinds, d.nvec, d.started, d.heap))
+        out("           nargs %d kind [%s] started %d heap %d (%s)" %
+            (d.nargs, kinds, d.started, d.heap,
+             "pool record" if d.heap else "record built into the frame's defer_mark"))
         out("           iregs [%s] fregs [%s]" % (" ".join("%#x" % r for r in d.iregs),
                                                    " ".join("%#x" % r for r in d.fregs)))
 

@@ -27,7 +27,9 @@ def _fields(val):
 def _defer_from_value(val):
     f = {"link": int(val["link"]), "fn": int(val["fn"]), "pc": int(val["pc"]),
          "sp": int(val["sp"]), "panic": int(val["_panic"]), "nargs": int(val["nargs"]),
-         "nvec": int(val["nvec"]), "started": int(val["started"]), "heap": int(val["heap"])}
+         "started": int(val["started"]), "heap": int(val["heap"])}
+    if not f["started"]:
+        f["panic"] = 0
     kind = bytes(int(val["kind"][i]) & 0xFF for i in range(records.MAXARGS))
     iregs = tuple(int(val["iregs"][i]) for i in range(records.MAXARGS))
     fregs = tuple(int(val["fregs"][i]) for i in range(records.MAXARGS))

@@ -73,9 +73,9 @@ def require_target():
 
 # Field name -> (struct format character) for the fields the readers use.
 _G_FIELDS = (("alllink", "Q"), ("defer", "Q"), ("panic", "Q"), ("tid", "i"),
-             ("status", "I"), ("ndefers", "Q"))
+             ("status", "I"))
 _D_FIELDS = (("link", "Q"), ("fn", "Q"), ("pc", "Q"), ("sp", "Q"), ("panic", "Q"),
-             ("nargs", "B"), ("nvec", "B"), ("started", "B"), ("heap", "B"))
+             ("nargs", "B"))
 _P_FIELDS = (("link", "Q"), ("arg", "Q"), ("argp", "Q"), ("pc", "Q"), ("defer", "Q"),
              ("recovered", "B"), ("aborted", "B"), ("goexit", "B"))
 
@@ -127,25 +127,53 @@ class Runtime:
                             "_defer_debug_offsets nor debug info for struct _defer "
                             "is in this program.")
 
+    # The table's own layout (defer_abi.h, struct defer_debug_offsets), for
+    # programs without debug info for it: a header, then one block of
+    # uint32 per record type, each starting with the record's size.
+    TABLE_BLOCKS = (
+        ("g", ("size", "alllink", "defer", "panic", "tid", "status", "name")),
+        ("d", ("size", "link", "fn", "pc", "sp", "panic", "nargs", "kind", "flags",
+               "iregs", "fregs")),
+        ("mark", ("size", "armed", "rkind", "result", "rec")),
+        ("p", ("size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
+               "goexit", "msg")),
+    )
+
     def _from_table(self):
+        """Offsets from the runtime's _defer_debug_offsets (works for stripped
+        programs).  Read through gdb's type for the table when the program
+        has one, else by the header's layout, checked by magic, version and
+        size."""
         addr = _ptr_value("'_defer_debug_offsets'")
         if addr is None:
             return False
+        blocks = None
         try:
-            raw = bytes(gdb.selected_inferior().read_memory(addr, 152))
-        except gdb.MemoryError:
-            return False
-        magic, version, size = struct.unpack_from("<QII", raw)
-        if magic != DEFER_DEBUG_MAGIC or version != ABI_VERSION or size > len(raw):
-            return False
-        v = struct.unpack_from("<8I13I10I", raw, 24)
-        g = dict(zip(("size", "alllink", "defer", "panic", "tid", "status", "name",
-                      "ndefers"), v[0:8]))
-        d = dict(zip(("size", "link", "fn", "pc", "sp", "panic", "nargs", "kind", "nvec",
-                      "started", "heap", "iregs", "fregs"), v[8:21]))
-        p = dict(zip(("size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
-                      "goexit", "msg"), v[21:31]))
-        self._set(g, d, p)
+            t = gdb.lookup_type("struct defer_debug_offsets")
+            v = gdb.Value(addr).cast(t.pointer()).dereference()
+            if int(v["magic"]) != DEFER_DEBUG_MAGIC or int(v["version"]) != ABI_VERSION:
+                return False
+            blocks = {}
+            for name, _fields in self.TABLE_BLOCKS:
+                sub = v[name]
+                blocks[name] = {f.name: int(sub[f.name]) for f in sub.type.fields()}
+        except (gdb.error, gdb.MemoryError, RuntimeError):
+            blocks = None
+        if blocks is None:
+            want = 24 + 4 * sum(len(f) for _, f in self.TABLE_BLOCKS)
+            try:
+                raw = bytes(gdb.selected_inferior().read_memory(addr, want))
+            except (gdb.MemoryError, gdb.error):
+                return False
+            magic, version, size = struct.unpack_from("<QII", raw)
+            if magic != DEFER_DEBUG_MAGIC or version != ABI_VERSION or size != want:
+                return False
+            blocks, pos = {}, 24
+            for name, fields in self.TABLE_BLOCKS:
+                vals = struct.unpack_from("<%dI" % len(fields), raw, pos)
+                blocks[name] = dict(zip(fields, vals))
+                pos += 4 * len(fields)
+        self._set(blocks["g"], blocks["d"], blocks["p"], blocks.get("mark"))
         self.source = "_defer_debug_offsets"
         return True
 
@@ -159,33 +187,49 @@ class Runtime:
             for f in t.fields():
                 name = f.name[1:] if f.name in ("_defer", "_panic") else f.name
                 out[name] = f.bitpos // 8
+                if f.bitsize:
+                    # started/heap as bits of one byte (the table's d.flags)
+                    out["flags"] = f.bitpos // 8
+                    out[name + "_bit"] = 1 << (f.bitpos % 8)
             return out
         g, d, p = offsets("g"), offsets("_defer"), offsets("_panic")
         if not (g and d and p):
             return False
-        self._set(g, d, p)
+        self._set(g, d, p, offsets("defer_mark"))
         self.source = "DWARF"
         return True
 
-    def _set(self, g, d, p):
+    def _set(self, g, d, p, mark=None):
         self.g = Record("struct g", g["size"], g, _G_FIELDS)
         self.d = Record("struct _defer", d["size"], d, _D_FIELDS)
         self.p = Record("struct _panic", p["size"], p, _P_FIELDS)
         self.dcodec = DeferCodec(self.d)
+        self.mark = mark
 
 
 class DeferCodec:
     """One struct.Struct for a whole _defer record, and where each field lands
-    in its result tuple (index: link fn pc sp panic nargs nvec started heap
+    in its result tuple (index: link fn pc sp panic nargs started heap
     kind iregs fregs; iregs/fregs are the first of six)."""
 
     FIELDS = (("link", "Q"), ("fn", "Q"), ("pc", "Q"), ("sp", "Q"), ("panic", "Q"),
-              ("nargs", "B"), ("nvec", "B"), ("started", "B"), ("heap", "B"),
+              ("nargs", "B"), ("started", "B"), ("heap", "B"),
               ("kind", "%ds" % MAXARGS), ("iregs", "%dQ" % MAXARGS),
               ("fregs", "%dQ" % MAXARGS))
 
     def __init__(self, rec):
-        order = sorted((rec.offsets[f], f, c) for f, c in self.FIELDS)
+        offs = dict(rec.offsets)
+        fields = list(self.FIELDS)
+        if "flags" in offs:
+            # ABI with started/heap as bits of one flags byte (DEFER_FLAG_*):
+            # read the byte once, as `started`, and split it in the walk.
+            fields = [(f, c) for f, c in fields if f != "heap"]
+            offs["started"] = offs["flags"]
+            self.started_bit = offs.get("started_bit", 1)
+            self.heap_bit = offs.get("heap_bit", 2)
+        else:
+            self.started_bit = self.heap_bit = None
+        order = sorted((offs[f], f, c) for f, c in fields)
         fmt, pos, i, where = "<", 0, 0, {}
         for off, f, c in order:
             if off < pos:
@@ -198,8 +242,17 @@ class DeferCodec:
             i += MAXARGS if c.endswith("Q") and c[0].isdigit() else 1
         if pos > rec.size:
             raise NotLinked("libdefer: struct _defer is smaller than its fields")
+        where.setdefault("heap", where["started"])
         self.unpack = struct.Struct(fmt).unpack_from
         self.index = tuple(where[f] for f, _ in self.FIELDS)
+
+    def flags(self, started, heap):
+        """(started, heap) as 0/1 from the raw field values; None for garbage."""
+        if self.started_bit is None:
+            return (started, heap) if started <= 1 and heap <= 1 else None
+        if started & ~(self.started_bit | self.heap_bit):
+            return None
+        return (1 if started & self.started_bit else 0, 1 if started & self.heap_bit else 0)
 
 
 # One Runtime per program space, dropped when objfiles change.
@@ -306,7 +359,7 @@ class Memory:
 
 class G:
     """A thread's record (struct g)."""
-    __slots__ = ("addr", "alllink", "defer", "panic", "tid", "status", "ndefers", "name")
+    __slots__ = ("addr", "alllink", "defer", "panic", "tid", "status", "name")
 
     def __init__(self, addr, f, name):
         self.addr = addr
@@ -324,22 +377,22 @@ class G:
 
 class Defer:
     """A deferred call (struct _defer).  `index` is 1 for the newest."""
-    __slots__ = ("addr", "link", "fn", "pc", "sp", "panic", "nargs", "nvec", "started",
+    __slots__ = ("addr", "link", "fn", "pc", "sp", "panic", "nargs", "started",
                  "heap", "kind", "iregs", "fregs", "index")
 
     def __init__(self, addr, f, kind, iregs, fregs, index):
         self.addr = addr
         self.link, self.fn, self.pc, self.sp = f["link"], f["fn"], f["pc"], f["sp"]
-        self.panic, self.nargs, self.nvec = f["panic"], f["nargs"], f["nvec"]
+        self.panic, self.nargs = f["panic"], f["nargs"]
         self.started, self.heap = f["started"], f["heap"]
         self.kind, self.iregs, self.fregs, self.index = kind, iregs, fregs, index
 
     @classmethod
-    def make(cls, addr, link, fn, pc, sp, panic, nargs, nvec, started, heap, kind, iregs,
+    def make(cls, addr, link, fn, pc, sp, panic, nargs, started, heap, kind, iregs,
              fregs, index):
         d = cls.__new__(cls)
         d.addr, d.link, d.fn, d.pc, d.sp, d.panic = addr, link, fn, pc, sp, panic
-        d.nargs, d.nvec, d.started, d.heap = nargs, nvec, started, heap
+        d.nargs, d.started, d.heap = nargs, started, heap
         d.kind, d.iregs, d.fregs, d.index = kind, iregs, fregs, index
         return d
 
@@ -454,7 +507,7 @@ class Snapshot:
         rt, mem, out = self.rt, self.mem, Chain()
         codec = rt.dcodec
         size, unpack = rt.d.size, codec.unpack
-        (il, ifn, ipc, isp, ipanic, inargs, invec, istarted, iheap, ikind, iregs,
+        (il, ifn, ipc, isp, ipanic, inargs, istarted, iheap, ikind, iregs,
          ifregs) = codec.index
         blocks, BLOCK = mem.blocks, mem.BLOCK
         mask = ~(BLOCK - 1)
@@ -488,14 +541,17 @@ class Snapshot:
                     out.error = ("defer chain unreadable at record %d (%#x): %s; the list "
                                  "may be truncated" % (n + 1, addr, e))
                     break
-            nargs, started, heap, link, panic, sp = (t[inargs], t[istarted], t[iheap], t[il],
-                                                      t[ipanic], t[isp])
-            if nargs > MAXARGS or started > 1 or heap > 1 or link & 7 or panic & 7 or sp & 7:
+            nargs, link, sp = t[inargs], t[il], t[isp]
+            flags = codec.flags(t[istarted], t[iheap])
+            if nargs > MAXARGS or flags is None or link & 7 or sp & 7:
                 out.error = "corrupted defer chain: record %d at %#x holds garbage (%s)" % (
-                    n + 1, addr, _garbage(nargs, started, heap, link, panic, sp))
+                    n + 1, addr, _garbage(nargs, flags, t[istarted], link, sp))
                 break
+            started, heap = flags
+            # _panic is meaningful only once the call started (defer_abi.h).
+            panic = t[ipanic] if started else 0
             n += 1
-            append(make(addr, link, t[ifn], t[ipc], sp, panic, nargs, t[invec], started,
+            append(make(addr, link, t[ifn], t[ipc], sp, panic, nargs, started,
                         heap, t[ikind], t[iregs:iregs + 6], t[ifregs:ifregs + 6], n))
             addr = link
         return out
@@ -534,16 +590,14 @@ class Snapshot:
         return out
 
 
-def _garbage(nargs, started, heap, link, panic, sp):
+def _garbage(nargs, flags, rawflags, link, sp):
     """Why a decoded _defer cannot be a real record."""
     if nargs > MAXARGS:
         return "nargs=%d, at most %d" % (nargs, MAXARGS)
-    if started > 1 or heap > 1:
-        return "started=%d heap=%d, flags are 0 or 1" % (started, heap)
+    if flags is None:
+        return "flags %#x" % rawflags
     if link & 7:
         return "misaligned link %#x" % link
-    if panic & 7:
-        return "misaligned _panic %#x" % panic
     return "misaligned sp %#x" % sp
 
 
