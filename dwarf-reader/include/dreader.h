@@ -145,13 +145,15 @@ int dr_line(struct dr_elf *e, uint64_t pc, const char **file, unsigned *line);
 /* Call sites from DWARF (DW_TAG_call_site, DW_TAG_GNU_call_site) in the
  * function containing pc range [lo, hi): direct ones with their callee's
  * entry, indirect ones with callee 0. */
-struct dr_callsite { uint64_t ret_pc; uint64_t callee; int indirect; int reg; };
+struct dr_callsite {
+	uint64_t ret_pc;    /* return address of the call */
+	const char *callee; /* name of a direct callee, or NULL */
+	int indirect;       /* a call through a pointer (DW_AT_call_target) */
+	int reg;            /* register holding the target (DWARF number), -1 if unknown */
+};
 int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
 		 int (*fn)(const struct dr_callsite *, void *), void *arg);
 
-/* Functions from DWARF: every subprogram with code, with its range. */
-int dr_functions(struct dr_elf *e, int (*fn)(const char *name, uint64_t lo, uint64_t hi, void *),
-		 void *arg);
 
 /* ---- 2. targets ---- */
 

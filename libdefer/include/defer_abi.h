@@ -12,7 +12,10 @@
  *    ended has status DEFER_G_DEAD and may later be reused by a new thread.
  *  - g._defer is the newest pending record of that thread; _defer.link goes
  *    to older ones.  A record is fully written before it is linked, so a
- *    reader never sees a half-filled record through the chain.
+ *    reader never sees a half-filled record through the chain.  When a frame
+ *    exits normally each of its records is unlinked just before its call
+ *    runs (as Go's deferreturn does); a panic or goexit leaves the record on
+ *    the chain, started, while its call runs.
  *  - g._panic is the newest panic; _panic.link goes to older ones.
  *  - Field offsets are also published at run time in _defer_debug_offsets,
  *    so tools can read stripped binaries.
@@ -60,13 +63,13 @@ struct _defer {
 	uintptr_t sp;          /* address of the owning struct defer_mark, inside the
 	                        * deferring function's stack frame: the innermost frame
 	                        * whose CFA is above sp owns the record */
-	struct _panic *_panic; /* panic running this call, or NULL */
+	struct _panic *_panic; /* the panic running this call: valid only if started */
 	uint8_t nargs;         /* number of arguments, 0..DEFER_MAXARGS */
 	uint8_t kind[DEFER_MAXARGS]; /* DEFER_ARG_* per argument */
-	uint8_t started;       /* the call has begun (by deferreturn, a panic or goexit) */
-	uint8_t heap;          /* 1: from the thread's record pool; 0: the record built
-	                        * into the owning defer_mark, on the stack (Go's heap flag) */
-	uint8_t pad[7];
+	uint8_t started : 1;   /* a panic or goexit began this call (bit 0 of byte 47) */
+	uint8_t heap : 1;      /* 1: from the thread's record pool; 0: the record built
+	                        * into the owning defer_mark, on the stack (bit 1) */
+	uint8_t pad[8];
 	/* Only the first nargs entries of each array are written: a call with
 	 * n arguments has at most n of either class. */
 	uint64_t iregs[DEFER_MAXARGS]; /* %rdi %rsi %rdx %rcx %r8 %r9 */
@@ -89,6 +92,9 @@ struct _panic {
 };
 
 enum { DEFER_G_RUNNING = 1, DEFER_G_DEAD = 2 };
+
+/* Bits of the byte at _defer_debug_offsets.d.flags. */
+enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 
 /* A thread's record: what gdb or a core reader needs to find its chains
  * without thread-local storage. */
@@ -113,7 +119,7 @@ struct defer_debug_offsets {
 	uint32_t size;         /* sizeof(struct defer_debug_offsets) */
 	uint64_t allgs;        /* address of allgs at link time; add the load bias */
 	struct { uint32_t size, alllink, defer, panic, tid, status, name; } g;
-	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, started, heap, iregs, fregs; } d;
+	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
 	struct { uint32_t size, armed, rkind, result, rec; } mark;
 	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
 };

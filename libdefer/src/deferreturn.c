@@ -5,11 +5,13 @@
  */
 #include "runtime.h"
 
-/* Go's `defer nil`: the panic comes when the call would run. */
+/* Go's `defer nil`: the panic comes when the call would run.  gopanic
+ * returns only through a recovery, which resumes a frame further out. */
 void nildefer(const struct _defer *d)
 {
 	gopanic(0, "runtime error: invalid memory address or nil pointer dereference "
 		   "(deferred function is NULL, deferred at pc %#lx)", (unsigned long)d->pc);
+	throw("recovery returned into a NULL deferred call");
 }
 
 void __defer_stale(const struct _defer *d)

@@ -19,7 +19,7 @@ const struct defer_debug_offsets _defer_debug_offsets = {
 	.g = { sizeof(struct g), G(alllink), G(_defer), G(_panic), G(tid), G(status),
 	       G(name) },
 	.d = { sizeof(struct _defer), D(link), D(fn), D(pc), D(sp), D(_panic), D(nargs),
-	       D(kind), D(started), D(heap), D(iregs), D(fregs) },
+	       D(kind), D(kind) + DEFER_MAXARGS, D(iregs), D(fregs) },
 	.mark = { sizeof(struct defer_mark), M(armed), M(rkind), M(result), M(rec) },
 	.p = { sizeof(struct _panic), P(link), P(arg), P(argp), P(pc), P(defer),
 	       P(recovered), P(aborted), P(goexit), P(msg) },
@@ -31,7 +31,7 @@ _Static_assert(offsetof(struct defer_tls, g) == 0 && offsetof(struct defer_tls, 
 	       "TLS_*");
 _Static_assert(G(_defer) == 8 && G(pool) == 48, "G_*");
 _Static_assert(D(link) == 0 && D(fn) == 8 && D(pc) == 16 && D(sp) == 24 &&
-	       D(_panic) == 32 && D(nargs) == 40 && D(started) == 47 && D(heap) == 48 &&
+	       D(_panic) == 32 && D(nargs) == 40 && D(kind) == 41 &&
 	       D(iregs) == 56 && D(fregs) == 104, "D_*");
 _Static_assert(M(armed) == 0 && M(rec) == 16, "M_*");
 _Static_assert(offsetof(struct defer_resume, rsp) == 48 &&

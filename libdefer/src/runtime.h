@@ -31,7 +31,7 @@ HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn))
 
 /* deferreturn.c: run the head record and drop it. */
 HIDDEN void rundefer(struct g *g, struct _defer *d);
-HIDDEN void nildefer(const struct _defer *d);
+HIDDEN void nildefer(const struct _defer *d) __attribute__((noreturn));
 HIDDEN void __defer_stale(const struct _defer *d) __attribute__((noreturn));
 
 /* fatal.c */

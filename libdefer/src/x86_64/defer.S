@@ -18,9 +18,10 @@
 #define D_PC       16
 #define D_SP       24
 #define D_PANIC    32
-#define D_DESC     40	/* nargs, kind[6], started */
-#define D_STARTED  47
-#define D_HEAP     48
+#define D_DESC     40	/* nargs, kind[6], flags */
+#define D_FLAGS    47
+#define DEFER_FLAG_STARTED 1
+#define DEFER_FLAG_HEAP 2
 #define D_IREGS    56
 #define D_FREGS    104
 
@@ -50,53 +51,59 @@ deferproc:
 	movq	%fs:TLS_FRAME(%r10), %rax
 	cmpb	$0, M_ARMED(%rax)
 	jne	.Lpool
-	leaq	M_REC(%rax), %rax
-	movb	$0, D_HEAP(%rax)
-.Lfill:
+	/* The frame's first call: its mark's own record (flags 0: not heap). */
+	movb	$1, M_ARMED(%rax)
+	movq	%rax, M_REC+D_SP(%rax)
+	addq	$M_REC, %rax
 	movq	%rdi, D_IREGS+0(%rax)
-	movq	%xmm0, D_FREGS+0(%rax)
-	movq	%fs:TLS_DESC(%r10), %rdi	/* started = 0 comes with it */
+	movq	%fs:TLS_DESC(%r10), %rdi	/* nargs, kind[], flags 0 */
 	movq	%rdi, D_DESC(%rax)
+.Lregs:
+	movq	%xmm0, D_FREGS+0(%rax)
 	cmpb	$1, %dil
-	jbe	1f
+	ja	.Lmore
+.Lfinish:
+	movq	%fs:TLS_FN(%r10), %rdi
+	movq	%rdi, D_FN(%rax)
+	movq	(%rsp), %rdi
+	movq	%rdi, D_PC(%rax)
+	movq	G_DEFER(%r11), %rdi
+	movq	%rdi, D_LINK(%rax)
+	movq	%rax, G_DEFER(%r11)		/* publish */
+	STAP_PROBE1(libdefer, defer, 8@%rax)
+	ret
+.Lmore:
 	movq	%rsi, D_IREGS+8(%rax)
 	movq	%xmm1, D_FREGS+8(%rax)
 	cmpb	$2, %dil
-	je	1f
+	je	.Lfinish
 	movq	%rdx, D_IREGS+16(%rax)
 	movq	%xmm2, D_FREGS+16(%rax)
 	cmpb	$3, %dil
-	je	1f
+	je	.Lfinish
 	movq	%rcx, D_IREGS+24(%rax)
 	movq	%xmm3, D_FREGS+24(%rax)
 	movq	%r8, D_IREGS+32(%rax)
 	movq	%xmm4, D_FREGS+32(%rax)
 	movq	%r9, D_IREGS+40(%rax)
 	movq	%xmm5, D_FREGS+40(%rax)
-1:	movq	%fs:TLS_FN(%r10), %rdi
-	movq	%rdi, D_FN(%rax)
-	movq	%fs:TLS_FRAME(%r10), %rdi
-	movq	%rdi, D_SP(%rax)
-	movb	$1, M_ARMED(%rdi)
-	movq	(%rsp), %rdi
-	movq	%rdi, D_PC(%rax)
-	movq	$0, D_PANIC(%rax)
-	movq	G_DEFER(%r11), %rdi
-	movq	%rdi, D_LINK(%rax)
-	movq	%rax, G_DEFER(%r11)		/* publish */
-	STAP_PROBE1(libdefer, defer, 8@%rax)
-	ret
+	jmp	.Lfinish
 
+	/* Later calls of the frame: a record from the thread's pool. */
 .Lpool:
+	movq	%rax, %r10			/* the mark; %r10 is reloaded below */
 	movq	G_POOL(%r11), %rax
 	testq	%rax, %rax
 	jz	.Lslow
-	movb	$1, D_HEAP(%rax)
-	movq	%rdi, D_IREGS+0(%rax)		/* frees %rdi to pop the pool */
+	movq	%rdi, D_IREGS+0(%rax)
 	movq	D_LINK(%rax), %rdi
 	movq	%rdi, G_POOL(%r11)
-	movq	D_IREGS+0(%rax), %rdi
-	jmp	.Lfill
+	movq	%r10, D_SP(%rax)
+	movq	__defer_tls@gottpoff(%rip), %r10
+	movq	%fs:TLS_DESC(%r10), %rdi
+	movq	%rdi, D_DESC(%rax)
+	movb	$DEFER_FLAG_HEAP, D_FLAGS(%rax)
+	jmp	.Lregs
 
 	/* No g yet, or an empty pool: keep the arguments safe across C. */
 .Lslow:
@@ -143,73 +150,138 @@ deferproc:
 	.type	deferreturn, @function
 deferreturn:
 	.cfi_startproc
+	movq	%rdi, %rsi			/* mark */
+	movq	__defer_tls@gottpoff(%rip), %rax
+	movq	%fs:TLS_G(%rax), %rax		/* g: armed implies it exists */
+	movq	G_DEFER(%rax), %rdx
+	testq	%rdx, %rdx
+	jz	.Lnone
+	cmpq	%rsi, D_SP(%rdx)
+	jne	.Lnone
+	movq	D_LINK(%rdx), %rcx
+	testq	%rcx, %rcx
+	jnz	.Lmaybemore
+
+	/* The frame's last call: jump to it, so that it returns straight to
+	 * the frame being left. */
+.Llast:
+	movq	%rcx, G_DEFER(%rax)
+	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
+	movq	D_FN(%rdx), %r11
+	testq	%r11, %r11
+	jz	.Lnillast
+	testb	$DEFER_FLAG_HEAP, D_FLAGS(%rdx)
+	jz	3f
+	movq	G_POOL(%rax), %r10
+	movq	%r10, D_LINK(%rdx)
+	movq	%rdx, G_POOL(%rax)
+3:	movq	D_IREGS+0(%rdx), %rdi
+	movq	D_FREGS+0(%rdx), %xmm0
+	cmpb	$1, D_DESC(%rdx)
+	jbe	4f
+	movq	D_FREGS+8(%rdx), %xmm1
+	movq	D_FREGS+16(%rdx), %xmm2
+	movq	D_FREGS+24(%rdx), %xmm3
+	movq	D_FREGS+32(%rdx), %xmm4
+	movq	D_FREGS+40(%rdx), %xmm5
+	movq	D_IREGS+8(%rdx), %rsi
+	movq	D_IREGS+24(%rdx), %rcx
+	movq	D_IREGS+32(%rdx), %r8
+	movq	D_IREGS+40(%rdx), %r9
+	movq	D_IREGS+16(%rdx), %rdx
+4:	movl	$6, %eax
+	jmp	*%r11
+
+.Lmaybemore:
+	cmpq	%rsi, D_SP(%rcx)
+	jne	.Llast
+	/* More than one call: all but the last are called in this loop.
+	 * %rbx: the mark; %rdx: the record; %rcx: the next one; %rax: g. */
 	pushq	%rbx
 	.cfi_adjust_cfa_offset 8
 	.cfi_offset %rbx, -16
-	movq	%rdi, %rsi			/* mark */
+	movq	%rsi, %rbx
 .Lnext:
-	movq	__defer_tls@gottpoff(%rip), %rax
-	movq	%fs:TLS_G(%rax), %rax		/* g: armed implies it exists */
-	movq	G_DEFER(%rax), %rbx
-	testq	%rbx, %rbx
-	jz	.Ldone
-	cmpq	%rsi, D_SP(%rbx)
-	jne	.Lother
-	movb	$1, D_STARTED(%rbx)
-	STAP_PROBE2(libdefer, run, 8@%rbx, 8@$0)
-	movq	D_FN(%rbx), %r11
+	movq	%rcx, G_DEFER(%rax)		/* unlink before the call, as Go does */
+	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
+	movq	D_FN(%rdx), %r11
 	testq	%r11, %r11
 	jz	.Lnil
-	movq	D_IREGS+0(%rbx), %rdi
-	movq	D_FREGS+0(%rbx), %xmm0
-	cmpb	$1, D_DESC(%rbx)		/* nargs: only that many were saved */
-	jbe	1f
-	movq	D_FREGS+8(%rbx), %xmm1
-	movq	D_FREGS+16(%rbx), %xmm2
-	movq	D_FREGS+24(%rbx), %xmm3
-	movq	D_FREGS+32(%rbx), %xmm4
-	movq	D_FREGS+40(%rbx), %xmm5
-	movq	D_IREGS+8(%rbx), %rsi
-	movq	D_IREGS+16(%rbx), %rdx
-	movq	D_IREGS+24(%rbx), %rcx
-	movq	D_IREGS+32(%rbx), %r8
-	movq	D_IREGS+40(%rbx), %r9
-1:	movl	$6, %eax			/* vector registers, for variadic callees */
+	testb	$DEFER_FLAG_HEAP, D_FLAGS(%rdx)
+	jz	1f
+	movq	G_POOL(%rax), %r10		/* the registers are still read below */
+	movq	%r10, D_LINK(%rdx)
+	movq	%rdx, G_POOL(%rax)
+1:	movq	D_IREGS+0(%rdx), %rdi
+	movq	D_FREGS+0(%rdx), %xmm0
+	cmpb	$1, D_DESC(%rdx)		/* nargs: only that many were saved */
+	jbe	2f
+	movq	D_FREGS+8(%rdx), %xmm1
+	movq	D_FREGS+16(%rdx), %xmm2
+	movq	D_FREGS+24(%rdx), %xmm3
+	movq	D_FREGS+32(%rdx), %xmm4
+	movq	D_FREGS+40(%rdx), %xmm5
+	movq	D_IREGS+8(%rdx), %rsi
+	movq	D_IREGS+24(%rdx), %rcx
+	movq	D_IREGS+32(%rdx), %r8
+	movq	D_IREGS+40(%rdx), %r9
+	movq	D_IREGS+16(%rdx), %rdx
+2:	movl	$6, %eax			/* vector registers, for variadic callees */
 	call	*%r11
-	/* The call pushed and popped its own records: the head must be ours. */
+	movq	%rbx, %rsi
 	movq	__defer_tls@gottpoff(%rip), %rax
 	movq	%fs:TLS_G(%rax), %rax
-	cmpq	%rbx, G_DEFER(%rax)
+	movq	G_DEFER(%rax), %rdx		/* the call pushed and popped its own */
+	testq	%rdx, %rdx			/* records: the head must be ours */
+	jz	.Lbad
+	cmpq	%rsi, D_SP(%rdx)
 	jne	.Lbad
-	movq	D_LINK(%rbx), %rcx
-	movq	%rcx, G_DEFER(%rax)
-	movq	D_SP(%rbx), %rsi		/* the mark again */
-	cmpb	$0, D_HEAP(%rbx)
+	movq	D_LINK(%rdx), %rcx
+	testq	%rcx, %rcx
+	jz	.Lpoplast
+	cmpq	%rsi, D_SP(%rcx)
 	je	.Lnext
-	movq	G_POOL(%rax), %rcx
-	movq	%rcx, D_LINK(%rbx)
-	movq	%rbx, G_POOL(%rax)
-	jmp	.Lnext
-.Lother:
-	/* A record of a deeper frame still here means that frame was left
-	 * without running its calls: longjmp or a C++ exception. */
-	ja	.Ldone				/* above the mark: an outer frame's */
-	cmpb	$0, D_STARTED(%rbx)
-	jne	.Ldone
-	movq	%rbx, %rdi
-	call	__defer_stale
-.Ldone:
-	movb	$0, M_ARMED(%rsi)
+.Lpoplast:
 	popq	%rbx
 	.cfi_adjust_cfa_offset -8
-	ret
+	.cfi_restore %rbx
+	jmp	.Llast
+
+.Lnone:
+	/* Nothing of this frame's is left.  A record of a deeper frame still
+	 * here means that frame was left without running its calls: longjmp
+	 * or a C++ exception. */
+	testq	%rdx, %rdx
+	jz	5f
+	cmpq	%rsi, D_SP(%rdx)
+	ja	5f				/* above the mark: an outer frame's */
+	testb	$DEFER_FLAG_STARTED, D_FLAGS(%rdx)
+	jnz	5f
+	movq	%rdx, %rdi
+	subq	$8, %rsp
 	.cfi_adjust_cfa_offset 8
-.Lnil:
-	movq	%rbx, %rdi
+	call	__defer_stale
+	.cfi_adjust_cfa_offset -8
+5:	ret
+
+.Lnillast:
+	/* Go's `defer nil`: the panic comes where the call would run.  It does
+	 * not return: a recovery resumes a frame further out. */
+	movq	%rdx, %rdi
+	subq	$8, %rsp
+	.cfi_adjust_cfa_offset 8
 	call	nildefer
-	movq	D_SP(%rbx), %rsi
-	jmp	.Lnext
+	ud2
+	.cfi_adjust_cfa_offset -8
+.Lnil:
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rbx, -16
+	movq	%rdx, %rdi
+	call	nildefer
+	ud2
 .Lbad:
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rbx, -16
 	leaq	.Lbadmsg(%rip), %rdi
 	xorl	%eax, %eax
 	call	throw

@@ -11,6 +11,10 @@
  *   scen fatal          unrecovered nested panic (DEFER_TRACEBACK=crash: a core)
  *   scen recover        a recovered panic, then checkpoint()
  *   scen nodefer        never defers at all
+ *   scen sleep N M      like threads, but main waits (for `attach`) forever
+ *   scen exited         a thread deferred, ran its calls and ended before
+ *                       checkpoint()
+ *   scen fatal          also leaves 2 worker threads with 3 pending calls each
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -102,6 +106,33 @@ static void *idle(void *arg)
 	(void)arg;
 	pthread_barrier_wait(&ready);
 	pthread_barrier_wait(&done);
+	return 0;
+}
+
+static void start_workers(int n, int m, pthread_t *t, pthread_t *it)
+{
+	per_thread = m;
+	pthread_barrier_init(&ready, 0, n + 2);
+	pthread_barrier_init(&done, 0, n + 2);
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], 0, worker, 0);
+	pthread_create(it, 0, idle, 0);
+	pthread_barrier_wait(&ready);
+}
+
+__attribute__((noinline)) void wait_forever(void)
+{
+	defer_frame;
+	defer(release, 7, "sleeper");
+	for (;;)
+		pause();
+}
+
+static void *exiting(void *arg)
+{
+	defer_frame;
+	(void)arg;
+	defer(release, 3, "gone");
 	return 0;
 }
 
@@ -201,7 +232,19 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "panic")) {
 		printf("status %d\n", guarded(0));
 	} else if (!strcmp(mode, "fatal")) {
+		pthread_t t[2], it;
+		start_workers(2, 3, t, &it);
 		guarded(1);
+	} else if (!strcmp(mode, "sleep")) {
+		pthread_t t[1024], it;
+		start_workers(argc > 2 ? atoi(argv[2]) : 2, argc > 3 ? atoi(argv[3]) : 2, t, &it);
+		printf("ready %d\n", (int)getpid());
+		wait_forever();
+	} else if (!strcmp(mode, "exited")) {
+		pthread_t t;
+		pthread_create(&t, 0, exiting, 0);
+		pthread_join(t, 0);
+		checkpoint("exited");
 	} else if (!strcmp(mode, "recover")) {
 		printf("status %d\n", recovered());
 		checkpoint("recover");

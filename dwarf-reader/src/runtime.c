@@ -1,0 +1,174 @@
+/*
+ * runtime.c - where libdefer's records are and how they are laid out.
+ *
+ * Two sources, checked against each other: the binary's DWARF (struct g,
+ * struct _defer, struct _panic and the variable allgs), and the runtime's
+ * own table _defer_debug_offsets, which survives stripping.  DWARF wins
+ * when both are complete; a disagreement is reported.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "internal.h"
+#include "defer_abi.h"
+
+static const char *const wanted[] = {
+	"allgs", "deferproc", "deferreturn", "gopanic", "gorecover", "_defer_debug_offsets",
+};
+
+/* The table as stored in the file.  Its allgs field is relocated at load
+ * time in a PIE or a shared library: the file then holds 0 and the
+ * link-time address is the addend of an R_X86_64_RELATIVE relocation. */
+static int readtable(struct dr_elf *e, uint64_t at, struct dr_layout *l, uint32_t *version)
+{
+	struct defer_debug_offsets t;
+	const uint8_t *rel;
+	size_t n, i;
+
+	if (dr_elf_read(e, at, &t, sizeof t) != sizeof t || t.magic != DEFER_DEBUG_MAGIC)
+		return -1;
+	*version = t.version;
+	if (t.version != DEFER_ABI_VERSION || t.size < sizeof t)
+		return -1;
+	l->allgs = t.allgs;
+	if (!l->allgs && (rel = dr_elf_section(e, ".rela.dyn", NULL, &n)))
+		for (i = 0; i + 24 <= n; i += 24) {
+			uint64_t off, info;
+			int64_t add;
+			memcpy(&off, rel + i, 8);
+			memcpy(&info, rel + i + 8, 8);
+			memcpy(&add, rel + i + 16, 8);
+			if (off == at + offsetof(struct defer_debug_offsets, allgs) &&
+			    (info & 0xffffffff) == 8 /* R_X86_64_RELATIVE */) {
+				l->allgs = (uint64_t)add;
+				break;
+			}
+		}
+	memcpy(&l->g, &t.g, sizeof l->g);
+	memcpy(&l->d, &t.d, sizeof l->d);
+	memcpy(&l->p, &t.p, sizeof l->p);
+	return 0;
+}
+
+/* Fill one record's offsets from DWARF; fields, in the table's order. */
+static int fromdwarf(struct dr_elf *e, const char *sname, uint64_t hint, const char *const *fields,
+		     int n, uint32_t *out)
+{
+	const struct dr_struct *s;
+	int i;
+
+	if (dr_struct(e, sname, hint, &s) != 0)
+		return -1;
+	out[0] = (uint32_t)s->size;
+	for (i = 0; i < n; i++) {
+		int64_t o = dr_member_offset(s, fields[i]);
+		if (o < 0 || (uint64_t)o >= s->size) {
+			dr_warn("%s: struct %s has no member %s", dr_elf_path(e), sname, fields[i]);
+			return -1;
+		}
+		out[i + 1] = (uint32_t)o;
+	}
+	return 0;
+}
+
+static const char *const gf[] = { "alllink", "_defer", "_panic", "tid", "status", "name", "ndefers" };
+static const char *const df[] = { "link", "fn", "pc", "sp", "_panic", "nargs", "kind", "nvec",
+				  "started", "heap", "iregs", "fregs" };
+static const char *const pf[] = { "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
+				  "goexit", "msg" };
+
+static int dwarflayout(struct dr_elf *e, struct dr_runtime *rt, struct dr_layout *l)
+{
+	uint64_t hd = 0, hp = 0, hg = 0;
+
+	if (!dr_has_dwarf(e))
+		return -1;
+	/* Hints: functions defined in the same source files as the types and
+	 * the variable (deferreturn.c uses g and _defer, panic.c _panic, g.c
+	 * defines allgs), so each question starts at one unit. */
+	dr_sym(e, "deferreturn", &hd, NULL);
+	dr_sym(e, "gopanic", &hp, NULL);
+	if (dr_sym(e, "__defer_noinline", &hg, NULL) != 0)
+		dr_sym(e, "__defer_refill", &hg, NULL);
+	if (fromdwarf(e, "g", hd, gf, 7, &l->g.size) != 0 ||
+	    fromdwarf(e, "_defer", hd, df, 12, &l->d.size) != 0 ||
+	    fromdwarf(e, "_panic", hp, pf, 9, &l->p.size) != 0)
+		return -1;
+	rt->dwarf_version = dr_dwarf_version(e);
+	if (dr_var_addr(e, "allgs", hg, &l->allgs) != 0) {
+		dr_warn("%s: no DWARF location for allgs", dr_elf_path(e));
+		return -1;
+	}
+	return 0;
+}
+
+/* Name the first field where the two layouts differ. */
+static void compare(struct dr_runtime *rt)
+{
+	const uint32_t *a, *b;
+	const char *rec[] = { "g", "_defer", "_panic" };
+	const char *const *names[] = { gf, df, pf };
+	int counts[] = { 8, 13, 10 }, r, i;
+
+	if (rt->table.allgs != rt->dwarf.allgs) {
+		snprintf(rt->mismatch, sizeof rt->mismatch, "allgs: DWARF %#lx, table %#lx",
+			 (unsigned long)rt->dwarf.allgs, (unsigned long)rt->table.allgs);
+		return;
+	}
+	for (r = 0; r < 3; r++) {
+		a = r == 0 ? &rt->dwarf.g.size : r == 1 ? &rt->dwarf.d.size : &rt->dwarf.p.size;
+		b = r == 0 ? &rt->table.g.size : r == 1 ? &rt->table.d.size : &rt->table.p.size;
+		for (i = 0; i < counts[r]; i++)
+			if (a[i] != b[i]) {
+				snprintf(rt->mismatch, sizeof rt->mismatch, "%s.%s: DWARF %u, table %u",
+					 rec[r], i ? names[r][i - 1] : "(size)", a[i], b[i]);
+				return;
+			}
+	}
+}
+
+int dr_runtime_find(struct dr_elf *e, struct dr_runtime *rt, char *err, size_t errlen)
+{
+	size_t i;
+	uint64_t at;
+
+	memset(rt, 0, sizeof *rt);
+	rt->elf = e;
+	for (i = 0; i < sizeof wanted / sizeof *wanted; i++) {
+		rt->syms[i].name = wanted[i];
+		rt->syms[i].found = dr_sym(e, wanted[i], &rt->syms[i].addr, NULL) == 0;
+	}
+	rt->nsyms = (int)i;
+	if (!rt->syms[0].found && !rt->syms[1].found && !rt->syms[5].found) {
+		dr_setf(err, errlen, "%s: not linked with libdefer (no allgs, deferproc or "
+			"_defer_debug_offsets)", dr_elf_path(e));
+		return DR_ENODEFER;
+	}
+	if (dr_sym(e, "_defer_debug_offsets", &at, NULL) == 0) {
+		if (readtable(e, at, &rt->table, &rt->abi_version) == 0)
+			rt->have_table = 1;
+		else if (rt->abi_version && rt->abi_version != DEFER_ABI_VERSION)
+			dr_warn("%s: libdefer ABI version %u is not supported (this reader knows %d)",
+				dr_elf_path(e), rt->abi_version, DEFER_ABI_VERSION);
+		else
+			dr_warn("%s: _defer_debug_offsets is unreadable or corrupt", dr_elf_path(e));
+	}
+	rt->have_dwarf = dwarflayout(e, rt, &rt->dwarf) == 0;
+	if (rt->have_dwarf && rt->have_table)
+		compare(rt);
+	if (rt->mismatch[0])
+		dr_warn("%s: DWARF and _defer_debug_offsets disagree: %s", dr_elf_path(e), rt->mismatch);
+	if (rt->have_dwarf)
+		rt->lay = rt->dwarf;
+	else if (rt->have_table)
+		rt->lay = rt->table;
+	else {
+		dr_setf(err, errlen, "%s: no debug info for libdefer's records and no usable "
+			"_defer_debug_offsets table", dr_elf_path(e));
+		return DR_ENODEBUG;
+	}
+	/* allgs from the symbol table is the same variable; prefer it if DWARF
+	 * had none (never reached: dwarflayout requires it). */
+	if (!rt->lay.allgs && rt->syms[0].found)
+		rt->lay.allgs = rt->syms[0].addr;
+	return 0;
+}

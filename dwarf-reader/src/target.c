@@ -1,0 +1,664 @@
+/*
+ * target.c - memory, threads and mapped images of a core file or of a
+ * stopped live process.
+ *
+ * A core keeps anonymous memory (heap, stacks, .data/.bss) in its PT_LOAD
+ * segments but usually not file-backed text and read-only data: those we
+ * read from the mapped file itself, found through the core's NT_FILE note.
+ * A live process is stopped thread by thread with PTRACE_SEIZE and
+ * PTRACE_INTERRUPT (rescanning /proc/PID/task until no thread appears),
+ * read with process_vm_readv, and resumed by dr_target_close.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <elf.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include "internal.h"
+
+#define MAXTHREADS 65536
+#define MAXMAPS 65536
+#define MAXIMAGES 4096
+
+struct seg { uint64_t vaddr, memsz, off, filesz; };
+struct map { uint64_t start, end, off; int image; };
+
+struct dr_target {
+	int is_core;
+	struct dr_elf *core;
+	struct seg *segs;
+	size_t nsegs;
+	int pid, memfd;
+	struct dr_thread *threads;
+	int nthreads, cap_threads;
+	struct map *maps;
+	size_t nmaps;
+	struct dr_image *images;
+	int nimages;
+	struct dr_elf *exe;
+	int own_exe;
+	int exe_image;
+	uint64_t exe_bias, at_entry;
+	int have_entry;
+};
+
+/* ---- images and mappings ---- */
+
+static int addimage(struct dr_target *t, const char *path)
+{
+	int i;
+	struct dr_image *v;
+
+	for (i = 0; i < t->nimages; i++)
+		if (strcmp(t->images[i].path, path) == 0)
+			return i;
+	if (t->nimages >= MAXIMAGES ||
+	    !(v = realloc(t->images, (t->nimages + 1) * sizeof *v)))
+		return -1;
+	t->images = v;
+	memset(&v[t->nimages], 0, sizeof *v);
+	if (!(v[t->nimages].path = strdup(path)))
+		return -1;
+	v[t->nimages].start = UINT64_MAX;
+	return t->nimages++;
+}
+
+static void addmap(struct dr_target *t, uint64_t start, uint64_t end, uint64_t off, const char *path)
+{
+	struct map *v;
+	int im;
+
+	if (end <= start || t->nmaps >= MAXMAPS || (im = addimage(t, path)) < 0)
+		return;
+	if (!(v = realloc(t->maps, (t->nmaps + 1) * sizeof *v)))
+		return;
+	t->maps = v;
+	v[t->nmaps++] = (struct map){ start, end, off, im };
+	if (off == 0 && start < t->images[im].start)
+		t->images[im].start = start;
+}
+
+struct dr_elf *dr_image_elf(struct dr_image *im)
+{
+	char err[256];
+
+	if (!im->tried) {
+		im->tried = 1;
+		if (dr_elf_open(im->path, &im->elf, err, sizeof err) != 0)
+			im->elf = NULL;
+		else if (im->start != UINT64_MAX)
+			im->bias = im->start - dr_elf_base(im->elf);
+	}
+	return im->elf;
+}
+
+int dr_nimages(const struct dr_target *t) { return t->nimages; }
+struct dr_image *dr_image(struct dr_target *t, int i) { return i >= 0 && i < t->nimages ? &t->images[i] : NULL; }
+struct dr_elf *dr_target_exe(struct dr_target *t) { return t->exe; }
+uint64_t dr_target_exe_bias(const struct dr_target *t) { return t->exe_bias; }
+int dr_target_is_core(const struct dr_target *t) { return t->is_core; }
+int dr_nthreads(const struct dr_target *t) { return t->nthreads; }
+const struct dr_thread *dr_thread(const struct dr_target *t, int i) { return &t->threads[i]; }
+
+struct dr_image *dr_image_at(struct dr_target *t, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < t->nmaps; i++)
+		if (addr >= t->maps[i].start && addr < t->maps[i].end) {
+			struct dr_image *im = &t->images[t->maps[i].image];
+			dr_image_elf(im);
+			return im->elf ? im : NULL;
+		}
+	return NULL;
+}
+
+/* Bytes of a mapped file, read from the file (text a core did not keep). */
+static size_t readfile(struct dr_target *t, uint64_t addr, void *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < t->nmaps; i++) {
+		struct map *m = &t->maps[i];
+		struct dr_elf *e;
+		uint64_t off, avail;
+
+		if (addr < m->start || addr >= m->end)
+			continue;
+		if (!(e = dr_image_elf(&t->images[m->image])))
+			return 0;
+		off = m->off + (addr - m->start);
+		if (off < m->off || off >= e->rawsize)
+			return 0;
+		avail = e->rawsize - off;
+		if (avail > m->end - addr)
+			avail = m->end - addr;
+		if (avail > n)
+			avail = n;
+		memcpy(buf, e->raw + off, avail);
+		return avail;
+	}
+	return 0;
+}
+
+static const struct seg *segat(const struct dr_target *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nsegs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->segs[mid].vaddr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr - t->segs[lo - 1].vaddr < t->segs[lo - 1].memsz)
+		return &t->segs[lo - 1];
+	return NULL;
+}
+
+/* Memory the core itself holds (no fallback to files). */
+static size_t readcore(struct dr_target *t, uint64_t addr, void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		const struct seg *s = segat(t, addr + done);
+		uint64_t off, avail;
+
+		if (!s)
+			break;
+		off = addr + done - s->vaddr;
+		if (off >= s->filesz)
+			break;
+		avail = s->filesz - off;
+		if (avail > n - done)
+			avail = n - done;
+		memcpy((char *)buf + done, t->core->raw + s->off + off, avail);
+		done += avail;
+	}
+	return done;
+}
+
+static size_t readlive(struct dr_target *t, uint64_t addr, void *buf, size_t n)
+{
+	size_t done = 0;
+
+	/* One page per iovec: process_vm_readv stops at the first bad page. */
+	while (done < n) {
+		uint64_t a = addr + done;
+		size_t chunk = 4096 - (a & 4095);
+		struct iovec l, r;
+		ssize_t got;
+
+		if (chunk > n - done)
+			chunk = n - done;
+		l.iov_base = (char *)buf + done;
+		l.iov_len = chunk;
+		r.iov_base = (void *)(uintptr_t)a;
+		r.iov_len = chunk;
+		got = process_vm_readv(t->pid, &l, 1, &r, 1, 0);
+		if (got <= 0 && t->memfd >= 0)
+			got = pread(t->memfd, (char *)buf + done, chunk, (off_t)a);
+		if (got <= 0)
+			break;
+		done += (size_t)got;
+		if ((size_t)got < chunk)
+			break;
+	}
+	return done;
+}
+
+size_t dr_read(struct dr_target *t, uint64_t addr, void *buf, size_t n)
+{
+	size_t done = 0, got;
+
+	if (addr + n < addr)
+		return 0;
+	while (done < n) {
+		got = t->is_core ? readcore(t, addr + done, (char *)buf + done, n - done)
+				 : readlive(t, addr + done, (char *)buf + done, n - done);
+		if (!got && t->is_core)
+			got = readfile(t, addr + done, (char *)buf + done, n - done);
+		if (!got)
+			break;
+		done += got;
+	}
+	return done;
+}
+
+static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t rsp)
+{
+	struct dr_thread *v;
+
+	if (t->nthreads >= MAXTHREADS)
+		return;
+	if (t->nthreads == t->cap_threads) {
+		int cap = t->cap_threads ? 2 * t->cap_threads : 16;
+		if (!(v = realloc(t->threads, cap * sizeof *v)))
+			return;
+		t->threads = v;
+		t->cap_threads = cap;
+	}
+	t->threads[t->nthreads++] = (struct dr_thread){ tid, rip, rsp };
+}
+
+/* ---- cores ---- */
+
+static int cmpseg(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+/* NT_FILE: count, page size, count x (start, end, page offset), names. */
+static void ntfile(struct dr_target *t, const uint8_t *d, size_t n)
+{
+	uint64_t count, pagesz, i;
+	const char *names, *end = (const char *)d + n;
+
+	if (n < 16)
+		return;
+	memcpy(&count, d, 8);
+	memcpy(&pagesz, d + 8, 8);
+	if (count > (n - 16) / 24 || pagesz == 0 || pagesz > (1u << 30))
+		return;
+	names = (const char *)d + 16 + count * 24;
+	for (i = 0; i < count && names < end; i++) {
+		uint64_t s, e, off;
+		const char *z = memchr(names, 0, end - names);
+
+		if (!z)
+			return;
+		memcpy(&s, d + 16 + i * 24, 8);
+		memcpy(&e, d + 24 + i * 24, 8);
+		memcpy(&off, d + 32 + i * 24, 8);
+		if (off <= UINT64_MAX / pagesz)
+			addmap(t, s, e, off * pagesz, names);
+		names = z + 1;
+	}
+}
+
+static void corenotes(struct dr_target *t, const GElf_Phdr *p)
+{
+	Elf_Data *d;
+	GElf_Nhdr nh;
+	size_t off = 0, noff, doff;
+
+	if (!dr_inside(p->p_offset, p->p_filesz, t->core->rawsize))
+		return;
+	d = elf_getdata_rawchunk(t->core->elf, (int64_t)p->p_offset, p->p_filesz, ELF_T_NHDR);
+	if (!d)
+		return;
+	while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+		const uint8_t *desc = (const uint8_t *)d->d_buf + doff;
+
+		if (nh.n_type == NT_PRSTATUS && nh.n_descsz >= 112 + 27 * 8) {
+			int32_t tid;
+			uint64_t rip, rsp;
+			memcpy(&tid, desc + 32, 4);
+			memcpy(&rip, desc + 112 + 16 * 8, 8);
+			memcpy(&rsp, desc + 112 + 19 * 8, 8);
+			addthread(t, tid, rip, rsp);
+		} else if (nh.n_type == NT_AUXV) {
+			size_t i;
+			for (i = 0; i + 16 <= nh.n_descsz; i += 16) {
+				uint64_t k, v;
+				memcpy(&k, desc + i, 8);
+				memcpy(&v, desc + i + 8, 8);
+				if (k == AT_ENTRY) {
+					t->at_entry = v;
+					t->have_entry = 1;
+				}
+			}
+		} else if (nh.n_type == 0x46494c45 /* NT_FILE */) {
+			ntfile(t, desc, nh.n_descsz);
+		}
+	}
+}
+
+/* Parse the build-id note out of an ELF image in target memory. */
+static size_t membuildid(struct dr_target *t, uint64_t start, uint64_t bias, uint8_t *id, size_t max)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	uint8_t buf[1024];
+	int i;
+
+	if (readcore(t, start, &eh, sizeof eh) != sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_phnum > 256 || eh.e_phentsize != sizeof ph)
+		return 0;
+	for (i = 0; i < eh.e_phnum; i++) {
+		size_t n, off = 0;
+
+		if (readcore(t, start + eh.e_phoff + i * sizeof ph, &ph, sizeof ph) != sizeof ph)
+			return 0;
+		if (ph.p_type != PT_NOTE)
+			continue;
+		n = ph.p_filesz < sizeof buf ? ph.p_filesz : sizeof buf;
+		if (readcore(t, bias + ph.p_vaddr, buf, n) != n)
+			continue;
+		while (off + 12 <= n) {
+			uint32_t nsz, dsz, type;
+			memcpy(&nsz, buf + off, 4);
+			memcpy(&dsz, buf + off + 4, 4);
+			memcpy(&type, buf + off + 8, 4);
+			off += 12;
+			if (nsz > n || dsz > n)
+				break;
+			if (type == NT_GNU_BUILD_ID && nsz == 4 && off + 4 + dsz <= n &&
+			    memcmp(buf + off, "GNU", 4) == 0 && dsz <= max) {
+				memcpy(id, buf + off + 4, dsz);
+				return dsz;
+			}
+			off += ((nsz + 3) & ~3u) + ((dsz + 3) & ~3u);
+		}
+	}
+	return 0;
+}
+
+/* Was this core made from exe?  Compare the build-id the core kept in
+ * memory (the kernel dumps each ELF file's first page) with the file's. */
+static int coreexe(struct dr_target *t, char *err, size_t errlen)
+{
+	const uint8_t *fid;
+	size_t fn = dr_elf_build_id(t->exe, &fid), mn;
+	uint8_t mid[64];
+	uint64_t base = dr_elf_base(t->exe), start;
+	int i;
+
+	if (!t->have_entry) {
+		dr_warn("core has no NT_AUXV: assuming %s is loaded at its link-time address",
+			dr_elf_path(t->exe));
+		t->exe_bias = 0;
+	} else {
+		t->exe_bias = t->at_entry - dr_elf_entry(t->exe);
+		if (dr_elf_type(t->exe) == ET_EXEC && t->exe_bias) {
+			dr_setf(err, errlen, "core does not match %s: its entry point is %#lx, the core's %#lx",
+				dr_elf_path(t->exe), (unsigned long)dr_elf_entry(t->exe),
+				(unsigned long)t->at_entry);
+			return DR_EMISMATCH;
+		}
+	}
+	start = base + t->exe_bias;
+	t->exe_image = -1;
+	for (i = 0; i < t->nimages; i++)
+		if (t->images[i].start == start)
+			t->exe_image = i;
+	if (t->exe_image < 0 && t->nmaps) {
+		dr_setf(err, errlen, "core does not match %s: nothing of it is mapped at %#lx",
+			dr_elf_path(t->exe), (unsigned long)start);
+		return DR_EMISMATCH;
+	}
+	mn = membuildid(t, start, t->exe_bias, mid, sizeof mid);
+	if (fn && mn && (fn != mn || memcmp(fid, mid, fn) != 0)) {
+		dr_setf(err, errlen, "core does not match %s: different build-id", dr_elf_path(t->exe));
+		return DR_EMISMATCH;
+	}
+	if (!fn || !mn) {
+		/* No build-id to compare: the ELF header and program headers must be equal. */
+		uint8_t a[64 + 56 * 4];
+		size_t n = sizeof a < t->exe->rawsize ? sizeof a : t->exe->rawsize;
+		if (readcore(t, start, a, n) == n) {
+			if (memcmp(a, t->exe->raw, n) != 0) {
+				dr_setf(err, errlen, "core does not match %s: different ELF headers",
+					dr_elf_path(t->exe));
+				return DR_EMISMATCH;
+			}
+		} else {
+			dr_warn("cannot check that the core comes from %s (no headers in the core)",
+				dr_elf_path(t->exe));
+		}
+	}
+	/* The mapped executable is the file we were given, whatever its path
+	 * was on the machine that dumped the core. */
+	if (t->exe_image >= 0) {
+		struct dr_image *im = &t->images[t->exe_image];
+		im->elf = t->exe;
+		im->tried = 1;
+		im->bias = t->exe_bias;
+	}
+	return 0;
+}
+
+int dr_target_core(const char *core, struct dr_elf *exe, struct dr_target **out, char *err, size_t errlen)
+{
+	struct dr_target *t;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if (!(t = calloc(1, sizeof *t)))
+		return DR_ENOMEM;
+	t->is_core = 1;
+	t->memfd = -1;
+	t->exe = exe;
+	if ((r = dr_elf_open(core, &t->core, err, errlen)) != 0)
+		goto fail;
+	if (dr_elf_type(t->core) != ET_CORE) {
+		dr_setf(err, errlen, "%s: not a core file", core);
+		r = DR_ENOTELF;
+		goto fail;
+	}
+	for (i = 0; i < t->core->nph; i++) {
+		const GElf_Phdr *p = &t->core->ph[i];
+		if (p->p_type == PT_NOTE)
+			corenotes(t, p);
+	}
+	if (!(t->segs = calloc(t->core->nph + 1, sizeof *t->segs))) {
+		r = DR_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < t->core->nph; i++) {
+		const GElf_Phdr *p = &t->core->ph[i];
+		uint64_t fsz = p->p_filesz;
+
+		if (p->p_type != PT_LOAD || !p->p_memsz)
+			continue;
+		/* A truncated core: keep what is there. */
+		if (!dr_inside(p->p_offset, fsz, t->core->rawsize))
+			fsz = p->p_offset < t->core->rawsize ? t->core->rawsize - p->p_offset : 0;
+		if (fsz > p->p_memsz)
+			fsz = p->p_memsz;
+		t->segs[t->nsegs++] = (struct seg){ p->p_vaddr, p->p_memsz, p->p_offset, fsz };
+	}
+	qsort(t->segs, t->nsegs, sizeof *t->segs, cmpseg);
+	if (!t->nthreads)
+		dr_warn("%s: no threads (NT_PRSTATUS) in the core", core);
+	if ((r = coreexe(t, err, errlen)) != 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	t->exe = NULL;
+	dr_target_close(t);
+	return r;
+}
+
+/* ---- live processes ---- */
+
+static int hasthread(struct dr_target *t, int tid)
+{
+	int i;
+
+	for (i = 0; i < t->nthreads; i++)
+		if (t->threads[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+/* Stop every thread; rescan until a pass finds no new one. */
+static int stopall(struct dr_target *t, char *err, size_t errlen)
+{
+	char path[64];
+	int round, added;
+
+	for (round = 0; round < 100; round++) {
+		DIR *d;
+		struct dirent *de;
+
+		snprintf(path, sizeof path, "/proc/%d/task", t->pid);
+		if (!(d = opendir(path))) {
+			dr_setf(err, errlen, "process %d: %s", t->pid, strerror(errno));
+			return errno == ENOENT ? DR_ENOENT : DR_EPERM;
+		}
+		added = 0;
+		while ((de = readdir(d))) {
+			int tid = atoi(de->d_name), st;
+
+			if (tid <= 0 || hasthread(t, tid))
+				continue;
+			if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+				int en = errno;
+				if (en == ESRCH)
+					continue;
+				closedir(d);
+				dr_setf(err, errlen, "cannot attach to process %d: %s%s", t->pid, strerror(en),
+					en == EPERM ? " (ptrace not permitted: check privileges and "
+						      "/proc/sys/kernel/yama/ptrace_scope)" : "");
+				return en == EPERM || en == EACCES ? DR_EPERM : DR_ENOENT;
+			}
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 ||
+			    waitpid(tid, &st, __WALL) != tid) {
+				ptrace(PTRACE_DETACH, tid, 0, 0);
+				continue;
+			}
+			addthread(t, tid, 0, 0);
+			added = 1;
+		}
+		closedir(d);
+		if (!added)
+			return 0;
+	}
+	return 0;
+}
+
+static void readmaps(struct dr_target *t)
+{
+	char path[64], line[PATH_MAX + 128];
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", t->pid);
+	if (!(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long s, e, off;
+		int n = 0;
+		char *p;
+
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %n", &s, &e, &off, &n) < 3 || !n)
+			continue;
+		p = line + n;
+		p[strcspn(p, "\n")] = 0;
+		if (*p == '/')
+			addmap(t, s, e, off, p);
+	}
+	fclose(f);
+}
+
+static void readauxv(struct dr_target *t)
+{
+	char path[64];
+	uint64_t kv[2];
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/auxv", t->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while (read(fd, kv, sizeof kv) == sizeof kv && kv[0] != AT_NULL)
+		if (kv[0] == AT_ENTRY) {
+			t->at_entry = kv[1];
+			t->have_entry = 1;
+		}
+	close(fd);
+}
+
+int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
+{
+	struct dr_target *t;
+	char path[64], exe[PATH_MAX];
+	ssize_t n;
+	int r, i;
+
+	*out = NULL;
+	if (!(t = calloc(1, sizeof *t)))
+		return DR_ENOMEM;
+	t->pid = pid;
+	t->memfd = -1;
+	snprintf(path, sizeof path, "/proc/%d", pid);
+	if (pid <= 0 || access(path, F_OK) != 0) {
+		dr_setf(err, errlen, "no such process: %d", pid);
+		free(t);
+		return DR_ENOENT;
+	}
+	snprintf(path, sizeof path, "/proc/%d/exe", pid);
+	if ((n = readlink(path, exe, sizeof exe - 1)) < 0) {
+		int en = errno;
+		dr_setf(err, errlen, "process %d: cannot read its executable: %s", pid, strerror(en));
+		free(t);
+		return en == ENOENT || en == ESRCH ? DR_ENOENT : DR_EPERM;
+	}
+	exe[n] = 0;
+	/* /proc/PID/exe opens the running file even if it was replaced. */
+	if ((r = dr_elf_open(path, &t->exe, err, errlen)) != 0) {
+		free(t);
+		return r;
+	}
+	free(t->exe->path);
+	t->exe->path = strdup(exe);
+	t->own_exe = 1;
+	if ((r = stopall(t, err, errlen)) != 0) {
+		dr_target_close(t);
+		return r;
+	}
+	snprintf(path, sizeof path, "/proc/%d/mem", pid);
+	t->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	readmaps(t);
+	readauxv(t);
+	t->exe_bias = t->have_entry ? t->at_entry - dr_elf_entry(t->exe) : 0;
+	t->exe_image = -1;
+	for (i = 0; i < t->nimages; i++)
+		if (t->images[i].start == dr_elf_base(t->exe) + t->exe_bias) {
+			t->exe_image = i;
+			t->images[i].tried = 1;
+			t->images[i].elf = t->exe;
+			t->images[i].bias = t->exe_bias;
+		}
+	*out = t;
+	return 0;
+}
+
+void dr_target_close(struct dr_target *t)
+{
+	int i;
+
+	if (!t)
+		return;
+	if (!t->is_core)
+		for (i = 0; i < t->nthreads; i++)
+			ptrace(PTRACE_DETACH, t->threads[i].tid, 0, 0);
+	if (t->memfd >= 0)
+		close(t->memfd);
+	for (i = 0; i < t->nimages; i++) {
+		if (t->images[i].elf && t->images[i].elf != t->exe)
+			dr_elf_close(t->images[i].elf);
+		free(t->images[i].path);
+	}
+	if (t->own_exe)
+		dr_elf_close(t->exe);
+	free(t->images);
+	free(t->maps);
+	free(t->threads);
+	free(t->segs);
+	dr_elf_close(t->core);
+	free(t);
+}

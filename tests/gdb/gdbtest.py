@@ -1,0 +1,116 @@
+"""Helpers for the gdb extension's tests: build scenario programs, drive gdb
+in batch mode (as CPython's test_gdb does), parse what it prints."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from conftest import BUILD, ROOT, compile_program  # noqa: E402
+
+GDB_DIR = ROOT / "gdb"
+ENTRY = GDB_DIR / "libdefer-gdb.py"
+SCEN = Path(__file__).resolve().parent / "scenarios"
+SCEN_C = SCEN / "scen.c"
+
+MATRIX = [("gcc", "-O0"), ("gcc", "-O2"), ("clang", "-O0"), ("clang", "-O2")]
+
+
+def scen(cc="gcc", opt="-O0", link="static"):
+    return compile_program(SCEN_C, cc=cc, opt=opt, link=link)
+
+
+def plain_program():
+    """A C program that does not use libdefer."""
+    out = BUILD / "tests" / "plain-nodefer"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        src = out.with_suffix(".c")
+        src.write_text("#include <stdio.h>\nvolatile int x;\n"
+                       "__attribute__((noinline)) void stop(void) { x++; }\n"
+                       "int main(void) { stop(); return 0; }\n")
+        subprocess.run(["gcc", "-g", "-O0", str(src), "-o", str(out)], check=True)
+    return out
+
+
+def gdb(*cmds, exe=None, args=(), core=None, load="source", pre=(), env=None,
+        timeout=120, check_clean=True):
+    """Run gdb -nx -batch with -ex commands; return stdout+stderr as text.
+
+    load="source": -iex 'source gdb/libdefer-gdb.py' (most tests);
+    load="autoload": only add-auto-load-safe-path (tests of auto-loading);
+    load=None: nothing.  check_clean: fail on any Python traceback."""
+    argv = ["gdb", "-nx", "-batch", "-iex", "set pagination off",
+            "-iex", "set width 0", "-iex", "set confirm off"]
+    if load == "source":
+        argv += ["-iex", "source %s" % ENTRY]
+    elif load == "autoload":
+        argv += ["-iex", "add-auto-load-safe-path %s" % BUILD,
+                 "-iex", "add-auto-load-safe-path %s" % (exe or "")]
+    for p in pre:
+        argv += ["-iex", p]
+    for c in cmds:
+        argv += ["-ex", c]
+    if exe is not None:
+        if core is not None:
+            argv += [str(exe), str(core)]
+        else:
+            argv += ["--args", str(exe)] + [str(a) for a in args]
+    e = dict(os.environ)
+    e.pop("DEFER_TRACEBACK", None)
+    e.pop("LIBDEFER_GDB_DIR", None)
+    if env:
+        e.update(env)
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=e,
+                       stdin=subprocess.DEVNULL)
+    out = r.stdout + r.stderr
+    if check_clean:
+        assert "Traceback" not in out and "Python Exception" not in out, out
+    return out
+
+
+def defers_of(out, thread=None):
+    """Parse `info defers` output: [(index, call, state, func, site, frame)],
+    optionally only under the header of gdb thread `thread`."""
+    if thread is not None:
+        out = section(out, thread)
+    rx = re.compile(r"^  defer (\d+): (.*)  \[(.*)\]\n\s+deferred by (\S+) at (\S+), "
+                    r"frame (#(\d+)|unknown)", re.M)
+    return [(int(m.group(1)), m.group(2), m.group(3), m.group(4), m.group(5),
+             int(m.group(7)) if m.group(7) else None) for m in rx.finditer(out)]
+
+
+def section(out, thread):
+    """The lines under `Thread N (...):` up to the next thread header."""
+    m = re.search(r"^Thread %s \(.*\):$" % re.escape(str(thread)), out, re.M)
+    assert m, "no header for thread %s in:\n%s" % (thread, out)
+    rest = out[m.end():]
+    n = re.search(r"^Thread \d", rest, re.M)
+    return rest[:n.start()] if n else rest
+
+
+def line_of(text, path=SCEN_C):
+    """Line number of the first source line containing `text`."""
+    for i, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if text in line:
+            return i
+    raise AssertionError("%r not in %s" % (text, path))
+
+
+def bt_levels(out):
+    """{function: level} from bt lines `#N  ... in func (` or `#N  func (`."""
+    res = {}
+    for m in re.finditer(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+) \(", out, re.M):
+        res.setdefault(m.group(2), int(m.group(1)))
+    return res
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
