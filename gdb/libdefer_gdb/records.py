@@ -793,8 +793,10 @@ def _fmt_pointer(raw):
     if s is None:
         s = "%#x" % raw
         try:
-            t = gdb.format_address(raw)
-            if "<" in t:
+            # gdb's own `print (void *) x`: 0x... <symbol>, preferring debug
+            # info names (conn) over minimal symbols (conn.10).
+            t = gdb.Value(raw).cast(_void_pointer()).format_string(symbols=True)
+            if t.startswith("0x"):
                 s = t
         except (gdb.error, RuntimeError):
             pass
@@ -805,6 +807,10 @@ def _fmt_pointer(raw):
 
 
 _pointer_text = {}
+
+
+def _void_pointer():
+    return gdb.lookup_type("void").pointer()
 
 
 def _fmt_typed(typ, raw):

@@ -8,8 +8,21 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import BUILD, ROOT, compile_program  # noqa: E402
+def _top_conftest():
+    """tests/conftest.py (compile_program), loaded under its own name."""
+    import importlib.util
+    path = Path(__file__).resolve().parent.parent / "conftest.py"
+    mod = sys.modules.get("libdefer_tests_conftest")
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("libdefer_tests_conftest", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        sys.modules["libdefer_tests_conftest"] = mod
+    return mod
+
+
+_top = _top_conftest()
+BUILD, ROOT, compile_program = _top.BUILD, _top.ROOT, _top.compile_program
 
 GDB_DIR = ROOT / "gdb"
 ENTRY = GDB_DIR / "libdefer-gdb.py"
@@ -114,3 +127,8 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def at_line(site, text):
+    """Does a printed site `file:line` point at the scenario line containing text?"""
+    return re.search(r"scen[-\w]*\.c:%d$" % line_of(text), site) is not None
