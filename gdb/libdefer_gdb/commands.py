@@ -293,8 +293,12 @@ def list_thread_panics(snap, t, out):
                     d.index, records.format_call(d), sfunc,
                     "%s:%d" % (sfile, sline) if sfile else "%#x" % d.pc))
             else:
-                out("           running the deferred call at %#x (no longer on the "
-                    "thread's list)" % p.defer)
+                old = snap.defer_at(p.defer)
+                what = ("%s (deferred by %s)" % (records.format_call(old),
+                                                 records.format_site(old.pc))
+                        if old is not None and old.fn else "the call at %#x" % p.defer)
+                out("           was running %s when a newer panic took over; "
+                    "that record is freed" % what)
         elif p.index == 1 and not p.recovered and not p.aborted and not p.goexit:
             out("           no deferred call running%s" % (
                 ": unrecovered, the program is exiting" if _in_fatal() else ""))

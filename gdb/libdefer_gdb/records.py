@@ -556,6 +556,14 @@ class Snapshot:
             addr = link
         return out
 
+    def defer_at(self, addr):
+        """The record at addr, read on its own (e.g. one a panic points to but
+        that is no longer on the chain), or None if it cannot be read or is
+        garbage."""
+        fake = G(0, {"alllink": 0, "defer": addr, "panic": 0, "tid": 0, "status": 0}, "")
+        chain = self.defers(fake, 1)
+        return chain[0] if chain else None
+
     # -- panics --
     def panics(self, g):
         """g's panics, newest first (a Chain of Panic)."""

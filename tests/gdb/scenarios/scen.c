@@ -178,6 +178,7 @@ __attribute__((noinline)) void in_second(void)
 __attribute__((noinline)) void repanic(int level)
 {
 	panic("second panic, level %d", level);
+	sink++; /* not a tail call: the raise site stays in repanic at -O2 */
 }
 
 __attribute__((noinline)) void recoverer(int *status)

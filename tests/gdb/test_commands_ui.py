@@ -1,0 +1,44 @@
+"""Help text, completion, parameters."""
+import re
+
+import pytest
+
+from gdbtest import gdb, scen
+
+
+@pytest.mark.parametrize("cmd", ["info defers", "info panics", "set defer backtrace",
+                                 "set defer max-entries", "function _defer_count",
+                                 "function _panicking", "function _panic_message"])
+def test_help_has_an_example(cmd):
+    out = gdb("help %s" % cmd)
+    assert "Example" in out and len(out.strip().splitlines()) >= 3, out
+
+
+def test_completion_of_options_and_thread_ids():
+    out = gdb("break checkpoint", "run", "complete info defers ", "complete info defers -f",
+              "complete info panics a", exe=scen(), args=["threads", "2", "1"])
+    for word in ("-frame", "-full", "all", "1", "2", "3", "4"):
+        assert "info defers %s" % word in out, out
+    assert "info panics all" in out
+
+
+def test_completion_of_parameter_values():
+    out = gdb("complete set defer backtrace o", "complete set defer max-entries u",
+              "complete set defer ")
+    assert "set defer backtrace on" in out and "set defer backtrace off" in out
+    assert "set defer max-entries unlimited" in out
+    assert "set defer backtrace" in out and "set defer max-entries" in out
+
+
+def test_show_and_set_parameters():
+    out = gdb("show defer backtrace", "show defer max-entries", "set defer max-entries unlimited",
+              "show defer max-entries", "set defer backtrace off", "show defer")
+    assert "Showing deferred calls in backtraces is on." in out
+    assert "The maximum number of deferred calls listed per thread is 100000." in out
+    assert "The maximum number of deferred calls listed per thread is unlimited." in out
+    assert "Showing deferred calls in backtraces is off." in out
+
+
+def test_sourcing_twice_is_harmless():
+    out = gdb("source %s" % __import__("gdbtest").ENTRY, "help info defers")
+    assert "List pending deferred calls" in out

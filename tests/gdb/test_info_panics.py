@@ -1,0 +1,39 @@
+"""info panics: the chain, states, values, running call, raise sites."""
+import re
+
+import pytest
+
+from gdbtest import MATRIX, at_line, gdb, scen, section
+
+
+@pytest.mark.parametrize("cc,opt", MATRIX)
+def test_nested_panics_newest_first_with_running_call(cc, opt):
+    out = gdb("break in_second", "run", "info panics", exe=scen(cc, opt), args=["panic"])
+    m1 = re.search(r'^  panic 1: "second panic, level 2"  \[running\]\n'
+                   r'\s+raised in repanic at (\S+)\n'
+                   r'\s+running defer 1: in_second\(\) \(deferred by panicky at (\S+)\)', out, re.M)
+    assert m1, out
+    assert at_line(m1.group(1), 'panic("second panic') and at_line(m1.group(2), "defer(in_second)")
+    m2 = re.search(r'^  panic 2: "first panic: boom" value=0x[0-9a-f]+ <error_object>  '
+                   r'\[aborted\]\n\s+raised in panicky at (\S+)\n'
+                   r'\s+was running repanic\(level=2\)', out, re.M)
+    assert m2, out
+    assert at_line(m2.group(1), "panic_value(&error_object")
+
+
+def test_recovered_panic_is_marked():
+    out = gdb("break %d" % _line("*status = 500"), "run", "info panics",
+              exe=scen(), args=["recover"])
+    assert re.search(r'panic 1: "will be recovered"  \[recovered\]', out), out
+    assert "running defer 1: recoverer(status=0x" in out
+
+
+def test_no_panic_and_never_deferred():
+    out = gdb("break checkpoint", "run", "info panics all", exe=scen(), args=["threads", "2", "1"])
+    assert "No panic." in section(out, 1)
+    assert "No panics: this thread never deferred a call." in out
+
+
+def _line(text):
+    from gdbtest import line_of
+    return line_of(text)

@@ -1,0 +1,107 @@
+"""Every target gdb supports: core files, attach, gdbserver, non-stop."""
+import re
+import subprocess
+import time
+
+import pytest
+
+from gdbtest import defers_of, free_port, gdb, scen, section
+
+
+@pytest.fixture(scope="module", params=["static", "shared"])
+def fatal_core(request, tmp_path_factory):
+    """A core of an unrecovered nested panic (DEFER_TRACEBACK=crash aborts;
+    gdb writes the core at the SIGABRT, so the test does not depend on the
+    system's core_pattern)."""
+    exe = scen(link=request.param)
+    core = tmp_path_factory.mktemp("core") / "fatal.core"
+    out = gdb("run", "generate-core-file %s" % core, exe=exe, args=["fatal"],
+              env={"DEFER_TRACEBACK": "crash"})
+    assert "SIGABRT" in out and core.exists(), out
+    return exe, core
+
+
+def test_core_shows_fatal_panic_chain(fatal_core):
+    exe, core = fatal_core
+    out = gdb("info panics", exe=exe, core=core)
+    assert re.search(r'panic 1: "second panic, level 2"  \[running\]\n.*raised in repanic.*\n'
+                     r'\s+no deferred call running: unrecovered, the program is exiting', out), out
+    assert re.search(r'panic 2: "first panic: boom" value=0x[0-9a-f]+ <error_object>  '
+                     r'\[aborted\]', out), out
+
+
+def test_core_shows_pending_calls_of_every_thread(fatal_core):
+    exe, core = fatal_core
+    out = gdb("info defers all", "thread apply all bt -no-filters", exe=exe, core=core)
+    with_calls = [n for n in re.findall(r"^Thread (\d+) \(", out, re.M)
+                  if defers_of(out, n)]
+    assert len(set(with_calls)) == 2, out
+    for n in set(with_calls):
+        ds = defers_of(out, n)
+        assert [d[1] for d in ds] == ["step_many(i=2)", "step_many(i=1)", "step_many(i=0)"]
+        assert {d[3] for d in ds} == {"worker_hold"}
+    assert "No deferred calls pending." in section(out, 1)
+
+
+def test_core_thread_numbers_differ_but_records_follow_lwp(tmp_path):
+    """gcore of a live multi-thread state: the same calls per LWP in both."""
+    exe = scen()
+    core = tmp_path / "live.core"
+    live = gdb("break checkpoint", "run", "info defers all", "gcore %s" % core,
+               exe=exe, args=["threads", "3", "2"])
+    dead = gdb("info defers all", exe=exe, core=core)
+
+    def by_lwp(out):
+        res = {}
+        for m in re.finditer(r"^Thread (\d+) \(.*LWP (\d+)\)", out, re.M):
+            res[m.group(2)] = [d[1] for d in defers_of(out, m.group(1))]
+        return res
+    a, b = by_lwp(live), by_lwp(dead)
+    assert a == b and sum(1 for v in a.values() if v) == 4, (live, dead)
+
+
+def test_attach_to_running_process():
+    exe = scen()
+    p = subprocess.Popen([str(exe), "sleep", "2", "2"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().startswith("ready")
+        out = gdb("attach %d" % p.pid, "info defers all", "detach", load="source")
+        assert "step_many(i=1)" in out
+        main = [n for n in re.findall(r"^Thread (\d+) \(", out, re.M) if "sleeper" in section(out, n)]
+        assert main, out
+        ds = defers_of(out, main[0])
+        assert ds[0][3] == "wait_forever" and ds[0][5] == 1
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_gdbserver_on_loopback():
+    exe = scen()
+    port = free_port()
+    srv = subprocess.Popen(["gdbserver", "--once", "127.0.0.1:%d" % port, str(exe),
+                            "threads", "2", "2"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 10
+        line = ""
+        while "Listening" not in line and time.time() < deadline:
+            line = srv.stdout.readline()
+        out = gdb("target remote 127.0.0.1:%d" % port, "break checkpoint", "continue",
+                  "info defers all", "info panics", "kill", exe=exe, load="source")
+        ds1 = defers_of(out, 1)
+        assert ds1 and ds1[0][3] == "threads", out
+        workers = {n for n in re.findall(r"^Thread (\d+) \(", out, re.M)
+                   if n != "1" and defers_of(out, n)}
+        assert len(workers) == 2, out
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def test_non_stop_running_threads_get_a_message_others_listed():
+    out = gdb("break checkpoint", "run", "info defers all", exe=scen(),
+              args=["threads", "2", "2"], pre=["set non-stop on"])
+    assert defers_of(out, 1)[0][3] == "threads"
+    for n in (2, 3, 4):
+        assert "This thread is running (non-stop mode)" in section(out, n)
