@@ -35,7 +35,12 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         text = src
         stem = name or "prog"
     extra = list(extra)
-    key = hashlib.sha1("\0".join([text, cc, opt, link] + extra).encode()).hexdigest()[:10]
+    # The runtime is part of the key: a rebuilt header or library means a
+    # fresh binary.
+    deps = [f"{p}:{p.stat().st_mtime_ns}" for p in sorted(INCLUDE.glob("*.h"))]
+    deps += [f"{p}:{p.stat().st_mtime_ns}" for p in (BUILD / "libdefer.a", BUILD / "libdefer.so.1")
+             if p.exists()]
+    key = hashlib.sha1("\0".join([text, cc, opt, link] + extra + deps).encode()).hexdigest()[:10]
     OUT.mkdir(parents=True, exist_ok=True)
     exe = OUT / f"{stem}-{cc}{opt}-{link}-{key}"
     if exe.exists():

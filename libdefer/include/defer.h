@@ -36,15 +36,17 @@
  *
  * WHERE EXECUTION RESUMES after a recovery: as in Go, the function that owns
  * the recovering frame returns to its caller.  Its remaining deferred calls
- * run first.  It returns the value of the variable named by
- * defer_result(var), which the deferred call can set through a pointer, or
- * zero if none was named:
+ * run first.  A function that returns a value names it with
+ * defer_result(var), which the deferred call can set through a pointer (Go's
+ * named result): a recovery resumes at the defer_result line as if it read
+ * `return var;`.  Without defer_result the function returns as if it had
+ * ended, and a caller must not use its value (void functions need none):
  *
  *	int handle(struct request *rq)
  *	{
  *		int status = 200;
  *		defer_frame;
- *		defer_result(status);            // returned after a recovery
+ *		defer_result(status);            // a recovery returns status here
  *		defer(recover_status, &status);  // sets status = 500 if it recovers
  *		serve(rq);                       // may panic
  *		return status;
@@ -89,14 +91,20 @@ extern "C" {
 /* Everything declared here is exported from libdefer.so. */
 #pragma GCC visibility push(default)
 
+/* Registers saved by __defer_setresume: where a recovery resumes a frame
+ * that used defer_result. */
+struct defer_resume {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rax, xmm0;
+};
+
 /* The frame marker a defer_frame declares.  `sp` in struct _defer is its
  * address.  It carries one record of its own so that the first call a
  * frame defers needs no pool (Go's stack-allocated defer); the record is
  * left uninitialised until deferproc fills it. */
 struct defer_mark {
 	uint8_t armed;   /* a call was deferred: run deferreturn on exit */
-	uint8_t rkind;   /* DEFER_ARG_* of the defer_result variable, 0 if none */
-	void *result;    /* the defer_result variable */
+	uint8_t resumable; /* defer_result was used: resume holds where */
+	struct defer_resume *resume;
 	struct _defer rec;
 };
 
@@ -122,6 +130,8 @@ void deferreturn(struct defer_mark *frame);
  * frame return to exactly that code. */
 void gopanic(void *value, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const struct _panic *gorecover(void *caller_frame, const void *caller_pc);
+/* Like setjmp: returns 0, and 1 again when a recovery resumes here. */
+int __defer_setresume(struct defer_resume *r) __attribute__((returns_twice));
 void defer_goexit(void) __attribute__((noreturn));
 
 /* recover as a plain function exists so that defer(recover) compiles; like
@@ -152,11 +162,18 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define defer_frame                                                          \
 	struct defer_mark __defer_fr __attribute__((cleanup(__defer_frame_exit))); \
 	__defer_fr.armed = 0;                                                 \
-	__defer_fr.rkind = 0;                                                 \
+	__defer_fr.resumable = 0;                                             \
 	__DEFER_PIN(__COUNTER__)
 
+/* A declaration: write it once, after defer_frame and before any defer()
+ * that may recover.  The deferred call changed var after the setjmp-like
+ * point, so it is read back through a volatile lvalue (C11 7.13.2.1). */
 #define defer_result(var)                                                    \
-	(__defer_fr.result = (void *)&(var), __defer_fr.rkind = __DEFER_KIND(var))
+	struct defer_resume __defer_rs;                                       \
+	__defer_fr.resume = &__defer_rs;                                      \
+	__defer_fr.resumable = 1;                                             \
+	if (__builtin_expect(__defer_setresume(&__defer_rs), 0))              \
+		return *(volatile __typeof__(var) *)&(var)
 
 #define panic(...) gopanic((void *)0, __VA_ARGS__)
 #define panic_value(value, ...) gopanic((value), __VA_ARGS__)

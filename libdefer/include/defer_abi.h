@@ -120,7 +120,7 @@ struct defer_debug_offsets {
 	uint64_t allgs;        /* address of allgs at link time; add the load bias */
 	struct { uint32_t size, alllink, defer, panic, tid, status, name; } g;
 	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
-	struct { uint32_t size, armed, rkind, result, rec; } mark;
+	struct { uint32_t size, armed, resumable, resume, rec; } mark;
 	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
 };
 

@@ -5,7 +5,6 @@
  * file when DEFER_TRACEBACK=crash.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <execinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,23 +36,24 @@ static void printpanics(FILE *f, const struct _panic *p, int depth)
 	fputs("\n", f);
 }
 
-static void traceback(FILE *f)
+/* Print the caller's stack, leaving out the runtime's own `skip` frames
+ * below it (this function included). */
+__attribute__((noinline)) static void traceback(FILE *f, int skip)
 {
 	void *pcs[64];
 	int i, n = backtrace(pcs, 64);
-	Dl_info info;
+	char name[128];
+	const char *file;
 
-	for (i = 0; i < n; i++) {
+	for (i = skip; i < n; i++) {
 		uintptr_t pc = (uintptr_t)pcs[i];
+		long off = symbolize(pc - 1, name, sizeof name, &file);
 
-		if (dladdr(pcs[i], &info) && info.dli_sname)
-			fprintf(f, "%s(...)\n\t%s +%#lx pc=%#lx\n", info.dli_sname,
-				info.dli_fname, (unsigned long)(pc - (uintptr_t)info.dli_saddr),
-				(unsigned long)pc);
+		if (off >= 0)
+			fprintf(f, "%s(...)\n\t%s +%#lx pc=%#lx\n", name, file,
+				(unsigned long)off + 1, (unsigned long)pc);
 		else
-			fprintf(f, "?(...)\n\t%s pc=%#lx\n",
-				dladdr(pcs[i], &info) && info.dli_fname ? info.dli_fname : "?",
-				(unsigned long)pc);
+			fprintf(f, "?(...)\n\t%s pc=%#lx\n", file, (unsigned long)pc);
 	}
 }
 
@@ -77,7 +77,7 @@ void fatalpanic(struct g *g)
 	prctl(PR_GET_NAME, name);
 	printpanics(stderr, g->_panic, 0);
 	fprintf(stderr, "\nthread %d \"%s\" [running]:\n", (int)gettid(), name);
-	traceback(stderr);
+	traceback(stderr, 2);	/* from gopanic up */
 	fflush(stderr);
 	die();
 }
@@ -92,6 +92,6 @@ void throw(const char *why, ...)
 	vfprintf(stderr, why, ap);
 	va_end(ap);
 	fputs("\n\n", stderr);
-	traceback(stderr);
+	traceback(stderr, 2);
 	abort();
 }

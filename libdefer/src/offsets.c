@@ -20,7 +20,7 @@ const struct defer_debug_offsets _defer_debug_offsets = {
 	       G(name) },
 	.d = { sizeof(struct _defer), D(link), D(fn), D(pc), D(sp), D(_panic), D(nargs),
 	       D(kind), D(kind) + DEFER_MAXARGS, D(iregs), D(fregs) },
-	.mark = { sizeof(struct defer_mark), M(armed), M(rkind), M(result), M(rec) },
+	.mark = { sizeof(struct defer_mark), M(armed), M(resumable), M(resume), M(rec) },
 	.p = { sizeof(struct _panic), P(link), P(arg), P(argp), P(pc), P(defer),
 	       P(recovered), P(aborted), P(goexit), P(msg) },
 };

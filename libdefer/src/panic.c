@@ -107,6 +107,8 @@ const struct _panic *(recover)(void)
 
 /* ---- recovery: make the owner of the recovering frame return ---- */
 
+extern void __asan_handle_no_return(void) __attribute__((weak));
+
 struct unwind {
 	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
 	int found;
@@ -139,31 +141,10 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 	return _URC_END_OF_STACK;
 }
 
-/* The owner's return value: the defer_result variable, or zero. */
-static void result(const struct defer_mark *f, struct defer_resume *r)
-{
-	const void *v = f->result;   /* set only together with rkind */
-
-	r->rax = r->xmm0 = 0;
-	if (!f->rkind)
-		return;
-	switch (f->rkind) {
-	case DEFER_ARG_FLOAT | 4: r->xmm0 = *(const uint32_t *)v; break;
-	case DEFER_ARG_DOUBLE | 8: r->xmm0 = *(const uint64_t *)v; break;
-	case DEFER_ARG_SIGNED | 1: r->rax = (uint64_t)*(const int8_t *)v; break;
-	case DEFER_ARG_SIGNED | 2: r->rax = (uint64_t)*(const int16_t *)v; break;
-	case DEFER_ARG_SIGNED | 4: r->rax = (uint64_t)*(const int32_t *)v; break;
-	case DEFER_ARG_UNSIGNED | 1: case DEFER_ARG_BOOL | 1: r->rax = *(const uint8_t *)v; break;
-	case DEFER_ARG_UNSIGNED | 2: r->rax = *(const uint16_t *)v; break;
-	case DEFER_ARG_UNSIGNED | 4: r->rax = *(const uint32_t *)v; break;
-	default: r->rax = *(const uint64_t *)v; break;
-	}
-}
-
 /*
  * d's call recovered the newest panic; d is already off the chain.
  * Called on the panic's stack, which is still intact below the recovering
- * frame, so the frame's marker and result variable can still be read.
+ * frame, so the frame's marker can still be read.
  */
 void recovery(struct g *g, struct _defer *d)
 {
@@ -175,15 +156,25 @@ void recovery(struct g *g, struct _defer *d)
 	g->_panic = p->link;
 	while (g->_panic && g->_panic->aborted)
 		g->_panic = g->_panic->link;
-	STAP_PROBE2(libdefer, resume, frame, g);
 	/* The frame's other calls run now, as Go's deferreturn runs them after
-	 * the resumed deferproc; they see no panic of theirs. */
+	 * the resumed deferproc; they see no panic of theirs.  (The compiler
+	 * may skip the frame's exit on the path from defer_result: it may
+	 * assume nothing was deferred yet when __defer_setresume returns.) */
 	deferreturn(frame);
+	STAP_PROBE2(libdefer, resume, frame, g);
+	/* The frames we abandon may carry AddressSanitizer redzones. */
+	if (__asan_handle_no_return)
+		__asan_handle_no_return();
+	if (frame->resumable) {
+		/* Back to defer_result, which returns its variable. */
+		frame->resume->rax = 1;
+		__defer_jump(frame->resume);
+	}
+	/* Otherwise the owner returns now. */
 	_Unwind_Backtrace(findcaller, &u);
 	if (!u.found)
 		throw("recover: cannot unwind to the caller of the recovering frame "
 		      "(missing unwind tables?)");
-	result(frame, &u.r);
 	__defer_jump(&u.r);
 }
 

@@ -22,17 +22,17 @@ HIDDEN void __defer_refill(void);
  * first, so that recover() can tell that frame from others. */
 HIDDEN void __defer_invoke(struct _defer *d, uintptr_t *argp);
 
-/* The register state of a frame to resume: a caller about to continue after
- * the call that returned. */
-struct defer_resume {
-	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rax, xmm0;
-};
+/* struct defer_resume (defer.h) is also the register state of a caller
+ * about to continue after a callee returned. */
 HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn));
 
 /* deferreturn.c: run the head record and drop it. */
 HIDDEN void rundefer(struct g *g, struct _defer *d);
 HIDDEN void nildefer(const struct _defer *d) __attribute__((noreturn));
 HIDDEN void __defer_stale(const struct _defer *d) __attribute__((noreturn));
+
+/* symbolize.c: the function containing pc (name, offset), or -1. */
+HIDDEN long symbolize(uintptr_t pc, char *name, size_t len, const char **file);
 
 /* fatal.c */
 void fatalpanic(struct g *g) __attribute__((noreturn));

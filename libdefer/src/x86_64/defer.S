@@ -332,6 +332,30 @@ __defer_invoke:
 	.size	__defer_invoke, .-__defer_invoke
 
 /*
+ * __defer_setresume(r): setjmp for defer_result.  Saves the callee-saved
+ * registers, the stack pointer after return and the return address, and
+ * returns 0; __defer_jump(r) with r->rax = 1 makes it return again.
+ */
+	.globl	__defer_setresume
+	.type	__defer_setresume, @function
+__defer_setresume:
+	.cfi_startproc
+	movq	%rbx, 0(%rdi)
+	movq	%rbp, 8(%rdi)
+	movq	%r12, 16(%rdi)
+	movq	%r13, 24(%rdi)
+	movq	%r14, 32(%rdi)
+	movq	%r15, 40(%rdi)
+	leaq	8(%rsp), %rax
+	movq	%rax, 48(%rdi)
+	movq	(%rsp), %rax
+	movq	%rax, 56(%rdi)
+	xorl	%eax, %eax
+	ret
+	.cfi_endproc
+	.size	__defer_setresume, .-__defer_setresume
+
+/*
  * __defer_jump(r): continue a caller as if its callee had just returned:
  * callee-saved registers, stack pointer, return value, then the return
  * address.  Everything below that frame is abandoned, as with longjmp.

@@ -1,0 +1,58 @@
+/* Arguments are evaluated at the defer and converted as for a direct call. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <defer.h>
+
+struct engine { const char *name; int running; };
+
+static void engine_stop(struct engine *e) { e->running = 0; printf("engine_stop(%s)\n", e->name); }
+static void scalars(char c, short s, unsigned u, long l, bool b, const char *p)
+{
+	printf("scalars c=%c s=%d u=%u l=%ld b=%d p=%s\n", c, s, u, l, b, p);
+}
+static void floats(float f, double d, int i, float g, double e, long l)
+{
+	printf("floats f=%g d=%g i=%d g=%g e=%g l=%ld\n", f, d, i, g, e, l);
+}
+static void wants_double(double d) { printf("wants_double %g\n", d); }
+static void wants_long(long l) { printf("wants_long %ld\n", l); }
+static void wants_uchar(unsigned char c) { printf("wants_uchar %u\n", c); }
+static void none(void) { printf("none\n"); }
+static void (*fnptr)(double) = wants_double;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void work(struct engine *e)
+{
+	defer_frame;
+	pthread_mutex_lock(&mu);
+	defer(pthread_mutex_unlock, &mu);
+	defer(engine_stop, e);
+	FILE *fp = fopen("/dev/null", "w");
+	defer(fclose, fp);
+	for (int i = 0; i < 3; i++)
+		defer(printf, "loop i=%d half=%.1f\n", i, i * 0.5f);
+	defer(printf, "variadic doubles %g %g %g %g %g\n", 1.5, 2.5, 3.5, 4.5, 5.5);
+	defer(scalars, 'x', (short)-7, 4000000000u, -1234567890123L, true, "str");
+	defer(floats, 1.25f, 2.5, -3, 4.75f, -5.125, 6L);
+	defer(wants_double, 7);        /* int converted to double, as a call would */
+	defer(wants_long, -5);         /* int sign-extended to long */
+	int big = 300;
+	defer(wants_uchar, big);       /* converted to unsigned char: 44 */
+	defer(fnptr, 0.25);            /* a function pointer */
+	defer(none);
+	int late = 1;
+	defer(printf, "late=%d (value at the defer)\n", late);
+	late = 2;
+	printf("work body ends, late=%d, engine running=%d\n", late, e->running);
+}
+
+int main(void)
+{
+	struct engine e = { "main", 1 };
+	work(&e);
+	printf("after work: running=%d, mutex %s\n", e.running,
+	       pthread_mutex_trylock(&mu) == 0 ? "unlocked" : "still locked");
+	return 0;
+}
