@@ -963,10 +963,11 @@ def format_call(d, with_args=True):
 
 
 def format_site(pc):
+    """'func at file:line' for a return address (the line of the call)."""
     func, filename, line = Symbols.site(pc)
     if filename:
-        return "%s:%d in %s" % (filename, line, func)
-    return "%#x in %s" % (pc, func)
+        return "%s at %s:%d" % (func, filename, line)
+    return "%s at %#x" % (func, pc)
 
 
 # ---------------------------------------------------------------------------

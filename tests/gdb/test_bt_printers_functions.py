@@ -42,9 +42,9 @@ def test_printers_for_g_defer_panic():
     assert re.search(r'\$1 = thread LWP \d+ "[^"]*" running: 3 deferred calls pending, '
                      r'panicking: "second panic, level 2" \[running\] = \{alllink = ', out), out
     assert re.search(r"\$2 = defer in_second\(\) \[run by the panic at 0x[0-9a-f]+\], deferred by "
-                     r"\S+:\d+ in panicky = \{link = ", out), out
-    assert re.search(r'\$3 = panic "second panic, level 2" \[running\], raised in \S+:\d+ in '
-                     r'repanic = \{link = ', out), out
+                     r"panicky at \S+:\d+ = \{link = ", out), out
+    assert re.search(r'\$3 = panic "second panic, level 2" \[running\], raised in repanic at \S+:\d+ '
+                     r'= \{link = ', out), out
     assert re.search(r'\$4 = thread LWP \d+ "[^"]*" running: 3 deferred calls pending', out), out
 
 

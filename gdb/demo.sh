@@ -1,0 +1,57 @@
+#!/bin/sh
+# gdb/demo.sh [PROGRAM [ARGS...]] - the gdb extension at work, as a transcript.
+#
+# Runs PROGRAM (default: build/examples/engine) under gdb in batch mode with
+# the extension loaded, and shows:
+#   1. after the program has deferred a few dozen calls, with its worker
+#      threads busy: info defers all, and bt with deferred calls under frames;
+#   2. at its first panic (the libdefer:panic probe): info panics, info
+#      defers and bt while the panic runs the deferred calls.
+# Without the examples, it uses the test scenario program.
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+GDB=${GDB:-gdb}
+
+if [ $# -eq 0 ] && [ -x "$root/build/examples/engine" ]; then
+	set -- "$root/build/examples/engine"
+fi
+
+# gdbrun "PROGRAM ARGS" COMMAND... : one gdb session; each command is echoed
+# as `(gdb) COMMAND` before its output.
+gdbrun() {
+	line=$1
+	shift
+	echo "\$ deferdb $line" | sed "s|$root/||g"
+	for c in "$@"; do
+		set -- "$@" -ex "echo (gdb) $c\\n" -ex "$c"
+		shift
+	done
+	# shellcheck disable=SC2086
+	"$GDB" -nx -batch -iex "set pagination off" -iex "set width 0" -iex "set confirm off" \
+		-iex "source $here/libdefer-gdb.py" "$@" -ex kill --args $line 2>&1 |
+		grep -v -e '^\[Thread debugging' -e '^Using host libthread_db' \
+			-e '^\[New Thread' -e '^\[Thread .* exited' -e '^\[Inferior' \
+			-e 'No such file or directory\.$' |
+		sed "s|$root/||g"
+}
+
+if [ $# -gt 0 ]; then
+	echo "== Threads at work (after ${DEMO_SKIP:-20} deferred calls), then the first panic"
+	gdbrun "$*" "break -probe-stap libdefer:defer" "ignore 1 ${DEMO_SKIP:-20}" run "info defers all" bt \
+		delete "break -probe-stap libdefer:panic" continue "info panics" "info defers" bt
+	exit 0
+fi
+
+# No examples yet: the scenario program of tests/gdb.
+prog=$(cd "$root" && /usr/bin/python3 -c '
+import sys; sys.path.insert(0, "tests/gdb")
+from gdbtest import scen; print(scen("gcc", "-O2", "static"))') || exit 1
+
+echo "== 1. Three worker threads and main, each with pending deferred calls"
+gdbrun "$prog threads 3 3" "break checkpoint" run "info defers all" "thread 2" bt
+echo
+echo "== 2. Nested frames: bt shows each frame's deferred calls under it"
+gdbrun "$prog basic" "break checkpoint" run bt "info defers -frame 1" "print *allgs"
+echo
+echo "== 3. During a panic that panicked again"
+gdbrun "$prog panic" "break in_second" run "info panics" "info defers" bt 'print $_panicking()'
