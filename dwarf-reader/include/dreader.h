@@ -155,6 +155,26 @@ int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
 		 int (*fn)(const struct dr_callsite *, void *), void *arg);
 
 
+/*
+ * Defer sites: the places that call deferproc.  The defer() macro calls it
+ * through the const pointer __defer_deferproc, so no direct call to
+ * deferproc exists to look up.  Found, without disassembling, from:
+ *   DR_SITE_CALLSITE  a DWARF call site (gcc -O1 and up, -g) whose target
+ *                     is deferproc, or whose target register was loaded
+ *                     from __defer_deferproc in the same function;
+ *   DR_SITE_CALLMEM   a `call *__defer_deferproc(%rip)` instruction;
+ *   DR_SITE_LOAD      a load of __defer_deferproc that no call site above
+ *                     accounts for (-O0: one load per defer(); optimised
+ *                     code may share one load between several defers).
+ * pc is the return address of the call (or the load's address for
+ * DR_SITE_LOAD), link-time.
+ */
+enum dr_site_how { DR_SITE_CALLSITE = 1, DR_SITE_CALLMEM, DR_SITE_LOAD };
+struct dr_site { uint64_t pc; enum dr_site_how how; const char *func; uint64_t func_start; };
+/* Calls fn per site in address order; DR_ENOENT if e cannot reach
+ * __defer_deferproc at all. */
+int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *arg);
+
 /* ---- 2. targets ---- */
 
 struct dr_image {
@@ -193,11 +213,14 @@ int dr_target_is_core(const struct dr_target *t);
 
 /* ---- 3. the runtime ---- */
 
-/* The debugger ABI (defer_abi.h) as found in one binary. */
+/* The debugger ABI (defer_abi.h) as found in one binary: the same fields,
+ * in the same order, as struct defer_debug_offsets (runtime.c checks it at
+ * compile time).  d.flags is the byte holding the started and heap bits. */
 struct dr_layout {
 	uint64_t allgs;  /* link-time address of allgs */
-	struct { uint32_t size, alllink, defer, panic, tid, status, name, ndefers; } g;
-	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, nvec, started, heap, iregs, fregs; } d;
+	struct { uint32_t size, alllink, defer, panic, tid, status, name; } g;
+	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
+	struct { uint32_t size, armed, resumable, resume, rec; } mark;
 	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
 };
 
@@ -209,7 +232,7 @@ struct dr_runtime {
 	struct dr_layout lay;  /* what the walk uses: DWARF when present, else the table */
 	struct dr_layout table, dwarf;
 	char mismatch[256];    /* first disagreement between DWARF and the table, "" if none */
-	struct { const char *name; uint64_t addr; int found; } syms[6];
+	struct { const char *name; uint64_t addr; int found; } syms[8];
 	int nsyms;
 };
 
@@ -221,7 +244,7 @@ int dr_runtime_find(struct dr_elf *e, struct dr_runtime *rt, char *err, size_t e
 /* One deferred call, one panic, one thread, as read from the target. */
 struct dr_defer {
 	uint64_t addr, fn, pc, sp, panic;
-	uint8_t nargs, kind[6], nvec, started, heap;
+	uint8_t nargs, kind[6], started, heap;
 	uint64_t iregs[6], fregs[6];
 };
 struct dr_panic {
@@ -234,7 +257,6 @@ struct dr_g {
 	int32_t tid;
 	uint32_t status;
 	char name[17];
-	uint64_t ndefers;
 	int in_target;          /* the thread exists in the core / process */
 	int ndefer, npanic;
 	struct dr_defer *defers; /* newest first */

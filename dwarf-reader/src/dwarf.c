@@ -12,6 +12,7 @@
  * file we check that every .debug_* section lies inside the file, and we
  * bound every walk (depth, sibling count, offsets that must increase).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"

@@ -13,7 +13,14 @@
 
 static const char *const wanted[] = {
 	"allgs", "deferproc", "deferreturn", "gopanic", "gorecover", "_defer_debug_offsets",
+	"fatalpanic", "__defer_deferproc",
 };
+
+/* dr_layout must stay the table's twin; a runtime change breaks the build. */
+_Static_assert(sizeof(((struct dr_layout *)0)->g) == sizeof(((struct defer_debug_offsets *)0)->g), "g");
+_Static_assert(sizeof(((struct dr_layout *)0)->d) == sizeof(((struct defer_debug_offsets *)0)->d), "d");
+_Static_assert(sizeof(((struct dr_layout *)0)->mark) == sizeof(((struct defer_debug_offsets *)0)->mark), "mark");
+_Static_assert(sizeof(((struct dr_layout *)0)->p) == sizeof(((struct defer_debug_offsets *)0)->p), "p");
 
 /* The table as stored in the file.  Its allgs field is relocated at load
  * time in a PIE or a shared library: the file then holds 0 and the
@@ -30,21 +37,32 @@ static int readtable(struct dr_elf *e, uint64_t at, struct dr_layout *l, uint32_
 	if (t.version != DEFER_ABI_VERSION || t.size < sizeof t)
 		return -1;
 	l->allgs = t.allgs;
-	if (!l->allgs && (rel = dr_elf_section(e, ".rela.dyn", NULL, &n)))
+	if (!l->allgs && (rel = dr_elf_section(e, ".rela.dyn", NULL, &n))) {
+		size_t nsym;
+		const uint8_t *sym = dr_elf_section(e, ".dynsym", NULL, &nsym);
+
 		for (i = 0; i + 24 <= n; i += 24) {
-			uint64_t off, info;
+			uint64_t off, info, idx, v;
 			int64_t add;
 			memcpy(&off, rel + i, 8);
 			memcpy(&info, rel + i + 8, 8);
 			memcpy(&add, rel + i + 16, 8);
-			if (off == at + offsetof(struct defer_debug_offsets, allgs) &&
-			    (info & 0xffffffff) == 8 /* R_X86_64_RELATIVE */) {
+			if (off != at + offsetof(struct defer_debug_offsets, allgs))
+				continue;
+			idx = info >> 32;
+			if ((info & 0xffffffff) == 8 /* R_X86_64_RELATIVE */) {
 				l->allgs = (uint64_t)add;
-				break;
+			} else if ((info & 0xffffffff) == 1 /* R_X86_64_64: allgs is exported */ &&
+				   sym && idx < nsym / 24) {
+				memcpy(&v, sym + idx * 24 + 8, 8);
+				l->allgs = v + (uint64_t)add;
 			}
+			break;
 		}
+	}
 	memcpy(&l->g, &t.g, sizeof l->g);
 	memcpy(&l->d, &t.d, sizeof l->d);
+	memcpy(&l->mark, &t.mark, sizeof l->mark);
 	memcpy(&l->p, &t.p, sizeof l->p);
 	return 0;
 }
@@ -70,27 +88,29 @@ static int fromdwarf(struct dr_elf *e, const char *sname, uint64_t hint, const c
 	return 0;
 }
 
-static const char *const gf[] = { "alllink", "_defer", "_panic", "tid", "status", "name", "ndefers" };
-static const char *const df[] = { "link", "fn", "pc", "sp", "_panic", "nargs", "kind", "nvec",
-				  "started", "heap", "iregs", "fregs" };
+static const char *const gf[] = { "alllink", "_defer", "_panic", "tid", "status", "name" };
+/* "started" is a bit-field: its byte is the table's flags byte. */
+static const char *const df[] = { "link", "fn", "pc", "sp", "_panic", "nargs", "kind", "started",
+				  "iregs", "fregs" };
+static const char *const mf[] = { "armed", "resumable", "resume", "rec" };
 static const char *const pf[] = { "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
 				  "goexit", "msg" };
 
 static int dwarflayout(struct dr_elf *e, struct dr_runtime *rt, struct dr_layout *l)
 {
-	uint64_t hd = 0, hp = 0, hg = 0;
+	uint64_t hp = 0, hg = 0;
 
 	if (!dr_has_dwarf(e))
 		return -1;
 	/* Hints: functions defined in the same source files as the types and
-	 * the variable (deferreturn.c uses g and _defer, panic.c _panic, g.c
-	 * defines allgs), so each question starts at one unit. */
-	dr_sym(e, "deferreturn", &hd, NULL);
+	 * the variable (panic.c uses every record type, g.c defines allgs),
+	 * so each question starts at one unit. */
 	dr_sym(e, "gopanic", &hp, NULL);
-	if (dr_sym(e, "__defer_noinline", &hg, NULL) != 0)
-		dr_sym(e, "__defer_refill", &hg, NULL);
-	if (fromdwarf(e, "g", hd, gf, 7, &l->g.size) != 0 ||
-	    fromdwarf(e, "_defer", hd, df, 12, &l->d.size) != 0 ||
+	if (dr_sym(e, "__defer_refill", &hg, NULL) != 0)
+		hg = hp;
+	if (fromdwarf(e, "g", hp, gf, 6, &l->g.size) != 0 ||
+	    fromdwarf(e, "_defer", hp, df, 10, &l->d.size) != 0 ||
+	    fromdwarf(e, "defer_mark", hp, mf, 4, &l->mark.size) != 0 ||
 	    fromdwarf(e, "_panic", hp, pf, 9, &l->p.size) != 0)
 		return -1;
 	rt->dwarf_version = dr_dwarf_version(e);
@@ -105,22 +125,25 @@ static int dwarflayout(struct dr_elf *e, struct dr_runtime *rt, struct dr_layout
 static void compare(struct dr_runtime *rt)
 {
 	const uint32_t *a, *b;
-	const char *rec[] = { "g", "_defer", "_panic" };
-	const char *const *names[] = { gf, df, pf };
-	int counts[] = { 8, 13, 10 }, r, i;
+	const char *rec[] = { "g", "_defer", "defer_mark", "_panic" };
+	const char *const *names[] = { gf, df, mf, pf };
+	int counts[] = { 7, 11, 5, 10 }, r, i;
 
 	if (rt->table.allgs != rt->dwarf.allgs) {
 		snprintf(rt->mismatch, sizeof rt->mismatch, "allgs: DWARF %#lx, table %#lx",
 			 (unsigned long)rt->dwarf.allgs, (unsigned long)rt->table.allgs);
 		return;
 	}
-	for (r = 0; r < 3; r++) {
-		a = r == 0 ? &rt->dwarf.g.size : r == 1 ? &rt->dwarf.d.size : &rt->dwarf.p.size;
-		b = r == 0 ? &rt->table.g.size : r == 1 ? &rt->table.d.size : &rt->table.p.size;
+	for (r = 0; r < 4; r++) {
+		a = r == 0 ? &rt->dwarf.g.size : r == 1 ? &rt->dwarf.d.size :
+		    r == 2 ? &rt->dwarf.mark.size : &rt->dwarf.p.size;
+		b = r == 0 ? &rt->table.g.size : r == 1 ? &rt->table.d.size :
+		    r == 2 ? &rt->table.mark.size : &rt->table.p.size;
 		for (i = 0; i < counts[r]; i++)
 			if (a[i] != b[i]) {
 				snprintf(rt->mismatch, sizeof rt->mismatch, "%s.%s: DWARF %u, table %u",
-					 rec[r], i ? names[r][i - 1] : "(size)", a[i], b[i]);
+					 rec[r], !i ? "(size)" : r == 1 && i == 8 ? "flags" : names[r][i - 1],
+					 a[i], b[i]);
 				return;
 			}
 	}

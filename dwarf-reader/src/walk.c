@@ -37,11 +37,10 @@ static int sane(const struct dr_layout *l)
 	const struct { uint32_t size, off, len; } f[] = {
 		{ l->g.size, l->g.alllink, 8 }, { l->g.size, l->g.defer, 8 }, { l->g.size, l->g.panic, 8 },
 		{ l->g.size, l->g.tid, 4 }, { l->g.size, l->g.status, 4 }, { l->g.size, l->g.name, 16 },
-		{ l->g.size, l->g.ndefers, 8 },
 		{ l->d.size, l->d.link, 8 }, { l->d.size, l->d.fn, 8 }, { l->d.size, l->d.pc, 8 },
 		{ l->d.size, l->d.sp, 8 }, { l->d.size, l->d.panic, 8 }, { l->d.size, l->d.nargs, 1 },
-		{ l->d.size, l->d.kind, 6 }, { l->d.size, l->d.nvec, 1 }, { l->d.size, l->d.started, 1 },
-		{ l->d.size, l->d.heap, 1 }, { l->d.size, l->d.iregs, 48 }, { l->d.size, l->d.fregs, 48 },
+		{ l->d.size, l->d.kind, 6 }, { l->d.size, l->d.flags, 1 },
+		{ l->d.size, l->d.iregs, 48 }, { l->d.size, l->d.fregs, 48 },
 		{ l->p.size, l->p.link, 8 }, { l->p.size, l->p.arg, 8 }, { l->p.size, l->p.argp, 8 },
 		{ l->p.size, l->p.pc, 8 }, { l->p.size, l->p.defer, 8 }, { l->p.size, l->p.recovered, 1 },
 		{ l->p.size, l->p.aborted, 1 }, { l->p.size, l->p.goexit, 1 }, { l->p.size, l->p.msg, 1 },
@@ -97,9 +96,8 @@ static void readdefers(struct dr_target *t, const struct dr_layout *l, uint64_t 
 		if (d->nargs > DEFER_MAXARGS)
 			d->nargs = DEFER_MAXARGS;
 		memcpy(d->kind, rec + l->d.kind, 6);
-		d->nvec = rec[l->d.nvec];
-		d->started = rec[l->d.started];
-		d->heap = rec[l->d.heap];
+		d->started = (rec[l->d.flags] & DEFER_FLAG_STARTED) != 0;
+		d->heap = (rec[l->d.flags] & DEFER_FLAG_HEAP) != 0;
 		memcpy(d->iregs, rec + l->d.iregs, 48);
 		memcpy(d->fregs, rec + l->d.fregs, 48);
 	}
@@ -204,7 +202,6 @@ int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, str
 		g->status = u32(rec, l->g.status);
 		memcpy(g->name, rec + l->g.name, 16);
 		g->name[16] = 0;
-		g->ndefers = u64(rec, l->g.ndefers);
 		for (i = 0; i < dr_nthreads(t); i++)
 			if (dr_thread(t, i)->tid == g->tid)
 				g->in_target = 1;

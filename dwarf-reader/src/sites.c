@@ -1,0 +1,228 @@
+/*
+ * sites.c - where a program defers calls (see dr_sites in dreader.h).
+ *
+ * No disassembler: we look for the few instruction shapes that can reach
+ * the const pointer __defer_deferproc, by their RIP-relative displacement
+ * resolving exactly to its address (or to a GOT slot holding its address),
+ * and let DWARF call-site entries say which calls use what was loaded.
+ * A displacement that by chance resolves to that exact address is possible
+ * in principle; requiring the opcode and ModRM bytes of a RIP-relative
+ * mov/lea/call around it makes it negligible.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+#define MAXTARGETS 16
+#define MAXHITS (1u << 20)
+
+/* x86 register encoding order to DWARF register numbers. */
+static const int dwreg[16] = { 0, 2, 1, 3, 7, 6, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15 };
+
+struct hit {
+	uint64_t pc;      /* instruction address; for calls, the return address */
+	int kind;         /* DR_SITE_* or 0 for a load */
+	int reg;          /* DWARF register that holds the pointer's value, -1 if unknown */
+	int used;         /* a call site accounted for this load */
+	uint64_t fstart;
+	const char *func;
+};
+
+struct sites {
+	struct hit *v;
+	size_t n, cap;
+	uint64_t value[MAXTARGETS], addr[MAXTARGETS]; /* where the value / its address is */
+	int nvalue, naddr;
+};
+
+static void add(struct sites *s, struct hit h)
+{
+	if (s->n == s->cap) {
+		struct hit *v;
+		if (s->cap >= MAXHITS)
+			return;
+		s->cap = s->cap ? 2 * s->cap : 64;
+		if (!(v = realloc(s->v, s->cap * sizeof *v)))
+			return;
+		s->v = v;
+	}
+	s->v[s->n++] = h;
+}
+
+static int in(const uint64_t *v, int n, uint64_t a)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == a)
+			return 1;
+	return 0;
+}
+
+/* GOT slots that hold &__defer_deferproc (shared libdefer, or an
+ * unrelaxed GOTPCREL load). */
+static void gotslots(struct dr_elf *e, struct sites *s, uint64_t value_addr, int have)
+{
+	const uint8_t *rel, *sym, *str;
+	size_t nrel, nsym, nstr, i;
+
+	if (!(rel = dr_elf_section(e, ".rela.dyn", NULL, &nrel)))
+		return;
+	sym = dr_elf_section(e, ".dynsym", NULL, &nsym);
+	str = dr_elf_section(e, ".dynstr", NULL, &nstr);
+	for (i = 0; i + 24 <= nrel && s->naddr < MAXTARGETS; i += 24) {
+		uint64_t off, info, idx, nameoff;
+		int64_t add;
+		uint32_t type;
+
+		memcpy(&off, rel + i, 8);
+		memcpy(&info, rel + i + 8, 8);
+		memcpy(&add, rel + i + 16, 8);
+		type = (uint32_t)info;
+		idx = info >> 32;
+		if (type == 8 /* RELATIVE */ && have && (uint64_t)add == value_addr) {
+			s->addr[s->naddr++] = off;
+		} else if ((type == 6 /* GLOB_DAT */ || type == 1 /* 64 */) && sym && str &&
+			   idx < nsym / 24) {
+			uint32_t n32;
+			memcpy(&n32, sym + idx * 24, 4);
+			nameoff = n32;
+			if (nameoff < nstr && memchr(str + nameoff, 0, nstr - nameoff) &&
+			    strcmp((const char *)str + nameoff, "__defer_deferproc") == 0)
+				s->addr[s->naddr++] = off;
+		}
+	}
+}
+
+static int32_t disp(const uint8_t *p) { int32_t d; memcpy(&d, p, 4); return d; }
+
+/* One executable segment. */
+static void scan(struct sites *s, const uint8_t *b, size_t n, uint64_t va)
+{
+	size_t i;
+
+	for (i = 0; i + 7 <= n; i++) {
+		uint64_t pc = va + i;
+
+		/* call *disp(%rip) */
+		if (b[i] == 0xff && b[i + 1] == 0x15 &&
+		    in(s->value, s->nvalue, pc + 6 + (int64_t)disp(b + i + 2))) {
+			add(s, (struct hit){ pc + 6, DR_SITE_CALLMEM, -1, 0, 0, 0 });
+			continue;
+		}
+		/* REX.W mov/lea disp(%rip), %reg */
+		if ((b[i] & 0xf8) == 0x48 && (b[i + 1] == 0x8b || b[i + 1] == 0x8d) &&
+		    (b[i + 2] & 0xc7) == 0x05) {
+			uint64_t t = pc + 7 + (int64_t)disp(b + i + 3);
+			int r = ((b[i] >> 2) & 1) << 3 | ((b[i + 2] >> 3) & 7);
+			int isval = b[i + 1] == 0x8b && in(s->value, s->nvalue, t);
+			int isaddr = (b[i + 1] == 0x8d && in(s->value, s->nvalue, t)) ||
+				     (b[i + 1] == 0x8b && in(s->addr, s->naddr, t));
+			const uint8_t *nx = b + i + 7;
+
+			if (isval) {
+				add(s, (struct hit){ pc, 0, dwreg[r], 0, 0, 0 });
+			} else if (isaddr) {
+				/* The address is in r: is the next instruction
+				 * `call *(%r)` or `mov (%r), %r2`? */
+				int rex = i + 10 <= n && (nx[0] & 0xf0) == 0x40 ? nx[0] : 0;
+				const uint8_t *op = nx + (rex ? 1 : 0);
+				int rm = ((rex & 1) << 3);
+
+				if (i + 10 <= n && op[0] == 0xff && (op[1] & 0xf8) == 0x10 &&
+				    (rm | (op[1] & 7)) == r && (op[1] & 7) != 4 && (op[1] & 7) != 5)
+					add(s, (struct hit){ pc + 7 + (rex ? 3 : 2), DR_SITE_CALLMEM, -1, 0, 0, 0 });
+				else if (i + 10 <= n && (rex & 0x08) && op[0] == 0x8b && (op[1] & 0xc0) == 0 &&
+					 (rm | (op[1] & 7)) == r && (op[1] & 7) != 4 && (op[1] & 7) != 5)
+					add(s, (struct hit){ pc, 0, dwreg[((rex >> 2) & 1) << 3 | ((op[1] >> 3) & 7)], 0, 0, 0 });
+				else
+					add(s, (struct hit){ pc, 0, -1, 0, 0, 0 });
+			}
+		}
+	}
+}
+
+struct csarg { struct sites *s; size_t first, last; uint64_t fstart; const char *func; };
+
+static int oncall(const struct dr_callsite *cs, void *arg)
+{
+	struct csarg *a = arg;
+	size_t i;
+
+	if (cs->callee && strcmp(cs->callee, "deferproc") == 0) {
+		add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
+		return 0;
+	}
+	if (!cs->indirect || cs->reg < 0)
+		return 0;
+	/* The call uses a register a load of __defer_deferproc filled
+	 * earlier in the function. */
+	for (i = a->first; i < a->last; i++)
+		if (a->s->v[i].kind == 0 && a->s->v[i].reg == cs->reg && a->s->v[i].pc < cs->ret_pc) {
+			a->s->v[i].used = 1;
+			add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
+			return 0;
+		}
+	return 0;
+}
+
+static int cmphit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *arg)
+{
+	struct sites s;
+	uint64_t a;
+	size_t i, j, nscan;
+	int have, r = 0;
+
+	memset(&s, 0, sizeof s);
+	have = dr_sym(e, "__defer_deferproc", &a, NULL) == 0;
+	if (have)
+		s.value[s.nvalue++] = a;
+	gotslots(e, &s, a, have);
+	if (!s.nvalue && !s.naddr)
+		return DR_ENOENT;
+	for (i = 0; i < e->nph; i++) {
+		const GElf_Phdr *p = &e->ph[i];
+		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) &&
+		    dr_inside(p->p_offset, p->p_filesz, e->rawsize))
+			scan(&s, e->raw + p->p_offset, p->p_filesz, p->p_vaddr);
+	}
+	nscan = s.n;
+	for (i = 0; i < nscan; i++)
+		s.v[i].func = dr_sym_at(e, s.v[i].pc - (s.v[i].kind ? 1 : 0), &s.v[i].fstart);
+	/* Per function with loads, ask DWARF which calls use them. */
+	qsort(s.v, nscan, sizeof *s.v, cmphit);
+	for (i = 0; i < nscan; i = j) {
+		struct csarg ca = { &s, i, 0, s.v[i].fstart, s.v[i].func };
+		uint64_t size = 0;
+
+		for (j = i + 1; j < nscan && s.v[j].fstart == s.v[i].fstart && s.v[j].func == s.v[i].func; j++)
+			;
+		ca.last = j;
+		if (!s.v[i].func || dr_sym(e, s.v[i].func, NULL, &size) != 0 || !size)
+			continue;
+		dr_callsites(e, s.v[i].fstart, s.v[i].fstart + size, oncall, &ca);
+	}
+	qsort(s.v, s.n, sizeof *s.v, cmphit);
+	for (i = 0; i < s.n && !r; i++) {
+		struct dr_site site;
+
+		if (i && s.v[i].pc == s.v[i - 1].pc)
+			continue;
+		if (s.v[i].kind == 0 && s.v[i].used)
+			continue;
+		site.pc = s.v[i].pc;
+		site.how = s.v[i].kind ? (enum dr_site_how)s.v[i].kind : DR_SITE_LOAD;
+		site.func = s.v[i].func;
+		site.func_start = s.v[i].fstart;
+		r = fn(&site, arg);
+	}
+	free(s.v);
+	return r;
+}

@@ -1,0 +1,438 @@
+/*
+ * dump.c - `defer-inspect dump`: every thread's pending deferred calls and
+ * panics, from a core file or a live process.  The text mirrors gdb's
+ * `info defers all` / `info panics`; --json carries the same data.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tool.h"
+#include "defer_abi.h"
+
+/* One decoded argument. */
+struct arg { const char *name, *type; char value[200]; };
+
+/* Shortest decimal that reads back as the same double (gdb prints 2.5,
+ * not 2.500000). */
+static void fmtdouble(char *buf, size_t n, double v)
+{
+	int p;
+
+	for (p = 1; p <= 17; p++) {
+		snprintf(buf, n, "%.*g", p, v);
+		if (strtod(buf, NULL) == v || isnan(v))
+			return;
+	}
+}
+
+static void fmtfloat(char *buf, size_t n, float v)
+{
+	int p;
+
+	for (p = 1; p <= 9; p++) {
+		snprintf(buf, n, "%.*g", p, (double)v);
+		if (strtof(buf, NULL) == v || isnan(v))
+			return;
+	}
+}
+
+static void value(struct dr_target *t, enum dr_class cls, unsigned size, int charp, uint64_t raw,
+		  char *buf, size_t n)
+{
+	switch (cls) {
+	case DR_CLASS_FLOAT:
+		if (size == 4) {
+			float f;
+			uint32_t lo = (uint32_t)raw;
+			memcpy(&f, &lo, 4);
+			fmtfloat(buf, n, f);
+		} else {
+			double d;
+			memcpy(&d, &raw, 8);
+			fmtdouble(buf, n, d);
+		}
+		return;
+	case DR_CLASS_BOOL:
+		snprintf(buf, n, "%s", (raw & 0xff) ? "true" : "false");
+		return;
+	case DR_CLASS_SIGNED: {
+		int64_t v = size == 1 ? (int8_t)raw : size == 2 ? (int16_t)raw : size == 4 ? (int32_t)raw
+											     : (int64_t)raw;
+		snprintf(buf, n, "%lld", (long long)v);
+		return;
+	}
+	case DR_CLASS_UNSIGNED: {
+		uint64_t v = size == 1 ? (uint8_t)raw : size == 2 ? (uint16_t)raw : size == 4 ? (uint32_t)raw
+											       : raw;
+		snprintf(buf, n, "%llu", (unsigned long long)v);
+		return;
+	}
+	case DR_CLASS_POINTER:
+		if (!raw) {
+			snprintf(buf, n, "0x0");
+		} else if (charp) {
+			char s[65] = { 0 };
+			size_t got = dr_read(t, raw, s, 64), len;
+			FILE *f;
+
+			s[got] = 0;
+			snprintf(buf, n, "%#lx", (unsigned long)raw);
+			if (got && (f = fmemopen(buf + strlen(buf), n - strlen(buf), "w"))) {
+				len = strnlen(s, 64);
+				fputc(' ', f);
+				c_str(f, s, len < 64 ? len : 64);
+				fclose(f);
+			}
+		} else {
+			snprintf(buf, n, "%#lx", (unsigned long)raw);
+		}
+		return;
+	default:
+		snprintf(buf, n, "%#lx", (unsigned long)raw);
+	}
+}
+
+static enum dr_class kindclass(uint8_t k)
+{
+	switch (k & DEFER_ARG_CLASS) {
+	case DEFER_ARG_SIGNED: return DR_CLASS_SIGNED;
+	case DEFER_ARG_UNSIGNED: return DR_CLASS_UNSIGNED;
+	case DEFER_ARG_POINTER: return DR_CLASS_POINTER;
+	case DEFER_ARG_FLOAT: case DEFER_ARG_DOUBLE: return DR_CLASS_FLOAT;
+	case DEFER_ARG_BOOL: return DR_CLASS_BOOL;
+	}
+	return DR_CLASS_OTHER;
+}
+
+/*
+ * Named parameters take their register class from the function's DWARF
+ * (the call converted the arguments to them); the rest, and every argument
+ * of a function without DWARF, from the kind bytes the defer site wrote,
+ * with the default promotions a variadic call applies.
+ */
+static int decode(struct dr_target *t, const struct dr_defer *d, const struct dr_func *f, struct arg *a)
+{
+	int i, ni = 0, nf = 0;
+
+	for (i = 0; i < d->nargs; i++) {
+		enum dr_class cls;
+		unsigned size;
+		int charp = 0;
+		uint64_t raw;
+
+		a[i].name = NULL;
+		a[i].type = NULL;
+		if (f && i < f->nparams && f->params[i].type.cls != DR_CLASS_NONE &&
+		    f->params[i].type.cls != DR_CLASS_OTHER) {
+			cls = f->params[i].type.cls;
+			size = f->params[i].type.size;
+			charp = f->params[i].type.is_char_ptr;
+			a[i].name = f->params[i].name;
+			a[i].type = f->params[i].type.name;
+		} else {
+			cls = kindclass(d->kind[i]);
+			size = d->kind[i] & DEFER_ARG_SIZE;
+			if (f && i < f->nparams) {
+				a[i].name = f->params[i].name;
+				a[i].type = f->params[i].type.name;
+			}
+			if (f && f->variadic && i >= f->nparams) {
+				if (cls == DR_CLASS_FLOAT)
+					size = 8;
+				else if (cls != DR_CLASS_POINTER && size < 4)
+					size = 4;
+			}
+		}
+		if (cls == DR_CLASS_FLOAT) {
+			raw = nf < 6 ? d->fregs[nf] : 0;
+			nf++;
+		} else {
+			raw = ni < 6 ? d->iregs[ni] : 0;
+			ni++;
+		}
+		value(t, cls, size ? size : 8, charp, raw, a[i].value, sizeof a[i].value);
+	}
+	return d->nargs;
+}
+
+static int panicindex(const struct dr_g *g, uint64_t addr)
+{
+	int i;
+
+	for (i = 0; addr && i < g->npanic; i++)
+		if (g->panics[i].addr == addr)
+			return i + 1;
+	return 0;
+}
+
+static int deferindex(const struct dr_g *g, uint64_t addr)
+{
+	int i;
+
+	for (i = 0; addr && i < g->ndefer; i++)
+		if (g->defers[i].addr == addr)
+			return i + 1;
+	return 0;
+}
+
+static const char *gstatus(const struct dr_g *g)
+{
+	return g->status == DEFER_G_DEAD ? "dead" : g->status == DEFER_G_RUNNING ? "running" : "unknown";
+}
+
+/* "fn(a=1, b=0x... \"x\")", as gdb's extension formats a call. */
+static void call(struct dr_target *t, const struct dr_defer *d)
+{
+	struct where fw;
+	struct dr_image *im = dr_image_at(t, d->fn);
+	const struct dr_func *f = NULL;
+	struct arg a[6];
+	int n, k;
+
+	where(t, d->fn, 0, &fw);
+	if (im)
+		dr_func_at(im->elf, d->fn - im->bias, &f);
+	n = decode(t, d, f, a);
+	if (fw.func)
+		printf("%s(", fw.func);
+	else
+		printf("%#lx(", (unsigned long)d->fn);
+	for (k = 0; k < n; k++)
+		printf(a[k].name ? "%s%s=%s" : "%s%.0s%s", k ? ", " : "", a[k].name ? a[k].name : "", a[k].value);
+	printf(")");
+}
+
+static void site(struct dr_target *t, uint64_t pc)
+{
+	struct where w;
+
+	where(t, pc, 1, &w);
+	printf("%s at ", w.func ? w.func : "??");
+	if (w.file)
+		printf("%s:%u", w.file, w.line);
+	else
+		printf("%#lx", (unsigned long)pc);
+}
+
+static void state(const struct dr_g *g, const struct dr_defer *d)
+{
+	int pi;
+
+	if (!d->started) {
+		printf("pending");
+		return;
+	}
+	pi = panicindex(g, d->panic);
+	if (!d->panic)
+		printf("running");
+	else if (pi && g->panics[pi - 1].goexit)
+		printf("run by defer_goexit");
+	else if (pi)
+		printf("run by panic %d", pi);
+	else
+		printf("run by a panic (%#lx)", (unsigned long)d->panic);
+}
+
+static void textdefer(struct dr_target *t, const struct dr_g *g, int i)
+{
+	const struct dr_defer *d = &g->defers[i];
+
+	printf("  defer %d: ", i + 1);
+	call(t, d);
+	printf("  [");
+	state(g, d);
+	printf("]\n           deferred by ");
+	site(t, d->pc);
+	printf("\n");
+}
+
+static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
+{
+	const struct dr_panic *p = &g->panics[i];
+	int di = deferindex(g, p->defer);
+
+	if (p->goexit) {
+		printf("  goexit %d: defer_goexit() is running this thread's deferred calls\n", i + 1);
+	} else {
+		printf("  panic %d: \"%s\"", i + 1, p->msg);
+		if (p->arg)
+			printf(" value=%#lx", (unsigned long)p->arg);
+		printf("  [%s]\n           raised in ", p->recovered ? "recovered" : p->aborted ? "aborted" : "running");
+		site(t, p->pc);
+		printf("\n");
+	}
+	if (di) {
+		printf("           running defer %d: ", di);
+		call(t, &g->defers[di - 1]);
+		printf(" (deferred by ");
+		site(t, g->defers[di - 1].pc);
+		printf(")\n");
+	} else if (p->defer) {
+		printf("           was running the call at %#lx when a newer panic took over\n",
+		       (unsigned long)p->defer);
+	}
+}
+
+static void text(struct dr_target *t, const struct dr_state *st)
+{
+	int i, j, shown = 0;
+
+	for (i = 0; i < st->ng; i++) {
+		const struct dr_g *g = &st->gs[i];
+
+		if (g->status == DEFER_G_DEAD)
+			continue;
+		shown++;
+		printf("%sThread (LWP %d) \"%s\"%s:\n", shown > 1 ? "\n" : "", g->tid, g->name,
+		       g->in_target ? "" : " (no such thread in the target)");
+		if (!g->ndefer && !g->warning)
+			printf("  No deferred calls pending.\n");
+		for (j = 0; j < g->ndefer; j++)
+			textdefer(t, g, j);
+		for (j = 0; j < g->npanic; j++)
+			textpanic(t, g, j);
+		if (g->warning)
+			printf("  error: %s\n", g->warning);
+	}
+	if (!shown)
+		printf("No thread has deferred a call.\n");
+	/* The fatal chain, oldest first, as the runtime prints it. */
+	for (i = 0; i < st->ng; i++) {
+		const struct dr_g *g = &st->gs[i];
+
+		if (!g->npanic || g->panics[0].recovered || g->panics[0].goexit || g->status == DEFER_G_DEAD)
+			continue;
+		printf("\nThread (LWP %d) is panicking:\n", g->tid);
+		for (j = g->npanic - 1; j >= 0; j--)
+			if (!g->panics[j].goexit)
+				printf("%spanic: %s%s\n", j == g->npanic - 1 ? "" : "\t", g->panics[j].msg,
+				       g->panics[j].recovered ? " [recovered]" : "");
+	}
+}
+
+static void jwhere(const char *key, const struct where *w)
+{
+	printf(", \"%s\": {\"function\": ", key);
+	json_str(stdout, w->func);
+	printf(", \"file\": ");
+	json_str(stdout, w->file);
+	printf(", \"line\": %u, \"image\": ", w->line);
+	json_str(stdout, w->image);
+	printf("}");
+}
+
+static void json(struct dr_target *t, const struct dr_state *st, const char *kind, const char *path,
+		 const struct dr_runtime *rt)
+{
+	int i, j, k;
+
+	printf("{\"target\": {\"kind\": \"%s\", \"path\": ", kind);
+	json_str(stdout, path);
+	printf(", \"binary\": ");
+	json_str(stdout, dr_elf_path(dr_target_exe(t)));
+	printf("}, \"runtime\": {\"image\": ");
+	json_str(stdout, dr_elf_path(rt->elf));
+	printf(", \"bias\": %lu, \"source\": \"%s\"}, \"warnings\": %d, \"threads\": [",
+	       (unsigned long)st->bias, rt->have_dwarf ? "dwarf" : "table", st->warnings);
+	for (i = 0; i < st->ng; i++) {
+		const struct dr_g *g = &st->gs[i];
+
+		printf("%s{\"tid\": %d, \"name\": ", i ? ", " : "", g->tid);
+		json_str(stdout, g->name);
+		printf(", \"g\": %lu, \"status\": \"%s\", \"in_target\": %s, \"warning\": ",
+		       (unsigned long)g->addr, gstatus(g), g->in_target ? "true" : "false");
+		json_str(stdout, g->warning);
+		printf(", \"defers\": [");
+		for (j = 0; j < g->ndefer; j++) {
+			const struct dr_defer *d = &g->defers[j];
+			struct dr_image *im = dr_image_at(t, d->fn);
+			const struct dr_func *f = NULL;
+			struct where fw, sw;
+			struct arg a[6];
+			int n;
+
+			where(t, d->fn, 0, &fw);
+			where(t, d->pc, 1, &sw);
+			if (im)
+				dr_func_at(im->elf, d->fn - im->bias, &f);
+			n = decode(t, d, f, a);
+			printf("%s{\"index\": %d, \"record\": %lu, \"fn\": %lu, \"pc\": %lu, \"sp\": %lu, "
+			       "\"started\": %s, \"panic\": %d",
+			       j ? ", " : "", j + 1, (unsigned long)d->addr, (unsigned long)d->fn,
+			       (unsigned long)d->pc, (unsigned long)d->sp, d->started ? "true" : "false",
+			       panicindex(g, d->panic));
+			jwhere("function", &fw);
+			jwhere("site", &sw);
+			printf(", \"args\": [");
+			for (k = 0; k < n; k++) {
+				printf("%s{\"name\": ", k ? ", " : "");
+				json_str(stdout, a[k].name);
+				printf(", \"type\": ");
+				json_str(stdout, a[k].type);
+				printf(", \"kind\": %u, \"value\": ", d->kind[k]);
+				json_str(stdout, a[k].value);
+				printf("}");
+			}
+			printf("]}");
+		}
+		printf("], \"panics\": [");
+		for (j = 0; j < g->npanic; j++) {
+			const struct dr_panic *p = &g->panics[j];
+			struct where w;
+
+			where(t, p->pc, 1, &w);
+			printf("%s{\"index\": %d, \"record\": %lu, \"message\": ", j ? ", " : "", j + 1,
+			       (unsigned long)p->addr);
+			json_str(stdout, p->msg);
+			printf(", \"recovered\": %s, \"aborted\": %s, \"goexit\": %s, \"defer\": %d, \"arg\": %lu, "
+			       "\"pc\": %lu",
+			       p->recovered ? "true" : "false", p->aborted ? "true" : "false",
+			       p->goexit ? "true" : "false", deferindex(g, p->defer), (unsigned long)p->arg,
+			       (unsigned long)p->pc);
+			jwhere("where", &w);
+			printf("}");
+		}
+		printf("]}");
+	}
+	printf("]}\n");
+}
+
+int cmd_dump(const char *core, const char *binary, int pid, int asjson)
+{
+	struct dr_elf *exe = NULL;
+	struct dr_target *t;
+	struct dr_runtime rt;
+	struct dr_state st;
+	char err[512], where_[64];
+	uint64_t bias;
+	int r;
+
+	if (core) {
+		if ((r = openbin(binary, &exe)))
+			return r;
+		r = dr_target_core(core, exe, &t, err, sizeof err);
+	} else {
+		r = dr_target_pid(pid, &t, err, sizeof err);
+	}
+	if (r) {
+		dr_elf_close(exe);
+		return fail(r, err);
+	}
+	if ((r = dr_target_runtime(t, &rt, &bias, err, sizeof err)) ||
+	    (r = dr_walk(t, &rt, bias, &st, err, sizeof err))) {
+		dr_target_close(t);
+		dr_elf_close(exe);
+		return fail(r, err);
+	}
+	/* A live process stays stopped until here: printing reads strings. */
+	if (!core)
+		snprintf(where_, sizeof where_, "%d", pid);
+	if (asjson)
+		json(t, &st, core ? "core" : "pid", core ? core : where_, &rt);
+	else
+		text(t, &st);
+	dr_state_free(&st);
+	dr_target_close(t);
+	dr_elf_close(exe);
+	return 0;
+}

@@ -1,0 +1,163 @@
+/* layout.c - `defer-inspect layout`: symbols, record layouts, ABI version. */
+#include <string.h>
+#include "tool.h"
+
+static const char *const gnames[] = { "size", "alllink", "_defer", "_panic", "tid", "status", "name" };
+static const char *const dnames[] = { "size", "link", "fn", "pc", "sp", "_panic", "nargs", "kind", "flags",
+				      "iregs", "fregs" };
+static const char *const mnames[] = { "size", "armed", "resumable", "resume", "rec" };
+static const char *const pnames[] = { "size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
+				      "goexit", "msg" };
+
+struct rec { const char *name; const char *const *fields; int n; const uint32_t *v; };
+
+#define NREC 4
+static void recs(const struct dr_layout *l, struct rec r[NREC])
+{
+	r[0] = (struct rec){ "g", gnames, 7, &l->g.size };
+	r[1] = (struct rec){ "_defer", dnames, 11, &l->d.size };
+	r[2] = (struct rec){ "defer_mark", mnames, 5, &l->mark.size };
+	r[3] = (struct rec){ "_panic", pnames, 10, &l->p.size };
+}
+
+struct probes { FILE *f; int json, n; };
+
+static int onprobe(const struct dr_probe *p, void *arg)
+{
+	struct probes *ps = arg;
+
+	if (strcmp(p->provider, "libdefer") != 0)
+		return 0;
+	if (ps->json) {
+		fprintf(ps->f, "%s{\"name\": ", ps->n ? ", " : "");
+		json_str(ps->f, p->name);
+		fprintf(ps->f, ", \"pc\": %lu, \"args\": ", (unsigned long)p->pc);
+		json_str(ps->f, p->args);
+		fputc('}', ps->f);
+	} else {
+		fprintf(ps->f, "  %-10s %#10lx  %s\n", p->name, (unsigned long)p->pc, p->args);
+	}
+	ps->n++;
+	return 0;
+}
+
+static const char *source(const struct dr_runtime *rt)
+{
+	return rt->have_dwarf ? "dwarf" : "table";
+}
+
+static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *rt)
+{
+	struct rec r[NREC];
+	struct probes ps = { stdout, 0, 0 };
+	int i, j;
+
+	printf("binary        %s\n", dr_elf_path(e));
+	if (rte != e)
+		printf("runtime       %s (shared library)\n", dr_elf_path(rte));
+	else
+		printf("runtime       linked in\n");
+	if (rt->have_table)
+		printf("ABI version   %u (_defer_debug_offsets)\n", rt->abi_version);
+	else
+		printf("ABI version   unknown (no _defer_debug_offsets table)\n");
+	if (rt->have_dwarf)
+		printf("layouts from  DWARF %d%s\n", rt->dwarf_version,
+		       !rt->have_table ? "" : rt->mismatch[0] ? ", DISAGREES with _defer_debug_offsets"
+							  : ", agrees with _defer_debug_offsets");
+	else
+		printf("layouts from  _defer_debug_offsets (no DWARF for the records)\n");
+	if (rt->mismatch[0])
+		printf("mismatch      %s\n", rt->mismatch);
+	printf("\nsymbols\n");
+	for (i = 0; i < rt->nsyms; i++)
+		if (rt->syms[i].found)
+			printf("  %-22s %#lx\n", rt->syms[i].name, (unsigned long)rt->syms[i].addr);
+		else
+			printf("  %-22s (not found)\n", rt->syms[i].name);
+	printf("  %-22s %#lx%s\n", "allgs (layout)", (unsigned long)rt->lay.allgs,
+	       rt->have_dwarf ? " (DWARF location)" : " (table)");
+	printf("\nprobes (SDT, provider libdefer)\n");
+	dr_probes(rte, onprobe, &ps);
+	if (!ps.n)
+		printf("  (none)\n");
+	recs(&rt->lay, r);
+	for (i = 0; i < NREC; i++) {
+		printf("\nstruct %-10s size %u\n", r[i].name, r[i].v[0]);
+		for (j = 1; j < r[i].n; j++)
+			printf("  %-10s %4u\n", r[i].fields[j], r[i].v[j]);
+	}
+}
+
+static void layoutjson(const char *key, const struct dr_layout *l)
+{
+	struct rec r[NREC];
+	int i, j;
+
+	recs(l, r);
+	printf(", \"%s\": {\"allgs\": %lu", key, (unsigned long)l->allgs);
+	for (i = 0; i < NREC; i++) {
+		printf(", \"%s\": {", r[i].name);
+		for (j = 0; j < r[i].n; j++)
+			printf("%s\"%s\": %u", j ? ", " : "", r[i].fields[j], r[i].v[j]);
+		printf("}");
+	}
+	printf("}");
+}
+
+static void json(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *rt)
+{
+	struct probes ps = { stdout, 1, 0 };
+	int i;
+
+	printf("{\"binary\": ");
+	json_str(stdout, dr_elf_path(e));
+	printf(", \"runtime\": ");
+	json_str(stdout, dr_elf_path(rte));
+	printf(", \"shared\": %s", rte != e ? "true" : "false");
+	printf(", \"abi_version\": %u, \"source\": \"%s\", \"dwarf_version\": %d",
+	       rt->abi_version, source(rt), rt->have_dwarf ? rt->dwarf_version : 0);
+	printf(", \"have_table\": %s, \"have_dwarf\": %s, \"agree\": %s, \"mismatch\": ",
+	       rt->have_table ? "true" : "false", rt->have_dwarf ? "true" : "false",
+	       rt->have_table && rt->have_dwarf ? (rt->mismatch[0] ? "false" : "true") : "null");
+	json_str(stdout, rt->mismatch[0] ? rt->mismatch : NULL);
+	printf(", \"symbols\": {");
+	for (i = 0; i < rt->nsyms; i++) {
+		printf("%s\"%s\": ", i ? ", " : "", rt->syms[i].name);
+		if (rt->syms[i].found)
+			printf("%lu", (unsigned long)rt->syms[i].addr);
+		else
+			printf("null");
+	}
+	printf("}, \"probes\": [");
+	dr_probes(rte, onprobe, &ps);
+	printf("]");
+	layoutjson("layout", &rt->lay);
+	if (rt->have_dwarf)
+		layoutjson("dwarf", &rt->dwarf);
+	if (rt->have_table)
+		layoutjson("table", &rt->table);
+	printf("}\n");
+}
+
+int cmd_layout(const char *path, int asjson)
+{
+	struct dr_elf *e, *rte;
+	struct dr_runtime rt;
+	int r;
+
+	if ((r = openbin(path, &e)))
+		return r;
+	if ((r = runtime_of(e, &rte, &rt))) {
+		dr_elf_close(e);
+		return r;
+	}
+	if (asjson)
+		json(e, rte, &rt);
+	else
+		text(e, rte, &rt);
+	if (rte != e)
+		dr_elf_close(rte);
+	dr_elf_close(e);
+	return 0;
+}
