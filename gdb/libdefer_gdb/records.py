@@ -543,9 +543,9 @@ class Snapshot:
                     break
             nargs, link, sp = t[inargs], t[il], t[isp]
             flags = codec.flags(t[istarted], t[iheap])
-            if nargs > MAXARGS or flags is None or link & 7 or sp & 7:
+            if nargs > MAXARGS or flags is None or link & 7 or sp & 7 or not sp or not t[ipc]:
                 out.error = "corrupted defer chain: record %d at %#x holds garbage (%s)" % (
-                    n + 1, addr, _garbage(nargs, flags, t[istarted], link, sp))
+                    n + 1, addr, _garbage(nargs, flags, t[istarted], link, sp, t[ipc]))
                 break
             started, heap = flags
             # _panic is meaningful only once the call started (defer_abi.h).
@@ -598,8 +598,11 @@ class Snapshot:
         return out
 
 
-def _garbage(nargs, flags, rawflags, link, sp):
+def _garbage(nargs, flags, rawflags, link, sp, pc):
     """Why a decoded _defer cannot be a real record."""
+    if not sp or not pc:
+        return ("pc %#x sp %#x: every record has both; zeroed memory, e.g. a page "
+                "missing from a core file" % (pc, sp))
     if nargs > MAXARGS:
         return "nargs=%d, at most %d" % (nargs, MAXARGS)
     if flags is None:

@@ -69,3 +69,27 @@ def test_long_cycle_does_not_hang_bt_or_printers():
               "print $_defer_count()", exe=scen(), args=["basic"], timeout=60)
     assert "defer 2: close_conn" in out
     assert re.search(r"running: 2\+ deferred calls pending", out), out
+
+
+def test_core_missing_the_stack_pages(tmp_path):
+    """A core whose stack segment has no file contents (as when a core is cut
+    short): records in the heap are listed, the first one on the stack is
+    reported, and nothing raises."""
+    import struct
+    exe = scen()
+    core = tmp_path / "full.core"
+    gdb("break checkpoint", "run", "gcore %s" % core, exe=exe, args=["basic"])
+    data = bytearray(core.read_bytes())
+    phoff = struct.unpack_from("<Q", data, 0x20)[0]
+    phnum = struct.unpack_from("<H", data, 0x38)[0]
+    for i in range(phnum):
+        ptype, _, _, vaddr = struct.unpack_from("<IIQQ", data, phoff + 56 * i)
+        if ptype == 1 and 0x7ffffff00000 <= vaddr < 1 << 47:   # [stack]
+            struct.pack_into("<Q", data, phoff + 56 * i + 32, 0)   # p_filesz = 0
+    cut = tmp_path / "cut.core"
+    cut.write_bytes(bytes(data))
+    out = gdb("info defers", "bt", "info panics", exe=exe, core=cut)
+    ds = defers_of(out)
+    assert len(ds) == 1 and "printf" in ds[0][1], out
+    assert re.search(r"error: corrupted defer chain: record 2 at 0x7f[0-9a-f]+ holds garbage "
+                     r"\(pc 0x0 sp 0x0: .*missing from a core file\)", out), out
