@@ -40,3 +40,21 @@ install-libdefer: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME) $(B)/libdefer.pc
 	install -m 755 $(B)/$(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/libdefer.so
 	install -m 644 $(B)/libdefer.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+# The same runtime built with AddressSanitizer and UndefinedBehaviorSanitizer,
+# for the sanitizer variant of the tests.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LIBDEFER_SAN_OBJ := $(patsubst libdefer/src/%.c,$(B)/san/%.o,$(LIBDEFER_SRC)) $(B)/san/defer.S.o
+
+$(B)/san/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -fPIC -Ilibdefer/include -fvisibility=hidden -c $< -o $@
+
+$(B)/san/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+
+$(B)/san/libdefer.a: $(LIBDEFER_SAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+all: $(B)/san/libdefer.a

@@ -20,13 +20,16 @@ OUT = BUILD / "tests"
 COMPILERS = ["gcc", "clang"]
 OPTS = ["-O0", "-O2"]
 LINKS = ["static", "shared"]
+SAN_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+             "-fno-omit-frame-pointer"]
 
 
 def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None):
     """Compile `src` (a Path, or C source text) and return the binary's Path.
 
     link="static" links build/libdefer.a, "shared" links build/libdefer.so
-    with an rpath so the program runs from the build tree.
+    with an rpath so the program runs from the build tree, "sanitize" links
+    build/san/libdefer.a and builds with AddressSanitizer and UBSan.
     """
     if isinstance(src, Path):
         text = src.read_text()
@@ -38,7 +41,8 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
     # The runtime is part of the key: a rebuilt header or library means a
     # fresh binary.
     deps = [f"{p}:{p.stat().st_mtime_ns}" for p in sorted(INCLUDE.glob("*.h"))]
-    deps += [f"{p}:{p.stat().st_mtime_ns}" for p in (BUILD / "libdefer.a", BUILD / "libdefer.so.1")
+    deps += [f"{p}:{p.stat().st_mtime_ns}" for p in
+             (BUILD / "libdefer.a", BUILD / "libdefer.so.1", BUILD / "san" / "libdefer.a")
              if p.exists()]
     key = hashlib.sha1("\0".join([text, cc, opt, link] + extra + deps).encode()).hexdigest()[:10]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -51,6 +55,8 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
            "-I", str(INCLUDE), str(csrc), "-o", str(exe) + ".tmp"] + extra
     if link == "static":
         cmd += [str(BUILD / "libdefer.a")]
+    elif link == "sanitize":
+        cmd += SAN_FLAGS + [str(BUILD / "san" / "libdefer.a")]
     else:
         cmd += ["-L", str(BUILD), "-ldefer", f"-Wl,-rpath,{BUILD}"]
     cmd += ["-lpthread"]

@@ -105,9 +105,10 @@ struct g {
 	int32_t tid;           /* kernel thread id (gettid) */
 	uint32_t status;       /* DEFER_G_RUNNING or DEFER_G_DEAD */
 	char name[16];         /* thread name when the record was made (comm) */
-	/* Below: private to the runtime (its record pool). */
-	struct _defer *pool;
-	void *chunks;
+	/* Below: private to the runtime. */
+	struct _defer *pool;   /* free records */
+	void *chunks;          /* the memory they live in */
+	uintptr_t stacklo;     /* lowest address of the thread's stack */
 };
 
 extern struct g *volatile allgs __attribute__((visibility("default")));

@@ -14,10 +14,27 @@ void nildefer(const struct _defer *d)
 	throw("recovery returned into a NULL deferred call");
 }
 
-void __defer_stale(const struct _defer *d)
+/*
+ * A frame is being left and the head record d is not its own.  If d
+ * belongs to a deeper frame, that frame was left without running its calls
+ * (longjmp, a C++ exception): its calls are lost, and running them now would
+ * use dead stack.  A record built into a mark lies in that dead frame, on
+ * this thread's stack below the mark, and may have been overwritten since;
+ * a pool record still has its sp.
+ */
+void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark)
 {
-	throw("deferred call from pc %#lx outlived its frame "
-	      "(longjmp or a C++ exception across a defer_frame?)", (unsigned long)d->pc);
+	struct g *g = __defer_tls.g;
+	uintptr_t a = (uintptr_t)d, m = (uintptr_t)mark;
+
+	if (a < m && a >= g->stacklo)
+		;
+	else if (d->sp < m && !d->started)
+		;
+	else
+		return;
+	throw("a deferred call (record at %p) outlived its frame "
+	      "(longjmp or a C++ exception across a defer_frame?)", (const void *)d);
 }
 
 /* Run the head record, then drop it: as deferreturn does, one at a time. */

@@ -77,6 +77,20 @@ static void ginit(void)
 	pthread_atfork(NULL, NULL, gafterfork);
 }
 
+/* The bottom of the calling thread's stack (with its guard), or 0. */
+static uintptr_t stacklo(void)
+{
+	pthread_attr_t a;
+	void *lo = 0;
+	size_t size;
+
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		pthread_attr_getstack(&a, &lo, &size);
+		pthread_attr_destroy(&a);
+	}
+	return (uintptr_t)lo;
+}
+
 static struct g *newg(void)
 {
 	struct g *g;
@@ -95,6 +109,7 @@ static struct g *newg(void)
 		allgs = g;
 	}
 	g->tid = gettid();
+	g->stacklo = stacklo();
 	memset(g->name, 0, sizeof g->name);
 	prctl(PR_GET_NAME, g->name);
 	g->status = DEFER_G_RUNNING;

@@ -29,7 +29,7 @@ HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn))
 /* deferreturn.c: run the head record and drop it. */
 HIDDEN void rundefer(struct g *g, struct _defer *d);
 HIDDEN void nildefer(const struct _defer *d) __attribute__((noreturn));
-HIDDEN void __defer_stale(const struct _defer *d) __attribute__((noreturn));
+HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark);
 
 /* symbolize.c: the function containing pc (name, offset), or -1. */
 HIDDEN long symbolize(uintptr_t pc, char *name, size_t len, const char **file);

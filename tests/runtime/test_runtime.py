@@ -15,6 +15,8 @@ from conftest import COMPILERS, LINKS, OPTS, compile_program, run
 SCEN = Path(__file__).parent / "scenarios"
 VARIANTS = [pytest.param((cc, opt, link), id=f"{cc}{opt}-{link}")
             for cc, opt, link in itertools.product(COMPILERS, OPTS, LINKS)]
+# Every behaviour again under AddressSanitizer + UndefinedBehaviorSanitizer.
+VARIANTS += [pytest.param((cc, "-O1", "sanitize"), id=f"{cc}-asan-ubsan") for cc in COMPILERS]
 
 
 @pytest.fixture(params=VARIANTS)

@@ -248,19 +248,15 @@ deferreturn:
 	jmp	.Llast
 
 .Lnone:
-	/* Nothing of this frame's is left.  A record of a deeper frame still
-	 * here means that frame was left without running its calls: longjmp
-	 * or a C++ exception. */
+	/* Nothing of this frame's is left.  What is left may belong to a
+	 * deeper frame that was left without running its calls; C looks. */
 	testq	%rdx, %rdx
 	jz	5f
-	cmpq	%rsi, D_SP(%rdx)
-	ja	5f				/* above the mark: an outer frame's */
-	testb	$DEFER_FLAG_STARTED, D_FLAGS(%rdx)
-	jnz	5f
 	movq	%rdx, %rdi
 	subq	$8, %rsp
 	.cfi_adjust_cfa_offset 8
-	call	__defer_stale
+	call	__defer_checkstale
+	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 5:	ret
 

@@ -35,9 +35,10 @@ static int handle(const char *why)
 static double ratio(void)
 {
 	double r = 0.5;
+	int ignored;
 	defer_frame;
 	defer_result(r);
-	defer(recover_status, &(int){0});
+	defer(recover_status, &ignored);
 	panic("ratio");
 	r = 1.0;
 	return r;
@@ -47,8 +48,9 @@ static double ratio(void)
  * results. */
 static int zero_result(int x)
 {
+	int ignored;
 	defer_frame;
-	defer(recover_status, &(int){0});
+	defer(recover_status, &ignored);
 	if (x > 0)
 		panic("zero_result");
 	return x + 7;
