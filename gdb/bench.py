@@ -6,7 +6,6 @@ pending deferred calls, and times `info defers` inside gdb (the command
 alone, output written to gdb's stdout, which goes to a file).  Prints
 markdown table rows `| what | measured | target |` with medians.
 """
-import os
 import statistics
 import subprocess
 import sys

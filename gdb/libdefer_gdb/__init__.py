@@ -15,8 +15,6 @@ pretty-printers are registered once per objfile that holds libdefer.
 Nothing at import can fail: gdb objects are made in register().
 """
 
-import gdb
-
 _installed = False
 _objfiles = set()
 
@@ -26,7 +24,7 @@ def install():
     global _installed
     if _installed:
         return
-    from . import commands, framefilter, functions, params, printers, records
+    from . import commands, framefilter, functions, params, records
     params.register()
     commands.register()
     functions.register()

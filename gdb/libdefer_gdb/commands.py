@@ -237,21 +237,27 @@ Examples:
             out(_header(t, ids))
             list_thread_defers(snap, t, out, full, frame, limit)
         if rest == ["all"]:
-            _orphans(snap, threads, out)
+            _orphans(snap, threads, out, limit)
         if gs.error:
             out("error: %s" % gs.error)
         out.flush()
 
 
-def _orphans(snap, threads, out):
-    """allgs entries alive in the runtime's view but unknown to gdb."""
+def _orphans(snap, threads, out, limit):
+    """Records alive in the runtime's view whose thread gdb does not list
+    (e.g. a core that lacks the thread): their calls, owners unknown."""
     tids = {t.ptid[1] for t in threads}
     for g in snap.gs():
-        if not g.dead and g.tid not in tids and (g.defer or g.panic):
-            out("")
-            out("Thread record for LWP %d \"%s\" (not a thread gdb knows): %s" %
-                (g.tid, g.name, "has deferred calls; use info defers -full after "
-                 "`info threads` to check"))
+        if g.dead or g.tid in tids or not (g.defer or g.panic):
+            continue
+        out("")
+        out('Thread record of LWP %d "%s" (no such thread in gdb):' % (g.tid, g.name))
+        by_addr = {p.addr: p for p in snap.panics(g)}
+        chain = snap.defers(g, limit)
+        for d in chain:
+            _print_defer(out, d, None, by_addr, False)
+        if chain.error:
+            out("  error: %s" % chain.error)
 
 
 # ---------------------------------------------------------------------------

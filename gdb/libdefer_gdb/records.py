@@ -79,9 +79,6 @@ _D_FIELDS = (("link", "Q"), ("fn", "Q"), ("pc", "Q"), ("sp", "Q"), ("panic", "Q"
 _P_FIELDS = (("link", "Q"), ("arg", "Q"), ("argp", "Q"), ("pc", "Q"), ("defer", "Q"),
              ("recovered", "B"), ("aborted", "B"), ("goexit", "B"))
 
-# Names of the same fields in the C structs (DWARF fallback).
-_C_NAMES = {"defer": "_defer", "panic": "_panic"}
-
 
 class Record:
     """Offsets of one struct: a precompiled struct.Struct over its fields."""
@@ -340,18 +337,6 @@ class Memory:
 
     def u64(self, addr):
         return struct.unpack("<Q", self.read(addr, 8))[0]
-
-    def cstring(self, addr, limit=PANIC_MSG):
-        """A NUL-terminated string of at most `limit` bytes, decoded leniently."""
-        out = b""
-        while len(out) < limit:
-            n = min(limit - len(out), self.PAGE - ((addr + len(out)) & (self.PAGE - 1)))
-            chunk = self.read(addr + len(out), n)
-            i = chunk.find(b"\0")
-            if i >= 0:
-                return (out + chunk[:i]).decode("utf-8", "backslashreplace"), True
-            out += chunk
-        return out.decode("utf-8", "backslashreplace"), False
 
 
 # ---------------------------------------------------------------------------
@@ -1054,7 +1039,7 @@ class ThreadSwitch:
 # ---------------------------------------------------------------------------
 # Threads: gdb threads and the records behind them.
 
-def thread_target_ids(inferior=None):
+def thread_target_ids():
     """{thread num: (target id, name)} as gdb prints them in thread headers,
     from one `thread find .` (cheap: it prints no frames)."""
     out = {}
@@ -1062,7 +1047,6 @@ def thread_target_ids(inferior=None):
         text = gdb.execute("thread find .", to_string=True)
     except gdb.error:
         return out
-    inf = inferior or gdb.selected_inferior()
     for line in text.splitlines():
         if not line.startswith("Thread "):
             continue

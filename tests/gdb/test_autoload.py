@@ -1,8 +1,6 @@
 """Auto-loading (.debug_gdb_scripts, objfile-gdb.py), the deferdb launcher,
 make install."""
 import os
-import re
-import shutil
 import subprocess
 
 import pytest

@@ -1,5 +1,4 @@
 """Help text, completion, parameters."""
-import re
 
 import pytest
 

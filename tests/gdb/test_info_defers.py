@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from gdbtest import MATRIX, at_line, bt_levels, defers_of, gdb, line_of, scen, section
+from gdbtest import MATRIX, at_line, bt_levels, defers_of, gdb, scen, section
 
 
 @pytest.mark.parametrize("cc,opt", MATRIX)
@@ -132,3 +132,13 @@ def test_bad_options_are_one_line_errors():
     assert "Unknown option -bogus" in out
     assert "-frame needs a frame number" in out
     assert "Invalid thread ID: x" in out
+
+
+def test_records_are_matched_by_kernel_tid_not_thread_number():
+    out = gdb("break checkpoint", "run", "set var allgs->tid = 4000000", "info defers all",
+              exe=scen(), args=["basic"])
+    assert "this thread never deferred a call" in section(out, 1)
+    m = re.search(r'^Thread record of LWP 4000000 "[^"]*" \(no such thread in gdb\):\n'
+                  r'  defer 1: (__)?printf', out, re.M)
+    assert m, out
+    assert len(defers_of(out)) == 6 and all(d[5] is None for d in defers_of(out))
