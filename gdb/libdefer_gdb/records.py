@@ -131,7 +131,7 @@ class Runtime:
         ("g", ("size", "alllink", "defer", "panic", "tid", "status", "name")),
         ("d", ("size", "link", "fn", "pc", "sp", "panic", "nargs", "kind", "flags",
                "iregs", "fregs")),
-        ("mark", ("size", "armed", "rkind", "result", "rec")),
+        ("mark", ("size", "armed", "resumable", "resume", "rec")),
         ("p", ("size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
                "goexit", "msg")),
     )
@@ -163,7 +163,9 @@ class Runtime:
             except (gdb.MemoryError, gdb.error):
                 return False
             magic, version, size = struct.unpack_from("<QII", raw)
-            if magic != DEFER_DEBUG_MAGIC or version != ABI_VERSION or size != want:
+            # size is sizeof the C struct: `want` rounded up to its alignment
+            if magic != DEFER_DEBUG_MAGIC or version != ABI_VERSION or \
+                    size != (want + 7) & ~7:
                 return False
             blocks, pos = {}, 24
             for name, fields in self.TABLE_BLOCKS:
@@ -674,7 +676,8 @@ def _site(pc):
         pass
     if func is None:
         name = _function_name(pc - 1)
-        func = name.split(" <")[-1].rstrip(">").split("+")[0] if "<" in name else name
+        func = name.split(" <")[-1].rstrip(">").split("+")[0] if "<" in name else (
+            "??" if name.startswith("0x") else name)
     sal = gdb.find_pc_line(pc - 1)
     if sal.symtab is not None and sal.line:
         return (func, sal.symtab.filename, sal.line)

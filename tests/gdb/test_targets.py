@@ -105,3 +105,25 @@ def test_non_stop_running_threads_get_a_message_others_listed():
     assert defers_of(out, 1)[0][3] == "threads"
     for n in (2, 3, 4):
         assert "This thread is running (non-stop mode)" in section(out, n)
+
+
+def test_stripped_program_and_library_use_the_offsets_table(tmp_path):
+    """No debug info anywhere: layout from _defer_debug_offsets, arguments
+    from the recorded kinds."""
+    import shutil
+    from gdbtest import BUILD
+    lib = tmp_path / "libdefer.so.1"
+    shutil.copy(BUILD / "libdefer.so.1", lib)
+    prog = tmp_path / "prog"
+    shutil.copy(scen(link="shared"), prog)
+    subprocess.run(["strip", "-s", str(lib), str(prog)], check=True)
+    out = gdb("set environment LD_LIBRARY_PATH=%s" % tmp_path, "set breakpoint pending on",
+              "break deferreturn", "run", "info defers",
+              "python import libdefer_gdb.records as r; print('LAYOUT', r.runtime().source)",
+              exe=prog, args=["basic"])
+    assert "LAYOUT _defer_debug_offsets" in out, out
+    calls = [d[1] for d in defers_of(out)]
+    assert len(calls) == 6, out
+    assert re.match(r"0x[0-9a-f]+\(2.5, 0.5, -3\)$", calls[3]), calls
+    assert re.match(r"0x[0-9a-f]+\(5, 0x[0-9a-f]+\)$", calls[4]), calls
+    assert "deferred by ?? at 0x" in out
