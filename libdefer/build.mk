@@ -26,20 +26,18 @@ $(B)/$(LIBDEFER_SONAME): $(LIBDEFER_OBJ)
 	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -o $@ $^ -lgcc_s
 	ln -sf $(LIBDEFER_SONAME) $(B)/libdefer.so
 
-$(B)/libdefer.pc: libdefer/libdefer.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' $< > $@
-
-all: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME) $(B)/libdefer.pc
+all: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME)
 
 INSTALL_TARGETS += install-libdefer
 .PHONY: install-libdefer
-install-libdefer: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME) $(B)/libdefer.pc
+install-libdefer: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 libdefer/include/defer.h libdefer/include/defer_abi.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(B)/libdefer.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/$(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/libdefer.so
-	install -m 644 $(B)/libdefer.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' \
+		libdefer/libdefer.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdefer.pc
 
 # The same runtime built with AddressSanitizer and UndefinedBehaviorSanitizer,
 # for the sanitizer variant of the tests.
@@ -58,3 +56,9 @@ $(B)/san/libdefer.a: $(LIBDEFER_SAN_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 all: $(B)/san/libdefer.a
+
+# The runtime benchmark (make bench).
+$(B)/bench/defer_bench: libdefer/bench/defer_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 -Ilibdefer/include $< $(B)/libdefer.a -o $@
+all: $(B)/bench/defer_bench
