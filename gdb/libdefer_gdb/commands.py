@@ -88,6 +88,47 @@ def _complete_threads(text, word, options):
                   key=lambda c: (not c[0].isdigit(), c.isdigit() and int(c), c))
 
 
+def _require_libdefer():
+    """One clear error when the only program being debugged lacks libdefer;
+    with several inferiors each thread says it for its own program."""
+    if sum(1 for i in gdb.inferiors() if i.pid) <= 1:
+        records.runtime()
+
+
+class _Snapshots:
+    """One records.Snapshot per inferior (each has its own memory and,
+    possibly, its own program)."""
+
+    def __init__(self):
+        self.by_inf = {}
+
+    def get(self, t, out):
+        k = t.inferior.num
+        self.by_inf.setdefault(("thread", k), t)
+        if k not in self.by_inf:
+            try:
+                with records.ThreadSwitch(t):
+                    self.by_inf[k] = records.Snapshot(records.runtime(), t.inferior)
+            except records.NotLinked as e:
+                self.by_inf[k] = None
+                self.by_inf[("why", k)] = str(e)
+        snap = self.by_inf[k]
+        if snap is None:
+            out("  " + self.by_inf[("why", k)])
+        return snap
+
+    def values(self):
+        """(snapshot, a thread of its inferior) pairs."""
+        return [(v, self.by_inf[("thread", k)]) for k, v in self.by_inf.items()
+                if not isinstance(k, tuple) and v is not None]
+
+    def report(self, out):
+        for snap, t in self.values():
+            with records.ThreadSwitch(t):
+                if snap.gs().error:
+                    out("error: %s" % snap.gs().error)
+
+
 class _Output:
     """Collects lines and hands them to gdb.write in batches: one call per
     line is what would make 100,000 calls slow; one call for everything
@@ -121,7 +162,14 @@ def _thread_state_problem(t):
 
 
 def list_thread_defers(snap, t, out, full=False, frame=None, limit=None):
-    """Print one thread's deferred calls (the body of `info defers`)."""
+    """Print one thread's deferred calls (the body of `info defers`).
+    The thread is selected meanwhile: gdb 13 reads memory and unwinds
+    through the selected inferior and thread."""
+    with records.ThreadSwitch(t):
+        _list_thread_defers(snap, t, out, full, frame, limit)
+
+
+def _list_thread_defers(snap, t, out, full, frame, limit):
     problem = _thread_state_problem(t)
     if problem:
         out("  " + problem[0].upper() + problem[1:])
@@ -136,17 +184,16 @@ def list_thread_defers(snap, t, out, full=False, frame=None, limit=None):
     if not chain and not chain.error:
         out("  No deferred calls pending.")
         return
-    with records.ThreadSwitch(t):
-        fm = records.FrameMap()
-        shown = 0
-        for d in chain:
-            level = fm.owner(d.sp)
-            if frame is not None and level != frame:
-                continue
-            shown += 1
-            _print_defer(out, d, level, by_addr, full)
-        if fm.error and frame is None:
-            out("  (note: %s; owners of older records are unknown)" % fm.error)
+    fm = records.FrameMap()
+    shown = 0
+    for d in chain:
+        level = fm.owner(d.sp)
+        if frame is not None and level != frame:
+            continue
+        shown += 1
+        _print_defer(out, d, level, by_addr, full)
+    if fm.error and frame is None:
+        out("  (note: %s; owners of older records are unknown)" % fm.error)
     if frame is not None and not shown:
         out("  No deferred calls owned by frame #%d." % frame)
     if chain.truncated:
@@ -223,11 +270,10 @@ Examples:
                 rest.append(w)
             i += 1
         records.require_target()
-        rt = records.runtime()
+        _require_libdefer()
         threads, missing = _parse_threads(rest)
-        snap = records.Snapshot(rt)
+        snaps = _Snapshots()
         out = _Output()
-        gs = snap.gs()
         ids = records.thread_target_ids()
         limit = params.max_entries()
         for m in missing:
@@ -235,11 +281,14 @@ Examples:
         for t in threads:
             out("")
             out(_header(t, ids))
-            list_thread_defers(snap, t, out, full, frame, limit)
+            snap = snaps.get(t, out)
+            if snap is not None:
+                list_thread_defers(snap, t, out, full, frame, limit)
         if rest == ["all"]:
-            _orphans(snap, threads, out, limit)
-        if gs.error:
-            out("error: %s" % gs.error)
+            for snap, t in snaps.values():
+                with records.ThreadSwitch(t):
+                    _orphans(snap, threads, out, limit)
+        snaps.report(out)
         out.flush()
 
 
@@ -353,9 +402,9 @@ Examples:
             if w.startswith("-"):
                 raise Usage("Unknown option %s (usage: info panics [THREAD-ID... | all])" % w)
         records.require_target()
-        rt = records.runtime()
+        _require_libdefer()
         threads, missing = _parse_threads(words)
-        snap = records.Snapshot(rt)
+        snaps = _Snapshots()
         out = _Output()
         ids = records.thread_target_ids()
         for m in missing:
@@ -363,11 +412,11 @@ Examples:
         for t in threads:
             out("")
             out(_header(t, ids))
-            with records.ThreadSwitch(t):
-                list_thread_panics(snap, t, out)
-        gs = snap.gs()
-        if gs.error:
-            out("error: %s" % gs.error)
+            snap = snaps.get(t, out)
+            if snap is not None:
+                with records.ThreadSwitch(t):
+                    list_thread_panics(snap, t, out)
+        snaps.report(out)
         out.flush()
 
 

@@ -260,9 +260,16 @@ _runtimes = {}
 
 def _forget(_event=None):
     _runtimes.clear()
+    _forget_symbols()
+
+
+def _forget_symbols():
     Symbols.cache.clear()
     _plans.clear()
     _pointer_text.clear()
+
+
+_cache_space = None
 
 
 def runtime():
@@ -436,9 +443,15 @@ class Snapshot:
     """All reads for one stop of one inferior: the memory cache and the walks."""
 
     def __init__(self, rt=None, inferior=None):
+        global _cache_space
         self.rt = rt or runtime()
         self.mem = Memory(inferior)
         self._gs = None
+        # The symbol caches are keyed by address: valid for one program space.
+        space = gdb.current_progspace()
+        if space is not _cache_space:
+            _forget_symbols()
+            _cache_space = space
 
     # -- threads --
     def gs(self):

@@ -142,3 +142,12 @@ def test_records_are_matched_by_kernel_tid_not_thread_number():
                   r'  defer 1: (__)?printf', out, re.M)
     assert m, out
     assert len(defers_of(out)) == 6 and all(d[5] is None for d in defers_of(out))
+
+
+def test_several_inferiors_each_read_with_its_own_program():
+    from gdbtest import plain_program
+    out = gdb("break checkpoint", "run", "add-inferior -exec %s" % plain_program(),
+              "inferior 2", "break stop", "run", "info defers all",
+              exe=scen(), args=["basic"])
+    assert len(defers_of(out, "1.1")) == 6, out
+    assert re.search(r"^Thread 2\.1 \(.*\):\n  This program does not use libdefer", out, re.M), out
