@@ -1,20 +1,18 @@
 #!/bin/sh
 # gdb/demo.sh [PROGRAM [ARGS...]] - the gdb extension at work, as a transcript.
 #
-# Runs PROGRAM (default: build/examples/engine) under gdb in batch mode with
-# the extension loaded, and shows:
-#   1. after the program has deferred a few dozen calls, with its worker
-#      threads busy: info defers all, and bt with deferred calls under frames;
-#   2. at its first panic (the libdefer:panic probe): info panics, info
-#      defers and bt while the panic runs the deferred calls.
-# Without the examples, it uses the test scenario program.
+# With no arguments: the engine example (build/examples/engine, from
+# `make examples`) under gdb in batch mode with the extension loaded:
+#   1. every worker parked in a job: info defers all, bt with deferred calls
+#      under their frames;
+#   2. the poisoned job's panic, stopped in the deferred call that will
+#      recover it (break ... if $_panicking()): info panics, info defers, bt.
+# Without the examples, the test scenario program.  With PROGRAM [ARGS]:
+# stop after DEMO_SKIP (20) deferred calls, then at the first panic.
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 GDB=${GDB:-gdb}
 
-if [ $# -eq 0 ] && [ -x "$root/build/examples/engine" ]; then
-	set -- "$root/build/examples/engine"
-fi
 
 # gdbrun "PROGRAM ARGS" COMMAND... : one gdb session; each command is echoed
 # as `(gdb) COMMAND` before its output.
@@ -42,7 +40,19 @@ if [ $# -gt 0 ]; then
 	exit 0
 fi
 
-# No examples yet: the scenario program of tests/gdb.
+engine=$root/build/examples/engine
+if [ -x "$engine" ]; then
+	echo "== 1. Three workers, each parked in a job with deferred calls pending"
+	gdbrun "$engine 3 --hold" "break engine_parked" run "info defers all" \
+		"thread 2" bt
+	echo
+	echo "== 2. Job 7 panics; the worker's deferred count_failure recovers it"
+	gdbrun "$engine 12" 'break count_failure if $_panicking()' run "info panics" \
+		"info defers" bt 'print $_panic_message()'
+	exit 0
+fi
+
+# No examples: the scenario program of tests/gdb.
 prog=$(cd "$root" && /usr/bin/python3 -c '
 import sys; sys.path.insert(0, "tests/gdb")
 from gdbtest import scen; print(scen("gcc", "-O2", "static"))') || exit 1
