@@ -97,6 +97,11 @@ int dr_probes(struct dr_elf *e, int (*fn)(const struct dr_probe *, void *), void
 
 /* ---- 1b. DWARF ---- */
 
+/* Set to 1 to ignore DWARF everywhere (the symbol table and
+ * _defer_debug_offsets still work).  defer-inspect sets it when libdwarf
+ * crashed on a file: see tool/main.c. */
+extern int dr_no_dwarf;
+
 /* 1 if the file has .debug_info that libdwarf accepted. */
 int dr_has_dwarf(struct dr_elf *e);
 /* DWARF version of the unit that answered the last question (2..5), 0 if none. */
@@ -159,9 +164,12 @@ int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
  * Defer sites: the places that call deferproc.  The defer() macro calls it
  * through the const pointer __defer_deferproc, so no direct call to
  * deferproc exists to look up.  Found, without disassembling, from:
- *   DR_SITE_CALLSITE  a DWARF call site (gcc -O1 and up, -g) whose target
- *                     is deferproc, or whose target register was loaded
- *                     from __defer_deferproc in the same function;
+ *   DR_SITE_CALLSITE  a DWARF call site (gcc -O1 and up, clang -O1 and up,
+ *                     -g) whose target is deferproc, or an indirect one
+ *                     whose target register was loaded from
+ *                     __defer_deferproc earlier in the same function (when
+ *                     gcc does not name the register, any indirect call
+ *                     after such a load: a heuristic);
  *   DR_SITE_CALLMEM   a `call *__defer_deferproc(%rip)` instruction;
  *   DR_SITE_LOAD      a load of __defer_deferproc that no call site above
  *                     accounts for (-O0: one load per defer(); optimised

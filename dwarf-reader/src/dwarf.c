@@ -139,6 +139,8 @@ static int sections_sane(struct dr_elf *e)
 	return any;
 }
 
+int dr_no_dwarf;
+
 int dr_dwarf_open(struct dr_elf *e)
 {
 	char msg[200];
@@ -146,7 +148,7 @@ int dr_dwarf_open(struct dr_elf *e)
 	if (e->dw_tried)
 		return e->dbg != NULL;
 	e->dw_tried = 1;
-	if (e->eh.e_type == ET_CORE || !sections_sane(e))
+	if (dr_no_dwarf || e->eh.e_type == ET_CORE || !sections_sane(e))
 		return 0;
 	if (dr_compat_init(e->fd, &e->dbg, msg, sizeof msg) != DW_DLV_OK) {
 		dr_warn("%s: cannot read DWARF: %s", e->path, msg);
@@ -1121,6 +1123,10 @@ static int callsites(struct dr_elf *e, Dwarf_Die d, struct csq *q, int depth)
 					cs.callee = dr_strdup(e, name(e, org));
 					dwarf_dealloc_die(org);
 				}
+			} else if (!has(e, c, DW_AT_call_target) && !has(e, c, DW_AT_GNU_call_site_target)) {
+				/* gcc's entry for a call through a register it
+				 * could not describe. */
+				cs.indirect = 1;
 			} else if (expr(e, c, DW_AT_call_target, buf, &n) == 0 ||
 				   (n = sizeof buf, expr(e, c, DW_AT_GNU_call_site_target, buf, &n) == 0)) {
 				cs.indirect = 1;
@@ -1152,8 +1158,10 @@ int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
 	for (c = child(e, cu); c && !r && q.steps++ < MAXSTEPS; c = next(e, c)) {
 		uint64_t flo, fhi;
 
-		if (tag(e, c) == DW_TAG_subprogram && pcrange(e, c, &flo, &fhi) == 0 &&
-		    flo < hi && lo < fhi)
+		/* A function split in parts (DW_AT_ranges) is searched whole; the
+		 * call sites are filtered by address anyway. */
+		if (tag(e, c) == DW_TAG_subprogram &&
+		    (pcrange(e, c, &flo, &fhi) != 0 ? has(e, c, DW_AT_ranges) : flo < hi && lo < fhi))
 			r = callsites(e, c, &q, 0);
 	}
 	if (c)

@@ -208,9 +208,12 @@ static void loadtab(struct dr_elf *e, Elf_Scn *s, const GElf_Shdr *sh)
 	GElf_Sym sym;
 	struct dr_sym *v;
 
-	if (!d || !sh->sh_entsize || !dr_inside(sh->sh_offset, sh->sh_size, e->rawsize))
+	if (!d || sh->sh_entsize != sizeof(Elf64_Sym) || !dr_inside(sh->sh_offset, sh->sh_size, e->rawsize))
 		return;
 	n = sh->sh_size / sh->sh_entsize;
+	/* realloc(p, 0) would free p behind our back. */
+	if (n < 2)
+		return;
 	if (!(v = realloc(e->byname, (e->nbyname + n) * sizeof *v)))
 		return;
 	e->byname = v;

@@ -153,12 +153,14 @@ static int oncall(const struct dr_callsite *cs, void *arg)
 		add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
 		return 0;
 	}
-	if (!cs->indirect || cs->reg < 0)
+	if (!cs->indirect)
 		return 0;
 	/* The call uses a register a load of __defer_deferproc filled
-	 * earlier in the function. */
+	 * earlier in the function (or, where gcc did not say which register,
+	 * any indirect call after such a load). */
 	for (i = a->first; i < a->last; i++)
-		if (a->s->v[i].kind == 0 && a->s->v[i].reg == cs->reg && a->s->v[i].pc < cs->ret_pc) {
+		if (a->s->v[i].kind == 0 && a->s->v[i].reg >= 0 && a->s->v[i].pc < cs->ret_pc &&
+		    (a->s->v[i].reg == cs->reg || cs->reg < 0)) {
 			a->s->v[i].used = 1;
 			add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
 			return 0;
@@ -197,7 +199,8 @@ int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *
 	for (i = 0; i < nscan; i++)
 		s.v[i].func = dr_sym_at(e, s.v[i].pc - (s.v[i].kind ? 1 : 0), &s.v[i].fstart);
 	/* Per function with loads, ask DWARF which calls use them. */
-	qsort(s.v, nscan, sizeof *s.v, cmphit);
+	if (nscan)
+		qsort(s.v, nscan, sizeof *s.v, cmphit);
 	for (i = 0; i < nscan; i = j) {
 		struct csarg ca = { &s, i, 0, s.v[i].fstart, s.v[i].func };
 		uint64_t size = 0;
@@ -209,7 +212,8 @@ int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *
 			continue;
 		dr_callsites(e, s.v[i].fstart, s.v[i].fstart + size, oncall, &ca);
 	}
-	qsort(s.v, s.n, sizeof *s.v, cmphit);
+	if (s.n)
+		qsort(s.v, s.n, sizeof *s.v, cmphit);
 	for (i = 0; i < s.n && !r; i++) {
 		struct dr_site site;
 

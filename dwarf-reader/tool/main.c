@@ -8,8 +8,13 @@
  *
  * Exit status: 0, or one of the DR_E* classes in dreader.h.
  */
+#define _GNU_SOURCE
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "tool.h"
 
 static const char usage[] =
@@ -31,8 +36,72 @@ static int bad(const char *why)
 	return DR_EUSAGE;
 }
 
+struct args { const char *cmd, *core, *pos; int json, pid; };
+
+static int run(const struct args *a)
+{
+	if (!strcmp(a->cmd, "layout"))
+		return cmd_layout(a->pos, a->json);
+	if (!strcmp(a->cmd, "sites"))
+		return cmd_sites(a->pos, a->json);
+	return cmd_dump(a->core, a->pos, a->pid, a->json);
+}
+
+/*
+ * libdwarf 20210528 crashes on some corrupt DWARF (double frees and wild
+ * reads that later releases fixed; our fuzzer finds them in seconds).  So
+ * the command runs in a child whose output is kept until it succeeds; if
+ * the child dies, it runs again with DWARF off, from the symbol tables and
+ * _defer_debug_offsets, and says so.  A hang is cut off by an alarm.
+ * DEFER_INSPECT_NOFORK=1 runs in-process (for debugging the tool).
+ */
+static int isolated(const struct args *a)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		int fd = memfd_create("defer-inspect-out", MFD_CLOEXEC), st;
+		pid_t pid;
+		char buf[65536];
+		ssize_t n;
+
+		if (fd < 0)
+			return run(a);
+		fflush(stdout);
+		if ((pid = fork()) < 0) {
+			close(fd);
+			return run(a);
+		}
+		if (pid == 0) {
+			dup2(fd, 1);
+			dr_no_dwarf = attempt > 0;
+			alarm(120);
+			st = run(a);
+			fflush(stdout);
+			_exit(st);
+		}
+		while (waitpid(pid, &st, 0) < 0)
+			;
+		if (WIFEXITED(st) && WEXITSTATUS(st) < 64) {
+			lseek(fd, 0, SEEK_SET);
+			while ((n = read(fd, buf, sizeof buf)) > 0)
+				fwrite(buf, 1, (size_t)n, stdout);
+			close(fd);
+			return WEXITSTATUS(st);
+		}
+		close(fd);
+		if (attempt == 0)
+			dr_warn("reading the debug info failed (%s %d: corrupt DWARF?); "
+				"retrying with symbol tables and _defer_debug_offsets only",
+				WIFSIGNALED(st) ? "signal" : "status",
+				WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	}
+	return fail(DR_ECORRUPT, "the input is too corrupt to read");
+}
+
 int main(int argc, char **argv)
 {
+	struct args a = { 0 };
 	const char *cmd, *core = NULL, *pos = NULL;
 	int json = 0, pid = 0, i;
 
@@ -65,14 +134,14 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "layout") || !strcmp(cmd, "sites")) {
 		if (!pos || core || pid)
 			return bad("wants one BINARY");
-		return cmd[0] == 'l' ? cmd_layout(pos, json) : cmd_sites(pos, json);
+	} else if (!strcmp(cmd, "dump")) {
+		if (!(pid && !core && !pos) && !(core && pos && !pid))
+			return bad("dump wants --core CORE BINARY or --pid PID");
+	} else {
+		return bad("unknown command");
 	}
-	if (!strcmp(cmd, "dump")) {
-		if (pid && !core && !pos)
-			return cmd_dump(NULL, NULL, pid, json);
-		if (core && pos && !pid)
-			return cmd_dump(core, pos, 0, json);
-		return bad("dump wants --core CORE BINARY or --pid PID");
-	}
-	return bad("unknown command");
+	a = (struct args){ cmd, core, pos, json, pid };
+	if (getenv("DEFER_INSPECT_NOFORK"))
+		return run(&a);
+	return isolated(&a);
 }
