@@ -39,8 +39,10 @@
  * run first.  A function that returns a value names it with
  * defer_result(var), which the deferred call can set through a pointer (Go's
  * named result): a recovery resumes at the defer_result line as if it read
- * `return var;`.  Without defer_result the function returns as if it had
- * ended, and a caller must not use its value (void functions need none):
+ * `return var;`.  A void function may write defer_result(): recovery then
+ * costs a jump instead of an unwind.  Without defer_result the function
+ * returns as if it had ended (found by unwinding), and a caller must not use
+ * its value:
  *
  *	int handle(struct request *rq)
  *	{
@@ -165,15 +167,23 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 	__defer_fr.resumable = 0;                                             \
 	__DEFER_PIN(__COUNTER__)
 
-/* A declaration: write it once, after defer_frame and before any defer()
- * that may recover.  The deferred call changed var after the setjmp-like
- * point, so it is read back through a volatile lvalue (C11 7.13.2.1). */
-#define defer_result(var)                                                    \
+/*
+ * defer_result(var) / defer_result(): where a recovery resumes this frame.
+ * A declaration: write it once, after defer_frame and before any defer()
+ * that may recover.  A recovered panic continues here as `return var;` (or
+ * `return;` in a void function).  The deferred call changed var after this
+ * setjmp-like point, so it is read back through a volatile lvalue
+ * (C11 7.13.2.1).
+ */
+#define defer_result(...) __DEFER_RESULT_PICK(x, ##__VA_ARGS__, __DEFER_RESULT1, __DEFER_RESULT0)(__VA_ARGS__)
+#define __DEFER_RESULT_PICK(x, a, b, ...) b
+#define __DEFER_RESULT0() __DEFER_RESUME_POINT return
+#define __DEFER_RESULT1(var) __DEFER_RESUME_POINT return *(volatile __typeof__(var) *)&(var)
+#define __DEFER_RESUME_POINT                                                 \
 	struct defer_resume __defer_rs;                                       \
 	__defer_fr.resume = &__defer_rs;                                      \
 	__defer_fr.resumable = 1;                                             \
-	if (__builtin_expect(__defer_setresume(&__defer_rs), 0))              \
-		return *(volatile __typeof__(var) *)&(var)
+	if (__builtin_expect(__defer_setresume(&__defer_rs), 0))
 
 #define panic(...) gopanic((void *)0, __VA_ARGS__)
 #define panic_value(value, ...) gopanic((value), __VA_ARGS__)

@@ -99,6 +99,8 @@ def test_recover_stops_a_panic_and_the_function_returns_its_result(variant):
     assert "handle: not reached" not in out
     assert "recovered: ratio" in out and "ratio returned 0.5" in out
     assert "recovered: zero_result" in out and "zero_result returned 0" in out
+    i = out.index("recovered: void_resume")
+    assert out[i + 1:i + 3] == ["void_resume: remaining deferred call", "after void_resume"]
 
 
 def test_panic_value_carries_the_users_error_object(variant):

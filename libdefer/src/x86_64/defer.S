@@ -39,6 +39,7 @@
  * The record is filled before it is linked, so a debugger never sees a
  * half-written record on the chain.
  */
+	.p2align 5
 	.globl	deferproc
 	.type	deferproc, @function
 deferproc:
@@ -146,6 +147,7 @@ deferproc:
  * marked started, while it runs: a debugger sees it running, and a panic in
  * it finds it started and knows it was abandoned.
  */
+	.p2align 5
 	.globl	deferreturn
 	.type	deferreturn, @function
 deferreturn:
@@ -293,6 +295,7 @@ deferreturn:
  * __defer_invoke(d, argp): call d->fn with d's saved argument registers.
  * *argp, if given, receives the callee's CFA: recover() compares it.
  */
+	.p2align 5
 	.globl	__defer_invoke
 	.hidden	__defer_invoke
 	.type	__defer_invoke, @function
@@ -332,6 +335,7 @@ __defer_invoke:
  * registers, the stack pointer after return and the return address, and
  * returns 0; __defer_jump(r) with r->rax = 1 makes it return again.
  */
+	.p2align 5
 	.globl	__defer_setresume
 	.type	__defer_setresume, @function
 __defer_setresume:
@@ -356,6 +360,7 @@ __defer_setresume:
  * callee-saved registers, stack pointer, return value, then the return
  * address.  Everything below that frame is abandoned, as with longjmp.
  */
+	.p2align 5
 	.globl	__defer_jump
 	.hidden	__defer_jump
 	.type	__defer_jump, @function

@@ -56,6 +56,18 @@ static int zero_result(int x)
 	return x + 7;
 }
 
+/* A void function resumes at defer_result(): recovery is a jump. */
+static void void_resume(void)
+{
+	int ignored;
+	defer_frame;
+	defer_result();
+	defer(say, "void_resume: remaining deferred call");
+	defer(recover_status, &ignored);
+	panic("void_resume");
+	say("void_resume: not reached");
+}
+
 static void catch_error(void)
 {
 	const struct _panic *p = recover();
@@ -114,6 +126,8 @@ int main(int argc, char **argv)
 	printf("handle returned %d\n", handle("disk"));
 	printf("ratio returned %g\n", ratio());
 	printf("zero_result returned %d\n", zero_result(argc));
+	void_resume();
+	say("after void_resume");
 	with_value();
 	rules();
 	not_panicking();
