@@ -272,9 +272,17 @@ def _forget_symbols():
 _cache_space = None
 
 
+def _space_key():
+    """What addresses are valid for: the program space and the process (a
+    new run may load the program elsewhere)."""
+    inf = gdb.selected_inferior()
+    return (gdb.current_progspace(), inf.num if inf else 0, inf.pid if inf else 0)
+
+
 def runtime():
-    """The Runtime of the current program space (cached); raises NotLinked."""
-    key = gdb.current_progspace()
+    """The Runtime of the current program and process (cached); raises
+    NotLinked."""
+    key = _space_key()
     rt = _runtimes.get(key)
     if rt is None:
         rt = _runtimes[key] = Runtime()
@@ -448,8 +456,8 @@ class Snapshot:
         self.mem = Memory(inferior)
         self._gs = None
         # The symbol caches are keyed by address: valid for one program space.
-        space = gdb.current_progspace()
-        if space is not _cache_space:
+        space = _space_key()
+        if space != _cache_space:
             _forget_symbols()
             _cache_space = space
 

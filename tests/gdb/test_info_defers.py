@@ -151,3 +151,13 @@ def test_several_inferiors_each_read_with_its_own_program():
               exe=scen(), args=["basic"])
     assert len(defers_of(out, "1.1")) == 6, out
     assert re.search(r"^Thread 2\.1 \(.*\):\n  This program does not use libdefer", out, re.M), out
+
+
+def test_a_second_run_at_other_addresses_is_read_afresh():
+    out = gdb("set disable-randomization off", "break checkpoint", "run", "info defers",
+              "print &allgs", "kill", "run", "info defers", "print &allgs",
+              exe=scen(), args=["basic"])
+    a = re.findall(r"\$\d+ = \(struct g \* volatile \*\) (0x[0-9a-f]+)", out)
+    assert len(a) == 2 and a[0] != a[1], out
+    parts = re.split(r"^\$1 = ", out, flags=re.M)
+    assert len(defers_of(parts[0])) == 6 and len(defers_of(parts[1])) == 6, out
