@@ -193,11 +193,24 @@ static int cmpname(const void *a, const void *b)
 	return strcmp(((const struct dr_sym *)a)->name, ((const struct dr_sym *)b)->name);
 }
 
+/* By address; among aliases the plainest name first (free, not cfree or
+ * __libc_free). */
 static int cmpaddr(const void *a, const void *b)
 {
 	const struct dr_sym *x = a, *y = b;
+	size_t ux = strspn(x->name, "_"), uy = strspn(y->name, "_"), lx, ly;
 
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if ((x->size == 0) != (y->size == 0))
+		return x->size == 0 ? 1 : -1;
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	lx = strlen(x->name);
+	ly = strlen(y->name);
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 /* Append the defined symbols of one table. */
@@ -284,6 +297,8 @@ const char *dr_sym_at(struct dr_elf *e, uint64_t addr, uint64_t *start)
 	}
 	if (!lo)
 		return NULL;
+	while (lo > 1 && e->byaddr[lo - 2].addr == e->byaddr[lo - 1].addr)
+		lo--;
 	s = &e->byaddr[lo - 1];
 	/* Prefer a sized symbol that covers addr; allow size 0 (asm) at entry. */
 	if (s->size ? addr - s->addr >= s->size : addr != s->addr)

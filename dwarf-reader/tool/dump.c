@@ -12,28 +12,25 @@
 /* One decoded argument. */
 struct arg { const char *name, *type; char value[200]; };
 
-/* Shortest decimal that reads back as the same double (gdb prints 2.5,
- * not 2.500000). */
+/* Doubles as the shortest decimal that reads back the same, with ".0" on
+ * whole numbers (Python's repr, which gdb's extension prints); floats with
+ * %.9g, as the extension does. */
 static void fmtdouble(char *buf, size_t n, double v)
 {
 	int p;
 
 	for (p = 1; p <= 17; p++) {
 		snprintf(buf, n, "%.*g", p, v);
-		if (strtod(buf, NULL) == v || isnan(v))
-			return;
+		if (isnan(v) || strtod(buf, NULL) == v)
+			break;
 	}
+	if (isfinite(v) && !strpbrk(buf, ".e"))
+		snprintf(buf + strlen(buf), n - strlen(buf), ".0");
 }
 
 static void fmtfloat(char *buf, size_t n, float v)
 {
-	int p;
-
-	for (p = 1; p <= 9; p++) {
-		snprintf(buf, n, "%.*g", p, (double)v);
-		if (strtof(buf, NULL) == v || isnan(v))
-			return;
-	}
+	snprintf(buf, n, "%.9g", (double)v);
 }
 
 static void value(struct dr_target *t, enum dr_class cls, unsigned size, int charp, uint64_t raw,
