@@ -74,6 +74,8 @@ def main():
     trem = median(exe, ["many", "100000"], "info defers", 100000, 3, remote=True)
     rows.append(("info defers, 100,000 pending, gdbserver on loopback", "%.3f s" % trem,
                  "(no target; bulk reads)"))
+    print("## gdb extension (info defers; medians)")
+    print()
     print("| what | measured | target |")
     print("|---|---|---|")
     for r in rows:

@@ -114,11 +114,22 @@ class Runtime:
 
     def __init__(self):
         self.allgs = _ptr_value("'allgs'")
+        table = _ptr_value("'_defer_debug_offsets'")
+        if table is None and self.allgs is None:
+            # A stripped program: the table is found by its magic number.
+            table = _scan_for_table()
+        if self.allgs is None and table is not None:
+            try:
+                # In memory the table's allgs has been relocated already.
+                self.allgs = struct.unpack("<Q", bytes(
+                    gdb.selected_inferior().read_memory(table + 16, 8)))[0]
+            except (gdb.MemoryError, gdb.error):
+                pass
         if self.allgs is None:
             raise NotLinked("This program does not use libdefer (no symbol allgs): "
                             "no deferred calls to show.")
         self.source = None
-        self._from_table() or self._from_dwarf()
+        self._from_table(table) or self._from_dwarf()
         if self.source is None:
             raise NotLinked("libdefer: cannot find the record layout: neither "
                             "_defer_debug_offsets nor debug info for struct _defer "
@@ -136,12 +147,11 @@ class Runtime:
                "goexit", "msg")),
     )
 
-    def _from_table(self):
-        """Offsets from the runtime's _defer_debug_offsets (works for stripped
-        programs).  Read through gdb's type for the table when the program
-        has one, else by the header's layout, checked by magic, version and
-        size."""
-        addr = _ptr_value("'_defer_debug_offsets'")
+    def _from_table(self, addr):
+        """Offsets from the runtime's _defer_debug_offsets at addr (works for
+        stripped programs).  Read through gdb's type for the table when the
+        program has one, else by the header's layout, checked by magic,
+        version and size."""
         if addr is None:
             return False
         blocks = None
@@ -254,6 +264,81 @@ class DeferCodec:
         return (1 if started & self.started_bit else 0, 1 if started & self.heap_bit else 0)
 
 
+_MAGIC = struct.pack("<Q", DEFER_DEBUG_MAGIC)
+_SHF_ALLOC, _SHF_EXECINSTR, _SHT_PROGBITS = 2, 4, 1
+
+
+def _elf_data_sections(path):
+    """[(name, address, file offset, size)] of an ELF64 little-endian file's
+    allocated, non-code PROGBITS sections; [] if it is not one."""
+    try:
+        with open(path, "rb") as f:
+            hdr = f.read(64)
+            if len(hdr) < 64 or hdr[:4] != b"\x7fELF" or hdr[4] != 2 or hdr[5] != 1:
+                return []
+            shoff, = struct.unpack_from("<Q", hdr, 0x28)
+            shentsize, shnum, shstrndx = struct.unpack_from("<HHH", hdr, 0x3A)
+            if shentsize < 64 or shnum == 0 or shnum > 4096 or shstrndx >= shnum:
+                return []
+            f.seek(shoff)
+            table = f.read(shentsize * shnum)
+            heads = [struct.unpack_from("<IIQQQQ", table, i * shentsize) for i in range(shnum)]
+            _, _, _, _, stroff, strsize = heads[shstrndx]
+            f.seek(stroff)
+            names = f.read(min(strsize, 1 << 20))
+    except (OSError, struct.error):
+        return []
+    out = []
+    for name, typ, flags, addr, off, size in heads:
+        if typ == _SHT_PROGBITS and flags & _SHF_ALLOC and not flags & _SHF_EXECINSTR:
+            end = names.find(b"\0", name)
+            out.append((names[name:end].decode("ascii", "replace"), addr, off, size))
+    return out
+
+
+def _scan_for_table():
+    """The run-time address of _defer_debug_offsets in a program without
+    symbols: search the objfiles' data sections for DEFER_DEBUG_MAGIC and
+    relocate through gdb's section map (`info files`)."""
+    import re
+    try:
+        text = gdb.execute("info files", to_string=True)
+    except gdb.error:
+        return None
+    main = gdb.current_progspace().filename
+    starts = {}
+    for line in text.splitlines():
+        m = re.match(r"\s+0x([0-9a-f]+) - 0x[0-9a-f]+ is (\S+)(?: in (.*))?$", line)
+        if m:
+            starts.setdefault((m.group(3) or main, m.group(2)), int(m.group(1), 16))
+    inf = gdb.selected_inferior()
+    for objfile in gdb.objfiles():
+        path = objfile.filename
+        if not path:
+            continue
+        for name, addr, off, size in _elf_data_sections(path):
+            start = starts.get((path, name))
+            if start is None or size > 1 << 26:
+                continue
+            try:
+                with open(path, "rb") as f:
+                    f.seek(off)
+                    data = f.read(size)
+            except OSError:
+                continue
+            i = data.find(_MAGIC)
+            while i >= 0:
+                cand = start + i
+                try:
+                    head = bytes(inf.read_memory(cand, 12))
+                    if head[:8] == _MAGIC and struct.unpack_from("<I", head, 8)[0] == ABI_VERSION:
+                        return cand
+                except (gdb.MemoryError, gdb.error):
+                    pass
+                i = data.find(_MAGIC, i + 8)
+    return None
+
+
 # One Runtime per program space, dropped when objfiles change.
 _runtimes = {}
 
@@ -285,7 +370,13 @@ def runtime():
     key = _space_key()
     rt = _runtimes.get(key)
     if rt is None:
-        rt = _runtimes[key] = Runtime()
+        try:
+            rt = Runtime()
+        except NotLinked as e:
+            rt = e      # remembered: bt and conditions ask on every stop
+        _runtimes[key] = rt
+    if isinstance(rt, NotLinked):
+        raise rt
     return rt
 
 

@@ -127,3 +127,27 @@ def test_stripped_program_and_library_use_the_offsets_table(tmp_path):
     assert re.match(r"0x[0-9a-f]+\(2.5, 0.5, -3\)$", calls[3]), calls
     assert re.match(r"0x[0-9a-f]+\(5, 0x[0-9a-f]+\)$", calls[4]), calls
     assert "deferred by ?? at 0x" in out
+
+
+def test_stripped_static_program_found_by_the_tables_magic(tmp_path):
+    """No symbols at all: the offsets table is found by DEFER_DEBUG_MAGIC in
+    the program's data sections, allgs through it.  (-u keeps offsets.o in
+    the link until the runtime references it itself, see the next test.)"""
+    import shutil
+    from gdbtest import SCEN_C, compile_program
+    prog = tmp_path / "prog"
+    shutil.copy(compile_program(SCEN_C, extra=["-Wl,-u,_defer_debug_offsets"]), prog)
+    subprocess.run(["strip", "-s", str(prog)], check=True)
+    out = gdb("break -probe-stap libdefer:defer", "ignore 1 5", "run", "info defers",
+              "python import libdefer_gdb.records as r; print('LAYOUT', r.runtime().source)",
+              exe=prog, args=["basic"])
+    assert "LAYOUT _defer_debug_offsets" in out, out
+    calls = [d[1] for d in defers_of(out)]
+    assert len(calls) == 6 and re.match(r"0x[0-9a-f]+\(5, 0x[0-9a-f]+\)$", calls[4]), out
+
+
+def test_static_link_keeps_the_offsets_table():
+    """Needs the runtime to reference _defer_debug_offsets from an object
+    that every program links (g.c), so offsets.o is not dropped."""
+    r = subprocess.run(["nm", str(scen(link="static"))], capture_output=True, text=True)
+    assert " _defer_debug_offsets" in r.stdout
