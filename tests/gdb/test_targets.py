@@ -151,3 +151,31 @@ def test_static_link_keeps_the_offsets_table():
     that every program links (g.c), so offsets.o is not dropped."""
     r = subprocess.run(["nm", str(scen(link="static"))], capture_output=True, text=True)
     assert " _defer_debug_offsets" in r.stdout
+
+
+def test_kernel_core_of_unrecovered_panic(tmp_path):
+    """The real workflow: DEFER_TRACEBACK=crash, the kernel writes the core,
+    then `gdb PROG CORE`.  Skipped only if this system does not write cores
+    into the working directory (core_pattern)."""
+    import os
+    import resource
+    pattern = open("/proc/sys/kernel/core_pattern").read().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip("core_pattern %r does not write cores to the working directory" % pattern)
+    exe = scen()
+
+    def limits():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    env = dict(os.environ, DEFER_TRACEBACK="crash")
+    r = subprocess.run([str(exe), "fatal"], cwd=tmp_path, env=env, preexec_fn=limits,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode < 0 and "panic: first panic: boom" in r.stderr
+    cores = list(tmp_path.glob("core*"))
+    if not cores:
+        pytest.skip("no core written (pattern %r)" % pattern)
+    out = gdb("info panics", "info defers all", exe=exe, core=cores[0])
+    assert re.search(r'panic 1: "second panic, level 2"  \[running\]', out), out
+    assert re.search(r'panic 2: "first panic: boom" value=0x[0-9a-f]+ <error_object>  \[aborted\]',
+                     out)
+    assert sum(1 for n in set(re.findall(r"^Thread (\d+) \(", out, re.M))
+               if len(defers_of(out, n)) == 3) == 2, out
