@@ -90,15 +90,22 @@ deferproc:
 	movq	%xmm5, D_FREGS+40(%rax)
 	jmp	.Lfinish
 
-	/* Later calls of the frame: a record from the thread's pool. */
+	/* Later calls of the frame: a record from the thread's pool.  A
+	 * signal handler that defers may borrow the same record between the
+	 * load and the store of the pool head; it gives it back before it
+	 * returns, so nothing of ours goes into the record until it is ours. */
 .Lpool:
 	movq	%rax, %r10			/* the mark; %r10 is reloaded below */
 	movq	G_POOL(%r11), %rax
 	testq	%rax, %rax
 	jz	.Lslow
-	movq	%rdi, D_IREGS+0(%rax)
+	pushq	%rdi
+	.cfi_adjust_cfa_offset 8
 	movq	D_LINK(%rax), %rdi
 	movq	%rdi, G_POOL(%r11)
+	popq	%rdi
+	.cfi_adjust_cfa_offset -8
+	movq	%rdi, D_IREGS+0(%rax)
 	movq	%r10, D_SP(%rax)
 	movq	__defer_tls@gottpoff(%rip), %r10
 	movq	%fs:TLS_DESC(%r10), %rdi
@@ -152,10 +159,31 @@ deferproc:
 	.type	deferreturn, @function
 deferreturn:
 	.cfi_startproc
-	movq	%rdi, %rsi			/* mark */
 	movq	__defer_tls@gottpoff(%rip), %rax
 	movq	%fs:TLS_G(%rax), %rax		/* g: armed implies it exists */
 	movq	G_DEFER(%rax), %rdx
+	leaq	M_REC(%rdi), %rcx
+	cmpq	%rcx, %rdx
+	jne	.Lgeneral
+	/* The common case: the head is the mark's own record, the frame's
+	 * first call, so it is also its last: nothing newer of ours is above
+	 * it.  Unlink it and jump to the function, which returns straight to
+	 * the frame being left. */
+	movq	D_LINK(%rdx), %rcx
+	movq	%rcx, G_DEFER(%rax)
+	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
+	movq	D_FN(%rdx), %r11
+	testq	%r11, %r11
+	jz	.Lnillast
+	movq	D_IREGS+0(%rdx), %rdi
+	movq	D_FREGS+0(%rdx), %xmm0
+	cmpb	$1, D_DESC(%rdx)
+	ja	.Lloadrest
+	movl	$6, %eax			/* vector registers, for variadic callees */
+	jmp	*%r11
+
+.Lgeneral:
+	movq	%rdi, %rsi			/* mark */
 	testq	%rdx, %rdx
 	jz	.Lnone
 	cmpq	%rsi, D_SP(%rdx)
@@ -163,9 +191,8 @@ deferreturn:
 	movq	D_LINK(%rdx), %rcx
 	testq	%rcx, %rcx
 	jnz	.Lmaybemore
-
-	/* The frame's last call: jump to it, so that it returns straight to
-	 * the frame being left. */
+	/* The frame's last call, from the pool (%rdx; %rcx is the next record,
+	 * %rax is g): unlink it, give it back, and jump to it. */
 .Llast:
 	movq	%rcx, G_DEFER(%rax)
 	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
@@ -174,13 +201,16 @@ deferreturn:
 	jz	.Lnillast
 	testb	$DEFER_FLAG_HEAP, D_FLAGS(%rdx)
 	jz	3f
-	movq	G_POOL(%rax), %r10
+	movq	G_POOL(%rax), %r10		/* the registers are still read below */
 	movq	%r10, D_LINK(%rdx)
 	movq	%rdx, G_POOL(%rax)
 3:	movq	D_IREGS+0(%rdx), %rdi
 	movq	D_FREGS+0(%rdx), %xmm0
 	cmpb	$1, D_DESC(%rdx)
-	jbe	4f
+	ja	.Lloadrest
+	movl	$6, %eax
+	jmp	*%r11
+.Lloadrest:
 	movq	D_FREGS+8(%rdx), %xmm1
 	movq	D_FREGS+16(%rdx), %xmm2
 	movq	D_FREGS+24(%rdx), %xmm3
@@ -191,7 +221,7 @@ deferreturn:
 	movq	D_IREGS+32(%rdx), %r8
 	movq	D_IREGS+40(%rdx), %r9
 	movq	D_IREGS+16(%rdx), %rdx
-4:	movl	$6, %eax
+	movl	$6, %eax
 	jmp	*%r11
 
 .Lmaybemore:
