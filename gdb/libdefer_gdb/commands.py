@@ -204,11 +204,10 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
 
 
 def _print_defer(out, d, level, by_addr, full):
-    func, filename, line = Symbols.site(d.pc)
-    where = "%s:%d" % (filename, line) if filename else "%#x" % d.pc
     owner = "frame #%d" % level if level is not None else "frame unknown (not on the stack)"
-    out("  defer %d: %s  [%s]\n           deferred by %s at %s, %s" % (
-        d.index, records.format_call(d), d.state(by_addr), func, where, owner))
+    out("  defer %d: %s  [%s]\n           deferred by %s, %s" % (
+        d.index, records.format_call(d), d.state(by_addr) if d.started else "pending",
+        Symbols.site_text(d.pc), owner))
     if full:
         kinds = " ".join("%#04x" % k for k in d.kind[:d.nargs]) or "-"
         out("           record %#x fn %#x pc %#x sp %#x _panic %#x link %#x" %

@@ -34,7 +34,7 @@ def _defer_from_value(val):
     iregs = tuple(int(val["iregs"][i]) for i in range(records.MAXARGS))
     fregs = tuple(int(val["fregs"][i]) for i in range(records.MAXARGS))
     addr = int(val.address) if val.address is not None else 0
-    return records.Defer(addr, f, kind, iregs, fregs, 0)
+    return records.Defer.from_fields(addr, f, kind, iregs, fregs, 0)
 
 
 class DeferPrinter:

@@ -30,6 +30,7 @@ Snapshot after the inferior ran.
 """
 
 import bisect
+import operator
 import struct
 
 import gdb
@@ -49,6 +50,7 @@ PANIC_MSG = 256
 MAX_THREADS = 1 << 16
 MAX_PANICS = 1 << 12
 MAX_FRAMES = 1 << 16
+MAX_DEFERS = 1 << 25    # 5 GB of records: beyond it the chain is not real
 
 
 class NotLinked(gdb.GdbError):
@@ -255,13 +257,19 @@ class DeferCodec:
         self.unpack = struct.Struct(fmt).unpack_from
         self.index = tuple(where[f] for f, _ in self.FIELDS)
 
+        # raw flags byte -> (started, heap), None for bits no record has
+        self.flagtab = None
+        if self.started_bit is not None:
+            sb, hb = self.started_bit, self.heap_bit
+            self.flagtab = tuple(None if v & ~(sb | hb) else (1 if v & sb else 0,
+                                                             1 if v & hb else 0)
+                                 for v in range(256))
+
     def flags(self, started, heap):
         """(started, heap) as 0/1 from the raw field values; None for garbage."""
-        if self.started_bit is None:
-            return (started, heap) if started <= 1 and heap <= 1 else None
-        if started & ~(self.started_bit | self.heap_bit):
-            return None
-        return (1 if started & self.started_bit else 0, 1 if started & self.heap_bit else 0)
+        if self.flagtab is not None:
+            return self.flagtab[started]
+        return (started, heap) if started <= 1 and heap <= 1 else None
 
 
 _MAGIC = struct.pack("<Q", DEFER_DEBUG_MAGIC)
@@ -468,26 +476,31 @@ class G:
         return {G_RUNNING: "running", G_DEAD: "dead"}.get(self.status, "status %d" % self.status)
 
 
-class Defer:
-    """A deferred call (struct _defer).  `index` is 1 for the newest."""
-    __slots__ = ("addr", "link", "fn", "pc", "sp", "panic", "nargs", "started",
-                 "heap", "kind", "iregs", "fregs", "index")
+class Defer(tuple):
+    """A deferred call (struct _defer), decoded: addr link fn pc sp panic
+    nargs started heap kind iregs fregs index.  `index` is 1 for the newest.
+    A tuple underneath: the walk makes 100,000s of them (PERF)."""
+    __slots__ = ()
 
-    def __init__(self, addr, f, kind, iregs, fregs, index):
-        self.addr = addr
-        self.link, self.fn, self.pc, self.sp = f["link"], f["fn"], f["pc"], f["sp"]
-        self.panic, self.nargs = f["panic"], f["nargs"]
-        self.started, self.heap = f["started"], f["heap"]
-        self.kind, self.iregs, self.fregs, self.index = kind, iregs, fregs, index
+    addr = property(operator.itemgetter(0))
+    link = property(operator.itemgetter(1))
+    fn = property(operator.itemgetter(2))
+    pc = property(operator.itemgetter(3))
+    sp = property(operator.itemgetter(4))
+    panic = property(operator.itemgetter(5))
+    nargs = property(operator.itemgetter(6))
+    started = property(operator.itemgetter(7))
+    heap = property(operator.itemgetter(8))
+    kind = property(operator.itemgetter(9))
+    iregs = property(operator.itemgetter(10))
+    fregs = property(operator.itemgetter(11))
+    index = property(operator.itemgetter(12))
 
     @classmethod
-    def make(cls, addr, link, fn, pc, sp, panic, nargs, started, heap, kind, iregs,
-             fregs, index):
-        d = cls.__new__(cls)
-        d.addr, d.link, d.fn, d.pc, d.sp, d.panic = addr, link, fn, pc, sp, panic
-        d.nargs, d.started, d.heap = nargs, started, heap
-        d.kind, d.iregs, d.fregs, d.index = kind, iregs, fregs, index
-        return d
+    def from_fields(cls, addr, f, kind, iregs, fregs, index):
+        return tuple.__new__(cls, (addr, f["link"], f["fn"], f["pc"], f["sp"], f["panic"],
+                                   f["nargs"], f["started"], f["heap"], kind, iregs, fregs,
+                                   index))
 
     def state(self, panics_by_addr=None):
         """'pending', 'running', or 'run by panic N' / 'run by defer_goexit'."""
@@ -610,7 +623,8 @@ class Snapshot:
          ifregs) = codec.index
         blocks, BLOCK = mem.blocks, mem.BLOCK
         mask = ~(BLOCK - 1)
-        make = Defer.make
+        new, Defer_ = tuple.__new__, Defer
+        flagtab = codec.flagtab
         append = out.append
         seen = set()
         addr = g.defer
@@ -619,6 +633,10 @@ class Snapshot:
         while addr:
             if n == cap:
                 out.truncated = True
+                break
+            if n == MAX_DEFERS:
+                out.error = ("defer chain longer than %d records: stopped (a corrupted "
+                             "chain?)" % MAX_DEFERS)
                 break
             if addr in seen:
                 out.error = ("corrupted defer chain: cycle: the link of record #%d points "
@@ -641,7 +659,7 @@ class Snapshot:
                                  "may be truncated" % (n + 1, addr, e))
                     break
             nargs, link, sp = t[inargs], t[il], t[isp]
-            flags = codec.flags(t[istarted], t[iheap])
+            flags = flagtab[t[istarted]] if flagtab else codec.flags(t[istarted], t[iheap])
             if nargs > MAXARGS or flags is None or link & 7 or sp & 7 or not sp or not t[ipc]:
                 out.error = "corrupted defer chain: record %d at %#x holds garbage (%s)" % (
                     n + 1, addr, _garbage(nargs, flags, t[istarted], link, sp, t[ipc]))
@@ -650,8 +668,8 @@ class Snapshot:
             # _panic is meaningful only once the call started (defer_abi.h).
             panic = t[ipanic] if started else 0
             n += 1
-            append(make(addr, link, t[ifn], t[ipc], sp, panic, nargs, started,
-                        heap, t[ikind], t[iregs:iregs + 6], t[ifregs:ifregs + 6], n))
+            append(new(Defer_, (addr, link, t[ifn], t[ipc], sp, panic, nargs, started,
+                                heap, t[ikind], t[iregs:iregs + 6], t[ifregs:ifregs + 6], n)))
             addr = link
         return out
 
@@ -744,6 +762,11 @@ class Symbols:
     def site(cls, pc):
         """(function, file, line) of a return address (uses pc-1)."""
         return cls._get("site", pc, _site)
+
+    @classmethod
+    def site_text(cls, pc):
+        """'func at file:line' (or 'func at 0xaddr') of a return address."""
+        return cls._get("sitetext", pc, format_site)
 
     @classmethod
     def params(cls, fn):
