@@ -17,6 +17,19 @@ class Usage(gdb.GdbError):
     pass
 
 
+class _errors_as_messages:
+    """gdb errors that escape the records layer (a target that went away
+    mid-command, say) become one-line messages, not Python exceptions."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, value, tb):
+        if typ is not None and issubclass(typ, gdb.error) and not issubclass(typ, gdb.GdbError):
+            raise gdb.GdbError("libdefer: %s" % value) from None
+        return False
+
+
 # ---------------------------------------------------------------------------
 # Thread selection.
 
@@ -247,6 +260,10 @@ Examples:
         return _complete_threads(text, word, ["-full", "-frame"])
 
     def invoke(self, arg, from_tty):
+        with _errors_as_messages():
+            self._invoke(arg)
+
+    def _invoke(self, arg):
         words = gdb.string_to_argv(arg)
         full, frame = False, None
         rest = []
@@ -396,6 +413,10 @@ Examples:
         return _complete_threads(text, word, [])
 
     def invoke(self, arg, from_tty):
+        with _errors_as_messages():
+            self._invoke(arg)
+
+    def _invoke(self, arg):
         words = gdb.string_to_argv(arg)
         for w in words:
             if w.startswith("-"):

@@ -23,7 +23,10 @@ def _g(thread_arg):
         return None, None
     t = gdb.selected_thread()
     if thread_arg is not None:
-        n = int(thread_arg)
+        try:
+            n = int(thread_arg)
+        except gdb.error:
+            raise gdb.GdbError("THREAD must be a gdb thread number, as in $_defer_count(2)")
         t = next((x for x in gdb.selected_inferior().threads() if x.num == n), None)
         if t is None:
             raise gdb.GdbError("No thread %d." % n)

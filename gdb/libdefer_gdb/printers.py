@@ -65,9 +65,14 @@ class PanicPrinter:
     def to_string(self):
         try:
             v = self.val
-            msg = v["msg"].string(length=records.PANIC_MSG).split("\0")[0]
-            p = records.Panic(0, {"recovered": int(v["recovered"]), "aborted": int(v["aborted"]),
-                                  "goexit": int(v["goexit"])}, msg, 0)
+            flags = {"recovered": int(v["recovered"]), "aborted": int(v["aborted"]),
+                     "goexit": int(v["goexit"])}
+            if max(flags.values()) > 1:
+                return "<libdefer: not a panic record (%s)>" % " ".join(
+                    "%s=%d" % kv for kv in sorted(flags.items()))
+            msg = v["msg"].string(length=records.PANIC_MSG, errors="backslashreplace")
+            msg = msg.split("\0")[0]
+            p = records.Panic(0, flags, msg, 0)
             if p.goexit:
                 return "goexit"
             arg = int(v["arg"])
@@ -89,8 +94,10 @@ class GPrinter:
         try:
             v = self.val
             status = {records.G_RUNNING: "running", records.G_DEAD: "dead"}.get(
-                int(v["status"]), "status %d" % int(v["status"]))
-            name = v["name"].string(length=16).split("\0")[0]
+                int(v["status"]))
+            if status is None:
+                return "<libdefer: not a thread record (status %d)>" % int(v["status"])
+            name = v["name"].string(length=16, errors="backslashreplace").split("\0")[0]
             head = 'thread LWP %d "%s" %s' % (int(v["tid"]), name, status)
             try:
                 snap = records.Snapshot()
@@ -102,6 +109,8 @@ class GPrinter:
             panics = snap.panics(g)
             n = "%d%s" % (len(defers), "+" if defers.truncated or defers.error else "")
             head += ": %s deferred call%s pending" % (n, "" if n == "1" else "s")
+            if defers.error:
+                head += " (%s)" % defers.error
             if panics:
                 head += ', panicking: "%s" [%s]' % (panics[0].msg, panics[0].state())
             else:

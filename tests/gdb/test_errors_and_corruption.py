@@ -93,3 +93,15 @@ def test_core_missing_the_stack_pages(tmp_path):
     assert len(ds) == 1 and "printf" in ds[0][1], out
     assert re.search(r"error: corrupted defer chain: record 2 at 0x7f[0-9a-f]+ holds garbage "
                      r"\(pc 0x0 sp 0x0: .*missing from a core file\)", out), out
+
+
+def test_printers_on_garbage_say_so():
+    out = gdb("break checkpoint", "run", "print *(struct _defer *)allgs",
+              "print *(struct g *)allgs->_defer", "print *(struct _panic *)allgs->_defer",
+              "print *(struct _defer *)0x10", 'print $_defer_count("x")',
+              exe=scen(), args=["basic"])
+    assert "$1 = <libdefer: garbage record, nargs=" in out, out
+    assert "$2 = <libdefer: not a thread record (status " in out
+    assert "$3 = <libdefer: not a panic record (" in out
+    assert "Cannot access memory at address 0x10" in out
+    assert "THREAD must be a gdb thread number, as in $_defer_count(2)" in out
