@@ -88,3 +88,14 @@ def test_installed_deferdb_finds_installed_package(installed, tmp_path):
     out = r.stdout + r.stderr
     assert "PKG %s" % (root / "share/libdefer/gdb/libdefer_gdb/__init__.py") in out, out
     assert len(defers_of(out)) == 6, out
+
+
+def test_deferdb_opens_a_core(tmp_path):
+    exe = scen()
+    core = tmp_path / "t.core"
+    gdb("break checkpoint", "run", "gcore %s" % core, exe=exe, args=["threads", "2", "1"])
+    r = subprocess.run([str(ROOT / "gdb" / "deferdb"), str(exe), str(core), "-nx", "-batch",
+                        "-ex", "info defers all"], capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    out = r.stdout + r.stderr
+    assert "step_many(i=0)" in out and "release(id=-1" in out, out
