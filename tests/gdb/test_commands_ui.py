@@ -41,3 +41,36 @@ def test_show_and_set_parameters():
 def test_sourcing_twice_is_harmless():
     out = gdb("source %s" % __import__("gdbtest").ENTRY, "help info defers")
     assert "List pending deferred calls" in out
+
+
+def test_tab_completion_in_an_interactive_session():
+    """A real terminal: TAB TAB lists thread ids and options; TAB completes
+    a setting's value."""
+    import pexpect
+    from gdbtest import ENTRY
+    exe = scen()
+    child = pexpect.spawn("gdb", ["-nx", "-q", "-iex", "set pagination off", "-iex", "set confirm off",
+                                  "-iex", "source %s" % ENTRY, "--args", str(exe),
+                                  "threads", "2", "1"],
+                          encoding="utf-8", timeout=30, dimensions=(50, 200))
+    try:
+        child.expect_exact("(gdb) ")
+        child.sendline("break checkpoint")
+        child.expect_exact("(gdb) ")
+        child.sendline("run")
+        child.expect("hit Breakpoint 1")
+        child.expect_exact("(gdb) ")
+        child.send("info defers \t\t")
+        child.expect(r"-frame\s+-full\s+1\s+2\s+3\s+4\s+all")
+        child.sendcontrol("u")
+        child.send("set defer backtrace of\t")
+        child.expect_exact("set defer backtrace off")
+        child.sendcontrol("u")
+        child.sendline("info defers 2")
+        child.expect(r"defer 1: step_many\(i=0\)")
+        child.expect_exact("(gdb) ")
+        child.sendline("kill")
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
