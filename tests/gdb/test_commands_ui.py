@@ -74,3 +74,28 @@ def test_tab_completion_in_an_interactive_session():
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_pager_q_stops_a_long_listing_cleanly():
+    import pexpect
+    from gdbtest import ENTRY
+    child = pexpect.spawn("gdb", ["-nx", "-q", "-iex", "set confirm off", "-iex",
+                                  "source %s" % ENTRY, "--args", str(scen()), "many", "5000"],
+                          encoding="utf-8", timeout=30, dimensions=(24, 120))
+    try:
+        child.expect_exact("(gdb) ")
+        child.sendline("break checkpoint")
+        child.expect_exact("(gdb) ")
+        child.sendline("run")
+        child.expect_exact("(gdb) ")
+        for cmd in ("info defers", "bt"):
+            child.sendline(cmd)
+            child.expect("Type <RET> for more, q to quit")
+            child.sendline("q")
+            child.expect_exact("Quit")
+            child.expect_exact("(gdb) ")
+            assert "Traceback" not in child.before and "Python Exception" not in child.before
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
