@@ -1,0 +1,403 @@
+"""catchpoints.py - `catch panic`, `catch recover`, `catch deferreturn`, and
+the stop before an unrecovered panic kills the process.
+
+Modelled on gdb's `catch throw`, which breaks on libstdc++'s SDT probe
+(libstdcxx:throw) and falls back to __cxa_throw.  gdb 13 cannot make a
+catchpoint type from Python, so a catchpoint here is a breakpoint (listed,
+disabled, deleted and given conditions... by gdb's own commands) with:
+
+  - a location: the runtime's SDT probe (provider libdefer) when a loaded
+    objfile has it, else the runtime function, else the probe as a pending
+    location that resolves when the program or libdefer.so is loaded;
+  - a stop() method that decodes the event through the records layer and
+    decides whether to stop (`catch panic REGEX` filters on the message);
+  - `silent`: gdb's "Breakpoint N, gopanic (...)" is replaced by one line
+    printed from the stop event, like "Catchpoint N (exception thrown)".
+
+| catchpoint   | probe            | fallback     | stops                                   |
+|--------------|------------------|--------------|-----------------------------------------|
+| panic        | libdefer:panic   | gopanic      | after the panic is pushed               |
+| recover      | libdefer:recover | gorecover    | when recover() succeeds                 |
+| deferreturn  | (none)           | deferreturn  | a scope exit with calls to run          |
+| fatal stop   | libdefer:fatal   | fatalpanic   | before an unrecovered panic exits       |
+
+There is no probe at the entry of deferreturn (its `run` probe fires once
+per call), so `catch deferreturn` breaks on the function, which the ABI
+documents as entered on every frame exit with pending calls.
+"""
+
+import re
+
+import gdb
+
+from . import commands, params, records
+from .records import Symbols
+
+# kind -> (probe, fallback function)
+POINTS = {
+    "panic": ("libdefer:panic", "gopanic"),
+    "recover": ("libdefer:recover", "gorecover"),
+    "deferreturn": (None, "deferreturn"),
+    "fatal": ("libdefer:fatal", "fatalpanic"),
+    "run": ("libdefer:run", None),
+    "resume": ("libdefer:resume", None),
+}
+
+
+def _has_probe(probe):
+    provider, name = probe.split(":")
+    try:
+        text = gdb.execute("info probes stap %s %s" % (provider, name), to_string=True)
+    except gdb.error:
+        return False
+    return any(line.split()[:3] == ["stap", provider, name] for line in text.splitlines())
+
+
+def _has_function(name):
+    """Is the function itself loaded (not only a PLT stub that calls it)?"""
+    try:
+        addr = int(gdb.parse_and_eval("(unsigned long)&'%s'" % name))
+        return "@plt" not in gdb.format_address(addr)
+    except (gdb.error, RuntimeError):
+        return False
+
+
+def location(kind):
+    """(breakpoint spec, "probe" or "function") for one of POINTS."""
+    probe, func = POINTS[kind]
+    if probe and _has_probe(probe):
+        return "-probe-stap " + probe, "probe"
+    if func and _has_function(func):
+        return "-function " + func, "function"
+    if probe:
+        return "-probe-stap " + probe, "probe"      # pending until loaded
+    return "-function " + func, "function"
+
+
+_made = []
+
+
+def make_quietly(factory):
+    """Run factory() (which creates gdb breakpoints) with gdb's own chatter
+    ("Breakpoint 2 at ...", "No probe matching ...") captured: the caller
+    prints one line of its own.  Returns factory's result."""
+    _made[:] = [factory]
+    try:
+        gdb.execute("python import %s as _m; _m._made.append(_m._made[0]())" % __name__,
+                    to_string=True)
+    finally:
+        factory_result = _made[1] if len(_made) > 1 else None
+        _made[:] = []
+    if factory_result is None:
+        raise gdb.GdbError("libdefer: could not create the breakpoint.")
+    return factory_result
+
+
+# ---------------------------------------------------------------------------
+# Decoding an event at the stop: plain text, never an exception.
+
+def _thread_g(snap, t):
+    g = snap.g_for_tid(t.ptid[1])
+    if g is None:
+        raise records.NotLinked("this thread has no libdefer record")
+    return g
+
+
+def _site(pc):
+    func, filename, line = Symbols.site(pc)
+    return "%s at %s" % (func, "%s:%d" % (filename, line) if filename else "%#x" % pc)
+
+
+def _probe_arg(i):
+    return int(gdb.parse_and_eval("(unsigned long)$_probe_arg%d" % i))
+
+
+def _reg(name):
+    return int(gdb.parse_and_eval("(unsigned long)$%s" % name))
+
+
+def panic_text(p):
+    value = " value=%s" % records._fmt_pointer(p.arg) if p.arg else ""
+    return '"%s"%s raised in %s' % (p.msg, value, _site(p.pc))
+
+
+def newest_panic(t):
+    """The newest panic of thread t (a records.Panic) or None."""
+    snap = records.Snapshot()
+    chain = snap.panics(_thread_g(snap, t))
+    return chain[0] if chain else None
+
+
+def frame_calls(snap, g, mark):
+    """The head records of g's chain that belong to the frame `mark`: what
+    deferreturn(mark) is about to run, newest first."""
+    out = []
+    for d in snap.defers(g, 1024):
+        if d.sp != mark:
+            break
+        out.append(d)
+    return out
+
+
+def _caller_line():
+    """'func at file:line' of the frame that called into the runtime."""
+    f = gdb.newest_frame().older()
+    while f is not None and f.type() == gdb.INLINE_FRAME:
+        f = f.older()
+    if f is None:
+        return "??"
+    sal = f.find_sal()
+    name = f.name() or "??"
+    if sal.symtab is not None and sal.line:
+        return "%s at %s:%d" % (name, sal.symtab.filename, sal.line)
+    return "%s at %#x" % (name, f.pc())
+
+
+def owner_line(sp):
+    """'func at file:line' of the frame that owns records with this sp (the
+    frame being left, at its closing brace or return)."""
+    fm = records.FrameMap()
+    level = fm.owner(sp)
+    if level is None:
+        return _caller_line()
+    f = fm.frames[fm.levels.index(level)]
+    sal = f.find_sal()
+    name = f.name() or "??"
+    if sal.symtab is not None and sal.line:
+        return "%s at %s:%d" % (name, sal.symtab.filename, sal.line)
+    return "%s at %#x" % (name, f.pc())
+
+
+# ---------------------------------------------------------------------------
+# Catchpoints.
+
+_ours = {}          # breakpoint number -> Catchpoint (gdb keeps the objects)
+
+
+class Catchpoint(gdb.Breakpoint):
+    """A libdefer catchpoint: a silent breakpoint whose stop() decides and
+    whose stop event prints one line."""
+
+    def __init__(self, kind, regex=None, temporary=False):
+        self.kind = kind
+        self.regex = regex
+        self.message = None
+        spec, self.mode = location(kind)
+        gdb.Breakpoint.__init__(self, spec, internal=False, temporary=temporary)
+        self.silent = True
+        _ours[self.number] = self
+
+    def title(self):
+        if self.kind == "panic" and self.regex:
+            return "panic matching %r" % self.regex.pattern
+        return self.kind
+
+    def stop(self):
+        self.message = None
+        try:
+            text = self.describe(gdb.selected_thread())
+        except (records.NotLinked, records.Fault, gdb.error, gdb.MemoryError,
+                ValueError, UnicodeError) as e:
+            # A damaged record should not hide the event: stop and say why.
+            text = "(cannot decode the event: %s)" % e
+        if text is None:
+            return False
+        self.message = text
+        return True
+
+    def describe(self, t):
+        """One line for this stop, or None not to stop."""
+        if self.kind == "panic":
+            if self.mode == "function":
+                # gopanic's entry: the message is not formatted yet.
+                fmt = gdb.parse_and_eval("(const char *)$rsi").string(errors="replace", length=256)
+                if self.regex and not self.regex.search(fmt):
+                    return None
+                return 'panic with format "%s" in %s (no SDT probes: message not formatted yet)' % (
+                    fmt, _caller_line())
+            p = newest_panic(t)
+            if p is None:
+                return "(no panic on this thread's chain)"
+            if self.regex and not self.regex.search(p.msg):
+                return None
+            return panic_text(p)
+        if self.kind == "recover":
+            if self.mode == "function":
+                return "recover() called in %s (no SDT probes: success unknown)" % _caller_line()
+            p = newest_panic(t)
+            snap = records.Snapshot()
+            d = snap.defer_at(_probe_arg(1))
+            who = records.format_call(d, with_args=False) if d is not None else "a deferred call"
+            if p is None:
+                return "%s recovered a panic" % who
+            return '%s recovered panic "%s" (raised in %s)' % (who, p.msg, _site(p.pc))
+        if self.kind == "deferreturn":
+            snap = records.Snapshot()
+            g = _thread_g(snap, t)
+            calls = frame_calls(snap, g, _reg("rdi"))
+            if not calls:
+                return None     # the frame's calls already ran (a panic ran them)
+            return "leaving %s: runs %s" % (
+                owner_line(calls[0].sp), ", then ".join(records.format_call(d) for d in calls))
+        return None
+
+
+def _thread_prefix(t):
+    """gdb's "Thread 2 "name" hit " when the program has several threads."""
+    if t is None or len(t.inferior.threads()) < 2:
+        return ""
+    return 'Thread %s "%s" hit ' % (records.thread_id_string(t), t.name or "")
+
+
+def _on_stop(event):
+    bps = getattr(event, "breakpoints", None)
+    if not bps:
+        return
+    t = gdb.selected_thread()
+    for bp in bps:
+        if isinstance(bp, Catchpoint) and bp.is_valid() and bp.message:
+            gdb.write("\n%sCatchpoint %d (%s), %s\n" % (_thread_prefix(t), bp.number,
+                                                        bp.kind, bp.message))
+            bp.message = None
+        elif isinstance(bp, FatalStop) and bp.is_valid() and bp.hit_now:
+            bp.hit_now = False
+            bp.report(t)
+
+
+class _CatchCommand(gdb.Command):
+    kind = None
+
+    def __init__(self):
+        gdb.Command.__init__(self, "catch " + self.kind, gdb.COMMAND_BREAKPOINTS)
+
+    def invoke(self, arg, from_tty):
+        regex = self.parse(arg.strip())
+        bp = make_quietly(lambda: Catchpoint(self.kind, regex))
+        if bp.pending:
+            gdb.write("Catchpoint %d (%s) pending: set when libdefer is loaded.\n" % (
+                bp.number, bp.title()))
+        else:
+            gdb.write("Catchpoint %d (%s)\n" % (bp.number, bp.title()))
+
+    def parse(self, arg):
+        if arg:
+            raise gdb.GdbError("catch %s takes no argument (got %r)." % (self.kind, arg))
+        return None
+
+
+class CatchPanic(_CatchCommand):
+    """Stop when a libdefer panic starts.
+Usage: catch panic [REGEX]
+
+Stops right after panic() or panic_value() formatted its message and pushed
+the panic, before any deferred call runs, and prints the message, the value
+and where it was raised.  With REGEX (Python syntax), stops only for panics
+whose message matches.  The catchpoint is a breakpoint on the libdefer:panic
+SDT probe (gopanic without probes): `info breakpoints`, `disable`, `delete`
+work on its number.  Then `defer step` follows the panic.
+
+Examples:
+  catch panic
+  catch panic disk full
+  catch panic ^render:"""
+    kind = "panic"
+
+    def parse(self, arg):
+        if not arg:
+            return None
+        try:
+            return re.compile(arg)
+        except re.error as e:
+            raise gdb.GdbError("catch panic: invalid regular expression %r: %s" % (arg, e))
+
+
+class CatchRecover(_CatchCommand):
+    """Stop when recover() stops a libdefer panic.
+Usage: catch recover
+
+Stops in gorecover once it has marked the panic recovered, and prints which
+deferred call recovered which panic.  `finish` returns to the deferred call;
+`defer step` goes on to where execution resumes.
+
+Example:
+  catch recover"""
+    kind = "recover"
+
+
+class CatchDeferreturn(_CatchCommand):
+    """Stop when a scope exit is about to run deferred calls.
+Usage: catch deferreturn
+
+Stops at the entry of deferreturn when a defer_frame is left (end of block,
+return, break, goto) with calls pending, and prints the calls it will run,
+newest first.  Calls a panic runs do not stop here (use catch panic).
+`defer step` enters the first of them.
+
+Example:
+  catch deferreturn"""
+    kind = "deferreturn"
+
+
+# ---------------------------------------------------------------------------
+# The stop before an unrecovered panic kills the process (Delve's
+# built-in `unrecovered-panic` breakpoint).
+
+class FatalStop(gdb.Breakpoint):
+    def __init__(self):
+        spec, self.mode = location("fatal")
+        gdb.Breakpoint.__init__(self, spec, internal=True)
+        self.silent = True
+        self.hit_now = False
+
+    def stop(self):
+        self.hit_now = bool(_stop_on_fatal.value) if _stop_on_fatal is not None else True
+        return self.hit_now
+
+    def report(self, t):
+        gdb.write('\n%sUnrecovered panic in thread %s "%s": the process exits when it '
+                  'continues.\n' % ("", records.thread_id_string(t), t.name or ""))
+        out = commands._Output()
+        try:
+            snap = records.Snapshot()
+            commands.list_thread_panics(snap, t, out)
+        except (records.NotLinked, gdb.error) as e:
+            out("  (cannot read the panic chain: %s)" % e)
+        out("(set defer stop-on-fatal-panic off: do not stop here)")
+        out.flush()
+
+
+_fatal = None
+_stop_on_fatal = None
+
+
+def _ensure_fatal(_event=None):
+    """(Re)create the internal breakpoint if it was lost (it survives run,
+    kill and exec; this guards against `delete` of internal ones by
+    `maint` commands)."""
+    global _fatal
+    if _fatal is not None and _fatal.is_valid():
+        return
+    _fatal = make_quietly(FatalStop)
+
+
+def register():
+    global _stop_on_fatal
+    _stop_on_fatal = params._Param(
+        "stop-on-fatal-panic", gdb.COMMAND_BREAKPOINTS, gdb.PARAM_BOOLEAN, True,
+        """Stop before an unrecovered panic kills the process.
+When on (the default), a panic that no deferred call recovered stops the
+program in gopanic just before libdefer prints its report and exits
+(status 2), and the panic chain is shown (Delve's unrecovered-panic
+breakpoint).  `continue` lets the process exit.
+
+Example:
+  set defer stop-on-fatal-panic off""",
+        "Set whether to stop before an unrecovered panic exits.",
+        "Show whether to stop before an unrecovered panic exits.",
+        "Stopping before an unrecovered panic exits the process is %s.")
+    params._PARAMS.append(_stop_on_fatal)
+    CatchPanic()
+    CatchRecover()
+    CatchDeferreturn()
+    gdb.events.stop.connect(_on_stop)
+    _ensure_fatal()
