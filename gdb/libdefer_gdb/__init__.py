@@ -30,6 +30,8 @@ def install():
     functions.register()
     framefilter.register()
     records.connect_events()
+    from . import catchpoints
+    catchpoints.register()
     _installed = True
 
 
