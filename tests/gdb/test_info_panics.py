@@ -37,3 +37,13 @@ def test_no_panic_and_never_deferred():
 def _line(text):
     from gdbtest import line_of
     return line_of(text)
+
+
+def test_goexit_is_shown_and_is_not_a_panic():
+    out = gdb("break in_goexit", "run", "info defers", "info panics", "print $_panicking()",
+              exe=scen(), args=["goexit"])
+    assert re.search(r"defer 1: in_goexit\(step=1\)  \[run by defer_goexit\]", out), out
+    assert re.search(r'defer 2: release\(id=9, what=0x[0-9a-f]+ "goexit-outer"\)  \[pending\]',
+                     out)
+    assert "goexit 1: defer_goexit() is running this thread's deferred calls" in out
+    assert "$1 = 0" in out

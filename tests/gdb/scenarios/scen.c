@@ -15,6 +15,8 @@
  *   scen exited         a thread deferred, ran its calls and ended before
  *                       checkpoint()
  *   scen fatal          also leaves 2 worker threads with 3 pending calls each
+ *   scen goexit         a thread ends with defer_goexit(); checkpoint() runs in
+ *                       one of the calls it runs
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -136,6 +138,27 @@ static void *exiting(void *arg)
 	return 0;
 }
 
+__attribute__((noinline)) void in_goexit(int step)
+{
+	sink += step;
+	checkpoint("goexit");
+}
+
+__attribute__((noinline)) void leave_early(void)
+{
+	defer_frame;
+	defer(release, 9, "goexit-outer");
+	defer(in_goexit, 1);
+	defer_goexit();
+}
+
+static void *goexiting(void *arg)
+{
+	(void)arg;
+	leave_early();
+	return 0;
+}
+
 static void threads(int n, int m)
 {
 	pthread_t t[1024];
@@ -236,6 +259,10 @@ int main(int argc, char **argv)
 		pthread_t t[2], it;
 		start_workers(2, 3, t, &it);
 		guarded(1);
+	} else if (!strcmp(mode, "goexit")) {
+		pthread_t t;
+		pthread_create(&t, 0, goexiting, 0);
+		pthread_join(t, 0);
 	} else if (!strcmp(mode, "sleep")) {
 		pthread_t t[1024], it;
 		start_workers(argc > 2 ? atoi(argv[2]) : 2, argc > 3 ? atoi(argv[3]) : 2, t, &it);
