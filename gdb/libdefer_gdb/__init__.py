@@ -30,8 +30,9 @@ def install():
     functions.register()
     framefilter.register()
     records.connect_events()
-    from . import catchpoints
+    from . import catchpoints, stepping
     catchpoints.register()
+    stepping.register()
     _installed = True
 
 

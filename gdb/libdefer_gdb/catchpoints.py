@@ -74,23 +74,33 @@ def location(kind):
     return "-function " + func, "function"
 
 
-_made = []
+_pending = {}
+
+
+def _run_pending():
+    """Called through `python ...` by make_quietly."""
+    try:
+        _pending["result"] = _pending["factory"]()
+    except (gdb.error, ValueError, RuntimeError) as e:
+        _pending["error"] = e
 
 
 def make_quietly(factory):
     """Run factory() (which creates gdb breakpoints) with gdb's own chatter
     ("Breakpoint 2 at ...", "No probe matching ...") captured: the caller
-    prints one line of its own.  Returns factory's result."""
-    _made[:] = [factory]
+    prints one line of its own.  Returns factory's result; its failure is
+    a one-line gdb.GdbError."""
+    _pending.clear()
+    _pending["factory"] = factory
     try:
-        gdb.execute("python import %s as _m; _m._made.append(_m._made[0]())" % __name__,
-                    to_string=True)
+        gdb.execute("python import %s as _m; _m._run_pending()" % __name__, False, True)
+        if "error" in _pending:
+            raise gdb.GdbError(str(_pending["error"]))
+        if _pending.get("result") is None:
+            raise gdb.GdbError("libdefer: could not create the breakpoint.")
+        return _pending["result"]
     finally:
-        factory_result = _made[1] if len(_made) > 1 else None
-        _made[:] = []
-    if factory_result is None:
-        raise gdb.GdbError("libdefer: could not create the breakpoint.")
-    return factory_result
+        _pending.clear()
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,439 @@
+"""stepping.py - `defer step`: resume the selected thread until the next
+point of interest in its defer/panic control flow.
+
+The points of interest, and the probe that announces each (docs/abi.md):
+
+  run      a deferred call is about to run: stop on the first line of the
+           function (d->fn), after its prologue, as `step` would
+  recover  recover() succeeded: stop in the deferred call, where recover()
+           returns (gorecover's return address)
+  resume   a recovered panic resumes a frame: stop where execution goes on
+           (defer_result's line, or the owner's caller after the call)
+  finish   none of these before the selected frame returns: stop where
+           `finish` would
+
+The loop, in the `defer step` command (a breakpoint's stop() may not create
+breakpoints or resume, so it only decides and records):
+
+  1. thread-specific internal breakpoints on the run/recover/resume probes
+     and a FinishBreakpoint on the selected frame, all silent;
+  2. `continue`; a probe's stop() says whether the event is of interest
+     (records.py decodes the record) and records where to go;
+  3. a temporary thread-specific breakpoint on that place, the probes
+     disabled, `continue` again: the thread stops in user code, never in
+     the runtime, and the usual source display is printed.
+
+Only the selected thread's events stop it: every breakpoint is
+thread-specific, and other threads run freely (as with `finish`); a user
+breakpoint hit by another thread ends the step like it ends `next`.
+
+Deferred calls into functions without line information (fclose from libc)
+and the runtime's own functions are stepped over, as `step` steps over
+them.  `set defer step-normal-exits off` makes defer step skip the calls a
+normal scope exit runs and stop only in those a panic runs (Delve's `next`).
+"""
+
+import gdb
+
+from . import catchpoints, params, records
+
+# Runtime functions: defer step never stops in them.
+RUNTIME_FUNCTIONS = frozenset((
+    "deferproc", "deferreturn", "gopanic", "gorecover", "recover", "recovery",
+    "fatalpanic", "nildefer", "rundefer", "defer_goexit", "freedefer", "throw",
+    "__defer_invoke", "__defer_jump", "__defer_setresume", "__defer_frame_exit",
+    "__defer_refill", "__defer_checkstale"))
+
+RESUME_RIP = 56     # offsetof(struct defer_resume, rip), defer.h
+
+
+def is_runtime_pc(pc):
+    """Is pc in libdefer's own code (defer.h's inline helper included)?"""
+    try:
+        b = gdb.block_for_pc(pc)
+    except RuntimeError:
+        b = None
+    while b is not None and b.function is None:
+        b = b.superblock
+    name = b.function.name if b is not None else None
+    if name is None:
+        s = gdb.format_address(pc)
+        i = s.find(" <")
+        name = s[i + 2:-1].split("+")[0] if i >= 0 else None
+    if name in RUNTIME_FUNCTIONS:
+        return True
+    sal = gdb.find_pc_line(pc)
+    path = sal.symtab.filename if sal.symtab is not None else ""
+    return "libdefer/src/" in path or path.endswith("libdefer/include/defer.h")
+
+
+def entry_spec(fn):
+    """A breakpoint spec for the first line of function fn after its
+    prologue (what `break FUNC` uses), or None when fn has no line
+    information or is the runtime's: `step` would not stop in it either."""
+    if not fn or is_runtime_pc(fn):
+        return None
+    sal = gdb.find_pc_line(fn)
+    if sal.symtab is None or not sal.line:
+        return None
+    try:
+        b = gdb.block_for_pc(fn)
+    except RuntimeError:
+        return None
+    while b is not None and b.function is None:
+        b = b.superblock
+    if b is None or b.start != fn:
+        return "*%#x" % fn
+    return "-source %s -function %s" % (b.function.symtab.fullname(), b.function.name)
+
+
+class _Probe(gdb.Breakpoint):
+    """A silent, internal, thread-specific breakpoint on a libdefer probe
+    that reports to the stepper."""
+
+    def __init__(self, stepper, kind):
+        self.stepper, self.kind = stepper, kind
+        spec, self.mode = catchpoints.location(kind)
+        gdb.Breakpoint.__init__(self, spec, internal=True)
+        self.silent = True
+        self.thread = stepper.thread.global_num
+
+    def stop(self):
+        try:
+            return self.stepper.on_event(self.kind)
+        except (records.NotLinked, records.Fault, gdb.error, gdb.MemoryError,
+                ValueError) as e:
+            self.stepper.event = ("error", str(e))
+            return True
+
+
+class _Target(gdb.Breakpoint):
+    """Where the thread is to stop: temporary, thread-specific, silent."""
+
+    def __init__(self, stepper, spec):
+        self.stepper = stepper
+        gdb.Breakpoint.__init__(self, spec, internal=True, temporary=True)
+        self.silent = True
+        self.thread = stepper.thread.global_num
+
+    def stop(self):
+        self.stepper.arrived = True
+        return True
+
+
+class _Finish(gdb.FinishBreakpoint):
+    def __init__(self, stepper, frame):
+        self.stepper = stepper
+        gdb.FinishBreakpoint.__init__(self, frame, internal=True)
+        self.silent = True
+
+    def stop(self):
+        if self.stepper.event is None:
+            self.stepper.event = ("finish", None)
+        return True
+
+    def out_of_scope(self):
+        pass        # a recovery jumped past it: the resume event says where
+
+
+class Stepper:
+    def __init__(self, thread, frame):
+        self.thread = thread
+        self.start = frame
+        self.start_name = frame.name() or "the function"
+        self.event = None
+        self.arrived = False
+        self.bps = []
+
+    # -- called from stop() methods: decide, record, never resume --
+    def on_event(self, kind):
+        snap = records.Snapshot()
+        if kind == "run":
+            d = snap.defer_at(int(gdb.parse_and_eval("(unsigned long)$_probe_arg0")))
+            panic = int(gdb.parse_and_eval("(unsigned long)$_probe_arg1"))
+            if d is None:
+                return False
+            if not panic and not params_step_normal_exits():
+                return False
+            if not panic and not self._owned_by_start_or_outer(d.sp):
+                return False        # a callee's own scope exit: step over it
+            spec = entry_spec(d.fn)
+            if spec is None:
+                return False        # no line info (libc) or the runtime: as `step`
+            why = self._run_reason(snap, d, panic)
+            self.event = ("run", (spec, d, why))
+            return True
+        if kind == "recover":
+            g = snap.g_for_tid(self.thread.ptid[1])
+            chain = snap.panics(g) if g is not None else []
+            p = chain[0] if chain else None
+            d = snap.defer_at(int(gdb.parse_and_eval("(unsigned long)$_probe_arg1")))
+            caller = gdb.newest_frame().older()
+            if caller is None:
+                return False
+            self.event = ("recover", ("*%#x" % caller.pc(), p, d))
+            return True
+        if kind == "resume":
+            mark = int(gdb.parse_and_eval("(unsigned long)$_probe_arg0"))
+            pc, how = self._resume_pc(snap, mark)
+            if pc is None:
+                return False
+            self.event = ("resume", ("*%#x" % pc, how))
+            return True
+        return False
+
+    def _owned_by_start_or_outer(self, sp):
+        """Does the record with this sp belong to the frame defer step started
+        in, or to one of its callers (not to a function it called)?"""
+        f = gdb.newest_frame()
+        for _ in range(records.MAX_FRAMES):
+            if f is None:
+                return True         # the start frame is gone: we are further out
+            if f == self.start:
+                return sp >= int(f.read_register("rsp"))
+            f = f.older()
+        return True
+
+    def _run_reason(self, snap, d, panic):
+        call = records.format_call(d)
+        site = records.format_site(d.pc)
+        if not panic:
+            return "%s, deferred by %s, run by the scope's exit" % (call, site)
+        g = snap.g_for_tid(self.thread.ptid[1])
+        for p in (snap.panics(g) if g is not None else []):
+            if p.addr == panic:
+                if p.goexit:
+                    return "%s, deferred by %s, run by defer_goexit" % (call, site)
+                return '%s, deferred by %s, run by panic "%s"' % (call, site, p.msg)
+        return "%s, deferred by %s, run by a panic" % (call, site)
+
+    def _resume_pc(self, snap, mark):
+        rt = snap.rt
+        offs = rt.mark or {}
+        if "resumable" in offs and "resume" in offs:
+            resumable = snap.mem.read(mark + offs["resumable"], 1)[0]
+            if resumable:
+                r = snap.mem.u64(mark + offs["resume"])
+                return snap.mem.u64(r + RESUME_RIP), "defer_result"
+        # No defer_result: the owner returns to its caller, right after the call.
+        fm = records.FrameMap()
+        level = fm.owner(mark)
+        if level is None:
+            return None, None
+        owner = fm.frames[fm.levels.index(level)]
+        caller = owner.older()
+        if caller is None:
+            return None, None
+        return caller.pc(), "return of %s" % (owner.name() or "??")
+
+    # -- the command's loop --
+    def arm(self):
+        for kind in ("run", "recover", "resume"):
+            self.bps.append(catchpoints.make_quietly(lambda k=kind: _Probe(self, k)))
+        try:
+            self.bps.append(catchpoints.make_quietly(lambda: _Finish(self, self.start)))
+        except gdb.GdbError:
+            pass    # the outermost frame: nothing to finish
+        self.probes = self.bps[:3]
+
+    def disarm(self):
+        for bp in self.bps:
+            try:
+                if bp.is_valid():
+                    bp.delete()
+            except (gdb.error, RuntimeError):
+                pass
+        self.bps = []
+
+    def resume(self):
+        """continue; True if the thread stopped for one of our breakpoints."""
+        self.event, self.arrived = None, False
+        gdb.execute("continue", False, False)
+        return self._still_ours()
+
+    def _still_ours(self):
+        if not self.thread.is_valid() or gdb.selected_inferior().pid == 0:
+            return False
+        return gdb.selected_thread() == self.thread and (self.event is not None or self.arrived)
+
+    def go_to(self, spec):
+        """Stop at spec (thread-specific), the probes disabled meanwhile."""
+        for bp in self.probes:
+            bp.enabled = False
+        target = catchpoints.make_quietly(lambda: _Target(self, spec))
+        self.bps.append(target)
+        ok = self.resume() and self.arrived
+        for bp in self.probes:
+            if bp.is_valid():
+                bp.enabled = True
+        return ok
+
+    def run(self):
+        # A deferred call that returns lands in the runtime (deferreturn,
+        # __defer_invoke): never stop there; go on as if stepping out of the
+        # first user frame above it.  Bounded: each round leaves a frame.
+        for _ in range(64):
+            self.arm()
+            try:
+                if not self.resume():
+                    return
+                kind, data = self.event
+                if kind == "finish" and is_runtime_pc(gdb.selected_frame().pc()):
+                    self.start = _start_frame(gdb.newest_frame())
+                    self.start_name = self.start.name() or "the function"
+                    continue
+                self.report(kind, data)
+                return
+            finally:
+                self.disarm()
+
+    def report(self, kind, data):
+        if kind == "error":
+            raise gdb.GdbError("defer step: cannot decode the event: %s" % data)
+        if kind == "finish":
+            _show("defer step: %s returned (no deferred call, recover or resume "
+                  "on the way)" % self.start_name)
+        elif kind == "run":
+            spec, d, why = data
+            if self.go_to(spec):
+                _show("defer step: entering %s" % why)
+        elif kind == "recover":
+            spec, p, d = data
+            who = records.format_call(d, with_args=False) if d is not None else \
+                "the deferred call"
+            what = '"%s"' % p.msg if p is not None else "the panic"
+            if self.go_to(spec):
+                _show("defer step: %s recovered panic %s" % (who, what))
+        elif kind == "resume":
+            spec, how = data
+            if self.go_to(spec):
+                _show("defer step: the recovered panic resumes here (%s)" % how)
+
+
+def _show(header):
+    """The header, then the stop location as `step` shows it."""
+    gdb.write(header + "\n")
+    try:
+        text = gdb.execute("frame", False, True)
+    except gdb.error as e:
+        gdb.write("(%s)\n" % e)
+        return
+    if text.startswith("#0  "):
+        text = text[4:]
+    gdb.write(text)
+
+
+def params_step_normal_exits():
+    return bool(_normal_exits.value) if _normal_exits is not None else True
+
+
+def _check_thread():
+    """The thread to step, or a one-line GdbError saying why not."""
+    inf = gdb.selected_inferior()
+    if inf is None or inf.pid == 0:
+        raise gdb.GdbError("defer step: the program is not being run.")
+    conn = getattr(inf, "connection", None)
+    if conn is not None and conn.type == "core":
+        raise gdb.GdbError("defer step: this is a core file: there is no process to run.")
+    t = gdb.selected_thread()
+    if t is None or not t.is_valid() or t.is_exited():
+        raise gdb.GdbError("defer step: no thread selected.")
+    if t.is_running():
+        raise gdb.GdbError("defer step: thread %s is running: interrupt it first." %
+                           records.thread_id_string(t))
+    snap = records.Snapshot()
+    if snap.g_for_tid(t.ptid[1]) is None:
+        raise gdb.GdbError("defer step: thread %s never deferred a call: no deferred call, "
+                           "panic or recovery to step to." % records.thread_id_string(t))
+    return t
+
+
+def _start_frame(frame=None):
+    """The selected frame, or, if that is the runtime's code (after catch
+    panic, say), the first user frame above it."""
+    first = frame if frame is not None else gdb.selected_frame()
+    f = first
+    while f is not None and is_runtime_pc(f.pc()):
+        f = f.older()
+    return f if f is not None else first
+
+
+class DeferPrefix(gdb.Command):
+    """Commands for libdefer's deferred calls and panics.
+Example:
+  defer step"""
+
+    def __init__(self):
+        gdb.Command.__init__(self, "defer", gdb.COMMAND_RUNNING, gdb.COMPLETE_COMMAND, True)
+
+    def invoke(self, arg, from_tty):
+        gdb.execute("help defer", from_tty)
+
+
+class DeferStep(gdb.Command):
+    """Run the selected thread to the next point of its defer/panic control flow.
+Usage: defer step
+
+Resumes the selected thread and stops at the first of:
+  - the first line of the next deferred call to run, at a scope exit of the
+    selected frame (or of a caller), or during a panic (any frame's calls);
+  - the deferred call that recovered a panic, where recover() returns;
+  - after a recovery, the place where execution resumes (the owner's
+    defer_result line, or its caller right after the call);
+  - otherwise where `finish` would stop when the selected frame returns.
+Repeating it walks a whole panic: each deferred call, the recover, the
+resume point.  It never stops in libdefer's own code, steps over deferred
+calls without line information (as `step` does), and only this thread's
+events stop it (other threads keep running, as with `finish`).
+
+`set defer step-normal-exits off` skips calls run by normal scope exits
+(Delve's `next`): only calls a panic runs stop.  See docs/gdb-stepping.md.
+
+Example:
+  catch panic
+  run
+  defer step"""
+
+    def __init__(self):
+        gdb.Command.__init__(self, "defer step", gdb.COMMAND_RUNNING)
+
+    def invoke(self, arg, from_tty):
+        if arg.strip():
+            raise gdb.GdbError("defer step takes no argument (got %r)." % arg.strip())
+        try:
+            t = _check_thread()
+            records.runtime()
+        except records.NotLinked as e:
+            raise gdb.GdbError("defer step: %s" % e)
+        Stepper(t, _start_frame()).run()
+
+
+_normal_exits = None
+
+
+def _has_command(name):
+    try:
+        gdb.execute("help %s" % name, False, True)
+        return True
+    except gdb.error:
+        return False
+
+
+def register():
+    global _normal_exits
+    if not _has_command("defer"):
+        DeferPrefix()
+    DeferStep()
+    _normal_exits = params._Param(
+        "step-normal-exits", gdb.COMMAND_RUNNING, gdb.PARAM_BOOLEAN, True,
+        """Whether defer step stops in calls run by a normal scope exit.
+When on (the default), defer step enters every deferred call, like Delve's
+step.  When off, it stops only in calls a panic runs, and at recoveries
+(Delve's next and stepout).
+
+Example:
+  set defer step-normal-exits off""",
+        "Set whether defer step stops in calls run by normal scope exits.",
+        "Show whether defer step stops in calls run by normal scope exits.",
+        "Stopping in deferred calls run by normal scope exits is %s.")
+    params._PARAMS.append(_normal_exits)
