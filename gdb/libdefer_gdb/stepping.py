@@ -343,8 +343,10 @@ def _check_thread():
                            records.thread_id_string(t))
     snap = records.Snapshot()
     if snap.g_for_tid(t.ptid[1]) is None:
-        raise gdb.GdbError("defer step: thread %s never deferred a call: no deferred call, "
-                           "panic or recovery to step to." % records.thread_id_string(t))
+        # Not an error: the selected function may be about to defer.
+        gdb.write("defer step: thread %s has never deferred a call; stopping where "
+                  "finish would unless it defers or panics first.\n" %
+                  records.thread_id_string(t))
     return t
 
 
