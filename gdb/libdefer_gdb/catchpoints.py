@@ -126,6 +126,19 @@ def _reg(name):
     return int(gdb.parse_and_eval("(unsigned long)$%s" % name))
 
 
+def _format_argument():
+    """gopanic's fmt at its entry (the fallback without probes)."""
+    try:
+        v = gdb.selected_frame().read_var("fmt")
+        if v.is_optimized_out:
+            raise ValueError
+        addr = int(v)
+    except (gdb.error, ValueError):
+        addr = _reg("rsi")
+    raw = bytes(gdb.selected_inferior().read_memory(addr, 256))
+    return raw.split(b"\0")[0].decode("utf-8", "backslashreplace")
+
+
 def panic_text(p):
     value = " value=%s" % records._fmt_pointer(p.arg) if p.arg else ""
     return '"%s"%s raised in %s' % (p.msg, value, _site(p.pc))
@@ -220,7 +233,7 @@ class Catchpoint(gdb.Breakpoint):
         if self.kind == "panic":
             if self.mode == "function":
                 # gopanic's entry: the message is not formatted yet.
-                fmt = gdb.parse_and_eval("(const char *)$rsi").string(errors="replace", length=256)
+                fmt = _format_argument()
                 if self.regex and not self.regex.search(fmt):
                     return None
                 return 'panic with format "%s" in %s (no SDT probes: message not formatted yet)' % (
