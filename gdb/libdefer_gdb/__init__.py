@@ -30,9 +30,10 @@ def install():
     functions.register()
     framefilter.register()
     records.connect_events()
-    from . import catchpoints, stepping
+    from . import catchpoints, mi, stepping
     catchpoints.register()
     stepping.register()
+    mi.register()
     _installed = True
 
 

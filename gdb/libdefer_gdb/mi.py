@@ -1,0 +1,131 @@
+"""mi.py - GDB/MI commands for IDEs (gdb.MICommand, gdb 12+):
+
+  -defer-list-defers [--thread N]
+      ^done,thread-id="1",defers=[{index="1",function="close_conn",
+          call="close_conn(c=0x..., ...)",args=[{name="c",value="0x..."},...],
+          state="pending",site={func="inner",file="scen.c",line="66",addr="0x..."},
+          frame="1",record="0x..."},...]
+  -defer-list-panics [--thread N]
+      ^done,thread-id="1",panics=[{index="1",message="...",state="running",
+          value="0x..." (panic_value only),raised={func=,file=,line=,addr=},
+          running-defer="1" (index into the defers, when running one)},...]
+
+`--thread N` is MI's own option (gdb selects the thread before invoking the
+command); it is also accepted after the command name.  A damaged chain adds
+error="..." next to what could be read.  Failures are ^error with one line.
+"""
+
+import gdb
+
+from . import records
+from .records import Symbols
+
+
+def _thread(argv):
+    records.require_target()
+    rest = list(argv)
+    t = gdb.selected_thread()
+    while rest:
+        a = rest.pop(0)
+        if a == "--thread" and rest:
+            n = rest.pop(0)
+            try:
+                num = int(n)
+            except ValueError:
+                raise gdb.GdbError("Invalid thread id: %s" % n)
+            t = next((x for x in gdb.selected_inferior().threads() if x.num == num), None)
+            if t is None:
+                raise gdb.GdbError("No thread %s." % n)
+        else:
+            raise gdb.GdbError("Unknown argument %s (usage: [--thread N])" % a)
+    if t is None:
+        raise gdb.GdbError("No thread selected.")
+    if t.is_running():
+        raise gdb.GdbError("Thread %s is running." % records.thread_id_string(t))
+    return t
+
+
+def _site(pc):
+    func, filename, line = Symbols.site(pc)
+    out = {"func": func, "addr": "%#x" % pc}
+    if filename:
+        out["file"] = filename
+        out["line"] = str(line)
+    return out
+
+
+def _snapshot_and_g(t):
+    records.require_target()
+    snap = records.Snapshot(records.runtime(), t.inferior)
+    return snap, snap.g_for_tid(t.ptid[1])
+
+
+class ListDefers(gdb.MICommand):
+    """-defer-list-defers [--thread N]: the thread's pending deferred calls."""
+
+    def __init__(self):
+        gdb.MICommand.__init__(self, "-defer-list-defers")
+
+    def invoke(self, argv):
+        t = _thread(argv)
+        with records.ThreadSwitch(t):
+            snap, g = _snapshot_and_g(t)
+            result = {"thread-id": records.thread_id_string(t), "defers": []}
+            if g is None:
+                return result
+            by_addr = {p.addr: p for p in snap.panics(g)}
+            chain = snap.defers(g, None)
+            fm = records.FrameMap()
+            for d in chain:
+                level = fm.owner(d.sp)
+                item = {
+                    "index": str(d.index),
+                    "function": records.format_call(d, with_args=False),
+                    "call": records.format_call(d),
+                    "args": [{"name": name or "arg%d" % (i + 1), "value": text}
+                             for i, (name, text) in enumerate(records.arguments(d))],
+                    "state": d.state(by_addr),
+                    "site": _site(d.pc),
+                    "record": "%#x" % d.addr,
+                }
+                if level is not None:
+                    item["frame"] = str(level)
+                result["defers"].append(item)
+            if chain.error:
+                result["error"] = chain.error
+            return result
+
+
+class ListPanics(gdb.MICommand):
+    """-defer-list-panics [--thread N]: the thread's panic chain."""
+
+    def __init__(self):
+        gdb.MICommand.__init__(self, "-defer-list-panics")
+
+    def invoke(self, argv):
+        t = _thread(argv)
+        with records.ThreadSwitch(t):
+            snap, g = _snapshot_and_g(t)
+            result = {"thread-id": records.thread_id_string(t), "panics": []}
+            if g is None:
+                return result
+            chain = snap.panics(g)
+            index = {d.addr: d.index for d in snap.defers(g, None)} if chain else {}
+            for p in chain:
+                item = {"index": str(p.index), "message": p.msg, "state": p.state(),
+                        "raised": _site(p.pc), "record": "%#x" % p.addr}
+                if p.arg:
+                    item["value"] = "%#x" % p.arg
+                if p.defer and p.defer in index:
+                    item["running-defer"] = str(index[p.defer])
+                result["panics"].append(item)
+            if chain.error:
+                result["error"] = chain.error
+            return result
+
+
+def register():
+    if not hasattr(gdb, "MICommand"):
+        return      # gdb < 12
+    ListDefers()
+    ListPanics()
