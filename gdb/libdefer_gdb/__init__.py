@@ -30,10 +30,11 @@ def install():
     functions.register()
     framefilter.register()
     records.connect_events()
-    from . import catchpoints, mi, stepping
+    from . import catchpoints, mi, stepping, tui
     catchpoints.register()
     stepping.register()
     mi.register()
+    tui.register()
     _installed = True
 
 

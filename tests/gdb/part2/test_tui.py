@@ -1,0 +1,115 @@
+"""The `defers` TUI window, rendered in a real terminal (tmux) and read back
+with capture-pane."""
+import os
+import shlex
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from p2 import ENTRY, step_prog
+
+ROOT = ENTRY.parent.parent
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Term:
+    """gdb in a detached tmux session on a private server socket."""
+
+    def __init__(self, argv, width=160, height=50):
+        self.sock = "libdefer-tui-%d-%d" % (os.getpid(), id(self))
+        env = "TERM=xterm LIBDEFER_GDB_DIR= DEFER_TRACEBACK= "
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height),
+                  env + " ".join(shlex.quote(a) for a in argv))
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", self.sock] + list(args), capture_output=True,
+                              text=True, timeout=30).stdout
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p")
+
+    def type(self, line):
+        self.tmux("send-keys", "-l", line)
+        self.tmux("send-keys", "Enter")
+
+    def wait_for(self, text, timeout=30):
+        end = time.time() + timeout
+        while time.time() < end:
+            s = self.screen()
+            if text in s:
+                return s
+            time.sleep(0.2)
+        raise AssertionError("%r never appeared on the screen:\n%s" % (text, self.screen()))
+
+    def close(self):
+        self.tmux("kill-server")
+
+
+@pytest.fixture
+def term():
+    opened = []
+
+    def start(argv, **kw):
+        t = Term(argv, **kw)
+        opened.append(t)
+        return t
+    yield start
+    for t in opened:
+        t.close()
+
+
+def _window(screen):
+    """The lines of the defers window: between its top border, the first line
+    after the source window's bottom border, and the next border."""
+    lines = screen.splitlines()
+    start = next(i for i, l in enumerate(lines) if "Thread " in l and "deferred calls" in l)
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith(("mq", "└", "+-")))
+    return "\n".join(l.strip("x│| ") for l in lines[start:end])
+
+
+def test_window_shows_pending_calls_and_panics_and_refreshes_on_each_stop(term):
+    exe = step_prog()
+    t = term(["gdb", "-nx", "-q", "-iex", "set confirm off", "-iex", "source %s" % ENTRY,
+              "-ex", "break seen_middle", "-ex", "tui layout defers", "--args", str(exe),
+              "panic"])
+    t.wait_for("No process")
+    t.type("run")
+    s = t.wait_for("seen_middle(n=2)")
+    w = _window(s)
+    assert "defer 1: seen_middle(n=2)  [run by panic 1]" in w, s
+    assert "defer 2: recover_it(status=0x" in w and "[pending]" in w, s
+    assert 'panic 1: "bottom failed: 42"  [running]' in w, s
+    t.type("defer step")
+    s = t.wait_for("In: recover_it")
+    w = _window(s)
+    # seen_middle ran and is gone; recover_it is now the panic's call.
+    assert "seen_middle(n=2)" not in w, s
+    assert "defer 1: recover_it(status=0x" in w and "[run by panic 1]" in w, s
+    t.type("defer step")
+    s = t.wait_for("recovered panic")
+    assert '"bottom failed: 42"  [recovered]' in _window(s), s
+
+
+def test_deferdb_tui_opens_the_layout(term):
+    exe = step_prog()
+    t = term([str(ROOT / "gdb" / "deferdb"), "--tui", str(exe), "normal"])
+    s = t.wait_for("No process")
+    assert "step-" in s and ".c" in s      # the source window is there too
+    t.type("break here")
+    t.type("run")
+    s = t.wait_for("third_call(id=7)")
+    w = _window(s)
+    assert w.index("third_call(id=7)") < w.index("second_call(id=7)") < \
+        w.index("first_call(id=7)"), s
+
+
+def test_window_for_a_thread_that_never_deferred(term):
+    exe = step_prog()
+    t = term(["gdb", "-nx", "-q", "-iex", "set confirm off", "-iex", "source %s" % ENTRY,
+              "-ex", "break here", "-ex", "tui layout defers", "--args", str(exe), "never"])
+    t.wait_for("No process")
+    t.type("run")
+    s = t.wait_for("never deferred a call")
+    assert "Traceback" not in s and "Python Exception" not in s
