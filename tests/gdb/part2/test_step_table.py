@@ -1,0 +1,72 @@
+"""The stepping table of docs/gdb-stepping.md, cell by cell: what gdb's
+step, next and finish do at a scope exit with pending deferred calls and at
+a panic(...) line, and what defer step does in the same places."""
+import re
+
+import pytest
+
+from p2 import gdb, line_of, step_prog
+
+DEFERRED = ("third_call (", "second_call (", "first_call (")
+
+
+def at_scope_exit(*cmds, opt="-O0"):
+    """Stop on the last statement of normal(), `next` onto its exit (the
+    cleanup that calls deferreturn), then run cmds."""
+    return gdb("break %d" % line_of('here("normal");'), "run", "next", *cmds,
+               exe=step_prog(opt=opt), args=["normal"])
+
+
+def at_panic_line(*cmds, opt="-O0"):
+    return gdb("break %d" % line_of("bottom panic line"), "run", *cmds,
+               exe=step_prog(opt=opt), args=["panic"])
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_step_at_scope_exit_never_stops_in_a_deferred_call(opt):
+    # deferreturn has no line information: step steps over it, calls and all.
+    out = at_scope_exit(*["step"] * 5, opt=opt)
+    assert not any(d in out for d in DEFERRED), out
+    assert re.search(r"^main \(", out, re.M), out
+
+
+def test_next_at_scope_exit_runs_the_calls_and_stops_in_the_caller():
+    out = at_scope_exit("next", "next")
+    assert not any(d in out for d in DEFERRED), out
+    assert re.search(r"^main \(.*\n%d\t" % line_of('here("after normal")'), out, re.M), out
+
+
+def test_finish_at_scope_exit_runs_the_calls_and_returns():
+    out = at_scope_exit("finish")
+    assert not any(d in out for d in DEFERRED), out
+    assert re.search(r"^main \(.*\n%d\t" % line_of('here("after normal")'), out, re.M), out
+
+
+def test_defer_step_at_scope_exit_enters_the_newest_call():
+    out = at_scope_exit("defer step")
+    assert re.search(r"^third_call \(id=7\) at \S+:%d$" % line_of("third_call body"), out, re.M)
+
+
+def test_defer_step_with_normal_exits_off_is_delves_next():
+    out = at_scope_exit("set defer step-normal-exits off", "defer step")
+    assert not any(d in out for d in DEFERRED) and "defer step: normal returned" in out, out
+
+
+def test_step_at_a_panic_line_enters_the_runtime():
+    out = at_panic_line("step")
+    assert re.search(r"^gopanic \(.*\) at \S*libdefer/src/panic\.c:\d+$", out, re.M), out
+
+
+@pytest.mark.parametrize("cmd", ["next", "finish"])
+def test_next_and_finish_at_a_panic_line_lose_control(cmd):
+    # The recovery jumps past gdb's step-resume breakpoint: the program runs
+    # on to its end without stopping in any deferred call.
+    out = at_panic_line(cmd)
+    assert "status 500" in out and "exited normally" in out, out
+    assert "seen_bottom (" not in out
+
+
+def test_defer_step_at_a_panic_line_stops_in_the_first_call_the_panic_runs():
+    out = at_panic_line("defer step")
+    assert re.search(r"^seen_bottom \(n=1\) at \S+:%d$" % line_of("seen_bottom body"), out, re.M)
+    assert "exited" not in out
