@@ -159,3 +159,12 @@ def test_fatal_stop_not_listed_as_a_user_breakpoint():
 def test_help_has_an_example(cmd):
     out = gdb("help %s" % cmd)
     assert "Example" in out, out
+
+
+def test_ignore_counts_and_commands_work_on_catchpoints(tmp_path):
+    script = tmp_path / "cmds.gdb"
+    script.write_text("catch panic\ncommands 1\nbt 1\nend\nignore 1 1\nrun\n")
+    out = gdb("source %s" % script, exe=step_prog(), args=["nested"])
+    hits = re.findall(r"^Catchpoint 1 \(panic\), (.*)$", out, re.M)
+    assert len(hits) == 1 and hits[0].startswith('"second panic 2"'), out
+    assert re.search(r"^#0  gopanic ", out, re.M), out
