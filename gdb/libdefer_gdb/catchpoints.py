@@ -374,6 +374,9 @@ class FatalStop(gdb.Breakpoint):
 
     def stop(self):
         self.hit_now = bool(_stop_on_fatal.value) if _stop_on_fatal is not None else True
+        if self.hit_now:
+            t = gdb.selected_thread()
+            self.last = (t.inferior.num, t.ptid[1], gdb.selected_frame().pc())
         return self.hit_now
 
     def report(self, t):
@@ -391,6 +394,18 @@ class FatalStop(gdb.Breakpoint):
 
 _fatal = None
 _stop_on_fatal = None
+
+
+def at_fatal_stop(t):
+    """Is thread t stopped at the unrecovered-panic stop?"""
+    if _fatal is None or not _fatal.is_valid() or getattr(_fatal, "last", None) is None:
+        return False
+    try:
+        with records.ThreadSwitch(t):
+            pc = gdb.newest_frame().pc()
+    except gdb.error:
+        return False
+    return _fatal.last == (t.inferior.num, t.ptid[1], pc)
 
 
 def _ensure_fatal(_event=None):

@@ -341,6 +341,9 @@ def _check_thread():
     if t.is_running():
         raise gdb.GdbError("defer step: thread %s is running: interrupt it first." %
                            records.thread_id_string(t))
+    if catchpoints.at_fatal_stop(t):
+        raise gdb.GdbError("defer step: this panic was not recovered: no deferred call is "
+                           "left to run; continue lets the process exit.")
     snap = records.Snapshot()
     if snap.g_for_tid(t.ptid[1]) is None:
         # Not an error: the selected function may be about to defer.

@@ -192,3 +192,25 @@ def test_after_exec(session):
 def test_help_has_an_example():
     out = gdb("help defer step")
     assert "Example" in out and "defer step" in out
+
+
+def test_at_the_unrecovered_panic_stop_it_refuses_in_one_line(session):
+    s = session(step_prog(), "fatal")
+    s.cmd("break fatal")
+    s.cmd("run")
+    out = s.cmd("defer step")
+    assert stop_line(out)[0] == "seen_bottom", s.log
+    out = s.cmd("defer step")      # the panic runs out of calls: the fatal stop
+    assert "Unrecovered panic in thread 1" in out, s.log
+    out = s.cmd("defer step")
+    assert out.strip() == ("defer step: this panic was not recovered: no deferred call is "
+                           "left to run; continue lets the process exit."), s.log
+    assert "exited with code 02" in s.cmd("continue")
+
+
+def test_in_main_without_events_it_runs_to_the_end_like_finish_cannot(session):
+    s = session(step_prog(), "never")
+    s.cmd("break %d" % line_of('here("never")'))
+    s.cmd("run")
+    out = s.cmd("defer step")
+    assert "exited normally" in out, s.log
