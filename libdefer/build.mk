@@ -62,3 +62,19 @@ $(B)/bench/defer_bench: libdefer/bench/defer_bench.c $(B)/libdefer.a $(LIBDEFER_
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O2 -Ilibdefer/include $< $(B)/libdefer.a -o $@
 all: $(B)/bench/defer_bench
+
+# And with ThreadSanitizer, for the stress tests.
+LIBDEFER_TSAN_OBJ := $(patsubst libdefer/src/%.c,$(B)/tsan/%.o,$(LIBDEFER_SRC)) $(B)/tsan/defer.S.o
+
+$(B)/tsan/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 -fsanitize=thread -fPIC -Ilibdefer/include -fvisibility=hidden -c $< -o $@
+
+$(B)/tsan/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+
+$(B)/tsan/libdefer.a: $(LIBDEFER_TSAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+all: $(B)/tsan/libdefer.a

@@ -29,7 +29,8 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
 
     link="static" links build/libdefer.a, "shared" links build/libdefer.so
     with an rpath so the program runs from the build tree, "sanitize" links
-    build/san/libdefer.a and builds with AddressSanitizer and UBSan.
+    build/san/libdefer.a and builds with AddressSanitizer and UBSan, "tsan"
+    links build/tsan/libdefer.a and builds with ThreadSanitizer.
     """
     if isinstance(src, Path):
         text = src.read_text()
@@ -42,7 +43,8 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
     # fresh binary.
     deps = [f"{p}:{p.stat().st_mtime_ns}" for p in sorted(INCLUDE.glob("*.h"))]
     deps += [f"{p}:{p.stat().st_mtime_ns}" for p in
-             (BUILD / "libdefer.a", BUILD / "libdefer.so.1", BUILD / "san" / "libdefer.a")
+             (BUILD / "libdefer.a", BUILD / "libdefer.so.1", BUILD / "san" / "libdefer.a",
+              BUILD / "tsan" / "libdefer.a")
              if p.exists()]
     key = hashlib.sha1("\0".join([text, cc, opt, link] + extra + deps).encode()).hexdigest()[:10]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -57,6 +59,8 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         cmd += [str(BUILD / "libdefer.a")]
     elif link == "sanitize":
         cmd += SAN_FLAGS + [str(BUILD / "san" / "libdefer.a")]
+    elif link == "tsan":
+        cmd += ["-fsanitize=thread", str(BUILD / "tsan" / "libdefer.a")]
     else:
         cmd += ["-L", str(BUILD), "-ldefer", f"-Wl,-rpath,{BUILD}"]
     cmd += ["-lpthread"]

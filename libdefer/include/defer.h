@@ -107,16 +107,19 @@ struct defer_mark {
 	uint8_t armed;   /* a call was deferred: run deferreturn on exit */
 	uint8_t resumable; /* defer_result was used: resume holds where */
 	struct defer_resume *resume;
+	/* Hand-over from the defer() macro to deferproc. */
+	void (*fn)(void);
+	uint64_t desc;   /* nargs and kind[] as laid out in struct _defer */
+	struct defer_mark *prev; /* __defer_tls.frame before this defer() */
 	struct _defer rec;
 };
 
-/* Per-thread hand-over area between the defer() macro and deferproc: the
- * arguments travel in their registers, these three beside them. */
+/* Per-thread data: the thread's g, and the slot through which defer()
+ * tells deferproc which frame's mark holds the rest (the arguments travel
+ * in their registers). */
 struct defer_tls {
 	struct g *g;
-	void (*fn)(void);
 	struct defer_mark *frame;
-	uint64_t desc;   /* nargs and kind[] as laid out in struct _defer */
 };
 extern __thread struct defer_tls __defer_tls __attribute__((tls_model("initial-exec")));
 
@@ -246,19 +249,20 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 			      !__builtin_types_compatible_p(__typeof__(call), long double))
 
 /*
- * defer(fn, args...): hand fn, the frame and the argument kinds to deferproc
- * through __defer_tls, then call deferproc as if it were fn, so the
- * compiler puts every argument where fn expects it.  Arguments are
- * evaluated once, here.
+ * defer(fn, args...): leave fn and the argument kinds in the frame's mark,
+ * the mark in __defer_tls (remembering what was there: a signal handler may
+ * defer too), then call deferproc as if it were fn, so the compiler puts
+ * every argument where fn expects it.  Arguments are evaluated once, here.
  */
 #define __DEFER_CALL(n, __f, ...)                                             \
 	do {                                                                  \
 		_Static_assert(__DEFER_RET_OK((__f)(__VA_ARGS__)),             \
 			       "defer: the function must return void, a scalar or a small struct"); \
 		__DEFER_CAT(__DEFER_CHECK, n)(__VA_ARGS__)                    \
-		__defer_tls.fn = (void (*)(void))(__f);                        \
+		__defer_fr.fn = (void (*)(void))(__f);                        \
+		__defer_fr.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__);  \
+		__defer_fr.prev = __defer_tls.frame;                          \
 		__defer_tls.frame = &__defer_fr;                              \
-		__defer_tls.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
 		((__typeof__(&*(__f)))__defer_deferproc)(__VA_ARGS__);     \
 	} while (0)
 

@@ -109,6 +109,7 @@ struct g {
 	struct _defer *pool;   /* free records */
 	void *chunks;          /* the memory they live in */
 	uintptr_t stacklo;     /* lowest address of the thread's stack */
+	void *altstack;        /* the signal stack the runtime gave the thread */
 };
 
 extern struct g *volatile allgs __attribute__((visibility("default")));

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,7 +49,9 @@ static void gexit(void *arg)
 {
 	struct g *g = arg;
 
+	overflow_thread_exit(g->altstack);
 	pthread_mutex_lock(&allglock);
+	g->altstack = NULL;
 	g->_defer = NULL;
 	g->_panic = NULL;
 	freechunks(g);
@@ -75,6 +78,7 @@ static void ginit(void)
 	if (pthread_key_create(&gkey, gexit) != 0)
 		throw("cannot create the thread-exit key");
 	pthread_atfork(NULL, NULL, gafterfork);
+	overflow_init();
 }
 
 /* The bottom of the calling thread's stack (with its guard), or 0. */
@@ -91,10 +95,19 @@ static uintptr_t stacklo(void)
 	return (uintptr_t)lo;
 }
 
+/*
+ * Signals are blocked while a g is made: a handler that defers would
+ * otherwise find no g yet and wait for allglock, which its own thread holds.
+ */
 static struct g *newg(void)
 {
 	struct g *g;
+	sigset_t all, old;
+	uintptr_t lo;
 
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	lo = stacklo();
 	pthread_once(&gonce, ginit);
 	pthread_mutex_lock(&allglock);
 	for (g = allgs; g && g->status != DEFER_G_DEAD; g = g->alllink)
@@ -103,19 +116,22 @@ static struct g *newg(void)
 		g = calloc(1, sizeof *g);
 		if (!g) {
 			pthread_mutex_unlock(&allglock);
+			pthread_sigmask(SIG_SETMASK, &old, 0);
 			throw("out of memory for a thread record");
 		}
 		g->alllink = allgs;
 		allgs = g;
 	}
 	g->tid = gettid();
-	g->stacklo = stacklo();
+	g->stacklo = lo;
 	memset(g->name, 0, sizeof g->name);
 	prctl(PR_GET_NAME, g->name);
 	g->status = DEFER_G_RUNNING;
 	pthread_mutex_unlock(&allglock);
+	g->altstack = overflow_thread();
 	pthread_setspecific(gkey, g);
 	__defer_tls.g = g;
+	pthread_sigmask(SIG_SETMASK, &old, 0);
 	return g;
 }
 
@@ -126,23 +142,31 @@ struct g *getg(void)
 	return g ? g : newg();
 }
 
+/*
+ * Called by deferproc when the pool is empty.  Signals are blocked: a
+ * handler that defers would otherwise find the pool half built, or call
+ * malloc inside our malloc.
+ */
 void __defer_refill(void)
 {
 	struct g *g = getg();
 	struct chunk *c;
-	int i;
+	sigset_t all, old;
 
 	if (g->pool)
 		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	c = malloc(sizeof *c);
 	if (!c)
 		throw("out of memory for deferred calls");
 	c->next = g->chunks;
 	g->chunks = c;
-	for (i = CHUNK - 1; i >= 0; i--) {
+	for (int i = CHUNK - 1; i >= 0; i--) {
 		c->d[i].link = g->pool;
 		g->pool = &c->d[i];
 	}
+	pthread_sigmask(SIG_SETMASK, &old, 0);
 }
 
 /* A record built into a defer_mark goes back to nobody. */

@@ -26,14 +26,14 @@ const struct defer_debug_offsets _defer_debug_offsets = {
 };
 
 /* The constants defer.S uses. */
-_Static_assert(offsetof(struct defer_tls, g) == 0 && offsetof(struct defer_tls, fn) == 8 &&
-	       offsetof(struct defer_tls, frame) == 16 && offsetof(struct defer_tls, desc) == 24,
+_Static_assert(offsetof(struct defer_tls, g) == 0 && offsetof(struct defer_tls, frame) == 8,
 	       "TLS_*");
 _Static_assert(G(_defer) == 8 && G(pool) == 48, "G_*");
 _Static_assert(D(link) == 0 && D(fn) == 8 && D(pc) == 16 && D(sp) == 24 &&
 	       D(_panic) == 32 && D(nargs) == 40 && D(kind) == 41 &&
 	       D(iregs) == 56 && D(fregs) == 104, "D_*");
-_Static_assert(M(armed) == 0 && M(rec) == 16, "M_*");
+_Static_assert(M(armed) == 0 && M(fn) == 16 && M(desc) == 24 && M(prev) == 32 &&
+	       M(rec) == 40, "M_*");
 _Static_assert(offsetof(struct defer_resume, rsp) == 48 &&
 	       offsetof(struct defer_resume, rip) == 56 &&
 	       offsetof(struct defer_resume, rax) == 64, "defer_resume");

@@ -34,6 +34,11 @@ HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *
 /* symbolize.c: the function containing pc (name, offset), or -1. */
 HIDDEN long symbolize(uintptr_t pc, char *name, size_t len, const char **file);
 
+/* overflow.c: report stack overflows in deferring threads. */
+HIDDEN void overflow_init(void);
+HIDDEN void *overflow_thread(void);
+HIDDEN void overflow_thread_exit(void *altstack);
+
 /* fatal.c */
 void fatalpanic(struct g *g) __attribute__((noreturn));
 HIDDEN void throw(const char *why, ...) __attribute__((noreturn, format(printf, 1, 2)));

@@ -6,9 +6,7 @@
 #include <sys/sdt.h>
 
 #define TLS_G      0
-#define TLS_FN     8
-#define TLS_FRAME  16
-#define TLS_DESC   24
+#define TLS_FRAME  8
 
 #define G_DEFER    8
 #define G_POOL     48
@@ -26,18 +24,56 @@
 #define D_FREGS    104
 
 #define M_ARMED    0
-#define M_REC      16
+#define M_FN       16
+#define M_DESC     24
+#define M_PREV     32
+#define M_REC      40
+
+/*
+ * LOADARGS(r, done): the argument registers from the record in r (not
+ * %rdx, which is loaded).  Only nargs of each class were saved.
+ */
+#define LOADARGS(r, done)				\
+	movq	D_IREGS+0(r), %rdi;			\
+	movq	D_FREGS+0(r), %xmm0;			\
+	cmpb	$1, D_DESC(r);				\
+	jbe	done;					\
+	movq	D_FREGS+8(r), %xmm1;			\
+	movq	D_FREGS+16(r), %xmm2;			\
+	movq	D_FREGS+24(r), %xmm3;			\
+	movq	D_FREGS+32(r), %xmm4;			\
+	movq	D_FREGS+40(r), %xmm5;			\
+	movq	D_IREGS+8(r), %rsi;			\
+	movq	D_IREGS+16(r), %rdx;			\
+	movq	D_IREGS+24(r), %rcx;			\
+	movq	D_IREGS+32(r), %r8;			\
+	movq	D_IREGS+40(r), %r9
+
+/*
+ * FREE(r): give the pool record in r back (g in %rax), once everything has
+ * been read from it: a signal handler that defers may take it from the
+ * pool at once.  The pool head travels through the stack: no register is
+ * free.
+ */
+#define FREE(r)						\
+	pushq	G_POOL(%rax);				\
+	.cfi_adjust_cfa_offset 8;			\
+	popq	D_LINK(r);				\
+	.cfi_adjust_cfa_offset -8;			\
+	movq	r, G_POOL(%rax)
 
 	.text
 
 /*
  * deferproc: the defer() macro calls it through the deferred function's own
  * type, so on entry the argument registers hold the call's arguments,
- * already converted as for a direct call; fn, the frame marker and the
- * argument kinds wait in __defer_tls.  The first call a frame defers goes
- * into the marker's own record, later ones come from the thread's pool.
- * The record is filled before it is linked, so a debugger never sees a
- * half-written record on the chain.
+ * already converted as for a direct call.  The frame's mark is in
+ * __defer_tls.frame and holds fn and the argument kinds; its `prev` is what
+ * the slot held before, put back on the way out, so that a signal handler
+ * that defers between the macro and here leaves the slot as it found it.
+ * The first call a frame defers goes into the mark's own record, later
+ * ones come from the thread's pool.  The record is filled before it is
+ * linked, so a debugger never sees a half-written record on the chain.
  */
 	.p2align 5
 	.globl	deferproc
@@ -49,28 +85,31 @@ deferproc:
 	movq	%fs:TLS_G(%r10), %r11
 	testq	%r11, %r11
 	jz	.Lslow
-	movq	%fs:TLS_FRAME(%r10), %rax
-	cmpb	$0, M_ARMED(%rax)
+	movq	%fs:TLS_FRAME(%r10), %r10	/* the mark */
+	cmpb	$0, M_ARMED(%r10)
 	jne	.Lpool
 	/* The frame's first call: its mark's own record (flags 0: not heap). */
-	movb	$1, M_ARMED(%rax)
-	movq	%rax, M_REC+D_SP(%rax)
-	addq	$M_REC, %rax
+	movb	$1, M_ARMED(%r10)
+	leaq	M_REC(%r10), %rax
 	movq	%rdi, D_IREGS+0(%rax)
-	movq	%fs:TLS_DESC(%r10), %rdi	/* nargs, kind[], flags 0 */
+	movq	M_DESC(%r10), %rdi		/* nargs, kind[], flags 0 */
 	movq	%rdi, D_DESC(%rax)
 .Lregs:
 	movq	%xmm0, D_FREGS+0(%rax)
 	cmpb	$1, %dil
 	ja	.Lmore
 .Lfinish:
-	movq	%fs:TLS_FN(%r10), %rdi
+	movq	%r10, D_SP(%rax)
+	movq	M_FN(%r10), %rdi
 	movq	%rdi, D_FN(%rax)
 	movq	(%rsp), %rdi
 	movq	%rdi, D_PC(%rax)
 	movq	G_DEFER(%r11), %rdi
 	movq	%rdi, D_LINK(%rax)
 	movq	%rax, G_DEFER(%r11)		/* publish */
+	movq	M_PREV(%r10), %rdi		/* give the hand-over slot back */
+	movq	__defer_tls@gottpoff(%rip), %r10
+	movq	%rdi, %fs:TLS_FRAME(%r10)
 	STAP_PROBE1(libdefer, defer, 8@%rax)
 	ret
 .Lmore:
@@ -95,7 +134,6 @@ deferproc:
 	 * load and the store of the pool head; it gives it back before it
 	 * returns, so nothing of ours goes into the record until it is ours. */
 .Lpool:
-	movq	%rax, %r10			/* the mark; %r10 is reloaded below */
 	movq	G_POOL(%r11), %rax
 	testq	%rax, %rax
 	jz	.Lslow
@@ -106,9 +144,7 @@ deferproc:
 	popq	%rdi
 	.cfi_adjust_cfa_offset -8
 	movq	%rdi, D_IREGS+0(%rax)
-	movq	%r10, D_SP(%rax)
-	movq	__defer_tls@gottpoff(%rip), %r10
-	movq	%fs:TLS_DESC(%r10), %rdi
+	movq	M_DESC(%r10), %rdi
 	movq	%rdi, D_DESC(%rax)
 	movb	$DEFER_FLAG_HEAP, D_FLAGS(%rax)
 	jmp	.Lregs
@@ -201,9 +237,11 @@ deferreturn:
 	jz	.Lnillast
 	testb	$DEFER_FLAG_HEAP, D_FLAGS(%rdx)
 	jz	3f
-	movq	G_POOL(%rax), %r10		/* the registers are still read below */
-	movq	%r10, D_LINK(%rdx)
-	movq	%rdx, G_POOL(%rax)
+	movq	%rdx, %r10
+	LOADARGS(%r10, 4f)
+4:	FREE(%r10)
+	movl	$6, %eax
+	jmp	*%r11
 3:	movq	D_IREGS+0(%rdx), %rdi
 	movq	D_FREGS+0(%rdx), %xmm0
 	cmpb	$1, D_DESC(%rdx)
@@ -211,17 +249,9 @@ deferreturn:
 	movl	$6, %eax
 	jmp	*%r11
 .Lloadrest:
-	movq	D_FREGS+8(%rdx), %xmm1
-	movq	D_FREGS+16(%rdx), %xmm2
-	movq	D_FREGS+24(%rdx), %xmm3
-	movq	D_FREGS+32(%rdx), %xmm4
-	movq	D_FREGS+40(%rdx), %xmm5
-	movq	D_IREGS+8(%rdx), %rsi
-	movq	D_IREGS+24(%rdx), %rcx
-	movq	D_IREGS+32(%rdx), %r8
-	movq	D_IREGS+40(%rdx), %r9
-	movq	D_IREGS+16(%rdx), %rdx
-	movl	$6, %eax
+	movq	%rdx, %r10
+	LOADARGS(%r10, 5f)
+5:	movl	$6, %eax
 	jmp	*%r11
 
 .Lmaybemore:
@@ -239,25 +269,11 @@ deferreturn:
 	movq	D_FN(%rdx), %r11
 	testq	%r11, %r11
 	jz	.Lnil
-	testb	$DEFER_FLAG_HEAP, D_FLAGS(%rdx)
-	jz	1f
-	movq	G_POOL(%rax), %r10		/* the registers are still read below */
-	movq	%r10, D_LINK(%rdx)
-	movq	%rdx, G_POOL(%rax)
-1:	movq	D_IREGS+0(%rdx), %rdi
-	movq	D_FREGS+0(%rdx), %xmm0
-	cmpb	$1, D_DESC(%rdx)		/* nargs: only that many were saved */
-	jbe	2f
-	movq	D_FREGS+8(%rdx), %xmm1
-	movq	D_FREGS+16(%rdx), %xmm2
-	movq	D_FREGS+24(%rdx), %xmm3
-	movq	D_FREGS+32(%rdx), %xmm4
-	movq	D_FREGS+40(%rdx), %xmm5
-	movq	D_IREGS+8(%rdx), %rsi
-	movq	D_IREGS+24(%rdx), %rcx
-	movq	D_IREGS+32(%rdx), %r8
-	movq	D_IREGS+40(%rdx), %r9
-	movq	D_IREGS+16(%rdx), %rdx
+	movq	%rdx, %r10
+	LOADARGS(%r10, 1f)
+1:	testb	$DEFER_FLAG_HEAP, D_FLAGS(%r10)
+	jz	2f
+	FREE(%r10)
 2:	movl	$6, %eax			/* vector registers, for variadic callees */
 	call	*%r11
 	movq	%rbx, %rsi
