@@ -366,11 +366,11 @@ Example:
 # built-in `unrecovered-panic` breakpoint).
 
 class FatalStop(gdb.Breakpoint):
-    def __init__(self):
-        spec, self.mode = location("fatal")
+    def __init__(self, spec):
         gdb.Breakpoint.__init__(self, spec, internal=True)
         self.silent = True
         self.hit_now = False
+        self.last = None
 
     def stop(self):
         self.hit_now = bool(_stop_on_fatal.value) if _stop_on_fatal is not None else True
@@ -409,13 +409,24 @@ def at_fatal_stop(t):
 
 
 def _ensure_fatal(_event=None):
-    """(Re)create the internal breakpoint if it was lost (it survives run,
-    kill and exec; this guards against `delete` of internal ones by
-    `maint` commands)."""
+    """Create the internal breakpoint once a loaded objfile has the runtime.
+
+    This runs while gdb loads objfiles (auto-load, new_objfile), where
+    gdb.execute must not be used: running a command there leaves the
+    inferior's thread marked as running.  So no make_quietly and no `info
+    probes` here: the probe location is tried first (an internal
+    breakpoint is not announced), and the function if the probe is
+    missing.  Once made, gdb re-sets it on run, kill and exec."""
     global _fatal
     if _fatal is not None and _fatal.is_valid():
         return
-    _fatal = make_quietly(FatalStop)
+    if not _has_function("fatalpanic"):
+        return
+    bp = FatalStop("-probe-stap libdefer:fatal")
+    if bp.pending:
+        bp.delete()
+        bp = FatalStop("-function fatalpanic")
+    _fatal = bp
 
 
 def register():
@@ -438,4 +449,5 @@ Example:
     CatchRecover()
     CatchDeferreturn()
     gdb.events.stop.connect(_on_stop)
+    gdb.events.new_objfile.connect(_ensure_fatal)
     _ensure_fatal()

@@ -417,11 +417,14 @@ _normal_exits = None
 
 
 def _has_command(name):
+    """Does gdb have this (one-word) command?  By completion: a failing
+    gdb.execute while gdb loads an objfile (auto-load) would leave the
+    inferior's thread marked as running, so nothing here may raise."""
     try:
-        gdb.execute("help %s" % name, False, True)
-        return True
+        text = gdb.execute("complete %s" % name, False, True)
     except gdb.error:
         return False
+    return name in text.split()
 
 
 def register():

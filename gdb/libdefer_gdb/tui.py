@@ -85,7 +85,9 @@ def register():
         return      # gdb built without the TUI
     gdb.register_window_type("defers", DefersWindow)
     gdb.events.before_prompt.connect(_refresh)
-    try:
+    # Defined once per gdb, even if a second copy of the package is loaded:
+    # redefining would fail, and a failing command while gdb loads an
+    # objfile (auto-load) leaves the inferior's thread marked as running.
+    if gdb.convenience_variable("_libdefer_tui_layout") is None:
         gdb.execute("tui new-layout defers src 2 defers 1 status 0 cmd 1", False, True)
-    except gdb.error:
-        pass        # already defined (the extension was loaded twice)
+        gdb.set_convenience_variable("_libdefer_tui_layout", 1)

@@ -168,3 +168,17 @@ def test_ignore_counts_and_commands_work_on_catchpoints(tmp_path):
     hits = re.findall(r"^Catchpoint 1 \(panic\), (.*)$", out, re.M)
     assert len(hits) == 1 and hits[0].startswith('"second panic 2"'), out
     assert re.search(r"^#0  gopanic ", out, re.M), out
+
+
+@pytest.mark.parametrize("link", ["shared", "static"])
+def test_auto_loaded_extension_leaves_the_stop_intact(link):
+    """Installed while gdb loads an objfile (auto-load): nothing done there may
+    make gdb believe the thread is still running."""
+    exe = step_prog(link=link)
+    out = gdb("break here", "run", "info threads", "defer step", exe=exe, args=["normal"],
+              load="autoload")
+    if 'Undefined command: "defer"' in out:
+        pytest.skip("the extension was not auto-loaded (no .debug_gdb_scripts entry)")
+    assert "(running)" not in out, out
+    assert re.search(r"^\* 1 .* here \(why=", out, re.M), out
+    assert "defer step: here returned" in out, out
