@@ -182,3 +182,17 @@ def test_auto_loaded_extension_leaves_the_stop_intact(link):
     assert "(running)" not in out, out
     assert re.search(r"^\* 1 .* here \(why=", out, re.M), out
     assert "defer step: here returned" in out, out
+
+
+def test_set_before_any_program_is_loaded():
+    exe = step_prog()
+    out = gdb("catch panic", "file %s" % exe, "run panic", exe=None)
+    assert "Catchpoint 1 (panic) pending: set when libdefer is loaded." in out, out
+    assert 'Catchpoint 1 (panic), "bottom failed: 42"' in out, out
+    out = gdb("file %s" % exe, "run fatal", exe=None)
+    assert "Unrecovered panic in thread 1" in out, out
+
+
+def test_fatal_stop_after_exec():
+    out = gdb("run", exe=step_prog(), args=["exec", "fatal"])
+    assert "is executing new program" in out and "Unrecovered panic in thread 1" in out, out

@@ -8,7 +8,7 @@
  *   step threads    two threads defer three calls each at the same time
  *   step fatal      an unrecovered panic
  *   step never      main never defers
- *   step exec       execs itself in `normal` mode
+ *   step exec [M]   execs itself in mode M (default `normal`)
  *   step plain      recovery without defer_result: resumes in the caller
  */
 #include <pthread.h>
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
 		here("never");
 	} else if (!strcmp(mode, "exec")) {
 		here("before exec");
-		execl(argv[0], argv[0], "normal", (char *)0);
+		execl(argv[0], argv[0], argc > 2 ? argv[2] : "normal", (char *)0);
 		return 1;
 	}
 	return 0;
