@@ -59,9 +59,11 @@ def test_panic_seen_by_two_frames_recovered_by_the_third(session):
     assert "status 500" in out
 
 
-def test_panic_walk_at_O2():
-    """The same walk in an optimised build (batch: one defer step per -ex)."""
-    out = gdb("catch panic", "run", *["defer step"] * 5, exe=step_prog(opt="-O2"),
+@pytest.mark.parametrize("cc,opt,link", [("gcc", "-O2", "static"), ("clang", "-O0", "static"),
+                                         ("clang", "-O2", "shared")])
+def test_panic_walk_other_compilers_and_links(cc, opt, link):
+    """The same walk (batch: one defer step per -ex)."""
+    out = gdb("catch panic", "run", *["defer step"] * 5, exe=step_prog(cc, opt, link),
               args=["panic"])
     funcs = re.findall(r"^defer step: .*\n(?:0x[0-9a-f]+ in )?(\w+) \(", out, re.M)
     assert funcs == ["seen_bottom", "seen_middle", "recover_it", "recover_it", "top"], out
