@@ -194,9 +194,6 @@ def owner_line(sp):
 # ---------------------------------------------------------------------------
 # Catchpoints.
 
-_ours = {}          # breakpoint number -> Catchpoint (gdb keeps the objects)
-
-
 class Catchpoint(gdb.Breakpoint):
     """A libdefer catchpoint: a silent breakpoint whose stop() decides and
     whose stop event prints one line."""
@@ -208,7 +205,6 @@ class Catchpoint(gdb.Breakpoint):
         spec, self.mode = location(kind)
         gdb.Breakpoint.__init__(self, spec, internal=False, temporary=temporary)
         self.silent = True
-        _ours[self.number] = self
 
     def title(self):
         if self.kind == "panic" and self.regex:

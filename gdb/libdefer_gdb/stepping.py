@@ -360,7 +360,13 @@ def _start_frame(frame=None):
     f = first
     while f is not None and is_runtime_pc(f.pc()):
         f = f.older()
-    return f if f is not None else first
+    if f is None:
+        f = first
+    # An inlined function's calls belong to the function it is inlined in,
+    # and only a real frame can be finished.
+    while f.type() == gdb.INLINE_FRAME and f.older() is not None:
+        f = f.older()
+    return f
 
 
 class DeferPrefix(gdb.Command):

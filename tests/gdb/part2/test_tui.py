@@ -90,6 +90,10 @@ def test_window_shows_pending_calls_and_panics_and_refreshes_on_each_stop(term):
     t.type("defer step")
     s = t.wait_for("recovered panic")
     assert '"bottom failed: 42"  [recovered]' in _window(s), s
+    t.type("defer step")
+    s = t.wait_for("resumes here")
+    w = _window(s)
+    assert "In: top" in s and "No deferred calls pending." in w and "No panic." in w, s
 
 
 def test_deferdb_tui_opens_the_layout(term):
