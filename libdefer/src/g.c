@@ -17,6 +17,8 @@
 #include <sys/prctl.h>
 #include "runtime.h"
 
+extern const char __defer_gdb_autoload[];	/* gdb_autoload.c */
+
 __thread struct defer_tls __defer_tls __attribute__((tls_model("initial-exec")));
 struct g *volatile allgs;
 
@@ -75,6 +77,9 @@ static void gafterfork(void)
 
 static void ginit(void)
 {
+	/* Keep, in statically linked programs, the offsets table (tools read
+	 * stripped binaries through it) and gdb's auto-load entry. */
+	__asm__ volatile("" ::"r"(&_defer_debug_offsets), "r"(__defer_gdb_autoload));
 	if (pthread_key_create(&gkey, gexit) != 0)
 		throw("cannot create the thread-exit key");
 	pthread_atfork(NULL, NULL, gafterfork);
