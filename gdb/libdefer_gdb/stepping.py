@@ -10,13 +10,13 @@ The points of interest, and the probe that announces each (docs/abi.md):
   resume   a recovered panic resumes a frame: stop where execution goes on
            (defer_result's line, or the owner's caller after the call)
   finish   none of these before the selected frame returns: stop where
-           `finish` would
+           `finish` would (its return address, once the frame is gone)
 
 The loop, in the `defer step` command (a breakpoint's stop() may not create
 breakpoints or resume, so it only decides and records):
 
   1. thread-specific internal breakpoints on the run/recover/resume probes
-     and a FinishBreakpoint on the selected frame, all silent;
+     and one on the selected frame's return address, all silent;
   2. `continue`; a probe's stop() says whether the event is of interest
      (records.py decodes the record) and records where to go;
   3. a temporary thread-specific breakpoint on that place, the probes
@@ -64,6 +64,22 @@ def is_runtime_pc(pc):
         return True
     sal = gdb.find_pc_line(pc)
     path = sal.symtab.filename if sal.symtab is not None else ""
+    return "libdefer/src/" in path or path.endswith("libdefer/include/defer.h")
+
+
+def is_runtime_frame(f):
+    """Is frame f libdefer's code?  By the frame's own function, so that an
+    inlined __defer_frame_exit (defer.h) counts as the runtime but the
+    function it is inlined in does not."""
+    try:
+        fn = f.function()
+    except (gdb.error, RuntimeError):
+        fn = None
+    if fn is None:
+        return is_runtime_pc(f.pc())
+    if fn.name in RUNTIME_FUNCTIONS:
+        return True
+    path = fn.symtab.filename if fn.symtab is not None else ""
     return "libdefer/src/" in path or path.endswith("libdefer/include/defer.h")
 
 
@@ -121,19 +137,32 @@ class _Target(gdb.Breakpoint):
         return True
 
 
-class _Finish(gdb.FinishBreakpoint):
-    def __init__(self, stepper, frame):
-        self.stepper = stepper
-        gdb.FinishBreakpoint.__init__(self, frame, internal=True)
+class _Finish(gdb.Breakpoint):
+    """Where `finish` would stop: the return address of the start frame, once
+    that frame is gone (the stack pointer is back at its CFA; a deeper
+    recursive call returning to the same address does not count).
+
+    Not gdb.FinishBreakpoint: when the caller is an inlined frame (defer.h's
+    __defer_frame_exit at -O2 calls a frame's last deferred call) it waits
+    for that inline frame's id, which the stop after the return does not
+    have, and never stops."""
+
+    def __init__(self, stepper, pc, cfa):
+        self.stepper, self.cfa = stepper, cfa
+        gdb.Breakpoint.__init__(self, "*%#x" % pc, internal=True)
         self.silent = True
+        self.thread = stepper.thread.global_num
 
     def stop(self):
+        try:
+            sp = int(gdb.selected_frame().read_register("rsp"))
+        except gdb.error:
+            return False
+        if sp < self.cfa:
+            return False
         if self.stepper.event is None:
             self.stepper.event = ("finish", None)
         return True
-
-    def out_of_scope(self):
-        pass        # a recovery jumped past it: the resume event says where
 
 
 class Stepper:
@@ -230,10 +259,10 @@ class Stepper:
     def arm(self):
         for kind in ("run", "recover", "resume"):
             self.bps.append(catchpoints.make_quietly(lambda k=kind: _Probe(self, k)))
-        try:
-            self.bps.append(catchpoints.make_quietly(lambda: _Finish(self, self.start)))
-        except gdb.GdbError:
-            pass    # the outermost frame: nothing to finish
+        caller = self.start.older()
+        if caller is not None:      # None: main, the outermost frame for gdb
+            pc, cfa = caller.pc(), int(caller.read_register("rsp"))
+            self.bps.append(catchpoints.make_quietly(lambda: _Finish(self, pc, cfa)))
         self.probes = self.bps[:3]
 
     def disarm(self):
@@ -278,7 +307,7 @@ class Stepper:
                 if not self.resume():
                     return
                 kind, data = self.event
-                if kind == "finish" and is_runtime_pc(gdb.selected_frame().pc()):
+                if kind == "finish" and is_runtime_frame(gdb.newest_frame()):
                     self.start = _start_frame(gdb.newest_frame())
                     self.start_name = self.start.name() or "the function"
                     continue
@@ -358,7 +387,7 @@ def _start_frame(frame=None):
     panic, say), the first user frame above it."""
     first = frame if frame is not None else gdb.selected_frame()
     f = first
-    while f is not None and is_runtime_pc(f.pc()):
+    while f is not None and is_runtime_frame(f):
         f = f.older()
     if f is None:
         f = first

@@ -216,3 +216,16 @@ def test_in_main_without_events_it_runs_to_the_end_like_finish_cannot(session):
     s.cmd("run")
     out = s.cmd("defer step")
     assert "exited normally" in out, s.log
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_normal_exit_walk_at_O2(cc):
+    """At -O2 defer.h's __defer_frame_exit is inlined into the frame: neither
+    the finish of here() nor the return of the last call (reached by a
+    jump) may be lost or stop in it."""
+    out = gdb("break here", "run", *["defer step"] * 5, exe=step_prog(cc, "-O2"),
+              args=["normal"])
+    funcs = re.findall(r"^defer step: .*\n(?:0x[0-9a-f]+ in )?(\w+) \(", out, re.M)
+    assert funcs[:4] == ["normal", "third_call", "second_call", "first_call"], out
+    assert funcs[4] in ("normal", "main") and "__defer_frame_exit" not in out, out
+    assert out.count("Breakpoint 1, here") == 1, out
