@@ -84,3 +84,20 @@ def run(exe, *args, env=None, timeout=60, input=None):
 @pytest.fixture
 def build():
     return compile_program
+
+
+# The portability matrix (tests/reliability/test_matrix.py) records what
+# each cell checked; the table is printed at the end of the run.
+MATRIX_RESULTS = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not MATRIX_RESULTS:
+        return
+    w = terminalreporter
+    w.section("portability matrix")
+    w.write_line("| compiler | opt | libdefer | PIE | target | checked |")
+    w.write_line("|---|---|---|---|---|---|")
+    for cell in sorted(MATRIX_RESULTS):
+        w.write_line("| %s | %s |" % (" | ".join(cell.split()), "; ".join(MATRIX_RESULTS[cell])))
+    w.write_line("%d cells passed" % len(MATRIX_RESULTS))

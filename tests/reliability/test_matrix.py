@@ -1,0 +1,127 @@
+"""The portability matrix: the same core scenario in every build users make,
+on every kind of target, read by gdb and by defer-inspect.
+
+Cells: {gcc, clang} x {-O0, -O2} x {static, shared libdefer} x {live, attach,
+core file, gdbserver}, plus PIE and non-PIE for gcc.  In each cell: the
+three workers' pending calls with their arguments (`info defers all`),
+`bt` with deferred calls under frames, the unrecovered panic's chain at the
+fatal stop (`info panics`), and, on a core or a live pid, `defer-inspect
+dump`.  The results are printed as a table at the end of the test run."""
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gdb"))
+from gdbtest import free_port, gdb  # noqa: E402
+
+from conftest import BUILD, MATRIX_RESULTS, compile_program  # noqa: E402
+
+SCEN = Path(__file__).parent / "scenarios" / "matrix.c"
+TOOL = BUILD / "defer-inspect"
+BUILDS = [(cc, opt, link, "pie") for cc in ("gcc", "clang") for opt in ("-O0", "-O2")
+          for link in ("static", "shared")] + [("gcc", "-O2", "static", "no-pie")]
+TARGETS = ["live", "attach", "core", "gdbserver"]
+CELLS = [pytest.param(b, t, id="%s%s-%s-%s-%s" % (*b, t)) for b in BUILDS for t in TARGETS]
+
+WORKER_CALL = re.compile(r'worker_cleanup\(id=(\d), what=0x[0-9a-f]+ "(lock|buffer)"\)')
+
+
+def build(cc, opt, link, pie):
+    extra = ["-no-pie"] if pie == "no-pie" else []
+    return compile_program(SCEN, cc=cc, opt=opt, link=link, extra=extra)
+
+
+def check_defers(out, main=True):
+    """Three workers, each: lock then buffer (newest first); main: config,
+    unless the panic already ran it (a core after the crash)."""
+    calls = WORKER_CALL.findall(out)
+    by_id = {}
+    for i, what in calls:
+        by_id.setdefault(i, []).append(what)
+    assert by_id == {"1": ["lock", "buffer"], "2": ["lock", "buffer"],
+                     "3": ["lock", "buffer"]}, out
+    if main:
+        assert 'main_cleanup(what=0x' in out and '"config")' in out, out
+
+
+def check_bt(out):
+    assert re.search(r"#\d+ .*worker \(arg=.*\n(\s+defer \d: worker_cleanup.*\n){2}", out), out
+
+
+def check_fatal(out):
+    """The fatal-panic stop (or the core after it) shows the chain."""
+    assert re.search(r'panic 1: "fatal: matrix scenario"', out), out
+    assert "Traceback" not in out
+
+
+def record(cell, what):
+    MATRIX_RESULTS.setdefault(cell, []).append(what)
+
+
+@pytest.mark.parametrize("b,target", CELLS)
+def test_matrix_cell(b, target):
+    exe = build(*b)
+    cell = "%s %s %s %s" % b + " " + target
+    if target == "live":
+        out = gdb("break checkpoint", "run", "info defers all", "thread apply all bt",
+                  "continue", "info panics", exe=exe)
+        check_defers(out)
+        check_bt(out)
+        check_fatal(out)
+        record(cell, "info defers, bt, info panics")
+    elif target == "gdbserver":
+        port = free_port()
+        srv = subprocess.Popen(["gdbserver", "--once", "127.0.0.1:%d" % port, str(exe)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.time() + 10
+            line = ""
+            while "Listening" not in line and time.time() < deadline:
+                line = srv.stdout.readline()
+            out = gdb("target remote 127.0.0.1:%d" % port, "break checkpoint", "continue",
+                      "info defers all", "thread apply all bt",
+                      "continue", "info panics", "kill", exe=exe)
+        finally:
+            srv.kill()
+            srv.wait()
+        check_defers(out)
+        check_bt(out)
+        check_fatal(out)
+        record(cell, "info defers, bt, info panics")
+    elif target == "attach":
+        p = subprocess.Popen([str(exe), "wait"], stdout=subprocess.PIPE, text=True)
+        try:
+            assert p.stdout.readline() == "handle returned 500\n"
+            assert p.stdout.readline().startswith("ready")
+            out = gdb("attach %d" % p.pid, "info defers all", "thread apply all bt", "detach")
+            check_defers(out)
+            check_bt(out)
+            d = subprocess.run([str(TOOL), "dump", "--pid", str(p.pid)], capture_output=True,
+                               text=True, timeout=60)
+            assert d.returncode == 0, d.stderr
+            check_defers(d.stdout)
+        finally:
+            p.kill()
+            p.wait()
+        record(cell, "info defers, bt, defer-inspect --pid")
+    else:
+        core = BUILD / "tests" / ("matrix-%s-%s-%s-%s.core" % b)
+        out = gdb("run", "generate-core-file %s" % core, exe=exe,
+                  env={"DEFER_TRACEBACK": "crash"}, pre=["set defer stop-on-fatal-panic off"])
+        assert "SIGABRT" in out and core.exists(), out
+        out = gdb("info defers all", "thread apply all bt", "info panics", exe=exe, core=core)
+        check_defers(out, main=False)
+        check_bt(out)
+        check_fatal(out)
+        d = subprocess.run([str(TOOL), "dump", "--core", str(core), str(exe)],
+                           capture_output=True, text=True, timeout=60)
+        assert d.returncode == 0, d.stderr
+        check_defers(d.stdout, main=False)
+        assert "fatal: matrix scenario" in d.stdout
+        core.unlink()
+        record(cell, "info defers, bt, info panics, defer-inspect --core")
