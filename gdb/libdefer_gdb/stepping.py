@@ -364,6 +364,11 @@ def _check_thread():
     conn = getattr(inf, "connection", None)
     if conn is not None and conn.type == "core":
         raise gdb.GdbError("defer step: this is a core file: there is no process to run.")
+    if gdb.parameter("non-stop"):
+        # Its `continue` returns at once and the stops arrive later, as
+        # events: the synchronous loop here cannot follow them.
+        raise gdb.GdbError("defer step: not available in non-stop mode (set non-stop off "
+                           "before starting the program).")
     t = gdb.selected_thread()
     if t is None or not t.is_valid() or t.is_exited():
         raise gdb.GdbError("defer step: no thread selected.")

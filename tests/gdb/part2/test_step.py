@@ -229,3 +229,10 @@ def test_normal_exit_walk_at_O2(cc):
     assert funcs[:4] == ["normal", "third_call", "second_call", "first_call"], out
     assert funcs[4] in ("normal", "main") and "__defer_frame_exit" not in out, out
     assert out.count("Breakpoint 1, here") == 1, out
+
+
+def test_non_stop_mode_is_refused_in_one_line():
+    out = gdb("break here", "run", "defer step", pre=("set non-stop on",), exe=step_prog(),
+              args=["normal"])
+    assert "defer step: not available in non-stop mode (set non-stop off before starting " \
+        "the program)." in out, out
