@@ -1,0 +1,31 @@
+"""gdb's view stays sane at every instruction of the runtime's hot paths:
+records caught half-written mid-deferproc, half-unlinked mid-deferreturn,
+a panic half-pushed mid-gopanic."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, compile_program
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("cc,opt", [("gcc", "-O0"), ("clang", "-O2")])
+def test_info_defers_and_panics_at_every_instruction_of_the_runtime(cc, opt):
+    exe = compile_program(HERE / "scenarios" / "stepped.c", cc=cc, opt=opt)
+    r = subprocess.run(["gdb", "-nx", "-batch", "-iex", "set pagination off",
+                        "-iex", "source %s" % (ROOT / "gdb" / "libdefer-gdb.py"),
+                        "-iex", "set defer stop-on-fatal-panic off",
+                        "-ex", "source %s" % (HERE / "stepper.py"), str(exe)],
+                       capture_output=True, text=True, timeout=600)
+    out = r.stdout + r.stderr
+    m = re.search(r"STEPPED deferproc=(\d+) deferreturn=(\d+) gopanic=(\d+)", out)
+    assert m, out
+    counts = list(map(int, m.groups()))
+    # 6 defers, 2 frame exits (one a loop), 2 panics: each path was walked
+    assert counts[0] >= 6 * 15 and counts[1] >= 20 and counts[2] >= 50, counts
+    assert "PROBLEMS 0" in out, out
+    assert "done" in out
