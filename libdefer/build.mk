@@ -39,23 +39,27 @@ install-libdefer: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' \
 		libdefer/libdefer.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdefer.pc
 
-# The same runtime built with AddressSanitizer and UndefinedBehaviorSanitizer,
-# for the sanitizer variant of the tests.
+# The same runtime built with sanitizers, for the tests:
+# build/san (AddressSanitizer + UndefinedBehaviorSanitizer), build/tsan.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LIBDEFER_SAN_OBJ := $(patsubst libdefer/src/%.c,$(B)/san/%.o,$(LIBDEFER_SRC)) $(B)/san/defer.S.o
 
-$(B)/san/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -fPIC -Ilibdefer/include -fvisibility=hidden -c $< -o $@
+define sanitized_libdefer # $(1): directory under build, $(2): flags
+$(B)/$(1)/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
+	@mkdir -p $$(dir $$@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden -c $$< -o $$@
 
-$(B)/san/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
-	@mkdir -p $(dir $@)
-	$(CC) -c $< -o $@
+$(B)/$(1)/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
+	@mkdir -p $$(dir $$@)
+	$(CC) -c $$< -o $$@
 
-$(B)/san/libdefer.a: $(LIBDEFER_SAN_OBJ)
-	rm -f $@ && ar rcs $@ $^
+$(B)/$(1)/libdefer.a: $(patsubst libdefer/src/%.c,$(B)/$(1)/%.o,$(LIBDEFER_SRC)) $(B)/$(1)/defer.S.o
+	rm -f $$@ && ar rcs $$@ $$^
 
-all: $(B)/san/libdefer.a
+all: $(B)/$(1)/libdefer.a
+endef
+
+$(eval $(call sanitized_libdefer,san,$(SAN_FLAGS)))
+$(eval $(call sanitized_libdefer,tsan,-fsanitize=thread))
 
 # The runtime benchmark (make bench).
 $(B)/bench/defer_bench: libdefer/bench/defer_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
@@ -63,18 +67,3 @@ $(B)/bench/defer_bench: libdefer/bench/defer_bench.c $(B)/libdefer.a $(LIBDEFER_
 	$(CC) $(CFLAGS_COMMON) -O2 -Ilibdefer/include $< $(B)/libdefer.a -o $@
 all: $(B)/bench/defer_bench
 
-# And with ThreadSanitizer, for the stress tests.
-LIBDEFER_TSAN_OBJ := $(patsubst libdefer/src/%.c,$(B)/tsan/%.o,$(LIBDEFER_SRC)) $(B)/tsan/defer.S.o
-
-$(B)/tsan/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O1 -fsanitize=thread -fPIC -Ilibdefer/include -fvisibility=hidden -c $< -o $@
-
-$(B)/tsan/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
-	@mkdir -p $(dir $@)
-	$(CC) -c $< -o $@
-
-$(B)/tsan/libdefer.a: $(LIBDEFER_TSAN_OBJ)
-	rm -f $@ && ar rcs $@ $^
-
-all: $(B)/tsan/libdefer.a
