@@ -20,7 +20,6 @@
  * owns that frame return to its caller.
  */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unwind.h>
@@ -176,30 +175,4 @@ void recovery(struct g *g, struct _defer *d)
 		throw("recover: cannot unwind to the caller of the recovering frame "
 		      "(missing unwind tables?)");
 	__defer_jump(&u.r);
-}
-
-/* ---- Goexit ---- */
-
-void defer_goexit(void)
-{
-	struct g *g = getg();
-	struct _panic p = { .goexit = 1 };
-	struct _defer *d;
-
-	snprintf(p.msg, sizeof p.msg, "goexit");
-	p.link = g->_panic;
-	g->_panic = &p;
-	while ((d = g->_defer)) {
-		if (d->started) {
-			if (d->_panic)
-				d->_panic->aborted = 1;
-			g->_defer = d->link;
-			freedefer(g, d);
-			continue;
-		}
-		d->_panic = &p;
-		rundefer(g, d);
-	}
-	g->_panic = p.link;
-	pthread_exit(0);
 }

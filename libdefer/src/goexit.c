@@ -1,0 +1,36 @@
+/*
+ * goexit.c - defer_goexit: Go's runtime.Goexit.  Run every pending call of
+ * the thread, newest first, then end the thread.
+ *
+ * It pushes a pseudo-panic marked goexit, as Go does, so that recover()
+ * returns NULL in the calls it runs and debuggers can tell why the calls
+ * are running.  A record found already started was abandoned by a panic in
+ * its call, whose panic is then aborted, exactly as in gopanic.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include "runtime.h"
+
+void defer_goexit(void)
+{
+	struct g *g = getg();
+	struct _panic p = { .goexit = 1 };
+	struct _defer *d;
+
+	snprintf(p.msg, sizeof p.msg, "goexit");
+	p.link = g->_panic;
+	g->_panic = &p;
+	while ((d = g->_defer)) {
+		if (d->started) {
+			if (d->_panic)
+				d->_panic->aborted = 1;
+			g->_defer = d->link;
+			freedefer(g, d);
+			continue;
+		}
+		d->_panic = &p;
+		rundefer(g, d);
+	}
+	g->_panic = p.link;
+	pthread_exit(0);
+}
