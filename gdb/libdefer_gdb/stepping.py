@@ -277,7 +277,12 @@ class Stepper:
     def resume(self):
         """continue; True if the thread stopped for one of our breakpoints."""
         self.event, self.arrived = None, False
-        gdb.execute("continue", False, False)
+        if params_locking():
+            # Only this thread runs: no other thread's event can end the step.
+            with gdb.with_parameter("scheduler-locking", "on"):
+                gdb.execute("continue", False, False)
+        else:
+            gdb.execute("continue", False, False)
         return self._still_ours()
 
     def _still_ours(self):
@@ -350,6 +355,10 @@ def _show(header):
     if text.startswith("#0  "):
         text = text[4:]
     gdb.write(text)
+
+
+def params_locking():
+    return bool(_locking.value) if _locking is not None else False
 
 
 def params_step_normal_exits():
@@ -454,6 +463,7 @@ Example:
 
 
 _normal_exits = None
+_locking = None
 
 
 def _has_command(name):
@@ -468,7 +478,7 @@ def _has_command(name):
 
 
 def register():
-    global _normal_exits
+    global _normal_exits, _locking
     if not _has_command("defer"):
         DeferPrefix()
     DeferStep()
@@ -485,3 +495,19 @@ Example:
         "Show whether defer step stops in calls run by normal scope exits.",
         "Stopping in deferred calls run by normal scope exits is %s.")
     params._PARAMS.append(_normal_exits)
+    _locking = params._Param(
+        "step-scheduler-locking", gdb.COMMAND_RUNNING, gdb.PARAM_BOOLEAN, False,
+        """Whether only the stepped thread runs during defer step.
+Off (the default): other threads run meanwhile, as with finish; defer step
+only stops for the selected thread's deferred calls, recover and resume,
+but a user breakpoint another thread reaches ends it, as it ends next.
+On: defer step runs with scheduler-locking on, so no other thread moves;
+a thread that waits for another one (a lock, a barrier) then waits forever
+(interrupt with Ctrl-C).
+
+Example:
+  set defer step-scheduler-locking on""",
+        "Set whether only the stepped thread runs during defer step.",
+        "Show whether only the stepped thread runs during defer step.",
+        "Running only the stepped thread during defer step is %s.")
+    params._PARAMS.append(_locking)

@@ -155,7 +155,8 @@ def test_fatal_stop_not_listed_as_a_user_breakpoint():
 
 @pytest.mark.parametrize("cmd", ["catch panic", "catch recover", "catch deferreturn",
                                  "set defer stop-on-fatal-panic",
-                                 "set defer step-normal-exits"])
+                                 "set defer step-normal-exits",
+                                 "set defer step-scheduler-locking"])
 def test_help_has_an_example(cmd):
     out = gdb("help %s" % cmd)
     assert "Example" in out, out

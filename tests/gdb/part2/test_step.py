@@ -236,3 +236,16 @@ def test_non_stop_mode_is_refused_in_one_line():
               args=["normal"])
     assert "defer step: not available in non-stop mode (set non-stop off before starting " \
         "the program)." in out, out
+
+
+def test_scheduler_locking_keeps_other_threads_breakpoints_out():
+    # The other thread hits `third_call if id == 2` all the time; with
+    # step-scheduler-locking on it does not run while thread 1's calls run.
+    out = gdb("break here", "run", "break third_call if id == 2",
+              "set defer step-scheduler-locking on", *["defer step"] * 4,
+              exe=step_prog(), args=["race"])
+    assert "hit Breakpoint 2" not in out, out
+    calls = re.findall(r"^defer step: entering (\w+\(id=\d\))", out, re.M)
+    assert calls == ["third_call(id=1)", "second_call(id=1)", "first_call(id=1)"], out
+    out = gdb("show defer step-scheduler-locking")
+    assert "Running only the stepped thread during defer step is off." in out

@@ -6,6 +6,8 @@
  *                   recovers it; top returns its defer_result
  *   step nested     a deferred call panics again; an outer frame recovers
  *   step threads    two threads defer three calls each at the same time
+ *   step race       two threads defer and run calls in a loop; thread 1 calls
+ *                   here() once
  *   step fatal      an unrecovered panic
  *   step never      main never defers
  *   step exec [M]   execs itself in mode M (default `normal`)
@@ -154,6 +156,24 @@ static void *thread_main(void *arg)
 	return 0;
 }
 
+/* Both threads keep deferring and running calls, never waiting on each
+ * other: other threads' events arrive all the time. */
+static volatile int racing = 1;
+
+static void *race_main(void *arg)
+{
+	int id = (int)(long)arg;
+	for (long n = 0; racing; n++) {
+		defer_frame;
+		defer(first_call, id);
+		defer(second_call, id);
+		defer(third_call, id);
+		if (id == 1 && n == 1000)
+			here("race");
+	}
+	return 0;
+}
+
 /* ---- fatal ---- */
 __attribute__((noinline)) void fatal(void)
 {
@@ -181,6 +201,14 @@ int main(int argc, char **argv)
 		pthread_barrier_init(&both, 0, 2);
 		pthread_create(&a, 0, thread_main, (void *)1L);
 		pthread_create(&b, 0, thread_main, (void *)2L);
+		pthread_join(a, 0);
+		pthread_join(b, 0);
+	} else if (!strcmp(mode, "race")) {
+		pthread_t a, b;
+		pthread_create(&a, 0, race_main, (void *)1L);
+		pthread_create(&b, 0, race_main, (void *)2L);
+		sleep(2);
+		racing = 0;
 		pthread_join(a, 0);
 		pthread_join(b, 0);
 	} else if (!strcmp(mode, "fatal")) {
