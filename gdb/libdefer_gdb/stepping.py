@@ -166,6 +166,9 @@ class _Finish(gdb.Breakpoint):
 
 
 class Stepper:
+    """One `defer step` of `thread`, started in `frame`: its breakpoints,
+    and the event the last stop recorded (kind, data)."""
+
     def __init__(self, thread, frame):
         self.thread = thread
         self.start = frame
@@ -300,6 +303,9 @@ class Stepper:
         for bp in self.probes:
             if bp.is_valid():
                 bp.enabled = True
+        if not ok and self._still_ours() and self.event[0] == "finish":
+            # The frame returned before the target was reached.
+            _show("defer step: %s returned" % self.start_name)
         return ok
 
     def run(self):
