@@ -362,6 +362,9 @@ Example:
 # built-in `unrecovered-panic` breakpoint).
 
 class FatalStop(gdb.Breakpoint):
+    """The internal breakpoint on libdefer:fatal (fatalpanic without
+    probes); `last` is (inferior, lwp, pc) of its last stop."""
+
     def __init__(self, spec):
         gdb.Breakpoint.__init__(self, spec, internal=True)
         self.silent = True
@@ -376,16 +379,14 @@ class FatalStop(gdb.Breakpoint):
         return self.hit_now
 
     def report(self, t):
-        gdb.write('\n%sUnrecovered panic in thread %s "%s": the process exits when it '
-                  'continues.\n' % ("", records.thread_id_string(t), t.name or ""))
-        out = commands._Output()
+        lines = ['', 'Unrecovered panic in thread %s "%s": the process exits when it '
+                 'continues.' % (records.thread_id_string(t), t.name or "")]
         try:
-            snap = records.Snapshot()
-            commands.list_thread_panics(snap, t, out)
-        except (records.NotLinked, gdb.error) as e:
-            out("  (cannot read the panic chain: %s)" % e)
-        out("(set defer stop-on-fatal-panic off: do not stop here)")
-        out.flush()
+            commands.list_thread_panics(records.Snapshot(), t, lines.append)
+        except (records.NotLinked, records.Fault, gdb.error) as e:
+            lines.append("  (cannot read the panic chain: %s)" % e)
+        lines.append("(set defer stop-on-fatal-panic off: do not stop here)")
+        gdb.write("\n".join(lines) + "\n")
 
 
 _fatal = None
