@@ -62,8 +62,11 @@ $(eval $(call sanitized_libdefer,san,$(SAN_FLAGS)))
 $(eval $(call sanitized_libdefer,tsan,-fsanitize=thread))
 
 # The runtime benchmark (make bench).
+# Functions and loops aligned: otherwise where the linker happens to put the
+# tiny baseline functions moves the direct call's time by 15%.
 $(B)/bench/defer_bench: libdefer/bench/defer_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O2 -Ilibdefer/include $< $(B)/libdefer.a -o $@
+	$(CC) $(CFLAGS_COMMON) -O2 -falign-functions=64 -falign-loops=32 -Ilibdefer/include \
+		$< $(B)/libdefer.a -o $@
 all: $(B)/bench/defer_bench
 

@@ -114,9 +114,9 @@ struct defer_mark {
 	struct _defer rec;
 };
 
-/* Per-thread data: the thread's g, and the slot through which defer()
- * tells deferproc which frame's mark holds the rest (the arguments travel
- * in their registers). */
+/* Per-thread data: the thread's g, and the slot through which a defer()
+ * compiled by clang tells deferproc_tls which frame's mark holds the rest
+ * (the arguments travel in their registers). */
 struct defer_tls {
 	struct g *g;
 	struct defer_mark *frame;
@@ -125,9 +125,11 @@ extern __thread struct defer_tls __defer_tls __attribute__((tls_model("initial-e
 
 /* The runtime entry points (well-known names that debuggers break on). */
 void deferproc(void);  /* called through the deferred function's own type */
-/* deferproc, reached through a pointer so that the compiler does not see
- * (and warn about) a call of a known function through another type. */
+void deferproc_tls(void); /* the same, the mark in __defer_tls (clang) */
+/* Reached through pointers so that the compiler does not see (and warn
+ * about) a call of a known function through another type. */
 extern void (*const __defer_deferproc)(void);
+extern void (*const __defer_deferproc_tls)(void);
 void deferreturn(struct defer_mark *frame);
 /* Not declared noreturn, on purpose: a compiler that knows a function
  * always panics concludes that the function never returns and deletes the
@@ -249,10 +251,27 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 			      !__builtin_types_compatible_p(__typeof__(call), long double))
 
 /*
+ * How the frame's mark reaches deferproc beside the arguments.  gcc passes
+ * it in the static-chain register (%r10), which no argument uses and the
+ * kernel saves around signal handlers.  clang has no way to set it, so the
+ * mark goes through __defer_tls.frame to deferproc_tls, which puts back what
+ * the slot held before: a signal handler that defers in between leaves the
+ * slot as it found it.
+ */
+#if defined(__clang__)
+#define __DEFER_PROC __defer_deferproc_tls
+#define __DEFER_ENTER(call)                                                  \
+	(__defer_fr.prev = __defer_tls.frame, __defer_tls.frame = &__defer_fr, (void)(call))
+#else
+#define __DEFER_PROC __defer_deferproc
+#define __DEFER_ENTER(call) ((void)__builtin_call_with_static_chain(call, &__defer_fr))
+#endif
+
+/*
  * defer(fn, args...): leave fn and the argument kinds in the frame's mark,
- * the mark in __defer_tls (remembering what was there: a signal handler may
- * defer too), then call deferproc as if it were fn, so the compiler puts
- * every argument where fn expects it.  Arguments are evaluated once, here.
+ * hand the mark over, then call deferproc as if it were fn, so the
+ * compiler puts every argument where fn expects it.  Arguments are
+ * evaluated once, here.
  */
 #define __DEFER_CALL(n, __f, ...)                                             \
 	do {                                                                  \
@@ -261,9 +280,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 		__DEFER_CAT(__DEFER_CHECK, n)(__VA_ARGS__)                    \
 		__defer_fr.fn = (void (*)(void))(__f);                        \
 		__defer_fr.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__);  \
-		__defer_fr.prev = __defer_tls.frame;                          \
-		__defer_tls.frame = &__defer_fr;                              \
-		((__typeof__(&*(__f)))__defer_deferproc)(__VA_ARGS__);     \
+		__DEFER_ENTER(((__typeof__(&*(__f)))__DEFER_PROC)(__VA_ARGS__)); \
 	} while (0)
 
 #define __DEFER_0(__f) __DEFER_CALL(0, __f)

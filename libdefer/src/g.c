@@ -184,3 +184,4 @@ void freedefer(struct g *g, struct _defer *d)
 }
 
 void (*const __defer_deferproc)(void) = deferproc;
+void (*const __defer_deferproc_tls)(void) = deferproc_tls;

@@ -67,25 +67,37 @@
 /*
  * deferproc: the defer() macro calls it through the deferred function's own
  * type, so on entry the argument registers hold the call's arguments,
- * already converted as for a direct call.  The frame's mark is in
- * __defer_tls.frame and holds fn and the argument kinds; its `prev` is what
- * the slot held before, put back on the way out, so that a signal handler
- * that defers between the macro and here leaves the slot as it found it.
- * The first call a frame defers goes into the mark's own record, later
- * ones come from the thread's pool.  The record is filled before it is
- * linked, so a debugger never sees a half-written record on the chain.
+ * already converted as for a direct call, and %r10 the frame's mark, which
+ * holds fn and the argument kinds (see __DEFER_ENTER in defer.h).
+ * deferproc_tls, for clang, first takes the mark from __defer_tls.frame and
+ * puts back what the slot held before.  The first call a frame defers goes
+ * into the mark's own record, later ones come from the thread's pool.  The
+ * record is filled before it is linked, so a debugger never sees a
+ * half-written record on the chain.
  */
+	.p2align 5
+	.globl	deferproc_tls
+	.type	deferproc_tls, @function
+deferproc_tls:
+	.cfi_startproc
+	movq	__defer_tls@gottpoff(%rip), %r11
+	movq	%fs:TLS_FRAME(%r11), %r10
+	movq	M_PREV(%r10), %rax
+	movq	%rax, %fs:TLS_FRAME(%r11)
+	jmp	.Lbody
+	.cfi_endproc
+	.size	deferproc_tls, .-deferproc_tls
+
 	.p2align 5
 	.globl	deferproc
 	.type	deferproc, @function
 deferproc:
 	.cfi_startproc
-.Lagain:
-	movq	__defer_tls@gottpoff(%rip), %r10
-	movq	%fs:TLS_G(%r10), %r11
+.Lbody:
+	movq	__defer_tls@gottpoff(%rip), %r11
+	movq	%fs:TLS_G(%r11), %r11
 	testq	%r11, %r11
 	jz	.Lslow
-	movq	%fs:TLS_FRAME(%r10), %r10	/* the mark */
 	cmpb	$0, M_ARMED(%r10)
 	jne	.Lpool
 	/* The frame's first call: its mark's own record (flags 0: not heap). */
@@ -107,9 +119,6 @@ deferproc:
 	movq	G_DEFER(%r11), %rdi
 	movq	%rdi, D_LINK(%rax)
 	movq	%rax, G_DEFER(%r11)		/* publish */
-	movq	M_PREV(%r10), %rdi		/* give the hand-over slot back */
-	movq	__defer_tls@gottpoff(%rip), %r10
-	movq	%rdi, %fs:TLS_FRAME(%r10)
 	STAP_PROBE1(libdefer, defer, 8@%rax)
 	ret
 .Lmore:
@@ -151,8 +160,8 @@ deferproc:
 
 	/* No g yet, or an empty pool: keep the arguments safe across C. */
 .Lslow:
-	subq	$104, %rsp
-	.cfi_adjust_cfa_offset 104
+	subq	$120, %rsp
+	.cfi_adjust_cfa_offset 120
 	movq	%rdi, 0(%rsp)
 	movq	%rsi, 8(%rsp)
 	movq	%rdx, 16(%rsp)
@@ -165,6 +174,7 @@ deferproc:
 	movq	%xmm3, 72(%rsp)
 	movq	%xmm4, 80(%rsp)
 	movq	%xmm5, 88(%rsp)
+	movq	%r10, 96(%rsp)
 	call	__defer_refill
 	movq	0(%rsp), %rdi
 	movq	8(%rsp), %rsi
@@ -178,9 +188,10 @@ deferproc:
 	movq	72(%rsp), %xmm3
 	movq	80(%rsp), %xmm4
 	movq	88(%rsp), %xmm5
-	addq	$104, %rsp
-	.cfi_adjust_cfa_offset -104
-	jmp	.Lagain
+	movq	96(%rsp), %r10
+	addq	$120, %rsp
+	.cfi_adjust_cfa_offset -120
+	jmp	.Lbody
 	.cfi_endproc
 	.size	deferproc, .-deferproc
 
