@@ -73,9 +73,10 @@ void gopanic(void *value, const char *fmt, ...)
 /*
  * Only the deferred call itself may recover (Go's argp rule): its frame is
  * the one __defer_invoke entered.  caller_frame is the caller's frame
- * pointer, so its CFA is 16 above; caller_pc is a pc inside it.  A function that the deferred call
- * reached by a tail call sits in the same frame; the enclosing-function
- * check tells it apart when unwind tables are there to ask.
+ * pointer, so its CFA is 16 above; caller_pc is a pc inside it.  A function
+ * that the deferred call reached by a tail call sits in the same frame; the
+ * enclosing-function check tells it apart when unwind tables are there to
+ * ask.
  */
 __attribute__((noinline))
 const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
@@ -151,6 +152,8 @@ void recovery(struct g *g, struct _defer *d)
 	struct _panic *p = g->_panic;
 	struct unwind u = { .frame = d->sp };
 
+	if (p != d->_panic)
+		throw("recovery of a panic that is not the newest");
 	freedefer(g, d);
 	g->_panic = p->link;
 	while (g->_panic && g->_panic->aborted)
