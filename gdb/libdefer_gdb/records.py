@@ -30,6 +30,7 @@ Snapshot after the inferior ran.
 """
 
 import bisect
+import gc
 import operator
 import struct
 
@@ -616,6 +617,17 @@ class Snapshot:
         (Chain.error says which and where).  This is the hot loop of
         `info defers` (100,000 records in well under a second): one
         struct.unpack per record straight out of the block cache."""
+        # PERF: the walk allocates a tuple per record and nothing cyclic;
+        # the cyclic collector would rescan them all again and again.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._defers(g, limit)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _defers(self, g, limit):
         rt, mem, out = self.rt, self.mem, Chain()
         codec = rt.dcodec
         size, unpack = rt.d.size, codec.unpack
