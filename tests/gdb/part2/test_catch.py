@@ -197,3 +197,17 @@ def test_set_before_any_program_is_loaded():
 def test_fatal_stop_after_exec():
     out = gdb("run", exe=step_prog(), args=["exec", "fatal"])
     assert "is executing new program" in out and "Unrecovered panic in thread 1" in out, out
+
+
+def test_catch_recover_and_deferreturn_take_no_argument():
+    out = gdb("catch recover now", "catch deferreturn x", "info breakpoints", exe=step_prog())
+    assert "catch recover takes no argument (got 'now')." in out
+    assert "catch deferreturn takes no argument (got 'x')." in out
+    assert "No breakpoints or watchpoints." in out
+
+
+def test_catch_panic_in_a_program_without_libdefer_stays_pending():
+    from gdbtest import plain_program
+    out = gdb("catch panic", "run", exe=plain_program())
+    assert "Catchpoint 1 (panic) pending: set when libdefer is loaded." in out
+    assert "exited normally" in out
