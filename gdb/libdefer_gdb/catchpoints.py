@@ -365,7 +365,8 @@ class FatalStop(gdb.Breakpoint):
     """The internal breakpoint on libdefer:fatal (fatalpanic without
     probes); `last` is (inferior, lwp, pc) of its last stop."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, made):
+        made.append(self)
         gdb.Breakpoint.__init__(self, spec, internal=True)
         self.silent = True
         self.hit_now = False
@@ -419,11 +420,27 @@ def _ensure_fatal(_event=None):
         return
     if not _has_function("fatalpanic"):
         return
-    bp = FatalStop("-probe-stap libdefer:fatal")
-    if bp.pending:
-        bp.delete()
-        bp = FatalStop("-function fatalpanic")
-    _fatal = bp
+    for spec in ("-probe-stap libdefer:fatal", "-function fatalpanic"):
+        bp = _make_fatal(spec)
+        if bp is not None and bp.is_valid() and not bp.pending:
+            _fatal = bp
+            return
+        if bp is not None and bp.is_valid():
+            bp.delete()
+
+
+def _make_fatal(spec):
+    """A FatalStop at spec, or None.  When gdb attaches to a process it
+    reports the executable before relocating it, and inserting the new
+    breakpoint at the unrelocated address fails: the constructor raises, but
+    the breakpoint exists (gdb relocates and inserts it in a moment), so the
+    object is kept from inside __init__."""
+    made = []
+    try:
+        FatalStop(spec, made)
+    except gdb.error:
+        pass
+    return made[0] if made else None
 
 
 def register():

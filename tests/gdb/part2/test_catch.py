@@ -211,3 +211,16 @@ def test_catch_panic_in_a_program_without_libdefer_stays_pending():
     out = gdb("catch panic", "run", exe=plain_program())
     assert "Catchpoint 1 (panic) pending: set when libdefer is loaded." in out
     assert "exited normally" in out
+
+
+def test_fatal_stop_after_attach():
+    exe = step_prog()
+    p = subprocess.Popen([str(exe), "sleepfatal"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().startswith("ready")
+        out = gdb("attach %d" % p.pid, "continue", "info panics", load="source")
+        assert "Unrecovered panic in thread 1" in out, out
+        assert 'panic 1: "nobody recovers this"  [running]' in out, out
+    finally:
+        p.kill()
+        p.wait()

@@ -9,6 +9,7 @@
  *   step race       two threads defer and run calls in a loop; thread 1 calls
  *                   here() once
  *   step fatal      an unrecovered panic
+ *   step sleepfatal prints "ready PID", sleeps 3 s (attach now), then panics
  *   step never      main never defers
  *   step exec [M]   execs itself in mode M (default `normal`)
  *   step plain      recovery without defer_result: resumes in the caller
@@ -212,6 +213,10 @@ int main(int argc, char **argv)
 		pthread_join(a, 0);
 		pthread_join(b, 0);
 	} else if (!strcmp(mode, "fatal")) {
+		fatal();
+	} else if (!strcmp(mode, "sleepfatal")) {
+		printf("ready %d\n", (int)getpid());
+		sleep(3);
 		fatal();
 	} else if (!strcmp(mode, "never")) {
 		here("never");
