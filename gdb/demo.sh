@@ -25,8 +25,8 @@ gdbrun() {
 		shift
 	done
 	# shellcheck disable=SC2086
-	"$GDB" -nx -batch -iex "set pagination off" -iex "set width 0" -iex "set confirm off" \
-		-iex "source $here/libdefer-gdb.py" "$@" -ex kill --args $line 2>&1 |
+	GDB=$GDB "$here/deferdb" -nx -batch -iex "set pagination off" -iex "set width 0" \
+		-iex "set confirm off" "$@" -ex kill --args $line 2>&1 |
 		grep -v -e '^\[Thread debugging' -e '^Using host libthread_db' \
 			-e '^\[New Thread' -e '^\[Thread .* exited' -e '^\[Inferior' \
 			-e 'No such file or directory\.$' |

@@ -77,3 +77,20 @@ def test_handler_stops_only_in_panicking_requests():
     assert re.search(r'panic 1: "render: /missing: no such page" value=0x[0-9a-f]+ <not_found>  '
                      r'\[running\]\n.*\n\s+running defer 1: to_status\(status=0x', out), out
     assert 'panic 1: "lookup_user: index 7 out of range [0,2)"' in out
+
+
+def test_demo_transcript(tmp_path):
+    """gdb/demo.sh (make demo): several threads' calls, bt with calls under
+    frames, info panics during a panic; no warnings, no tracebacks."""
+    import subprocess
+    if not (ROOT / "build" / "examples" / "engine").exists():
+        subprocess.run(["make", "-C", str(ROOT), "examples"], check=True, capture_output=True)
+    r = subprocess.run(["sh", str(ROOT / "gdb" / "demo.sh")], capture_output=True, text=True,
+                       timeout=300, stdin=subprocess.DEVNULL,
+                       env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "Traceback" not in out and "declined" not in out and "Python Exception" not in out
+    assert len(re.findall(r'^Thread \d+ \(.*"worker-\d"\):$', out, re.M)) >= 3, out
+    assert re.search(r"^#\d+ .* in run_job .*\n    defer 1: buffer_free \(", out, re.M), out
+    assert re.search(r'^  panic 1: "render: corrupt input in job 7"  \[running\]', out, re.M), out
