@@ -59,9 +59,19 @@ static int in(const uint64_t *v, int n, uint64_t a)
 	return 0;
 }
 
+/* The const pointers the defer() macro calls deferproc through: gcc's
+ * (frame mark in %r10) and clang's (frame mark in __defer_tls). */
+static const char *const procs[] = { "__defer_deferproc", "__defer_deferproc_tls" };
+static const char *const callees[] = { "deferproc", "deferproc_tls" };
+
+static int isproc(const char *name)
+{
+	return !strcmp(name, procs[0]) || !strcmp(name, procs[1]);
+}
+
 /* GOT slots that hold &__defer_deferproc (shared libdefer, or an
  * unrelaxed GOTPCREL load). */
-static void gotslots(struct dr_elf *e, struct sites *s, uint64_t value_addr, int have)
+static void gotslots(struct dr_elf *e, struct sites *s)
 {
 	const uint8_t *rel, *sym, *str;
 	size_t nrel, nsym, nstr, i;
@@ -80,7 +90,7 @@ static void gotslots(struct dr_elf *e, struct sites *s, uint64_t value_addr, int
 		memcpy(&add, rel + i + 16, 8);
 		type = (uint32_t)info;
 		idx = info >> 32;
-		if (type == 8 /* RELATIVE */ && have && (uint64_t)add == value_addr) {
+		if (type == 8 /* RELATIVE */ && in(s->value, s->nvalue, (uint64_t)add)) {
 			s->addr[s->naddr++] = off;
 		} else if ((type == 6 /* GLOB_DAT */ || type == 1 /* 64 */) && sym && str &&
 			   idx < nsym / 24) {
@@ -88,7 +98,7 @@ static void gotslots(struct dr_elf *e, struct sites *s, uint64_t value_addr, int
 			memcpy(&n32, sym + idx * 24, 4);
 			nameoff = n32;
 			if (nameoff < nstr && memchr(str + nameoff, 0, nstr - nameoff) &&
-			    strcmp((const char *)str + nameoff, "__defer_deferproc") == 0)
+			    isproc((const char *)str + nameoff))
 				s->addr[s->naddr++] = off;
 		}
 	}
@@ -149,7 +159,7 @@ static int oncall(const struct dr_callsite *cs, void *arg)
 	struct csarg *a = arg;
 	size_t i;
 
-	if (cs->callee && strcmp(cs->callee, "deferproc") == 0) {
+	if (cs->callee && (!strcmp(cs->callee, callees[0]) || !strcmp(cs->callee, callees[1]))) {
 		add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
 		return 0;
 	}
@@ -180,13 +190,13 @@ int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *
 	struct sites s;
 	uint64_t a;
 	size_t i, j, nscan;
-	int have, r = 0;
+	int r = 0;
 
 	memset(&s, 0, sizeof s);
-	have = dr_sym(e, "__defer_deferproc", &a, NULL) == 0;
-	if (have)
-		s.value[s.nvalue++] = a;
-	gotslots(e, &s, a, have);
+	for (i = 0; i < 2; i++)
+		if (dr_sym(e, procs[i], &a, NULL) == 0)
+			s.value[s.nvalue++] = a;
+	gotslots(e, &s);
 	if (!s.nvalue && !s.naddr)
 		return DR_ENOENT;
 	for (i = 0; i < e->nph; i++) {

@@ -40,7 +40,8 @@ int cmd_sites(const char *path, int json)
 	if ((r = openbin(path, &o.e)))
 		return r;
 	e = o.e;
-	if (dr_sym(e, "__defer_deferproc", NULL, NULL) != 0 && dr_sym(e, "deferproc", NULL, NULL) != 0) {
+	if (dr_sym(e, "__defer_deferproc", NULL, NULL) != 0 && dr_sym(e, "deferproc", NULL, NULL) != 0 &&
+	    dr_sym(e, "__defer_deferproc_tls", NULL, NULL) != 0) {
 		/* A program on a shared libdefer has only a GOT slot for it. */
 		const char *name;
 		int i, linked = 0;
