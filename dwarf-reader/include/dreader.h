@@ -287,6 +287,9 @@ struct dr_state {
 int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias,
 	    struct dr_state *st, char *err, size_t errlen);
 void dr_state_free(struct dr_state *st);
+/* One record at addr, e.g. the one a panic was running when a newer panic
+ * took over (already off the chain, possibly reused). */
+int dr_read_defer(struct dr_target *t, const struct dr_layout *l, uint64_t addr, struct dr_defer *d);
 
 /* Locate the runtime in a target: the executable if it has it, else a
  * mapped libdefer.  Fills rt and the runtime image's bias. */

@@ -55,6 +55,33 @@ static int sane(const struct dr_layout *l)
 	return 1;
 }
 
+static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, struct dr_defer *d)
+{
+	d->addr = a;
+	d->fn = u64(rec, l->d.fn);
+	d->pc = u64(rec, l->d.pc);
+	d->sp = u64(rec, l->d.sp);
+	d->panic = u64(rec, l->d.panic);
+	d->nargs = rec[l->d.nargs];
+	if (d->nargs > DEFER_MAXARGS)
+		d->nargs = DEFER_MAXARGS;
+	memcpy(d->kind, rec + l->d.kind, 6);
+	d->started = (rec[l->d.flags] & DEFER_FLAG_STARTED) != 0;
+	d->heap = (rec[l->d.flags] & DEFER_FLAG_HEAP) != 0;
+	memcpy(d->iregs, rec + l->d.iregs, 48);
+	memcpy(d->fregs, rec + l->d.fregs, 48);
+}
+
+int dr_read_defer(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_defer *d)
+{
+	uint8_t rec[MAXREC];
+
+	if (!sane(l) || !a || dr_read(t, a, rec, l->d.size) != l->d.size)
+		return DR_ECORRUPT;
+	unpack(l, rec, a, d);
+	return 0;
+}
+
 static void readdefers(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_g *g,
 		       size_t *total)
 {
@@ -87,19 +114,7 @@ static void readdefers(struct dr_target *t, const struct dr_layout *l, uint64_t 
 		}
 		d = &g->defers[g->ndefer++];
 		++*total;
-		d->addr = a;
-		d->fn = u64(rec, l->d.fn);
-		d->pc = u64(rec, l->d.pc);
-		d->sp = u64(rec, l->d.sp);
-		d->panic = u64(rec, l->d.panic);
-		d->nargs = rec[l->d.nargs];
-		if (d->nargs > DEFER_MAXARGS)
-			d->nargs = DEFER_MAXARGS;
-		memcpy(d->kind, rec + l->d.kind, 6);
-		d->started = (rec[l->d.flags] & DEFER_FLAG_STARTED) != 0;
-		d->heap = (rec[l->d.flags] & DEFER_FLAG_HEAP) != 0;
-		memcpy(d->iregs, rec + l->d.iregs, 48);
-		memcpy(d->fregs, rec + l->d.fregs, 48);
+		unpack(l, rec, a, d);
 	}
 }
 

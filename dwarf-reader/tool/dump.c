@@ -243,6 +243,8 @@ static void textdefer(struct dr_target *t, const struct dr_g *g, int i)
 	printf("\n");
 }
 
+static const struct dr_runtime *cur_rt;   /* for records off the chain */
+
 static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 {
 	const struct dr_panic *p = &g->panics[i];
@@ -265,8 +267,20 @@ static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 		site(t, g->defers[di - 1].pc);
 		printf(")\n");
 	} else if (p->defer) {
-		printf("           was running the call at %#lx when a newer panic took over\n",
-		       (unsigned long)p->defer);
+		struct dr_defer old;
+
+		printf("           was running ");
+		if (dr_read_defer(t, &cur_rt->lay, p->defer, &old) == 0 && old.fn) {
+			call(t, &old);
+			printf(" (deferred by ");
+			site(t, old.pc);
+			printf(")");
+		} else {
+			printf("the call at %#lx", (unsigned long)p->defer);
+		}
+		printf(" when a newer panic took over\n");
+	} else if (!p->goexit && i == 0 && !p->recovered) {
+		printf("           no deferred call running: unrecovered, the program is exiting\n");
 	}
 }
 
@@ -424,6 +438,7 @@ int cmd_dump(const char *core, const char *binary, int pid, int asjson)
 	/* A live process stays stopped until here: printing reads strings. */
 	if (!core)
 		snprintf(where_, sizeof where_, "%d", pid);
+	cur_rt = &rt;
 	if (asjson)
 		json(t, &st, core ? "core" : "pid", core ? core : where_, &rt);
 	else

@@ -150,3 +150,28 @@ def test_text_output_lists_every_thread(outdir):
     assert r.stdout.count("Thread (LWP") == 2
     assert r.stdout.count("  defer 2: note(s=") == 2
     assert r.stdout.count("  defer 1: flags(b=true, c=200, f=1.5, h=-3)  [pending]") == 2
+
+
+def test_crashed_example_program_matches_gdb_info_panics(outdir):
+    """examples/nested.c with DEFER_TRACEBACK=crash, dumped at abort():
+    both panics and the call the first was running, as gdb prints them."""
+    import re
+    from dr_util import ROOT
+    import conftest
+    exe = conftest.compile_program(ROOT / "examples" / "nested.c", cc="gcc", opt="-O1")
+    core = core_at(exe, [], "abort", outdir / "nested.core", env={"DEFER_TRACEBACK": "crash"})
+    r = inspect("dump", "--core", core, exe)
+    assert r.returncode == 0, r.stderr
+    ours = [l for l in r.stdout.splitlines() if l.startswith("  panic") or l.startswith("           ")]
+    ref = gdb_batch(exe, ["info panics all"], core=core).splitlines()
+    ref = [l for l in ref if l.startswith("  panic") or l.startswith("           ")]
+
+    def norm(lines):
+        out = []
+        for l in lines:
+            l = re.sub(r"(\S*/)?([\w.-]+\.c):", r"\2:", l)
+            l = l.replace("; that record is freed", "")
+            out.append(l)
+        return out
+    assert norm(ours) == norm(ref)
+    assert "panic: commit: transaction 17 conflicts\n\tpanic: flush_journal" in r.stdout
