@@ -67,6 +67,31 @@ static int readtable(struct dr_elf *e, uint64_t at, struct dr_layout *l, uint32_
 	return 0;
 }
 
+int dr_offsets_table(struct dr_elf *e, uint64_t *at)
+{
+	const uint64_t magic = DEFER_DEBUG_MAGIC;
+	size_t i;
+
+	if (dr_sym(e, "_defer_debug_offsets", at, NULL) == 0)
+		return 0;
+	/* A stripped static program keeps no symbol for it: the magic
+	 * number is what finds it (8-aligned, in a file-backed data segment). */
+	for (i = 0; i < e->nph; i++) {
+		const GElf_Phdr *p = &e->ph[i];
+		uint64_t o;
+
+		if (p->p_type != PT_LOAD || (p->p_flags & PF_X) ||
+		    !dr_inside(p->p_offset, p->p_filesz, e->rawsize))
+			continue;
+		for (o = (8 - (p->p_vaddr & 7)) & 7; o + sizeof(struct defer_debug_offsets) <= p->p_filesz; o += 8)
+			if (!memcmp(e->raw + p->p_offset + o, &magic, 8)) {
+				*at = p->p_vaddr + o;
+				return 0;
+			}
+	}
+	return DR_ENOENT;
+}
+
 /* Fill one record's offsets from DWARF; fields, in the table's order. */
 static int fromdwarf(struct dr_elf *e, const char *sname, uint64_t hint, const char *const *fields,
 		     int n, uint32_t *out)
@@ -161,13 +186,17 @@ int dr_runtime_find(struct dr_elf *e, struct dr_runtime *rt, char *err, size_t e
 		rt->syms[i].found = dr_sym(e, wanted[i], &rt->syms[i].addr, NULL) == 0;
 	}
 	rt->nsyms = (int)i;
+	if (!rt->syms[5].found && dr_offsets_table(e, &at) == 0) {
+		rt->syms[5].found = 1;
+		rt->syms[5].addr = at;
+	}
 	if (!rt->syms[0].found && !rt->syms[1].found && !rt->syms[5].found) {
 		dr_setf(err, errlen, "%s: not linked with libdefer (no allgs, deferproc or "
 			"_defer_debug_offsets)", dr_elf_path(e));
 		return DR_ENODEFER;
 	}
-	if (dr_sym(e, "_defer_debug_offsets", &at, NULL) == 0) {
-		if (readtable(e, at, &rt->table, &rt->abi_version) == 0)
+	if (rt->syms[5].found) {
+		if (readtable(e, rt->syms[5].addr, &rt->table, &rt->abi_version) == 0)
 			rt->have_table = 1;
 		else if (rt->abi_version && rt->abi_version != DEFER_ABI_VERSION)
 			dr_warn("%s: libdefer ABI version %u is not supported (this reader knows %d)",

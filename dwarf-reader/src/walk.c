@@ -247,7 +247,9 @@ void dr_state_free(struct dr_state *st)
 /* Does this image hold the runtime?  Cheap symbol check first. */
 static int isruntime(struct dr_elf *e)
 {
-	return dr_sym(e, "_defer_debug_offsets", NULL, NULL) == 0 || dr_sym(e, "allgs", NULL, NULL) == 0;
+	uint64_t at;
+
+	return dr_offsets_table(e, &at) == 0 || dr_sym(e, "allgs", NULL, NULL) == 0;
 }
 
 int dr_target_runtime(struct dr_target *t, struct dr_runtime *rt, uint64_t *bias, char *err, size_t errlen)

@@ -25,7 +25,9 @@ const char *basename_of(const char *p)
 
 static int isruntime(struct dr_elf *e)
 {
-	return dr_sym(e, "_defer_debug_offsets", NULL, NULL) == 0 ||
+	uint64_t at;
+
+	return dr_offsets_table(e, &at) == 0 ||
 	       dr_sym(e, "allgs", NULL, NULL) == 0 || dr_sym(e, "deferproc", NULL, NULL) == 0;
 }
 

@@ -26,6 +26,12 @@ GDB_EXT = ROOT / "gdb" / "libdefer-gdb.py"
 OUT = BUILD / "tests" / "reader"
 
 
+def ensure_tools():
+    """The sanitizer build of the tool is not part of `make all`."""
+    subprocess.run(["make", "-s", "-C", str(ROOT), "build/defer-inspect", "build/defer-inspect-asan"],
+                   check=True, capture_output=True)
+
+
 def prog(name, cc="gcc", opt="-O0", link="static", extra=()):
     return conftest.compile_program(PROGS / name, cc=cc, opt=opt, link=link, extra=list(extra))
 

@@ -175,3 +175,21 @@ def test_crashed_example_program_matches_gdb_info_panics(outdir):
         return out
     assert norm(ours) == norm(ref)
     assert "panic: commit: transaction 17 conflicts\n\tpanic: flush_journal" in r.stdout
+
+
+def test_stripped_static_program(tmp_path):
+    """No symbols, no DWARF: layout from the offsets table; dump still
+    reads every thread's calls (function names then come from nowhere)."""
+    import subprocess
+    from dr_util import prog as build_prog
+    exe = tmp_path / "stripped"
+    subprocess.run(["strip", "-o", str(exe), str(build_prog("threads.c", "gcc", "-O2", "static"))],
+                   check=True)
+    lay = inspect_json("layout", exe)
+    assert lay["source"] == "table" and lay["abi_version"] == 1
+    core = tmp_path / "s.core"
+    with Running(exe, 2, 4) as p:
+        gcore(p.pid, core)
+    dump = inspect_json("dump", "--core", core, exe)
+    assert sum(len(t["defers"]) for t in dump["threads"]) == 8
+    assert {a["value"] for t in dump["threads"] for d in t["defers"] for a in d["args"]} >= {"-3"}

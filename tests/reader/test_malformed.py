@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dr_util import BUILD, OUT, ROOT, TOOL_ASAN, Running, gcore, inspect, prog
+from dr_util import BUILD, OUT, ROOT, TOOL_ASAN, Running, ensure_tools, gcore, inspect, prog
 
 REGRESSIONS = ROOT / "dwarf-reader" / "fuzz" / "regressions"
 OUR_CODES = {0, 3, 4, 5, 6, 7, 8, 9}
@@ -53,6 +53,11 @@ def vaddr_to_offset(core, addr):
         if p_type == 1 and p_va <= addr < p_va + p_fsz:
             return p_off + addr - p_va
     raise KeyError(hex(addr))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tools():
+    ensure_tools()
 
 
 @pytest.fixture(scope="module")
