@@ -284,7 +284,7 @@ struct dr_state {
 
 /* Limits that keep a corrupt target from costing unbounded time or memory. */
 #define DR_MAX_G 65536
-#define DR_MAX_DEFERS (1u << 22)   /* over all threads */
+#define DR_MAX_DEFERS (1u << 20)   /* over all threads */
 #define DR_MAX_PANICS 4096          /* per thread */
 
 /* Walk allgs.  Partial results carry per-thread warnings. */
