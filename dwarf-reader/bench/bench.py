@@ -65,6 +65,30 @@ def big_program():
     return exe
 
 
+def big_clang_program():
+    """The same units and the runtime itself compiled by clang: no
+    .debug_aranges, so the reader's fallback index is what finds units."""
+    exe = OUT / "big-clang"
+    if exe.exists() and exe.stat().st_mtime > (B / "libdefer.a").stat().st_mtime:
+        return exe
+    src = OUT / "big-src"
+
+    def cc(k):
+        c = src / ("u%d.c" % k)
+        o = src / ("u%d.clang.o" % k)
+        subprocess.run(["clang", "-std=gnu11", "-g", "-O0", "-w", "-c", str(c), "-o", str(o)], check=True)
+        return str(o)
+
+    with ThreadPoolExecutor(os.cpu_count() or 2) as ex:
+        objs = list(ex.map(cc, range(NFILES)))
+    rt = sorted(str(p) for p in (ROOT / "libdefer" / "src").glob("*.c"))
+    subprocess.run(["clang", "-std=gnu11", "-g", "-O2", "-I", str(ROOT / "libdefer" / "include"),
+                    "-fvisibility=hidden", str(src / "main.c"), *objs, *rt,
+                    str(ROOT / "libdefer" / "src" / "x86_64" / "defer.S"), "-lpthread", "-lgcc_s",
+                    "-o", str(exe)], check=True)
+    return exe
+
+
 def dwarf_bytes(exe):
     out = subprocess.run(["size", "-A", str(exe)], capture_output=True, text=True).stdout
     return sum(int(l.split()[1]) for l in out.splitlines() if l.startswith(".debug_"))
@@ -98,7 +122,14 @@ def main():
                        "ptype /o struct _panic", "-ex", "ptype /o struct g", "-ex",
                        "info address allgs", str(exe)], 5)
     assert "total size" in gout
-    row("layout, %.1f MB of DWARF" % mb, ours, 50, gdb)
+    row("layout, %.1f MB of DWARF (gcc)" % mb, ours, 50, gdb)
+    exe2 = big_clang_program()
+    ours, out = timed([str(TOOL), "layout", "--json", str(exe2)], 11)
+    assert '"source": "dwarf"' in out
+    gdb, gout = timed(["gdb", "-batch", "-nx", "-ex", "ptype /o struct _defer", "-ex",
+                       "ptype /o struct _panic", "-ex", "ptype /o struct g", "-ex",
+                       "info address allgs", str(exe2)], 5)
+    row("layout, %.1f MB of DWARF (clang, no aranges)" % (dwarf_bytes(exe2) / 1e6), ours, 50, gdb)
 
     import conftest
     from dr_util import Running, gcore
