@@ -102,7 +102,9 @@ int dr_probes(struct dr_elf *e, int (*fn)(const struct dr_probe *, void *), void
  * crashed on a file: see tool/main.c. */
 extern int dr_no_dwarf;
 
-/* 1 if the file has .debug_info that libdwarf accepted. */
+/* 1 if the file has .debug_info that libdwarf accepted: its own, or, if
+ * $DEFER_INSPECT_DEBUG_DIR is set (e.g. /usr/lib/debug), the separate debug
+ * file DIR/.build-id/xx/yyyy.debug named by its build-id. */
 int dr_has_dwarf(struct dr_elf *e);
 /* DWARF version of the unit that answered the last question (2..5), 0 if none. */
 int dr_dwarf_version(struct dr_elf *e);

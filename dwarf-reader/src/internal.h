@@ -44,7 +44,9 @@ struct dr_elf {
 	int nneeded;
 	const char *runpath;
 
-	/* DWARF */
+	/* DWARF, from this file or from its separate debug file
+	 * (/usr/lib/debug/.build-id/xx/yyyy.debug) */
+	struct dr_elf *debugfile;
 	int dw_tried;
 	Dwarf_Debug dbg;
 	int dw_version;

@@ -52,8 +52,10 @@ def test_core_dump_decodes_arguments_by_type(outdir):
         ("b", "true"), ("c", "200"), ("f", "1.5"), ("h", "-3")]
     wide = [a["value"] for a in d["wide"]["args"]]
     assert wide[:2] == ["-1", str(7 << 40)] and wide[3:5] == ["-1", "2"] and wide[5] == "120"
-    # free has no DWARF here: its argument comes from the recorded kind.
-    assert [(a["name"], a["value"]) for a in d["free"]["args"]] == [(None, "0x0")]
+    # free: named from libc's separate debug info when it is installed
+    # (libc6-dbg), else decoded from the recorded kind.
+    assert [a["value"] for a in d["free"]["args"]] == ["0x0"]
+    assert d["free"]["args"][0]["name"] in (None, "mem")
     assert d["note"]["site"]["function"] == "hold" and d["note"]["site"]["line"] > 0
 
 
@@ -193,3 +195,21 @@ def test_stripped_static_program(tmp_path):
     dump = inspect_json("dump", "--core", core, exe)
     assert sum(len(t["defers"]) for t in dump["threads"]) == 8
     assert {a["value"] for t in dump["threads"] for d in t["defers"] for a in d["args"]} >= {"-3"}
+
+
+def test_separate_debug_file_names_library_arguments(outdir):
+    """With DEFER_INSPECT_DEBUG_DIR, libc's free gets its parameter name
+    from libc6-dbg, as gdb prints it."""
+    import glob
+    if not glob.glob("/usr/lib/debug/.build-id/*/*.debug"):
+        pytest.skip("no separate debug files installed")
+    exe = prog("threads.c", "gcc", "-O0", "shared")
+    core = outdir / "threads-dbg.core"
+    with Running(exe, 1, 4) as p:
+        gcore(p.pid, core)
+    plain = inspect("dump", "--core", core, exe).stdout
+    named = inspect("dump", "--core", core, exe, env={"DEFER_INSPECT_DEBUG_DIR": "/usr/lib/debug"}).stdout
+    assert "free(0x0)" in plain
+    if "free(mem=0x0)" not in named:
+        pytest.skip("libc's debug file is not installed for this libc")
+    assert named.replace("free(mem=0x0)", "free(0x0)") == plain
