@@ -2,7 +2,9 @@
 #
 #   make            build the runtime, the reader and the gdb extension
 #   make demo       build, then run the example programs (and the gdb demo)
-#   make test       every test (pytest), including the sanitizer builds
+#   make test       every test (pytest), including the sanitizer builds,
+#                   and a bounded fuzz run (TEST_FUZZ_SECONDS per harness)
+#   make test-gdb, make test-reader, make bench-gdb, make bench-reader
 #   make bench      performance table
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -34,8 +36,12 @@ deps: $(B)/.deps
 demo: all examples
 	@sh scripts/demo
 
-test: all examples
+# Every test (runtime, sanitizer and stress builds, gdb extension, reader,
+# portability matrix), then a bounded fuzz run of the reader.
+TEST_FUZZ_SECONDS ?= 60
+test: all examples $(B)/defer-inspect-asan
 	$(PYTHON) -m pytest -q tests
+	$(MAKE) -s fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 bench: all
 	@sh scripts/bench

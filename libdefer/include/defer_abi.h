@@ -119,7 +119,10 @@ struct defer_debug_offsets {
 	uint64_t magic;        /* DEFER_DEBUG_MAGIC */
 	uint32_t version;      /* DEFER_ABI_VERSION */
 	uint32_t size;         /* sizeof(struct defer_debug_offsets) */
-	uint64_t allgs;        /* address of allgs at link time; add the load bias */
+	uint64_t allgs;        /* address of allgs: in the file, the link-time address (0 in a
+	                        * PIE or shared library, where an R_X86_64_RELATIVE or
+	                        * R_X86_64_64 relocation supplies it); in a running process
+	                        * or a core, the relocated run-time address */
 	struct { uint32_t size, alllink, defer, panic, tid, status, name; } g;
 	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
 	struct { uint32_t size, armed, resumable, resume, rec; } mark;
