@@ -7,7 +7,10 @@ Modules, by concern:
   framefilter  bt shows deferred calls under the frames that own them
   params       set/show defer ...
   functions    $_defer_count(), $_panicking(), ...
-(catchpoints, stepping, tui and mi will join them.)
+  catchpoints  catch panic/recover/deferreturn, the unrecovered-panic stop
+  stepping     defer step
+  tui          the defers window and layout
+  mi           -defer-list-defers, -defer-list-panics
 
 register(objfile) is what auto-load scripts call: the commands, parameters,
 functions and frame filter are global and installed once; the

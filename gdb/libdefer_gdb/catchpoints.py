@@ -18,12 +18,12 @@ disabled, deleted and given conditions... by gdb's own commands) with:
 |--------------|------------------|--------------|-----------------------------------------|
 | panic        | libdefer:panic   | gopanic      | after the panic is pushed               |
 | recover      | libdefer:recover | gorecover    | when recover() succeeds                 |
-| deferreturn  | (none)           | deferreturn  | a scope exit with calls to run          |
+| deferreturn  | libdefer:deferreturn | deferreturn | a scope exit with calls to run       |
 | fatal stop   | libdefer:fatal   | fatalpanic   | before an unrecovered panic exits       |
 
-There is no probe at the entry of deferreturn (its `run` probe fires once
-per call), so `catch deferreturn` breaks on the function, which the ABI
-documents as entered on every frame exit with pending calls.
+The `deferreturn` probe sits at the function's first instruction, where
+%rdi is still the frame's mark; the function itself is documented as
+entered on every frame exit with pending calls.
 """
 
 import re
@@ -37,7 +37,7 @@ from .records import Symbols
 POINTS = {
     "panic": ("libdefer:panic", "gopanic"),
     "recover": ("libdefer:recover", "gorecover"),
-    "deferreturn": (None, "deferreturn"),
+    "deferreturn": ("libdefer:deferreturn", "deferreturn"),
     "fatal": ("libdefer:fatal", "fatalpanic"),
     "run": ("libdefer:run", None),
     "resume": ("libdefer:resume", None),

@@ -795,7 +795,7 @@ def _function_name(addr):
         while b is not None and b.function is None:
             b = b.superblock
         if b is not None and b.start == addr:
-            return b.function.print_name
+            return _public_alias(b.function.print_name, addr)
     except RuntimeError:
         pass
     try:
@@ -806,7 +806,34 @@ def _function_name(addr):
     if i < 0:
         return "%#x" % addr
     name = s[i + 2:-1]
-    return name if "+" not in name else "%#x <%s>" % (addr, name)
+    if "+" in name:
+        return "%#x <%s>" % (addr, name)
+    return _public_alias(name, addr)
+
+
+_aliases = {}
+
+
+def _public_alias(name, addr):
+    """libc's minimal symbols name printf `__printf`: prefer the public
+    alias at the same address, the name a user wrote in defer()."""
+    if not name.startswith("_"):
+        return name
+    key = (name, addr)
+    if key not in _aliases:
+        _aliases[key] = name
+        public = name.lstrip("_")
+        try:
+            sym = gdb.lookup_global_symbol(public)
+            if sym is not None and int(sym.value().address) == addr:
+                _aliases[key] = public
+            else:
+                v = gdb.parse_and_eval("(long)&'%s'" % public)
+                if int(v) == addr:
+                    _aliases[key] = public
+        except (gdb.error, RuntimeError):
+            pass
+    return _aliases[key]
 
 
 def _site(pc):

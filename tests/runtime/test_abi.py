@@ -10,7 +10,7 @@ from conftest import BUILD, ROOT, compile_program, run
 
 SYMBOLS = ["deferproc", "deferreturn", "gopanic", "gorecover", "allgs", "fatalpanic",
            "_defer_debug_offsets"]
-PROBES = ["defer", "run", "panic", "recover", "resume", "fatal"]
+PROBES = ["defer", "deferreturn", "run", "panic", "recover", "resume", "fatal"]
 
 
 @pytest.mark.parametrize("lib", ["libdefer.a", "libdefer.so.1"])

@@ -206,6 +206,7 @@ deferproc:
 	.type	deferreturn, @function
 deferreturn:
 	.cfi_startproc
+	STAP_PROBE1(libdefer, deferreturn, 8@%rdi)
 	movq	__defer_tls@gottpoff(%rip), %rax
 	movq	%fs:TLS_G(%rax), %rax		/* g: armed implies it exists */
 	movq	G_DEFER(%rax), %rdx
