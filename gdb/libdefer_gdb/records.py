@@ -861,16 +861,22 @@ def _site(pc):
 _INT_CODES = (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR, gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM)
 
 
-def _params(fn):
-    if not fn:
-        return None
+def function_block(addr):
+    """The debug-info block of the function that starts at addr, or None."""
     try:
-        b = gdb.block_for_pc(fn)
+        b = gdb.block_for_pc(addr)
     except RuntimeError:
         return None
     while b is not None and b.function is None:
         b = b.superblock
-    if b is None or b.start != fn:
+    if b is None or b.start != addr:
+        return None
+    return b
+
+
+def _params(fn):
+    b = function_block(fn) if fn else None
+    if b is None:
         return None
     out = []
     for sym in b:

@@ -92,13 +92,8 @@ def entry_spec(fn):
     sal = gdb.find_pc_line(fn)
     if sal.symtab is None or not sal.line:
         return None
-    try:
-        b = gdb.block_for_pc(fn)
-    except RuntimeError:
-        return None
-    while b is not None and b.function is None:
-        b = b.superblock
-    if b is None or b.start != fn:
+    b = records.function_block(fn)
+    if b is None:
         return "*%#x" % fn
     return "-source %s -function %s" % (b.function.symtab.fullname(), b.function.name)
 

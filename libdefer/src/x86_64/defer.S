@@ -223,6 +223,7 @@ deferreturn:
 	movq	D_FN(%rdx), %r11
 	testq	%r11, %r11
 	jz	.Lnillast
+.Lenter:					/* %rdx: the record, %r11: its function */
 	movq	D_IREGS+0(%rdx), %rdi
 	movq	D_FREGS+0(%rdx), %xmm0
 	cmpb	$1, D_DESC(%rdx)
@@ -248,16 +249,10 @@ deferreturn:
 	testq	%r11, %r11
 	jz	.Lnillast
 	testb	$DEFER_FLAG_HEAP, D_FLAGS(%rdx)
-	jz	3f
+	jz	.Lenter
 	movq	%rdx, %r10
 	LOADARGS(%r10, 4f)
 4:	FREE(%r10)
-	movl	$6, %eax
-	jmp	*%r11
-3:	movq	D_IREGS+0(%rdx), %rdi
-	movq	D_FREGS+0(%rdx), %xmm0
-	cmpb	$1, D_DESC(%rdx)
-	ja	.Lloadrest
 	movl	$6, %eax
 	jmp	*%r11
 .Lloadrest:
