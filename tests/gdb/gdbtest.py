@@ -131,3 +131,27 @@ def free_port():
 def at_line(site, text):
     """Does a printed site `file:line` point at the scenario line containing text?"""
     return re.search(r"scen[-\w]*\.c:%d$" % line_of(text), site) is not None
+
+
+class gdbserver:
+    """`with gdbserver(exe, *args) as target:` a gdbserver on loopback, ready
+    for gdb's `target remote TARGET`; killed on the way out."""
+
+    def __init__(self, exe, *args):
+        self.port = free_port()
+        self.argv = ["gdbserver", "--once", "127.0.0.1:%d" % self.port, str(exe)] + \
+            [str(a) for a in args]
+
+    def __enter__(self):
+        import time
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 10
+        line = ""
+        while "Listening" not in line and time.time() < deadline:
+            line = self.proc.stdout.readline()
+        return "127.0.0.1:%d" % self.port
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()

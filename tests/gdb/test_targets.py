@@ -1,11 +1,10 @@
 """Every target gdb supports: core files, attach, gdbserver, non-stop."""
 import re
 import subprocess
-import time
 
 import pytest
 
-from gdbtest import defers_of, free_port, gdb, scen, section
+from gdbtest import defers_of, gdb, gdbserver, scen, section
 
 
 @pytest.fixture(scope="module", params=["static", "shared"])
@@ -79,25 +78,14 @@ def test_attach_to_running_process():
 
 def test_gdbserver_on_loopback():
     exe = scen()
-    port = free_port()
-    srv = subprocess.Popen(["gdbserver", "--once", "127.0.0.1:%d" % port, str(exe),
-                            "threads", "2", "2"], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.time() + 10
-        line = ""
-        while "Listening" not in line and time.time() < deadline:
-            line = srv.stdout.readline()
-        out = gdb("target remote 127.0.0.1:%d" % port, "break checkpoint", "continue",
+    with gdbserver(exe, "threads", 2, 2) as target:
+        out = gdb("target remote %s" % target, "break checkpoint", "continue",
                   "info defers all", "info panics", "kill", exe=exe, load="source")
-        ds1 = defers_of(out, 1)
-        assert ds1 and ds1[0][3] == "threads", out
-        workers = {n for n in re.findall(r"^Thread (\d+) \(", out, re.M)
-                   if n != "1" and defers_of(out, n)}
-        assert len(workers) == 2, out
-    finally:
-        srv.kill()
-        srv.wait()
+    ds1 = defers_of(out, 1)
+    assert ds1 and ds1[0][3] == "threads", out
+    workers = {n for n in re.findall(r"^Thread (\d+) \(", out, re.M)
+               if n != "1" and defers_of(out, n)}
+    assert len(workers) == 2, out
 
 
 def test_non_stop_running_threads_get_a_message_others_listed():

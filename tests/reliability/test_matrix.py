@@ -11,13 +11,12 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gdb"))
-from gdbtest import free_port, gdb  # noqa: E402
+from gdbtest import gdb, gdbserver  # noqa: E402
 
 from conftest import BUILD, MATRIX_RESULTS, compile_program  # noqa: E402
 
@@ -75,20 +74,10 @@ def test_matrix_cell(b, target):
         check_fatal(out)
         record(cell, "info defers, bt, info panics")
     elif target == "gdbserver":
-        port = free_port()
-        srv = subprocess.Popen(["gdbserver", "--once", "127.0.0.1:%d" % port, str(exe)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            deadline = time.time() + 10
-            line = ""
-            while "Listening" not in line and time.time() < deadline:
-                line = srv.stdout.readline()
-            out = gdb("target remote 127.0.0.1:%d" % port, "break checkpoint", "continue",
+        with gdbserver(exe) as where:
+            out = gdb("target remote %s" % where, "break checkpoint", "continue",
                       "info defers all", "thread apply all bt",
                       "continue", "info panics", "kill", exe=exe)
-        finally:
-            srv.kill()
-            srv.wait()
         check_defers(out)
         check_bt(out)
         check_fatal(out)
