@@ -4,9 +4,10 @@ on every kind of target, read by gdb and by defer-inspect.
 Cells: {gcc, clang} x {-O0, -O2} x {static, shared libdefer} x {live, attach,
 core file, gdbserver}, plus PIE and non-PIE for gcc.  In each cell: the
 three workers' pending calls with their arguments (`info defers all`),
-`bt` with deferred calls under frames, the unrecovered panic's chain at the
-fatal stop (`info panics`), and, on a core or a live pid, `defer-inspect
-dump`.  The results are printed as a table at the end of the test run."""
+`bt` with deferred calls under frames, `defer step` into the call the
+unrecovered panic runs (live, gdbserver), the unrecovered panic's chain at
+the fatal stop (`info panics`), and, on a core or a live pid,
+`defer-inspect dump`.  The results are printed as a table at the end of the test run."""
 import json
 import re
 import subprocess
@@ -52,6 +53,13 @@ def check_bt(out):
     assert re.search(r"#\d+ .*worker \(arg=.*\n(\s+defer \d: worker_cleanup.*\n){2}", out), out
 
 
+def check_step(out):
+    """From checkpoint(), `defer step` twice: out to main, then into the
+    deferred call the unrecovered panic runs."""
+    assert re.search(r'defer step: entering main_cleanup\(what=0x[0-9a-f]+ "config"\), '
+                     r'deferred by main at .*, run by panic "fatal: matrix scenario"', out), out
+
+
 def check_fatal(out):
     """The fatal-panic stop (or the core after it) shows the chain."""
     assert re.search(r'panic 1: "fatal: matrix scenario"', out), out
@@ -68,20 +76,22 @@ def test_matrix_cell(b, target):
     cell = "%s %s %s %s" % b + " " + target
     if target == "live":
         out = gdb("break checkpoint", "run", "info defers all", "thread apply all bt",
-                  "continue", "info panics", exe=exe)
+                  "defer step", "defer step", "continue", "info panics", exe=exe)
         check_defers(out)
         check_bt(out)
+        check_step(out)
         check_fatal(out)
-        record(cell, "info defers, bt, info panics")
+        record(cell, "info defers, bt, defer step, fatal stop, info panics")
     elif target == "gdbserver":
         with gdbserver(exe) as where:
             out = gdb("target remote %s" % where, "break checkpoint", "continue",
-                      "info defers all", "thread apply all bt",
+                      "info defers all", "thread apply all bt", "defer step", "defer step",
                       "continue", "info panics", "kill", exe=exe)
         check_defers(out)
         check_bt(out)
+        check_step(out)
         check_fatal(out)
-        record(cell, "info defers, bt, info panics")
+        record(cell, "info defers, bt, defer step, fatal stop, info panics")
     elif target == "attach":
         p = subprocess.Popen([str(exe), "wait"], stdout=subprocess.PIPE, text=True)
         try:
