@@ -49,6 +49,10 @@ if [ -x "$engine" ]; then
 	echo "== 2. Job 7 panics; the worker's deferred count_failure recovers it"
 	gdbrun "$engine 12" 'break count_failure if $_panicking()' run "info panics" \
 		"info defers" bt 'print $_panic_message()'
+	echo
+	echo "== 3. Following a panic with catch panic and defer step, to where it resumes"
+	gdbrun "$root/build/examples/handler /admin" "catch panic" run "defer step" \
+		"defer step" "defer step" "defer step"
 	exit 0
 fi
 
