@@ -72,9 +72,11 @@
  * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception) across a
  * defer_frame skips its calls; the next frame exit that notices the stale
  * records reports it and aborts.  Recovery unwinds with the frames' unwind
- * tables (.eh_frame, the default for gcc and clang on x86-64).  recover()
- * in a helper that the deferred function reaches by a tail call counts as
- * the deferred function itself.
+ * tables (.eh_frame, the default for gcc and clang on x86-64), which also
+ * let recover() tell the deferred function from a helper it tail-calls.
+ * Signal handlers may defer; a handler's defer allocates nothing while the
+ * thread's record pool has records.  A pointer argument must outlive the
+ * frame: a compound literal (&(int){0}) dies at the end of the defer().
  */
 #ifndef DEFER_H
 #define DEFER_H
