@@ -111,30 +111,9 @@ int runtime_of(struct dr_elf *e, struct dr_elf **rte, struct dr_runtime *rt)
 	return 0;
 }
 
-void json_str(FILE *f, const char *s)
-{
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-void c_str(FILE *f, const char *s, size_t n)
+/* Quote s (at most n bytes) for JSON or for C: they differ only in how a
+ * control or non-ASCII byte is spelled. */
+static size_t quote(FILE *f, const char *s, size_t n, int json)
 {
 	size_t i;
 
@@ -148,11 +127,26 @@ void c_str(FILE *f, const char *s, size_t n)
 		else if (c == '\t')
 			fputs("\\t", f);
 		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\%03o", c);
+			fprintf(f, json ? "\\u%04x" : "\\%03o", c);
 		else
 			fputc(c, f);
 	}
 	fputc('"', f);
+	return i;
+}
+
+void json_str(FILE *f, const char *s)
+{
+	if (!s)
+		fputs("null", f);
+	else
+		quote(f, s, (size_t)-1, 1);
+}
+
+void c_str(FILE *f, const char *s, size_t n)
+{
+	size_t i = quote(f, s, n, 0);
+
 	if (i == n && s[i])
 		fputs("...", f);
 }

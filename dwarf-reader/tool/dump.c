@@ -68,14 +68,16 @@ static void value(struct dr_target *t, enum dr_class cls, unsigned size, int cha
 		if (!raw) {
 			snprintf(buf, n, "0x0");
 		} else if (charp) {
-			char s[65] = { 0 };
-			size_t got = dr_read(t, raw, s, 64), len;
+			/* One byte more than shown, so that c_str can tell a longer
+			 * string and mark it. */
+			char s[66] = { 0 };
+			size_t got = dr_read(t, raw, s, 65), len;
 			FILE *f;
 
 			s[got] = 0;
 			snprintf(buf, n, "%#lx", (unsigned long)raw);
 			if (got && (f = fmemopen(buf + strlen(buf), n - strlen(buf), "w"))) {
-				len = strnlen(s, 64);
+				len = strnlen(s, 65);
 				fputc(' ', f);
 				c_str(f, s, len < 64 ? len : 64);
 				fclose(f);

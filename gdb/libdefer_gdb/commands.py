@@ -285,27 +285,37 @@ Examples:
             else:
                 rest.append(w)
             i += 1
-        records.require_target()
-        _require_libdefer()
-        threads, missing = _parse_threads(rest)
-        snaps = _Snapshots()
-        out = _Output()
-        ids = records.thread_target_ids()
         limit = params.max_entries()
-        for m in missing:
-            out(m)
-        for t in threads:
-            out("")
-            out(_header(t, ids))
-            snap = snaps.get(t, out)
-            if snap is not None:
-                list_thread_defers(snap, t, out, full, frame, limit)
+        out = _Output()
+        snaps = _Snapshots()
+        threads = _each_thread(rest, out, snaps,
+                               lambda snap, t: list_thread_defers(snap, t, out, full, frame,
+                                                                  limit))
         if rest == ["all"]:
             for snap, t in snaps.values():
                 with records.ThreadSwitch(t):
                     _orphans(snap, threads, out, limit)
         snaps.report(out)
         out.flush()
+
+
+def _each_thread(words, out, snaps, show):
+    """The shared body of info defers / info panics: check the target, then
+    for each thread the words name, its header and show(snap, thread).
+    Returns the threads listed."""
+    records.require_target()
+    _require_libdefer()
+    threads, missing = _parse_threads(words)
+    ids = records.thread_target_ids()
+    for m in missing:
+        out(m)
+    for t in threads:
+        out("")
+        out(_header(t, ids))
+        snap = snaps.get(t, out)
+        if snap is not None:
+            show(snap, t)
+    return threads
 
 
 def _orphans(snap, threads, out, limit):
@@ -421,21 +431,13 @@ Examples:
         for w in words:
             if w.startswith("-"):
                 raise Usage("Unknown option %s (usage: info panics [THREAD-ID... | all])" % w)
-        records.require_target()
-        _require_libdefer()
-        threads, missing = _parse_threads(words)
-        snaps = _Snapshots()
         out = _Output()
-        ids = records.thread_target_ids()
-        for m in missing:
-            out(m)
-        for t in threads:
-            out("")
-            out(_header(t, ids))
-            snap = snaps.get(t, out)
-            if snap is not None:
-                with records.ThreadSwitch(t):
-                    list_thread_panics(snap, t, out)
+        snaps = _Snapshots()
+
+        def panics(snap, t):
+            with records.ThreadSwitch(t):
+                list_thread_panics(snap, t, out)
+        _each_thread(words, out, snaps, panics)
         snaps.report(out)
         out.flush()
 

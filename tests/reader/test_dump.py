@@ -213,3 +213,33 @@ def test_separate_debug_file_names_library_arguments(outdir):
     if "free(mem=0x0)" not in named:
         pytest.skip("libc's debug file is not installed for this libc")
     assert named.replace("free(mem=0x0)", "free(0x0)") == plain
+
+
+LONG_STRING = r"""
+#include <stdio.h>
+#include <unistd.h>
+#include <defer.h>
+static void log_line(const char *s) { (void)s; }
+int main(void)
+{
+	defer_frame;
+	defer(log_line, "short one");
+	defer(log_line, "0123456789012345678901234567890123456789012345678901234567890123456789 end");
+	printf("ready\n");
+	fflush(stdout);
+	pause();
+	return 0;
+}
+"""
+
+
+def test_dump_marks_strings_longer_than_it_shows():
+    from dr_util import Running, ensure_tools, inspect
+    import conftest
+    ensure_tools()
+    exe = conftest.compile_program(LONG_STRING, name="longstr")
+    with Running(exe) as p:
+        r = inspect("dump", "--pid", p.pid)
+    assert r.returncode == 0, r.stderr
+    assert '"0123456789012345678901234567890123456789012345678901234567890123"...' in r.stdout
+    assert '"short one")' in r.stdout
