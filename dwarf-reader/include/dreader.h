@@ -163,9 +163,10 @@ int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
 
 
 /*
- * Defer sites: the places that call deferproc.  The defer() macro calls it
- * through the const pointer __defer_deferproc, so no direct call to
- * deferproc exists to look up.  Found, without disassembling, from:
+ * Defer sites: the places that call deferproc or open-code it.  The
+ * defer() macro calls deferproc through the const pointer
+ * __defer_deferproc, so no direct call to deferproc exists to look up.
+ * Found, without disassembling, from:
  *   DR_SITE_CALLSITE  a DWARF call site (gcc -O1 and up, clang -O1 and up,
  *                     -g) whose target is deferproc, or an indirect one
  *                     whose target register was loaded from
@@ -175,11 +176,14 @@ int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
  *   DR_SITE_CALLMEM   a `call *__defer_deferproc(%rip)` instruction;
  *   DR_SITE_LOAD      a load of __defer_deferproc that no call site above
  *                     accounts for (-O0: one load per defer(); optimised
- *                     code may share one load between several defers).
- * pc is the return address of the call (or the load's address for
- * DR_SITE_LOAD), link-time.
+ *                     code may share one load between several defers);
+ *   DR_SITE_PROBE     a libdefer:defer SDT probe outside the runtime: the
+ *                     open-coded path of a defer() (see defer.h), which
+ *                     also keeps a call of deferproc for its slow path.
+ * pc is the return address of the call (or the load's or the probe's
+ * address for DR_SITE_LOAD and DR_SITE_PROBE), link-time.
  */
-enum dr_site_how { DR_SITE_CALLSITE = 1, DR_SITE_CALLMEM, DR_SITE_LOAD };
+enum dr_site_how { DR_SITE_CALLSITE = 1, DR_SITE_CALLMEM, DR_SITE_LOAD, DR_SITE_PROBE };
 struct dr_site { uint64_t pc; enum dr_site_how how; const char *func; uint64_t func_start; };
 /* Calls fn per site in address order; DR_ENOENT if e cannot reach
  * __defer_deferproc at all. */

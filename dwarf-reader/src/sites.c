@@ -152,6 +152,26 @@ static void scan(struct sites *s, const uint8_t *b, size_t n, uint64_t va)
 	}
 }
 
+/* The libdefer:defer probes of open-coded defers: every one but the
+ * runtime's own, inside deferproc (a static link has both). */
+struct probearg { struct dr_elf *e; struct sites *s; };
+
+static int onprobe(const struct dr_probe *p, void *arg)
+{
+	struct dr_elf *e = ((struct probearg *)arg)->e;
+	struct sites *s = ((struct probearg *)arg)->s;
+	const char *func;
+	uint64_t fstart;
+
+	if (strcmp(p->provider, "libdefer") != 0 || strcmp(p->name, "defer") != 0)
+		return 0;
+	func = dr_sym_at(e, p->pc, &fstart);
+	if (func && (!strcmp(func, callees[0]) || !strcmp(func, callees[1])))
+		return 0;
+	add(s, (struct hit){ p->pc, DR_SITE_PROBE, -1, 0, fstart, func });
+	return 0;
+}
+
 struct csarg { struct sites *s; size_t first, last; uint64_t fstart; const char *func; };
 
 static int oncall(const struct dr_callsite *cs, void *arg)
@@ -208,6 +228,10 @@ int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *
 	nscan = s.n;
 	for (i = 0; i < nscan; i++)
 		s.v[i].func = dr_sym_at(e, s.v[i].pc - (s.v[i].kind ? 1 : 0), &s.v[i].fstart);
+	{
+		struct probearg pa = { e, &s };
+		dr_probes(e, onprobe, &pa);
+	}
 	/* Per function with loads, ask DWARF which calls use them. */
 	if (nscan)
 		qsort(s.v, nscan, sizeof *s.v, cmphit);

@@ -7,7 +7,7 @@ Modules, by concern:
   framefilter  bt shows deferred calls under the frames that own them
   params       set/show defer ...
   functions    $_defer_count(), $_panicking(), ...
-  catchpoints  catch panic/recover/deferreturn, the unrecovered-panic stop
+  catchpoints  catch defer/panic/recover/deferreturn, the unrecovered-panic stop
   stepping     defer step
   tui          the defers window and layout
   mi           -defer-list-defers, -defer-list-panics

@@ -1,5 +1,5 @@
-"""catchpoints.py - `catch panic`, `catch recover`, `catch deferreturn`, and
-the stop before an unrecovered panic kills the process.
+"""catchpoints.py - `catch defer`, `catch panic`, `catch recover`, `catch
+deferreturn`, and the stop before an unrecovered panic kills the process.
 
 Modelled on gdb's `catch throw`, which breaks on libstdc++'s SDT probe
 (libstdcxx:throw) and falls back to __cxa_throw.  gdb 13 cannot make a
@@ -16,10 +16,15 @@ disabled, deleted and given conditions... by gdb's own commands) with:
 
 | catchpoint   | probe            | fallback     | stops                                   |
 |--------------|------------------|--------------|-----------------------------------------|
+| defer        | libdefer:defer   | deferproc    | once a deferred call is on the chain    |
 | panic        | libdefer:panic   | gopanic      | after the panic is pushed               |
 | recover      | libdefer:recover | gorecover    | when recover() succeeds                 |
 | deferreturn  | libdefer:deferreturn | deferreturn | a scope exit with calls to run       |
 | fatal stop   | libdefer:fatal   | fatalpanic   | before an unrecovered panic exits       |
+
+A frame's first defer is usually open-coded (defer.h): it never enters
+deferproc, and its probe is in the program, at the defer() line.  gdb's
+`-probe-stap libdefer:defer` finds every copy, in every objfile.
 
 The `deferreturn` probe sits at the function's first instruction, where
 %rdi is still the frame's mark; the function itself is documented as
@@ -35,6 +40,7 @@ from .records import Symbols
 
 # kind -> (probe, fallback function)
 POINTS = {
+    "defer": ("libdefer:defer", "deferproc"),
     "panic": ("libdefer:panic", "gopanic"),
     "recover": ("libdefer:recover", "gorecover"),
     "deferreturn": ("libdefer:deferreturn", "deferreturn"),
@@ -226,6 +232,14 @@ class Catchpoint(gdb.Breakpoint):
 
     def describe(self, t):
         """One line for this stop, or None not to stop."""
+        if self.kind == "defer":
+            if self.mode == "function":
+                return ("defer() in %s (no SDT probes: the record is not made yet, and "
+                        "open-coded defers are not seen)" % _caller_line())
+            d = records.Snapshot().defer_at(_probe_arg(0))
+            if d is None:
+                return "(cannot read the record at %#x)" % _probe_arg(0)
+            return "deferred %s in %s" % (records.format_call(d), _site(d.pc))
         if self.kind == "panic":
             if self.mode == "function":
                 # gopanic's entry: the message is not formatted yet.
@@ -341,6 +355,22 @@ deferred call recovered which panic.  `finish` returns to the deferred call;
 Example:
   catch recover"""
     kind = "recover"
+
+
+class CatchDefer(_CatchCommand):
+    """Stop when a call is deferred.
+Usage: catch defer
+
+Stops once defer() has put the call on the thread's chain, and prints the
+function, its arguments as evaluated at the defer, and the defer() line.
+The catchpoint is a breakpoint on the libdefer:defer SDT probe: the one in
+deferproc and the one at each open-coded defer() site (a frame's first
+defer, whose arguments need no conversion, never calls deferproc, so
+`break deferproc` misses it).
+
+Example:
+  catch defer"""
+    kind = "defer"
 
 
 class CatchDeferreturn(_CatchCommand):
@@ -459,6 +489,7 @@ Example:
         "Show whether to stop before an unrecovered panic exits.",
         "Stopping before an unrecovered panic exits the process is %s.")
     params._PARAMS.append(_stop_on_fatal)
+    CatchDefer()
     CatchPanic()
     CatchRecover()
     CatchDeferreturn()

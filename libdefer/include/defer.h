@@ -84,6 +84,15 @@
 #include <stdint.h>
 #include "defer_abi.h"
 
+/* The open-coded defer's hook (see __DEFER_OPEN below).  Included outside
+ * extern "C": in C++ the header declares templates. */
+#if !defined(DEFER_NO_OPEN_CODE) && defined(__has_include)
+#if __has_include(<sys/sdt.h>)
+#include <sys/sdt.h>
+#define __DEFER_OPEN_CODE 1
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -270,6 +279,114 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #endif
 
 /*
+ * The open-coded first defer.  The first call a frame defers goes into the
+ * record built into its mark; when the arguments already have exactly the
+ * deferred function's parameter types, no conversion is needed, and the
+ * defer site fills that record itself, in about a dozen stores, instead of
+ * calling deferproc (Go's open-coded defers make the same trade).  The
+ * hook a debugger needs is then the SDT probe libdefer:defer at the site,
+ * which fires, like deferproc's, once the record is on the chain.  Any other
+ * case (no g yet, a frame's later calls, arguments the compiler must
+ * convert, variadic functions, no <sys/sdt.h>, DEFER_NO_OPEN_CODE) calls
+ * deferproc.
+ */
+#ifdef __DEFER_OPEN_CODE
+/* An argument's type after array and function decay, without promotion. */
+#define __DEFER_T(x) __typeof__(((void)0, (x)))
+/* The same with char * made const char *, or any pointer made void *:
+ * puts("x") and free(buf) pass a char * to a const char * or void *
+ * parameter, the same bits.  (Not const T * for every T: a const
+ * function type is not allowed.) */
+#define __DEFER_TCONST(x)                                                     \
+	__typeof__(__builtin_choose_expr(__builtin_types_compatible_p(__DEFER_T(x), char *), \
+		(const char *)0, ((void)0, (x))))
+#define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, ((void)0, (x))))
+#define __DEFER_PT0(T)
+#define __DEFER_PT1(T, a) T(a)
+#define __DEFER_PT2(T, a, b) T(a), T(b)
+#define __DEFER_PT3(T, a, b, c) T(a), T(b), T(c)
+#define __DEFER_PT4(T, a, b, c, d) T(a), T(b), T(c), T(d)
+#define __DEFER_PT5(T, a, b, c, d, e) T(a), T(b), T(c), T(d), T(e)
+#define __DEFER_PT6(T, a, b, c, d, e, f) T(a), T(b), T(c), T(d), T(e), T(f)
+#define __DEFER_PARAMS(n, T, ...) __DEFER_CAT(__DEFER_PT, n)(T, ##__VA_ARGS__)
+#define __DEFER_PROTO(n, f, T, ...)                                           \
+	__builtin_types_compatible_p(__typeof__(&*(f)),                       \
+		__typeof__((f)(__VA_ARGS__)) (*)(__DEFER_CAT(__DEFER_VOID, n)   \
+						 __DEFER_PARAMS(n, T, ##__VA_ARGS__)))
+#define __DEFER_VOID0 void
+#define __DEFER_VOID1
+#define __DEFER_VOID2
+#define __DEFER_VOID3
+#define __DEFER_VOID4
+#define __DEFER_VOID5
+#define __DEFER_VOID6
+#define __DEFER_EXACT(n, f, ...)                                              \
+	(__DEFER_PROTO(n, f, __DEFER_T, ##__VA_ARGS__) ||                     \
+	 __DEFER_PROTO(n, f, __DEFER_TCONST, ##__VA_ARGS__) ||                \
+	 __DEFER_PROTO(n, f, __DEFER_TV, ##__VA_ARGS__))
+
+/* The register image of an argument whose type is the parameter's.  Each
+ * branch gets a value of its own type, so that no conversion (and no
+ * -Wconversion warning) is written even where it is never used. */
+#define __DEFER_REAL(x, T)                                                    \
+	__builtin_choose_expr(__DEFER_IS_REAL(x) && sizeof(x) == sizeof(T), (x), (T)0)
+#define __DEFER_FBITS(x)                                                      \
+	__builtin_choose_expr(sizeof(x) == 4,                                 \
+		(uint64_t)((union { float __f; uint32_t __u; }){ .__f = __DEFER_REAL(x, float) }).__u, \
+		((union { double __d; uint64_t __u; }){ .__d = __DEFER_REAL(x, double) }).__u)
+/* How many of the arguments before the one at `i` are floating. */
+#define __DEFER_R(x) (__DEFER_IS_REAL(x) ? 1 : 0)
+#define __DEFER_STORE(x, nreal, i)                                            \
+	do {                                                                  \
+		if (__DEFER_IS_REAL(x))                                       \
+			__defer_fr.rec.fregs[(nreal)] = __DEFER_FBITS(x);     \
+		else                                                          \
+			__defer_fr.rec.iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)(x); \
+	} while (0)
+#define __DEFER_ST0()
+#define __DEFER_ST1(a) __DEFER_STORE(a, 0, 0);
+#define __DEFER_ST2(a, b) __DEFER_ST1(a) __DEFER_STORE(b, __DEFER_R(a), 1);
+#define __DEFER_ST3(a, b, c) __DEFER_ST2(a, b)                              \
+	__DEFER_STORE(c, __DEFER_R(a) + __DEFER_R(b), 2);
+#define __DEFER_ST4(a, b, c, d) __DEFER_ST3(a, b, c)                        \
+	__DEFER_STORE(d, __DEFER_R(a) + __DEFER_R(b) + __DEFER_R(c), 3);
+#define __DEFER_ST5(a, b, c, d, e) __DEFER_ST4(a, b, c, d)                  \
+	__DEFER_STORE(e, __DEFER_R(a) + __DEFER_R(b) + __DEFER_R(c) + __DEFER_R(d), 4);
+#define __DEFER_ST6(a, b, c, d, e, f) __DEFER_ST5(a, b, c, d, e)            \
+	__DEFER_STORE(f, __DEFER_R(a) + __DEFER_R(b) + __DEFER_R(c) + __DEFER_R(d) + __DEFER_R(e), 5);
+
+/*
+ * What deferproc does for a frame's first call, in the same order: armed,
+ * the record (pc: an address inside this defer, as a return address would
+ * be), then a release store that publishes it, so that neither the
+ * compiler nor a debugger that stops here sees a half-written record on the
+ * chain.
+ */
+#define __DEFER_OPEN(n, __f, ...)                                             \
+	if (__DEFER_EXACT(n, __f, ##__VA_ARGS__)) {                           \
+		struct g *__defer_g = __defer_tls.g;                          \
+		if (__builtin_expect(__defer_g != 0 && !__defer_fr.armed, 1)) { \
+			uint64_t __defer_pc, __defer_desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
+			__defer_fr.armed = 1;                                 \
+			__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)               \
+			__builtin_memcpy((char *)&__defer_fr.rec +            \
+					 __builtin_offsetof(struct _defer, nargs), \
+					 &__defer_desc, 8);                   \
+			__defer_fr.rec.fn = (void (*)(void))(__f);            \
+			__asm__ volatile("leaq 0(%%rip), %0" : "=r"(__defer_pc)); \
+			__defer_fr.rec.pc = __defer_pc;                       \
+			__defer_fr.rec.sp = (uintptr_t)&__defer_fr;           \
+			__defer_fr.rec.link = __defer_g->_defer;              \
+			__atomic_store_n(&__defer_g->_defer, &__defer_fr.rec, __ATOMIC_RELEASE); \
+			STAP_PROBE1(libdefer, defer, &__defer_fr.rec);        \
+			break;                                                \
+		}                                                             \
+	}
+#else
+#define __DEFER_OPEN(n, __f, ...)
+#endif
+
+/*
  * defer(fn, args...): leave fn and the argument kinds in the frame's mark,
  * hand the mark over, then call deferproc as if it were fn, so the
  * compiler puts every argument where fn expects it.  Arguments are
@@ -280,6 +397,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 		_Static_assert(__DEFER_RET_OK((__f)(__VA_ARGS__)),             \
 			       "defer: the function must return void, a scalar or a small struct"); \
 		__DEFER_CAT(__DEFER_CHECK, n)(__VA_ARGS__)                    \
+		__DEFER_OPEN(n, __f, ##__VA_ARGS__)                           \
 		__defer_fr.fn = (void (*)(void))(__f);                        \
 		__defer_fr.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__);  \
 		__DEFER_ENTER(((__typeof__(&*(__f)))__DEFER_PROC)(__VA_ARGS__)); \

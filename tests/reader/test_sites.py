@@ -9,6 +9,7 @@ from dr_util import PROGS, inspect, inspect_json, prog
 
 CASES = [(cc, opt, link) for cc in ("gcc", "clang") for opt in ("-O0", "-O2")
          for link in ("static", "shared")]
+IDS = ["%s%s-%s" % c for c in CASES]
 
 
 def expected():
@@ -23,10 +24,26 @@ def expected():
     return want
 
 
-@pytest.mark.parametrize("cc,opt,link", CASES, ids=["%s%s-%s" % c for c in CASES])
+@pytest.mark.parametrize("cc,opt,link", CASES, ids=IDS)
 def test_sites_are_the_defer_calls(cc, opt, link):
+    """Open-coded defers are found by their probes, each on its own line."""
     exe = prog("sites.c", cc, opt, link)
-    got = {(s["function"], s["line"]) for s in inspect_json("sites", exe)["sites"]}
+    sites = inspect_json("sites", exe)["sites"]
+    assert {(s["function"], s["line"]) for s in sites} == expected()
+    # One row per line, and every line but the frames' later defers,
+    # which only deferproc can take, is open-coded.
+    assert len(sites) == len(expected())
+    assert any(s["how"].startswith("sdt-probe+") for s in sites)
+
+
+@pytest.mark.parametrize("cc,opt,link", CASES, ids=IDS)
+def test_sites_of_called_defers_are_found_without_probes(cc, opt, link):
+    """DEFER_NO_OPEN_CODE: every defer() calls deferproc, found from the
+    code and DWARF alone."""
+    exe = prog("sites.c", cc, opt, link, extra=["-DDEFER_NO_OPEN_CODE"])
+    sites = inspect_json("sites", exe)["sites"]
+    got = {(s["function"], s["line"]) for s in sites}
+    assert not any("sdt-probe" in s["how"] for s in sites)
     want = expected()
     if cc == "clang" and opt == "-O2":
         # clang -O2 merges the calls of the if/else arms (lines 31 and 33)
@@ -39,7 +56,10 @@ def test_sites_are_the_defer_calls(cc, opt, link):
 
 def test_sites_text_names_how_each_was_found():
     out = inspect("sites", prog("sites.c", "gcc", "-O2", "static")).stdout
-    assert "[dwarf-call-site]" in out and " branches " in out
+    assert "[sdt-probe+call-through-pointer]" in out and " branches " in out
+    out = inspect("sites", prog("sites.c", "gcc", "-O2", "static",
+                                extra=["-DDEFER_NO_OPEN_CODE"])).stdout
+    assert "[dwarf-call-site]" in out
 
 
 def test_program_without_defers_has_no_sites(tmp_path):

@@ -1,9 +1,10 @@
 # Run inside gdb (tests/reliability/test_single_step.py): single-step every
-# instruction of deferproc, deferreturn and gopanic, and at each one run
+# instruction of deferproc, deferreturn and gopanic, and of stepped.c's
+# frames(), whose first defer is open-coded (defer.h), and at each one run
 # `info defers` and `info panics`, which must never raise a Python error.
 import gdb
 
-RUNTIME = {"deferproc", "deferreturn", "gopanic"}
+RUNTIME = {"deferproc", "deferreturn", "gopanic", "frames"}
 stepped = {name: 0 for name in RUNTIME}
 problems = []
 

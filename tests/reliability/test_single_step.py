@@ -1,6 +1,6 @@
 """gdb's view stays sane at every instruction of the runtime's hot paths:
-records caught half-written mid-deferproc, half-unlinked mid-deferreturn,
-a panic half-pushed mid-gopanic."""
+records caught half-written mid-deferproc or mid-way through an open-coded
+defer, half-unlinked mid-deferreturn, a panic half-pushed mid-gopanic."""
 import re
 import subprocess
 import sys
@@ -22,10 +22,13 @@ def test_info_defers_and_panics_at_every_instruction_of_the_runtime(cc, opt):
                         "-ex", "source %s" % (HERE / "stepper.py"), str(exe)],
                        capture_output=True, text=True, timeout=600)
     out = r.stdout + r.stderr
-    m = re.search(r"STEPPED deferproc=(\d+) deferreturn=(\d+) gopanic=(\d+)", out)
+    m = re.search(r"STEPPED deferproc=(\d+) deferreturn=(\d+) frames=(\d+) gopanic=(\d+)", out)
     assert m, out
-    counts = list(map(int, m.groups()))
-    # 6 defers, 2 frame exits (one a loop), 2 panics: each path was walked
-    assert counts[0] >= 6 * 15 and counts[1] >= 20 and counts[2] >= 50, counts
+    counts = dict(zip(("deferproc", "deferreturn", "frames", "gopanic"), map(int, m.groups())))
+    # 7 defers through deferproc, 3 frame exits (one a loop), 2 panics,
+    # 2 calls of frames() (the second open-codes its first defer): each
+    # path was walked
+    assert counts["deferproc"] >= 7 * 15 and counts["deferreturn"] >= 30, counts
+    assert counts["gopanic"] >= 50 and counts["frames"] >= 2 * 20, counts
     assert "PROBLEMS 0" in out, out
     assert "done" in out

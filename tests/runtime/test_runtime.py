@@ -56,7 +56,36 @@ def test_arguments_are_evaluated_at_defer_time_and_converted_like_a_call(variant
         "loop i=0 half=0.0",
         "engine_stop(main)",
         "after work: running=0, mutex unlocked",
+        # first defers of their frames: open-coded or through deferproc
+        "scalars c=y s=-32768 u=4294967295 l=-9223372036854775808 b=1 p=edge",
+        "floats f=-0.5 d=1e+300 i=2147483647 g=3.5 e=-2.25 l=-1",
+        "wants_double 9",
+        "char * to const char *",
+        "wants_double -0.75",
+        "none",
     ]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_open_coded_first_defers_match_deferproc(cc):
+    """The defer site's own record filling (defer.h, __DEFER_OPEN) and
+    deferproc's give the same calls; DEFER_NO_OPEN_CODE turns the first
+    off, and only the open-coded build has libdefer:defer probes of its
+    own."""
+    open_ = compile_program(SCEN / "args.c", cc=cc, opt="-O2", link="shared")
+    called = compile_program(SCEN / "args.c", cc=cc, opt="-O2", link="shared",
+                             extra=["-DDEFER_NO_OPEN_CODE"])
+    assert ok(open_) == ok(called)
+
+    def probes(exe):
+        notes = subprocess.run(["readelf", "-n", str(exe)], capture_output=True, text=True).stdout
+        return len(re.findall(r"Provider: libdefer\s+Name: defer\n", notes))
+    assert probes(called) == 0
+    # One per defer() whose arguments have the parameters' exact types:
+    # in work() pthread_mutex_unlock, engine_stop, fclose, floats, fnptr,
+    # none; then first_scalars, first_floats, first_pointer,
+    # first_through_pointer, first_none (not printf, not the conversions).
+    assert probes(open_) == 11
 
 
 # 2. LIFO on every way out of the frame.

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from p2 import gdb, line_of, step_prog
+from p2 import compile_program, gdb, line_of, step_prog
 
 
 def test_catch_panic_stops_once_per_panic_with_one_line():
@@ -46,6 +46,42 @@ def test_catch_recover_names_the_call_and_the_panic():
                      r'42" \(raised in bottom at \S+:%d\)$' % line_of("bottom panic line"),
                      out, re.M), out
     assert "#0  gorecover" in out
+
+
+OPEN_CODED = r"""
+#include <defer.h>
+volatile int sink;
+__attribute__((noinline)) void use(int id) { sink += id; }
+__attribute__((noinline)) void twice(int id)
+{
+	defer_frame;
+	defer(use, id);                              /* the defer line */
+	defer(use, 10 * id);
+}
+int main(void)
+{
+	twice(1);   /* the thread has no g yet: deferproc's slow path makes it */
+	twice(2);   /* now the first defer is open-coded */
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("cc,opt", [("gcc", "-O0"), ("gcc", "-O2"), ("clang", "-O2")])
+def test_catch_defer_sees_open_coded_defers_that_skip_deferproc(cc, opt):
+    exe = compile_program(OPEN_CODED, cc=cc, opt=opt, name="opencoded")
+    out = gdb("catch defer", "break deferproc", "run", *["continue"] * 7, exe=exe)
+    events = re.findall(r"^(?:Breakpoint 2, .*deferproc|Catchpoint 1 \(defer\), (.*))", out, re.M)
+    events = [e or "deferproc" for e in events]
+    line = next(n for n, text in enumerate(OPEN_CODED.splitlines(), 1) if "the defer line" in text)
+    at = r" in twice at \S+\.c:(\d+)$"
+    # twice(1): both defers enter deferproc (the first twice: the slow
+    # path re-enters it once the g exists); twice(2): the first does not.
+    assert [re.sub(at, "", e) for e in events] == [
+        "deferproc", "deferproc", "deferred use(id=1)", "deferproc", "deferred use(id=10)",
+        "deferred use(id=2)", "deferproc", "deferred use(id=20)"], out
+    lines = [int(m) for m in re.findall(r"^Catchpoint 1 \(defer\), .*" + at, out, re.M)]
+    assert lines == [line, line + 1, line, line + 1], out
 
 
 def test_catch_deferreturn_lists_the_calls_about_to_run():

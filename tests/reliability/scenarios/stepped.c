@@ -1,6 +1,7 @@
 /*
  * stepped.c - a little of everything the runtime does, for single-stepping
- * every instruction of deferproc, deferreturn and gopanic under gdb.
+ * every instruction of deferproc, deferreturn and gopanic under gdb, and of
+ * frames(), whose first defer is open-coded once the thread has a g.
  */
 #include <stdio.h>
 #include <defer.h>
@@ -10,10 +11,10 @@ __attribute__((noinline)) void use(int a, double b) { sink += a + (int)b; }
 static void catch(void) { recover(); }
 static void again(void) { panic("nested"); }
 
-static void frames(void)
+__attribute__((noinline)) static void frames(void)
 {
 	defer_frame;
-	defer(use, 1, 1.5);         /* the frame's own record */
+	defer(use, 1, 1.5);         /* the frame's own record: open-coded */
 	defer(use, 2, 2.5);         /* pool records */
 	defer(use, 3, 3.5);
 }
@@ -30,6 +31,7 @@ static void panics(void)
 
 int main(void)
 {
+	frames();                   /* no g yet: all through deferproc */
 	frames();
 	panics();
 	printf("done\n");

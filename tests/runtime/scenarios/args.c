@@ -48,11 +48,54 @@ static void work(struct engine *e)
 	printf("work body ends, late=%d, engine running=%d\n", late, e->running);
 }
 
+/*
+ * A frame's first defer is open-coded when the arguments have exactly the
+ * parameters' types (defer.h): each of these is a first defer, some with
+ * exact types (every register class and width), some needing conversion.
+ */
+static void first_scalars(char c, short s, unsigned u, long l, bool b, const char *p)
+{
+	defer_frame;
+	defer(scalars, c, s, u, l, b, p);
+}
+static void first_floats(float f, double d, int i, float g, double e, long l)
+{
+	defer_frame;
+	defer(floats, f, d, i, g, e, l);
+}
+static void first_converted(void)
+{
+	defer_frame;
+	defer(wants_double, 9);
+}
+static void first_pointer(void)
+{
+	defer_frame;
+	char text[] = "char * to const char *";
+	defer(puts, text);
+}
+static void first_through_pointer(void)
+{
+	defer_frame;
+	defer(fnptr, -0.75);
+}
+static void first_none(void)
+{
+	defer_frame;
+	defer(none);
+}
+
 int main(void)
 {
 	struct engine e = { "main", 1 };
 	work(&e);
 	printf("after work: running=%d, mutex %s\n", e.running,
 	       pthread_mutex_trylock(&mu) == 0 ? "unlocked" : "still locked");
+	first_scalars('y', -32768, 4294967295u, -9223372036854775807L - 1, true, "edge");
+	first_floats(-0.5f, 1e300, 2147483647, 3.5f, -2.25, -1L);
+	first_converted();
+	first_pointer();
+	first_through_pointer();
+	first_none();
 	return 0;
 }
