@@ -293,14 +293,15 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #ifdef __DEFER_OPEN_CODE
 /* An argument's type after array and function decay, without promotion. */
 #define __DEFER_T(x) __typeof__(((void)0, (x)))
-/* The same with char * made const char *, or any pointer made void *:
- * puts("x") and free(buf) pass a char * to a const char * or void *
- * parameter, the same bits.  (Not const T * for every T: a const
+/* The same with char * made const char *, or any pointer made void * or
+ * const void *: puts("x") and free(buf) pass a char * to a const char * or
+ * void * parameter, the same bits.  (Not const T * for every T: a const
  * function type is not allowed.) */
 #define __DEFER_TCONST(x)                                                     \
 	__typeof__(__builtin_choose_expr(__builtin_types_compatible_p(__DEFER_T(x), char *), \
 		(const char *)0, ((void)0, (x))))
 #define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, ((void)0, (x))))
+#define __DEFER_TCV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (const void *)0, ((void)0, (x))))
 #define __DEFER_PT0(T)
 #define __DEFER_PT1(T, a) T(a)
 #define __DEFER_PT2(T, a, b) T(a), T(b)
@@ -323,7 +324,8 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_EXACT(n, f, ...)                                              \
 	(__DEFER_PROTO(n, f, __DEFER_T, ##__VA_ARGS__) ||                     \
 	 __DEFER_PROTO(n, f, __DEFER_TCONST, ##__VA_ARGS__) ||                \
-	 __DEFER_PROTO(n, f, __DEFER_TV, ##__VA_ARGS__))
+	 __DEFER_PROTO(n, f, __DEFER_TV, ##__VA_ARGS__) ||                    \
+	 __DEFER_PROTO(n, f, __DEFER_TCV, ##__VA_ARGS__))
 
 /* The register image of an argument whose type is the parameter's.  Each
  * branch gets a value of its own type, so that no conversion (and no

@@ -74,6 +74,13 @@ static void first_pointer(void)
 	char text[] = "char * to const char *";
 	defer(puts, text);
 }
+static void show(const void *p) { printf("show %s\n", (const char *)p); }
+static void first_const_void(void)
+{
+	defer_frame;
+	char text[] = "char * to const void *";
+	defer(show, text);
+}
 static void first_through_pointer(void)
 {
 	defer_frame;
@@ -95,6 +102,7 @@ int main(void)
 	first_floats(-0.5f, 1e300, 2147483647, 3.5f, -2.25, -1L);
 	first_converted();
 	first_pointer();
+	first_const_void();
 	first_through_pointer();
 	first_none();
 	return 0;
