@@ -20,14 +20,23 @@ static void recs(const struct dr_layout *l, struct rec r[NREC])
 	r[3] = (struct rec){ "_panic", pnames, 10, &l->p.size };
 }
 
-struct probes { FILE *f; int json, n; };
+/* The runtime's probes.  In a static program the open-coded defer()
+ * sites' libdefer:defer probes are in the same file: they are counted
+ * here, and listed by `sites`. */
+struct probes { FILE *f; struct dr_elf *e; int json, n, sites; };
 
 static int onprobe(const struct dr_probe *p, void *arg)
 {
 	struct probes *ps = arg;
+	const char *func;
 
 	if (strcmp(p->provider, "libdefer") != 0)
 		return 0;
+	if (!strcmp(p->name, "defer") && (func = dr_sym_at(ps->e, p->pc, NULL)) &&
+	    strcmp(func, "deferproc") != 0) {
+		ps->sites++;
+		return 0;
+	}
 	if (ps->json) {
 		fprintf(ps->f, "%s{\"name\": ", ps->n ? ", " : "");
 		json_str(ps->f, p->name);
@@ -35,7 +44,7 @@ static int onprobe(const struct dr_probe *p, void *arg)
 		json_str(ps->f, p->args);
 		fputc('}', ps->f);
 	} else {
-		fprintf(ps->f, "  %-10s %#10lx  %s\n", p->name, (unsigned long)p->pc, p->args);
+		fprintf(ps->f, "  %-12s %#10lx  %s\n", p->name, (unsigned long)p->pc, p->args);
 	}
 	ps->n++;
 	return 0;
@@ -49,7 +58,7 @@ static const char *source(const struct dr_runtime *rt)
 static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *rt)
 {
 	struct rec r[NREC];
-	struct probes ps = { stdout, 0, 0 };
+	struct probes ps = { stdout, rte, 0, 0, 0 };
 	int i, j;
 
 	printf("binary        %s\n", dr_elf_path(e));
@@ -81,6 +90,8 @@ static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 	dr_probes(rte, onprobe, &ps);
 	if (!ps.n)
 		printf("  (none)\n");
+	if (ps.sites)
+		printf("  (and %d open-coded defer() sites: defer-inspect sites)\n", ps.sites);
 	recs(&rt->lay, r);
 	for (i = 0; i < NREC; i++) {
 		printf("\nstruct %-10s size %u\n", r[i].name, r[i].v[0]);
@@ -107,7 +118,7 @@ static void layoutjson(const char *key, const struct dr_layout *l)
 
 static void json(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *rt)
 {
-	struct probes ps = { stdout, 1, 0 };
+	struct probes ps = { stdout, rte, 1, 0, 0 };
 	int i;
 
 	printf("{\"binary\": ");
@@ -131,7 +142,7 @@ static void json(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 	}
 	printf("}, \"probes\": [");
 	dr_probes(rte, onprobe, &ps);
-	printf("]");
+	printf("], \"open_coded_sites\": %d", ps.sites);
 	layoutjson("layout", &rt->lay);
 	if (rt->have_dwarf)
 		layoutjson("dwarf", &rt->dwarf);

@@ -167,3 +167,8 @@ def test_layout_lists_symbols_and_probes():
         assert lay["symbols"][s] == syms[s], s
     names = {p["name"] for p in lay["probes"]}
     assert {"defer", "panic", "recover", "fatal"} <= names
+    # The program's open-coded defer() sites are counted, not listed as
+    # the runtime's: one defer probe, deferproc's.
+    assert [p["name"] for p in lay["probes"]].count("defer") == 1
+    sites = inspect_json("sites", exe)["sites"]
+    assert lay["open_coded_sites"] == sum("sdt-probe" in s["how"] for s in sites) > 0
