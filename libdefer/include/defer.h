@@ -21,8 +21,15 @@
  * ARGUMENTS are evaluated and converted at the defer() call, exactly as for
  * a direct call to the function (prototype conversions, variadic
  * promotions): defer(printf, "%d\n", i) in a loop prints each i.  At most
- * six scalar arguments (integers, pointers, float, double); the return value
- * is ignored.  Anything else is a compile-time error.
+ * six scalar arguments (integers up to 64 bits, bit-fields, pointers,
+ * float, double); the return value is ignored.  Anything else (more
+ * arguments, structs, __int128, long double) is a compile-time error.
+ *
+ * DEBUGGING.  The records are meant to be read: gdb's `info defers`, `catch
+ * defer`, `catch panic`; defer-inspect on a core.  A frame's first defer()
+ * whose arguments already have the parameters' types is open-coded and
+ * does not call deferproc: break on the SDT probe libdefer:defer (what
+ * `catch defer` does) rather than on deferproc to see every defer.
  *
  * PANIC.  panic("fmt", ...) starts a panic with a formatted message;
  * panic_value(ptr, "fmt", ...) also carries a pointer (an error object).
@@ -212,6 +219,9 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 
 /* ---- argument classification (compile time) ---- */
 
+/* x as an rvalue: arrays decay, and a bit-field becomes a plain integer
+ * value that sizeof and typeof accept. */
+#define __DEFER_V(x) ((void)0, (x))
 /* GCC/clang __builtin_classify_type codes. */
 #define __DEFER_TC(x) __builtin_classify_type(x)
 #define __DEFER_IS_INT(x) (__DEFER_TC(x) >= 1 && __DEFER_TC(x) <= 4)
@@ -219,16 +229,22 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_IS_REAL(x) (__DEFER_TC(x) == 8)
 /* x's type if it is an integer, else unsigned: lets us test signedness of
  * any argument without a type error (the sys/sdt.h idiom). */
-#define __DEFER_INTTYPE(x) __typeof__(__builtin_choose_expr(__DEFER_IS_INT(x), (x), 0U))
+#define __DEFER_INTTYPE(x) __typeof__(__builtin_choose_expr(__DEFER_IS_INT(x), __DEFER_V(x), 0U))
 #define __DEFER_SIGNED(x) ((__DEFER_INTTYPE(x))-1 < (__DEFER_INTTYPE(x))1)
+#define __DEFER_SIZE(x) sizeof(__typeof__(__DEFER_V(x)))
+/* An integer's size in the kind byte: 1, 2, 4 or 8 (gcc gives a wide
+ * bit-field, such as unsigned long : 40, a size of its own). */
+#define __DEFER_ISIZE(x)                                                      \
+	(__DEFER_SIZE(x) <= 1 ? 1 : __DEFER_SIZE(x) <= 2 ? 2 : __DEFER_SIZE(x) <= 4 ? 4 : 8)
 #define __DEFER_KIND(x)                                                      \
 	(__DEFER_TC(x) == 4 ? DEFER_ARG_BOOL | 1 :                            \
 	 __DEFER_IS_PTR(x) ? DEFER_ARG_POINTER | 8 :                          \
-	 __DEFER_IS_REAL(x) ? (sizeof(x) == 4 ? DEFER_ARG_FLOAT | 4 : DEFER_ARG_DOUBLE | 8) : \
-	 (__DEFER_SIGNED(x) ? DEFER_ARG_SIGNED : DEFER_ARG_UNSIGNED) | sizeof(x))
+	 __DEFER_IS_REAL(x) ? (__DEFER_SIZE(x) == 4 ? DEFER_ARG_FLOAT | 4 : DEFER_ARG_DOUBLE | 8) : \
+	 (__DEFER_SIGNED(x) ? DEFER_ARG_SIGNED : DEFER_ARG_UNSIGNED) | __DEFER_ISIZE(x))
+/* __int128 and long double would take two registers or the stack. */
 #define __DEFER_SCALAR(x)                                                    \
-	_Static_assert(__DEFER_IS_INT(x) || __DEFER_IS_PTR(x) ||              \
-		       (__DEFER_IS_REAL(x) && sizeof(x) <= 8),                \
+	_Static_assert(((__DEFER_IS_INT(x) || __DEFER_IS_REAL(x)) && __DEFER_SIZE(x) <= 8) || \
+		       __DEFER_IS_PTR(x),                                     \
 		       "defer: arguments must be integers, pointers, float or double")
 
 #define __DEFER_NARGS(...) __DEFER_NARGS_(__VA_ARGS__, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
@@ -292,16 +308,16 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  */
 #ifdef __DEFER_OPEN_CODE
 /* An argument's type after array and function decay, without promotion. */
-#define __DEFER_T(x) __typeof__(((void)0, (x)))
+#define __DEFER_T(x) __typeof__(__DEFER_V(x))
 /* The same with char * made const char *, or any pointer made void * or
  * const void *: puts("x") and free(buf) pass a char * to a const char * or
  * void * parameter, the same bits.  (Not const T * for every T: a const
  * function type is not allowed.) */
 #define __DEFER_TCONST(x)                                                     \
 	__typeof__(__builtin_choose_expr(__builtin_types_compatible_p(__DEFER_T(x), char *), \
-		(const char *)0, ((void)0, (x))))
-#define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, ((void)0, (x))))
-#define __DEFER_TCV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (const void *)0, ((void)0, (x))))
+		(const char *)0, __DEFER_V(x)))
+#define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, __DEFER_V(x)))
+#define __DEFER_TCV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (const void *)0, __DEFER_V(x)))
 #define __DEFER_PT0(T)
 #define __DEFER_PT1(T, a) T(a)
 #define __DEFER_PT2(T, a, b) T(a), T(b)
@@ -331,9 +347,9 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * branch gets a value of its own type, so that no conversion (and no
  * -Wconversion warning) is written even where it is never used. */
 #define __DEFER_REAL(x, T)                                                    \
-	__builtin_choose_expr(__DEFER_IS_REAL(x) && sizeof(x) == sizeof(T), (x), (T)0)
+	__builtin_choose_expr(__DEFER_IS_REAL(x) && __DEFER_SIZE(x) == sizeof(T), (x), (T)0)
 #define __DEFER_FBITS(x)                                                      \
-	__builtin_choose_expr(sizeof(x) == 4,                                 \
+	__builtin_choose_expr(__DEFER_SIZE(x) == 4,                           \
 		(uint64_t)((union { float __f; uint32_t __u; }){ .__f = __DEFER_REAL(x, float) }).__u, \
 		((union { double __d; uint64_t __u; }){ .__d = __DEFER_REAL(x, double) }).__u)
 /* How many of the arguments before the one at `i` are floating. */

@@ -81,6 +81,13 @@ static void first_const_void(void)
 	char text[] = "char * to const void *";
 	defer(show, text);
 }
+struct flags { unsigned mode : 3; int delta : 5; };
+static void bits(unsigned mode, int delta) { printf("bits mode=%u delta=%d\n", mode, delta); }
+static void first_bit_fields(struct flags fl)
+{
+	defer_frame;
+	defer(bits, fl.mode, fl.delta);  /* bit-field arguments */
+}
 static void first_through_pointer(void)
 {
 	defer_frame;
@@ -103,6 +110,7 @@ int main(void)
 	first_converted();
 	first_pointer();
 	first_const_void();
+	first_bit_fields((struct flags){ 5, -3 });
 	first_through_pointer();
 	first_none();
 	return 0;
