@@ -1028,16 +1028,32 @@ static struct dr_linetab *linetab(struct dr_elf *e, Dwarf_Die cu)
 	Dwarf_Unsigned ver = 0;
 	Dwarf_Small count = 0;
 	Dwarf_Error er = 0;
-	struct dr_linetab lt = { off, 0, 0, 0 }, *v;
+	struct dr_linetab lt = { off, 0, 0, 0, 0 }, *v;
+	char *producer = 0;
 	size_t i;
 
 	for (i = 0; i < e->nlts; i++)
 		if (e->lts[i].cu == off)
 			return e->lts[i].ctx ? &e->lts[i] : NULL;
+	/*
+	 * libdwarf 20210528 starts each sequence of a DWARF 5 line table with
+	 * the file register at 0, where DWARF 5 (6.2.2) says 1 (libdwarf issue
+	 * 137): rows before the sequence's first DW_LNS_set_file name the
+	 * primary file instead of file 1.  GCC never sets file 0 itself, so in
+	 * its tables a 0 is that default and means 1.  (clang does use file 0,
+	 * and sets it.)
+	 */
+	if (dwarf_die_text(cu, DW_AT_producer, &producer, &er) == DW_DLV_OK) {
+		lt.file0is1 = !strncmp(producer, "GNU ", 4);
+		dwarf_dealloc(e->dbg, producer, DW_DLA_STRING);
+	} else {
+		drop(e, er);
+	}
 	if (dwarf_srclines_b(cu, &ver, &count, &lt.ctx, &er) != DW_DLV_OK) {
 		drop(e, er);
 		lt.ctx = 0;
-	} else if (dwarf_srclines_from_linecontext(lt.ctx, &lt.lines, &lt.n, &er) != DW_DLV_OK) {
+	} else if (lt.file0is1 = lt.file0is1 && ver == 5,
+		   dwarf_srclines_from_linecontext(lt.ctx, &lt.lines, &lt.n, &er) != DW_DLV_OK) {
 		drop(e, er);
 		dwarf_srclines_dealloc_b(lt.ctx);
 		lt.ctx = 0;
@@ -1050,6 +1066,31 @@ static struct dr_linetab *linetab(struct dr_elf *e, Dwarf_Die cu)
 	e->lts = v;
 	e->lts[e->nlts] = lt;
 	return lt.ctx ? &e->lts[e->nlts++] : (e->nlts++, NULL);
+}
+
+/* The row whose file name row i has: itself, or if its file reads 0 in a
+ * table where that means 1 (see linetab), any row of file 1. */
+static Dwarf_Signed namerow(struct dr_elf *e, struct dr_linetab *lt, Dwarf_Signed i)
+{
+	Dwarf_Unsigned f;
+	Dwarf_Error er = 0;
+	Dwarf_Signed j;
+
+	if (!lt->file0is1)
+		return i;
+	if (dwarf_line_srcfileno(lt->lines[i], &f, &er) != DW_DLV_OK || f != 0) {
+		drop(e, er);
+		return i;
+	}
+	for (j = 0; j < lt->n; j++) {
+		if (dwarf_line_srcfileno(lt->lines[j], &f, &er) != DW_DLV_OK) {
+			drop(e, er);
+			break;
+		}
+		if (f == 1)
+			return j;
+	}
+	return i;
 }
 
 int dr_line(struct dr_elf *e, uint64_t pc, const char **file, unsigned *line)
@@ -1095,7 +1136,7 @@ int dr_line(struct dr_elf *e, uint64_t pc, const char **file, unsigned *line)
 	if (i == lt->n || best < 0)
 		return DR_ENOENT;
 	if (dwarf_lineno(lt->lines[best], &ln, &er) != DW_DLV_OK ||
-	    dwarf_linesrc(lt->lines[best], &src, &er) != DW_DLV_OK) {
+	    dwarf_linesrc(lt->lines[namerow(e, lt, best)], &src, &er) != DW_DLV_OK) {
 		drop(e, er);
 		return DR_ENOENT;
 	}

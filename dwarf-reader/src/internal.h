@@ -19,6 +19,7 @@ struct dr_linetab {
 	Dwarf_Line_Context ctx;
 	Dwarf_Line *lines;
 	Dwarf_Signed n;
+	int file0is1;  /* see linetab() in dwarf.c */
 };
 
 struct dr_elf {

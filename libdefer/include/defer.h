@@ -91,15 +91,6 @@
 #include <stdint.h>
 #include "defer_abi.h"
 
-/* The open-coded defer's hook (see __DEFER_OPEN below).  Included outside
- * extern "C": in C++ the header declares templates. */
-#if !defined(DEFER_NO_OPEN_CODE) && defined(__has_include)
-#if __has_include(<sys/sdt.h>)
-#include <sys/sdt.h>
-#define __DEFER_OPEN_CODE 1
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -270,12 +261,25 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_CHECK5(a, b, c, d, e) __DEFER_CHECK4(a, b, c, d) __DEFER_SCALAR(e);
 #define __DEFER_CHECK6(a, b, c, d, e, f) __DEFER_CHECK5(a, b, c, d, e) __DEFER_SCALAR(f);
 
-/* Return values are ignored, but one passed in memory would take %rdi for
- * its address, and an x87 one would be left on the FPU stack. */
-#define __DEFER_RET_OK(call)                                                 \
-	__builtin_choose_expr(__builtin_types_compatible_p(__typeof__(call), void), 1, \
-			      sizeof(__typeof__(call)) <= 16 &&               \
-			      !__builtin_types_compatible_p(__typeof__(call), long double))
+/*
+ * Return values are ignored, but one returned in memory would take %rdi for
+ * its address, and an x87 one would be left on the FPU stack.  A struct or
+ * union is returned in memory when it is larger than 16 bytes or has an
+ * unaligned (packed) member, and in x87 registers when it holds a long
+ * double: C cannot see packing, but a packed struct has alignment 1, and
+ * one with a long double alignment 16.  So a struct or union passes if it
+ * is a single byte or has an alignment of 2 to 8 (a struct of chars only,
+ * such as char[3], is refused although the ABI would allow it).
+ */
+#define __DEFER_RET_AGGR(T)                                                   \
+	(__builtin_classify_type(*(T *)0) == 12 || __builtin_classify_type(*(T *)0) == 13)
+#define __DEFER_RET_OK_(T)                                                    \
+	(sizeof(T) <= 16 && !__builtin_types_compatible_p(T, long double) &&  \
+	 (!__DEFER_RET_AGGR(T) || sizeof(T) == 1 || (_Alignof(T) >= 2 && _Alignof(T) <= 8)))
+#define __DEFER_RET_VOID(call) __builtin_types_compatible_p(__typeof__(call), void)
+/* The return type, or int for void: both branches must compile. */
+#define __DEFER_RET_T(call) __typeof__(__builtin_choose_expr(__DEFER_RET_VOID(call), 0, (call)))
+#define __DEFER_RET_OK(call) (__DEFER_RET_VOID(call) || __DEFER_RET_OK_(__DEFER_RET_T(call)))
 
 /*
  * How the frame's mark reaches deferproc beside the arguments.  gcc passes
@@ -303,10 +307,9 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * hook a debugger needs is then the SDT probe libdefer:defer at the site,
  * which fires, like deferproc's, once the record is on the chain.  Any other
  * case (no g yet, a frame's later calls, arguments the compiler must
- * convert, variadic functions, no <sys/sdt.h>, DEFER_NO_OPEN_CODE) calls
- * deferproc.
+ * convert, variadic functions, DEFER_NO_OPEN_CODE) calls deferproc.
  */
-#ifdef __DEFER_OPEN_CODE
+#ifndef DEFER_NO_OPEN_CODE
 /* An argument's type after array and function decay, without promotion. */
 #define __DEFER_T(x) __typeof__(__DEFER_V(x))
 /* The same with char * made const char *, or any pointer made void * or
@@ -318,18 +321,30 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 		(const char *)0, __DEFER_V(x)))
 #define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, __DEFER_V(x)))
 #define __DEFER_TCV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (const void *)0, __DEFER_V(x)))
-#define __DEFER_PT0(T)
+#define __DEFER_PT0(T, ...)
 #define __DEFER_PT1(T, a) T(a)
 #define __DEFER_PT2(T, a, b) T(a), T(b)
 #define __DEFER_PT3(T, a, b, c) T(a), T(b), T(c)
 #define __DEFER_PT4(T, a, b, c, d) T(a), T(b), T(c), T(d)
 #define __DEFER_PT5(T, a, b, c, d, e) T(a), T(b), T(c), T(d), T(e)
 #define __DEFER_PT6(T, a, b, c, d, e, f) T(a), T(b), T(c), T(d), T(e), T(f)
-#define __DEFER_PARAMS(n, T, ...) __DEFER_CAT(__DEFER_PT, n)(T, ##__VA_ARGS__)
+#define __DEFER_PARAMS(n, T, ...) __DEFER_CAT(__DEFER_PT, n)(T, __VA_ARGS__)
+/* Only float and double are copied as bits; other real types
+ * (_Float16, _Decimal64...) go through deferproc. */
+#define __DEFER_BITS_OK(x)                                                    \
+	(!__DEFER_IS_REAL(x) || __builtin_types_compatible_p(__DEFER_T(x), float) || \
+	 __builtin_types_compatible_p(__DEFER_T(x), double))
+#define __DEFER_OK0(...) 1
+#define __DEFER_OK1(a) __DEFER_BITS_OK(a)
+#define __DEFER_OK2(a, b) (__DEFER_OK1(a) && __DEFER_BITS_OK(b))
+#define __DEFER_OK3(a, b, c) (__DEFER_OK2(a, b) && __DEFER_BITS_OK(c))
+#define __DEFER_OK4(a, b, c, d) (__DEFER_OK3(a, b, c) && __DEFER_BITS_OK(d))
+#define __DEFER_OK5(a, b, c, d, e) (__DEFER_OK4(a, b, c, d) && __DEFER_BITS_OK(e))
+#define __DEFER_OK6(a, b, c, d, e, f) (__DEFER_OK5(a, b, c, d, e) && __DEFER_BITS_OK(f))
 #define __DEFER_PROTO(n, f, T, ...)                                           \
 	__builtin_types_compatible_p(__typeof__(&*(f)),                       \
 		__typeof__((f)(__VA_ARGS__)) (*)(__DEFER_CAT(__DEFER_VOID, n)   \
-						 __DEFER_PARAMS(n, T, ##__VA_ARGS__)))
+						 __DEFER_PARAMS(n, T, __VA_ARGS__)))
 #define __DEFER_VOID0 void
 #define __DEFER_VOID1
 #define __DEFER_VOID2
@@ -338,10 +353,11 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_VOID5
 #define __DEFER_VOID6
 #define __DEFER_EXACT(n, f, ...)                                              \
-	(__DEFER_PROTO(n, f, __DEFER_T, ##__VA_ARGS__) ||                     \
-	 __DEFER_PROTO(n, f, __DEFER_TCONST, ##__VA_ARGS__) ||                \
-	 __DEFER_PROTO(n, f, __DEFER_TV, ##__VA_ARGS__) ||                    \
-	 __DEFER_PROTO(n, f, __DEFER_TCV, ##__VA_ARGS__))
+	(__DEFER_CAT(__DEFER_OK, n)(__VA_ARGS__) &&                           \
+	 (__DEFER_PROTO(n, f, __DEFER_T, __VA_ARGS__) ||                      \
+	  __DEFER_PROTO(n, f, __DEFER_TCONST, __VA_ARGS__) ||                 \
+	  __DEFER_PROTO(n, f, __DEFER_TV, __VA_ARGS__) ||                     \
+	  __DEFER_PROTO(n, f, __DEFER_TCV, __VA_ARGS__)))
 
 /* The register image of an argument whose type is the parameter's.  Each
  * branch gets a value of its own type, so that no conversion (and no
@@ -359,7 +375,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 		if (__DEFER_IS_REAL(x))                                       \
 			__defer_fr.rec.fregs[(nreal)] = __DEFER_FBITS(x);     \
 		else                                                          \
-			__defer_fr.rec.iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)(x); \
+			__defer_fr.rec.iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)__DEFER_V(x); \
 	} while (0)
 #define __DEFER_ST0()
 #define __DEFER_ST1(a) __DEFER_STORE(a, 0, 0);
@@ -374,29 +390,64 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 	__DEFER_STORE(f, __DEFER_R(a) + __DEFER_R(b) + __DEFER_R(c) + __DEFER_R(d) + __DEFER_R(e), 5);
 
 /*
+ * The SDT probe libdefer:defer with the record in a register: a nop and a
+ * .note.stapsdt entry, the format of <sys/sdt.h>, which is not used here:
+ * it would define macros of its own in every user's program, and clash
+ * with a program's own probes that use semaphores.  `site` makes each
+ * site's text unique, so that an optimiser cannot merge the code of two
+ * defer() lines (two arms of an if) and leave one probe and one pc for
+ * both.
+ */
+#define __DEFER_PROBE(site, rec)                                              \
+	__asm__ volatile("990: nop # libdefer:defer, site " #site "\n"      \
+			 ".pushsection .note.stapsdt,\"?\",\"note\"\n"       \
+			 ".balign 4\n"                                        \
+			 ".4byte 992f-991f, 994f-993f, 3\n"                   \
+			 "991: .asciz \"stapsdt\"\n"                          \
+			 "992: .balign 4\n"                                   \
+			 "993: .8byte 990b\n"                                 \
+			 ".8byte _.stapsdt.base\n"                            \
+			 ".8byte 0\n"                                         \
+			 ".asciz \"libdefer\"\n"                              \
+			 ".asciz \"defer\"\n"                                 \
+			 ".asciz \"8@%0\"\n"                                  \
+			 "994: .balign 4\n"                                   \
+			 ".popsection\n"                                      \
+			 ".ifndef _.stapsdt.base\n"                           \
+			 ".pushsection .stapsdt.base,\"aG\",\"progbits\",.stapsdt.base,comdat\n" \
+			 ".weak _.stapsdt.base\n"                             \
+			 ".hidden _.stapsdt.base\n"                           \
+			 "_.stapsdt.base: .space 1\n"                         \
+			 ".size _.stapsdt.base, 1\n"                          \
+			 ".popsection\n"                                      \
+			 ".endif" : : "r"(rec))
+
+/*
  * What deferproc does for a frame's first call, in the same order: armed,
  * the record (pc: an address inside this defer, as a return address would
  * be), then a release store that publishes it, so that neither the
  * compiler nor a debugger that stops here sees a half-written record on the
- * chain.
+ * chain.  The function is evaluated before the arguments, as on the
+ * deferproc path.
  */
-#define __DEFER_OPEN(n, __f, ...)                                             \
-	if (__DEFER_EXACT(n, __f, ##__VA_ARGS__)) {                           \
+#define __DEFER_OPEN(n, __f, ...) __DEFER_OPEN_(__COUNTER__, n, __f, __VA_ARGS__)
+#define __DEFER_OPEN_(site, n, __f, ...)                                      \
+	if (__DEFER_EXACT(n, __f, __VA_ARGS__)) {                             \
 		struct g *__defer_g = __defer_tls.g;                          \
 		if (__builtin_expect(__defer_g != 0 && !__defer_fr.armed, 1)) { \
 			uint64_t __defer_pc, __defer_desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
+			__defer_fr.rec.fn = (void (*)(void))(__f);            \
 			__defer_fr.armed = 1;                                 \
 			__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)               \
 			__builtin_memcpy((char *)&__defer_fr.rec +            \
 					 __builtin_offsetof(struct _defer, nargs), \
 					 &__defer_desc, 8);                   \
-			__defer_fr.rec.fn = (void (*)(void))(__f);            \
-			__asm__ volatile("leaq 0(%%rip), %0" : "=r"(__defer_pc)); \
+			__asm__ volatile("leaq 0(%%rip), %0 # defer site " #site : "=r"(__defer_pc)); \
 			__defer_fr.rec.pc = __defer_pc;                       \
 			__defer_fr.rec.sp = (uintptr_t)&__defer_fr;           \
 			__defer_fr.rec.link = __defer_g->_defer;              \
 			__atomic_store_n(&__defer_g->_defer, &__defer_fr.rec, __ATOMIC_RELEASE); \
-			STAP_PROBE1(libdefer, defer, &__defer_fr.rec);        \
+			__DEFER_PROBE(site, &__defer_fr.rec);                 \
 			break;                                                \
 		}                                                             \
 	}
@@ -413,9 +464,9 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_CALL(n, __f, ...)                                             \
 	do {                                                                  \
 		_Static_assert(__DEFER_RET_OK((__f)(__VA_ARGS__)),             \
-			       "defer: the function must return void, a scalar or a small struct"); \
+			       "defer: the function must return void, a scalar or a small struct (16 bytes, not packed)"); \
 		__DEFER_CAT(__DEFER_CHECK, n)(__VA_ARGS__)                    \
-		__DEFER_OPEN(n, __f, ##__VA_ARGS__)                           \
+		__DEFER_OPEN(n, __f, __VA_ARGS__)                             \
 		__defer_fr.fn = (void (*)(void))(__f);                        \
 		__defer_fr.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__);  \
 		__DEFER_ENTER(((__typeof__(&*(__f)))__DEFER_PROC)(__VA_ARGS__)); \

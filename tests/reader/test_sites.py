@@ -54,6 +54,18 @@ def test_sites_of_called_defers_are_found_without_probes(cc, opt, link):
     assert got == want
 
 
+@pytest.mark.parametrize("cc,opt", [("gcc", "-O0"), ("gcc", "-O2"), ("clang", "-O2")])
+def test_a_defer_in_a_header_is_reported_at_the_header_line(cc, opt):
+    """libdefer's line lookups must not fall for libdwarf 20210528 reading a
+    DWARF 5 sequence's default file as the primary file (gcc -O2)."""
+    exe = prog("header_site.c", cc, opt, extra=["-I", str(PROGS)])
+    line = next(n for n, t in enumerate((PROGS / "header_site.h").read_text().splitlines(), 1)
+                if "the header's defer" in t)
+    sites = inspect_json("sites", exe)["sites"]
+    assert [(s["function"], s["file"].rsplit("/", 1)[-1], s["line"]) for s in sites] == [
+        ("in_header", "header_site.h", line)], sites
+
+
 def test_sites_text_names_how_each_was_found():
     out = inspect("sites", prog("sites.c", "gcc", "-O2", "static")).stdout
     assert "[sdt-probe+call-through-pointer]" in out and " branches " in out

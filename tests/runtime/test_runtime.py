@@ -2,6 +2,7 @@
 level and link mode: each scenario program prints what happened, and the
 tests check it against Go's semantics."""
 import itertools
+import json
 import os
 import re
 import signal
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COMPILERS, LINKS, OPTS, compile_program, run
+from conftest import BUILD, COMPILERS, LINKS, OPTS, compile_program, run
 
 SCEN = Path(__file__).parent / "scenarios"
 VARIANTS = [pytest.param((cc, opt, link), id=f"{cc}{opt}-{link}")
@@ -63,6 +64,9 @@ def test_arguments_are_evaluated_at_defer_time_and_converted_like_a_call(variant
         "char * to const char *",
         "show char * to const void *",
         "bits mode=5 delta=-3",
+        "make_pair 8",
+        "order a 3",    # deferproc: order_tbl[2], then the argument 3
+        "order a 1",    # open-coded: order_tbl[0], then 1
         "wants_double -0.75",
         "none",
     ]
@@ -83,14 +87,22 @@ def test_open_coded_first_defers_match_deferproc(cc):
         notes = subprocess.run(["readelf", "-n", str(exe)], capture_output=True, text=True).stdout
         return len(re.findall(r"Provider: libdefer\s+Name: defer\n", notes))
     assert probes(called) == 0
-    # One per defer() whose arguments have the parameters' exact types:
+
+    def open_coded(exe):
+        out = subprocess.run([str(BUILD / "defer-inspect"), "sites", "--json", str(exe)],
+                             capture_output=True, text=True, check=True).stdout
+        return sorted(s["function"] for s in json.loads(out)["sites"] if "sdt-probe" in s["how"])
+    # Every defer() line whose arguments have the parameters' exact types:
     # in work() pthread_mutex_unlock, engine_stop, fclose, floats, fnptr,
-    # none; then first_scalars, first_floats, first_pointer,
-    # first_const_void, first_through_pointer, first_none (not printf, not
-    # the conversions); and for clang, whose bit-field values have the
-    # declared type (gcc's have types of their own width),
-    # first_bit_fields.
-    assert probes(open_) == 12 + (cc == "clang")
+    # none; the first_* functions but first_converted; not printf.  gcc's
+    # bit-field values have types of their own width: not open-coded.
+    want = ["work"] * 6 + ["first_scalars", "first_floats", "first_pointer", "first_const_void",
+                           "first_struct_return", "first_order", "first_through_pointer",
+                           "first_none"]
+    if cc == "clang":
+        want.append("first_bit_fields")
+    assert open_coded(open_) == sorted(want)
+    assert probes(open_) >= len(want)
 
 
 # 2. LIFO on every way out of the frame.
@@ -260,6 +272,13 @@ COMPILE_ERRORS = {
     "long_double_arg": ("static void f(long double x){(void)x;}\n"
                         "int main(void){defer_frame; defer(f,1.0L); return 0;}",
                         "defer: arguments must be integers, pointers, float or double"),
+    "packed_struct_return": ("struct __attribute__((packed)) s{char c; long l;};\n"
+                             "static struct s f(long *p){struct s r={0,0};(void)p;return r;}\n"
+                             "int main(void){long v=0; defer_frame; defer(f,&v); return 0;}",
+                             "defer: the function must return void, a scalar or a small struct"),
+    "x87_struct_return": ("struct s{long double x;};static struct s f(void){struct s r={0};return r;}\n"
+                          "int main(void){defer_frame; defer(f); return 0;}",
+                          "defer: the function must return void, a scalar or a small struct"),
     "struct_return": ("struct s{long a[4];};static struct s f(void){struct s r={0};return r;}\n"
                       "int main(void){defer_frame; defer(f); return 0;}",
                       "defer: the function must return void, a scalar or a small struct"),
@@ -275,6 +294,59 @@ def test_misuse_is_a_readable_compile_time_error(cc, case):
     with pytest.raises(AssertionError) as e:
         compile_program("#include <defer.h>\n" + src, cc=cc, name=f"err_{case}")
     assert message in str(e.value)
+
+
+def test_other_real_types_keep_their_value():
+    """_Float16 and _Decimal64 are "real" to the compiler but are not float
+    or double: they must not be open-coded as if they were (gcc has both)."""
+    src = r"""
+#include <stdio.h>
+#include <defer.h>
+static void half(_Float16 h) { printf("half %g\n", (double)h); }
+static void dec(_Decimal64 d) { printf("dec %g\n", (double)d); }
+static void warm(void) { defer_frame; defer(half, (_Float16)0); }
+static void f(void) { defer_frame; defer(half, (_Float16)-7.25); }
+static void g(void) { defer_frame; defer(dec, 3.25DD); }
+int main(void) { warm(); f(); g(); return 0; }
+"""
+    exe = compile_program(src, cc="gcc", opt="-O2", name="realtypes")
+    assert ok(exe).splitlines() == ["half 0", "half -7.25", "dec 3.25"]
+
+
+@pytest.mark.parametrize("cxx", ["g++", "clang++"])
+def test_header_compiles_in_cplusplus_even_inside_extern_c(cxx, tmp_path):
+    """C++ code may include defer.h to call recover() or read the records;
+    defer() itself is C.  The header must not pull in anything that breaks
+    there, such as <sys/sdt.h>'s templates inside extern "C"."""
+    src = tmp_path / "user.cc"
+    src.write_text('extern "C" {\n#include <defer.h>\n}\n'
+                   "int main() { return recover() != nullptr; }\n")
+    exe = tmp_path / "user"
+    r = subprocess.run([cxx, "-Wall", "-Wextra", "-Werror", "-I", str(BUILD.parent / "libdefer" / "include"),
+                        str(src), "-o", str(exe), str(BUILD / "libdefer.a"), "-lpthread"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert run(exe).returncode == 0
+
+
+@pytest.mark.parametrize("first", ["defer", "sdt"])
+def test_a_programs_own_sdt_probes_keep_their_semaphores(first):
+    """A program with probes of its own (dtrace -h style, with semaphores)
+    includes <sys/sdt.h> with _SDT_HAS_SEMAPHORES; defer.h must not take
+    that include's place, in either order."""
+    sdt = ('#define _SDT_HAS_SEMAPHORES 1\n#include <sys/sdt.h>\n'
+           'unsigned short app_ready_semaphore __attribute__((section(".probes")));\n')
+    dh = "#include <defer.h>\n"
+    src = (dh + sdt if first == "defer" else sdt + dh) + r"""
+#include <stdio.h>
+static void done(int n) { printf("done %d\n", n); }
+int main(void) { defer_frame; defer(done, 1); STAP_PROBE(app, ready); return 0; }
+"""
+    exe = compile_program(src, cc="gcc", name="ownprobes_" + first)
+    assert ok(exe) == "done 1\n"
+    notes = subprocess.run(["readelf", "-n", str(exe)], capture_output=True, text=True).stdout
+    m = re.search(r"Provider: app\s+Name: ready\s+Location: \S+, Base: \S+, Semaphore: (\S+)", notes)
+    assert m and int(m.group(1), 16) != 0, notes
 
 
 # 8. gcc and clang, -O0/-O2, static/shared are the fixtures above; -fexceptions too.

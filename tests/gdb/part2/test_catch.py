@@ -58,30 +58,50 @@ __attribute__((noinline)) void twice(int id)
 	defer(use, id);                              /* the defer line */
 	defer(use, 10 * id);
 }
+__attribute__((noinline)) void half(double x) { sink += (int)(2 * x); }
+__attribute__((noinline)) void pick(int c)
+{
+	defer_frame;
+	if (c)
+		defer(use, c);                       /* the if arm */
+	else
+		defer(half, 1.5);                    /* the else arm */
+}
 int main(void)
 {
 	twice(1);   /* the thread has no g yet: deferproc's slow path makes it */
 	twice(2);   /* now the first defer is open-coded */
+	pick(3);
+	pick(0);
 	return 0;
 }
 """
 
 
+def _line(text):
+    return next(n for n, t in enumerate(OPEN_CODED.splitlines(), 1) if text in t)
+
+
 @pytest.mark.parametrize("cc,opt", [("gcc", "-O0"), ("gcc", "-O2"), ("clang", "-O2")])
 def test_catch_defer_sees_open_coded_defers_that_skip_deferproc(cc, opt):
     exe = compile_program(OPEN_CODED, cc=cc, opt=opt, name="opencoded")
-    out = gdb("catch defer", "break deferproc", "run", *["continue"] * 7, exe=exe)
+    out = gdb("catch defer", "break deferproc", "run", *["continue"] * 9, exe=exe)
     events = re.findall(r"^(?:Breakpoint 2, .*deferproc|Catchpoint 1 \(defer\), (.*))", out, re.M)
     events = [e or "deferproc" for e in events]
-    line = next(n for n, text in enumerate(OPEN_CODED.splitlines(), 1) if "the defer line" in text)
-    at = r" in twice at \S+\.c:(\d+)$"
+    at = r" in (?:twice|pick) at \S+\.c:(\d+)$"
     # twice(1): both defers enter deferproc (the first twice: the slow
-    # path re-enters it once the g exists); twice(2): the first does not.
+    # path re-enters it once the g exists); twice(2): the first does not;
+    # nor do pick()'s.
     assert [re.sub(at, "", e) for e in events] == [
         "deferproc", "deferproc", "deferred use(id=1)", "deferproc", "deferred use(id=10)",
-        "deferred use(id=2)", "deferproc", "deferred use(id=20)"], out
+        "deferred use(id=2)", "deferproc", "deferred use(id=20)",
+        "deferred use(id=3)", "deferred half(x=1.5)"], out
+    # Each at its own line: the optimiser may not merge the two arms'
+    # open code into one probe and one pc.
+    line = _line("the defer line")
     lines = [int(m) for m in re.findall(r"^Catchpoint 1 \(defer\), .*" + at, out, re.M)]
-    assert lines == [line, line + 1, line, line + 1], out
+    assert lines == [line, line + 1, line, line + 1, _line("the if arm"),
+                     _line("the else arm")], out
 
 
 def test_catch_deferreturn_lists_the_calls_about_to_run():

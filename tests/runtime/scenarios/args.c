@@ -81,6 +81,25 @@ static void first_const_void(void)
 	char text[] = "char * to const void *";
 	defer(show, text);
 }
+struct pair { int a, b; };
+static struct pair make_pair(int a) { printf("make_pair %d\n", a); return (struct pair){ a, -a }; }
+static void first_struct_return(void)
+{
+	defer_frame;
+	defer(make_pair, 8);         /* returned in registers, ignored */
+}
+/* The function is evaluated before the arguments, open-coded or not. */
+static int order_n;
+static int next_n(void) { return order_n++; }
+static void order_a(int k) { printf("order a %d\n", k); }
+static void order_b(int k) { printf("order b %d\n", k); }
+static void (*const order_tbl[])(int) = { order_a, order_b, order_a, order_b };
+static void first_order(void)
+{
+	defer_frame;
+	for (int i = 0; i < 2; i++)
+		defer(order_tbl[next_n()], next_n());
+}
 struct flags { unsigned mode : 3; int delta : 5; };
 static void bits(unsigned mode, int delta) { printf("bits mode=%u delta=%d\n", mode, delta); }
 static void first_bit_fields(struct flags fl)
@@ -111,6 +130,8 @@ int main(void)
 	first_pointer();
 	first_const_void();
 	first_bit_fields((struct flags){ 5, -3 });
+	first_struct_return();
+	first_order();
 	first_through_pointer();
 	first_none();
 	return 0;
