@@ -312,13 +312,29 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #ifndef DEFER_NO_OPEN_CODE
 /* An argument's type after array and function decay, without promotion. */
 #define __DEFER_T(x) __typeof__(__DEFER_V(x))
-/* The same with char * made const char *, or any pointer made void * or
- * const void *: puts("x") and free(buf) pass a char * to a const char * or
- * void * parameter, the same bits.  (Not const T * for every T: a const
- * function type is not allowed.) */
+/*
+ * The same with a pointer to T made const T *, or any pointer made void *
+ * or const void *: puts(buf), show(const struct stats *) and free(buf)
+ * pass the same bits as a direct call would.  Only for T an object that is
+ * not a pointer (classify != 5) or a function (10): a const function type
+ * is not allowed, and T * const * is rare.  __DEFER_OBJ gives something
+ * to dereference in every case, so that both branches compile.
+ */
+#define __DEFER_NOTVOIDP(x)                                                   \
+	(!__builtin_types_compatible_p(__DEFER_T(x), void *) &&               \
+	 !__builtin_types_compatible_p(__DEFER_T(x), const void *) &&         \
+	 !__builtin_types_compatible_p(__DEFER_T(x), volatile void *) &&      \
+	 !__builtin_types_compatible_p(__DEFER_T(x), const volatile void *))
+#define __DEFER_DEREF(x)                                                      \
+	(*__builtin_choose_expr(__DEFER_IS_PTR(x) && __DEFER_NOTVOIDP(x), __DEFER_V(x), (char *)0))
+#define __DEFER_OBJPTR(x)                                                     \
+	(__DEFER_IS_PTR(x) && __DEFER_NOTVOIDP(x) &&                          \
+	 __builtin_classify_type(__DEFER_DEREF(x)) != 5 &&                    \
+	 __builtin_classify_type(__DEFER_DEREF(x)) != 10)
+#define __DEFER_OBJ(x) __builtin_choose_expr(__DEFER_OBJPTR(x), __DEFER_V(x), (char *)0)
 #define __DEFER_TCONST(x)                                                     \
-	__typeof__(__builtin_choose_expr(__builtin_types_compatible_p(__DEFER_T(x), char *), \
-		(const char *)0, __DEFER_V(x)))
+	__typeof__(__builtin_choose_expr(__DEFER_OBJPTR(x),                   \
+		(const __typeof__(*__DEFER_OBJ(x)) *)0, __DEFER_V(x)))
 #define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, __DEFER_V(x)))
 #define __DEFER_TCV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (const void *)0, __DEFER_V(x)))
 #define __DEFER_PT0(T, ...)

@@ -63,6 +63,7 @@ def test_arguments_are_evaluated_at_defer_time_and_converted_like_a_call(variant
         "wants_double 9",
         "char * to const char *",
         "show char * to const void *",
+        "engine_report main",
         "bits mode=5 delta=-3",
         "make_pair 8",
         "order a 3",    # deferproc: order_tbl[2], then the argument 3
@@ -97,6 +98,7 @@ def test_open_coded_first_defers_match_deferproc(cc):
     # none; the first_* functions but first_converted; not printf.  gcc's
     # bit-field values have types of their own width: not open-coded.
     want = ["work"] * 6 + ["first_scalars", "first_floats", "first_pointer", "first_const_void",
+                           "first_const_struct",
                            "first_struct_return", "first_order", "first_through_pointer",
                            "first_none"]
     if cc == "clang":

@@ -74,6 +74,12 @@ static void first_pointer(void)
 	char text[] = "char * to const char *";
 	defer(puts, text);
 }
+static void engine_report(const struct engine *e) { printf("engine_report %s\n", e->name); }
+static void first_const_struct(struct engine *e)
+{
+	defer_frame;
+	defer(engine_report, e);     /* struct engine * to const struct engine * */
+}
 static void show(const void *p) { printf("show %s\n", (const char *)p); }
 static void first_const_void(void)
 {
@@ -129,6 +135,7 @@ int main(void)
 	first_converted();
 	first_pointer();
 	first_const_void();
+	first_const_struct(&e);
 	first_bit_fields((struct flags){ 5, -3 });
 	first_struct_return();
 	first_order();
