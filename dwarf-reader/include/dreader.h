@@ -188,6 +188,11 @@ struct dr_site { uint64_t pc; enum dr_site_how how; const char *func; uint64_t f
 /* Calls fn per site in address order; DR_ENOENT if e cannot reach
  * __defer_deferproc at all. */
 int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *arg);
+/* Is p the probe of an open-coded defer() (libdefer:defer outside
+ * deferproc; without symbols, any libdefer:defer)?  *func and *fstart, if
+ * given, receive the enclosing function (NULL if unknown). */
+int dr_probe_open_coded(struct dr_elf *e, const struct dr_probe *p, const char **func,
+			uint64_t *fstart);
 
 /* ---- 2. targets ---- */
 

@@ -152,23 +152,29 @@ static void scan(struct sites *s, const uint8_t *b, size_t n, uint64_t va)
 	}
 }
 
-/* The libdefer:defer probes of open-coded defers: every one but the
- * runtime's own, inside deferproc (a static link has both). */
+int dr_probe_open_coded(struct dr_elf *e, const struct dr_probe *p, const char **func,
+			uint64_t *fstart)
+{
+	const char *f;
+
+	if (strcmp(p->provider, "libdefer") != 0 || strcmp(p->name, "defer") != 0)
+		return 0;
+	f = dr_sym_at(e, p->pc, fstart);
+	if (func)
+		*func = f;
+	return !f || (strcmp(f, callees[0]) != 0 && strcmp(f, callees[1]) != 0);
+}
+
 struct probearg { struct dr_elf *e; struct sites *s; };
 
 static int onprobe(const struct dr_probe *p, void *arg)
 {
-	struct dr_elf *e = ((struct probearg *)arg)->e;
-	struct sites *s = ((struct probearg *)arg)->s;
+	struct probearg *a = arg;
 	const char *func;
-	uint64_t fstart;
+	uint64_t fstart = 0;
 
-	if (strcmp(p->provider, "libdefer") != 0 || strcmp(p->name, "defer") != 0)
-		return 0;
-	func = dr_sym_at(e, p->pc, &fstart);
-	if (func && (!strcmp(func, callees[0]) || !strcmp(func, callees[1])))
-		return 0;
-	add(s, (struct hit){ p->pc, DR_SITE_PROBE, -1, 0, fstart, func });
+	if (dr_probe_open_coded(a->e, p, &func, &fstart))
+		add(a->s, (struct hit){ p->pc, DR_SITE_PROBE, -1, 0, fstart, func });
 	return 0;
 }
 

@@ -28,12 +28,10 @@ struct probes { FILE *f; struct dr_elf *e; int json, n, sites; };
 static int onprobe(const struct dr_probe *p, void *arg)
 {
 	struct probes *ps = arg;
-	const char *func;
 
 	if (strcmp(p->provider, "libdefer") != 0)
 		return 0;
-	if (!strcmp(p->name, "defer") && (func = dr_sym_at(ps->e, p->pc, NULL)) &&
-	    strcmp(func, "deferproc") != 0) {
+	if (dr_probe_open_coded(ps->e, p, NULL, NULL)) {
 		ps->sites++;
 		return 0;
 	}
