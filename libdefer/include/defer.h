@@ -310,8 +310,17 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * convert, variadic functions, DEFER_NO_OPEN_CODE) calls deferproc.
  */
 #ifndef DEFER_NO_OPEN_CODE
-/* An argument's type after array and function decay, without promotion. */
-#define __DEFER_T(x) __typeof__(__DEFER_V(x))
+/* An argument's type after array and function decay, without promotion.
+ * A real type other than float and double (_Float16, _Decimal64...) is
+ * replaced by a pointer to an undeclared struct, which no parameter has:
+ * only float and double bits are what the callee's register would hold. */
+#define __DEFER_BITS_OK(x)                                                    \
+	(!__DEFER_IS_REAL(x) || __builtin_types_compatible_p(__typeof__(__DEFER_V(x)), float) || \
+	 __builtin_types_compatible_p(__typeof__(__DEFER_V(x)), double))
+struct __defer_no_match;
+#define __DEFER_VB(x)                                                         \
+	__builtin_choose_expr(__DEFER_BITS_OK(x), __DEFER_V(x), (struct __defer_no_match *)0)
+#define __DEFER_T(x) __typeof__(__DEFER_VB(x))
 /*
  * The same with a pointer to T made const T *, or any pointer made void *
  * or const void *: puts(buf), show(const struct stats *) and free(buf)
@@ -334,9 +343,9 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_OBJ(x) __builtin_choose_expr(__DEFER_OBJPTR(x), __DEFER_V(x), (char *)0)
 #define __DEFER_TCONST(x)                                                     \
 	__typeof__(__builtin_choose_expr(__DEFER_OBJPTR(x),                   \
-		(const __typeof__(*__DEFER_OBJ(x)) *)0, __DEFER_V(x)))
-#define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, __DEFER_V(x)))
-#define __DEFER_TCV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (const void *)0, __DEFER_V(x)))
+		(const __typeof__(*__DEFER_OBJ(x)) *)0, __DEFER_VB(x)))
+#define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, __DEFER_VB(x)))
+#define __DEFER_TCV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (const void *)0, __DEFER_VB(x)))
 #define __DEFER_PT0(T, ...)
 #define __DEFER_PT1(T, a) T(a)
 #define __DEFER_PT2(T, a, b) T(a), T(b)
@@ -345,18 +354,6 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_PT5(T, a, b, c, d, e) T(a), T(b), T(c), T(d), T(e)
 #define __DEFER_PT6(T, a, b, c, d, e, f) T(a), T(b), T(c), T(d), T(e), T(f)
 #define __DEFER_PARAMS(n, T, ...) __DEFER_CAT(__DEFER_PT, n)(T, __VA_ARGS__)
-/* Only float and double are copied as bits; other real types
- * (_Float16, _Decimal64...) go through deferproc. */
-#define __DEFER_BITS_OK(x)                                                    \
-	(!__DEFER_IS_REAL(x) || __builtin_types_compatible_p(__DEFER_T(x), float) || \
-	 __builtin_types_compatible_p(__DEFER_T(x), double))
-#define __DEFER_OK0(...) 1
-#define __DEFER_OK1(a) __DEFER_BITS_OK(a)
-#define __DEFER_OK2(a, b) (__DEFER_OK1(a) && __DEFER_BITS_OK(b))
-#define __DEFER_OK3(a, b, c) (__DEFER_OK2(a, b) && __DEFER_BITS_OK(c))
-#define __DEFER_OK4(a, b, c, d) (__DEFER_OK3(a, b, c) && __DEFER_BITS_OK(d))
-#define __DEFER_OK5(a, b, c, d, e) (__DEFER_OK4(a, b, c, d) && __DEFER_BITS_OK(e))
-#define __DEFER_OK6(a, b, c, d, e, f) (__DEFER_OK5(a, b, c, d, e) && __DEFER_BITS_OK(f))
 #define __DEFER_PROTO(n, f, T, ...)                                           \
 	__builtin_types_compatible_p(__typeof__(&*(f)),                       \
 		__typeof__((f)(__VA_ARGS__)) (*)(__DEFER_CAT(__DEFER_VOID, n)   \
@@ -369,11 +366,10 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_VOID5
 #define __DEFER_VOID6
 #define __DEFER_EXACT(n, f, ...)                                              \
-	(__DEFER_CAT(__DEFER_OK, n)(__VA_ARGS__) &&                           \
-	 (__DEFER_PROTO(n, f, __DEFER_T, __VA_ARGS__) ||                      \
-	  __DEFER_PROTO(n, f, __DEFER_TCONST, __VA_ARGS__) ||                 \
-	  __DEFER_PROTO(n, f, __DEFER_TV, __VA_ARGS__) ||                     \
-	  __DEFER_PROTO(n, f, __DEFER_TCV, __VA_ARGS__)))
+	(__DEFER_PROTO(n, f, __DEFER_T, __VA_ARGS__) ||                       \
+	 __DEFER_PROTO(n, f, __DEFER_TCONST, __VA_ARGS__) ||                  \
+	 __DEFER_PROTO(n, f, __DEFER_TV, __VA_ARGS__) ||                      \
+	 __DEFER_PROTO(n, f, __DEFER_TCV, __VA_ARGS__))
 
 /* The register image of an argument whose type is the parameter's.  Each
  * branch gets a value of its own type, so that no conversion (and no
