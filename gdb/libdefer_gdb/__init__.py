@@ -19,7 +19,6 @@ Nothing at import can fail: gdb objects are made in register().
 """
 
 _installed = False
-_objfiles = set()
 
 
 def install():
@@ -43,10 +42,8 @@ def install():
 
 def register(objfile=None):
     """Entry point for auto-load scripts and the launcher: install the
-    extension; `objfile` (the objfile the script came with) is recorded so a
-    second script for the same objfile is a no-op."""
+    extension, and the pretty-printers for `objfile` (the objfile the script
+    came with; a second script for the same objfile adds nothing)."""
     install()
     from . import printers
     printers.register(objfile)
-    if objfile is not None:
-        _objfiles.add(objfile.filename)

@@ -36,7 +36,6 @@ import re
 import gdb
 
 from . import commands, params, records
-from .records import Symbols
 
 # kind -> (probe, fallback function)
 POINTS = {
@@ -119,12 +118,7 @@ def _thread_g(snap, t):
     return g
 
 
-def _site(pc):
-    func, filename, line = Symbols.site(pc)
-    return "%s at %s" % (func, "%s:%d" % (filename, line) if filename else "%#x" % pc)
-
-
-def _probe_arg(i):
+def probe_arg(i):
     return int(gdb.parse_and_eval("(unsigned long)$_probe_arg%d" % i))
 
 
@@ -146,8 +140,8 @@ def _format_argument():
 
 
 def panic_text(p):
-    value = " value=%s" % records._fmt_pointer(p.arg) if p.arg else ""
-    return '"%s"%s raised in %s' % (p.msg, value, _site(p.pc))
+    value = records.panic_value_text(p.arg)
+    return '"%s"%s raised in %s' % (p.msg, value, records.format_site(p.pc))
 
 
 def newest_panic(t):
@@ -236,10 +230,10 @@ class Catchpoint(gdb.Breakpoint):
             if self.mode == "function":
                 return ("defer() in %s (no SDT probes: the record is not made yet, and "
                         "open-coded defers are not seen)" % _caller_line())
-            d = records.Snapshot().defer_at(_probe_arg(0))
+            d = records.Snapshot().defer_at(probe_arg(0))
             if d is None:
-                return "(cannot read the record at %#x)" % _probe_arg(0)
-            return "deferred %s in %s" % (records.format_call(d), _site(d.pc))
+                return "(cannot read the record at %#x)" % probe_arg(0)
+            return "deferred %s in %s" % (records.format_call(d), records.format_site(d.pc))
         if self.kind == "panic":
             if self.mode == "function":
                 # gopanic's entry: the message is not formatted yet.
@@ -259,11 +253,11 @@ class Catchpoint(gdb.Breakpoint):
                 return "recover() called in %s (no SDT probes: success unknown)" % _caller_line()
             p = newest_panic(t)
             snap = records.Snapshot()
-            d = snap.defer_at(_probe_arg(1))
+            d = snap.defer_at(probe_arg(1))
             who = records.format_call(d, with_args=False) if d is not None else "a deferred call"
             if p is None:
                 return "%s recovered a panic" % who
-            return '%s recovered panic "%s" (raised in %s)' % (who, p.msg, _site(p.pc))
+            return '%s recovered panic "%s" (raised in %s)' % (who, p.msg, records.format_site(p.pc))
         if self.kind == "deferreturn":
             snap = records.Snapshot()
             g = _thread_g(snap, t)

@@ -10,7 +10,6 @@ one readable line; a damaged thread does not stop the others.
 import gdb
 
 from . import params, records
-from .records import Symbols
 
 
 class Usage(gdb.GdbError):
@@ -182,14 +181,22 @@ def list_thread_defers(snap, t, out, full=False, frame=None, limit=None):
         _list_thread_defers(snap, t, out, full, frame, limit)
 
 
-def _list_thread_defers(snap, t, out, full, frame, limit):
+def _thread_g(snap, t, out, nothing):
+    """Thread t's record, or None after saying why there is none to list
+    (`nothing`: what the listing would say of a thread without one)."""
     problem = _thread_state_problem(t)
     if problem:
         out("  " + problem[0].upper() + problem[1:])
-        return
+        return None
     g = snap.g_for_tid(t.ptid[1])
     if g is None:
-        out("  No deferred calls: this thread never deferred a call.")
+        out("  %s: this thread never deferred a call." % nothing)
+    return g
+
+
+def _list_thread_defers(snap, t, out, full, frame, limit):
+    g = _thread_g(snap, t, out, "No deferred calls")
+    if g is None:
         return
     panics = snap.panics(g)
     by_addr = {p.addr: p for p in panics}
@@ -219,8 +226,8 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
 def _print_defer(out, d, level, by_addr, full):
     owner = "frame #%d" % level if level is not None else "frame unknown (not on the stack)"
     out("  defer %d: %s  [%s]\n           deferred by %s, %s" % (
-        d.index, records.format_call(d), d.state(by_addr) if d.started else "pending",
-        Symbols.site_text(d.pc), owner))
+        d.index, records.format_call(d), d.state(by_addr),
+        records.format_site(d.pc), owner))
     if full:
         kinds = " ".join("%#04x" % k for k in d.kind[:d.nargs]) or "-"
         out("           record %#x fn %#x pc %#x sp %#x _panic %#x link %#x" %
@@ -339,13 +346,8 @@ def _orphans(snap, threads, out, limit):
 # info panics
 
 def list_thread_panics(snap, t, out):
-    problem = _thread_state_problem(t)
-    if problem:
-        out("  " + problem[0].upper() + problem[1:])
-        return
-    g = snap.g_for_tid(t.ptid[1])
+    g = _thread_g(snap, t, out, "No panics")
     if g is None:
-        out("  No panics: this thread never deferred a call.")
         return
     chain = snap.panics(g)
     if not chain and not chain.error:
@@ -358,21 +360,15 @@ def list_thread_panics(snap, t, out):
             out("  goexit %d: defer_goexit() is running this thread's deferred calls" %
                 p.index)
         else:
-            value = ""
-            if p.arg:
-                value = " value=%s" % records._fmt_pointer(p.arg)
-            out('  panic %d: "%s"%s  [%s]' % (p.index, p.msg, value, p.state()))
-        func, filename, line = Symbols.site(p.pc)
+            out('  panic %d: "%s"%s  [%s]' % (p.index, p.msg, records.panic_value_text(p.arg),
+                                               p.state()))
         if not p.goexit:
-            out("           raised in %s at %s" % (
-                func, "%s:%d" % (filename, line) if filename else "%#x" % p.pc))
+            out("           raised in %s" % records.format_site(p.pc))
         if p.defer:
             d = index.get(p.defer)
             if d is not None:
-                sfunc, sfile, sline = Symbols.site(d.pc)
-                out("           running defer %d: %s (deferred by %s at %s)" % (
-                    d.index, records.format_call(d), sfunc,
-                    "%s:%d" % (sfile, sline) if sfile else "%#x" % d.pc))
+                out("           running defer %d: %s (deferred by %s)" % (
+                    d.index, records.format_call(d), records.format_site(d.pc)))
             else:
                 old = snap.defer_at(p.defer)
                 what = ("%s (deferred by %s)" % (records.format_call(old),

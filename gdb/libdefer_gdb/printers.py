@@ -76,7 +76,7 @@ class PanicPrinter:
             if p.goexit:
                 return "goexit"
             arg = int(v["arg"])
-            value = " value=%s" % records._fmt_pointer(arg) if arg else ""
+            value = records.panic_value_text(arg)
             return 'panic "%s"%s [%s], raised in %s' % (
                 msg, value, p.state(), records.format_site(int(v["pc"])))
         except (gdb.error, gdb.MemoryError, RuntimeError, UnicodeDecodeError) as e:

@@ -473,9 +473,6 @@ class G:
     def dead(self):
         return self.status == G_DEAD
 
-    def status_name(self):
-        return {G_RUNNING: "running", G_DEAD: "dead"}.get(self.status, "status %d" % self.status)
-
 
 class Defer(tuple):
     """A deferred call (struct _defer), decoded: addr link fn pc sp panic
@@ -778,7 +775,7 @@ class Symbols:
     @classmethod
     def site_text(cls, pc):
         """'func at file:line' (or 'func at 0xaddr') of a return address."""
-        return cls._get("sitetext", pc, format_site)
+        return cls._get("sitetext", pc, _site_text)
 
     @classmethod
     def params(cls, fn):
@@ -787,71 +784,68 @@ class Symbols:
         return cls._get("params", fn, _params)
 
 
+def function_block_at(pc):
+    """The debug-info block of the function containing pc, or None."""
+    try:
+        b = gdb.block_for_pc(pc)
+    except RuntimeError:
+        return None
+    while b is not None and b.function is None:
+        b = b.superblock
+    return b
+
+
+def minimal_symbol(pc):
+    """'name' or 'name+off' of pc from the minimal symbols, or None."""
+    try:
+        s = gdb.format_address(pc)       # "0x... <name+off>"
+    except (gdb.error, RuntimeError):
+        return None
+    i = s.find(" <")
+    return s[i + 2:-1] if i >= 0 else None
+
+
 def _function_name(addr):
     if not addr:
         return "nil"
-    try:
-        b = gdb.block_for_pc(addr)
-        while b is not None and b.function is None:
-            b = b.superblock
-        if b is not None and b.start == addr:
-            return _public_alias(b.function.print_name, addr)
-    except RuntimeError:
-        pass
-    try:
-        s = gdb.format_address(addr)       # "0x... <name+off>" from minimal symbols
-    except (gdb.error, RuntimeError):
+    b = function_block(addr)
+    if b is not None:
+        return _public_alias(b.function.print_name, addr)
+    name = minimal_symbol(addr)
+    if name is None:
         return "%#x" % addr
-    i = s.find(" <")
-    if i < 0:
-        return "%#x" % addr
-    name = s[i + 2:-1]
     if "+" in name:
         return "%#x <%s>" % (addr, name)
     return _public_alias(name, addr)
 
 
-_aliases = {}
-
-
 def _public_alias(name, addr):
     """libc's minimal symbols name printf `__printf`: prefer the public
-    alias at the same address, the name a user wrote in defer()."""
+    alias at the same address, the name a user wrote in defer().  (Its
+    callers' results are cached in Symbols.)"""
     if not name.startswith("_"):
         return name
-    key = (name, addr)
-    if key not in _aliases:
-        _aliases[key] = name
-        public = name.lstrip("_")
-        try:
-            sym = gdb.lookup_global_symbol(public)
-            if sym is not None and int(sym.value().address) == addr:
-                _aliases[key] = public
-            else:
-                v = gdb.parse_and_eval("(long)&'%s'" % public)
-                if int(v) == addr:
-                    _aliases[key] = public
-        except (gdb.error, RuntimeError):
-            pass
-    return _aliases[key]
+    public = name.lstrip("_")
+    try:
+        sym = gdb.lookup_global_symbol(public)
+        if sym is not None and int(sym.value().address) == addr:
+            return public
+        if int(gdb.parse_and_eval("(long)&'%s'" % public)) == addr:
+            return public
+    except (gdb.error, RuntimeError):
+        pass
+    return name
 
 
 def _site(pc):
     if not pc:
         return ("??", None, None)
-    func = None
-    try:
-        b = gdb.block_for_pc(pc - 1)
-        while b is not None and b.function is None:
-            b = b.superblock
-        if b is not None:
-            func = b.function.print_name
-    except RuntimeError:
-        pass
-    if func is None:
-        name = _function_name(pc - 1)
-        func = name.split(" <")[-1].rstrip(">").split("+")[0] if "<" in name else (
-            "??" if name.startswith("0x") else name)
+    b = function_block_at(pc - 1)
+    if b is not None:
+        func = b.function.print_name
+    else:
+        name = minimal_symbol(pc - 1)
+        func = name.split("+")[0] if name else "??"
     sal = gdb.find_pc_line(pc - 1)
     if sal.symtab is not None and sal.line:
         return (func, sal.symtab.filename, sal.line)
@@ -863,15 +857,8 @@ _INT_CODES = (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR, gdb.TYPE_CODE_BOOL, gdb.TYP
 
 def function_block(addr):
     """The debug-info block of the function that starts at addr, or None."""
-    try:
-        b = gdb.block_for_pc(addr)
-    except RuntimeError:
-        return None
-    while b is not None and b.function is None:
-        b = b.superblock
-    if b is None or b.start != addr:
-        return None
-    return b
+    b = function_block_at(addr)
+    return b if b is not None and b.start == addr else None
 
 
 def _params(fn):
@@ -963,6 +950,11 @@ def _fmt_kind(k, raw):
     return "%#x (kind %#x)" % (raw, k)
 
 
+def panic_value_text(arg):
+    """' value=0x... <sym>' for a panic's user pointer, '' for none."""
+    return " value=%s" % _fmt_pointer(arg) if arg else ""
+
+
 def _fmt_pointer(raw):
     """A data pointer: the address, and the symbol it points into (as gdb
     prints `0x... <conn>`).  Cached per address within the program space."""
@@ -1001,13 +993,13 @@ def _fmt_typed(typ, raw):
         return "<%s: %s>" % (hex(raw), e)
 
 
-def _argument_slots(d):
-    """Yield (name or None, Param or None, kind byte, raw 64-bit register) per
-    argument.  Parameters come from the callee's debug info when it has some
-    and the count is consistent with the record; extra (variadic) arguments
-    and functions without debug info fall back to the kinds the runtime
-    wrote.  Argument i lives in iregs[n] or fregs[n], n counting the earlier
-    arguments of the same class (SysV)."""
+def _slots(d):
+    """Yield (Param or None, kind byte, 0 for iregs / 1 for fregs, index)
+    per argument.  Parameters come from the callee's debug info when it has
+    some and the count is consistent with the record; extra (variadic)
+    arguments and functions without debug info fall back to the kinds the
+    runtime wrote.  Argument i lives in iregs[n] or fregs[n], n counting the
+    earlier arguments of the same class (SysV)."""
     params = Symbols.params(d.fn)
     if params is not None and len(params) > d.nargs:
         params = None       # the record disagrees with the prototype: trust the record
@@ -1015,27 +1007,19 @@ def _argument_slots(d):
     for i in range(min(d.nargs, MAXARGS)):
         k = d.kind[i]
         p = params[i] if params is not None and i < len(params) else None
-        cls = p.cls if p is not None else k & 0xF0
-        if cls in (ARG_FLOAT, ARG_DOUBLE):
-            raw = d.fregs[nf]
+        if (p.cls if p is not None else k & 0xF0) in (ARG_FLOAT, ARG_DOUBLE):
+            yield p, k, 1, nf
             nf += 1
         else:
-            raw = d.iregs[ni]
+            yield p, k, 0, ni
             ni += 1
-        yield (p.name if p is not None else None), p, k, raw
 
 
 def arguments(d):
-    """The deferred call's arguments as text: a list of (name or None, text)."""
-    out = []
-    for name, p, k, raw in _argument_slots(d):
-        if p is None:
-            out.append((None, _fmt_kind(k, raw)))
-        elif p.fast is not None:
-            out.append((name, _fmt_fast(p.fast, raw)))
-        else:
-            out.append((name, _fmt_typed(p.type, raw)))
-    return out
+    """The deferred call's arguments as text: a list of (name or None, text),
+    as format_call prints them."""
+    regs = (d.iregs, d.fregs)
+    return [(prefix[:-1] or None, f(regs[src][idx])) for prefix, src, idx, f in _plan(d)[1]]
 
 
 _KIND_TYPES = {ARG_SIGNED: {1: "signed char", 2: "short", 4: "int", 8: "long"},
@@ -1060,8 +1044,9 @@ def argument_values(d):
     """The arguments as (name, gdb.Value), for frame decorators and printers.
     Arguments without debug info get a type from their recorded kind and the
     names arg1, arg2, ..."""
-    out = []
-    for i, (name, p, k, raw) in enumerate(_argument_slots(d)):
+    out, regs = [], (d.iregs, d.fregs)
+    for i, (p, k, src, idx) in enumerate(_slots(d)):
+        raw, name = regs[src][idx], p.name if p is not None else None
         try:
             typ = p.type if p is not None else _kind_type(k)
             v = gdb.Value(struct.pack("<Q", raw)[:typ.sizeof], typ)
@@ -1091,21 +1076,8 @@ def _plan(d):
     plan = _plans.get(key)
     if plan is not None:
         return plan
-    params = Symbols.params(d.fn)
-    if params is not None and len(params) > d.nargs:
-        params = None
     steps = []
-    ni = nf = 0
-    for i in range(min(d.nargs, MAXARGS)):
-        k = d.kind[i]
-        p = params[i] if params is not None and i < len(params) else None
-        cls = p.cls if p is not None else k & 0xF0
-        if cls in (ARG_FLOAT, ARG_DOUBLE):
-            src, idx = 1, nf
-            nf += 1
-        else:
-            src, idx = 0, ni
-            ni += 1
+    for p, k, src, idx in _slots(d):
         if p is None:
             f = (lambda k: lambda raw: _fmt_kind(k, raw))(k)
             prefix = ""
@@ -1133,12 +1105,17 @@ def format_call(d, with_args=True):
                                          for prefix, src, idx, f in steps]))
 
 
-def format_site(pc):
-    """'func at file:line' for a return address (the line of the call)."""
+def _site_text(pc):
     func, filename, line = Symbols.site(pc)
     if filename:
         return "%s at %s:%d" % (func, filename, line)
     return "%s at %#x" % (func, pc)
+
+
+def format_site(pc):
+    """'func at file:line' (or 'func at 0xaddr') for a return address: the
+    line of the call.  Cached."""
+    return Symbols.site_text(pc)
 
 
 # ---------------------------------------------------------------------------

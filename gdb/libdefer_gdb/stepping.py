@@ -49,17 +49,10 @@ RESUME_RIP = 56     # offsetof(struct defer_resume, rip), defer.h
 
 def is_runtime_pc(pc):
     """Is pc in libdefer's own code (defer.h's inline helper included)?"""
-    try:
-        b = gdb.block_for_pc(pc)
-    except RuntimeError:
-        b = None
-    while b is not None and b.function is None:
-        b = b.superblock
+    b = records.function_block_at(pc)
     name = b.function.name if b is not None else None
     if name is None:
-        s = gdb.format_address(pc)
-        i = s.find(" <")
-        name = s[i + 2:-1].split("+")[0] if i >= 0 else None
+        name = (records.minimal_symbol(pc) or "").split("+")[0] or None
     if name in RUNTIME_FUNCTIONS:
         return True
     sal = gdb.find_pc_line(pc)
@@ -176,8 +169,8 @@ class Stepper:
     def on_event(self, kind):
         snap = records.Snapshot()
         if kind == "run":
-            d = snap.defer_at(int(gdb.parse_and_eval("(unsigned long)$_probe_arg0")))
-            panic = int(gdb.parse_and_eval("(unsigned long)$_probe_arg1"))
+            d = snap.defer_at(catchpoints.probe_arg(0))
+            panic = catchpoints.probe_arg(1)
             if d is None:
                 return False
             if not panic and not params_step_normal_exits():
@@ -194,14 +187,14 @@ class Stepper:
             g = snap.g_for_tid(self.thread.ptid[1])
             chain = snap.panics(g) if g is not None else []
             p = chain[0] if chain else None
-            d = snap.defer_at(int(gdb.parse_and_eval("(unsigned long)$_probe_arg1")))
+            d = snap.defer_at(catchpoints.probe_arg(1))
             caller = gdb.newest_frame().older()
             if caller is None:
                 return False
             self.event = ("recover", ("*%#x" % caller.pc(), p, d))
             return True
         if kind == "resume":
-            mark = int(gdb.parse_and_eval("(unsigned long)$_probe_arg0"))
+            mark = catchpoints.probe_arg(0)
             pc, how = self._resume_pc(snap, mark)
             if pc is None:
                 return False
