@@ -547,14 +547,32 @@ static void setversion(struct dr_elf *e, Dwarf_Die cu)
 	drop(e, er);
 }
 
+typedef int (*dievisit)(struct dr_elf *, Dwarf_Die cu, Dwarf_Die d, void *);
+
+/* Call fn on each top-level DIE of cu until it returns non-zero (its value
+ * is returned) or *steps, shared by a whole search, reaches MAXSTEPS. */
+static int eachchild(struct dr_elf *e, Dwarf_Die cu, dievisit fn, void *arg, unsigned *steps)
+{
+	Dwarf_Die c;
+	int r = 0;
+
+	for (c = child(e, cu); c && *steps < MAXSTEPS; (*steps)++) {
+		if ((r = fn(e, cu, c, arg)))
+			break;
+		c = next(e, c);
+	}
+	if (c)
+		dwarf_dealloc_die(c);
+	return r;
+}
+
 /*
  * Call fn on each top-level DIE of the unit for hint, then (if fn found
  * nothing) of every unit.  fn returns non-zero to stop.
  */
-static int eachtop(struct dr_elf *e, uint64_t hint,
-		   int (*fn)(struct dr_elf *, Dwarf_Die cu, Dwarf_Die d, void *), void *arg)
+static int eachtop(struct dr_elf *e, uint64_t hint, dievisit fn, void *arg)
 {
-	Dwarf_Die cu, c;
+	Dwarf_Die cu;
 	uint64_t first = ~(uint64_t)0;
 	size_t i;
 	unsigned steps = 0;
@@ -564,11 +582,8 @@ static int eachtop(struct dr_elf *e, uint64_t hint,
 		return 0;
 	if ((cu = cu_at(e, hint))) {
 		first = dieoff(e, cu);
-		for (c = child(e, cu); c && !r && steps < MAXSTEPS; steps++) {
-			if ((r = fn(e, cu, c, arg)))
-				setversion(e, cu);
-			c = r ? (dwarf_dealloc_die(c), (Dwarf_Die)0) : next(e, c);
-		}
+		if ((r = eachchild(e, cu, fn, arg, &steps)))
+			setversion(e, cu);
 		dwarf_dealloc_die(cu);
 		if (r)
 			return r;
@@ -577,13 +592,8 @@ static int eachtop(struct dr_elf *e, uint64_t hint,
 	for (i = 0; i < e->ncu_offs && !r; i++) {
 		if (e->cu_offs[i] == first || !(cu = offdie(e, e->cu_offs[i])))
 			continue;
-		for (c = child(e, cu); c && !r && steps < MAXSTEPS; steps++) {
-			if ((r = fn(e, cu, c, arg)))
-				setversion(e, cu);
-			c = r ? (dwarf_dealloc_die(c), (Dwarf_Die)0) : next(e, c);
-		}
-		if (c)
-			dwarf_dealloc_die(c);
+		if ((r = eachchild(e, cu, fn, arg, &steps)))
+			setversion(e, cu);
 		dwarf_dealloc_die(cu);
 	}
 	return r;
@@ -984,7 +994,7 @@ int dr_func_at(struct dr_elf *e, uint64_t addr, const struct dr_func **out)
 {
 	struct funcq q;
 	struct dr_func *v;
-	Dwarf_Die cu, c;
+	Dwarf_Die cu;
 	size_t i;
 	int found = 0;
 
@@ -998,13 +1008,7 @@ int dr_func_at(struct dr_elf *e, uint64_t addr, const struct dr_func **out)
 	/* Only the unit that covers addr: no scan for a function without DWARF. */
 	if ((cu = cu_at(e, addr))) {
 		unsigned steps = 0;
-		for (c = child(e, cu); c && steps < MAXSTEPS; steps++) {
-			if ((found = funcfn(e, cu, c, &q))) {
-				dwarf_dealloc_die(c);
-				break;
-			}
-			c = next(e, c);
-		}
+		found = eachchild(e, cu, funcfn, &q, &steps);
 		dwarf_dealloc_die(cu);
 	}
 	/* Remember misses too (name NULL): libc functions are asked for often. */

@@ -281,7 +281,7 @@ int dr_sym(struct dr_elf *e, const char *name, uint64_t *addr, uint64_t *size)
 	return 0;
 }
 
-const char *dr_sym_at(struct dr_elf *e, uint64_t addr, uint64_t *start)
+const struct dr_sym *dr_symbol_at(struct dr_elf *e, uint64_t addr)
 {
 	size_t lo = 0, hi;
 	const struct dr_sym *s;
@@ -302,6 +302,15 @@ const char *dr_sym_at(struct dr_elf *e, uint64_t addr, uint64_t *start)
 	s = &e->byaddr[lo - 1];
 	/* Prefer a sized symbol that covers addr; allow size 0 (asm) at entry. */
 	if (s->size ? addr - s->addr >= s->size : addr != s->addr)
+		return NULL;
+	return s;
+}
+
+const char *dr_sym_at(struct dr_elf *e, uint64_t addr, uint64_t *start)
+{
+	const struct dr_sym *s = dr_symbol_at(e, addr);
+
+	if (!s)
 		return NULL;
 	if (start)
 		*start = s->addr;

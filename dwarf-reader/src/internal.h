@@ -69,6 +69,8 @@ struct dr_elf {
 };
 
 HIDDEN const char *dr_strdup(struct dr_elf *e, const char *s);
+/* The symbol dr_sym_at names (its size too), or NULL. */
+HIDDEN const struct dr_sym *dr_symbol_at(struct dr_elf *e, uint64_t addr);
 HIDDEN int dr_dwarf_open(struct dr_elf *e);
 HIDDEN void dr_dwarf_close(struct dr_elf *e);
 HIDDEN void dr_setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -243,14 +243,15 @@ int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *
 		qsort(s.v, nscan, sizeof *s.v, cmphit);
 	for (i = 0; i < nscan; i = j) {
 		struct csarg ca = { &s, i, 0, s.v[i].fstart, s.v[i].func };
-		uint64_t size = 0;
+		const struct dr_sym *sym = s.v[i].func ? dr_symbol_at(e, s.v[i].fstart) : NULL;
 
 		for (j = i + 1; j < nscan && s.v[j].fstart == s.v[i].fstart && s.v[j].func == s.v[i].func; j++)
 			;
 		ca.last = j;
-		if (!s.v[i].func || dr_sym(e, s.v[i].func, NULL, &size) != 0 || !size)
+		/* By address: a name may belong to several static functions. */
+		if (!sym || !sym->size)
 			continue;
-		dr_callsites(e, s.v[i].fstart, s.v[i].fstart + size, oncall, &ca);
+		dr_callsites(e, sym->addr, sym->addr + sym->size, oncall, &ca);
 	}
 	if (s.n)
 		qsort(s.v, s.n, sizeof *s.v, cmphit);

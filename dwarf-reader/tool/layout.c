@@ -22,16 +22,18 @@ static void recs(const struct dr_layout *l, struct rec r[NREC])
 
 /* The runtime's probes.  In a static program the open-coded defer()
  * sites' libdefer:defer probes are in the same file: they are counted
- * here, and listed by `sites`. */
+ * here, and listed by `sites`.  Without symbols (stripped) none can be
+ * told from the runtime's own, and all are listed. */
 struct probes { FILE *f; struct dr_elf *e; int json, n, sites; };
 
 static int onprobe(const struct dr_probe *p, void *arg)
 {
 	struct probes *ps = arg;
+	const char *func;
 
 	if (strcmp(p->provider, "libdefer") != 0)
 		return 0;
-	if (dr_probe_open_coded(ps->e, p, NULL, NULL)) {
+	if (dr_probe_open_coded(ps->e, p, &func, NULL) && func) {
 		ps->sites++;
 		return 0;
 	}

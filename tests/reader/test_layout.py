@@ -172,3 +172,13 @@ def test_layout_lists_symbols_and_probes():
     assert [p["name"] for p in lay["probes"]].count("defer") == 1
     sites = inspect_json("sites", exe)["sites"]
     assert lay["open_coded_sites"] == sum("sdt-probe" in s["how"] for s in sites) > 0
+
+
+def test_stripped_static_program_still_lists_the_runtimes_defer_probe(tmp_path):
+    """Without symbols a probe cannot be told to be an open-coded site's:
+    every libdefer:defer probe is listed, none is lost."""
+    exe = tmp_path / "threads"
+    subprocess.run(["strip", "-o", str(exe), str(prog("threads.c", "gcc", "-O2", "static"))],
+                   check=True)
+    lay = inspect_json("layout", exe)
+    assert "defer" in {p["name"] for p in lay["probes"]} and lay["open_coded_sites"] == 0

@@ -185,7 +185,11 @@ def test_regression_inputs_from_fuzzing():
     seed = prog(ROOT / "dwarf-reader" / "fuzz" / "seed.c", "gcc", "-O2", "static")
     for f in files:
         if "-elf-" in f.name or f.name.startswith("elf-"):
-            survive("layout", f)
+            r = survive("layout", f)
+            if f.name.startswith("libdwarf-"):
+                # kept because libdwarf crashes on it: the crash is contained
+                # in the child and the tool retries without DWARF
+                assert "retrying with symbol tables" in r.stderr, (f.name, r.stderr[-2000:])
             survive("sites", f)
         else:
             survive("dump", "--core", f, seed)
