@@ -49,6 +49,15 @@ __attribute__((noinline)) static void with_defer(void *p)
 	defer(use, p);          /* open-coded: p already has use's parameter type */
 }
 
+/* Three calls: the mark's own record and two from the thread's pool. */
+__attribute__((noinline)) static void with_three_defers(void *p)
+{
+	defer_frame;
+	defer(use, p);
+	defer(use, p);
+	defer(use, p);
+}
+
 __attribute__((noinline)) static void use_text(const char *p)
 {
 	sink = (void *)(uintptr_t)p;
@@ -196,9 +205,12 @@ int main(int argc, char **argv)
 	pr = measure(recover_once, n / 100);
 	pj = measure(recover_point_once, n / 100);
 
+	/* The pool is what could allocate: every frame here takes two of its
+	 * records and gives them back. */
+	with_three_defers(0);
 	before = nmalloc;
-	for (long i = 0; i < 1000000; i++)
-		with_defer((void *)i);
+	for (long i = 0; i < 1000000 / 3; i++)
+		with_three_defers((void *)i);
 	unsigned long steady = nmalloc - before;
 
 	double t0 = now();

@@ -158,6 +158,7 @@ def test_panic_value_carries_the_users_error_object(variant):
 
 def test_only_the_deferred_call_itself_can_recover_and_only_once(variant):
     out = ok(prog("recover", variant)).splitlines()
+    assert "tail_target: recover() = NULL" in out   # nor one it reaches by a tail call
     i = out.index("helper: recover() = NULL")   # a helper cannot recover
     assert out[i + 1] == "calls_helper: after helper"
     # defer(recover) recovered nothing, so recover_twice still sees the panic
@@ -252,6 +253,11 @@ def test_deferring_null_panics_when_the_call_would_run(variant):
                              "dereference (deferred function is NULL")
     r = run(prog("misuse", variant), "nil_fatal")
     assert r.returncode == 2 and "deferred function is NULL" in r.stderr
+    # reached by a panic instead of a normal exit
+    out = ok(prog("misuse", variant), "nil_in_panic").splitlines()
+    assert out[0].startswith("caught: runtime error: invalid memory address or nil pointer "
+                             "dereference (deferred function is NULL"), out
+    assert out[1:] == ["main: done"]
 
 
 def test_longjmp_across_a_defer_frame_is_detected(variant):

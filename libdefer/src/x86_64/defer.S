@@ -197,9 +197,10 @@ deferproc:
 
 /*
  * deferreturn(mark): a defer_frame is being left with calls deferred.  Run
- * every record that belongs to it, newest first.  Each stays on the chain,
- * marked started, while it runs: a debugger sees it running, and a panic in
- * it finds it started and knows it was abandoned.
+ * every record that belongs to it, newest first.  Each is unlinked before
+ * its call, as Go's deferreturn does: a panic in the call does not run it
+ * again.  (Calls a panic or goexit runs stay on the chain, started, while
+ * they run; see panic.c.)
  */
 	.p2align 5
 	.globl	deferreturn

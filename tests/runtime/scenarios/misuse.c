@@ -20,6 +20,17 @@ static void nil_deferred(void)
 	say("nil_deferred: body done");
 }
 
+/* A panic reaches the NULL call first: it panics in turn, aborting the
+ * first panic, and catch recovers the second. */
+static void nil_in_panic(void)
+{
+	void (*fn)(void) = 0;
+	defer_frame;
+	defer(catch);
+	defer(fn);
+	panic("first");
+}
+
 static jmp_buf jb;
 static void jumper(void)
 {
@@ -45,7 +56,9 @@ int main(int argc, char **argv)
 		void (*fn)(void) = 0;
 		defer_frame;
 		defer(fn);
-	} else if (!strcmp(c, "longjmp"))
+	} else if (!strcmp(c, "nil_in_panic"))
+		nil_in_panic();
+	else if (!strcmp(c, "longjmp"))
 		longjmp_across();
 	say("main: done");
 	return 0;

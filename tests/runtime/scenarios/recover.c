@@ -94,6 +94,16 @@ static void calls_helper(void)
 	helper();
 	printf("calls_helper: after helper\n");
 }
+/* Compiled as a tail call at -O2 (jmp tail_target): tail_target then runs
+ * in the frame the deferred call had, and must still not recover. */
+__attribute__((noinline)) static void tail_target(void)
+{
+	printf("tail_target: recover() = %s\n", recover() ? "value" : "NULL");
+}
+__attribute__((noinline)) static void tail_helper(void)
+{
+	tail_target();
+}
 static void recover_twice(void)
 {
 	const struct _panic *a = recover();
@@ -107,6 +117,7 @@ static void rules(void)
 	defer(recover_twice);
 	defer(recover);                     /* like Go's `defer recover()`: no-op */
 	defer(calls_helper);
+	defer(tail_helper);
 	panic("rules");
 }
 
