@@ -30,14 +30,12 @@
 #define M_REC      40
 
 /*
- * LOADARGS(r, done): the argument registers from the record in r (not
- * %rdx, which is loaded).  Only nargs of each class were saved.
+ * LOADARGS(r, done): the argument registers from the record in r (which
+ * must not be one of them).  Only nargs of each class were saved, so past the
+ * first of each class it stops at `done` for a call of 0 or 1 arguments;
+ * LOADREST(r) is that rest.
  */
-#define LOADARGS(r, done)				\
-	movq	D_IREGS+0(r), %rdi;			\
-	movq	D_FREGS+0(r), %xmm0;			\
-	cmpb	$1, D_DESC(r);				\
-	jbe	done;					\
+#define LOADREST(r)					\
 	movq	D_FREGS+8(r), %xmm1;			\
 	movq	D_FREGS+16(r), %xmm2;			\
 	movq	D_FREGS+24(r), %xmm3;			\
@@ -48,6 +46,12 @@
 	movq	D_IREGS+24(r), %rcx;			\
 	movq	D_IREGS+32(r), %r8;			\
 	movq	D_IREGS+40(r), %r9
+#define LOADARGS(r, done)				\
+	movq	D_IREGS+0(r), %rdi;			\
+	movq	D_FREGS+0(r), %xmm0;			\
+	cmpb	$1, D_DESC(r);				\
+	jbe	done;					\
+	LOADREST(r)
 
 /*
  * FREE(r): give the pool record in r back (g in %rax), once everything has
@@ -214,64 +218,43 @@ deferreturn:
 	leaq	M_REC(%rdi), %rcx
 	cmpq	%rcx, %rdx
 	jne	.Lgeneral
-	/* The common case: the head is the mark's own record, the frame's
-	 * first call, so it is also its last: nothing newer of ours is above
-	 * it.  Unlink it and jump to the function, which returns straight to
-	 * the frame being left. */
+	/* The frame's last call is always the mark's own record: a frame's
+	 * first defer takes it, later ones take pool records, and they run
+	 * newest first.  With only that one (the common case), unlink it and
+	 * jump to the function, which returns straight to the frame being
+	 * left.  %rdx: the record, %rax: g. */
+.Llast:
 	movq	D_LINK(%rdx), %rcx
 	movq	%rcx, G_DEFER(%rax)
 	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
 	movq	D_FN(%rdx), %r11
 	testq	%r11, %r11
 	jz	.Lnillast
-.Lenter:					/* %rdx: the record, %r11: its function */
 	movq	D_IREGS+0(%rdx), %rdi
 	movq	D_FREGS+0(%rdx), %xmm0
 	cmpb	$1, D_DESC(%rdx)
 	ja	.Lloadrest
 	movl	$6, %eax			/* vector registers, for variadic callees */
 	jmp	*%r11
-
-.Lgeneral:
-	movq	%rdi, %rsi			/* mark */
-	testq	%rdx, %rdx
-	jz	.Lnone
-	cmpq	%rsi, D_SP(%rdx)
-	jne	.Lnone
-	movq	D_LINK(%rdx), %rcx
-	testq	%rcx, %rcx
-	jnz	.Lmaybemore
-	/* The frame's last call, from the pool (%rdx; %rcx is the next record,
-	 * %rax is g): unlink it, give it back, and jump to it. */
-.Llast:
-	movq	%rcx, G_DEFER(%rax)
-	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
-	movq	D_FN(%rdx), %r11
-	testq	%r11, %r11
-	jz	.Lnillast
-	testb	$DEFER_FLAG_HEAP, D_FLAGS(%rdx)
-	jz	.Lenter
-	movq	%rdx, %r10
-	LOADARGS(%r10, 4f)
-4:	FREE(%r10)
-	movl	$6, %eax
-	jmp	*%r11
 .Lloadrest:
 	movq	%rdx, %r10
-	LOADARGS(%r10, 5f)
-5:	movl	$6, %eax
+	LOADREST(%r10)
+	movl	$6, %eax
 	jmp	*%r11
 
-.Lmaybemore:
-	cmpq	%rsi, D_SP(%rcx)
-	jne	.Llast
-	/* More than one call: all but the last are called in this loop.
-	 * %rbx: the mark; %rdx: the record; %rcx: the next one; %rax: g. */
+	/* Newer calls first, from the pool, each called from this loop and
+	 * its record given back.  %rbx: the mark; %rdx: the record; %rax: g. */
+.Lgeneral:
+	testq	%rdx, %rdx
+	jz	.Lnone
+	cmpq	%rdi, D_SP(%rdx)
+	jne	.Lnone
 	pushq	%rbx
 	.cfi_adjust_cfa_offset 8
 	.cfi_offset %rbx, -16
-	movq	%rsi, %rbx
+	movq	%rdi, %rbx
 .Lnext:
+	movq	D_LINK(%rdx), %rcx
 	movq	%rcx, G_DEFER(%rax)		/* unlink before the call, as Go does */
 	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
 	movq	D_FN(%rdx), %r11
@@ -279,24 +262,20 @@ deferreturn:
 	jz	.Lnil
 	movq	%rdx, %r10
 	LOADARGS(%r10, 1f)
-1:	testb	$DEFER_FLAG_HEAP, D_FLAGS(%r10)
-	jz	2f
-	FREE(%r10)
-2:	movl	$6, %eax			/* vector registers, for variadic callees */
+1:	FREE(%r10)
+	movl	$6, %eax			/* vector registers, for variadic callees */
 	call	*%r11
-	movq	%rbx, %rsi
 	movq	__defer_tls@gottpoff(%rip), %rax
 	movq	%fs:TLS_G(%rax), %rax
 	movq	G_DEFER(%rax), %rdx		/* the call pushed and popped its own */
-	testq	%rdx, %rdx			/* records: the head must be ours */
+	leaq	M_REC(%rbx), %rcx		/* records: the head must be ours */
+	cmpq	%rcx, %rdx
+	je	.Lpoplast
+	testq	%rdx, %rdx
 	jz	.Lbad
-	cmpq	%rsi, D_SP(%rdx)
-	jne	.Lbad
-	movq	D_LINK(%rdx), %rcx
-	testq	%rcx, %rcx
-	jz	.Lpoplast
-	cmpq	%rsi, D_SP(%rcx)
+	cmpq	%rbx, D_SP(%rdx)
 	je	.Lnext
+	jmp	.Lbad
 .Lpoplast:
 	popq	%rbx
 	.cfi_adjust_cfa_offset -8
@@ -308,6 +287,7 @@ deferreturn:
 	 * deeper frame that was left without running its calls; C looks. */
 	testq	%rdx, %rdx
 	jz	5f
+	movq	%rdi, %rsi			/* __defer_checkstale(head, mark) */
 	movq	%rdx, %rdi
 	subq	$8, %rsp
 	.cfi_adjust_cfa_offset 8
