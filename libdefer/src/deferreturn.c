@@ -37,16 +37,26 @@ void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark)
 	      "(longjmp or a C++ exception across a defer_frame?)", (const void *)d);
 }
 
-/* Run the head record, then drop it: as deferreturn does, one at a time. */
-void rundefer(struct g *g, struct _defer *d)
+void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,
+	      const char *what)
 {
+	/* Started, and left on the chain while it runs: a panic in the call
+	 * finds it started and knows it was abandoned (dropstarted). */
 	d->started = 1;
-	STAP_PROBE2(libdefer, run, d, d->_panic);
+	d->_panic = p;
+	STAP_PROBE2(libdefer, run, d, p);
 	if (!d->fn)
 		nildefer(d);
-	__defer_invoke(d, 0);
+	__defer_invoke(d, argp);
 	if (g->_defer != d)
-		throw("bad defer entry in goexit");
+		throw("bad defer entry in %s", what);
+	g->_defer = d->link;
+}
+
+void dropstarted(struct g *g, struct _defer *d)
+{
+	if (d->_panic)
+		d->_panic->aborted = 1;
 	g->_defer = d->link;
 	freedefer(g, d);
 }

@@ -22,14 +22,11 @@ void defer_goexit(void)
 	g->_panic = &p;
 	while ((d = g->_defer)) {
 		if (d->started) {
-			if (d->_panic)
-				d->_panic->aborted = 1;
-			g->_defer = d->link;
-			freedefer(g, d);
+			dropstarted(g, d);
 			continue;
 		}
-		d->_panic = &p;
-		rundefer(g, d);
+		rundefer(g, d, &p, NULL, "goexit");
+		freedefer(g, d);
 	}
 	g->_panic = p.link;
 	pthread_exit(0);

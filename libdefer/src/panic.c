@@ -43,25 +43,13 @@ void gopanic(void *value, const char *fmt, ...)
 
 	while ((d = g->_defer)) {
 		if (d->started) {
-			if (d->_panic)
-				d->_panic->aborted = 1;
-			d->_panic = 0;
-			g->_defer = d->link;
-			freedefer(g, d);
+			dropstarted(g, d);
 			continue;
 		}
-		d->started = 1;
-		d->_panic = &p;
 		p.defer = d;
-		STAP_PROBE2(libdefer, run, d, &p);
-		if (!d->fn)
-			nildefer(d);
-		__defer_invoke(d, &p.argp);
+		rundefer(g, d, &p, &p.argp, "panic");
 		p.argp = 0;
 		p.defer = 0;
-		if (g->_defer != d)
-			throw("bad defer entry in panic");
-		g->_defer = d->link;
 		if (p.recovered)
 			recovery(g, d);
 		freedefer(g, d);

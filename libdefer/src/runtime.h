@@ -26,8 +26,16 @@ HIDDEN void __defer_invoke(struct _defer *d, uintptr_t *argp);
  * about to continue after a callee returned. */
 HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn));
 
-/* deferreturn.c: run the head record and drop it. */
-HIDDEN void rundefer(struct g *g, struct _defer *d);
+/* deferreturn.c: running records outside deferreturn (panics, goexit). */
+/* Run the head record d of g for p (a panic, or goexit's pseudo-panic);
+ * argp receives the call's CFA for recover() (NULL: none may recover).
+ * d is unlinked after its call, not freed.  `what` names the caller in
+ * the message if the call left the chain in a bad state. */
+HIDDEN void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,
+		     const char *what);
+/* Drop the head record d, found started: a panic in its call abandoned it,
+ * and that panic is aborted (Go's rule). */
+HIDDEN void dropstarted(struct g *g, struct _defer *d);
 HIDDEN void nildefer(const struct _defer *d) __attribute__((noreturn));
 HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark);
 

@@ -23,14 +23,38 @@ static void *holder(void *arg)
 	return 0;
 }
 
+static void try_recover(void)
+{
+	printf("inner: recover() during goexit = %s\n", recover() ? "value" : "NULL");
+}
+static void inner_exit(void)
+{
+	defer_frame;
+	defer(try_recover);
+	defer_goexit();           /* runs the calls of every frame, innermost first */
+	say("inner_exit: not reached");
+}
 static void *exiter(void *arg)
 {
 	(void)arg;
 	defer_frame;
 	defer(say, "exiter: first deferred");
 	defer(say, "exiter: second deferred");
-	defer_goexit();
+	inner_exit();
 	say("exiter: not reached");
+	return 0;
+}
+
+/* defer_goexit in a call a panic runs: the panic is aborted, not fatal,
+ * and the thread's remaining calls run. */
+static void exit_in_defer(void) { defer_goexit(); }
+static void *panicking_exiter(void *arg)
+{
+	(void)arg;
+	defer_frame;
+	defer(say, "panicking_exiter: older deferred call");
+	defer(exit_in_defer);
+	panic("never reported");
 	return 0;
 }
 
@@ -79,6 +103,9 @@ int main(int argc, char **argv)
 		pthread_create(&t, 0, exiter, 0);
 		pthread_join(t, 0);
 		say("main: joined exiter");
+		pthread_create(&t, 0, panicking_exiter, 0);
+		pthread_join(t, 0);
+		say("main: joined panicking_exiter");
 	} else if (!strcmp(c, "many")) {
 		pthread_t ts[8];
 		for (long i = 0; i < 8; i++)
