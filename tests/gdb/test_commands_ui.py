@@ -1,5 +1,7 @@
 """Help text, completion, parameters."""
 
+import re
+
 import pytest
 
 from gdbtest import gdb, scen
@@ -39,8 +41,14 @@ def test_show_and_set_parameters():
 
 
 def test_sourcing_twice_is_harmless():
-    out = gdb("source %s" % __import__("gdbtest").ENTRY, "help info defers")
+    """Everything is installed once: one stop handler (one catchpoint line
+    per stop), one pretty-printer entry, the commands."""
+    out = gdb("source %s" % __import__("gdbtest").ENTRY, "help info defers",
+              "info pretty-printer", "catch deferreturn", "run", exe=scen(), args=["basic"])
     assert "List pending deferred calls" in out
+    assert len(re.findall(r"^Catchpoint 1 \(deferreturn\), ", out, re.M)) == 1, out
+    printers = out[out.index("global pretty-printers:"):out.index("Catchpoint 1 (deferreturn)\n")]
+    assert len(re.findall(r"^\s+libdefer\b", printers, re.M)) == 1, printers
 
 
 def test_tab_completion_in_an_interactive_session():

@@ -161,3 +161,23 @@ def test_a_second_run_at_other_addresses_is_read_afresh():
     assert len(a) == 2 and a[0] != a[1], out
     parts = re.split(r"^\$1 = ", out, flags=re.M)
     assert len(defers_of(parts[0])) == 6 and len(defers_of(parts[1])) == 6, out
+
+
+def test_layout_from_dwarf_matches_the_offsets_table_and_lists_the_same_calls():
+    """The records layer reads layouts from _defer_debug_offsets and falls
+    back to DWARF for a program without the table: both give the same
+    offsets, and a listing through the DWARF layout is the same."""
+    compare = ("python import libdefer_gdb.records as r; rt = r.Runtime(); "
+               "t = [dict(x.offsets) for x in (rt.g, rt.d, rt.p)] + [dict(rt.mark)]; "
+               "src = rt.source; rt._from_dwarf(); "
+               "w = [dict(x.offsets) for x in (rt.g, rt.d, rt.p)] + [dict(rt.mark)]; "
+               "bad = [(k, a[k], b.get(k)) for a, b in zip(t, w) for k in a if b.get(k) != a[k]]; "
+               "print('SOURCES', src, rt.source, 'DIFFER', bad)")
+    out = gdb("break checkpoint", "run", compare, "info defers", exe=scen(), args=["basic"])
+    assert "SOURCES _defer_debug_offsets DWARF DIFFER []" in out, out
+    forced = gdb("python import libdefer_gdb.records as r; "
+                 "r.Runtime._from_table = lambda self, addr: False",
+                 "break checkpoint", "run", "info defers",
+                 "python print('FORCED', r.Snapshot().rt.source)", exe=scen(), args=["basic"])
+    assert "FORCED DWARF" in forced, forced
+    assert defers_of(forced) == defers_of(out) and len(defers_of(out)) == 6, forced
