@@ -258,6 +258,8 @@ struct dr_runtime {
 /* Where _defer_debug_offsets is (link-time): its symbol, or in a stripped
  * binary the 8-aligned magic number in a data segment.  0 or DR_ENOENT. */
 int dr_offsets_table(struct dr_elf *e, uint64_t *at);
+/* Does e hold the runtime (allgs, deferproc, or the offsets table)? */
+int dr_is_runtime(struct dr_elf *e);
 
 /* Find the runtime in e.  DR_ENODEFER if e is not libdefer nor linked
  * with it statically; DR_ENODEBUG if neither DWARF nor the table gives a

@@ -7,6 +7,7 @@
  * when both are complete; a disagreement is reported.
  */
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include "internal.h"
 #include "defer_abi.h"
@@ -121,9 +122,35 @@ static const char *const mf[] = { "armed", "resumable", "resume", "rec" };
 static const char *const pf[] = { "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
 				  "goexit", "msg" };
 
+#define NFIELDS(a) (int)(sizeof(a) / sizeof((a)[0]))
+/* Each record of struct dr_layout: its name, its fields after size, and
+ * where it lives.  The counts come from the arrays, which must name every
+ * field of the struct (checked below). */
+static const struct layrec {
+	const char *name;
+	const char *const *fields;
+	int n;
+	size_t off;
+} layrecs[] = {
+	{ "g", gf, NFIELDS(gf), offsetof(struct dr_layout, g) },
+	{ "_defer", df, NFIELDS(df), offsetof(struct dr_layout, d) },
+	{ "defer_mark", mf, NFIELDS(mf), offsetof(struct dr_layout, mark) },
+	{ "_panic", pf, NFIELDS(pf), offsetof(struct dr_layout, p) },
+};
+_Static_assert(sizeof(((struct dr_layout *)0)->g) == 4 * (NFIELDS(gf) + 1), "gf");
+_Static_assert(sizeof(((struct dr_layout *)0)->d) == 4 * (NFIELDS(df) + 1), "df");
+_Static_assert(sizeof(((struct dr_layout *)0)->mark) == 4 * (NFIELDS(mf) + 1), "mf");
+_Static_assert(sizeof(((struct dr_layout *)0)->p) == 4 * (NFIELDS(pf) + 1), "pf");
+
+static uint32_t *recof(struct dr_layout *l, int r)
+{
+	return (uint32_t *)((char *)l + layrecs[r].off);
+}
+
 static int dwarflayout(struct dr_elf *e, struct dr_runtime *rt, struct dr_layout *l)
 {
 	uint64_t hp = 0, hg = 0;
+	int r;
 
 	if (!dr_has_dwarf(e))
 		return -1;
@@ -133,11 +160,9 @@ static int dwarflayout(struct dr_elf *e, struct dr_runtime *rt, struct dr_layout
 	dr_sym(e, "gopanic", &hp, NULL);
 	if (dr_sym(e, "__defer_refill", &hg, NULL) != 0)
 		hg = hp;
-	if (fromdwarf(e, "g", hp, gf, 6, &l->g.size) != 0 ||
-	    fromdwarf(e, "_defer", hp, df, 10, &l->d.size) != 0 ||
-	    fromdwarf(e, "defer_mark", hp, mf, 4, &l->mark.size) != 0 ||
-	    fromdwarf(e, "_panic", hp, pf, 9, &l->p.size) != 0)
-		return -1;
+	for (r = 0; r < NFIELDS(layrecs); r++)
+		if (fromdwarf(e, layrecs[r].name, hp, layrecs[r].fields, layrecs[r].n, recof(l, r)) != 0)
+			return -1;
 	rt->dwarf_version = dr_dwarf_version(e);
 	if (dr_var_addr(e, "allgs", hg, &l->allgs) != 0) {
 		dr_warn("%s: no DWARF location for allgs", dr_elf_path(e));
@@ -150,24 +175,21 @@ static int dwarflayout(struct dr_elf *e, struct dr_runtime *rt, struct dr_layout
 static void compare(struct dr_runtime *rt)
 {
 	const uint32_t *a, *b;
-	const char *rec[] = { "g", "_defer", "defer_mark", "_panic" };
-	const char *const *names[] = { gf, df, mf, pf };
-	int counts[] = { 7, 11, 5, 10 }, r, i;
+	int r, i;
 
 	if (rt->table.allgs != rt->dwarf.allgs) {
 		snprintf(rt->mismatch, sizeof rt->mismatch, "allgs: DWARF %#lx, table %#lx",
 			 (unsigned long)rt->dwarf.allgs, (unsigned long)rt->table.allgs);
 		return;
 	}
-	for (r = 0; r < 4; r++) {
-		a = r == 0 ? &rt->dwarf.g.size : r == 1 ? &rt->dwarf.d.size :
-		    r == 2 ? &rt->dwarf.mark.size : &rt->dwarf.p.size;
-		b = r == 0 ? &rt->table.g.size : r == 1 ? &rt->table.d.size :
-		    r == 2 ? &rt->table.mark.size : &rt->table.p.size;
-		for (i = 0; i < counts[r]; i++)
+	for (r = 0; r < NFIELDS(layrecs); r++) {
+		a = recof(&rt->dwarf, r);
+		b = recof(&rt->table, r);
+		for (i = 0; i <= layrecs[r].n; i++)
 			if (a[i] != b[i]) {
 				snprintf(rt->mismatch, sizeof rt->mismatch, "%s.%s: DWARF %u, table %u",
-					 rec[r], !i ? "(size)" : r == 1 && i == 8 ? "flags" : names[r][i - 1],
+					 layrecs[r].name, !i ? "(size)" :
+					 layrecs[r].fields == df && i == 8 ? "flags" : layrecs[r].fields[i - 1],
 					 a[i], b[i]);
 				return;
 			}

@@ -244,12 +244,14 @@ void dr_state_free(struct dr_state *st)
 	memset(st, 0, sizeof *st);
 }
 
-/* Does this image hold the runtime?  Cheap symbol check first. */
-static int isruntime(struct dr_elf *e)
+int dr_is_runtime(struct dr_elf *e)
 {
 	uint64_t at;
 
-	return dr_offsets_table(e, &at) == 0 || dr_sym(e, "allgs", NULL, NULL) == 0;
+	/* The symbols are cheap; the table is searched for by its magic
+	 * number through the file's data when they are gone (stripped). */
+	return dr_sym(e, "allgs", NULL, NULL) == 0 || dr_sym(e, "deferproc", NULL, NULL) == 0 ||
+	       dr_offsets_table(e, &at) == 0;
 }
 
 int dr_target_runtime(struct dr_target *t, struct dr_runtime *rt, uint64_t *bias, char *err, size_t errlen)
@@ -257,7 +259,7 @@ int dr_target_runtime(struct dr_target *t, struct dr_runtime *rt, uint64_t *bias
 	struct dr_elf *exe = dr_target_exe(t);
 	int i, pass;
 
-	if (isruntime(exe)) {
+	if (dr_is_runtime(exe)) {
 		*bias = dr_target_exe_bias(t);
 		return dr_runtime_find(exe, rt, err, errlen);
 	}
@@ -270,7 +272,7 @@ int dr_target_runtime(struct dr_target *t, struct dr_runtime *rt, uint64_t *bias
 			base = base ? base + 1 : im->path;
 			if ((strstr(base, "libdefer") != NULL) != (pass == 0) || im->start == UINT64_MAX)
 				continue;
-			if (!dr_image_elf(im) || im->elf == exe || !isruntime(im->elf))
+			if (!dr_image_elf(im) || im->elf == exe || !dr_is_runtime(im->elf))
 				continue;
 			*bias = im->bias;
 			return dr_runtime_find(im->elf, rt, err, errlen);

@@ -23,14 +23,6 @@ const char *basename_of(const char *p)
 	return s ? s + 1 : p;
 }
 
-static int isruntime(struct dr_elf *e)
-{
-	uint64_t at;
-
-	return dr_offsets_table(e, &at) == 0 ||
-	       dr_sym(e, "allgs", NULL, NULL) == 0 || dr_sym(e, "deferproc", NULL, NULL) == 0;
-}
-
 /* Look for name along a colon-separated path list ($ORIGIN expanded). */
 static struct dr_elf *search(const char *list, const char *origin, const char *name)
 {
@@ -52,7 +44,7 @@ static struct dr_elf *search(const char *list, const char *origin, const char *n
 			else
 				snprintf(buf, sizeof buf, "%s/%s", dir, name);
 			if (access(buf, R_OK) == 0 && dr_elf_open(buf, &e, err, sizeof err) == 0) {
-				if (isruntime(e))
+				if (dr_is_runtime(e))
 					return e;
 				dr_elf_close(e);
 			}
@@ -71,7 +63,7 @@ int runtime_of(struct dr_elf *e, struct dr_elf **rte, struct dr_runtime *rt)
 	int i, r;
 
 	*rte = e;
-	if (!isruntime(e)) {
+	if (!dr_is_runtime(e)) {
 		char *rp = realpath(dr_elf_path(e), NULL);
 		char *slash;
 

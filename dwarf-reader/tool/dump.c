@@ -179,19 +179,25 @@ static const char *gstatus(const struct dr_g *g)
 	return g->status == DEFER_G_DEAD ? "dead" : g->status == DEFER_G_RUNNING ? "running" : "unknown";
 }
 
+/* The deferred function's name (in *fw) and its decoded arguments. */
+static int resolve(struct dr_target *t, const struct dr_defer *d, struct where *fw, struct arg a[6])
+{
+	struct dr_image *im = dr_image_at(t, d->fn);
+	const struct dr_func *f = NULL;
+
+	where(t, d->fn, 0, fw);
+	if (im)
+		dr_func_at(im->elf, d->fn - im->bias, &f);
+	return decode(t, d, f, a);
+}
+
 /* "fn(a=1, b=0x... \"x\")", as gdb's extension formats a call. */
 static void call(struct dr_target *t, const struct dr_defer *d)
 {
 	struct where fw;
-	struct dr_image *im = dr_image_at(t, d->fn);
-	const struct dr_func *f = NULL;
 	struct arg a[6];
-	int n, k;
+	int n = resolve(t, d, &fw, a), k;
 
-	where(t, d->fn, 0, &fw);
-	if (im)
-		dr_func_at(im->elf, d->fn - im->bias, &f);
-	n = decode(t, d, f, a);
 	if (fw.func)
 		printf("%s(", fw.func);
 	else
@@ -358,17 +364,11 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 		printf(", \"defers\": [");
 		for (j = 0; j < g->ndefer; j++) {
 			const struct dr_defer *d = &g->defers[j];
-			struct dr_image *im = dr_image_at(t, d->fn);
-			const struct dr_func *f = NULL;
 			struct where fw, sw;
 			struct arg a[6];
-			int n;
+			int n = resolve(t, d, &fw, a);
 
-			where(t, d->fn, 0, &fw);
 			where(t, d->pc, 1, &sw);
-			if (im)
-				dr_func_at(im->elf, d->fn - im->bias, &f);
-			n = decode(t, d, f, a);
 			printf("%s{\"index\": %d, \"record\": %lu, \"fn\": %lu, \"pc\": %lu, \"sp\": %lu, "
 			       "\"started\": %s, \"panic\": %d",
 			       j ? ", " : "", j + 1, (unsigned long)d->addr, (unsigned long)d->fn,

@@ -12,12 +12,19 @@ static const char *const pnames[] = { "size", "link", "arg", "argp", "pc", "defe
 struct rec { const char *name; const char *const *fields; int n; const uint32_t *v; };
 
 #define NREC 4
+#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
+/* Every field of struct dr_layout's records is named, size first. */
+_Static_assert(sizeof(((struct dr_layout *)0)->g) == 4 * N(gnames), "gnames");
+_Static_assert(sizeof(((struct dr_layout *)0)->d) == 4 * N(dnames), "dnames");
+_Static_assert(sizeof(((struct dr_layout *)0)->mark) == 4 * N(mnames), "mnames");
+_Static_assert(sizeof(((struct dr_layout *)0)->p) == 4 * N(pnames), "pnames");
+
 static void recs(const struct dr_layout *l, struct rec r[NREC])
 {
-	r[0] = (struct rec){ "g", gnames, 7, &l->g.size };
-	r[1] = (struct rec){ "_defer", dnames, 11, &l->d.size };
-	r[2] = (struct rec){ "defer_mark", mnames, 5, &l->mark.size };
-	r[3] = (struct rec){ "_panic", pnames, 10, &l->p.size };
+	r[0] = (struct rec){ "g", gnames, N(gnames), &l->g.size };
+	r[1] = (struct rec){ "_defer", dnames, N(dnames), &l->d.size };
+	r[2] = (struct rec){ "defer_mark", mnames, N(mnames), &l->mark.size };
+	r[3] = (struct rec){ "_panic", pnames, N(pnames), &l->p.size };
 }
 
 /* The runtime's probes.  In a static program the open-coded defer()
