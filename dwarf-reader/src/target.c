@@ -327,6 +327,30 @@ static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 }
 
 /* Parse the build-id note out of an ELF image in target memory. */
+/* The image mapped at start (the last one if several), or -1. */
+static int findimage(const struct dr_target *t, uint64_t start)
+{
+	int i, found = -1;
+
+	for (i = 0; i < t->nimages; i++)
+		if (t->images[i].start == start)
+			found = i;
+	return found;
+}
+
+/* The executable's image is the file the target was opened with. */
+static void bindexe(struct dr_target *t)
+{
+	struct dr_image *im;
+
+	if (t->exe_image < 0)
+		return;
+	im = &t->images[t->exe_image];
+	im->elf = t->exe;
+	im->tried = 1;
+	im->bias = t->exe_bias;
+}
+
 static size_t membuildid(struct dr_target *t, uint64_t start, uint64_t bias, uint8_t *id, size_t max)
 {
 	Elf64_Ehdr eh;
@@ -374,7 +398,6 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 	size_t fn = dr_elf_build_id(t->exe, &fid), mn;
 	uint8_t mid[64];
 	uint64_t base = dr_elf_base(t->exe), start;
-	int i;
 
 	if (!t->have_entry) {
 		dr_warn("core has no NT_AUXV: assuming %s is loaded at its link-time address",
@@ -390,10 +413,7 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 		}
 	}
 	start = base + t->exe_bias;
-	t->exe_image = -1;
-	for (i = 0; i < t->nimages; i++)
-		if (t->images[i].start == start)
-			t->exe_image = i;
+	t->exe_image = findimage(t, start);
 	if (t->exe_image < 0 && t->nmaps) {
 		dr_setf(err, errlen, "core does not match %s: nothing of it is mapped at %#lx",
 			dr_elf_path(t->exe), (unsigned long)start);
@@ -421,12 +441,7 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 	}
 	/* The mapped executable is the file we were given, whatever its path
 	 * was on the machine that dumped the core. */
-	if (t->exe_image >= 0) {
-		struct dr_image *im = &t->images[t->exe_image];
-		im->elf = t->exe;
-		im->tried = 1;
-		im->bias = t->exe_bias;
-	}
+	bindexe(t);
 	return 0;
 }
 
@@ -587,7 +602,7 @@ int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
 	struct dr_target *t;
 	char path[64], exe[PATH_MAX];
 	ssize_t n;
-	int r, i;
+	int r;
 
 	*out = NULL;
 	if (!(t = calloc(1, sizeof *t)))
@@ -625,14 +640,8 @@ int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
 	readmaps(t);
 	readauxv(t);
 	t->exe_bias = t->have_entry ? t->at_entry - dr_elf_entry(t->exe) : 0;
-	t->exe_image = -1;
-	for (i = 0; i < t->nimages; i++)
-		if (t->images[i].start == dr_elf_base(t->exe) + t->exe_bias) {
-			t->exe_image = i;
-			t->images[i].tried = 1;
-			t->images[i].elf = t->exe;
-			t->images[i].bias = t->exe_bias;
-		}
+	t->exe_image = findimage(t, dr_elf_base(t->exe) + t->exe_bias);
+	bindexe(t);
 	*out = t;
 	return 0;
 }
