@@ -5,6 +5,8 @@
           record layouts, against gdb's ptype /o and info address.
   dump    a core of 256 threads x 100 pending calls, against gdb's
           `info defers all` (the libdefer extension) on the same core.
+  sites   a unit of 3,000 functions with one defer() each (gdb has no
+          equivalent: `info probes` lists the open-coded probes only).
 
 Prints markdown rows: | what | measured | target | ratio |, medians of
 several runs, gdb measured in the same session.
@@ -89,6 +91,24 @@ def big_clang_program():
     return exe
 
 
+def many_sites_program(n=3000):
+    """One unit, n functions with one defer() each: what made call-site and
+    line look-ups quadratic in a unit's size."""
+    exe = OUT / "sites-3000"
+    if exe.exists() and exe.stat().st_mtime > (B / "libdefer.a").stat().st_mtime:
+        return exe
+    src = OUT / "sites-3000.c"
+    lines = ['#include <stdio.h>', '#include "defer.h"',
+             'static void use(int x) { printf("%d\\n", x); }']
+    lines += ["__attribute__((noinline)) void f%d(int x) { defer_frame; defer(use, x); }" % i
+              for i in range(n)]
+    lines.append("int main(void) { %s return 0; }" % " ".join("f%d(%d);" % (i, i) for i in range(n)))
+    src.write_text("\n".join(lines) + "\n")
+    subprocess.run(["gcc", "-std=gnu11", "-g", "-O2", "-I", str(ROOT / "libdefer" / "include"),
+                    str(src), str(B / "libdefer.a"), "-lpthread", "-o", str(exe)], check=True)
+    return exe
+
+
 def dwarf_bytes(exe):
     out = subprocess.run(["size", "-A", str(exe)], capture_output=True, text=True).stdout
     return sum(int(l.split()[1]) for l in out.splitlines() if l.startswith(".debug_"))
@@ -148,6 +168,14 @@ def main():
                        str(prog), str(core)], 3)
     assert gout.count("  defer ") == 25600, gout.count("  defer ")
     row("dump, core of 256 threads x 100 calls", ours, 100, gdb)
+
+    exe3 = many_sites_program()
+    ours, out = timed([str(TOOL), "sites", str(exe3)], 11)
+    assert out.count("[sdt-probe") == 3000, out.count("[sdt-probe")
+    gdb, gout = timed(["gdb", "-batch", "-nx", "-ex", "info probes stap libdefer defer",
+                       str(exe3)], 3)
+    print("| sites, 3,000 defer() lines in one unit | %.1f ms | <= 500 ms | (gdb lists only "
+          "the probes, with `info probes`: %.0f ms) |" % (ours * 1e3, gdb * 1e3), flush=True)
 
 
 if __name__ == "__main__":

@@ -185,9 +185,15 @@ void dr_dwarf_close(struct dr_elf *e)
 {
 	size_t i;
 
-	for (i = 0; i < e->nlts; i++)
+	for (i = 0; i < e->nlts; i++) {
 		dwarf_srclines_dealloc_b(e->lts[i].ctx);
+		free(e->lts[i].addr);
+		free(e->lts[i].seq);
+	}
 	free(e->lts);
+	for (i = 0; i < e->nsubs; i++)
+		free(e->subs[i].v);
+	free(e->subs);
 	for (i = 0; i < e->nstructs; i++)
 		free(e->structs[i].members);
 	free(e->structs);
@@ -1026,13 +1032,51 @@ int dr_func_at(struct dr_elf *e, uint64_t addr, const struct dr_func **out)
 
 /* ---- lines ---- */
 
+/* lt->addr and the sequences from the rows; 0 if a row cannot be read. */
+static int rowindex(struct dr_elf *e, struct dr_linetab *lt)
+{
+	Dwarf_Signed i, first = 0;
+	Dwarf_Addr a;
+	Dwarf_Bool end;
+	Dwarf_Error er = 0;
+
+	lt->addr = malloc((lt->n ? lt->n : 1) * sizeof *lt->addr);
+	lt->seq = malloc((lt->n ? lt->n : 1) * 2 * sizeof *lt->seq);
+	if (!lt->addr || !lt->seq)
+		goto fail;
+	for (i = 0; i < lt->n; i++) {
+		if (dwarf_lineaddr(lt->lines[i], &a, &er) != DW_DLV_OK ||
+		    dwarf_lineendsequence(lt->lines[i], &end, &er) != DW_DLV_OK) {
+			drop(e, er);
+			goto fail;
+		}
+		lt->addr[i] = a;
+		if (end) {
+			if (i > first) {
+				lt->seq[2 * lt->nseq] = first;
+				lt->seq[2 * lt->nseq + 1] = i;
+				lt->nseq++;
+			}
+			first = i + 1;
+		}
+	}
+	return 1;
+fail:
+	free(lt->addr);
+	free(lt->seq);
+	lt->addr = 0;
+	lt->seq = 0;
+	lt->nseq = 0;
+	return 0;
+}
+
 static struct dr_linetab *linetab(struct dr_elf *e, Dwarf_Die cu)
 {
 	uint64_t off = dieoff(e, cu);
 	Dwarf_Unsigned ver = 0;
 	Dwarf_Small count = 0;
 	Dwarf_Error er = 0;
-	struct dr_linetab lt = { off, 0, 0, 0, 0 }, *v;
+	struct dr_linetab lt = { off, 0, 0, 0, 0, 0, 0, 0 }, *v;
 	char *producer = 0;
 	size_t i;
 
@@ -1062,9 +1106,16 @@ static struct dr_linetab *linetab(struct dr_elf *e, Dwarf_Die cu)
 		dwarf_srclines_dealloc_b(lt.ctx);
 		lt.ctx = 0;
 	}
+	if (lt.ctx && !rowindex(e, &lt)) {
+		dwarf_srclines_dealloc_b(lt.ctx);
+		lt.ctx = 0;
+	}
 	if (!(v = realloc(e->lts, (e->nlts + 1) * sizeof *v))) {
-		if (lt.ctx)
+		if (lt.ctx) {
 			dwarf_srclines_dealloc_b(lt.ctx);
+			free(lt.addr);
+			free(lt.seq);
+		}
 		return NULL;
 	}
 	e->lts = v;
@@ -1101,13 +1152,11 @@ int dr_line(struct dr_elf *e, uint64_t pc, const char **file, unsigned *line)
 {
 	Dwarf_Die cu = cu_at(e, pc);
 	struct dr_linetab *lt;
-	Dwarf_Signed i, best = -1;
-	Dwarf_Addr a, besta = 0, prev = 0;
-	Dwarf_Bool endseq;
+	Dwarf_Signed best = -1, lo, hi, mid;
 	Dwarf_Unsigned ln;
 	Dwarf_Error er = 0;
 	char *src = 0;
-	int inseq = 0;
+	size_t k;
 
 	if (!cu)
 		return DR_ENOENT;
@@ -1115,29 +1164,24 @@ int dr_line(struct dr_elf *e, uint64_t pc, const char **file, unsigned *line)
 	dwarf_dealloc_die(cu);
 	if (!lt)
 		return DR_ENOENT;
-	/* Rows come in sequences of increasing addresses; the row that
-	 * covers pc is the last one at or below it, before the sequence ends. */
-	for (i = 0; i < lt->n; i++) {
-		if (dwarf_lineaddr(lt->lines[i], &a, &er) != DW_DLV_OK ||
-		    dwarf_lineendsequence(lt->lines[i], &endseq, &er) != DW_DLV_OK) {
-			drop(e, er);
-			return DR_ENOENT;
-		}
-		if (inseq && prev <= pc && pc < a && best >= 0 && besta <= pc)
-			break;
-		if (endseq) {
-			inseq = 0;
-			best = -1;
+	/* Rows come in sequences of increasing addresses, each closed by an
+	 * end row; in the first sequence that covers pc, the row that covers
+	 * it is the last one at or below it. */
+	for (k = 0; k < lt->nseq && best < 0; k++) {
+		lo = lt->seq[2 * k];
+		hi = lt->seq[2 * k + 1];
+		if (pc < lt->addr[lo] || pc >= lt->addr[hi])
 			continue;
+		while (lo + 1 < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (lt->addr[mid] <= pc)
+				lo = mid;
+			else
+				hi = mid;
 		}
-		if (a <= pc && (best < 0 || a >= besta)) {
-			best = i;
-			besta = a;
-		}
-		inseq = 1;
-		prev = a;
+		best = lo;
 	}
-	if (i == lt->n || best < 0)
+	if (best < 0)
 		return DR_ENOENT;
 	if (dwarf_lineno(lt->lines[best], &ln, &er) != DW_DLV_OK ||
 	    dwarf_linesrc(lt->lines[namerow(e, lt, best)], &src, &er) != DW_DLV_OK) {
@@ -1215,26 +1259,69 @@ static int callsites(struct dr_elf *e, Dwarf_Die d, struct csq *q, int depth)
 	return r;
 }
 
+static int subvisit(struct dr_elf *e, Dwarf_Die cu, Dwarf_Die c, void *arg)
+{
+	struct dr_subs *ss = arg;
+	struct dr_sub sub = { 0, 0, dieoff(e, c), 0 }, *v;
+
+	(void)cu;
+	if (tag(e, c) != DW_TAG_subprogram)
+		return 0;
+	if (pcrange(e, c, &sub.lo, &sub.hi) != 0) {
+		if (!has(e, c, DW_AT_ranges))
+			return 0;
+		sub.ranges = 1;
+	}
+	if (!(v = realloc(ss->v, (ss->n + 1) * sizeof *v)))
+		return DR_ENOMEM;
+	ss->v = v;
+	ss->v[ss->n++] = sub;
+	return 0;
+}
+
+/* The unit's top-level functions, walked once per unit: every call-site
+ * question about the unit is answered from this list. */
+static const struct dr_subs *subindex(struct dr_elf *e, Dwarf_Die cu)
+{
+	struct dr_subs ss = { dieoff(e, cu), 0, 0 }, *v;
+	unsigned steps = 0;
+	size_t i;
+
+	for (i = 0; i < e->nsubs; i++)
+		if (e->subs[i].cu == ss.cu)
+			return &e->subs[i];
+	eachchild(e, cu, subvisit, &ss, &steps);
+	if (!(v = realloc(e->subs, (e->nsubs + 1) * sizeof *v))) {
+		free(ss.v);
+		return NULL;
+	}
+	e->subs = v;
+	e->subs[e->nsubs] = ss;
+	return &e->subs[e->nsubs++];
+}
+
 int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
 		 int (*fn)(const struct dr_callsite *, void *), void *arg)
 {
-	Dwarf_Die cu = cu_at(e, lo), c;
+	Dwarf_Die cu = cu_at(e, lo), d;
+	const struct dr_subs *ss;
 	struct csq q = { lo, hi, fn, arg, 0 };
+	size_t i;
 	int r = 0;
 
 	if (!cu)
 		return DR_ENOENT;
-	for (c = child(e, cu); c && !r && q.steps++ < MAXSTEPS; c = next(e, c)) {
-		uint64_t flo, fhi;
-
-		/* A function split in parts (DW_AT_ranges) is searched whole; the
-		 * call sites are filtered by address anyway. */
-		if (tag(e, c) == DW_TAG_subprogram &&
-		    (pcrange(e, c, &flo, &fhi) != 0 ? has(e, c, DW_AT_ranges) : flo < hi && lo < fhi))
-			r = callsites(e, c, &q, 0);
-	}
-	if (c)
-		dwarf_dealloc_die(c);
+	ss = subindex(e, cu);
 	dwarf_dealloc_die(cu);
+	if (!ss)
+		return DR_ENOMEM;
+	/* A function split in parts is searched whole; the call sites are
+	 * filtered by address anyway. */
+	for (i = 0; i < ss->n && !r; i++)
+		if ((ss->v[i].ranges || (ss->v[i].lo < hi && lo < ss->v[i].hi)) &&
+		    (d = offdie(e, ss->v[i].off))) {
+			r = callsites(e, d, &q, 0);
+			dwarf_dealloc_die(d);
+		}
 	return r;
 }

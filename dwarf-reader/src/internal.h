@@ -19,8 +19,16 @@ struct dr_linetab {
 	Dwarf_Line_Context ctx;
 	Dwarf_Line *lines;
 	Dwarf_Signed n;
+	uint64_t *addr;  /* each row's address, read once */
+	Dwarf_Signed *seq; /* first and end row of each sequence, in pairs */
+	size_t nseq;
 	int file0is1;  /* see linetab() in dwarf.c */
 };
+
+/* A unit's top-level functions, for call-site look-ups: a pc range, or
+ * ranges = 1 for one split in parts (DW_AT_ranges), searched whole. */
+struct dr_sub { uint64_t lo, hi, off; int ranges; };
+struct dr_subs { uint64_t cu; struct dr_sub *v; size_t n; };
 
 struct dr_elf {
 	char *path;
@@ -64,6 +72,8 @@ struct dr_elf {
 	size_t nfuncs;
 	struct dr_linetab *lts;  /* cache */
 	size_t nlts;
+	struct dr_subs *subs;    /* cache */
+	size_t nsubs;
 	char **strs;             /* strings we own (names copied out of libdwarf) */
 	size_t nstrs;
 };
