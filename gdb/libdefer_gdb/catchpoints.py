@@ -397,7 +397,7 @@ class FatalStop(gdb.Breakpoint):
         self.last = None
 
     def stop(self):
-        self.hit_now = bool(_stop_on_fatal.value) if _stop_on_fatal is not None else True
+        self.hit_now = params.flag(_stop_on_fatal, True)
         if self.hit_now:
             t = gdb.selected_thread()
             self.last = (t.inferior.num, t.ptid[1], gdb.selected_frame().pc())
@@ -469,7 +469,7 @@ def _make_fatal(spec):
 
 def register():
     global _stop_on_fatal
-    _stop_on_fatal = params._Param(
+    _stop_on_fatal = params.define(
         "stop-on-fatal-panic", gdb.COMMAND_BREAKPOINTS, gdb.PARAM_BOOLEAN, True,
         """Stop before an unrecovered panic kills the process.
 When on (the default), a panic that no deferred call recovered stops the
@@ -482,7 +482,6 @@ Example:
         "Set whether to stop before an unrecovered panic exits.",
         "Show whether to stop before an unrecovered panic exits.",
         "Stopping before an unrecovered panic exits the process is %s.")
-    params._PARAMS.append(_stop_on_fatal)
     CatchDefer()
     CatchPanic()
     CatchRecover()

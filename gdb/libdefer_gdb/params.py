@@ -66,11 +66,25 @@ _backtrace = None
 _max_entries = None
 
 
+def define(*args):
+    """A `set defer NAME` / `show defer NAME` parameter (the arguments of
+    _Param), listed by `show defer`; other modules make theirs here."""
+    p = _Param(*args)
+    _PARAMS.append(p)
+    return p
+
+
+def flag(p, default):
+    """A boolean parameter's value; `default` before it is registered."""
+    return bool(p.value) if p is not None else default
+
+
 def register():
     global _backtrace, _max_entries
     _SetPrefix("set defer", "")
     _ShowPrefix("show defer", "")
-    _backtrace = _Param(
+    _PARAMS.clear()
+    _backtrace = define(
         "backtrace", gdb.COMMAND_STACK, gdb.PARAM_BOOLEAN, True,
         """Show deferred calls under their frames in `bt`.
 When on (the default), `bt` prints each frame's pending deferred calls,
@@ -82,7 +96,7 @@ Example:
         "Set whether bt shows deferred calls under their frames.",
         "Show whether bt shows deferred calls under their frames.",
         "Showing deferred calls in backtraces is %s.")
-    _max_entries = _Param(
+    _max_entries = define(
         "max-entries", gdb.COMMAND_DATA, gdb.PARAM_ZUINTEGER_UNLIMITED, 100000,
         """Limit the deferred calls listed per thread by info defers and bt.
 The default is 100000; `unlimited` (or -1) lists every one.
@@ -93,11 +107,10 @@ Example:
         "Set the maximum number of deferred calls listed per thread.",
         "Show the maximum number of deferred calls listed per thread.",
         "The maximum number of deferred calls listed per thread is %s.")
-    _PARAMS[:] = [_backtrace, _max_entries]
 
 
 def backtrace():
-    return bool(_backtrace.value) if _backtrace is not None else True
+    return flag(_backtrace, True)
 
 
 def max_entries():

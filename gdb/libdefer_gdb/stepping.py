@@ -352,11 +352,11 @@ def _show(header):
 
 
 def params_locking():
-    return bool(_locking.value) if _locking is not None else False
+    return params.flag(_locking, False)
 
 
 def params_step_normal_exits():
-    return bool(_normal_exits.value) if _normal_exits is not None else True
+    return params.flag(_normal_exits, True)
 
 
 def _check_thread():
@@ -476,7 +476,7 @@ def register():
     if not _has_command("defer"):
         DeferPrefix()
     DeferStep()
-    _normal_exits = params._Param(
+    _normal_exits = params.define(
         "step-normal-exits", gdb.COMMAND_RUNNING, gdb.PARAM_BOOLEAN, True,
         """Whether defer step stops in calls run by a normal scope exit.
 When on (the default), defer step enters every deferred call, like Delve's
@@ -488,8 +488,7 @@ Example:
         "Set whether defer step stops in calls run by normal scope exits.",
         "Show whether defer step stops in calls run by normal scope exits.",
         "Stopping in deferred calls run by normal scope exits is %s.")
-    params._PARAMS.append(_normal_exits)
-    _locking = params._Param(
+    _locking = params.define(
         "step-scheduler-locking", gdb.COMMAND_RUNNING, gdb.PARAM_BOOLEAN, False,
         """Whether only the stepped thread runs during defer step.
 Off (the default): other threads run meanwhile, as with finish; defer step
@@ -504,4 +503,3 @@ Example:
         "Set whether only the stepped thread runs during defer step.",
         "Show whether only the stepped thread runs during defer step.",
         "Running only the stepped thread during defer step is %s.")
-    params._PARAMS.append(_locking)
