@@ -6,7 +6,7 @@
 #                   and a bounded fuzz run (TEST_FUZZ_SECONDS per harness)
 #   make test-gdb, make test-reader, make bench-gdb, make bench-reader
 #   make bench      performance table
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (make uninstall: the same files)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -14,10 +14,12 @@ CC ?= cc
 PYTHON := /usr/bin/python3
 B := build
 
-CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -g
+# Debug info names sources relative to the tree (as Debian's reproducible
+# builds do), so no installed file carries this checkout's path.
+CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -g -fdebug-prefix-map=$(CURDIR)=.
 OPT ?= -O2
 
-.PHONY: all deps demo test bench install clean check-sanitize
+.PHONY: all deps demo test bench install uninstall clean
 all: deps-stamp
 
 include libdefer/build.mk
@@ -47,6 +49,8 @@ bench: all
 	@sh scripts/bench
 
 install: all $(INSTALL_TARGETS)
+
+uninstall: $(UNINSTALL_TARGETS)
 
 clean:
 	rm -rf $(B)

@@ -54,3 +54,8 @@ INSTALL_TARGETS += install-defer-inspect
 install-defer-inspect: $(B)/defer-inspect
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(B)/defer-inspect $(DESTDIR)$(PREFIX)/bin/
+
+UNINSTALL_TARGETS += uninstall-defer-inspect
+.PHONY: uninstall-defer-inspect
+uninstall-defer-inspect:
+	rm -f $(DESTDIR)$(PREFIX)/bin/defer-inspect

@@ -1,38 +1,60 @@
 # The gdb extension: gdb/libdefer_gdb (Python package), gdb/libdefer-gdb.py
 # (entry script), gdb/deferdb (launcher).  Nothing to compile but the
 # runtime's auto-load entry (libdefer/src/gdb_autoload.c), which learns here
-# where the package lives: this source tree, then the install prefix.
+# the absolute path of the entry script it names: this source tree's for
+# the libraries under build/, the installed one for build/install/.
 #
 #   make bench-gdb     timings of info defers (table rows)
 #   make test-gdb      the gdb tests only
+#
+# How plain gdb comes to trust the installed extension (docs/gdb.md,
+# "What gdb trusts"): make install writes $(GDBINIT_D)/libdefer.gdb, one
+# add-auto-load-safe-path line naming exactly $(GDB_INSTALL_DIR), which
+# holds nothing but this extension.  GDBINIT_D= (empty) skips that file.
 
 GDB_PKG := $(wildcard gdb/libdefer_gdb/*.py)
-GDB_DIRS := $(CURDIR)/gdb:$(PREFIX)/share/libdefer/gdb
+GDB_INSTALL_DIR := $(PREFIX)/share/libdefer/gdb
+GDBINIT_D ?= /etc/gdb/gdbinit.d
 
-$(B)/libdefer/gdb_autoload.o: LIBDEFER_CFLAGS += -DLIBDEFER_GDB_DIRS='"$(GDB_DIRS)"'
-$(B)/libdefer/gdb_autoload.o: gdb/build.mk
+# A path goes into an assembler string and a gdb command line: refuse the
+# characters that would end either early (a ':' would also split gdb's
+# safe-path list in two).
+gdb_path_ok = $(if $(findstring ",$(1))$(findstring \,$(1))$(findstring ',$(1))$(findstring :,$(1)),$(error $(2) must not contain " \ ' or :  ($(1))),$(1))
 
-.PHONY: install-gdb bench-gdb test-gdb
+GDB_TREE_SCRIPT = -DLIBDEFER_GDB_SCRIPT='"$(call gdb_path_ok,$(CURDIR),the source directory)/gdb/libdefer-gdb.py"'
+$(B)/libdefer/gdb_autoload.o: LIBDEFER_CFLAGS += $(GDB_TREE_SCRIPT)
+$(B)/san/gdb_autoload.o $(B)/tsan/gdb_autoload.o: CFLAGS_COMMON += $(GDB_TREE_SCRIPT)
+$(B)/libdefer/gdb_autoload.o $(B)/san/gdb_autoload.o $(B)/tsan/gdb_autoload.o: gdb/build.mk
+$(B)/install/gdb_autoload.o: \
+	LIBDEFER_CFLAGS += -DLIBDEFER_GDB_SCRIPT='"$(call gdb_path_ok,$(GDB_INSTALL_DIR),PREFIX)/libdefer-gdb.py"'
+
+# PREFIX is compiled into build/install/: rebuild when it changes.
+$(B)/install/prefix: FORCE
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(PREFIX)" ] || printf '%s\n' "$(PREFIX)" > $@
+.PHONY: FORCE
+FORCE:
+
+.PHONY: install-gdb uninstall-gdb bench-gdb test-gdb
 INSTALL_TARGETS += install-gdb
-# The objfile-gdb.py script for the installed libdefer.so (gdb's
-# $$datadir/auto-load convention, like libstdc++'s printers), written at
-# install time so that it names this PREFIX.
-GDB_AUTOLOAD_SO := $(DESTDIR)$(PREFIX)/share/gdb/auto-load$(PREFIX)/lib/libdefer.so.1-gdb.py
+UNINSTALL_TARGETS += uninstall-gdb
 install-gdb:
-	install -d $(DESTDIR)$(PREFIX)/share/libdefer/gdb/libdefer_gdb $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/share/gdb/auto-load$(PREFIX)/lib
-	install -m 644 gdb/libdefer-gdb.py $(DESTDIR)$(PREFIX)/share/libdefer/gdb/
-	install -m 644 $(GDB_PKG) $(DESTDIR)$(PREFIX)/share/libdefer/gdb/libdefer_gdb/
-	install -m 755 gdb/deferdb $(DESTDIR)$(PREFIX)/bin/deferdb
-	printf '%s\n' \
-	  '# Auto-load script for libdefer.so (written by make install).' \
-	  'import sys' \
-	  'import gdb' \
-	  'd = "$(PREFIX)/share/libdefer/gdb"' \
-	  'if d not in sys.path:' \
-	  '    sys.path.insert(0, d)' \
-	  'import libdefer_gdb' \
-	  'libdefer_gdb.register(gdb.current_objfile())' > $(GDB_AUTOLOAD_SO)
+	install -d $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb $(DESTDIR)$(PREFIX)/bin
+	install -m 644 gdb/libdefer-gdb.py $(DESTDIR)$(GDB_INSTALL_DIR)/
+	install -m 644 $(GDB_PKG) $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/
+	sed -e 's|@LIBDEFER_GDB_DIR@|$(GDB_INSTALL_DIR)|' gdb/deferdb > $(DESTDIR)$(PREFIX)/bin/deferdb
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/deferdb
+	$(if $(GDBINIT_D),install -d $(DESTDIR)$(GDBINIT_D))
+	$(if $(GDBINIT_D),sed -e 's|@LIBDEFER_GDB_DIR@|$(GDB_INSTALL_DIR)|' gdb/libdefer.gdb.in \
+		> $(DESTDIR)$(GDBINIT_D)/libdefer.gdb)
+
+uninstall-gdb:
+	rm -f $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer-gdb.py $(DESTDIR)$(PREFIX)/bin/deferdb
+	rm -f $(addprefix $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/,$(notdir $(GDB_PKG)))
+	rm -rf $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/__pycache__
+	-rmdir $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb $(DESTDIR)$(GDB_INSTALL_DIR) \
+		$(DESTDIR)$(PREFIX)/share/libdefer 2>/dev/null
+	$(if $(GDBINIT_D),rm -f $(DESTDIR)$(GDBINIT_D)/libdefer.gdb)
 
 bench-gdb: all
 	@$(PYTHON) gdb/bench.py

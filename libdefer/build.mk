@@ -26,18 +26,44 @@ $(B)/$(LIBDEFER_SONAME): $(LIBDEFER_OBJ)
 	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -o $@ $^ -lgcc_s
 	ln -sf $(LIBDEFER_SONAME) $(B)/libdefer.so
 
+# The libraries make install copies: the same objects but gdb_autoload.o,
+# whose .debug_gdb_scripts entry names the installed extension instead of
+# this source tree (gdb/build.mk), so no installed file points here.
+LIBDEFER_INSTALL_OBJ := $(filter-out $(B)/libdefer/gdb_autoload.o,$(LIBDEFER_OBJ)) \
+	$(B)/install/gdb_autoload.o
+
+$(B)/install/gdb_autoload.o: libdefer/src/gdb_autoload.c $(B)/install/prefix
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBDEFER_CFLAGS) -c $< -o $@
+
+$(B)/install/libdefer.a: $(LIBDEFER_INSTALL_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/install/$(LIBDEFER_SONAME): $(LIBDEFER_INSTALL_OBJ)
+	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -o $@ $^ -lgcc_s
+
 all: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME)
 
 INSTALL_TARGETS += install-libdefer
 .PHONY: install-libdefer
-install-libdefer: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME)
+install-libdefer: $(B)/install/libdefer.a $(B)/install/$(LIBDEFER_SONAME)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 libdefer/include/defer.h libdefer/include/defer_abi.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(B)/libdefer.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/$(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(B)/install/libdefer.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/install/$(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/libdefer.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' \
 		libdefer/libdefer.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdefer.pc
+	@# The live system's loader cache learns of libdefer.so.1 (a staging
+	@# DESTDIR is someone else's to register: dpkg's trigger, say).
+	$(if $(DESTDIR),,-ldconfig)
+
+UNINSTALL_TARGETS += uninstall-libdefer
+.PHONY: uninstall-libdefer
+uninstall-libdefer:
+	rm -f $(DESTDIR)$(PREFIX)/include/defer.h $(DESTDIR)$(PREFIX)/include/defer_abi.h \
+		$(DESTDIR)$(PREFIX)/lib/libdefer.a $(DESTDIR)$(PREFIX)/lib/$(LIBDEFER_SONAME) \
+		$(DESTDIR)$(PREFIX)/lib/libdefer.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdefer.pc
 
 # The same runtime built with sanitizers, for the tests:
 # build/san (AddressSanitizer + UndefinedBehaviorSanitizer), build/tsan.
@@ -46,7 +72,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 define sanitized_libdefer # $(1): directory under build, $(2): flags
 $(B)/$(1)/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
 	@mkdir -p $$(dir $$@)
-	$(CC) $(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden -c $$< -o $$@
+	$(CC) $$(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden -c $$< -o $$@
 
 $(B)/$(1)/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
 	@mkdir -p $$(dir $$@)

@@ -32,6 +32,7 @@ Snapshot after the inferior ran.
 import bisect
 import gc
 import operator
+import re
 import struct
 
 import gdb
@@ -819,6 +820,13 @@ def _function_name(addr):
     return _public_alias(name, addr)
 
 
+# A C identifier: the only names _public_alias hands to gdb's parser.  Names
+# come from the program's symbol table, which can hold any bytes ("_x',
+# ((int(*)(char*))system)(cmd),'x" is a valid ELF symbol): quoting cannot
+# make those safe, so they are never parsed.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
 def _public_alias(name, addr):
     """libc's minimal symbols name printf `__printf`: prefer the public
     alias at the same address, the name a user wrote in defer().  (Its
@@ -826,6 +834,8 @@ def _public_alias(name, addr):
     if not name.startswith("_"):
         return name
     public = name.lstrip("_")
+    if not _IDENTIFIER.match(public):
+        return name
     try:
         sym = gdb.lookup_global_symbol(public)
         if sym is not None and int(sym.value().address) == addr:

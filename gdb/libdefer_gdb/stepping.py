@@ -76,10 +76,18 @@ def is_runtime_frame(f):
     return "libdefer/src/" in path or path.endswith("libdefer/include/defer.h")
 
 
+def at_address(pc):
+    """The location of the instruction at pc (gdb.Breakpoint keywords)."""
+    return {"spec": "*%#x" % pc}
+
+
 def entry_spec(fn):
-    """A breakpoint spec for the first line of function fn after its
-    prologue (what `break FUNC` uses), or None when fn has no line
-    information or is the runtime's: `step` would not stop in it either."""
+    """The location of the first line of function fn after its prologue
+    (what `break FUNC` uses), as gdb.Breakpoint keywords, or None when fn
+    has no line information or is the runtime's: `step` would not stop in
+    it either.  An explicit location, never a spec string: the file and
+    function names come from the program's debug info, and a name with a
+    space or a '-function' in it must not be parsed as a location."""
     if not fn or is_runtime_pc(fn):
         return None
     sal = gdb.find_pc_line(fn)
@@ -87,8 +95,8 @@ def entry_spec(fn):
         return None
     b = records.function_block(fn)
     if b is None:
-        return "*%#x" % fn
-    return "-source %s -function %s" % (b.function.symtab.fullname(), b.function.name)
+        return at_address(fn)
+    return {"source": b.function.symtab.fullname(), "function": b.function.name}
 
 
 class _Probe(gdb.Breakpoint):
@@ -114,9 +122,9 @@ class _Probe(gdb.Breakpoint):
 class _Target(gdb.Breakpoint):
     """Where the thread is to stop: temporary, thread-specific, silent."""
 
-    def __init__(self, stepper, spec):
+    def __init__(self, stepper, location):
         self.stepper = stepper
-        gdb.Breakpoint.__init__(self, spec, internal=True, temporary=True)
+        gdb.Breakpoint.__init__(self, internal=True, temporary=True, **location)
         self.silent = True
         self.thread = stepper.thread.global_num
 
@@ -191,14 +199,14 @@ class Stepper:
             caller = gdb.newest_frame().older()
             if caller is None:
                 return False
-            self.event = ("recover", ("*%#x" % caller.pc(), p, d))
+            self.event = ("recover", (at_address(caller.pc()), p, d))
             return True
         if kind == "resume":
             mark = catchpoints.probe_arg(0)
             pc, how = self._resume_pc(snap, mark)
             if pc is None:
                 return False
-            self.event = ("resume", ("*%#x" % pc, how))
+            self.event = ("resume", (at_address(pc), how))
             return True
         return False
 

@@ -1,49 +1,30 @@
 /*
  * gdb_autoload.c - make gdb load libdefer's extension by itself.
  *
- * A .debug_gdb_scripts entry (type 4: an inline Python script, as Rust and
- * Go binaries carry) that finds the libdefer_gdb package and registers it.
- * gdb runs it when it loads the program (static link) or libdefer.so, if
- * the objfile is inside the auto-load safe-path (see docs/gdb.md).
+ * A .debug_gdb_scripts entry of type 1: the absolute path of the
+ * extension's entry script (as Go binaries name runtime-gdb.py), never
+ * code.  gdb runs a type-1 script only if the *script file* is inside the
+ * auto-load safe-path, so trusting libdefer's own script directory trusts
+ * nothing the program carries.  (A type-4 entry, inline Python, is checked
+ * against the objfile instead: trusting a program would run whatever text
+ * it holds.  That is why this file no longer has one.)
  *
- * Where the package is, in order: $LIBDEFER_GDB_DIR; already imported (the
- * deferdb launcher or a ~/.gdbinit `source`); next to the objfile's install
- * (../share/libdefer/gdb from the library's lib directory); the source tree
- * the runtime was built from; the install prefix.  The last two are
- * compiled in by gdb/build.mk (LIBDEFER_GDB_DIRS, colon-separated).
+ * LIBDEFER_GDB_SCRIPT comes from gdb/build.mk: the source tree's
+ * gdb/libdefer-gdb.py for the libraries under build/, the installed
+ * $(PREFIX)/share/libdefer/gdb/libdefer-gdb.py for the ones make install
+ * copies (build/install/), so no installed file names the build tree.
  *
  * The section is kept in static links because the runtime refers to
  * __defer_gdb_autoload (so this object is always pulled out of libdefer.a).
  */
-#ifndef LIBDEFER_GDB_DIRS
-#define LIBDEFER_GDB_DIRS ""
+#ifndef LIBDEFER_GDB_SCRIPT
+#error "LIBDEFER_GDB_SCRIPT (the extension's entry script) comes from gdb/build.mk"
 #endif
 
-__attribute__((used, visibility("hidden"))) const char __defer_gdb_autoload[] = "libdefer-gdb";
+__attribute__((used, visibility("hidden"))) const char __defer_gdb_autoload[] = LIBDEFER_GDB_SCRIPT;
 
 __asm__(
 	".pushsection \".debug_gdb_scripts\", \"MS\",@progbits,1\n"
-	".byte 4\n"
-	".ascii \"gdb.inlined-script.libdefer\\n\"\n"
-	".ascii \"import os, sys\\n\"\n"
-	".ascii \"def _libdefer_autoload():\\n\"\n"
-	".ascii \"    import gdb\\n\"\n"
-	".ascii \"    obj = gdb.current_objfile()\\n\"\n"
-	".ascii \"    if 'libdefer_gdb' not in sys.modules:\\n\"\n"
-	".ascii \"        dirs = [os.environ.get('LIBDEFER_GDB_DIR', '')]\\n\"\n"
-	".ascii \"        if obj is not None:\\n\"\n"
-	".ascii \"            lib = os.path.dirname(os.path.realpath(obj.filename))\\n\"\n"
-	".ascii \"            dirs.append(os.path.join(lib, '..', 'share', 'libdefer', 'gdb'))\\n\"\n"
-	".ascii \"        dirs += '" LIBDEFER_GDB_DIRS "'.split(':')\\n\"\n"
-	".ascii \"        for d in dirs:\\n\"\n"
-	".ascii \"            if d and os.path.isfile(os.path.join(d, 'libdefer_gdb', '__init__.py')):\\n\"\n"
-	".ascii \"                sys.path.insert(0, os.path.realpath(d))\\n\"\n"
-	".ascii \"                break\\n\"\n"
-	".ascii \"        else:\\n\"\n"
-	".ascii \"            gdb.write('libdefer: gdb extension not found; set LIBDEFER_GDB_DIR or use deferdb\\\\n', gdb.STDERR)\\n\"\n"
-	".ascii \"            return\\n\"\n"
-	".ascii \"    import libdefer_gdb\\n\"\n"
-	".ascii \"    libdefer_gdb.register(obj)\\n\"\n"
-	".ascii \"_libdefer_autoload()\\n\"\n"
-	".byte 0\n"
+	".byte 1\n"
+	".asciz \"" LIBDEFER_GDB_SCRIPT "\"\n"
 	".popsection\n");

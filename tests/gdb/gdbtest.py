@@ -53,15 +53,15 @@ def gdb(*cmds, exe=None, args=(), core=None, load="source", pre=(), env=None,
     """Run gdb -nx -batch with -ex commands; return stdout+stderr as text.
 
     load="source": -iex 'source gdb/libdefer-gdb.py' (most tests);
-    load="autoload": only add-auto-load-safe-path (tests of auto-loading);
+    load="autoload": only trust the extension's directory, as deferdb and
+    make install do (tests of auto-loading);
     load=None: nothing.  check_clean: fail on any Python traceback."""
     argv = ["gdb", "-nx", "-batch", "-iex", "set pagination off",
             "-iex", "set width 0", "-iex", "set confirm off"]
     if load == "source":
         argv += ["-iex", "source %s" % ENTRY]
     elif load == "autoload":
-        argv += ["-iex", "add-auto-load-safe-path %s" % BUILD,
-                 "-iex", "add-auto-load-safe-path %s" % (exe or "")]
+        argv += ["-iex", "add-auto-load-safe-path %s" % GDB_DIR]
     for p in pre:
         argv += ["-iex", p]
     for c in cmds:
