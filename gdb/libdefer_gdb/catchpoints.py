@@ -141,7 +141,7 @@ def _format_argument():
 
 def panic_text(p):
     value = records.panic_value_text(p.arg)
-    return '"%s"%s raised in %s' % (p.msg, value, records.format_site(p.pc))
+    return "%s%s raised in %s" % (records.quoted(p.msg), value, records.format_site(p.pc))
 
 
 def newest_panic(t):
@@ -169,11 +169,15 @@ def _caller_line():
         f = f.older()
     if f is None:
         return "??"
+    return _frame_line(f)
+
+
+def _frame_line(f):
     sal = f.find_sal()
     name = f.name() or "??"
     if sal.symtab is not None and sal.line:
-        return "%s at %s:%d" % (name, sal.symtab.filename, sal.line)
-    return "%s at %#x" % (name, f.pc())
+        return records.printable("%s at %s:%d" % (name, sal.symtab.filename, sal.line))
+    return records.printable("%s at %#x" % (name, f.pc()))
 
 
 def owner_line(sp):
@@ -184,11 +188,7 @@ def owner_line(sp):
     if level is None:
         return _caller_line()
     f = fm.frames[fm.levels.index(level)]
-    sal = f.find_sal()
-    name = f.name() or "??"
-    if sal.symtab is not None and sal.line:
-        return "%s at %s:%d" % (name, sal.symtab.filename, sal.line)
-    return "%s at %#x" % (name, f.pc())
+    return _frame_line(f)
 
 
 # ---------------------------------------------------------------------------
@@ -240,8 +240,8 @@ class Catchpoint(gdb.Breakpoint):
                 fmt = _format_argument()
                 if self.regex and not self.regex.search(fmt):
                     return None
-                return 'panic with format "%s" in %s (no SDT probes: message not formatted yet)' % (
-                    fmt, _caller_line())
+                return ("panic with format %s in %s (no SDT probes: message not formatted "
+                        "yet)" % (records.quoted(fmt), _caller_line()))
             p = newest_panic(t)
             if p is None:
                 return "(no panic on this thread's chain)"
@@ -257,7 +257,8 @@ class Catchpoint(gdb.Breakpoint):
             who = records.format_call(d, with_args=False) if d is not None else "a deferred call"
             if p is None:
                 return "%s recovered a panic" % who
-            return '%s recovered panic "%s" (raised in %s)' % (who, p.msg, records.format_site(p.pc))
+            return "%s recovered panic %s (raised in %s)" % (who, records.quoted(p.msg),
+                                                             records.format_site(p.pc))
         if self.kind == "deferreturn":
             snap = records.Snapshot()
             g = _thread_g(snap, t)
@@ -273,7 +274,7 @@ def _thread_prefix(t):
     """gdb's "Thread 2 "name" hit " when the program has several threads."""
     if t is None or len(t.inferior.threads()) < 2:
         return ""
-    return 'Thread %s "%s" hit ' % (records.thread_id_string(t), t.name or "")
+    return "Thread %s %s hit " % (records.thread_id_string(t), records.quoted(t.name or ""))
 
 
 def _on_stop(event):
@@ -404,8 +405,8 @@ class FatalStop(gdb.Breakpoint):
         return self.hit_now
 
     def report(self, t):
-        lines = ['', 'Unrecovered panic in thread %s "%s": the process exits when it '
-                 'continues.' % (records.thread_id_string(t), t.name or "")]
+        lines = ["", "Unrecovered panic in thread %s %s: the process exits when it "
+                 "continues." % (records.thread_id_string(t), records.quoted(t.name or ""))]
         try:
             commands.list_thread_panics(records.Snapshot(), t, lines.append)
         except (records.NotLinked, records.Fault, gdb.error) as e:

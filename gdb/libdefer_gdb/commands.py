@@ -82,7 +82,8 @@ def _header(t, ids):
     if not target:
         target = "LWP %d" % t.ptid[1]
     name = name or t.name
-    return "Thread %s (%s%s):" % (tid, target, ' "%s"' % name if name else "")
+    return "Thread %s (%s%s):" % (tid, records.printable(target),
+                                  " " + records.quoted(name) if name else "")
 
 
 def _complete_threads(text, word, options):
@@ -333,7 +334,7 @@ def _orphans(snap, threads, out, limit):
         if g.dead or g.tid in tids or not (g.defer or g.panic):
             continue
         out("")
-        out('Thread record of LWP %d "%s" (no such thread in gdb):' % (g.tid, g.name))
+        out("Thread record of LWP %d %s (no such thread in gdb):" % (g.tid, records.quoted(g.name)))
         by_addr = {p.addr: p for p in snap.panics(g)}
         chain = snap.defers(g, limit)
         for d in chain:
@@ -360,8 +361,8 @@ def list_thread_panics(snap, t, out):
             out("  goexit %d: defer_goexit() is running this thread's deferred calls" %
                 p.index)
         else:
-            out('  panic %d: "%s"%s  [%s]' % (p.index, p.msg, records.panic_value_text(p.arg),
-                                               p.state()))
+            out("  panic %d: %s%s  [%s]" % (p.index, records.quoted(p.msg),
+                                             records.panic_value_text(p.arg), p.state()))
         if not p.goexit:
             out("           raised in %s" % records.format_site(p.pc))
         if p.defer:

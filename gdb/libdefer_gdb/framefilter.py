@@ -52,7 +52,8 @@ class DeferredCall(FrameDecorator):
         return None
 
     def filename(self):
-        return records.Symbols.site(self._d.pc)[1]
+        name = records.Symbols.site(self._d.pc)[1]
+        return records.printable(name) if name else name
 
     def line(self):
         return records.Symbols.site(self._d.pc)[2]
@@ -61,10 +62,24 @@ class DeferredCall(FrameDecorator):
         return None
 
 
+def _printable(text):
+    return records.printable(text) if isinstance(text, str) else text
+
+
 class Owner(FrameDecorator):
+    """A frame with deferred calls under it.  Its function and file names
+    are printed escaped, like the calls' (the program's debug info may hold
+    any bytes)."""
+
     def __init__(self, fobj, calls):
         FrameDecorator.__init__(self, fobj)
         self._calls = calls
+
+    def function(self):
+        return _printable(self._base.function())
+
+    def filename(self):
+        return _printable(self._base.filename())
 
     def elided(self):
         inner = self._base.elided() if hasattr(self._base, "elided") else None

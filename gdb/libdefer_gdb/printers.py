@@ -77,8 +77,8 @@ class PanicPrinter:
                 return "goexit"
             arg = int(v["arg"])
             value = records.panic_value_text(arg)
-            return 'panic "%s"%s [%s], raised in %s' % (
-                msg, value, p.state(), records.format_site(int(v["pc"])))
+            return "panic %s%s [%s], raised in %s" % (
+                records.quoted(msg), value, p.state(), records.format_site(int(v["pc"])))
         except (gdb.error, gdb.MemoryError, RuntimeError, UnicodeDecodeError) as e:
             return "<libdefer: %s>" % e
 
@@ -98,7 +98,7 @@ class GPrinter:
             if status is None:
                 return "<libdefer: not a thread record (status %d)>" % int(v["status"])
             name = v["name"].string(length=16, errors="backslashreplace").split("\0")[0]
-            head = 'thread LWP %d "%s" %s' % (int(v["tid"]), name, status)
+            head = "thread LWP %d %s %s" % (int(v["tid"]), records.quoted(name), status)
             try:
                 snap = records.Snapshot()
             except records.NotLinked:
@@ -112,7 +112,8 @@ class GPrinter:
             if defers.error:
                 head += " (%s)" % defers.error
             if panics:
-                head += ', panicking: "%s" [%s]' % (panics[0].msg, panics[0].state())
+                head += ", panicking: %s [%s]" % (records.quoted(panics[0].msg),
+                                                  panics[0].state())
             else:
                 head += ", no panic"
             return head

@@ -740,6 +740,44 @@ def _garbage(nargs, flags, rawflags, link, sp, pc):
 
 
 # ---------------------------------------------------------------------------
+# Text from the inferior, made safe to print.  Messages, thread names, symbol
+# and file names are the program's bytes: an escape sequence would drive the
+# terminal, a newline would forge a line of our own output ("  defer 9: ...").
+# Every text view (commands, printers, catchpoints, stepping, TUI) prints
+# them through these; MI and convenience functions hand the raw string to
+# gdb, which quotes it itself.
+
+_C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
+              "\f": "\\f", "\r": "\\r", "\x1b": "\\033"}
+
+
+def _escape_char(c):
+    e = _C_ESCAPES.get(c)
+    if e is not None:
+        return e
+    o = ord(c)
+    if o < 0x100:
+        return "\\%03o" % o
+    return "\\u%04x" % o if o < 0x10000 else "\\U%08x" % o
+
+
+def printable(s):
+    """s with every character that is not printable (controls, escapes,
+    bidirectional overrides, line separators) written C-style."""
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else _escape_char(c) for c in s)
+
+
+def quoted(s):
+    """s as a C string literal: '"..."' with quote and backslash escaped too,
+    so that the text cannot end the quotes early."""
+    if '"' in s or "\\" in s:
+        s = s.replace("\\", "\\\\").replace('"', '\\"')
+    return '"%s"' % printable(s)
+
+
+# ---------------------------------------------------------------------------
 # Symbols: names, sites and parameter lists, cached per program space.
 
 class Param:
@@ -766,7 +804,7 @@ class Symbols:
 
     @classmethod
     def function_name(cls, addr):
-        return cls._get("fn", addr, _function_name)
+        return cls._get("fn", addr, lambda a: printable(_function_name(a)))
 
     @classmethod
     def site(cls, pc):
@@ -981,6 +1019,7 @@ def _fmt_pointer(raw):
                 s = t
         except (gdb.error, RuntimeError):
             pass
+        s = printable(s)                 # <symbol> is the program's bytes
         if len(_pointer_text) > 1 << 16:
             _pointer_text.clear()
         _pointer_text[raw] = s
@@ -1118,8 +1157,8 @@ def format_call(d, with_args=True):
 def _site_text(pc):
     func, filename, line = Symbols.site(pc)
     if filename:
-        return "%s at %s:%d" % (func, filename, line)
-    return "%s at %#x" % (func, pc)
+        return printable("%s at %s:%d" % (func, filename, line))
+    return printable("%s at %#x" % (func, pc))
 
 
 def format_site(pc):

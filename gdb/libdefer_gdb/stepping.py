@@ -232,7 +232,8 @@ class Stepper:
             if p.addr == panic:
                 if p.goexit:
                     return "%s, deferred by %s, run by defer_goexit" % (call, site)
-                return '%s, deferred by %s, run by panic "%s"' % (call, site, p.msg)
+                return "%s, deferred by %s, run by panic %s" % (call, site,
+                                                                records.quoted(p.msg))
         return "%s, deferred by %s, run by a panic" % (call, site)
 
     def _resume_pc(self, snap, mark):
@@ -337,7 +338,7 @@ class Stepper:
             spec, p, d = data
             who = records.format_call(d, with_args=False) if d is not None else \
                 "the deferred call"
-            what = '"%s"' % p.msg if p is not None else "the panic"
+            what = records.quoted(p.msg) if p is not None else "the panic"
             if self.go_to(spec):
                 _show("defer step: %s recovered panic %s" % (who, what))
         elif kind == "resume":

@@ -34,8 +34,8 @@ def _lines():
         return [str(e)]
     with records.ThreadSwitch(t):
         snap = records.Snapshot(rt, t.inferior)
-        out.append('Thread %s (LWP %d) "%s" - deferred calls, newest first:' % (
-            records.thread_id_string(t), t.ptid[1], t.name or ""))
+        out.append("Thread %s (LWP %d) %s - deferred calls, newest first:" % (
+            records.thread_id_string(t), t.ptid[1], records.quoted(t.name or "")))
         commands.list_thread_defers(snap, t, out.append, limit=1000)
         out.append("")
         out.append("Panics:")

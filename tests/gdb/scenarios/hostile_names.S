@@ -1,0 +1,16 @@
+/* Deferred functions whose only names are hostile symbol names. */
+	.text
+	.globl hostile_eval, hostile_call
+	.globl "_main',($pwned=42),'main"
+	.globl "_main',((int(*)(char*))system)(cmd),'main"
+	.type hostile_eval, @function
+	.type "_main',($pwned=42),'main", @function
+hostile_eval:
+"_main',($pwned=42),'main":
+	ret
+	.type hostile_call, @function
+	.type "_main',((int(*)(char*))system)(cmd),'main", @function
+hostile_call:
+"_main',((int(*)(char*))system)(cmd),'main":
+	ret
+	.section .note.GNU-stack,"",@progbits
