@@ -26,6 +26,9 @@ class _errors_as_messages:
     def __exit__(self, typ, value, tb):
         if typ is not None and issubclass(typ, gdb.error) and not issubclass(typ, gdb.GdbError):
             raise gdb.GdbError("libdefer: %s" % value) from None
+        if typ is not None and issubclass(typ, MemoryError):
+            raise gdb.GdbError("libdefer: out of memory while reading the records: set defer "
+                               "max-entries lower (now %s)" % params.max_entries_text()) from None
         return False
 
 
@@ -202,7 +205,7 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
     panics = snap.panics(g)
     by_addr = {p.addr: p for p in panics}
     chain = snap.defers(g, limit)
-    if not chain and not chain.error:
+    if not chain and not chain.error and not chain.truncated:
         out("  No deferred calls pending.")
         return
     fm = records.FrameMap()
@@ -217,11 +220,17 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
         out("  (note: %s; owners of older records are unknown)" % fm.error)
     if frame is not None and not shown:
         out("  No deferred calls owned by frame #%d." % frame)
-    if chain.truncated:
-        out("  (listing stopped after %d entries: set defer max-entries unlimited "
-            "to see all)" % len(chain))
+    _stopped(out, chain)
     if chain.error:
         out("  error: %s" % chain.error)
+
+
+def _stopped(out, chain):
+    """The line saying a listing stopped early, and why."""
+    if chain.budget:
+        out("  (%s)" % records.budget_note(len(chain)))
+    elif chain.truncated:
+        out("  (listing stopped after %d entries)" % len(chain))
 
 
 def _print_defer(out, d, level, by_addr, full):
@@ -293,7 +302,7 @@ Examples:
             else:
                 rest.append(w)
             i += 1
-        limit = params.max_entries()
+        limit = None            # the snapshots' budget: set defer max-entries
         out = _Output()
         snaps = _Snapshots()
         threads = _each_thread(rest, out, snaps,
@@ -330,15 +339,20 @@ def _orphans(snap, threads, out, limit):
     """Records alive in the runtime's view whose thread gdb does not list
     (e.g. a core that lacks the thread): their calls, owners unknown."""
     tids = {t.ptid[1] for t in threads}
-    for g in snap.gs():
-        if g.dead or g.tid in tids or not (g.defer or g.panic):
-            continue
+    orphans = [g for g in snap.gs() if not g.dead and g.tid not in tids and (g.defer or g.panic)]
+    for i, g in enumerate(orphans):
+        if snap.left is not None and snap.left <= 0:
+            out("")
+            out("(%d more thread records not listed: %s)" % (len(orphans) - i,
+                                                              records.budget_hint()))
+            break
         out("")
         out("Thread record of LWP %d %s (no such thread in gdb):" % (g.tid, records.quoted(g.name)))
         by_addr = {p.addr: p for p in snap.panics(g)}
         chain = snap.defers(g, limit)
         for d in chain:
             _print_defer(out, d, None, by_addr, False)
+        _stopped(out, chain)
         if chain.error:
             out("  error: %s" % chain.error)
 
@@ -351,7 +365,7 @@ def list_thread_panics(snap, t, out):
     if g is None:
         return
     chain = snap.panics(g)
-    if not chain and not chain.error:
+    if not chain and not chain.error and not chain.truncated:
         out("  No panic.")
         return
     defers = snap.defers(g, None) if any(p.defer for p in chain) else []
@@ -380,6 +394,7 @@ def list_thread_panics(snap, t, out):
         elif p.index == 1 and not p.recovered and not p.aborted and not p.goexit:
             out("           no deferred call running%s" % (
                 ": unrecovered, the program is exiting" if _in_fatal() else ""))
+    _stopped(out, chain)
     if chain.error:
         out("  error: %s" % chain.error)
 

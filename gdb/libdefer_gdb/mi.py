@@ -54,6 +54,16 @@ def _site(pc):
     return out
 
 
+def _stopped(result, chain):
+    """A walk's end, in the result: `error` for a damaged chain, `stopped`
+    (and truncated="1") when the budget ended it."""
+    if chain.budget:
+        result["truncated"] = "1"
+        result["stopped"] = records.budget_note(len(chain))
+    if chain.error:
+        result["error"] = chain.error
+
+
 def _snapshot_and_g(t):
     records.require_target()
     snap = records.Snapshot(records.runtime(), t.inferior)
@@ -91,8 +101,7 @@ class ListDefers(gdb.MICommand):
                 if level is not None:
                     item["frame"] = str(level)
                 result["defers"].append(item)
-            if chain.error:
-                result["error"] = chain.error
+            _stopped(result, chain)
             return result
 
 
@@ -119,8 +128,7 @@ class ListPanics(gdb.MICommand):
                 if p.defer and p.defer in index:
                     item["running-defer"] = str(index[p.defer])
                 result["panics"].append(item)
-            if chain.error:
-                result["error"] = chain.error
+            _stopped(result, chain)
             return result
 
 

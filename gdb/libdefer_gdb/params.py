@@ -119,3 +119,9 @@ def max_entries():
         return 100000
     v = _max_entries.value
     return None if v is None or v < 0 else v
+
+
+def max_entries_text():
+    """max-entries as `show defer max-entries` words it."""
+    v = max_entries()
+    return "unlimited" if v is None else str(v)

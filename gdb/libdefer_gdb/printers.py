@@ -105,7 +105,7 @@ class GPrinter:
                 return head
             g = records.G(int(v.address) if v.address is not None else 0,
                           {"defer": int(v["_defer"]), "panic": int(v["_panic"])}, name)
-            defers = snap.defers(g, 1 << 20)
+            defers = snap.defers(g)
             panics = snap.panics(g)
             n = "%d%s" % (len(defers), "+" if defers.truncated or defers.error else "")
             head += ": %s deferred call%s pending" % (n, "" if n == "1" else "s")

@@ -37,6 +37,8 @@ import struct
 
 import gdb
 
+from . import params
+
 # Mirrors of defer_abi.h constants that are part of the versioned ABI
 # (values, not offsets; offsets always come from the program).
 DEFER_DEBUG_MAGIC = 0x5245464544444C00
@@ -47,12 +49,29 @@ ARG_SIGNED, ARG_UNSIGNED, ARG_POINTER, ARG_FLOAT, ARG_DOUBLE, ARG_BOOL = (
 G_RUNNING, G_DEAD = 1, 2
 PANIC_MSG = 256
 
-# Caps against corrupted memory: no real program has more threads, and a
-# chain longer than this is reported rather than walked forever.
+# Hard caps, whatever `set defer max-entries` says: no real program has more
+# threads, nested panics or frames; reaching one is reported as such (never
+# as a wild pointer), and a walk stops there.
 MAX_THREADS = 1 << 16
 MAX_PANICS = 1 << 12
 MAX_FRAMES = 1 << 16
 MAX_DEFERS = 1 << 25    # 5 GB of records: beyond it the chain is not real
+
+# The budget: every walk of one Snapshot (one command, one stop's catchpoint
+# text, one redraw of the TUI, one convenience function...) reads at most
+# `set defer max-entries` records in all, threads' chains together, so that
+# caps do not multiply with the number of threads or of walks.  Reaching it
+# says so with budget_note(); it is never an error.
+_UNSET = object()
+
+
+def budget_hint():
+    return "set defer max-entries (now %s) to read more" % params.max_entries_text()
+
+
+def budget_note(n):
+    """The line printed where a walk stopped at the budget."""
+    return "stopped after %d records: %s" % (n, budget_hint())
 
 
 class NotLinked(gdb.GdbError):
@@ -543,7 +562,8 @@ class Chain(list):
     def __init__(self):
         list.__init__(self)
         self.error = None
-        self.truncated = False   # stopped at the caller's cap, not an error
+        self.truncated = False   # stopped at the caller's limit or the budget
+        self.budget = False      # ... at the budget (budget_note says so)
 
 
 def _sane_pointer(addr):
@@ -553,11 +573,14 @@ def _sane_pointer(addr):
 class Snapshot:
     """All reads for one stop of one inferior: the memory cache and the walks."""
 
-    def __init__(self, rt=None, inferior=None):
+    def __init__(self, rt=None, inferior=None, budget=_UNSET):
         global _cache_space
         self.rt = rt or runtime()
         self.mem = Memory(inferior)
         self._gs = None
+        self._by_tid = None
+        # Records left to read (None: unlimited); see budget_note.
+        self.left = params.max_entries() if budget is _UNSET else budget
         # The symbol caches are keyed by address: valid for one program space.
         space = _space_key()
         if space != _cache_space:
@@ -582,7 +605,11 @@ class Snapshot:
             if addr in seen:
                 out.error = "allgs: cycle: entry %d links back to %#x" % (len(out), addr)
                 break
-            if len(out) >= MAX_THREADS or not _sane_pointer(addr):
+            if len(out) >= MAX_THREADS:
+                out.error = ("allgs: more than %d thread records: stopped (the most libdefer "
+                             "reads)" % MAX_THREADS)
+                break
+            if not _sane_pointer(addr):
                 out.error = "allgs: wild pointer %#x after %d entries" % (addr, len(out))
                 break
             seen.add(addr)
@@ -600,11 +627,14 @@ class Snapshot:
         return out
 
     def g_for_tid(self, tid):
-        """The live record of kernel thread `tid`, or None."""
-        for g in self.gs():
-            if g.tid == tid and not g.dead:
-                return g
-        return None
+        """The live record of kernel thread `tid`, or None.  One dict for
+        the snapshot: matching every thread stays linear in their number."""
+        if self._by_tid is None:
+            self._by_tid = {}
+            for g in self.gs():
+                if not g.dead:
+                    self._by_tid.setdefault(g.tid, g)
+        return self._by_tid.get(tid)
 
     # -- deferred calls --
     def defers(self, g, limit=None):
@@ -640,6 +670,9 @@ class Snapshot:
         addr = g.defer
         n = 0
         cap = limit if limit is not None else -1
+        left = self.left
+        if left is not None and (cap < 0 or left < cap):
+            cap, out.budget = left, True
         while addr:
             if n == cap:
                 out.truncated = True
@@ -681,6 +714,10 @@ class Snapshot:
             append(new(Defer_, (addr, link, t[ifn], t[ipc], sp, panic, nargs, started,
                                 heap, t[ikind], t[iregs:iregs + 6], t[ifregs:ifregs + 6], n)))
             addr = link
+        if not out.truncated:
+            out.budget = False
+        if left is not None:
+            self.left = left - n
         return out
 
     def defer_at(self, addr):
@@ -688,7 +725,11 @@ class Snapshot:
         that is no longer on the chain), or None if it cannot be read or is
         garbage."""
         fake = G(0, {"alllink": 0, "defer": addr, "panic": 0, "tid": 0, "status": 0}, "")
-        chain = self.defers(fake, 1)
+        left, self.left = self.left, None       # one record: not worth a budget
+        try:
+            chain = self.defers(fake, 1)
+        finally:
+            self.left = left
         return chain[0] if chain else None
 
     # -- panics --
@@ -701,9 +742,17 @@ class Snapshot:
         while addr:
             where = "panic %d at %#x" % (len(out) + 1, addr)
             if addr in seen:
-                out.error = "corrupted panic chain: cycle back to %#x" % addr
+                out.error = ("corrupted panic chain: cycle: the link of panic %d points back "
+                             "to %#x" % (len(out), addr))
                 break
-            if len(out) >= MAX_PANICS or not _sane_pointer(addr):
+            if self.left is not None and self.left <= 0:
+                out.truncated = out.budget = True
+                break
+            if len(out) >= MAX_PANICS:
+                out.error = ("more than %d nested panics: stopped (the most libdefer lists)" %
+                             MAX_PANICS)
+                break
+            if not _sane_pointer(addr):
                 out.error = "corrupted panic chain: wild pointer %#x" % addr
                 break
             seen.add(addr)
@@ -721,6 +770,8 @@ class Snapshot:
                 out.error = "corrupted panic chain: %s holds garbage" % where
                 break
             out.append(Panic(addr, f, msg, len(out) + 1))
+            if self.left is not None:
+                self.left -= 1
             addr = f["link"]
         return out
 

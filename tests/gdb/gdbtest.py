@@ -49,14 +49,15 @@ def plain_program():
 
 
 def gdb(*cmds, exe=None, args=(), core=None, load="source", pre=(), env=None,
-        timeout=120, check_clean=True):
+        timeout=120, check_clean=True, wrapper=()):
     """Run gdb -nx -batch with -ex commands; return stdout+stderr as text.
 
     load="source": -iex 'source gdb/libdefer-gdb.py' (most tests);
     load="autoload": only trust the extension's directory, as deferdb and
     make install do (tests of auto-loading);
-    load=None: nothing.  check_clean: fail on any Python traceback."""
-    argv = ["gdb", "-nx", "-batch", "-iex", "set pagination off",
+    load=None: nothing.  check_clean: fail on any Python traceback.
+    wrapper: a command gdb runs under (e.g. /usr/bin/time)."""
+    argv = list(wrapper) + ["gdb", "-nx", "-batch", "-iex", "set pagination off",
             "-iex", "set width 0", "-iex", "set confirm off"]
     if load == "source":
         argv += ["-iex", "source %s" % ENTRY]

@@ -120,7 +120,7 @@ def test_max_entries_caps_the_list():
               exe=scen(), args=["many", "20"])
     ds = defers_of(out)
     assert [d[1] for d in ds] == ["step_many(i=%d)" % i for i in (19, 18, 17, 16, 15)]
-    assert "listing stopped after 5 entries: set defer max-entries unlimited" in out
+    assert "stopped after 5 records: set defer max-entries (now 5)" in out
     out = gdb("break checkpoint", "run", "set defer max-entries unlimited", "info defers",
               exe=scen(), args=["many", "20"])
     assert len(defers_of(out)) == 20 and "listing stopped" not in out
