@@ -67,6 +67,9 @@ def _parse_threads(words):
         except ValueError:
             raise Usage("Invalid thread ID: %s (expected a number, INF.NUM, a range "
                         "like 2-4, or all)" % w)
+        if lo > hi:
+            raise Usage("Inverted range: %s (the first thread number must not exceed "
+                        "the second)" % w)
         for n in range(lo, hi + 1):
             t = None
             if target_inf is not None:
@@ -90,18 +93,24 @@ def _header(t, ids):
 
 
 def _complete_threads(text, word, options):
+    """Completions of the word being typed: an option, `all` or a thread id.
+    gdb's `word` starts after its word-break characters ('-' is one), so
+    candidates are matched against the whole token and returned as the
+    part of them that replaces `word`."""
     words = text.split()
-    if word is None:
-        word = ""
+    token = words[-1] if words and not text[-1:].isspace() else ""
+    before = words[:-1] if token else words
+    prev = before[-1] if before else ""
+    if prev == "-frame":
+        return []                       # a frame number: nothing to offer
     cands = list(options) + ["all"]
     try:
         cands += [records.thread_id_string(t) for t in gdb.selected_inferior().threads()]
     except gdb.error:
         pass
-    if len(words) >= 1 and words[-1] == "-frame" and text.endswith(" "):
-        return []
-    return sorted({c for c in cands if c.startswith(word)},
-                  key=lambda c: (not c[0].isdigit(), c.isdigit() and int(c), c))
+    cut = len(token) - len(word or "")
+    return sorted({c[cut:] for c in cands if c.startswith(token)},
+                  key=lambda c: (not c[:1].isdigit(), c.isdigit() and int(c), c))
 
 
 def _require_libdefer():

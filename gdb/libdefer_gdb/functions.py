@@ -36,6 +36,11 @@ def _g(thread_arg):
     return snap, snap.g_for_tid(t.ptid[1])
 
 
+def _empty_string():
+    """The empty string as a gdb value (a Python "" becomes a char[0], printed 0x0)."""
+    return gdb.Value(b"\0", gdb.lookup_type("char").array(0))
+
+
 class DeferCount(gdb.Function):
     """$_defer_count([THREAD]) - number of pending deferred calls.
 Counts the selected thread's calls, or those of gdb thread THREAD.
@@ -79,9 +84,9 @@ Example:
     def invoke(self, thread=None):
         snap, g = _g(thread)
         if g is None:
-            return ""
+            return _empty_string()
         chain = snap.panics(g)
-        return chain[0].msg if chain else ""
+        return chain[0].msg if chain else _empty_string()
 
 
 def register():

@@ -8,15 +8,14 @@ import gdb
 
 
 class _Prefix(gdb.Command):
-    def __init__(self, name, doc):
-        self.__doc__ = doc
+    def __init__(self, name):
         gdb.Command.__init__(self, name, gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
 
     def invoke(self, arg, from_tty):
         # `show defer` with no sub-command shows them all, like `show print`.
         if self._name.startswith("show"):
             for p in _PARAMS:
-                gdb.write(p.get_show_string(p.show_value()) + "\n")
+                gdb.write("%s:  %s\n" % (p.short_name, p.get_show_string(p.show_value())))
         else:
             gdb.execute("help set defer", from_tty)
 
@@ -28,10 +27,13 @@ class _Param(gdb.Parameter):
         self.show_doc = show_doc
         self._show = show
         gdb.Parameter.__init__(self, "defer " + name, cls, kind)
+        self.short_name, self._kind = name, kind
         self.value = default
 
     def show_value(self):
-        if self.value is None:
+        # gdb reads unlimited back as None or, for ZUINTEGER_UNLIMITED, -1.
+        if self.value is None or (self._kind == gdb.PARAM_ZUINTEGER_UNLIMITED and
+                                  self.value == -1):
             return "unlimited"
         if isinstance(self.value, bool):
             return "on" if self.value else "off"
@@ -81,8 +83,8 @@ def flag(p, default):
 
 def register():
     global _backtrace, _max_entries
-    _SetPrefix("set defer", "")
-    _ShowPrefix("show defer", "")
+    _SetPrefix("set defer")
+    _ShowPrefix("show defer")
     _PARAMS.clear()
     _backtrace = define(
         "backtrace", gdb.COMMAND_STACK, gdb.PARAM_BOOLEAN, True,
@@ -98,15 +100,18 @@ Example:
         "Showing deferred calls in backtraces is %s.")
     _max_entries = define(
         "max-entries", gdb.COMMAND_DATA, gdb.PARAM_ZUINTEGER_UNLIMITED, 100000,
-        """Limit the deferred calls listed per thread by info defers and bt.
-The default is 100000; `unlimited` (or -1) lists every one.
+        """Limit the records one command reads (info defers, info panics, bt, MI...).
+The budget counts deferred calls and panics of all threads together, so
+that a program with many threads cannot multiply it.  Reaching it prints
+"stopped after N records".  The default is 100000; `unlimited` (or -1)
+reads every one.
 
 Example:
   set defer max-entries unlimited
   set defer max-entries 50""",
-        "Set the maximum number of deferred calls listed per thread.",
-        "Show the maximum number of deferred calls listed per thread.",
-        "The maximum number of deferred calls listed per thread is %s.")
+        "Set the maximum number of records one command reads.",
+        "Show the maximum number of records one command reads.",
+        "The maximum number of records one command reads is %s.")
 
 
 def backtrace():

@@ -149,8 +149,7 @@ class Runtime:
             except (gdb.MemoryError, gdb.error):
                 pass
         if self.allgs is None:
-            raise NotLinked("This program does not use libdefer (no symbol allgs): "
-                            "no deferred calls to show.")
+            raise NotLinked("This program does not use libdefer (no symbol allgs).")
         self.source = None
         self._from_table(table) or self._from_dwarf()
         if self.source is None:

@@ -313,6 +313,10 @@ class Stepper:
             self.arm()
             try:
                 if not self.resume():
+                    if gdb.selected_inferior().pid == 0:
+                        # main has no caller to stop in: say where the step went.
+                        _show("defer step: %s returned and the program exited, with no "
+                              "deferred call left to step into" % self.start_name)
                     return
                 kind, data = self.event
                 if kind == "finish" and is_runtime_frame(gdb.newest_frame()):
@@ -424,6 +428,9 @@ Example:
         gdb.Command.__init__(self, "defer", gdb.COMMAND_RUNNING, gdb.COMPLETE_COMMAND, True)
 
     def invoke(self, arg, from_tty):
+        if arg.strip():
+            raise gdb.GdbError('Undefined defer command: "%s".  Try "help defer".' %
+                               arg.split()[0])
         gdb.execute("help defer", from_tty)
 
 

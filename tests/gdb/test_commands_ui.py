@@ -23,6 +23,14 @@ def test_completion_of_options_and_thread_ids():
     assert "info panics all" in out
 
 
+def test_completing_a_dash_option_offers_what_the_command_accepts():
+    """gdb's completion word starts after '-': candidates must not double it."""
+    out = gdb("break checkpoint", "run", "complete info defers -", "complete info defers -fu",
+              "complete info defers -frame ", exe=scen(), args=["threads", "2", "1"])
+    lines = [ln for ln in out.splitlines() if ln.startswith("info defers")]
+    assert lines == ["info defers -frame", "info defers -full", "info defers -full"], out
+
+
 def test_completion_of_parameter_values():
     out = gdb("complete set defer backtrace o", "complete set defer max-entries u",
               "complete set defer ")
@@ -35,9 +43,66 @@ def test_show_and_set_parameters():
     out = gdb("show defer backtrace", "show defer max-entries", "set defer max-entries unlimited",
               "show defer max-entries", "set defer backtrace off", "show defer")
     assert "Showing deferred calls in backtraces is on." in out
-    assert "The maximum number of deferred calls listed per thread is 100000." in out
-    assert "The maximum number of deferred calls listed per thread is unlimited." in out
+    assert "The maximum number of records one command reads is 100000." in out
+    assert "The maximum number of records one command reads is unlimited." in out
     assert "Showing deferred calls in backtraces is off." in out
+    # `show defer` names each parameter and words unlimited as show NAME does.
+    assert "max-entries:  The maximum number of records one command reads is unlimited." in out
+    assert "backtrace:  Showing deferred calls in backtraces is off." in out
+    assert "-1" not in out
+
+
+def test_set_and_show_defer_have_help_in_apropos():
+    out = gdb("apropos libdefer gdb extension")
+    assert re.search(r"^set defer -- \S", out, re.M), out
+    assert re.search(r"^show defer -- \S", out, re.M), out
+
+
+def test_unknown_defer_subcommand_is_an_error():
+    out = gdb("defer bogus")
+    assert 'Undefined defer command: "bogus".  Try "help defer".' in out, out
+    assert "defer step" not in out, out     # not the help page
+
+
+def test_an_inverted_thread_range_is_an_error():
+    out = gdb("break checkpoint", "run", "info defers 3-2", exe=scen(), args=["threads", "2", "1"])
+    assert "Inverted range: 3-2" in out, out
+
+
+def test_empty_panic_message_is_an_empty_string():
+    out = gdb("break checkpoint", "run", "print $_panic_message()",
+              "print $_streq($_panic_message(), \"\")", exe=scen(), args=["basic"])
+    assert re.search(r'^\$1 = ""$', out, re.M) and re.search(r"^\$2 = 1$", out, re.M), out
+
+
+def test_info_panics_without_libdefer_does_not_speak_of_deferred_calls():
+    from gdbtest import plain_program
+    out = gdb("break stop", "run", "info panics", exe=plain_program())
+    assert "This program does not use libdefer" in out and "deferred calls" not in out, out
+
+
+MAIN_RETURNS = r'''#include <defer.h>
+volatile int sink;
+static void done(int x)
+{
+	sink = x;
+}
+int main(void)
+{
+	defer_frame;
+	defer(done, 1);
+	sink = 2;		/* line 12 */
+	return 0;
+}
+'''
+
+
+def test_defer_step_out_of_main_says_the_program_exited():
+    from gdbtest import compile_program
+    exe = compile_program(MAIN_RETURNS, name="mainreturns")
+    out = gdb("break 12", "run", "defer step", "defer step", "defer step", exe=exe)
+    assert "defer step: entering done(x=1)" in out, out
+    assert "returned and the program exited" in out, out
 
 
 def test_sourcing_twice_is_harmless():
@@ -70,6 +135,12 @@ def test_tab_completion_in_an_interactive_session():
         child.expect_exact("(gdb) ")
         child.send("info defers \t\t")
         child.expect(r"-frame\s+-full\s+1\s+2\s+3\s+4\s+all")
+        child.sendcontrol("u")
+        child.send("info defers -f\t\t")
+        child.expect(r"frame\s+full")
+        child.sendcontrol("u")
+        child.send("info defers -fu\t")
+        child.expect_exact("info defers -full ")
         child.sendcontrol("u")
         child.send("set defer backtrace of\t")
         child.expect_exact("set defer backtrace off")
