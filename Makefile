@@ -40,10 +40,20 @@ demo: all examples
 
 # Every test (runtime, sanitizer and stress builds, gdb extension, reader,
 # portability matrix), then a bounded fuzz run of the reader.
+# The gdb tests run twice: with this machine's gdb (13 on Debian 12) and
+# with Debian 13's gdb 16 from a chroot (scripts/gdb-chroot, cached outside
+# the clone); Debian 11's gdb 10 checks the version gate.
 TEST_FUZZ_SECONDS ?= 60
-test: all examples $(B)/defer-inspect-asan
+test: all examples $(B)/defer-inspect-asan $(B)/gdb16/gdb $(B)/gdb10/gdb
 	$(PYTHON) -m pytest -q tests
+	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \
+		--ignore=tests/gdb/test_install.py
 	$(MAKE) -s fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+$(B)/gdb16/gdb: scripts/gdb-chroot $(B)/.deps
+	sh scripts/gdb-chroot trixie $(B)/gdb16
+$(B)/gdb10/gdb: scripts/gdb-chroot $(B)/.deps
+	sh scripts/gdb-chroot bullseye $(B)/gdb10
 
 bench: all
 	@sh scripts/bench

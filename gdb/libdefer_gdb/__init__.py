@@ -15,16 +15,41 @@ Modules, by concern:
 register(objfile) is what auto-load scripts call: the commands, parameters,
 functions and frame filter are global and installed once; the
 pretty-printers are registered once per objfile that holds libdefer.
-Nothing at import can fail: gdb objects are made in register().
+Nothing at import can fail: gdb objects are made in register(), and on a
+gdb older than MIN_GDB register() installs nothing and says so once.
 """
 
+import gdb
+
+MIN_GDB = 12        # gdb.MICommand, Type.is_signed, gdb.with_parameter
 _installed = False
+_refused = False
+
+
+def _gdb_major():
+    try:
+        return int(gdb.VERSION.split(".")[0])
+    except (AttributeError, ValueError):
+        return 0
+
+
+def supported():
+    """Is this gdb new enough?  On the first `no`, one line says why."""
+    global _refused
+    major = _gdb_major()
+    if major >= MIN_GDB:
+        return True
+    if not _refused:
+        gdb.write("libdefer's gdb extension needs gdb %d or newer (this is gdb %s)\n" %
+                  (MIN_GDB, gdb.VERSION), gdb.STDERR)
+        _refused = True
+    return False
 
 
 def install():
     """Install the global parts (idempotent)."""
     global _installed
-    if _installed:
+    if _installed or not supported():
         return
     from . import commands, framefilter, functions, params, records
     params.register()
@@ -45,5 +70,7 @@ def register(objfile=None):
     extension, and the pretty-printers for `objfile` (the objfile the script
     came with; a second script for the same objfile adds nothing)."""
     install()
+    if not _installed:
+        return
     from . import printers
     printers.register(objfile)

@@ -194,9 +194,39 @@ def owner_line(sp):
 # ---------------------------------------------------------------------------
 # Catchpoints.
 
+def _mi_top_level():
+    """Was gdb started with an MI interpreter (-i=mi, --interpreter=mi3)?
+
+    gdb's Python (13) cannot ask which interpreter is at the top; the
+    command line says it for the life of the process.  MI front ends need
+    the *stopped record of a real breakpoint hit (reason, bkptno, frame,
+    thread-id), which gdb writes only for a breakpoint that is not silent."""
+    global _mi_cached
+    if _mi_cached is None:
+        try:
+            with open("/proc/self/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            argv = []
+        _mi_cached = False
+        for i, a in enumerate(argv):
+            name, eq, value = a.partition(b"=")
+            if name not in (b"-i", b"--interpreter", b"-interpreter"):
+                continue
+            if not eq:
+                value = argv[i + 1] if i + 1 < len(argv) else b""
+            _mi_cached = value.startswith(b"mi")
+            break
+    return _mi_cached
+
+
+_mi_cached = None
+
+
 class Catchpoint(gdb.Breakpoint):
-    """A libdefer catchpoint: a silent breakpoint whose stop() decides and
-    whose stop event prints one line."""
+    """A libdefer catchpoint: a breakpoint whose stop() decides and whose
+    stop event prints one line.  Silent on the command line (that line says
+    it all); under MI gdb's own stop record is kept, see _mi_top_level."""
 
     def __init__(self, kind, regex=None, temporary=False):
         self.kind = kind
@@ -204,7 +234,7 @@ class Catchpoint(gdb.Breakpoint):
         self.message = None
         spec, self.mode = location(kind)
         gdb.Breakpoint.__init__(self, spec, internal=False, temporary=temporary)
-        self.silent = True
+        self.silent = not _mi_top_level()
 
     def title(self):
         if self.kind == "panic" and self.regex:
@@ -286,6 +316,10 @@ def _on_stop(event):
         if isinstance(bp, Catchpoint) and bp.is_valid() and bp.message:
             gdb.write("\n%sCatchpoint %d (%s), %s\n" % (_thread_prefix(t), bp.number,
                                                         bp.kind, bp.message))
+            if hasattr(gdb, "notify_mi"):       # gdb 14+: =libdefer-catchpoint,...
+                gdb.notify_mi("libdefer-catchpoint", {
+                    "bkptno": str(bp.number), "kind": bp.kind, "message": bp.message,
+                    "thread-id": records.thread_id_string(t) if t is not None else ""})
             bp.message = None
         elif isinstance(bp, FatalStop) and bp.is_valid() and bp.hit_now:
             bp.hit_now = False

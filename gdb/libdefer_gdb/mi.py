@@ -51,6 +51,9 @@ def _site(pc):
     if filename:
         out["file"] = filename
         out["line"] = str(line)
+        full = Symbols.fullname(pc)
+        if full:
+            out["fullname"] = full
     return out
 
 

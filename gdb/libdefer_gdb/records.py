@@ -862,6 +862,11 @@ class Symbols:
         return cls._get("site", pc, _site)
 
     @classmethod
+    def fullname(cls, pc):
+        """The absolute path of a return address's source file, or None."""
+        return cls._get("fullname", pc, _fullname)
+
+    @classmethod
     def site_text(cls, pc):
         """'func at file:line' (or 'func at 0xaddr') of a return address."""
         return cls._get("sitetext", pc, _site_text)
@@ -1202,6 +1207,16 @@ def format_call(d, with_args=True):
     regs = (d.iregs, d.fregs)
     return "%s(%s)" % (name, ", ".join([prefix + f(regs[src][idx])
                                          for prefix, src, idx, f in steps]))
+
+
+def _fullname(pc):
+    sal = gdb.find_pc_line(pc - 1) if pc else None
+    if sal is None or sal.symtab is None:
+        return None
+    try:
+        return sal.symtab.fullname()
+    except (gdb.error, RuntimeError):
+        return None
 
 
 def _site_text(pc):

@@ -4,7 +4,7 @@ import re
 import pexpect
 import pytest
 
-from p2 import ENTRY, clean_env, line_of, step_prog
+from p2 import ENTRY, STEP_C, clean_env, line_of, step_prog
 
 
 class MI:
@@ -165,3 +165,32 @@ def test_errors_are_mi_errors(mi):
     assert m.cmd("-defer-list-panics --bogus").startswith('^error,msg="Unknown argument --bogus')
     r = parse(m.cmd("-defer-list-panics"))
     assert r == {"thread-id": "1", "panics": []}
+
+
+@pytest.mark.parametrize("kind,arg", [("panic", "panic"), ("recover", "panic"),
+                                      ("deferreturn", "normal"), ("defer", "normal")])
+def test_a_catchpoint_stop_is_a_full_breakpoint_stop_record(mi, kind, arg):
+    """IDEs (Emacs gdb-mi, Eclipse CDT) need reason, bkptno, frame and
+    thread-id to show where the program stopped."""
+    m = mi(step_prog(), arg)
+    created = m.cmd('-interpreter-exec console "catch %s"' % kind)
+    assert created.startswith("^done"), created
+    stop = parse("*stopped," + m.run_to_stop("-exec-run"))
+    assert stop["reason"] == "breakpoint-hit" and stop["disp"] == "keep", stop
+    assert stop["bkptno"] == "1" and stop["thread-id"] == "1", stop
+    assert stop["stopped-threads"] == "all", stop
+    frame = stop["frame"]
+    assert frame["func"] and frame["addr"].startswith("0x"), frame
+    assert frame.get("fullname", "/").startswith("/"), frame
+    # Our own line follows, on the console stream.
+    m.p.expect_exact('~"\\nCatchpoint 1 (%s), ' % kind)
+
+
+def test_every_site_has_a_fullname(mi):
+    m = mi(step_prog(), "panic")
+    m.cmd("-break-insert seen_middle")
+    m.run_to_stop("-exec-run")
+    for d in parse(m.cmd("-defer-list-defers"))["defers"]:
+        assert d["site"]["fullname"].startswith("/") and d["site"]["fullname"].endswith(".c"), d
+    for p in parse(m.cmd("-defer-list-panics"))["panics"]:
+        assert p["raised"]["fullname"] == d["site"]["fullname"], p
