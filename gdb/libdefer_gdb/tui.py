@@ -46,10 +46,36 @@ def _lines():
     return lines
 
 
+def _fit(lines, width):
+    """Rows of the window's width at most: a longer line wraps at a space
+    (or mid-word if it has none), its continuation indented under its own
+    text, so that nothing (a frame number at the end of a site, say) is cut
+    off in a narrow terminal."""
+    rows = []
+    for line in lines:
+        line = line.expandtabs()
+        indent = " " * min(len(line) - len(line.lstrip()) + 2, width // 2)
+        while len(line) > width:
+            cut = line.rfind(" ", len(indent) + 1, width + 1)
+            if cut <= len(indent):
+                cut = width
+            rows.append(line[:cut].rstrip())
+            line = indent + line[cut:].lstrip()
+        rows.append(line)
+    return rows
+
+
+def _selected_key():
+    t = gdb.selected_thread()
+    return (t.inferior.num, t.num) if t is not None else None
+
+
 class DefersWindow:
     def __init__(self, win):
         self.win = win
         self.top = 0
+        self.shown_for = None       # the thread whose calls are on screen
+        self.drawn = None           # the text on screen
         win.title = "defers"
         _windows.append(self)
 
@@ -57,37 +83,62 @@ class DefersWindow:
         if self in _windows:
             _windows.remove(self)
 
-    def render(self):
+    def render(self, forced=True):
         if not self.win.is_valid():
             return
         try:
             lines = _lines()
         except (gdb.error, records.Fault) as e:
             lines = ["(cannot read the records: %s)" % e]
-        self.top = max(0, min(self.top, len(lines) - 1))
-        width = max(self.win.width, 1)
-        shown = [line.expandtabs()[:width] for line in lines[self.top:self.top + self.win.height]]
-        self.win.erase()
-        self.win.write("\n".join(shown), True)
+        key = _selected_key()
+        if key != self.shown_for:           # another thread: from its top
+            self.top, self.shown_for = 0, key
+        width, height = max(self.win.width, 2), max(self.win.height, 1)
+        rows = _fit(lines, width)
+        self.top = max(0, min(self.top, len(rows) - 1))
+        shown = rows[self.top:self.top + height]
+        below = len(rows) - self.top - len(shown)
+        if below > 0 and height > 1:
+            shown[-1] = ("-- %d more lines: scroll (wheel, or focus defers and arrows) --" %
+                         (below + 1))[:width]
+        # Each row padded to the width, no newlines: a full-width row followed
+        # by a newline would skip a row, and writing the last cell would scroll
+        # the window over its own border and title.
+        text = "".join(r.ljust(width) for r in shown)[:width * height - 1]
+        # gdb's windows share border rows and writing re-boxes the window:
+        # each redraw of ours overwrites the titled top border of the source
+        # window below.  So redraw only what changed (gdb calls render with a
+        # fresh inner window after a resize: then always).
+        if text == self.drawn and not forced:
+            return
+        self.drawn = text
+        self.win.write(text, True)
 
     def vscroll(self, num):
         self.top = max(0, self.top + num)
-        self.render()
+        self.render(forced=False)
 
 
 def _refresh(_event=None):
+    """On each stop (before gdb redraws the source window, so that its
+    title wins the shared border row) and before each prompt (`thread N`,
+    `frame N`): what changed since the last redraw."""
     for w in list(_windows):
-        w.render()
+        w.render(forced=False)
 
 
 def register():
     if not hasattr(gdb, "register_window_type"):
         return      # gdb built without the TUI
     gdb.register_window_type("defers", DefersWindow)
+    gdb.events.stop.connect(_refresh)
     gdb.events.before_prompt.connect(_refresh)
     # Defined once per gdb, even if a second copy of the package is loaded:
     # redefining would fail, and a failing command while gdb loads an
     # objfile (auto-load) leaves the inferior's thread marked as running.
     if gdb.convenience_variable("_libdefer_tui_layout") is None:
-        gdb.execute("tui new-layout defers src 2 defers 1 status 0 cmd 1", False, True)
+        # defers above src, as gdb's own `layout regs` puts registers: windows
+        # share border rows, and src redraws its box after each stop; below
+        # it, src's bottom border would overwrite our title.
+        gdb.execute("tui new-layout defers defers 1 src 2 status 0 cmd 1", False, True)
         gdb.set_convenience_variable("_libdefer_tui_layout", 1)

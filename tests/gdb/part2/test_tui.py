@@ -65,7 +65,8 @@ def _window(screen):
     after the source window's bottom border, and the next border."""
     lines = screen.splitlines()
     start = next(i for i, l in enumerate(lines) if "Thread " in l and "deferred calls" in l)
-    end = next(i for i in range(start, len(lines)) if lines[i].startswith(("mq", "└", "+-")))
+    end = next(i for i in range(start, len(lines))
+               if lines[i].startswith(("mq", "└", "+-", "lq", "┌")))
     return "\n".join(l.strip("x│| ") for l in lines[start:end])
 
 
@@ -96,11 +97,15 @@ def test_window_shows_pending_calls_and_panics_and_refreshes_on_each_stop(term):
     assert "In: top" in s and "No deferred calls pending." in w and "No panic." in w, s
 
 
-def test_deferdb_tui_opens_the_layout(term):
+@pytest.mark.parametrize("where", ["first", "after options"])
+def test_deferdb_tui_opens_the_layout(term, where):
     exe = step_prog()
-    t = term([str(ROOT / "gdb" / "deferdb"), "--tui", str(exe), "normal"])
+    deferdb = str(ROOT / "gdb" / "deferdb")
+    argv = ([deferdb, "--tui", str(exe), "normal"] if where == "first" else
+            [deferdb, "-nx", "-q", "--tui", str(exe), "normal"])
+    t = term(argv)
     s = t.wait_for("No process")
-    assert "step-" in s and ".c" in s      # the source window is there too
+    assert "step-" in s and ".c" in s      # the source window is there too, titled
     t.type("break here")
     t.type("run")
     s = t.wait_for("third_call(id=7)")
@@ -117,3 +122,53 @@ def test_window_for_a_thread_that_never_deferred(term):
     t.type("run")
     s = t.wait_for("never deferred a call")
     assert "Traceback" not in s and "Python Exception" not in s
+
+
+def test_window_at_80x24_keeps_its_border_and_title_and_wraps_long_lines(term):
+    exe = step_prog()
+    t = term(["gdb", "-nx", "-q", "-iex", "set confirm off", "-iex", "source %s" % ENTRY,
+              "-ex", "break seen_middle", "-ex", "tui layout defers", "--args", str(exe),
+              "panic"], width=80, height=24)
+    t.wait_for("No process")
+    t.type("run")
+    s = t.wait_for("seen_middle(n=2)")
+    lines = s.splitlines()
+    assert all(len(l) <= 80 for l in lines), s
+    top = next(l for l in lines if "defers" in l and l.startswith(("lq", "┌")))
+    assert top.rstrip().endswith(("k", "┐")), s      # the title sits in an intact border
+    w = _window(s).splitlines()
+    # Every row of the window is boxed: nothing ran over the border.
+    boxed = [l for l in lines[lines.index(top) + 1:] if not l.startswith(("lq", "┌"))][:len(w)]
+    assert all(l.startswith(("x", "│")) and l.rstrip().endswith(("x", "│")) for l in boxed), s
+    assert "more lines: scroll" in _window(s), s
+    t.type("focus defers")
+    for _ in range(6):
+        t.tmux("send-keys", "Down")
+    s = t.wait_for("frame #")                         # wrapped continuation, scrolled to
+    assert "frame #" in _window_text(s), s
+
+
+def test_window_scroll_resets_when_another_thread_is_selected(term):
+    exe = step_prog()
+    t = term(["gdb", "-nx", "-q", "-iex", "set confirm off", "-iex", "source %s" % ENTRY,
+              "-ex", "break here", "-ex", "tui layout defers", "--args", str(exe),
+              "threads"], width=80, height=24)
+    t.wait_for("No process")
+    t.type("run")
+    t.wait_for("deferred calls, newest first")
+    t.type("focus defers")
+    for _ in range(8):
+        t.tmux("send-keys", "Down")
+    time.sleep(1)
+    assert "deferred calls, newest first" not in _window_text(t.screen())
+    t.type("focus cmd")
+    t.type("thread 1")
+    s = t.wait_for("Thread 1 (LWP")
+    assert "deferred calls, newest first" in _window_text(s), s
+
+
+def _window_text(screen):
+    lines = screen.splitlines()
+    top = next(i for i, l in enumerate(lines) if "defers" in l and l.startswith(("lq", "┌")))
+    end = next(i for i in range(top + 1, len(lines)) if lines[i].startswith(("lq", "┌", "mq")))
+    return "\n".join(lines[top + 1:end])
