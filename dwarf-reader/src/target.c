@@ -92,8 +92,13 @@ struct dr_elf *dr_image_elf(struct dr_image *im)
 
 	if (!im->tried) {
 		im->tried = 1;
-		if (dr_elf_open(im->path, &im->elf, err, sizeof err) != 0)
+		if (dr_elf_open(im->path, &im->elf, err, sizeof err) != 0) {
 			im->elf = NULL;
+			/* A missing file is common (a core from elsewhere); a FIFO
+			 * or device where the target says a mapped file is, is not. */
+			if (strstr(err, DR_NOTREG))
+				dr_warn("mapped file %s", err);
+		}
 		else if (im->start != UINT64_MAX)
 			im->bias = im->start - dr_elf_base(im->elf);
 	}

@@ -1,31 +1,88 @@
 /*
  * walk.c - every thread's deferred calls and panics, read from a target.
  *
- * The target is untrusted: each chain is bounded (DR_MAX_*), cycles are
- * caught with Brent's algorithm (no memory per record), and a record that
- * cannot be read ends its chain with a warning instead of the walk.
+ * The target is untrusted.  The validity rules (dreader.h, the same as
+ * gdb's extension) end a chain at its first garbage record, wild pointer
+ * or repeated record; a record that cannot be read ends its chain with a
+ * warning instead of the walk; global budgets (struct dr_limits) bound the
+ * whole walk, so that many threads sharing one long chain cost no more
+ * than one thread holding it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "internal.h"
 #include "defer_abi.h"
 
 #define MAXREC 4096   /* larger records than this are a corrupt layout */
 
-/* Brent's cycle detection over a chain of addresses. */
-struct brent { uint64_t saved; unsigned long power, lam; };
+const char *const dr_budget_option[] = { "threads", "--max-threads", "records", "--max-records",
+					 "panics", "--max-panics", NULL };
 
-static int cycles(struct brent *b, uint64_t addr)
+double dr_now(void)
 {
-	if (addr == b->saved)
-		return 1;
-	if (++b->lam == b->power) {
-		b->saved = addr;
-		b->power *= 2;
-		b->lam = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The records of one chain seen so far: an open-addressing set whose
+ * entries carry the chain's number, so that starting a chain costs nothing
+ * and an entry of an older chain counts as empty.
+ */
+struct seen { struct { uint64_t addr; uint32_t chain; } *v; size_t cap, n; uint32_t chain; };
+
+static void newchain(struct seen *s)
+{
+	s->chain++;
+	s->n = 0;
+}
+
+static size_t slot(const struct seen *s, uint64_t a)
+{
+	size_t i = (size_t)((a * 0x9e3779b97f4a7c15ull) >> 20) & (s->cap - 1);
+
+	while (s->v[i].chain == s->chain && s->v[i].addr != a)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+/* 1 if a was seen in this chain (else records it), -1 out of memory. */
+static int repeated(struct seen *s, uint64_t a)
+{
+	size_t i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		struct seen o = *s;
+		size_t j;
+
+		s->cap = o.cap ? 2 * o.cap : 1024;
+		if (!(s->v = calloc(s->cap, sizeof *s->v))) {
+			*s = o;
+			return -1;
+		}
+		for (j = 0; j < o.cap; j++)
+			if (o.v[j].chain == s->chain)
+				s->v[slot(s, o.v[j].addr)] = o.v[j];
+		free(o.v);
 	}
+	i = slot(s, a);
+	if (s->v[i].chain == s->chain)
+		return 1;
+	s->v[i].addr = a;
+	s->v[i].chain = s->chain;
+	s->n++;
 	return 0;
+}
+
+/* What gdb's extension calls a sane pointer: aligned, in user space. */
+static int wild(uint64_t a)
+{
+	return (a & 7) || a >= 1ull << 47;
 }
 
 static uint64_t u64(const uint8_t *rec, uint32_t off) { uint64_t v; memcpy(&v, rec + off, 8); return v; }
@@ -55,19 +112,42 @@ static int sane(const struct dr_layout *l)
 	return 1;
 }
 
+/* Why a _defer cannot be a real record (gdb's _garbage, same order), or
+ * NULL.  why gets the reason. */
+static const char *garbage(const struct dr_layout *l, const uint8_t *rec, char *why, size_t n)
+{
+	uint64_t pc = u64(rec, l->d.pc), sp = u64(rec, l->d.sp), link = u64(rec, l->d.link);
+	unsigned nargs = rec[l->d.nargs], flags = rec[l->d.flags];
+
+	if (!sp || !pc)
+		snprintf(why, n, "pc %#lx sp %#lx: every record has both; zeroed memory, e.g. a page "
+			 "missing from a core file", (unsigned long)pc, (unsigned long)sp);
+	else if (nargs > DEFER_MAXARGS)
+		snprintf(why, n, "nargs=%u, at most %d", nargs, DEFER_MAXARGS);
+	else if (flags & ~(unsigned)(DEFER_FLAG_STARTED | DEFER_FLAG_HEAP))
+		snprintf(why, n, "flags %#x", flags);
+	else if (link & 7)
+		snprintf(why, n, "misaligned link %#lx", (unsigned long)link);
+	else if (sp & 7)
+		snprintf(why, n, "misaligned sp %#lx", (unsigned long)sp);
+	else
+		return NULL;
+	return why;
+}
+
 static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, struct dr_defer *d)
 {
 	d->addr = a;
 	d->fn = u64(rec, l->d.fn);
 	d->pc = u64(rec, l->d.pc);
 	d->sp = u64(rec, l->d.sp);
-	d->panic = u64(rec, l->d.panic);
 	d->nargs = rec[l->d.nargs];
-	if (d->nargs > DEFER_MAXARGS)
-		d->nargs = DEFER_MAXARGS;
 	memcpy(d->kind, rec + l->d.kind, 6);
 	d->started = (rec[l->d.flags] & DEFER_FLAG_STARTED) != 0;
 	d->heap = (rec[l->d.flags] & DEFER_FLAG_HEAP) != 0;
+	/* _panic is meaningful only once the call started (defer_abi.h): pool
+	 * records keep a stale one from their previous use. */
+	d->panic = d->started ? u64(rec, l->d.panic) : 0;
 	memcpy(d->iregs, rec + l->d.iregs, 48);
 	memcpy(d->fregs, rec + l->d.fregs, 48);
 }
@@ -75,80 +155,183 @@ static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, st
 int dr_read_defer(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_defer *d)
 {
 	uint8_t rec[MAXREC];
+	char why[160];
 
-	if (!sane(l) || !a || dr_read(t, a, rec, l->d.size) != l->d.size)
+	if (!sane(l) || !a || wild(a) || dr_read(t, a, rec, l->d.size) != l->d.size ||
+	    garbage(l, rec, why, sizeof why))
 		return DR_ECORRUPT;
 	unpack(l, rec, a, d);
 	return 0;
 }
 
-static void readdefers(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_g *g,
-		       size_t *total)
-{
-	struct brent b = { 0, 1, 0 };
-	uint8_t rec[MAXREC];
-	size_t cap = 0;
+/* The state of one walk. */
+struct walk {
+	struct dr_target *t;
+	const struct dr_layout *l;
+	const struct dr_limits *lim;
+	struct dr_state *st;
+	struct seen seen, gseen;   /* this chain's records; allgs entries */
+	uint64_t records, panics;
+	int32_t *tids;   /* the target's threads, sorted */
+	int ntids;
+};
 
+static void warn(struct dr_g *g, int corrupt, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warn(struct dr_g *g, int corrupt, const char *fmt, ...)
+{
+	size_t len = strlen(g->warning);
+	va_list ap;
+
+	if (len && len + 2 < sizeof g->warning)
+		len += (size_t)snprintf(g->warning + len, sizeof g->warning - len, "; ");
+	va_start(ap, fmt);
+	if (len < sizeof g->warning)
+		vsnprintf(g->warning + len, sizeof g->warning - len, fmt, ap);
+	va_end(ap);
+	g->corrupt |= corrupt;
+}
+
+/* Stop the walk at a budget: the line says which one and how to raise it. */
+static void budget(struct walk *w, const char *name, const char *what, uint64_t n)
+{
+	const char *opt = "--max-time";
+	int i;
+
+	for (i = 0; dr_budget_option[i]; i += 2)
+		if (!strcmp(dr_budget_option[i], name))
+			opt = dr_budget_option[i + 1];
+	w->st->budget = name;
+	if (!strcmp(name, "time"))
+		snprintf(w->st->budget_msg, sizeof w->st->budget_msg,
+			 "stopped at the time budget after %lu %s; raise it with %s SECONDS",
+			 (unsigned long)n, what, opt);
+	else
+		snprintf(w->st->budget_msg, sizeof w->st->budget_msg,
+			 "stopped at the %s budget: %lu %s read; raise it with %s N", name,
+			 (unsigned long)n, what, opt);
+}
+
+static int late(struct walk *w, uint64_t n)
+{
+	return w->lim->deadline && (n & 1023) == 0 && dr_now() > w->lim->deadline;
+}
+
+static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
+{
+	const struct dr_layout *l = w->l;
+	uint8_t rec[MAXREC];
+	char why[160];
+	size_t cap = 0;
+	int r;
+
+	newchain(&w->seen);
 	for (; a; a = u64(rec, l->d.link)) {
 		struct dr_defer *d;
 
-		if (cycles(&b, a)) {
-			g->warning = "cycle in the deferred-call chain";
+		if (w->records >= w->lim->records) {
+			warn(g, 0, "list cut short by the records budget");
+			budget(w, "records", "deferred-call records", w->records);
 			return;
 		}
-		if (*total >= DR_MAX_DEFERS) {
-			g->warning = "too many deferred calls; list cut short";
+		if (late(w, w->records)) {
+			warn(g, 0, "list cut short by the time budget");
+			budget(w, "time", "deferred-call records", w->records);
 			return;
 		}
-		if (dr_read(t, a, rec, l->d.size) != l->d.size) {
-			g->warning = "deferred-call record unreadable (not in the core?); list cut short";
+		if ((r = repeated(&w->seen, a)) != 0) {
+			if (r < 0)
+				warn(g, 0, "out of memory");
+			else
+				warn(g, 1, "corrupted defer chain: cycle: the link of record #%d points back to %#lx",
+				     g->ndefer, (unsigned long)a);
+			return;
+		}
+		if (wild(a)) {
+			warn(g, 1, "corrupted defer chain: wild pointer %#lx in the link of record #%d",
+			     (unsigned long)a, g->ndefer);
+			return;
+		}
+		if (dr_read(w->t, a, rec, l->d.size) != l->d.size) {
+			warn(g, 0, "defer chain unreadable at record %d (%#lx): not in the %s; the list may "
+			     "be truncated", g->ndefer + 1, (unsigned long)a,
+			     dr_target_is_core(w->t) ? "core" : "process");
+			return;
+		}
+		if (garbage(l, rec, why, sizeof why)) {
+			warn(g, 1, "corrupted defer chain: record %d at %#lx holds garbage (%s)", g->ndefer + 1,
+			     (unsigned long)a, why);
 			return;
 		}
 		if (g->ndefer == (int)cap) {
 			cap = cap ? 2 * cap : 16;
 			if (!(d = realloc(g->defers, cap * sizeof *d))) {
-				g->warning = "out of memory";
+				warn(g, 0, "out of memory");
 				return;
 			}
 			g->defers = d;
 		}
 		d = &g->defers[g->ndefer++];
-		++*total;
+		w->records++;
 		unpack(l, rec, a, d);
 	}
 }
 
-static void readpanics(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_g *g)
+static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 {
-	struct brent b = { 0, 1, 0 };
+	const struct dr_layout *l = w->l;
 	uint8_t rec[MAXREC];
-	int cap = 0;
+	int cap = 0, r;
 
+	newchain(&w->seen);
 	for (; a; a = u64(rec, l->p.link)) {
 		struct dr_panic *p;
 		size_t msglen;
 
-		if (cycles(&b, a)) {
-			g->warning = "cycle in the panic chain";
+		if (w->panics >= w->lim->panics) {
+			warn(g, 0, "panic list cut short by the panics budget");
+			budget(w, "panics", "panic records", w->panics);
 			return;
 		}
-		if (g->npanic >= DR_MAX_PANICS) {
-			g->warning = "too many panics; list cut short";
+		if (late(w, w->panics)) {
+			warn(g, 0, "panic list cut short by the time budget");
+			budget(w, "time", "panic records", w->panics);
 			return;
 		}
-		if (dr_read(t, a, rec, l->p.size) != l->p.size) {
-			g->warning = "panic record unreadable; list cut short";
+		if ((r = repeated(&w->seen, a)) != 0) {
+			if (r < 0)
+				warn(g, 0, "out of memory");
+			else
+				warn(g, 1, "corrupted panic chain: cycle back to %#lx", (unsigned long)a);
+			return;
+		}
+		if (wild(a)) {
+			warn(g, 1, "corrupted panic chain: wild pointer %#lx", (unsigned long)a);
+			return;
+		}
+		if (g->npanic >= DR_MAX_CHAIN_PANICS) {
+			warn(g, 1, "corrupted panic chain: more than %d panics (a real thread nests a few)",
+			     DR_MAX_CHAIN_PANICS);
+			return;
+		}
+		if (dr_read(w->t, a, rec, l->p.size) != l->p.size) {
+			warn(g, 0, "panic chain unreadable at panic %d at %#lx", g->npanic + 1, (unsigned long)a);
+			return;
+		}
+		if (rec[l->p.recovered] > 1 || rec[l->p.aborted] > 1 || rec[l->p.goexit] > 1) {
+			warn(g, 1, "corrupted panic chain: panic %d at %#lx holds garbage", g->npanic + 1,
+			     (unsigned long)a);
 			return;
 		}
 		if (g->npanic == cap) {
 			cap = cap ? 2 * cap : 4;
 			if (!(p = realloc(g->panics, cap * sizeof *p))) {
-				g->warning = "out of memory";
+				warn(g, 0, "out of memory");
 				return;
 			}
 			g->panics = p;
 		}
 		p = &g->panics[g->npanic++];
+		w->panics++;
 		memset(p, 0, sizeof *p);
 		p->addr = a;
 		p->arg = u64(rec, l->p.arg);
@@ -166,15 +349,88 @@ static void readpanics(struct dr_target *t, const struct dr_layout *l, uint64_t 
 	}
 }
 
-int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, struct dr_state *st,
-	    char *err, size_t errlen)
+static int cmptid(const void *a, const void *b)
 {
-	const struct dr_layout *l = &rt->lay;
-	struct brent b = { 0, 1, 0 };
-	uint8_t rec[MAXREC];
-	uint64_t head, a;
-	size_t total = 0, cap = 0;
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The target's threads sorted once: matching n records is O(n log n). */
+static int sorttids(struct walk *w)
+{
 	int i;
+
+	w->ntids = dr_nthreads(w->t);
+	if (!(w->tids = malloc((w->ntids + 1) * sizeof *w->tids)))
+		return -1;
+	for (i = 0; i < w->ntids; i++)
+		w->tids[i] = dr_thread(w->t, i)->tid;
+	qsort(w->tids, w->ntids, sizeof *w->tids, cmptid);
+	return 0;
+}
+
+/* One allgs entry; 0 to go on, -1 to end the list. */
+static int readg(struct walk *w, uint64_t a, uint8_t *rec, size_t *cap)
+{
+	const struct dr_layout *l = w->l;
+	struct dr_state *st = w->st;
+	struct dr_g *g;
+	int r;
+
+	if ((uint64_t)st->ng >= w->lim->threads) {
+		budget(w, "threads", "thread records", (uint64_t)st->ng);
+		return -1;
+	}
+	if (late(w, (uint64_t)st->ng)) {
+		budget(w, "time", "thread records", (uint64_t)st->ng);
+		return -1;
+	}
+	if ((r = repeated(&w->gseen, a)) < 0) {
+		dr_warn("out of memory reading allgs");
+		return -1;
+	}
+	if (r) {
+		dr_warn("allgs: cycle: entry %d links back to %#lx", st->ng, (unsigned long)a);
+		st->corrupt++;
+		return -1;
+	}
+	if (wild(a)) {
+		dr_warn("allgs: wild pointer %#lx after %d entries", (unsigned long)a, st->ng);
+		st->corrupt++;
+		return -1;
+	}
+	if (dr_read(w->t, a, rec, l->g.size) != l->g.size) {
+		dr_warn("allgs: entry %d at %#lx unreadable; thread list cut short", st->ng + 1,
+			(unsigned long)a);
+		return -1;
+	}
+	if (st->ng == (int)*cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		if (!(g = realloc(st->gs, *cap * sizeof *g)))
+			return -1;
+		st->gs = g;
+	}
+	g = &st->gs[st->ng++];
+	memset(g, 0, sizeof *g);
+	g->addr = a;
+	g->tid = (int32_t)u32(rec, l->g.tid);
+	g->status = u32(rec, l->g.status);
+	memcpy(g->name, rec + l->g.name, 16);
+	g->name[16] = 0;
+	g->in_target = bsearch(&g->tid, w->tids, w->ntids, sizeof *w->tids, cmptid) != NULL;
+	return 0;
+}
+
+int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, const struct dr_limits *lim,
+	    struct dr_state *st, char *err, size_t errlen)
+{
+	static const struct dr_limits defaults = { DR_MAX_G, DR_MAX_DEFERS, DR_MAX_PANICS, 0 };
+	struct walk w = { t, &rt->lay, lim ? lim : &defaults, st, { 0 }, { 0 }, 0, 0, NULL, 0 };
+	const struct dr_layout *l = &rt->lay;
+	uint8_t grec[MAXREC];
+	uint64_t head, a;
+	size_t cap = 0;
 
 	memset(st, 0, sizeof *st);
 	st->bias = bias;
@@ -186,52 +442,31 @@ int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, str
 		dr_setf(err, errlen, "cannot read allgs at %#lx", (unsigned long)(l->allgs + bias));
 		return DR_ECORRUPT;
 	}
-	for (a = head; a; a = u64(rec, l->g.alllink)) {
+	if (sorttids(&w) != 0)
+		return DR_ENOMEM;
+	newchain(&w.gseen);
+	for (a = head; a && !st->budget; a = u64(grec, l->g.alllink)) {
 		struct dr_g *g;
 
-		if (cycles(&b, a)) {
-			dr_warn("cycle in the allgs list; thread list cut short");
-			st->warnings++;
+		if (readg(&w, a, grec, &cap) != 0)
 			break;
+		g = &st->gs[st->ng - 1];
+		if (g->status != DEFER_G_DEAD) {
+			readdefers(&w, u64(grec, l->g.defer), g);
+			if (!st->budget)
+				readpanics(&w, u64(grec, l->g.panic), g);
 		}
-		if (st->ng >= DR_MAX_G) {
-			dr_warn("more than %d thread records; list cut short", DR_MAX_G);
-			st->warnings++;
-			break;
-		}
-		if (dr_read(t, a, rec, l->g.size) != l->g.size) {
-			dr_warn("thread record at %#lx unreadable; thread list cut short", (unsigned long)a);
-			st->warnings++;
-			break;
-		}
-		if (st->ng == (int)cap) {
-			cap = cap ? 2 * cap : 16;
-			if (!(g = realloc(st->gs, cap * sizeof *g)))
-				break;
-			st->gs = g;
-		}
-		g = &st->gs[st->ng++];
-		memset(g, 0, sizeof *g);
-		g->addr = a;
-		g->tid = (int32_t)u32(rec, l->g.tid);
-		g->status = u32(rec, l->g.status);
-		memcpy(g->name, rec + l->g.name, 16);
-		g->name[16] = 0;
-		for (i = 0; i < dr_nthreads(t); i++)
-			if (dr_thread(t, i)->tid == g->tid)
-				g->in_target = 1;
-		if (g->status == DEFER_G_DEAD)
-			continue;
-		readdefers(t, l, u64(rec, l->g.defer), g, &total);
-		readpanics(t, l, u64(rec, l->g.panic), g);
-		if (g->warning) {
+		if (g->warning[0]) {
 			dr_warn("thread %d: %s", g->tid, g->warning);
 			st->warnings++;
+			st->corrupt += g->corrupt;
 		}
 	}
+	free(w.tids);
+	free(w.seen.v);
+	free(w.gseen.v);
 	return 0;
 }
-
 void dr_state_free(struct dr_state *st)
 {
 	int i;

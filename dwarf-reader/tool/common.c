@@ -43,10 +43,14 @@ static struct dr_elf *search(const char *list, const char *origin, const char *n
 				snprintf(buf, sizeof buf, "%s%s/%s", origin, dir + 9, name);
 			else
 				snprintf(buf, sizeof buf, "%s/%s", dir, name);
-			if (access(buf, R_OK) == 0 && dr_elf_open(buf, &e, err, sizeof err) == 0) {
-				if (dr_is_runtime(e))
-					return e;
-				dr_elf_close(e);
+			if (access(buf, R_OK) == 0) {
+				if (dr_elf_open(buf, &e, err, sizeof err) == 0) {
+					if (dr_is_runtime(e))
+						return e;
+					dr_elf_close(e);
+				} else if (strstr(err, DR_NOTREG)) {
+					dr_warn("library search: %s", err);
+				}
 			}
 		}
 		p += n;

@@ -199,11 +199,18 @@ static void call(struct dr_target *t, const struct dr_defer *d)
 	int n = resolve(t, d, &fw, a), k;
 
 	if (fw.func)
-		printf("%s(", fw.func);
+		c_text(stdout, fw.func);
 	else
-		printf("%#lx(", (unsigned long)d->fn);
-	for (k = 0; k < n; k++)
-		printf(a[k].name ? "%s%s=%s" : "%s%.0s%s", k ? ", " : "", a[k].name ? a[k].name : "", a[k].value);
+		printf("%#lx", (unsigned long)d->fn);
+	printf("(");
+	for (k = 0; k < n; k++) {
+		printf("%s", k ? ", " : "");
+		if (a[k].name) {
+			c_text(stdout, a[k].name);
+			printf("=");
+		}
+		printf("%s", a[k].value);
+	}
 	printf(")");
 }
 
@@ -212,10 +219,12 @@ static void site(struct dr_target *t, uint64_t pc)
 	struct where w;
 
 	where(t, pc, 1, &w);
-	printf("%s at ", w.func ? w.func : "??");
-	if (w.file)
-		printf("%s:%u", w.file, w.line);
-	else
+	c_text(stdout, w.func ? w.func : "??");
+	printf(" at ");
+	if (w.file) {
+		c_text(stdout, w.file);
+		printf(":%u", w.line);
+	} else
 		printf("%#lx", (unsigned long)pc);
 }
 
@@ -261,7 +270,8 @@ static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 	if (p->goexit) {
 		printf("  goexit %d: defer_goexit() is running this thread's deferred calls\n", i + 1);
 	} else {
-		printf("  panic %d: \"%s\"", i + 1, p->msg);
+		printf("  panic %d: ", i + 1);
+		c_str(stdout, p->msg, sizeof p->msg);
 		if (p->arg)
 			printf(" value=%#lx", (unsigned long)p->arg);
 		printf("  [%s]\n           raised in ", p->recovered ? "recovered" : p->aborted ? "aborted" : "running");
@@ -296,36 +306,39 @@ static void text(struct dr_target *t, const struct dr_state *st)
 {
 	int i, j, shown = 0;
 
-	for (i = 0; i < st->ng; i++) {
+	for (i = 0; i < st->ng && !out_full(); i++) {
 		const struct dr_g *g = &st->gs[i];
 
 		if (g->status == DEFER_G_DEAD)
 			continue;
 		shown++;
-		printf("%sThread (LWP %d) \"%s\"%s:\n", shown > 1 ? "\n" : "", g->tid, g->name,
-		       g->in_target ? "" : " (no such thread in the target)");
-		if (!g->ndefer && !g->warning)
+		printf("%sThread (LWP %d) ", shown > 1 ? "\n" : "", g->tid);
+		c_str(stdout, g->name, sizeof g->name);
+		printf("%s:\n", g->in_target ? "" : " (no such thread in the target)");
+		if (!g->ndefer && !g->warning[0])
 			printf("  No deferred calls pending.\n");
-		for (j = 0; j < g->ndefer; j++)
+		for (j = 0; j < g->ndefer && !out_full(); j++)
 			textdefer(t, g, j);
-		for (j = 0; j < g->npanic; j++)
+		for (j = 0; j < g->npanic && !out_full(); j++)
 			textpanic(t, g, j);
-		if (g->warning)
+		if (g->warning[0])
 			printf("  error: %s\n", g->warning);
 	}
 	if (!shown)
 		printf("No thread has deferred a call.\n");
 	/* The fatal chain, oldest first, as the runtime prints it. */
-	for (i = 0; i < st->ng; i++) {
+	for (i = 0; i < st->ng && !out_full(); i++) {
 		const struct dr_g *g = &st->gs[i];
 
 		if (!g->npanic || g->panics[0].recovered || g->panics[0].goexit || g->status == DEFER_G_DEAD)
 			continue;
 		printf("\nThread (LWP %d) is panicking:\n", g->tid);
 		for (j = g->npanic - 1; j >= 0; j--)
-			if (!g->panics[j].goexit)
-				printf("%spanic: %s%s\n", j == g->npanic - 1 ? "" : "\t", g->panics[j].msg,
-				       g->panics[j].recovered ? " [recovered]" : "");
+			if (!g->panics[j].goexit) {
+				printf("%spanic: ", j == g->npanic - 1 ? "" : "\t");
+				c_text(stdout, g->panics[j].msg);
+				printf("%s\n", g->panics[j].recovered ? " [recovered]" : "");
+			}
 	}
 }
 
@@ -353,16 +366,17 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 	json_str(stdout, dr_elf_path(rt->elf));
 	printf(", \"bias\": %lu, \"source\": \"%s\"}, \"warnings\": %d, \"threads\": [",
 	       (unsigned long)st->bias, rt->have_dwarf ? "dwarf" : "table", st->warnings);
-	for (i = 0; i < st->ng; i++) {
+	for (i = 0; i < st->ng && !out_full(); i++) {
 		const struct dr_g *g = &st->gs[i];
 
 		printf("%s{\"tid\": %d, \"name\": ", i ? ", " : "", g->tid);
 		json_str(stdout, g->name);
-		printf(", \"g\": %lu, \"status\": \"%s\", \"in_target\": %s, \"warning\": ",
-		       (unsigned long)g->addr, gstatus(g), g->in_target ? "true" : "false");
-		json_str(stdout, g->warning);
+		printf(", \"g\": %lu, \"status\": \"%s\", \"in_target\": %s, \"corrupt\": %s, \"warning\": ",
+		       (unsigned long)g->addr, gstatus(g), g->in_target ? "true" : "false",
+		       g->corrupt ? "true" : "false");
+		json_str(stdout, g->warning[0] ? g->warning : NULL);
 		printf(", \"defers\": [");
-		for (j = 0; j < g->ndefer; j++) {
+		for (j = 0; j < g->ndefer && !out_full(); j++) {
 			const struct dr_defer *d = &g->defers[j];
 			struct where fw, sw;
 			struct arg a[6];
@@ -432,7 +446,7 @@ int cmd_dump(const char *core, const char *binary, int pid, int asjson)
 		return fail(r, err);
 	}
 	if ((r = dr_target_runtime(t, &rt, &bias, err, sizeof err)) ||
-	    (r = dr_walk(t, &rt, bias, &st, err, sizeof err))) {
+	    (r = dr_walk(t, &rt, bias, &budgets.lim, &st, err, sizeof err))) {
 		dr_target_close(t);
 		dr_elf_close(exe);
 		return fail(r, err);
@@ -445,8 +459,17 @@ int cmd_dump(const char *core, const char *binary, int pid, int asjson)
 		json(t, &st, core ? "core" : "pid", core ? core : where_, &rt);
 	else
 		text(t, &st);
+	r = 0;
+	if (st.budget) {
+		r = fail(DR_EBUDGET, st.budget_msg);
+	} else if (st.corrupt) {
+		snprintf(err, sizeof err, "corrupt records (garbage, a cycle or a wild pointer) in %d "
+			 "chain%s: see the %s", st.corrupt, st.corrupt > 1 ? "s" : "",
+			 asjson ? "\"warning\" fields" : "\"error:\" lines");
+		r = fail(DR_ECORRUPT, err);
+	}
 	dr_state_free(&st);
 	dr_target_close(t);
 	dr_elf_close(exe);
-	return 0;
+	return r;
 }
