@@ -7,7 +7,11 @@
  * read from the mapped file itself, found through the core's NT_FILE note.
  * A live process is stopped thread by thread with PTRACE_SEIZE and
  * PTRACE_INTERRUPT (rescanning /proc/PID/task until no thread appears),
- * read with process_vm_readv, and resumed by dr_target_close.
+ * read with process_vm_readv, and resumed by dr_target_close.  A thread
+ * that cannot stop (in vfork(), or one that does not stop within
+ * STOP_WAIT) is read while it runs rather than holding the others
+ * stopped; a zombie leader is skipped and the process read through a live
+ * thread.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -21,6 +25,7 @@
 #include <elf.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include "internal.h"
 
@@ -37,6 +42,10 @@ struct dr_target {
 	struct seg *segs;
 	size_t nsegs;
 	int pid, memfd;
+	int tid;                /* a live thread of pid: /proc and process_vm_readv go through it
+	                         * (a zombie leader has no memory left) */
+	uint8_t *seized;        /* per thread: 0 not traced, 1 stopped by us, 2 traced, running */
+	uint8_t *sig;           /* per thread: a signal its stop took from it, given back on detach */
 	struct dr_thread *threads;
 	int nthreads, cap_threads;
 	struct map *maps;
@@ -210,7 +219,7 @@ static size_t readlive(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 		l.iov_len = chunk;
 		r.iov_base = (void *)(uintptr_t)a;
 		r.iov_len = chunk;
-		got = process_vm_readv(t->pid, &l, 1, &r, 1, 0);
+		got = process_vm_readv(t->tid, &l, 1, &r, 1, 0);
 		if (got <= 0 && t->memfd >= 0)
 			got = pread(t->memfd, (char *)buf + done, chunk, (off_t)a);
 		if (got <= 0)
@@ -240,9 +249,10 @@ size_t dr_read(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 	return done;
 }
 
-static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t rsp)
+static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t rsp, int seized)
 {
 	struct dr_thread *v;
+	uint8_t *z;
 
 	if (t->nthreads >= MAXTHREADS)
 		return;
@@ -251,8 +261,16 @@ static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t r
 		if (!(v = realloc(t->threads, cap * sizeof *v)))
 			return;
 		t->threads = v;
+		if (!(z = realloc(t->seized, cap)))
+			return;
+		t->seized = z;
+		if (!(z = realloc(t->sig, cap)))
+			return;
+		t->sig = z;
 		t->cap_threads = cap;
 	}
+	t->seized[t->nthreads] = (uint8_t)seized;
+	t->sig[t->nthreads] = 0;
 	t->threads[t->nthreads++] = (struct dr_thread){ tid, rip, rsp };
 }
 
@@ -313,7 +331,7 @@ static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 			memcpy(&tid, desc + 32, 4);
 			memcpy(&rip, desc + 112 + 16 * 8, 8);
 			memcpy(&rsp, desc + 112 + 19 * 8, 8);
-			addthread(t, tid, rip, rsp);
+			addthread(t, tid, rip, rsp, 0);
 		} else if (nh.n_type == NT_AUXV) {
 			size_t i;
 			for (i = 0; i + 16 <= nh.n_descsz; i += 16) {
@@ -506,7 +524,102 @@ fail:
 
 /* ---- live processes ---- */
 
-static int hasthread(struct dr_target *t, int tid)
+/* A line "Key:\tvalue" of /proc/PID/task/TID/status, as a number; -1 if absent. */
+static long status_field(int pid, int tid, const char *key)
+{
+	char path[64], line[256];
+	size_t n = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", pid, tid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* The state letter of /proc/PID/task/TID/stat (R, S, D, Z, t...), 0 if gone. */
+static char thread_state(int pid, int tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* The name in parentheses may hold anything: the state follows the last ')'. */
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
+		return 0;
+	return p[2];
+}
+
+/*
+ * A thread in vfork() sleeps (state D) until its child execs or exits; it
+ * would not reach a ptrace stop before that, possibly for ever, while the
+ * threads already stopped wait.  Seen in /proc/.../syscall: vfork (58), or
+ * clone (56) with CLONE_VFORK, or clone3 (435) asleep in D.
+ */
+static int in_vfork(int pid, int tid)
+{
+	char path[64], buf[256];
+	long nr = -1;
+	unsigned long a0 = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", pid, tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (sscanf(buf, "%ld %lx", &nr, &a0) < 1)
+		return 0;
+	return nr == 58 || (nr == 56 && (a0 & 0x4000)) || (nr == 435 && thread_state(pid, tid) == 'D');
+}
+
+/* Why PTRACE_SEIZE of tid failed, in words. */
+static int seize_error(struct dr_target *t, int tid, int en, char *err, size_t errlen)
+{
+	long tracer = status_field(t->pid, tid, "TracerPid");
+
+	if (tracer > 0) {
+		char path[64], comm[64] = "?";
+		FILE *f;
+
+		snprintf(path, sizeof path, "/proc/%ld/comm", tracer);
+		if ((f = fopen(path, "re"))) {
+			if (fgets(comm, sizeof comm, f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		dr_setf(err, errlen, "cannot attach to process %d: thread %d is already traced by process "
+			"%ld (%s), and a thread has one tracer: detach that one first", t->pid, tid, tracer, comm);
+		return DR_EPERM;
+	}
+	dr_setf(err, errlen, "cannot attach to process %d: %s%s", t->pid, strerror(en),
+		en == EPERM ? " (ptrace not permitted: check privileges and "
+			      "/proc/sys/kernel/yama/ptrace_scope)" : "");
+	return en == EPERM || en == EACCES ? DR_EPERM : DR_ENOENT;
+}
+
+#define STOP_WAIT 0.5   /* seconds a thread has to reach its ptrace stop */
+
+static int known(const struct dr_target *t, int tid)
 {
 	int i;
 
@@ -516,13 +629,52 @@ static int hasthread(struct dr_target *t, int tid)
 	return 0;
 }
 
+/* Wait for the stops of threads first..nthreads-1 that were interrupted;
+ * one that does not stop in time is left running (and said so). */
+static void waitstops(struct dr_target *t, int first)
+{
+	double end = dr_now() + STOP_WAIT;
+	int i, left;
+
+	do {
+		left = 0;
+		for (i = first; i < t->nthreads; i++) {
+			int st;
+			pid_t r;
+
+			if (t->seized[i] != 2)
+				continue;
+			r = waitpid(t->threads[i].tid, &st, __WALL | WNOHANG);
+			if (r == t->threads[i].tid && WIFSTOPPED(st)) {
+				t->seized[i] = 1;
+				/* A signal-delivery stop came first: the signal is
+				 * the program's, not ours to drop. */
+				if (st >> 16 != PTRACE_EVENT_STOP && WSTOPSIG(st) != SIGTRAP)
+					t->sig[i] = (uint8_t)WSTOPSIG(st);
+			}
+			else if (r < 0 && errno == ECHILD)
+				t->seized[i] = 0;   /* it exited */
+			else
+				left++;
+		}
+		if (left)
+			usleep(1000);
+	} while (left && dr_now() < end);
+	for (i = first; i < t->nthreads; i++)
+		if (t->seized[i] == 2)
+			dr_warn("process %d: thread %d did not stop within %.1f s (state %c): its records are "
+				"read while it runs", t->pid, t->threads[i].tid, STOP_WAIT,
+				thread_state(t->pid, t->threads[i].tid));
+}
+
 /* Stop every thread; rescan until a pass finds no new one. */
 static int stopall(struct dr_target *t, char *err, size_t errlen)
 {
 	char path[64];
-	int round, added;
+	int round;
 
 	for (round = 0; round < 100; round++) {
+		int first = t->nthreads;
 		DIR *d;
 		struct dirent *de;
 
@@ -531,35 +683,65 @@ static int stopall(struct dr_target *t, char *err, size_t errlen)
 			dr_setf(err, errlen, "process %d: %s", t->pid, strerror(errno));
 			return errno == ENOENT ? DR_ENOENT : DR_EPERM;
 		}
-		added = 0;
 		while ((de = readdir(d))) {
-			int tid = atoi(de->d_name), st;
+			int tid = atoi(de->d_name);
+			char state;
 
-			if (tid <= 0 || hasthread(t, tid))
+			if (tid <= 0 || known(t, tid))
 				continue;
+			state = thread_state(t->pid, tid);
+			if (state == 'Z' || state == 'X' || !state) {
+				/* An exited thread (a zombie leader after pthread_exit):
+				 * nothing to stop, no memory of its own. */
+				continue;
+			}
+			if (in_vfork(t->pid, tid)) {
+				dr_warn("process %d: thread %d is in vfork() (until its child execs or exits): "
+					"not stopped, its records are read while it runs", t->pid, tid);
+				addthread(t, tid, 0, 0, 0);
+				continue;
+			}
 			if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
 				int en = errno;
 				if (en == ESRCH)
 					continue;
 				closedir(d);
-				dr_setf(err, errlen, "cannot attach to process %d: %s%s", t->pid, strerror(en),
-					en == EPERM ? " (ptrace not permitted: check privileges and "
-						      "/proc/sys/kernel/yama/ptrace_scope)" : "");
-				return en == EPERM || en == EACCES ? DR_EPERM : DR_ENOENT;
+				return seize_error(t, tid, en, err, errlen);
 			}
-			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 ||
-			    waitpid(tid, &st, __WALL) != tid) {
-				ptrace(PTRACE_DETACH, tid, 0, 0);
-				continue;
-			}
-			addthread(t, tid, 0, 0);
-			added = 1;
+			addthread(t, tid, 0, 0, 2);
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+				t->seized[t->nthreads - 1] = 0;
 		}
 		closedir(d);
-		if (!added)
+		if (t->nthreads == first)
 			return 0;
+		waitstops(t, first);
 	}
 	return 0;
+}
+
+/* A live thread to read the process through, or 0: the leader may be a
+ * zombie (it called pthread_exit) while other threads run. */
+static int livetid(int pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int tid = 0;
+
+	if (thread_state(pid, pid) != 'Z')
+		return pid;
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	if (!(d = opendir(path)))
+		return 0;
+	while (!tid && (de = readdir(d))) {
+		int x = atoi(de->d_name);
+		char s = x > 0 ? thread_state(pid, x) : 0;
+		if (s && s != 'Z' && s != 'X')
+			tid = x;
+	}
+	closedir(d);
+	return tid;
 }
 
 static void readmaps(struct dr_target *t)
@@ -567,7 +749,7 @@ static void readmaps(struct dr_target *t)
 	char path[64], line[PATH_MAX + 128];
 	FILE *f;
 
-	snprintf(path, sizeof path, "/proc/%d/maps", t->pid);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/maps", t->pid, t->tid);
 	if (!(f = fopen(path, "re")))
 		return;
 	while (fgets(line, sizeof line, f)) {
@@ -591,7 +773,7 @@ static void readauxv(struct dr_target *t)
 	uint64_t kv[2];
 	int fd;
 
-	snprintf(path, sizeof path, "/proc/%d/auxv", t->pid);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/auxv", t->pid, t->tid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
 	while (read(fd, kv, sizeof kv) == sizeof kv && kv[0] != AT_NULL)
@@ -620,7 +802,13 @@ int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
 		free(t);
 		return DR_ENOENT;
 	}
-	snprintf(path, sizeof path, "/proc/%d/exe", pid);
+	if (!(t->tid = livetid(pid))) {
+		dr_setf(err, errlen, "process %d is a zombie (it exited and its parent has not reaped it): "
+			"nothing left to read", pid);
+		free(t);
+		return DR_ENOENT;
+	}
+	snprintf(path, sizeof path, "/proc/%d/task/%d/exe", pid, t->tid);
 	if ((n = readlink(path, exe, sizeof exe - 1)) < 0) {
 		int en = errno;
 		dr_setf(err, errlen, "process %d: cannot read its executable: %s", pid, strerror(en));
@@ -640,7 +828,7 @@ int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
 		dr_target_close(t);
 		return r;
 	}
-	snprintf(path, sizeof path, "/proc/%d/mem", pid);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/mem", pid, t->tid);
 	t->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	readmaps(t);
 	readauxv(t);
@@ -657,9 +845,12 @@ void dr_target_close(struct dr_target *t)
 
 	if (!t)
 		return;
+	/* A thread still running (it did not stop in time) cannot be detached
+	 * now; our exit detaches it and drops the pending interrupt. */
 	if (!t->is_core)
 		for (i = 0; i < t->nthreads; i++)
-			ptrace(PTRACE_DETACH, t->threads[i].tid, 0, 0);
+			if (t->seized[i])
+				ptrace(PTRACE_DETACH, t->threads[i].tid, 0, (void *)(uintptr_t)t->sig[i]);
 	if (t->memfd >= 0)
 		close(t->memfd);
 	for (i = 0; i < t->nimages; i++) {
@@ -672,6 +863,8 @@ void dr_target_close(struct dr_target *t)
 	free(t->images);
 	free(t->maps);
 	free(t->threads);
+	free(t->seized);
+	free(t->sig);
 	free(t->segs);
 	dr_elf_close(t->core);
 	free(t);
