@@ -120,16 +120,16 @@ static const char *garbage(const struct dr_layout *l, const uint8_t *rec, char *
 	unsigned nargs = rec[l->d.nargs], flags = rec[l->d.flags];
 
 	if (!sp || !pc)
-		snprintf(why, n, "pc %#lx sp %#lx: every record has both; zeroed memory, e.g. a page "
+		snprintf(why, n, "pc 0x%lx sp 0x%lx: every record has both; zeroed memory, e.g. a page "
 			 "missing from a core file", (unsigned long)pc, (unsigned long)sp);
 	else if (nargs > DEFER_MAXARGS)
 		snprintf(why, n, "nargs=%u, at most %d", nargs, DEFER_MAXARGS);
 	else if (flags & ~(unsigned)(DEFER_FLAG_STARTED | DEFER_FLAG_HEAP))
 		snprintf(why, n, "flags %#x", flags);
 	else if (link & 7)
-		snprintf(why, n, "misaligned link %#lx", (unsigned long)link);
+		snprintf(why, n, "misaligned link 0x%lx", (unsigned long)link);
 	else if (sp & 7)
-		snprintf(why, n, "misaligned sp %#lx", (unsigned long)sp);
+		snprintf(why, n, "misaligned sp 0x%lx", (unsigned long)sp);
 	else
 		return NULL;
 	return why;
@@ -242,23 +242,23 @@ static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
 			if (r < 0)
 				warn(g, 0, "out of memory");
 			else
-				warn(g, 1, "corrupted defer chain: cycle: the link of record #%d points back to %#lx",
+				warn(g, 1, "corrupted defer chain: cycle: the link of record #%d points back to 0x%lx",
 				     g->ndefer, (unsigned long)a);
 			return;
 		}
 		if (wild(a)) {
-			warn(g, 1, "corrupted defer chain: wild pointer %#lx in the link of record #%d",
+			warn(g, 1, "corrupted defer chain: wild pointer 0x%lx in the link of record #%d",
 			     (unsigned long)a, g->ndefer);
 			return;
 		}
 		if (dr_read(w->t, a, rec, l->d.size) != l->d.size) {
-			warn(g, 0, "defer chain unreadable at record %d (%#lx): not in the %s; the list may "
+			warn(g, 0, "defer chain unreadable at record %d (0x%lx): not in the %s; the list may "
 			     "be truncated", g->ndefer + 1, (unsigned long)a,
 			     dr_target_is_core(w->t) ? "core" : "process");
 			return;
 		}
 		if (garbage(l, rec, why, sizeof why)) {
-			warn(g, 1, "corrupted defer chain: record %d at %#lx holds garbage (%s)", g->ndefer + 1,
+			warn(g, 1, "corrupted defer chain: record %d at 0x%lx holds garbage (%s)", g->ndefer + 1,
 			     (unsigned long)a, why);
 			return;
 		}
@@ -301,11 +301,11 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 			if (r < 0)
 				warn(g, 0, "out of memory");
 			else
-				warn(g, 1, "corrupted panic chain: cycle back to %#lx", (unsigned long)a);
+				warn(g, 1, "corrupted panic chain: cycle back to 0x%lx", (unsigned long)a);
 			return;
 		}
 		if (wild(a)) {
-			warn(g, 1, "corrupted panic chain: wild pointer %#lx", (unsigned long)a);
+			warn(g, 1, "corrupted panic chain: wild pointer 0x%lx", (unsigned long)a);
 			return;
 		}
 		if (g->npanic >= DR_MAX_CHAIN_PANICS) {
@@ -314,11 +314,11 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 			return;
 		}
 		if (dr_read(w->t, a, rec, l->p.size) != l->p.size) {
-			warn(g, 0, "panic chain unreadable at panic %d at %#lx", g->npanic + 1, (unsigned long)a);
+			warn(g, 0, "panic chain unreadable at panic %d at 0x%lx", g->npanic + 1, (unsigned long)a);
 			return;
 		}
 		if (rec[l->p.recovered] > 1 || rec[l->p.aborted] > 1 || rec[l->p.goexit] > 1) {
-			warn(g, 1, "corrupted panic chain: panic %d at %#lx holds garbage", g->npanic + 1,
+			warn(g, 1, "corrupted panic chain: panic %d at 0x%lx holds garbage", g->npanic + 1,
 			     (unsigned long)a);
 			return;
 		}
@@ -391,17 +391,17 @@ static int readg(struct walk *w, uint64_t a, uint8_t *rec, size_t *cap)
 		return -1;
 	}
 	if (r) {
-		dr_warn("allgs: cycle: entry %d links back to %#lx", st->ng, (unsigned long)a);
+		dr_warn("allgs: cycle: entry %d links back to 0x%lx", st->ng, (unsigned long)a);
 		st->corrupt++;
 		return -1;
 	}
 	if (wild(a)) {
-		dr_warn("allgs: wild pointer %#lx after %d entries", (unsigned long)a, st->ng);
+		dr_warn("allgs: wild pointer 0x%lx after %d entries", (unsigned long)a, st->ng);
 		st->corrupt++;
 		return -1;
 	}
 	if (dr_read(w->t, a, rec, l->g.size) != l->g.size) {
-		dr_warn("allgs: entry %d at %#lx unreadable; thread list cut short", st->ng + 1,
+		dr_warn("allgs: entry %d at 0x%lx unreadable; thread list cut short", st->ng + 1,
 			(unsigned long)a);
 		return -1;
 	}
@@ -439,7 +439,7 @@ int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, con
 		return DR_ECORRUPT;
 	}
 	if (dr_read(t, l->allgs + bias, &head, 8) != 8) {
-		dr_setf(err, errlen, "cannot read allgs at %#lx", (unsigned long)(l->allgs + bias));
+		dr_setf(err, errlen, "cannot read allgs at 0x%lx", (unsigned long)(l->allgs + bias));
 		return DR_ECORRUPT;
 	}
 	if (sorttids(&w) != 0)
