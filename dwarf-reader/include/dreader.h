@@ -262,6 +262,7 @@ struct dr_runtime {
 	struct dr_layout lay;  /* what the walk uses: DWARF when present, else the table */
 	struct dr_layout table, dwarf;
 	char mismatch[256];    /* first disagreement between DWARF and the table, "" if none */
+	char implausible[160]; /* why the table cannot describe real records, "" if it can */
 	struct { const char *name; uint64_t addr; int found; } syms[8];
 	int nsyms;
 };

@@ -85,6 +85,9 @@ HIDDEN int dr_dwarf_open(struct dr_elf *e);
 HIDDEN void dr_dwarf_close(struct dr_elf *e);
 HIDDEN void dr_setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A layout whose fields all lie inside their records: 0, or -1 and why. */
+HIDDEN int dr_layout_check(const struct dr_layout *l, char *why, size_t n);
+
 /* Bounded readers for untrusted byte strings. */
 HIDDEN int dr_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v);
 HIDDEN int dr_sleb(const uint8_t **p, const uint8_t *end, int64_t *v);

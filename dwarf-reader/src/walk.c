@@ -88,28 +88,45 @@ static int wild(uint64_t a)
 static uint64_t u64(const uint8_t *rec, uint32_t off) { uint64_t v; memcpy(&v, rec + off, 8); return v; }
 static uint32_t u32(const uint8_t *rec, uint32_t off) { uint32_t v; memcpy(&v, rec + off, 4); return v; }
 
-/* Every field must lie inside its record. */
-static int sane(const struct dr_layout *l)
+/* Every field must lie inside its record, and records be of a plausible
+ * size.  0, or -1 with the first offending field in why. */
+int dr_layout_check(const struct dr_layout *l, char *why, size_t n)
 {
-	const struct { uint32_t size, off, len; } f[] = {
-		{ l->g.size, l->g.alllink, 8 }, { l->g.size, l->g.defer, 8 }, { l->g.size, l->g.panic, 8 },
-		{ l->g.size, l->g.tid, 4 }, { l->g.size, l->g.status, 4 }, { l->g.size, l->g.name, 16 },
-		{ l->d.size, l->d.link, 8 }, { l->d.size, l->d.fn, 8 }, { l->d.size, l->d.pc, 8 },
-		{ l->d.size, l->d.sp, 8 }, { l->d.size, l->d.panic, 8 }, { l->d.size, l->d.nargs, 1 },
-		{ l->d.size, l->d.kind, 6 }, { l->d.size, l->d.flags, 1 },
-		{ l->d.size, l->d.iregs, 48 }, { l->d.size, l->d.fregs, 48 },
-		{ l->p.size, l->p.link, 8 }, { l->p.size, l->p.arg, 8 }, { l->p.size, l->p.argp, 8 },
-		{ l->p.size, l->p.pc, 8 }, { l->p.size, l->p.defer, 8 }, { l->p.size, l->p.recovered, 1 },
-		{ l->p.size, l->p.aborted, 1 }, { l->p.size, l->p.goexit, 1 }, { l->p.size, l->p.msg, 1 },
+#define G(f, len) { "g." #f, l->g.size, l->g.f, len }
+#define D(f, len) { "_defer." #f, l->d.size, l->d.f, len }
+#define P(f, len) { "_panic." #f, l->p.size, l->p.f, len }
+	const struct { const char *name; uint32_t size, off, len; } f[] = {
+		G(alllink, 8), G(defer, 8), G(panic, 8), G(tid, 4), G(status, 4), G(name, 16),
+		D(link, 8), D(fn, 8), D(pc, 8), D(sp, 8), D(panic, 8), D(nargs, 1), D(kind, 6),
+		D(flags, 1), D(iregs, 48), D(fregs, 48),
+		P(link, 8), P(arg, 8), P(argp, 8), P(pc, 8), P(defer, 8), P(recovered, 1),
+		P(aborted, 1), P(goexit, 1), P(msg, 1),
+	};
+#undef G
+#undef D
+#undef P
+	const struct { const char *name; uint32_t size; } r[] = {
+		{ "g", l->g.size }, { "_defer", l->d.size }, { "_panic", l->p.size },
 	};
 	size_t i;
 
-	if (l->g.size > MAXREC || l->d.size > MAXREC || l->p.size > MAXREC)
-		return 0;
+	for (i = 0; i < sizeof r / sizeof *r; i++)
+		if (!r[i].size || r[i].size > MAXREC) {
+			dr_setf(why, n, "struct %s has size %u", r[i].name, r[i].size);
+			return -1;
+		}
 	for (i = 0; i < sizeof f / sizeof *f; i++)
-		if (!dr_inside(f[i].off, f[i].len, f[i].size))
-			return 0;
-	return 1;
+		if (!dr_inside(f[i].off, f[i].len, f[i].size)) {
+			dr_setf(why, n, "%s at offset %u is outside its %u-byte record", f[i].name, f[i].off,
+				f[i].size);
+			return -1;
+		}
+	return 0;
+}
+
+static int sane(const struct dr_layout *l)
+{
+	return dr_layout_check(l, NULL, 0) == 0;
 }
 
 /* Why a _defer cannot be a real record (gdb's _garbage, same order), or

@@ -430,10 +430,15 @@ int cmd_dump(const char *core, const char *binary, int pid, int asjson)
 	struct dr_target *t;
 	struct dr_runtime rt;
 	struct dr_state st;
+	struct dr_limits lim = budgets.lim;
 	char err[512], where_[64];
 	uint64_t bias;
 	int r;
 
+	/* The walk gets two thirds of the time left, so that what it read
+	 * can still be printed when it is cut short. */
+	if (lim.deadline)
+		lim.deadline = dr_now() + (lim.deadline - dr_now()) * 2 / 3;
 	if (core) {
 		if ((r = openbin(binary, &exe)))
 			return r;
@@ -446,7 +451,7 @@ int cmd_dump(const char *core, const char *binary, int pid, int asjson)
 		return fail(r, err);
 	}
 	if ((r = dr_target_runtime(t, &rt, &bias, err, sizeof err)) ||
-	    (r = dr_walk(t, &rt, bias, &budgets.lim, &st, err, sizeof err))) {
+	    (r = dr_walk(t, &rt, bias, &lim, &st, err, sizeof err))) {
 		dr_target_close(t);
 		dr_elf_close(exe);
 		return fail(r, err);

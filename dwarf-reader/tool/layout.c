@@ -87,6 +87,8 @@ static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 							  : ", agrees with _defer_debug_offsets");
 	else
 		printf("layouts from  _defer_debug_offsets (no DWARF for the records)\n");
+	if (rt->implausible[0])
+		printf("WARNING       _defer_debug_offsets is implausible: %s\n", rt->implausible);
 	if (rt->mismatch[0])
 		printf("mismatch      %s\n", rt->mismatch);
 	printf("\nsymbols\n");
@@ -143,6 +145,8 @@ static void json(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 	       rt->have_table ? "true" : "false", rt->have_dwarf ? "true" : "false",
 	       rt->have_table && rt->have_dwarf ? (rt->mismatch[0] ? "false" : "true") : "null");
 	json_str(stdout, rt->mismatch[0] ? rt->mismatch : NULL);
+	printf(", \"implausible\": ");
+	json_str(stdout, rt->implausible[0] ? rt->implausible : NULL);
 	printf(", \"symbols\": {");
 	for (i = 0; i < rt->nsyms; i++) {
 		printf("%s\"%s\": ", i ? ", " : "", rt->syms[i].name);

@@ -21,6 +21,13 @@ from hostile import Target, add_thread_notes, measured, program, task_status, wa
 FORGED = re.compile(r"^\s*defer 9:", re.M)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_figures():
+    from hostile import FIGURES
+    if FIGURES.exists():
+        FIGURES.unlink()
+
+
 def control_chars(text):
     return [c for c in text if ord(c) < 0x20 and c not in "\n"]
 
@@ -121,6 +128,32 @@ def test_long_cycle_is_called_a_cycle_and_never_repeats():
     assert r["seconds"] < 30 and r["rss_mb"] < 600, r
 
 
+def offsets_table_patched(tmp_path, start, length):
+    """A stripped libdefer whose _defer_debug_offsets holds 0xff bytes at
+    [start, start + length) of the table."""
+    lib = tmp_path / "libdefer.so.1"
+    subprocess.run(["strip", "-o", str(lib), str(BUILD / "libdefer.so.1")], check=True)
+    data = bytearray(lib.read_bytes())
+    i = data.index((0x5245464544444c00).to_bytes(8, "little"))
+    data[i + start:i + start + length] = b"\xff" * length
+    lib.write_bytes(bytes(data))
+    return lib
+
+
+@pytest.mark.parametrize("start,length,why", [
+    (24, 4 * 33, "struct g has size 4294967295"),                  # every offset and size
+    (24 + 4 * 8, 4, "_defer.link at offset 4294967295 is outside its"),  # d.link only
+])
+def test_layout_warns_on_an_implausible_offsets_table(tmp_path, start, length, why):
+    lib = offsets_table_patched(tmp_path, start, length)
+    r = inspect("layout", lib)
+    assert r.returncode == 0, r.stderr
+    assert "_defer_debug_offsets is implausible: " + why in r.stderr, r.stderr
+    assert "WARNING       _defer_debug_offsets is implausible: " + why in r.stdout, r.stdout
+    js = json.loads(inspect("layout", "--json", lib).stdout)
+    assert js["implausible"].startswith(why)
+
+
 # ---- 5. budgets ----
 
 @pytest.fixture(scope="module")
@@ -176,6 +209,7 @@ def test_time_budget_stops_a_long_dump():
         assert r["rc"] == 11, r["err"]
         last = r["err"].strip().splitlines()[-1]
         assert last.startswith("defer-inspect: stopped at the time budget"), last
+        assert r["out"].count("  defer ") > 1000, r["out"][:300]   # what was read is printed
         assert last.endswith("; raise it with --max-time SECONDS"), last
         assert r["seconds"] < 5, r
         assert task_status(t.pid, t.pid) == ("S", 0)
@@ -289,13 +323,15 @@ def test_a_tracer_already_attached_is_named():
 
 
 def test_killing_the_tool_never_leaves_the_target_stopped():
-    with Target("cycle", 300000) as t:
-        for delay in (0.02, 0.05, 0.1, 0.2, 0.4):
+    # A dump of this target keeps it stopped for about 3 s.
+    with Target("cycle", 700000) as t:
+        for delay in (0.05, 0.2, 0.5):
             p = subprocess.Popen([str(TOOL), "dump", "--pid", str(t.pid)], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
+            assert wait_for(lambda: task_status(t.pid, t.pid)[1] != 0, 2.0)
             time.sleep(delay)
             p.send_signal(signal.SIGKILL)
             p.wait()
             # Before: the orphaned helper kept every thread stopped up to 120 s.
-            assert wait_for(lambda: task_status(t.pid, t.pid) == ("S", 0), 2.0), \
+            assert wait_for(lambda: task_status(t.pid, t.pid) == ("S", 0), 0.5), \
                 (delay, task_status(t.pid, t.pid))
