@@ -16,7 +16,7 @@ import pytest
 
 import conftest
 from dr_util import BUILD, OUT, PROGS, TOOL, gcore, inspect
-from hostile import Target, add_thread_notes, measured, program, task_status, wait_for
+from hostile import SOURCE, Target, add_thread_notes, measured, program, task_status, wait_for
 
 FORGED = re.compile(r"^\s*defer 9:", re.M)
 
@@ -262,6 +262,8 @@ def test_fifo_in_a_cores_mapped_files_is_refused(tmp_path):
     r = measured("dump", "--core", core, exe)
     assert_refused_fast(r, lib)
     assert r["rc"] == 5 and "mapped file" in r["err"], r
+    assert r["err"].splitlines()[-1].startswith(
+        "defer-inspect: cannot read the libdefer the core mapped: %s: not a regular file" % lib)
 
 
 def test_fifo_in_runpath_and_ld_library_path_is_skipped(tmp_path):
@@ -291,7 +293,23 @@ def test_fifo_behind_a_mapped_path_of_a_live_process_is_refused(tmp_path):
         finally:
             subprocess.run(["umount", str(lib)], check=True)
         assert_refused_fast(r, lib)
+        assert "cannot read the libdefer the process mapped" in r["err"], r["err"]
         assert all(task_status(t.pid, x)[1] == 0 for x in t.tasks())
+
+
+def test_program_reading_allgs_itself_is_not_taken_for_the_runtime(tmp_path):
+    """Its copy-relocated allgs and _defer_debug_offsets are zero in the
+    file: the runtime is the shared library."""
+    exe = tmp_path / "hostile"
+    subprocess.run(["gcc", "-std=gnu11", "-g", "-I", str(conftest.INCLUDE), "-x", "c", "-",
+                    "-o", str(exe), "-L", str(BUILD), "-ldefer", "-lpthread",
+                    "-Wl,-rpath," + str(BUILD)], input=SOURCE, text=True, check=True,
+                   capture_output=True)
+    r = inspect("layout", exe)
+    assert r.returncode == 0 and "(shared library)" in r.stdout, r.stdout + r.stderr
+    with Target("garbage", "nargs", exe=exe) as t:
+        r = inspect("dump", "--pid", t.pid)
+    assert r.returncode == 9 and "holds garbage (nargs=255" in r.stdout, r.stdout + r.stderr
 
 
 # ---- 5. live targets are never left stopped ----
@@ -311,6 +329,17 @@ def test_zombie_leader_is_read_through_a_live_thread():
         r = measured("dump", "--pid", t.pid)
     assert r["rc"] == 0, r["err"]
     assert "f(x=2)  [pending]" in r["out"], r["out"]
+
+
+def test_zombie_process_says_so():
+    p = subprocess.Popen(["true"])
+    try:
+        assert wait_for(lambda: task_status(p.pid, p.pid)[0] == "Z")
+        r = inspect("dump", "--pid", p.pid)
+    finally:
+        p.wait()
+    assert r.returncode == 3, r.stderr
+    assert "process %d is a zombie (it exited and its parent has not reaped it)" % p.pid in r.stderr
 
 
 def test_a_tracer_already_attached_is_named():
