@@ -364,8 +364,10 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 	json_str(stdout, dr_elf_path(dr_target_exe(t)));
 	printf("}, \"runtime\": {\"image\": ");
 	json_str(stdout, dr_elf_path(rt->elf));
-	printf(", \"bias\": %lu, \"source\": \"%s\"}, \"warnings\": %d, \"threads\": [",
-	       (unsigned long)st->bias, rt->have_dwarf ? "dwarf" : "table", st->warnings);
+	printf(", \"bias\": %lu, \"source\": \"%s\"}, \"warnings\": %d, \"corrupt\": %d, \"budget\": ",
+	       (unsigned long)st->bias, rt->have_dwarf ? "dwarf" : "table", st->warnings, st->corrupt);
+	json_str(stdout, st->budget);
+	printf(", \"threads\": [");
 	for (i = 0; i < st->ng && !out_full(); i++) {
 		const struct dr_g *g = &st->gs[i];
 

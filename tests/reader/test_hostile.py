@@ -93,8 +93,10 @@ def test_garbage_record_is_flagged_as_gdb_does(kind):
     assert re.search("^  error: " + line, r.stdout, re.M), r.stdout
     assert re.findall(r"^  defer \d+: (.*)  \[", r.stdout, re.M) == ["f(x=1)"], r.stdout
     assert "corrupt records" in r.stderr.splitlines()[-1]
-    th = json.loads(js.stdout)["threads"][0]
+    out = json.loads(js.stdout)
+    th = out["threads"][0]
     assert th["corrupt"] and re.search(line, th["warning"]) and len(th["defers"]) == 1
+    assert out["corrupt"] == 1 and out["budget"] is None
 
 
 def test_garbage_record_in_a_core_is_flagged(tmp_path):
@@ -189,6 +191,9 @@ def test_thread_matching_is_not_quadratic(tmp_path):
     r = measured("dump", "--max-threads", 1000, "--core", core, program())
     assert r["rc"] == 11 and "raise it with --max-threads N" in r["err"], r["err"]
     assert r["out"].count("(no such thread in the target)") == 0
+    r = measured("dump", "--json", "--max-threads", 1000, "--core", core, program())
+    out = json.loads(r["out"])
+    assert out["budget"] == "threads" and len(out["threads"]) == 1000
 
 
 def test_records_output_and_time_budgets_stop_the_dump():
