@@ -619,14 +619,34 @@ static int seize_error(struct dr_target *t, int tid, int en, char *err, size_t e
 
 #define STOP_WAIT 0.5   /* seconds a thread has to reach its ptrace stop */
 
-static int known(const struct dr_target *t, int tid)
+static int cmptid(const void *a, const void *b)
 {
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The threads found by earlier passes, sorted: a pass over n tasks costs
+ * n log n, not n squared. */
+struct tids { int32_t *v; int n; };
+
+static void snapshot(const struct dr_target *t, struct tids *k)
+{
+	int32_t *v = realloc(k->v, (t->nthreads + 1) * sizeof *v);
 	int i;
 
+	if (!v)
+		return;   /* keep the older snapshot: a thread seen twice fails to seize */
+	k->v = v;
 	for (i = 0; i < t->nthreads; i++)
-		if (t->threads[i].tid == tid)
-			return 1;
-	return 0;
+		v[i] = t->threads[i].tid;
+	k->n = t->nthreads;
+	qsort(v, k->n, sizeof *v, cmptid);
+}
+
+static int known(const struct tids *k, int32_t tid)
+{
+	return bsearch(&tid, k->v, k->n, sizeof *k->v, cmptid) != NULL;
 }
 
 /* Wait for the stops of threads first..nthreads-1 that were interrupted;
@@ -671,9 +691,10 @@ static void waitstops(struct dr_target *t, int first)
 static int stopall(struct dr_target *t, char *err, size_t errlen)
 {
 	char path[64];
-	int round;
+	struct tids k = { NULL, 0 };
+	int round, r = 0;
 
-	for (round = 0; round < 100; round++) {
+	for (round = 0; round < 100 && !r; round++) {
 		int first = t->nthreads;
 		DIR *d;
 		struct dirent *de;
@@ -681,14 +702,21 @@ static int stopall(struct dr_target *t, char *err, size_t errlen)
 		snprintf(path, sizeof path, "/proc/%d/task", t->pid);
 		if (!(d = opendir(path))) {
 			dr_setf(err, errlen, "process %d: %s", t->pid, strerror(errno));
-			return errno == ENOENT ? DR_ENOENT : DR_EPERM;
+			r = errno == ENOENT ? DR_ENOENT : DR_EPERM;
+			break;
 		}
+		snapshot(t, &k);
 		while ((de = readdir(d))) {
 			int tid = atoi(de->d_name);
 			char state;
 
-			if (tid <= 0 || known(t, tid))
+			if (tid <= 0 || known(&k, tid))
 				continue;
+			if (t->nthreads >= MAXTHREADS) {
+				dr_warn("process %d: more than %d threads: the others are not stopped nor read",
+					t->pid, MAXTHREADS);
+				break;
+			}
 			state = thread_state(t->pid, tid);
 			if (state == 'Z' || state == 'X' || !state) {
 				/* An exited thread (a zombie leader after pthread_exit):
@@ -705,8 +733,8 @@ static int stopall(struct dr_target *t, char *err, size_t errlen)
 				int en = errno;
 				if (en == ESRCH)
 					continue;
-				closedir(d);
-				return seize_error(t, tid, en, err, errlen);
+				r = seize_error(t, tid, en, err, errlen);
+				break;
 			}
 			addthread(t, tid, 0, 0, 2);
 			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
@@ -714,10 +742,13 @@ static int stopall(struct dr_target *t, char *err, size_t errlen)
 		}
 		closedir(d);
 		if (t->nthreads == first)
-			return 0;
+			break;
+		/* Also after an error: the threads interrupted so far must reach
+		 * their stops before dr_target_close can detach them. */
 		waitstops(t, first);
 	}
-	return 0;
+	free(k.v);
+	return r;
 }
 
 /* A live thread to read the process through, or 0: the leader may be a

@@ -13,9 +13,9 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "tool.h"
@@ -105,8 +105,9 @@ static int isolated(const struct args *a)
 		}
 		if (pid == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			/* Killed before prctl took effect: nobody to report to. */
 			if (getppid() != parent)
-				_exit(DR_EBUDGET);
+				_exit(DR_EUSAGE);
 			dup2(fd, 1);
 			dr_no_dwarf = attempt > 0;
 			alarm(budgets.seconds + 5);
@@ -178,8 +179,8 @@ int main(int argc, char **argv)
 				budgets.lim.panics = v;
 			else if (!strcmp(opt, "--max-output"))
 				budgets.output = v;
-			else if (!strcmp(opt, "--max-time") && v < 1000000)
-				budgets.seconds = (unsigned)v;
+			else if (!strcmp(opt, "--max-time"))
+				budgets.seconds = v < 1000000 ? (unsigned)v : 999999;
 			else
 				return bad("unknown budget");
 		} else if (argv[i][0] == '-' && argv[i][1]) {

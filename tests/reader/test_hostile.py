@@ -15,7 +15,7 @@ import time
 import pytest
 
 import conftest
-from dr_util import BUILD, OUT, PROGS, TOOL, gcore, inspect
+from dr_util import BUILD, OUT, PROGS, TOOL, TOOL_ASAN, ensure_tools, gcore, inspect
 from hostile import SOURCE, Target, add_thread_notes, measured, program, task_status, wait_for
 
 FORGED = re.compile(r"^\s*defer 9:", re.M)
@@ -154,6 +154,18 @@ def test_layout_warns_on_an_implausible_offsets_table(tmp_path, start, length, w
     assert "WARNING       _defer_debug_offsets is implausible: " + why in r.stdout, r.stdout
     js = json.loads(inspect("layout", "--json", lib).stdout)
     assert js["implausible"].startswith(why)
+
+
+@pytest.mark.parametrize("mode", [("names",), ("stale",), ("garbage", "fill"), ("garbage", "into-g"),
+                                  ("cycle", 2000), ("threads", 300, 50)])
+def test_hostile_targets_under_sanitizers(mode):
+    ensure_tools()
+    with Target(*mode) as t:
+        for args in (("dump", "--pid", t.pid), ("dump", "--json", "--pid", t.pid),
+                     ("dump", "--max-output", 3000, "--max-panics", 500, "--pid", t.pid)):
+            r = inspect(*args, tool=TOOL_ASAN)
+            assert r.returncode in (0, 9, 11), (args, r.returncode, r.stderr[-3000:])
+            assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
 
 
 # ---- 5. budgets ----
