@@ -85,6 +85,9 @@ HIDDEN int dr_dwarf_open(struct dr_elf *e);
 HIDDEN void dr_dwarf_close(struct dr_elf *e);
 HIDDEN void dr_setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* qsort/bsearch order of int32_t thread ids. */
+HIDDEN int dr_cmptid(const void *a, const void *b);
+
 /* A layout whose fields all lie inside their records: 0, or -1 and why. */
 HIDDEN int dr_layout_check(const struct dr_layout *l, char *why, size_t n);
 

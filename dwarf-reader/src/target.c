@@ -619,7 +619,7 @@ static int seize_error(struct dr_target *t, int tid, int en, char *err, size_t e
 
 #define STOP_WAIT 0.5   /* seconds a thread has to reach its ptrace stop */
 
-static int cmptid(const void *a, const void *b)
+int dr_cmptid(const void *a, const void *b)
 {
 	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
 
@@ -641,12 +641,12 @@ static void snapshot(const struct dr_target *t, struct tids *k)
 	for (i = 0; i < t->nthreads; i++)
 		v[i] = t->threads[i].tid;
 	k->n = t->nthreads;
-	qsort(v, k->n, sizeof *v, cmptid);
+	qsort(v, k->n, sizeof *v, dr_cmptid);
 }
 
 static int known(const struct tids *k, int32_t tid)
 {
-	return bsearch(&tid, k->v, k->n, sizeof *k->v, cmptid) != NULL;
+	return bsearch(&tid, k->v, k->n, sizeof *k->v, dr_cmptid) != NULL;
 }
 
 /* Wait for the stops of threads first..nthreads-1 that were interrupted;

@@ -366,13 +366,6 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 	}
 }
 
-static int cmptid(const void *a, const void *b)
-{
-	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The target's threads sorted once: matching n records is O(n log n). */
 static int sorttids(struct walk *w)
 {
@@ -383,7 +376,7 @@ static int sorttids(struct walk *w)
 		return -1;
 	for (i = 0; i < w->ntids; i++)
 		w->tids[i] = dr_thread(w->t, i)->tid;
-	qsort(w->tids, w->ntids, sizeof *w->tids, cmptid);
+	qsort(w->tids, w->ntids, sizeof *w->tids, dr_cmptid);
 	return 0;
 }
 
@@ -435,7 +428,7 @@ static int readg(struct walk *w, uint64_t a, uint8_t *rec, size_t *cap)
 	g->status = u32(rec, l->g.status);
 	memcpy(g->name, rec + l->g.name, 16);
 	g->name[16] = 0;
-	g->in_target = bsearch(&g->tid, w->tids, w->ntids, sizeof *w->tids, cmptid) != NULL;
+	g->in_target = bsearch(&g->tid, w->tids, w->ntids, sizeof *w->tids, dr_cmptid) != NULL;
 	return 0;
 }
 

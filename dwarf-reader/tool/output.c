@@ -1,5 +1,5 @@
 /*
- * output.c - the output budget and safe text.
+ * output.c - the output and time budgets of a command.
  *
  * stdout is replaced by a stream that counts what it writes and drops
  * everything past --max-output bytes, so that no target, however large
@@ -71,26 +71,4 @@ int out_budget(int r)
 			 "stopped at the time budget (%u s) while printing; raise it with --max-time SECONDS",
 			 budgets.seconds);
 	return fail(DR_EBUDGET, msg);
-}
-
-const char *esc(char *buf, size_t n, const char *s)
-{
-	if (!s)
-		return NULL;
-	dr_escape(buf, n, s, (size_t)-1, 0);
-	return buf;
-}
-
-void c_text(FILE *f, const char *s)
-{
-	char buf[1024];
-	size_t done = 0, n;
-
-	while (s[done]) {
-		n = dr_escape(buf, sizeof buf, s + done, (size_t)-1, 0);
-		fputs(buf, f);
-		if (!n)
-			break;
-		done += n;
-	}
 }
