@@ -248,7 +248,7 @@ def test_fifo_on_the_command_line_is_refused_at_once(tmp_path):
     f = fifo(tmp_path / "f")
     for args in (("layout", f), ("sites", f), ("dump", "--core", f, program()),
                  ("dump", "--core", f, f)):
-        r = measured(*args)
+        r = measured(*args, timeout=30)   # before: a hang
         assert r["rc"] == 4, r
         assert_refused_fast(r, f)
 
@@ -276,7 +276,7 @@ def test_fifo_in_a_cores_mapped_files_is_refused(tmp_path):
         core = gcore(t.pid, tmp_path / "app.core")
     lib.unlink()
     fifo(lib)
-    r = measured("dump", "--core", core, exe)
+    r = measured("dump", "--core", core, exe, timeout=30)
     assert_refused_fast(r, lib)
     assert r["rc"] == 5 and "mapped file" in r["err"], r
     assert r["err"].splitlines()[-1].startswith(
@@ -287,7 +287,7 @@ def test_fifo_in_runpath_and_ld_library_path_is_skipped(tmp_path):
     exe, lib = shared_copy(tmp_path / "app")
     lib.unlink()
     fifo(lib)
-    r = measured("layout", exe)        # RUNPATH names the FIFO's directory only
+    r = measured("layout", exe, timeout=30)   # RUNPATH names the FIFO's directory only
     assert r["rc"] == 5 and "library search" in r["err"], r
     assert_refused_fast(r, lib)
     bare = build_shared(tmp_path / "bare")     # no RUNPATH: LD_LIBRARY_PATH is searched
@@ -306,7 +306,7 @@ def test_fifo_behind_a_mapped_path_of_a_live_process_is_refused(tmp_path):
         if subprocess.run(["mount", "--bind", str(f), str(lib)], capture_output=True).returncode:
             pytest.skip("cannot bind-mount here")
         try:
-            r = measured("dump", "--pid", t.pid)
+            r = measured("dump", "--pid", t.pid, timeout=30)
         finally:
             subprocess.run(["umount", str(lib)], check=True)
         assert_refused_fast(r, lib)
@@ -333,7 +333,7 @@ def test_program_reading_allgs_itself_is_not_taken_for_the_runtime(tmp_path):
 
 def test_thread_in_vfork_does_not_freeze_the_target():
     with Target("vfork") as t:
-        r = measured("dump", "--pid", t.pid)
+        r = measured("dump", "--pid", t.pid, timeout=30)   # before: 240 s
         assert r["seconds"] < 5, r
         assert r["rc"] == 0 and "is in vfork() (until its child execs or exits)" in r["err"], r
         assert "f(x=1)" in r["out"] and "f(x=0)" in r["out"], r["out"]
