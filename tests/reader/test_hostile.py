@@ -15,7 +15,7 @@ import time
 import pytest
 
 import conftest
-from dr_util import BUILD, OUT, PROGS, TOOL, TOOL_ASAN, ensure_tools, gcore, inspect
+from dr_util import BUILD, OUT, PROGS, TOOL, TOOL_ASAN, ensure_tools, gcore, gdb_batch, inspect
 from hostile import SOURCE, Target, add_thread_notes, measured, program, task_status, wait_for
 
 FORGED = re.compile(r"^\s*defer 9:", re.M)
@@ -34,10 +34,14 @@ def control_chars(text):
 
 # ---- 4. text output is safe to print ----
 
-def test_dump_text_escapes_names_messages_and_files_from_the_target():
+@pytest.mark.parametrize("source", ["pid", "core"])
+def test_dump_text_escapes_names_messages_and_files_from_the_target(source, tmp_path):
     with Target("names") as t:
-        r = measured("dump", "--pid", t.pid)
-        js = measured("dump", "--json", "--pid", t.pid)
+        where = ("--pid", t.pid)
+        if source == "core":
+            where = ("--core", gcore(t.pid, tmp_path / "names.core"), program())
+        r = measured("dump", *where)
+        js = measured("dump", "--json", *where)
     out = r["out"]
     assert r["rc"] == 0, r["err"]
     assert not control_chars(out) and not control_chars(r["err"]), out
@@ -97,6 +101,16 @@ def test_garbage_record_is_flagged_as_gdb_does(kind):
     th = out["threads"][0]
     assert th["corrupt"] and re.search(line, th["warning"]) and len(th["defers"]) == 1
     assert out["corrupt"] == 1 and out["budget"] is None
+
+
+@pytest.mark.parametrize("kind", sorted(GARBAGE))
+def test_garbage_record_gets_the_same_words_from_gdb_and_defer_inspect(kind, tmp_path):
+    with Target("garbage", kind) as t:
+        core = gcore(t.pid, tmp_path / "g.core")
+    ours = inspect("dump", "--core", core, program()).stdout
+    theirs = gdb_batch(program(), ["info defers all"], core=core)
+    err = re.compile(r"^\s*error: (corrupted defer chain: .*)$", re.M)
+    assert err.findall(ours) == err.findall(theirs) != [], (ours, theirs)
 
 
 def test_garbage_record_in_a_core_is_flagged(tmp_path):
