@@ -99,6 +99,19 @@ static void stale(void)
 	panic("stale");
 }
 
+/* panic-garbage: the running panic's recovered flag is 2. */
+static void bad_panic_runner(void)
+{
+	me()->_panic->recovered = 2;
+	forever();
+}
+static void bad_panic(void)
+{
+	defer_frame;
+	defer(bad_panic_runner);
+	panic("bad");
+}
+
 /* cycle N: N pending calls, the oldest linked back to the newest. */
 static void cycle(long n)
 {
@@ -177,6 +190,8 @@ int main(int argc, char **argv)
 		garbage(argv[2]);
 	else if (!strcmp(mode, "stale"))
 		stale();
+	else if (!strcmp(mode, "panic-garbage"))
+		bad_panic();
 	else if (!strcmp(mode, "cycle"))
 		cycle(atol(argv[2]));
 	else if (!strcmp(mode, "threads"))

@@ -122,6 +122,20 @@ def test_garbage_record_in_a_core_is_flagged(tmp_path):
     assert r.returncode == 9 and re.search(GARBAGE["fill"], r.stdout), r.stdout + r.stderr
 
 
+def test_panic_chain_garbage_and_cycle_are_flagged():
+    with Target("panic-garbage") as t:
+        r = inspect("dump", "--pid", t.pid)
+    assert r.returncode == 9, r.stderr
+    assert re.search(r"^  error: corrupted panic chain: panic 1 at 0x[0-9a-f]+ holds garbage$", r.stdout,
+                     re.M), r.stdout
+    with Target("threads", 1, 3) as t:
+        r = inspect("dump", "--json", "--pid", t.pid)
+    assert r.returncode == 9, r.stderr
+    fake = [x for x in json.loads(r.stdout)["threads"] if x["tid"] == 1000000][0]
+    assert len(fake["panics"]) == 3 and fake["corrupt"]
+    assert fake["warning"] == "corrupted panic chain: cycle back to %#x" % fake["panics"][0]["record"]
+
+
 def test_stale_panic_of_a_pending_record_is_not_reported_in_json():
     with Target("stale") as t:
         js = inspect("dump", "--json", "--pid", t.pid)
