@@ -303,20 +303,30 @@ int dr_sym(struct dr_elf *e, const char *name, uint64_t *addr, uint64_t *size)
 	return 0;
 }
 
-const struct dr_sym *dr_symbol_at(struct dr_elf *e, uint64_t addr)
+size_t dr_upper(const void *v, size_t n, size_t size, uint64_t key)
 {
-	size_t lo = 0, hi;
-	const struct dr_sym *s;
+	size_t lo = 0, hi = n;
 
-	loadsyms(e);
-	hi = e->nbyaddr;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (e->byaddr[mid].addr <= addr)
+		uint64_t k;
+
+		memcpy(&k, (const char *)v + mid * size, 8);
+		if (k <= key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+const struct dr_sym *dr_symbol_at(struct dr_elf *e, uint64_t addr)
+{
+	const struct dr_sym *s;
+	size_t lo;
+
+	loadsyms(e);
+	lo = dr_upper(e->byaddr, e->nbyaddr, sizeof *e->byaddr, addr);
 	if (!lo)
 		return NULL;
 	while (lo > 1 && e->byaddr[lo - 2].addr == e->byaddr[lo - 1].addr)

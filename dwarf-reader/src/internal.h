@@ -9,6 +9,7 @@
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
+/* addr first: byaddr is searched with dr_upper. */
 struct dr_sym { uint64_t addr, size; const char *name; };
 
 /* One compilation unit found by an index: its DIE offset and a pc range. */
@@ -84,6 +85,11 @@ HIDDEN const struct dr_sym *dr_symbol_at(struct dr_elf *e, uint64_t addr);
 HIDDEN int dr_dwarf_open(struct dr_elf *e);
 HIDDEN void dr_dwarf_close(struct dr_elf *e);
 HIDDEN void dr_setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* In an array of n elements of size bytes, sorted by a leading uint64_t
+ * key, the number of elements whose key is <= key (so element [r - 1],
+ * if r > 0, is the last one starting at or below key). */
+HIDDEN size_t dr_upper(const void *v, size_t n, size_t size, uint64_t key);
 
 /* qsort/bsearch order of int32_t thread ids. */
 HIDDEN int dr_cmptid(const void *a, const void *b);

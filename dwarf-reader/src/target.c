@@ -33,6 +33,7 @@
 #define MAXMAPS 65536
 #define MAXIMAGES 4096
 
+/* Both sorted by their first field, for dr_upper. */
 struct seg { uint64_t vaddr, memsz, off, filesz; };
 struct map { uint64_t start, end, off; int image; };
 
@@ -49,7 +50,9 @@ struct dr_target {
 	struct dr_thread *threads;
 	int nthreads, cap_threads;
 	struct map *maps;
-	size_t nmaps;
+	size_t nmaps, cap_maps;
+	int maps_sorted;        /* by start, for binary search */
+	int *imhash;            /* image index + 1 by path hash, MAXIMAGES * 2 slots */
 	struct dr_image *images;
 	int nimages;
 	struct dr_elf *exe;
@@ -61,14 +64,27 @@ struct dr_target {
 
 /* ---- images and mappings ---- */
 
+/* A core's NT_FILE may name 65,536 mappings: images are found by a hash
+ * of their path, mappings by binary search, never by a scan per entry. */
+static size_t pathhash(const char *p)
+{
+	size_t h = 1469598103934665603ull;
+
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
+	return h & (2 * MAXIMAGES - 1);
+}
+
 static int addimage(struct dr_target *t, const char *path)
 {
-	int i;
 	struct dr_image *v;
+	size_t h;
 
-	for (i = 0; i < t->nimages; i++)
-		if (strcmp(t->images[i].path, path) == 0)
-			return i;
+	if (!t->imhash && !(t->imhash = calloc(2 * MAXIMAGES, sizeof *t->imhash)))
+		return -1;
+	for (h = pathhash(path); t->imhash[h]; h = (h + 1) & (2 * MAXIMAGES - 1))
+		if (strcmp(t->images[t->imhash[h] - 1].path, path) == 0)
+			return t->imhash[h] - 1;
 	if (t->nimages >= MAXIMAGES ||
 	    !(v = realloc(t->images, (t->nimages + 1) * sizeof *v)))
 		return -1;
@@ -77,6 +93,7 @@ static int addimage(struct dr_target *t, const char *path)
 	if (!(v[t->nimages].path = strdup(path)))
 		return -1;
 	v[t->nimages].start = UINT64_MAX;
+	t->imhash[h] = t->nimages + 1;
 	return t->nimages++;
 }
 
@@ -87,12 +104,39 @@ static void addmap(struct dr_target *t, uint64_t start, uint64_t end, uint64_t o
 
 	if (end <= start || t->nmaps >= MAXMAPS || (im = addimage(t, path)) < 0)
 		return;
-	if (!(v = realloc(t->maps, (t->nmaps + 1) * sizeof *v)))
-		return;
-	t->maps = v;
-	v[t->nmaps++] = (struct map){ start, end, off, im };
+	if (t->nmaps == t->cap_maps) {
+		size_t cap = t->cap_maps ? 2 * t->cap_maps : 64;
+		if (!(v = realloc(t->maps, cap * sizeof *v)))
+			return;
+		t->maps = v;
+		t->cap_maps = cap;
+	}
+	t->maps[t->nmaps++] = (struct map){ start, end, off, im };
+	t->maps_sorted = 0;
 	if (off == 0 && start < t->images[im].start)
 		t->images[im].start = start;
+}
+
+static int cmpmap(const void *a, const void *b)
+{
+	const struct map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The mapping holding addr (the one starting last at or below it), or NULL. */
+static struct map *mapat(struct dr_target *t, uint64_t addr)
+{
+	size_t lo;
+
+	if (!t->nmaps)
+		return NULL;
+	if (!t->maps_sorted) {
+		qsort(t->maps, t->nmaps, sizeof *t->maps, cmpmap);
+		t->maps_sorted = 1;
+	}
+	lo = dr_upper(t->maps, t->nmaps, sizeof *t->maps, addr);
+	return lo && addr < t->maps[lo - 1].end ? &t->maps[lo - 1] : NULL;
 }
 
 struct dr_elf *dr_image_elf(struct dr_image *im)
@@ -124,56 +168,41 @@ const struct dr_thread *dr_thread(const struct dr_target *t, int i) { return &t-
 
 struct dr_image *dr_image_at(struct dr_target *t, uint64_t addr)
 {
-	size_t i;
+	struct map *m = mapat(t, addr);
+	struct dr_image *im;
 
-	for (i = 0; i < t->nmaps; i++)
-		if (addr >= t->maps[i].start && addr < t->maps[i].end) {
-			struct dr_image *im = &t->images[t->maps[i].image];
-			dr_image_elf(im);
-			return im->elf ? im : NULL;
-		}
-	return NULL;
+	if (!m)
+		return NULL;
+	im = &t->images[m->image];
+	dr_image_elf(im);
+	return im->elf ? im : NULL;
 }
 
 /* Bytes of a mapped file, read from the file (text a core did not keep). */
 static size_t readfile(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 {
-	size_t i;
+	struct map *m = mapat(t, addr);
+	struct dr_elf *e;
+	uint64_t off, avail;
 
-	for (i = 0; i < t->nmaps; i++) {
-		struct map *m = &t->maps[i];
-		struct dr_elf *e;
-		uint64_t off, avail;
-
-		if (addr < m->start || addr >= m->end)
-			continue;
-		if (!(e = dr_image_elf(&t->images[m->image])))
-			return 0;
-		off = m->off + (addr - m->start);
-		if (off < m->off || off >= e->rawsize)
-			return 0;
-		avail = e->rawsize - off;
-		if (avail > m->end - addr)
-			avail = m->end - addr;
-		if (avail > n)
-			avail = n;
-		memcpy(buf, e->raw + off, avail);
-		return avail;
-	}
-	return 0;
+	if (!m || !(e = dr_image_elf(&t->images[m->image])))
+		return 0;
+	off = m->off + (addr - m->start);
+	if (off < m->off || off >= e->rawsize)
+		return 0;
+	avail = e->rawsize - off;
+	if (avail > m->end - addr)
+		avail = m->end - addr;
+	if (avail > n)
+		avail = n;
+	memcpy(buf, e->raw + off, avail);
+	return avail;
 }
 
 static const struct seg *segat(const struct dr_target *t, uint64_t addr)
 {
-	size_t lo = 0, hi = t->nsegs;
+	size_t lo = dr_upper(t->segs, t->nsegs, sizeof *t->segs, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->segs[mid].vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo && addr - t->segs[lo - 1].vaddr < t->segs[lo - 1].memsz)
 		return &t->segs[lo - 1];
 	return NULL;
@@ -893,6 +922,7 @@ void dr_target_close(struct dr_target *t)
 		dr_elf_close(t->exe);
 	free(t->images);
 	free(t->maps);
+	free(t->imhash);
 	free(t->threads);
 	free(t->seized);
 	free(t->sig);

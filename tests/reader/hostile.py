@@ -245,31 +245,49 @@ def record(args, res):
             res["rss_mb"], res["out_bytes"]))
 
 
-def add_thread_notes(core, tids, out):
-    """Copy core to out with one more PT_NOTE segment holding an
-    NT_PRSTATUS note per tid (registers zero): the kernel's notes for
-    threads that the core did not have."""
+def add_notes(core, notes, out):
+    """Copy core to out with one more PT_NOTE segment holding `notes`
+    ((type, desc) pairs, owner CORE), as the kernel would have written."""
     data = bytearray(open(core, "rb").read())
     phoff, = struct.unpack_from("<Q", data, 32)
     phentsize, phnum = struct.unpack_from("<HH", data, 54)
-    desc = bytearray(336)                       # sizeof(struct elf_prstatus) on x86-64
-    notes = bytearray()
-    for tid in tids:
-        struct.pack_into("<i", desc, 32, tid)   # pr_pid
-        notes += struct.pack("<III", 5, len(desc), 1) + b"CORE\0\0\0\0" + desc
+    blob = bytearray()
+    for typ, desc in notes:
+        blob += struct.pack("<III", 5, len(desc), typ) + b"CORE\0\0\0\0" + desc
+        while len(blob) % 4:
+            blob.append(0)
     while len(data) % 8:
         data.append(0)
     note_off = len(data)
-    data += notes
+    data += blob
     while len(data) % 8:
         data.append(0)
     new_phoff = len(data)
     data += data[phoff:phoff + phentsize * phnum]
-    data += struct.pack("<IIQQQQQQ", 4, 0, note_off, 0, 0, len(notes), 0, 4)
+    data += struct.pack("<IIQQQQQQ", 4, 0, note_off, 0, 0, len(blob), 0, 4)
     struct.pack_into("<Q", data, 32, new_phoff)
     struct.pack_into("<H", data, 56, phnum + 1)
     open(out, "wb").write(bytes(data))
     return out
+
+
+def add_thread_notes(core, tids, out):
+    """One NT_PRSTATUS per tid (registers zero): threads the core did not have."""
+    def prstatus(tid):
+        desc = bytearray(336)                   # sizeof(struct elf_prstatus) on x86-64
+        struct.pack_into("<i", desc, 32, tid)   # pr_pid
+        return bytes(desc)
+    return add_notes(core, [(1, prstatus(tid)) for tid in tids], out)
+
+
+def add_file_note(core, n, out):
+    """An NT_FILE naming n one-page mappings of n distinct missing files."""
+    desc = struct.pack("<QQ", n, 4096)
+    for i in range(n):
+        start = 0x100000000000 + i * 0x2000
+        desc += struct.pack("<QQQ", start, start + 0x1000, 0)
+    desc += b"".join(b"/nonexistent/lib%05d.so\0" % i for i in range(n))
+    return add_notes(core, [(0x46494c45, desc)], out)
 
 
 class Target:

@@ -16,7 +16,7 @@ import pytest
 
 import conftest
 from dr_util import BUILD, OUT, PROGS, TOOL, TOOL_ASAN, ensure_tools, gcore, gdb_batch, inspect
-from hostile import SOURCE, Target, add_thread_notes, measured, program, task_status, wait_for
+from hostile import SOURCE, Target, add_file_note, add_thread_notes, measured, program, task_status, wait_for
 
 FORGED = re.compile(r"^\s*defer 9:", re.M)
 
@@ -236,6 +236,16 @@ def test_thread_matching_is_not_quadratic(tmp_path):
     r = measured("dump", "--json", "--max-threads", 1000, "--core", core, program())
     out = json.loads(r["out"])
     assert out["budget"] == "threads" and len(out["threads"]) == 1000
+
+
+def test_many_mapped_files_are_indexed_not_scanned(tmp_path):
+    with Target("cycle", 1000) as t:
+        core = gcore(t.pid, tmp_path / "c.core")
+    core = add_file_note(core, 65536, tmp_path / "files.core")
+    r = measured("dump", "--core", core, program())
+    assert r["rc"] == 9 and "cycle" in r["err"], r["err"]
+    # Before: 1.0 s (4,096 images x 65,536 entries compared by name).
+    assert r["seconds"] < 0.5, r
 
 
 def test_records_output_and_time_budgets_stop_the_dump():
