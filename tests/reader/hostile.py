@@ -126,6 +126,29 @@ static void cycle(long n)
 	forever();
 }
 
+/* crossed N P: N started records and P panics naming records and panics
+ * that are not there: every one is looked up among the others. */
+static void crossed(long n, long p)
+{
+	defer_frame;
+	for (long i = 0; i < n; i++)
+		defer(f, (int)i);
+	struct g *g = me();
+	struct _panic *ps = calloc(p, sizeof *ps);
+	for (long i = 0; i < p; i++) {
+		ps[i].link = i + 1 < p ? &ps[i + 1] : NULL;
+		ps[i].defer = (struct _defer *)0x10;
+		ps[i].aborted = 1;
+		snprintf(ps[i].msg, sizeof ps[i].msg, "panic %ld", i);
+	}
+	for (struct _defer *d = g->_defer; d; d = d->link) {
+		d->started = 1;
+		d->_panic = (struct _panic *)0x20;
+	}
+	g->_panic = ps;
+	forever();
+}
+
 /* threads N P: N made-up thread records (tids 1000000...) whose panic
  * chains all enter one cycle of P panic records (none if P is 0). */
 static void threads(long n, long p)
@@ -194,6 +217,8 @@ int main(int argc, char **argv)
 		bad_panic();
 	else if (!strcmp(mode, "cycle"))
 		cycle(atol(argv[2]));
+	else if (!strcmp(mode, "crossed"))
+		crossed(atol(argv[2]), atol(argv[3]));
 	else if (!strcmp(mode, "threads"))
 		threads(atol(argv[2]), atol(argv[3]));
 	else if (!strcmp(mode, "vfork")) {

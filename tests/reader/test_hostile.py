@@ -238,6 +238,16 @@ def test_thread_matching_is_not_quadratic(tmp_path):
     assert out["budget"] == "threads" and len(out["threads"]) == 1000
 
 
+def test_records_and_panics_naming_each_other_cost_n_log_n():
+    with Target("crossed", 300000, 4096) as t:
+        r = measured("dump", "--pid", t.pid)
+    assert r["rc"] == 0, r["err"]
+    assert r["out_bytes"] > 300000 * 100 and '  panic 4096: "panic 4095"  [aborted]' in r["out"]
+    # Before: 23.6 s at 500,000 x 4,096 (each record scanned the panics,
+    # each panic the records).
+    assert r["seconds"] < 7, r
+
+
 def test_many_mapped_files_are_indexed_not_scanned(tmp_path):
     with Target("cycle", 1000) as t:
         core = gcore(t.pid, tmp_path / "c.core")
