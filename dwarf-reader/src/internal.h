@@ -31,6 +31,10 @@ struct dr_linetab {
 struct dr_sub { uint64_t lo, hi, off; int ranges; };
 struct dr_subs { uint64_t cu; struct dr_sub *v; size_t n; };
 
+/* A target can name a million different function addresses: the cache of
+ * answers is a bounded hash table, not a list searched per question. */
+#define DR_FUNC_CACHE 65536
+
 struct dr_elf {
 	char *path;
 	int fd;
@@ -69,8 +73,10 @@ struct dr_elf {
 	size_t ncu_offs;
 	struct dr_struct *structs; /* cache */
 	size_t nstructs;
-	struct dr_func *funcs;   /* cache */
-	size_t nfuncs;
+	struct dr_func *funcs;   /* cache, at most DR_FUNC_CACHE entries */
+	size_t nfuncs, capfuncs;
+	uint32_t *funchash;      /* funcs index + 1 by entry address, 2 * DR_FUNC_CACHE slots */
+	struct dr_func funcmiss; /* the answer when the cache is full */
 	struct dr_linetab *lts;  /* cache */
 	size_t nlts;
 	struct dr_subs *subs;    /* cache */

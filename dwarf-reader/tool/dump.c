@@ -234,10 +234,17 @@ static void call(struct dr_target *t, const struct dr_defer *d)
 	struct arg a[6];
 	int n = resolve(t, d, &fw, a), k;
 
-	if (fw.func)
+	/* Not a function's entry (garbage, or a hand-made pointer): the
+	 * address and where it points, as gdb's extension prints it. */
+	if (fw.func && fw.off) {
+		printf("%#lx <", (unsigned long)d->fn);
 		c_text(stdout, fw.func);
-	else
+		printf("+%lu>", (unsigned long)fw.off);
+	} else if (fw.func) {
+		c_text(stdout, fw.func);
+	} else {
 		printf("%#lx", (unsigned long)d->fn);
+	}
 	printf("(");
 	for (k = 0; k < n; k++) {
 		printf("%s", k ? ", " : "");

@@ -149,6 +149,18 @@ static void crossed(long n, long p)
 	forever();
 }
 
+/* fns N: N records whose functions are N different addresses. */
+static void fns(long n)
+{
+	defer_frame;
+	for (long i = 0; i < n; i++)
+		defer(f, (int)i);
+	long i = 0;
+	for (struct _defer *d = me()->_defer; d; d = d->link)
+		d->fn = (void (*)(void))((char *)f + i++);
+	forever();
+}
+
 /* threads N P: N made-up thread records (tids 1000000...) whose panic
  * chains all enter one cycle of P panic records (none if P is 0). */
 static void threads(long n, long p)
@@ -219,6 +231,8 @@ int main(int argc, char **argv)
 		cycle(atol(argv[2]));
 	else if (!strcmp(mode, "crossed"))
 		crossed(atol(argv[2]), atol(argv[3]));
+	else if (!strcmp(mode, "fns"))
+		fns(atol(argv[2]));
 	else if (!strcmp(mode, "threads"))
 		threads(atol(argv[2]), atol(argv[3]));
 	else if (!strcmp(mode, "vfork")) {
