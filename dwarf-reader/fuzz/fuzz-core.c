@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	if (dr_target_core(path, exe, &t, err, sizeof err) == 0) {
 		if (dr_target_runtime(t, &rt, &bias, err, sizeof err) == 0 &&
-		    dr_walk(t, &rt, bias, &st, err, sizeof err) == 0) {
+		    dr_walk(t, &rt, bias, NULL, &st, err, sizeof err) == 0) {
 			/* What printing does: resolve every function and site. */
 			for (i = 0; i < st.ng; i++)
 				for (j = 0; j < st.gs[i].ndefer; j++) {

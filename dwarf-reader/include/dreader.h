@@ -45,6 +45,7 @@ enum {
 	DR_EPERM = 8,      /* not allowed to open or attach */
 	DR_ECORRUPT = 9,   /* the records or the core are unreadable */
 	DR_ENOMEM = 10,
+	DR_EBUDGET = 11,   /* a budget (records, panics, threads, output, time) was reached */
 };
 
 /* Warnings go through this hook (default: stderr, "defer-inspect: warning: ...").
@@ -52,12 +53,22 @@ enum {
 extern void (*dr_warn_hook)(const char *msg);
 void dr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Copy at most max bytes of s (up to its NUL) into out (n bytes, always
+ * NUL-terminated), control and non-ASCII bytes spelled C-style (\n, \033),
+ * backslashes doubled, and double quotes too if quotes is set.  Returns
+ * the number of bytes of s consumed.  Use it for every string from a
+ * target that reaches a terminal. */
+size_t dr_escape(char *out, size_t n, const char *s, size_t max, int quotes);
+
 /* ---- 1. binaries ---- */
 
 struct dr_elf;
 
 /* Open an ELF file (executable, shared library or core).  On failure
- * returns DR_ENOENT, DR_EPERM or DR_ENOTELF and writes a message to err. */
+ * returns DR_ENOENT, DR_EPERM or DR_ENOTELF and writes a message to err.
+ * Only a regular file is opened (never blocks on a FIFO): anything else is
+ * DR_ENOTELF with DR_NOTREG in the message. */
+#define DR_NOTREG "not a regular file"
 int dr_elf_open(const char *path, struct dr_elf **out, char *err, size_t errlen);
 void dr_elf_close(struct dr_elf *e);
 const char *dr_elf_path(const struct dr_elf *e);
@@ -251,6 +262,7 @@ struct dr_runtime {
 	struct dr_layout lay;  /* what the walk uses: DWARF when present, else the table */
 	struct dr_layout table, dwarf;
 	char mismatch[256];    /* first disagreement between DWARF and the table, "" if none */
+	char implausible[160]; /* why the table cannot describe real records, "" if it can */
 	struct { const char *name; uint64_t addr; int found; } syms[8];
 	int nsyms;
 };
@@ -286,26 +298,63 @@ struct dr_g {
 	int ndefer, npanic;
 	struct dr_defer *defers; /* newest first */
 	struct dr_panic *panics; /* newest first */
-	const char *warning;     /* chain cut short: why, or NULL */
+	int corrupt;             /* a chain holds garbage, a cycle or a wild pointer */
+	char warning[320];       /* why a chain was cut short ("; "-joined), "" if it was not */
 };
 struct dr_state {
 	int ng;
 	struct dr_g *gs;
 	uint64_t bias;          /* of the runtime image */
 	int warnings;
+	int corrupt;            /* threads (or allgs) with a corrupt chain */
+	const char *budget;     /* the budget that stopped the walk ("records", ...), or NULL */
+	char budget_msg[200];   /* one line saying so and how to raise it */
 };
 
-/* Limits that keep a corrupt target from costing unbounded time or memory. */
+/*
+ * Validity rules, the same as gdb's extension (gdb/libdefer_gdb/records.py):
+ *   - a link seen before in the same chain is a cycle: reading stops at the
+ *     first repeated record (a visited set, never a repeat printed);
+ *   - a pointer that is misaligned (& 7) or not a user address (>= 2^47) is
+ *     wild, and not followed;
+ *   - a _defer holds garbage if its pc or sp is 0, nargs > DEFER_MAXARGS,
+ *     its flags byte has bits other than started/heap, or its link or sp is
+ *     misaligned; a _panic if recovered, aborted or goexit is above 1;
+ *   - more than DR_MAX_CHAIN_PANICS panics in one thread is not a real chain;
+ *   - _panic of a record that has not started is stale (pool records are
+ *     reused without clearing it) and read as 0.
+ * Reading a chain stops at the first such record, with g->warning saying
+ * which rule and where, and g->corrupt set.  An unreadable record (not in
+ * the core) also ends the chain, with a warning, but is not corruption.
+ *
+ * Budgets are global, over the whole walk, so that a hostile target cannot
+ * multiply them: the first one reached stops the walk (threads after it
+ * are not listed) and sets st->budget and st->budget_msg.
+ */
+struct dr_limits {
+	uint64_t threads;  /* thread records (allgs entries) */
+	uint64_t records;  /* deferred-call records, over all threads */
+	uint64_t panics;   /* panic records, over all threads */
+	double deadline;   /* CLOCK_MONOTONIC seconds, 0 for none */
+};
 #define DR_MAX_G 65536
-#define DR_MAX_DEFERS (1u << 20)   /* over all threads */
-#define DR_MAX_PANICS 4096          /* per thread */
+#define DR_MAX_DEFERS (1u << 20)
+#define DR_MAX_PANICS 65536
+#define DR_MAX_CHAIN_PANICS 4096   /* validity rule, per chain */
 
-/* Walk allgs.  Partial results carry per-thread warnings. */
+/* The option that raises each budget, for messages. */
+extern const char *const dr_budget_option[];
+
+/* Walk allgs within lim (NULL: the defaults above, no deadline).  Partial
+ * results carry per-thread warnings. */
 int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias,
-	    struct dr_state *st, char *err, size_t errlen);
+	    const struct dr_limits *lim, struct dr_state *st, char *err, size_t errlen);
 void dr_state_free(struct dr_state *st);
+/* Seconds on CLOCK_MONOTONIC, for dr_limits.deadline. */
+double dr_now(void);
 /* One record at addr, e.g. the one a panic was running when a newer panic
- * took over (already off the chain, possibly reused). */
+ * took over (already off the chain, possibly reused).  DR_ECORRUPT if it is
+ * unreadable or garbage by the rules above. */
 int dr_read_defer(struct dr_target *t, const struct dr_layout *l, uint64_t addr, struct dr_defer *d);
 
 /* Locate the runtime in a target: the executable if it has it, else a

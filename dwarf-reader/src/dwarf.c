@@ -198,6 +198,7 @@ void dr_dwarf_close(struct dr_elf *e)
 		free(e->structs[i].members);
 	free(e->structs);
 	free(e->funcs);
+	free(e->funchash);
 	free(e->aranges);
 	free(e->cus);
 	free(e->cu_offs);
@@ -996,19 +997,31 @@ static int funcfn(struct dr_elf *e, Dwarf_Die cu, Dwarf_Die d, void *arg)
 	return 1;
 }
 
+static size_t funcslot(const struct dr_elf *e, uint64_t addr)
+{
+	size_t h = (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 40) & (2 * DR_FUNC_CACHE - 1);
+
+	while (e->funchash[h] && e->funcs[e->funchash[h] - 1].lowpc != addr)
+		h = (h + 1) & (2 * DR_FUNC_CACHE - 1);
+	return h;
+}
+
 int dr_func_at(struct dr_elf *e, uint64_t addr, const struct dr_func **out)
 {
 	struct funcq q;
 	struct dr_func *v;
 	Dwarf_Die cu;
-	size_t i;
+	size_t h = 0;
 	int found = 0;
 
-	for (i = 0; i < e->nfuncs; i++)
-		if (e->funcs[i].lowpc == addr) {
-			*out = e->funcs[i].name ? &e->funcs[i] : NULL;
-			return *out ? 0 : DR_ENOENT;
-		}
+	if (!e->funchash && !(e->funchash = calloc(2 * DR_FUNC_CACHE, sizeof *e->funchash)))
+		return DR_ENOMEM;
+	if (e->funchash[h = funcslot(e, addr)]) {
+		*out = &e->funcs[e->funchash[h] - 1];
+		if (!(*out)->name)
+			*out = NULL;
+		return *out ? 0 : DR_ENOENT;
+	}
 	memset(&q, 0, sizeof q);
 	q.addr = addr;
 	/* Only the unit that covers addr: no scan for a function without DWARF. */
@@ -1017,16 +1030,25 @@ int dr_func_at(struct dr_elf *e, uint64_t addr, const struct dr_func **out)
 		found = eachchild(e, cu, funcfn, &q, &steps);
 		dwarf_dealloc_die(cu);
 	}
-	/* Remember misses too (name NULL): libc functions are asked for often. */
-	if (!(v = realloc(e->funcs, (e->nfuncs + 1) * sizeof *v)))
-		return DR_ENOMEM;
-	e->funcs = v;
 	if (!found)
 		q.f.name = NULL;
 	q.f.lowpc = addr;
-	e->funcs[e->nfuncs] = q.f;
-	*out = found ? &e->funcs[e->nfuncs] : NULL;
-	e->nfuncs++;
+	/* Remember misses too (name NULL): libc functions are asked for often. */
+	if (e->nfuncs == e->capfuncs && e->capfuncs < DR_FUNC_CACHE &&
+	    (v = realloc(e->funcs, (e->capfuncs ? 2 * e->capfuncs : 64) * sizeof *v))) {
+		e->funcs = v;
+		e->capfuncs = e->capfuncs ? 2 * e->capfuncs : 64;
+	}
+	if (e->nfuncs < e->capfuncs) {
+		e->funcs[e->nfuncs] = q.f;
+		e->funchash[h] = (uint32_t)++e->nfuncs;
+		*out = &e->funcs[e->nfuncs - 1];
+	} else {
+		e->funcmiss = q.f;
+		*out = &e->funcmiss;
+	}
+	if (!found)
+		*out = NULL;
 	return found ? 0 : DR_ENOENT;
 }
 

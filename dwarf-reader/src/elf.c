@@ -12,10 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "internal.h"
 
 void (*dr_warn_hook)(const char *msg);
-static void warn_stderr(const char *msg) { fprintf(stderr, "defer-inspect: warning: %s\n", msg); }
+static void warn_stderr(const char *msg)
+{
+	char e[2048];
+
+	/* Warnings name paths and threads of the target. */
+	dr_escape(e, sizeof e, msg, (size_t)-1, 0);
+	fprintf(stderr, "defer-inspect: warning: %s\n", e);
+}
 static int hook_set;
 
 void dr_warn(const char *fmt, ...)
@@ -68,6 +76,7 @@ const char *dr_strdup(struct dr_elf *e, const char *s)
 int dr_elf_open(const char *path, struct dr_elf **out, char *err, size_t errlen)
 {
 	struct dr_elf *e;
+	struct stat sb = { 0 };
 	size_t i;
 
 	*out = NULL;
@@ -77,13 +86,26 @@ int dr_elf_open(const char *path, struct dr_elf **out, char *err, size_t errlen)
 	}
 	if (!(e = calloc(1, sizeof *e)))
 		return DR_ENOMEM;
-	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Paths come from the target (NT_FILE, DT_RUNPATH, /proc/PID/maps):
+	 * only a regular file is read.  O_NONBLOCK makes opening a FIFO return
+	 * at once instead of waiting for a writer; fstat then refuses it. */
+	e->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (e->fd < 0) {
 		int en = errno;
 		dr_setf(err, errlen, "%s: %s", path, strerror(en));
 		free(e);
 		return en == EACCES || en == EPERM ? DR_EPERM : DR_ENOENT;
 	}
+	if (fstat(e->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		dr_setf(err, errlen, "%s: " DR_NOTREG " (%s): refused, reading it could block", path,
+			S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISDIR(sb.st_mode) ? "a directory" :
+			S_ISSOCK(sb.st_mode) ? "a socket" : S_ISCHR(sb.st_mode) ? "a character device" :
+			S_ISBLK(sb.st_mode) ? "a block device" : "not a file");
+		close(e->fd);
+		free(e);
+		return DR_ENOTELF;
+	}
+	fcntl(e->fd, F_SETFL, fcntl(e->fd, F_GETFL) & ~O_NONBLOCK);
 	e->path = strdup(path);
 	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
 	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF) {
@@ -281,20 +303,30 @@ int dr_sym(struct dr_elf *e, const char *name, uint64_t *addr, uint64_t *size)
 	return 0;
 }
 
-const struct dr_sym *dr_symbol_at(struct dr_elf *e, uint64_t addr)
+size_t dr_upper(const void *v, size_t n, size_t size, uint64_t key)
 {
-	size_t lo = 0, hi;
-	const struct dr_sym *s;
+	size_t lo = 0, hi = n;
 
-	loadsyms(e);
-	hi = e->nbyaddr;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (e->byaddr[mid].addr <= addr)
+		uint64_t k;
+
+		memcpy(&k, (const char *)v + mid * size, 8);
+		if (k <= key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+const struct dr_sym *dr_symbol_at(struct dr_elf *e, uint64_t addr)
+{
+	const struct dr_sym *s;
+	size_t lo;
+
+	loadsyms(e);
+	lo = dr_upper(e->byaddr, e->nbyaddr, sizeof *e->byaddr, addr);
 	if (!lo)
 		return NULL;
 	while (lo > 1 && e->byaddr[lo - 2].addr == e->byaddr[lo - 1].addr)

@@ -9,6 +9,7 @@
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
+/* addr first: byaddr is searched with dr_upper. */
 struct dr_sym { uint64_t addr, size; const char *name; };
 
 /* One compilation unit found by an index: its DIE offset and a pc range. */
@@ -29,6 +30,10 @@ struct dr_linetab {
  * ranges = 1 for one split in parts (DW_AT_ranges), searched whole. */
 struct dr_sub { uint64_t lo, hi, off; int ranges; };
 struct dr_subs { uint64_t cu; struct dr_sub *v; size_t n; };
+
+/* A target can name a million different function addresses: the cache of
+ * answers is a bounded hash table, not a list searched per question. */
+#define DR_FUNC_CACHE 65536
 
 struct dr_elf {
 	char *path;
@@ -68,8 +73,10 @@ struct dr_elf {
 	size_t ncu_offs;
 	struct dr_struct *structs; /* cache */
 	size_t nstructs;
-	struct dr_func *funcs;   /* cache */
-	size_t nfuncs;
+	struct dr_func *funcs;   /* cache, at most DR_FUNC_CACHE entries */
+	size_t nfuncs, capfuncs;
+	uint32_t *funchash;      /* funcs index + 1 by entry address, 2 * DR_FUNC_CACHE slots */
+	struct dr_func funcmiss; /* the answer when the cache is full */
 	struct dr_linetab *lts;  /* cache */
 	size_t nlts;
 	struct dr_subs *subs;    /* cache */
@@ -84,6 +91,17 @@ HIDDEN const struct dr_sym *dr_symbol_at(struct dr_elf *e, uint64_t addr);
 HIDDEN int dr_dwarf_open(struct dr_elf *e);
 HIDDEN void dr_dwarf_close(struct dr_elf *e);
 HIDDEN void dr_setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* In an array of n elements of size bytes, sorted by a leading uint64_t
+ * key, the number of elements whose key is <= key (so element [r - 1],
+ * if r > 0, is the last one starting at or below key). */
+HIDDEN size_t dr_upper(const void *v, size_t n, size_t size, uint64_t key);
+
+/* qsort/bsearch order of int32_t thread ids. */
+HIDDEN int dr_cmptid(const void *a, const void *b);
+
+/* A layout whose fields all lie inside their records: 0, or -1 and why. */
+HIDDEN int dr_layout_check(const struct dr_layout *l, char *why, size_t n);
 
 /* Bounded readers for untrusted byte strings. */
 HIDDEN int dr_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v);

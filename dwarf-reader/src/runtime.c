@@ -218,8 +218,14 @@ int dr_runtime_find(struct dr_elf *e, struct dr_runtime *rt, char *err, size_t e
 		return DR_ENODEFER;
 	}
 	if (rt->syms[5].found) {
-		if (readtable(e, rt->syms[5].addr, &rt->table, &rt->abi_version) == 0)
+		if (readtable(e, rt->syms[5].addr, &rt->table, &rt->abi_version) == 0) {
 			rt->have_table = 1;
+			/* A table can have the right magic and version and still
+			 * hold nonsense (0xffffffff offsets): say so, do not trust it. */
+			if (dr_layout_check(&rt->table, rt->implausible, sizeof rt->implausible) != 0)
+				dr_warn("%s: _defer_debug_offsets is implausible: %s", dr_elf_path(e),
+					rt->implausible);
+		}
 		else if (rt->abi_version && rt->abi_version != DEFER_ABI_VERSION)
 			dr_warn("%s: libdefer ABI version %u is not supported (this reader knows %d)",
 				dr_elf_path(e), rt->abi_version, DEFER_ABI_VERSION);

@@ -7,7 +7,11 @@
  * read from the mapped file itself, found through the core's NT_FILE note.
  * A live process is stopped thread by thread with PTRACE_SEIZE and
  * PTRACE_INTERRUPT (rescanning /proc/PID/task until no thread appears),
- * read with process_vm_readv, and resumed by dr_target_close.
+ * read with process_vm_readv, and resumed by dr_target_close.  A thread
+ * that cannot stop (in vfork(), or one that does not stop within
+ * STOP_WAIT) is read while it runs rather than holding the others
+ * stopped; a zombie leader is skipped and the process read through a live
+ * thread.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -21,6 +25,7 @@
 #include <elf.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include "internal.h"
 
@@ -28,6 +33,7 @@
 #define MAXMAPS 65536
 #define MAXIMAGES 4096
 
+/* Both sorted by their first field, for dr_upper. */
 struct seg { uint64_t vaddr, memsz, off, filesz; };
 struct map { uint64_t start, end, off; int image; };
 
@@ -37,10 +43,16 @@ struct dr_target {
 	struct seg *segs;
 	size_t nsegs;
 	int pid, memfd;
+	int tid;                /* a live thread of pid: /proc and process_vm_readv go through it
+	                         * (a zombie leader has no memory left) */
+	uint8_t *seized;        /* per thread: 0 not traced, 1 stopped by us, 2 traced, running */
+	uint8_t *sig;           /* per thread: a signal its stop took from it, given back on detach */
 	struct dr_thread *threads;
 	int nthreads, cap_threads;
 	struct map *maps;
-	size_t nmaps;
+	size_t nmaps, cap_maps;
+	int maps_sorted;        /* by start, for binary search */
+	int *imhash;            /* image index + 1 by path hash, MAXIMAGES * 2 slots */
 	struct dr_image *images;
 	int nimages;
 	struct dr_elf *exe;
@@ -52,14 +64,27 @@ struct dr_target {
 
 /* ---- images and mappings ---- */
 
+/* A core's NT_FILE may name 65,536 mappings: images are found by a hash
+ * of their path, mappings by binary search, never by a scan per entry. */
+static size_t pathhash(const char *p)
+{
+	size_t h = 1469598103934665603ull;
+
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
+	return h & (2 * MAXIMAGES - 1);
+}
+
 static int addimage(struct dr_target *t, const char *path)
 {
-	int i;
 	struct dr_image *v;
+	size_t h;
 
-	for (i = 0; i < t->nimages; i++)
-		if (strcmp(t->images[i].path, path) == 0)
-			return i;
+	if (!t->imhash && !(t->imhash = calloc(2 * MAXIMAGES, sizeof *t->imhash)))
+		return -1;
+	for (h = pathhash(path); t->imhash[h]; h = (h + 1) & (2 * MAXIMAGES - 1))
+		if (strcmp(t->images[t->imhash[h] - 1].path, path) == 0)
+			return t->imhash[h] - 1;
 	if (t->nimages >= MAXIMAGES ||
 	    !(v = realloc(t->images, (t->nimages + 1) * sizeof *v)))
 		return -1;
@@ -68,6 +93,7 @@ static int addimage(struct dr_target *t, const char *path)
 	if (!(v[t->nimages].path = strdup(path)))
 		return -1;
 	v[t->nimages].start = UINT64_MAX;
+	t->imhash[h] = t->nimages + 1;
 	return t->nimages++;
 }
 
@@ -78,12 +104,39 @@ static void addmap(struct dr_target *t, uint64_t start, uint64_t end, uint64_t o
 
 	if (end <= start || t->nmaps >= MAXMAPS || (im = addimage(t, path)) < 0)
 		return;
-	if (!(v = realloc(t->maps, (t->nmaps + 1) * sizeof *v)))
-		return;
-	t->maps = v;
-	v[t->nmaps++] = (struct map){ start, end, off, im };
+	if (t->nmaps == t->cap_maps) {
+		size_t cap = t->cap_maps ? 2 * t->cap_maps : 64;
+		if (!(v = realloc(t->maps, cap * sizeof *v)))
+			return;
+		t->maps = v;
+		t->cap_maps = cap;
+	}
+	t->maps[t->nmaps++] = (struct map){ start, end, off, im };
+	t->maps_sorted = 0;
 	if (off == 0 && start < t->images[im].start)
 		t->images[im].start = start;
+}
+
+static int cmpmap(const void *a, const void *b)
+{
+	const struct map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The mapping holding addr (the one starting last at or below it), or NULL. */
+static struct map *mapat(struct dr_target *t, uint64_t addr)
+{
+	size_t lo;
+
+	if (!t->nmaps)
+		return NULL;
+	if (!t->maps_sorted) {
+		qsort(t->maps, t->nmaps, sizeof *t->maps, cmpmap);
+		t->maps_sorted = 1;
+	}
+	lo = dr_upper(t->maps, t->nmaps, sizeof *t->maps, addr);
+	return lo && addr < t->maps[lo - 1].end ? &t->maps[lo - 1] : NULL;
 }
 
 struct dr_elf *dr_image_elf(struct dr_image *im)
@@ -92,8 +145,13 @@ struct dr_elf *dr_image_elf(struct dr_image *im)
 
 	if (!im->tried) {
 		im->tried = 1;
-		if (dr_elf_open(im->path, &im->elf, err, sizeof err) != 0)
+		if (dr_elf_open(im->path, &im->elf, err, sizeof err) != 0) {
 			im->elf = NULL;
+			/* A missing file is common (a core from elsewhere); a FIFO
+			 * or device where the target says a mapped file is, is not. */
+			if (strstr(err, DR_NOTREG))
+				dr_warn("mapped file %s", err);
+		}
 		else if (im->start != UINT64_MAX)
 			im->bias = im->start - dr_elf_base(im->elf);
 	}
@@ -110,56 +168,41 @@ const struct dr_thread *dr_thread(const struct dr_target *t, int i) { return &t-
 
 struct dr_image *dr_image_at(struct dr_target *t, uint64_t addr)
 {
-	size_t i;
+	struct map *m = mapat(t, addr);
+	struct dr_image *im;
 
-	for (i = 0; i < t->nmaps; i++)
-		if (addr >= t->maps[i].start && addr < t->maps[i].end) {
-			struct dr_image *im = &t->images[t->maps[i].image];
-			dr_image_elf(im);
-			return im->elf ? im : NULL;
-		}
-	return NULL;
+	if (!m)
+		return NULL;
+	im = &t->images[m->image];
+	dr_image_elf(im);
+	return im->elf ? im : NULL;
 }
 
 /* Bytes of a mapped file, read from the file (text a core did not keep). */
 static size_t readfile(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 {
-	size_t i;
+	struct map *m = mapat(t, addr);
+	struct dr_elf *e;
+	uint64_t off, avail;
 
-	for (i = 0; i < t->nmaps; i++) {
-		struct map *m = &t->maps[i];
-		struct dr_elf *e;
-		uint64_t off, avail;
-
-		if (addr < m->start || addr >= m->end)
-			continue;
-		if (!(e = dr_image_elf(&t->images[m->image])))
-			return 0;
-		off = m->off + (addr - m->start);
-		if (off < m->off || off >= e->rawsize)
-			return 0;
-		avail = e->rawsize - off;
-		if (avail > m->end - addr)
-			avail = m->end - addr;
-		if (avail > n)
-			avail = n;
-		memcpy(buf, e->raw + off, avail);
-		return avail;
-	}
-	return 0;
+	if (!m || !(e = dr_image_elf(&t->images[m->image])))
+		return 0;
+	off = m->off + (addr - m->start);
+	if (off < m->off || off >= e->rawsize)
+		return 0;
+	avail = e->rawsize - off;
+	if (avail > m->end - addr)
+		avail = m->end - addr;
+	if (avail > n)
+		avail = n;
+	memcpy(buf, e->raw + off, avail);
+	return avail;
 }
 
 static const struct seg *segat(const struct dr_target *t, uint64_t addr)
 {
-	size_t lo = 0, hi = t->nsegs;
+	size_t lo = dr_upper(t->segs, t->nsegs, sizeof *t->segs, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->segs[mid].vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo && addr - t->segs[lo - 1].vaddr < t->segs[lo - 1].memsz)
 		return &t->segs[lo - 1];
 	return NULL;
@@ -205,7 +248,7 @@ static size_t readlive(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 		l.iov_len = chunk;
 		r.iov_base = (void *)(uintptr_t)a;
 		r.iov_len = chunk;
-		got = process_vm_readv(t->pid, &l, 1, &r, 1, 0);
+		got = process_vm_readv(t->tid, &l, 1, &r, 1, 0);
 		if (got <= 0 && t->memfd >= 0)
 			got = pread(t->memfd, (char *)buf + done, chunk, (off_t)a);
 		if (got <= 0)
@@ -235,9 +278,10 @@ size_t dr_read(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 	return done;
 }
 
-static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t rsp)
+static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t rsp, int seized)
 {
 	struct dr_thread *v;
+	uint8_t *z;
 
 	if (t->nthreads >= MAXTHREADS)
 		return;
@@ -246,8 +290,16 @@ static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t r
 		if (!(v = realloc(t->threads, cap * sizeof *v)))
 			return;
 		t->threads = v;
+		if (!(z = realloc(t->seized, cap)))
+			return;
+		t->seized = z;
+		if (!(z = realloc(t->sig, cap)))
+			return;
+		t->sig = z;
 		t->cap_threads = cap;
 	}
+	t->seized[t->nthreads] = (uint8_t)seized;
+	t->sig[t->nthreads] = 0;
 	t->threads[t->nthreads++] = (struct dr_thread){ tid, rip, rsp };
 }
 
@@ -308,7 +360,7 @@ static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 			memcpy(&tid, desc + 32, 4);
 			memcpy(&rip, desc + 112 + 16 * 8, 8);
 			memcpy(&rsp, desc + 112 + 19 * 8, 8);
-			addthread(t, tid, rip, rsp);
+			addthread(t, tid, rip, rsp, 0);
 		} else if (nh.n_type == NT_AUXV) {
 			size_t i;
 			for (i = 0; i + 16 <= nh.n_descsz; i += 16) {
@@ -501,60 +553,255 @@ fail:
 
 /* ---- live processes ---- */
 
-static int hasthread(struct dr_target *t, int tid)
+/* A line "Key:\tvalue" of /proc/PID/task/TID/status, as a number; -1 if absent. */
+static long status_field(int pid, int tid, const char *key)
 {
+	char path[64], line[256];
+	size_t n = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", pid, tid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* The state letter of /proc/PID/task/TID/stat (R, S, D, Z, t...), 0 if gone. */
+static char thread_state(int pid, int tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* The name in parentheses may hold anything: the state follows the last ')'. */
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
+		return 0;
+	return p[2];
+}
+
+/*
+ * A thread in vfork() sleeps (state D) until its child execs or exits; it
+ * would not reach a ptrace stop before that, possibly for ever, while the
+ * threads already stopped wait.  Seen in /proc/.../syscall: vfork (58), or
+ * clone (56) with CLONE_VFORK, or clone3 (435) asleep in D.
+ */
+static int in_vfork(int pid, int tid)
+{
+	char path[64], buf[256];
+	long nr = -1;
+	unsigned long a0 = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", pid, tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (sscanf(buf, "%ld %lx", &nr, &a0) < 1)
+		return 0;
+	return nr == 58 || (nr == 56 && (a0 & 0x4000)) || (nr == 435 && thread_state(pid, tid) == 'D');
+}
+
+/* Why PTRACE_SEIZE of tid failed, in words. */
+static int seize_error(struct dr_target *t, int tid, int en, char *err, size_t errlen)
+{
+	long tracer = status_field(t->pid, tid, "TracerPid");
+
+	if (tracer > 0) {
+		char path[64], comm[64] = "?";
+		FILE *f;
+
+		snprintf(path, sizeof path, "/proc/%ld/comm", tracer);
+		if ((f = fopen(path, "re"))) {
+			if (fgets(comm, sizeof comm, f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		dr_setf(err, errlen, "cannot attach to process %d: thread %d is already traced by process "
+			"%ld (%s), and a thread has one tracer: detach that one first", t->pid, tid, tracer, comm);
+		return DR_EPERM;
+	}
+	dr_setf(err, errlen, "cannot attach to process %d: %s%s", t->pid, strerror(en),
+		en == EPERM ? " (ptrace not permitted: check privileges and "
+			      "/proc/sys/kernel/yama/ptrace_scope)" : "");
+	return en == EPERM || en == EACCES ? DR_EPERM : DR_ENOENT;
+}
+
+#define STOP_WAIT 0.5   /* seconds a thread has to reach its ptrace stop */
+
+int dr_cmptid(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The threads found by earlier passes, sorted: a pass over n tasks costs
+ * n log n, not n squared. */
+struct tids { int32_t *v; int n; };
+
+static void snapshot(const struct dr_target *t, struct tids *k)
+{
+	int32_t *v = realloc(k->v, (t->nthreads + 1) * sizeof *v);
 	int i;
 
+	if (!v)
+		return;   /* keep the older snapshot: a thread seen twice fails to seize */
+	k->v = v;
 	for (i = 0; i < t->nthreads; i++)
-		if (t->threads[i].tid == tid)
-			return 1;
-	return 0;
+		v[i] = t->threads[i].tid;
+	k->n = t->nthreads;
+	qsort(v, k->n, sizeof *v, dr_cmptid);
+}
+
+static int known(const struct tids *k, int32_t tid)
+{
+	return bsearch(&tid, k->v, k->n, sizeof *k->v, dr_cmptid) != NULL;
+}
+
+/* Wait for the stops of threads first..nthreads-1 that were interrupted;
+ * one that does not stop in time is left running (and said so). */
+static void waitstops(struct dr_target *t, int first)
+{
+	double end = dr_now() + STOP_WAIT;
+	int i, left;
+
+	do {
+		left = 0;
+		for (i = first; i < t->nthreads; i++) {
+			int st;
+			pid_t r;
+
+			if (t->seized[i] != 2)
+				continue;
+			r = waitpid(t->threads[i].tid, &st, __WALL | WNOHANG);
+			if (r == t->threads[i].tid && WIFSTOPPED(st)) {
+				t->seized[i] = 1;
+				/* A signal-delivery stop came first: the signal is
+				 * the program's, not ours to drop. */
+				if (st >> 16 != PTRACE_EVENT_STOP && WSTOPSIG(st) != SIGTRAP)
+					t->sig[i] = (uint8_t)WSTOPSIG(st);
+			}
+			else if (r < 0 && errno == ECHILD)
+				t->seized[i] = 0;   /* it exited */
+			else
+				left++;
+		}
+		if (left)
+			usleep(1000);
+	} while (left && dr_now() < end);
+	for (i = first; i < t->nthreads; i++)
+		if (t->seized[i] == 2)
+			dr_warn("process %d: thread %d did not stop within %.1f s (state %c): its records are "
+				"read while it runs", t->pid, t->threads[i].tid, STOP_WAIT,
+				thread_state(t->pid, t->threads[i].tid));
 }
 
 /* Stop every thread; rescan until a pass finds no new one. */
 static int stopall(struct dr_target *t, char *err, size_t errlen)
 {
 	char path[64];
-	int round, added;
+	struct tids k = { NULL, 0 };
+	int round, r = 0;
 
-	for (round = 0; round < 100; round++) {
+	for (round = 0; round < 100 && !r; round++) {
+		int first = t->nthreads;
 		DIR *d;
 		struct dirent *de;
 
 		snprintf(path, sizeof path, "/proc/%d/task", t->pid);
 		if (!(d = opendir(path))) {
 			dr_setf(err, errlen, "process %d: %s", t->pid, strerror(errno));
-			return errno == ENOENT ? DR_ENOENT : DR_EPERM;
+			r = errno == ENOENT ? DR_ENOENT : DR_EPERM;
+			break;
 		}
-		added = 0;
+		snapshot(t, &k);
 		while ((de = readdir(d))) {
-			int tid = atoi(de->d_name), st;
+			int tid = atoi(de->d_name);
+			char state;
 
-			if (tid <= 0 || hasthread(t, tid))
+			if (tid <= 0 || known(&k, tid))
 				continue;
+			if (t->nthreads >= MAXTHREADS) {
+				dr_warn("process %d: more than %d threads: the others are not stopped nor read",
+					t->pid, MAXTHREADS);
+				break;
+			}
+			state = thread_state(t->pid, tid);
+			if (state == 'Z' || state == 'X' || !state) {
+				/* An exited thread (a zombie leader after pthread_exit):
+				 * nothing to stop, no memory of its own. */
+				continue;
+			}
+			if (in_vfork(t->pid, tid)) {
+				dr_warn("process %d: thread %d is in vfork() (until its child execs or exits): "
+					"not stopped, its records are read while it runs", t->pid, tid);
+				addthread(t, tid, 0, 0, 0);
+				continue;
+			}
 			if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
 				int en = errno;
 				if (en == ESRCH)
 					continue;
-				closedir(d);
-				dr_setf(err, errlen, "cannot attach to process %d: %s%s", t->pid, strerror(en),
-					en == EPERM ? " (ptrace not permitted: check privileges and "
-						      "/proc/sys/kernel/yama/ptrace_scope)" : "");
-				return en == EPERM || en == EACCES ? DR_EPERM : DR_ENOENT;
+				r = seize_error(t, tid, en, err, errlen);
+				break;
 			}
-			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 ||
-			    waitpid(tid, &st, __WALL) != tid) {
-				ptrace(PTRACE_DETACH, tid, 0, 0);
-				continue;
-			}
-			addthread(t, tid, 0, 0);
-			added = 1;
+			addthread(t, tid, 0, 0, 2);
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+				t->seized[t->nthreads - 1] = 0;
 		}
 		closedir(d);
-		if (!added)
-			return 0;
+		if (t->nthreads == first)
+			break;
+		/* Also after an error: the threads interrupted so far must reach
+		 * their stops before dr_target_close can detach them. */
+		waitstops(t, first);
 	}
-	return 0;
+	free(k.v);
+	return r;
+}
+
+/* A live thread to read the process through, or 0: the leader may be a
+ * zombie (it called pthread_exit) while other threads run. */
+static int livetid(int pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int tid = 0;
+
+	if (thread_state(pid, pid) != 'Z')
+		return pid;
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	if (!(d = opendir(path)))
+		return 0;
+	while (!tid && (de = readdir(d))) {
+		int x = atoi(de->d_name);
+		char s = x > 0 ? thread_state(pid, x) : 0;
+		if (s && s != 'Z' && s != 'X')
+			tid = x;
+	}
+	closedir(d);
+	return tid;
 }
 
 static void readmaps(struct dr_target *t)
@@ -562,7 +809,7 @@ static void readmaps(struct dr_target *t)
 	char path[64], line[PATH_MAX + 128];
 	FILE *f;
 
-	snprintf(path, sizeof path, "/proc/%d/maps", t->pid);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/maps", t->pid, t->tid);
 	if (!(f = fopen(path, "re")))
 		return;
 	while (fgets(line, sizeof line, f)) {
@@ -586,7 +833,7 @@ static void readauxv(struct dr_target *t)
 	uint64_t kv[2];
 	int fd;
 
-	snprintf(path, sizeof path, "/proc/%d/auxv", t->pid);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/auxv", t->pid, t->tid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
 	while (read(fd, kv, sizeof kv) == sizeof kv && kv[0] != AT_NULL)
@@ -615,7 +862,13 @@ int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
 		free(t);
 		return DR_ENOENT;
 	}
-	snprintf(path, sizeof path, "/proc/%d/exe", pid);
+	if (!(t->tid = livetid(pid))) {
+		dr_setf(err, errlen, "process %d is a zombie (it exited and its parent has not reaped it): "
+			"nothing left to read", pid);
+		free(t);
+		return DR_ENOENT;
+	}
+	snprintf(path, sizeof path, "/proc/%d/task/%d/exe", pid, t->tid);
 	if ((n = readlink(path, exe, sizeof exe - 1)) < 0) {
 		int en = errno;
 		dr_setf(err, errlen, "process %d: cannot read its executable: %s", pid, strerror(en));
@@ -635,7 +888,7 @@ int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
 		dr_target_close(t);
 		return r;
 	}
-	snprintf(path, sizeof path, "/proc/%d/mem", pid);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/mem", pid, t->tid);
 	t->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	readmaps(t);
 	readauxv(t);
@@ -652,9 +905,12 @@ void dr_target_close(struct dr_target *t)
 
 	if (!t)
 		return;
+	/* A thread still running (it did not stop in time) cannot be detached
+	 * now; our exit detaches it and drops the pending interrupt. */
 	if (!t->is_core)
 		for (i = 0; i < t->nthreads; i++)
-			ptrace(PTRACE_DETACH, t->threads[i].tid, 0, 0);
+			if (t->seized[i])
+				ptrace(PTRACE_DETACH, t->threads[i].tid, 0, (void *)(uintptr_t)t->sig[i]);
 	if (t->memfd >= 0)
 		close(t->memfd);
 	for (i = 0; i < t->nimages; i++) {
@@ -666,7 +922,10 @@ void dr_target_close(struct dr_target *t)
 		dr_elf_close(t->exe);
 	free(t->images);
 	free(t->maps);
+	free(t->imhash);
 	free(t->threads);
+	free(t->seized);
+	free(t->sig);
 	free(t->segs);
 	dr_elf_close(t->core);
 	free(t);

@@ -1,58 +1,155 @@
 /*
  * walk.c - every thread's deferred calls and panics, read from a target.
  *
- * The target is untrusted: each chain is bounded (DR_MAX_*), cycles are
- * caught with Brent's algorithm (no memory per record), and a record that
- * cannot be read ends its chain with a warning instead of the walk.
+ * The target is untrusted.  The validity rules (dreader.h, the same as
+ * gdb's extension) end a chain at its first garbage record, wild pointer
+ * or repeated record; a record that cannot be read ends its chain with a
+ * warning instead of the walk; global budgets (struct dr_limits) bound the
+ * whole walk, so that many threads sharing one long chain cost no more
+ * than one thread holding it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "internal.h"
 #include "defer_abi.h"
 
 #define MAXREC 4096   /* larger records than this are a corrupt layout */
 
-/* Brent's cycle detection over a chain of addresses. */
-struct brent { uint64_t saved; unsigned long power, lam; };
+const char *const dr_budget_option[] = { "threads", "--max-threads", "records", "--max-records",
+					 "panics", "--max-panics", NULL };
 
-static int cycles(struct brent *b, uint64_t addr)
+double dr_now(void)
 {
-	if (addr == b->saved)
-		return 1;
-	if (++b->lam == b->power) {
-		b->saved = addr;
-		b->power *= 2;
-		b->lam = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The records of one chain seen so far: an open-addressing set whose
+ * entries carry the chain's number, so that starting a chain costs nothing
+ * and an entry of an older chain counts as empty.
+ */
+struct seen { struct { uint64_t addr; uint32_t chain; } *v; size_t cap, n; uint32_t chain; };
+
+static void newchain(struct seen *s)
+{
+	s->chain++;
+	s->n = 0;
+}
+
+static size_t slot(const struct seen *s, uint64_t a)
+{
+	size_t i = (size_t)((a * 0x9e3779b97f4a7c15ull) >> 20) & (s->cap - 1);
+
+	while (s->v[i].chain == s->chain && s->v[i].addr != a)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+/* 1 if a was seen in this chain (else records it), -1 out of memory. */
+static int repeated(struct seen *s, uint64_t a)
+{
+	size_t i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		struct seen o = *s;
+		size_t j;
+
+		s->cap = o.cap ? 2 * o.cap : 1024;
+		if (!(s->v = calloc(s->cap, sizeof *s->v))) {
+			*s = o;
+			return -1;
+		}
+		for (j = 0; j < o.cap; j++)
+			if (o.v[j].chain == s->chain)
+				s->v[slot(s, o.v[j].addr)] = o.v[j];
+		free(o.v);
 	}
+	i = slot(s, a);
+	if (s->v[i].chain == s->chain)
+		return 1;
+	s->v[i].addr = a;
+	s->v[i].chain = s->chain;
+	s->n++;
 	return 0;
+}
+
+/* What gdb's extension calls a sane pointer: aligned, in user space. */
+static int wild(uint64_t a)
+{
+	return (a & 7) || a >= 1ull << 47;
 }
 
 static uint64_t u64(const uint8_t *rec, uint32_t off) { uint64_t v; memcpy(&v, rec + off, 8); return v; }
 static uint32_t u32(const uint8_t *rec, uint32_t off) { uint32_t v; memcpy(&v, rec + off, 4); return v; }
 
-/* Every field must lie inside its record. */
-static int sane(const struct dr_layout *l)
+/* Every field must lie inside its record, and records be of a plausible
+ * size.  0, or -1 with the first offending field in why. */
+int dr_layout_check(const struct dr_layout *l, char *why, size_t n)
 {
-	const struct { uint32_t size, off, len; } f[] = {
-		{ l->g.size, l->g.alllink, 8 }, { l->g.size, l->g.defer, 8 }, { l->g.size, l->g.panic, 8 },
-		{ l->g.size, l->g.tid, 4 }, { l->g.size, l->g.status, 4 }, { l->g.size, l->g.name, 16 },
-		{ l->d.size, l->d.link, 8 }, { l->d.size, l->d.fn, 8 }, { l->d.size, l->d.pc, 8 },
-		{ l->d.size, l->d.sp, 8 }, { l->d.size, l->d.panic, 8 }, { l->d.size, l->d.nargs, 1 },
-		{ l->d.size, l->d.kind, 6 }, { l->d.size, l->d.flags, 1 },
-		{ l->d.size, l->d.iregs, 48 }, { l->d.size, l->d.fregs, 48 },
-		{ l->p.size, l->p.link, 8 }, { l->p.size, l->p.arg, 8 }, { l->p.size, l->p.argp, 8 },
-		{ l->p.size, l->p.pc, 8 }, { l->p.size, l->p.defer, 8 }, { l->p.size, l->p.recovered, 1 },
-		{ l->p.size, l->p.aborted, 1 }, { l->p.size, l->p.goexit, 1 }, { l->p.size, l->p.msg, 1 },
+#define G(f, len) { "g." #f, l->g.size, l->g.f, len }
+#define D(f, len) { "_defer." #f, l->d.size, l->d.f, len }
+#define P(f, len) { "_panic." #f, l->p.size, l->p.f, len }
+	const struct { const char *name; uint32_t size, off, len; } f[] = {
+		G(alllink, 8), G(defer, 8), G(panic, 8), G(tid, 4), G(status, 4), G(name, 16),
+		D(link, 8), D(fn, 8), D(pc, 8), D(sp, 8), D(panic, 8), D(nargs, 1), D(kind, 6),
+		D(flags, 1), D(iregs, 48), D(fregs, 48),
+		P(link, 8), P(arg, 8), P(argp, 8), P(pc, 8), P(defer, 8), P(recovered, 1),
+		P(aborted, 1), P(goexit, 1), P(msg, 1),
+	};
+#undef G
+#undef D
+#undef P
+	const struct { const char *name; uint32_t size; } r[] = {
+		{ "g", l->g.size }, { "_defer", l->d.size }, { "_panic", l->p.size },
 	};
 	size_t i;
 
-	if (l->g.size > MAXREC || l->d.size > MAXREC || l->p.size > MAXREC)
-		return 0;
+	for (i = 0; i < sizeof r / sizeof *r; i++)
+		if (!r[i].size || r[i].size > MAXREC) {
+			dr_setf(why, n, "struct %s has size %u", r[i].name, r[i].size);
+			return -1;
+		}
 	for (i = 0; i < sizeof f / sizeof *f; i++)
-		if (!dr_inside(f[i].off, f[i].len, f[i].size))
-			return 0;
-	return 1;
+		if (!dr_inside(f[i].off, f[i].len, f[i].size)) {
+			dr_setf(why, n, "%s at offset %u is outside its %u-byte record", f[i].name, f[i].off,
+				f[i].size);
+			return -1;
+		}
+	return 0;
+}
+
+static int sane(const struct dr_layout *l)
+{
+	return dr_layout_check(l, NULL, 0) == 0;
+}
+
+/* Why a _defer cannot be a real record (gdb's _garbage, same order), or
+ * NULL.  why gets the reason. */
+static const char *garbage(const struct dr_layout *l, const uint8_t *rec, char *why, size_t n)
+{
+	uint64_t pc = u64(rec, l->d.pc), sp = u64(rec, l->d.sp), link = u64(rec, l->d.link);
+	unsigned nargs = rec[l->d.nargs], flags = rec[l->d.flags];
+
+	if (!sp || !pc)
+		snprintf(why, n, "pc 0x%lx sp 0x%lx: every record has both; zeroed memory, e.g. a page "
+			 "missing from a core file", (unsigned long)pc, (unsigned long)sp);
+	else if (nargs > DEFER_MAXARGS)
+		snprintf(why, n, "nargs=%u, at most %d", nargs, DEFER_MAXARGS);
+	else if (flags & ~(unsigned)(DEFER_FLAG_STARTED | DEFER_FLAG_HEAP))
+		snprintf(why, n, "flags %#x", flags);
+	else if (link & 7)
+		snprintf(why, n, "misaligned link 0x%lx", (unsigned long)link);
+	else if (sp & 7)
+		snprintf(why, n, "misaligned sp 0x%lx", (unsigned long)sp);
+	else
+		return NULL;
+	return why;
 }
 
 static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, struct dr_defer *d)
@@ -61,13 +158,13 @@ static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, st
 	d->fn = u64(rec, l->d.fn);
 	d->pc = u64(rec, l->d.pc);
 	d->sp = u64(rec, l->d.sp);
-	d->panic = u64(rec, l->d.panic);
 	d->nargs = rec[l->d.nargs];
-	if (d->nargs > DEFER_MAXARGS)
-		d->nargs = DEFER_MAXARGS;
 	memcpy(d->kind, rec + l->d.kind, 6);
 	d->started = (rec[l->d.flags] & DEFER_FLAG_STARTED) != 0;
 	d->heap = (rec[l->d.flags] & DEFER_FLAG_HEAP) != 0;
+	/* _panic is meaningful only once the call started (defer_abi.h): pool
+	 * records keep a stale one from their previous use. */
+	d->panic = d->started ? u64(rec, l->d.panic) : 0;
 	memcpy(d->iregs, rec + l->d.iregs, 48);
 	memcpy(d->fregs, rec + l->d.fregs, 48);
 }
@@ -75,80 +172,183 @@ static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, st
 int dr_read_defer(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_defer *d)
 {
 	uint8_t rec[MAXREC];
+	char why[160];
 
-	if (!sane(l) || !a || dr_read(t, a, rec, l->d.size) != l->d.size)
+	if (!sane(l) || !a || wild(a) || dr_read(t, a, rec, l->d.size) != l->d.size ||
+	    garbage(l, rec, why, sizeof why))
 		return DR_ECORRUPT;
 	unpack(l, rec, a, d);
 	return 0;
 }
 
-static void readdefers(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_g *g,
-		       size_t *total)
-{
-	struct brent b = { 0, 1, 0 };
-	uint8_t rec[MAXREC];
-	size_t cap = 0;
+/* The state of one walk. */
+struct walk {
+	struct dr_target *t;
+	const struct dr_layout *l;
+	const struct dr_limits *lim;
+	struct dr_state *st;
+	struct seen seen, gseen;   /* this chain's records; allgs entries */
+	uint64_t records, panics;
+	int32_t *tids;   /* the target's threads, sorted */
+	int ntids;
+};
 
+static void warn(struct dr_g *g, int corrupt, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warn(struct dr_g *g, int corrupt, const char *fmt, ...)
+{
+	size_t len = strlen(g->warning);
+	va_list ap;
+
+	if (len && len + 2 < sizeof g->warning)
+		len += (size_t)snprintf(g->warning + len, sizeof g->warning - len, "; ");
+	va_start(ap, fmt);
+	if (len < sizeof g->warning)
+		vsnprintf(g->warning + len, sizeof g->warning - len, fmt, ap);
+	va_end(ap);
+	g->corrupt |= corrupt;
+}
+
+/* Stop the walk at a budget: the line says which one and how to raise it. */
+static void budget(struct walk *w, const char *name, const char *what, uint64_t n)
+{
+	const char *opt = "--max-time";
+	int i;
+
+	for (i = 0; dr_budget_option[i]; i += 2)
+		if (!strcmp(dr_budget_option[i], name))
+			opt = dr_budget_option[i + 1];
+	w->st->budget = name;
+	if (!strcmp(name, "time"))
+		snprintf(w->st->budget_msg, sizeof w->st->budget_msg,
+			 "stopped at the time budget after %lu %s; raise it with %s SECONDS",
+			 (unsigned long)n, what, opt);
+	else
+		snprintf(w->st->budget_msg, sizeof w->st->budget_msg,
+			 "stopped at the %s budget: %lu %s read; raise it with %s N", name,
+			 (unsigned long)n, what, opt);
+}
+
+static int late(struct walk *w, uint64_t n)
+{
+	return w->lim->deadline && (n & 1023) == 0 && dr_now() > w->lim->deadline;
+}
+
+static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
+{
+	const struct dr_layout *l = w->l;
+	uint8_t rec[MAXREC];
+	char why[160];
+	size_t cap = 0;
+	int r;
+
+	newchain(&w->seen);
 	for (; a; a = u64(rec, l->d.link)) {
 		struct dr_defer *d;
 
-		if (cycles(&b, a)) {
-			g->warning = "cycle in the deferred-call chain";
+		if (w->records >= w->lim->records) {
+			warn(g, 0, "list cut short by the records budget");
+			budget(w, "records", "deferred-call records", w->records);
 			return;
 		}
-		if (*total >= DR_MAX_DEFERS) {
-			g->warning = "too many deferred calls; list cut short";
+		if (late(w, w->records)) {
+			warn(g, 0, "list cut short by the time budget");
+			budget(w, "time", "deferred-call records", w->records);
 			return;
 		}
-		if (dr_read(t, a, rec, l->d.size) != l->d.size) {
-			g->warning = "deferred-call record unreadable (not in the core?); list cut short";
+		if ((r = repeated(&w->seen, a)) != 0) {
+			if (r < 0)
+				warn(g, 0, "out of memory");
+			else
+				warn(g, 1, "corrupted defer chain: cycle: the link of record #%d points back to 0x%lx",
+				     g->ndefer, (unsigned long)a);
+			return;
+		}
+		if (wild(a)) {
+			warn(g, 1, "corrupted defer chain: wild pointer 0x%lx in the link of record #%d",
+			     (unsigned long)a, g->ndefer);
+			return;
+		}
+		if (dr_read(w->t, a, rec, l->d.size) != l->d.size) {
+			warn(g, 0, "defer chain unreadable at record %d (0x%lx): not in the %s; the list may "
+			     "be truncated", g->ndefer + 1, (unsigned long)a,
+			     dr_target_is_core(w->t) ? "core" : "process");
+			return;
+		}
+		if (garbage(l, rec, why, sizeof why)) {
+			warn(g, 1, "corrupted defer chain: record %d at 0x%lx holds garbage (%s)", g->ndefer + 1,
+			     (unsigned long)a, why);
 			return;
 		}
 		if (g->ndefer == (int)cap) {
 			cap = cap ? 2 * cap : 16;
 			if (!(d = realloc(g->defers, cap * sizeof *d))) {
-				g->warning = "out of memory";
+				warn(g, 0, "out of memory");
 				return;
 			}
 			g->defers = d;
 		}
 		d = &g->defers[g->ndefer++];
-		++*total;
+		w->records++;
 		unpack(l, rec, a, d);
 	}
 }
 
-static void readpanics(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_g *g)
+static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 {
-	struct brent b = { 0, 1, 0 };
+	const struct dr_layout *l = w->l;
 	uint8_t rec[MAXREC];
-	int cap = 0;
+	int cap = 0, r;
 
+	newchain(&w->seen);
 	for (; a; a = u64(rec, l->p.link)) {
 		struct dr_panic *p;
 		size_t msglen;
 
-		if (cycles(&b, a)) {
-			g->warning = "cycle in the panic chain";
+		if (w->panics >= w->lim->panics) {
+			warn(g, 0, "panic list cut short by the panics budget");
+			budget(w, "panics", "panic records", w->panics);
 			return;
 		}
-		if (g->npanic >= DR_MAX_PANICS) {
-			g->warning = "too many panics; list cut short";
+		if (late(w, w->panics)) {
+			warn(g, 0, "panic list cut short by the time budget");
+			budget(w, "time", "panic records", w->panics);
 			return;
 		}
-		if (dr_read(t, a, rec, l->p.size) != l->p.size) {
-			g->warning = "panic record unreadable; list cut short";
+		if ((r = repeated(&w->seen, a)) != 0) {
+			if (r < 0)
+				warn(g, 0, "out of memory");
+			else
+				warn(g, 1, "corrupted panic chain: cycle back to 0x%lx", (unsigned long)a);
+			return;
+		}
+		if (wild(a)) {
+			warn(g, 1, "corrupted panic chain: wild pointer 0x%lx", (unsigned long)a);
+			return;
+		}
+		if (g->npanic >= DR_MAX_CHAIN_PANICS) {
+			warn(g, 1, "corrupted panic chain: more than %d panics (a real thread nests a few)",
+			     DR_MAX_CHAIN_PANICS);
+			return;
+		}
+		if (dr_read(w->t, a, rec, l->p.size) != l->p.size) {
+			warn(g, 0, "panic chain unreadable at panic %d at 0x%lx", g->npanic + 1, (unsigned long)a);
+			return;
+		}
+		if (rec[l->p.recovered] > 1 || rec[l->p.aborted] > 1 || rec[l->p.goexit] > 1) {
+			warn(g, 1, "corrupted panic chain: panic %d at 0x%lx holds garbage", g->npanic + 1,
+			     (unsigned long)a);
 			return;
 		}
 		if (g->npanic == cap) {
 			cap = cap ? 2 * cap : 4;
 			if (!(p = realloc(g->panics, cap * sizeof *p))) {
-				g->warning = "out of memory";
+				warn(g, 0, "out of memory");
 				return;
 			}
 			g->panics = p;
 		}
 		p = &g->panics[g->npanic++];
+		w->panics++;
 		memset(p, 0, sizeof *p);
 		p->addr = a;
 		p->arg = u64(rec, l->p.arg);
@@ -166,15 +366,81 @@ static void readpanics(struct dr_target *t, const struct dr_layout *l, uint64_t 
 	}
 }
 
-int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, struct dr_state *st,
-	    char *err, size_t errlen)
+/* The target's threads sorted once: matching n records is O(n log n). */
+static int sorttids(struct walk *w)
 {
-	const struct dr_layout *l = &rt->lay;
-	struct brent b = { 0, 1, 0 };
-	uint8_t rec[MAXREC];
-	uint64_t head, a;
-	size_t total = 0, cap = 0;
 	int i;
+
+	w->ntids = dr_nthreads(w->t);
+	if (!(w->tids = malloc((w->ntids + 1) * sizeof *w->tids)))
+		return -1;
+	for (i = 0; i < w->ntids; i++)
+		w->tids[i] = dr_thread(w->t, i)->tid;
+	qsort(w->tids, w->ntids, sizeof *w->tids, dr_cmptid);
+	return 0;
+}
+
+/* One allgs entry; 0 to go on, -1 to end the list. */
+static int readg(struct walk *w, uint64_t a, uint8_t *rec, size_t *cap)
+{
+	const struct dr_layout *l = w->l;
+	struct dr_state *st = w->st;
+	struct dr_g *g;
+	int r;
+
+	if ((uint64_t)st->ng >= w->lim->threads) {
+		budget(w, "threads", "thread records", (uint64_t)st->ng);
+		return -1;
+	}
+	if (late(w, (uint64_t)st->ng)) {
+		budget(w, "time", "thread records", (uint64_t)st->ng);
+		return -1;
+	}
+	if ((r = repeated(&w->gseen, a)) < 0) {
+		dr_warn("out of memory reading allgs");
+		return -1;
+	}
+	if (r) {
+		dr_warn("allgs: cycle: entry %d links back to 0x%lx", st->ng, (unsigned long)a);
+		st->corrupt++;
+		return -1;
+	}
+	if (wild(a)) {
+		dr_warn("allgs: wild pointer 0x%lx after %d entries", (unsigned long)a, st->ng);
+		st->corrupt++;
+		return -1;
+	}
+	if (dr_read(w->t, a, rec, l->g.size) != l->g.size) {
+		dr_warn("allgs: entry %d at 0x%lx unreadable; thread list cut short", st->ng + 1,
+			(unsigned long)a);
+		return -1;
+	}
+	if (st->ng == (int)*cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		if (!(g = realloc(st->gs, *cap * sizeof *g)))
+			return -1;
+		st->gs = g;
+	}
+	g = &st->gs[st->ng++];
+	memset(g, 0, sizeof *g);
+	g->addr = a;
+	g->tid = (int32_t)u32(rec, l->g.tid);
+	g->status = u32(rec, l->g.status);
+	memcpy(g->name, rec + l->g.name, 16);
+	g->name[16] = 0;
+	g->in_target = bsearch(&g->tid, w->tids, w->ntids, sizeof *w->tids, dr_cmptid) != NULL;
+	return 0;
+}
+
+int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, const struct dr_limits *lim,
+	    struct dr_state *st, char *err, size_t errlen)
+{
+	static const struct dr_limits defaults = { DR_MAX_G, DR_MAX_DEFERS, DR_MAX_PANICS, 0 };
+	struct walk w = { t, &rt->lay, lim ? lim : &defaults, st, { 0 }, { 0 }, 0, 0, NULL, 0 };
+	const struct dr_layout *l = &rt->lay;
+	uint8_t grec[MAXREC];
+	uint64_t head, a;
+	size_t cap = 0;
 
 	memset(st, 0, sizeof *st);
 	st->bias = bias;
@@ -183,55 +449,34 @@ int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, str
 		return DR_ECORRUPT;
 	}
 	if (dr_read(t, l->allgs + bias, &head, 8) != 8) {
-		dr_setf(err, errlen, "cannot read allgs at %#lx", (unsigned long)(l->allgs + bias));
+		dr_setf(err, errlen, "cannot read allgs at 0x%lx", (unsigned long)(l->allgs + bias));
 		return DR_ECORRUPT;
 	}
-	for (a = head; a; a = u64(rec, l->g.alllink)) {
+	if (sorttids(&w) != 0)
+		return DR_ENOMEM;
+	newchain(&w.gseen);
+	for (a = head; a && !st->budget; a = u64(grec, l->g.alllink)) {
 		struct dr_g *g;
 
-		if (cycles(&b, a)) {
-			dr_warn("cycle in the allgs list; thread list cut short");
-			st->warnings++;
+		if (readg(&w, a, grec, &cap) != 0)
 			break;
+		g = &st->gs[st->ng - 1];
+		if (g->status != DEFER_G_DEAD) {
+			readdefers(&w, u64(grec, l->g.defer), g);
+			if (!st->budget)
+				readpanics(&w, u64(grec, l->g.panic), g);
 		}
-		if (st->ng >= DR_MAX_G) {
-			dr_warn("more than %d thread records; list cut short", DR_MAX_G);
-			st->warnings++;
-			break;
-		}
-		if (dr_read(t, a, rec, l->g.size) != l->g.size) {
-			dr_warn("thread record at %#lx unreadable; thread list cut short", (unsigned long)a);
-			st->warnings++;
-			break;
-		}
-		if (st->ng == (int)cap) {
-			cap = cap ? 2 * cap : 16;
-			if (!(g = realloc(st->gs, cap * sizeof *g)))
-				break;
-			st->gs = g;
-		}
-		g = &st->gs[st->ng++];
-		memset(g, 0, sizeof *g);
-		g->addr = a;
-		g->tid = (int32_t)u32(rec, l->g.tid);
-		g->status = u32(rec, l->g.status);
-		memcpy(g->name, rec + l->g.name, 16);
-		g->name[16] = 0;
-		for (i = 0; i < dr_nthreads(t); i++)
-			if (dr_thread(t, i)->tid == g->tid)
-				g->in_target = 1;
-		if (g->status == DEFER_G_DEAD)
-			continue;
-		readdefers(t, l, u64(rec, l->g.defer), g, &total);
-		readpanics(t, l, u64(rec, l->g.panic), g);
-		if (g->warning) {
+		if (g->warning[0]) {
 			dr_warn("thread %d: %s", g->tid, g->warning);
 			st->warnings++;
+			st->corrupt += g->corrupt;
 		}
 	}
+	free(w.tids);
+	free(w.seen.v);
+	free(w.gseen.v);
 	return 0;
 }
-
 void dr_state_free(struct dr_state *st)
 {
 	int i;
@@ -246,18 +491,24 @@ void dr_state_free(struct dr_state *st)
 
 int dr_is_runtime(struct dr_elf *e)
 {
-	uint64_t at;
+	uint64_t at, magic;
 
 	/* The symbols are cheap; the table is searched for by its magic
-	 * number through the file's data when they are gone (stripped). */
-	return dr_sym(e, "allgs", NULL, NULL) == 0 || dr_sym(e, "deferproc", NULL, NULL) == 0 ||
-	       dr_offsets_table(e, &at) == 0;
+	 * number through the file's data when they are gone (stripped).
+	 * allgs alone proves nothing: a program on the shared library that
+	 * reads allgs (or the table) itself has a copy-relocated one, zero
+	 * in its file. */
+	return dr_sym(e, "deferproc", NULL, NULL) == 0 || dr_sym(e, "gopanic", NULL, NULL) == 0 ||
+	       (dr_offsets_table(e, &at) == 0 && dr_elf_read(e, at, &magic, 8) == 8 &&
+		magic == DEFER_DEBUG_MAGIC);
 }
 
 int dr_target_runtime(struct dr_target *t, struct dr_runtime *rt, uint64_t *bias, char *err, size_t errlen)
 {
 	struct dr_elf *exe = dr_target_exe(t);
-	int i, pass;
+	char why[512] = "";
+	uint64_t copy;
+	int i, pass, named = 0, r;
 
 	if (dr_is_runtime(exe)) {
 		*bias = dr_target_exe_bias(t);
@@ -272,12 +523,33 @@ int dr_target_runtime(struct dr_target *t, struct dr_runtime *rt, uint64_t *bias
 			base = base ? base + 1 : im->path;
 			if ((strstr(base, "libdefer") != NULL) != (pass == 0) || im->start == UINT64_MAX)
 				continue;
-			if (!dr_image_elf(im) || im->elf == exe || !dr_is_runtime(im->elf))
+			if (!dr_image_elf(im)) {
+				struct dr_elf *e;
+
+				/* The library the process mapped is gone or is no
+				 * longer a file: that, not "no libdefer", is the cause. */
+				if (pass == 0 && dr_elf_open(im->path, &e, why, sizeof why) != 0)
+					named = 1;
+				else if (pass == 0)
+					dr_elf_close(e);
+				continue;
+			}
+			if (im->elf == exe || !dr_is_runtime(im->elf))
 				continue;
 			*bias = im->bias;
-			return dr_runtime_find(im->elf, rt, err, errlen);
+			if ((r = dr_runtime_find(im->elf, rt, err, errlen)) != 0)
+				return r;
+			/* A program that names allgs has it copy-relocated: the
+			 * library then uses the program's copy, not its own. */
+			if (dr_sym(exe, "allgs", &copy, NULL) == 0)
+				rt->lay.allgs = copy + dr_target_exe_bias(t) - im->bias;
+			return 0;
 		}
-	dr_setf(err, errlen, "%s: not linked with libdefer (no libdefer in the process either)",
-		dr_elf_path(exe));
+	if (named)
+		dr_setf(err, errlen, "cannot read the libdefer the %s mapped: %s",
+			dr_target_is_core(t) ? "core" : "process", why);
+	else
+		dr_setf(err, errlen, "%s: not linked with libdefer (no libdefer in the process either)",
+			dr_elf_path(exe));
 	return DR_ENODEFER;
 }

@@ -43,10 +43,14 @@ static struct dr_elf *search(const char *list, const char *origin, const char *n
 				snprintf(buf, sizeof buf, "%s%s/%s", origin, dir + 9, name);
 			else
 				snprintf(buf, sizeof buf, "%s/%s", dir, name);
-			if (access(buf, R_OK) == 0 && dr_elf_open(buf, &e, err, sizeof err) == 0) {
-				if (dr_is_runtime(e))
-					return e;
-				dr_elf_close(e);
+			if (access(buf, R_OK) == 0) {
+				if (dr_elf_open(buf, &e, err, sizeof err) == 0) {
+					if (dr_is_runtime(e))
+						return e;
+					dr_elf_close(e);
+				} else if (strstr(err, DR_NOTREG)) {
+					dr_warn("library search: %s", err);
+				}
 			}
 		}
 		p += n;
@@ -103,14 +107,17 @@ int runtime_of(struct dr_elf *e, struct dr_elf **rte, struct dr_runtime *rt)
 	return 0;
 }
 
-/* Quote s (at most n bytes) for JSON or for C: they differ only in how a
- * control or non-ASCII byte is spelled. */
-static size_t quote(FILE *f, const char *s, size_t n, int json)
+/* JSON's quoting: control and non-ASCII bytes as \u00XX. */
+void json_str(FILE *f, const char *s)
 {
 	size_t i;
 
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
 	fputc('"', f);
-	for (i = 0; i < n && s[i]; i++) {
+	for (i = 0; s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
@@ -119,28 +126,51 @@ static size_t quote(FILE *f, const char *s, size_t n, int json)
 		else if (c == '\t')
 			fputs("\\t", f);
 		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, json ? "\\u%04x" : "\\%03o", c);
+			fprintf(f, "\\u%04x", c);
 		else
 			fputc(c, f);
 	}
 	fputc('"', f);
-	return i;
 }
 
-void json_str(FILE *f, const char *s)
+/* s escaped by dr_escape, in pieces of whatever length; bytes consumed. */
+static size_t escaped(FILE *f, const char *s, size_t n, int quotes)
 {
-	if (!s)
-		fputs("null", f);
-	else
-		quote(f, s, (size_t)-1, 1);
+	char buf[1024];
+	size_t done = 0, k;
+
+	while (done < n && s[done]) {
+		k = dr_escape(buf, sizeof buf, s + done, n - done, quotes);
+		fputs(buf, f);
+		if (!k)
+			break;
+		done += k;
+	}
+	return done;
 }
 
 void c_str(FILE *f, const char *s, size_t n)
 {
-	size_t i = quote(f, s, n, 0);
+	size_t done;
 
-	if (i == n && s[i])
+	fputc('"', f);
+	done = escaped(f, s, n, 1);
+	fputc('"', f);
+	if (done == n && s[done])
 		fputs("...", f);
+}
+
+void c_text(FILE *f, const char *s)
+{
+	escaped(f, s, (size_t)-1, 0);
+}
+
+const char *esc(char *buf, size_t n, const char *s)
+{
+	if (!s)
+		return NULL;
+	dr_escape(buf, n, s, (size_t)-1, 0);
+	return buf;
 }
 
 void where_elf(struct dr_elf *e, uint64_t addr, int retaddr, struct where *w)

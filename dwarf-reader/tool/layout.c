@@ -51,7 +51,10 @@ static int onprobe(const struct dr_probe *p, void *arg)
 		json_str(ps->f, p->args);
 		fputc('}', ps->f);
 	} else {
-		fprintf(ps->f, "  %-12s %#10lx  %s\n", p->name, (unsigned long)p->pc, p->args);
+		char n[128], a[512];
+
+		fprintf(ps->f, "  %-12s %#10lx  %s\n", esc(n, sizeof n, p->name), (unsigned long)p->pc,
+			esc(a, sizeof a, p->args));
 	}
 	ps->n++;
 	return 0;
@@ -66,11 +69,12 @@ static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 {
 	struct rec r[NREC];
 	struct probes ps = { stdout, rte, 0, 0, 0 };
+	char buf[4096];
 	int i, j;
 
-	printf("binary        %s\n", dr_elf_path(e));
+	printf("binary        %s\n", esc(buf, sizeof buf, dr_elf_path(e)));
 	if (rte != e)
-		printf("runtime       %s (shared library)\n", dr_elf_path(rte));
+		printf("runtime       %s (shared library)\n", esc(buf, sizeof buf, dr_elf_path(rte)));
 	else
 		printf("runtime       linked in\n");
 	if (rt->have_table)
@@ -83,6 +87,8 @@ static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 							  : ", agrees with _defer_debug_offsets");
 	else
 		printf("layouts from  _defer_debug_offsets (no DWARF for the records)\n");
+	if (rt->implausible[0])
+		printf("WARNING       _defer_debug_offsets is implausible: %s\n", rt->implausible);
 	if (rt->mismatch[0])
 		printf("mismatch      %s\n", rt->mismatch);
 	printf("\nsymbols\n");
@@ -139,6 +145,8 @@ static void json(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 	       rt->have_table ? "true" : "false", rt->have_dwarf ? "true" : "false",
 	       rt->have_table && rt->have_dwarf ? (rt->mismatch[0] ? "false" : "true") : "null");
 	json_str(stdout, rt->mismatch[0] ? rt->mismatch : NULL);
+	printf(", \"implausible\": ");
+	json_str(stdout, rt->implausible[0] ? rt->implausible : NULL);
 	printf(", \"symbols\": {");
 	for (i = 0; i < rt->nsyms; i++) {
 		printf("%s\"%s\": ", i ? ", " : "", rt->syms[i].name);

@@ -5,6 +5,8 @@
  *   defer-inspect sites  [--json] BINARY
  *   defer-inspect dump   [--json] --core CORE BINARY
  *   defer-inspect dump   [--json] --pid PID
+ *   budgets: --max-threads N --max-records N --max-panics N
+ *            --max-output BYTES --max-time SECONDS
  *
  * Exit status: 0, or one of the DR_E* classes in dreader.h.
  */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "tool.h"
@@ -21,12 +24,17 @@ static const char usage[] =
 	"usage: defer-inspect layout [--json] BINARY\n"
 	"       defer-inspect sites [--json] BINARY\n"
 	"       defer-inspect dump [--json] --core CORE BINARY\n"
-	"       defer-inspect dump [--json] --pid PID\n";
+	"       defer-inspect dump [--json] --pid PID\n"
+	"budgets: --max-threads N (65536) --max-records N (1048576) --max-panics N (65536)\n"
+	"         --max-output BYTES (268435456) --max-time SECONDS (60)\n";
 
 int fail(int code, const char *msg)
 {
+	char e[2048];
+
+	/* Errors name paths and strings of the target. */
 	fflush(stdout);
-	fprintf(stderr, "defer-inspect: %s\n", msg);
+	fprintf(stderr, "defer-inspect: %s\n", esc(e, sizeof e, msg));
 	return code;
 }
 
@@ -47,11 +55,19 @@ const char *__ubsan_default_options(void) { return "exitcode=99"; }
 
 static int run(const struct args *a)
 {
+	int r;
+
+	output_begin();
+	budgets.lim.deadline = dr_now() + budgets.seconds;
 	if (!strcmp(a->cmd, "layout"))
-		return cmd_layout(a->pos, a->json);
-	if (!strcmp(a->cmd, "sites"))
-		return cmd_sites(a->pos, a->json);
-	return cmd_dump(a->core, a->pos, a->pid, a->json);
+		r = cmd_layout(a->pos, a->json);
+	else if (!strcmp(a->cmd, "sites"))
+		r = cmd_sites(a->pos, a->json);
+	else
+		r = cmd_dump(a->core, a->pos, a->pid, a->json);
+	r = out_budget(r);
+	fflush(stdout);
+	return r;
 }
 
 /*
@@ -59,11 +75,19 @@ static int run(const struct args *a)
  * reads that later releases fixed; our fuzzer finds them in seconds).  So
  * the command runs in a child whose output is kept until it succeeds; if
  * the child dies, it runs again with DWARF off, from the symbol tables and
- * _defer_debug_offsets, and says so.  A hang is cut off by an alarm.
+ * _defer_debug_offsets, and says so.
+ *
+ * The child is the one that attaches to a live target, so it must not
+ * outlive us: PR_SET_PDEATHSIG kills it if we are killed (even by
+ * SIGKILL), and the kernel detaches a dead tracer's tracees, which then
+ * run on.  It checks the time budget itself and stops cleanly; an alarm
+ * a little later ends it if it is stuck (the input is then not retried:
+ * that would double the wait).
  * DEFER_INSPECT_NOFORK=1 runs in-process (for debugging the tool).
  */
 static int isolated(const struct args *a)
 {
+	pid_t parent = getpid();
 	int attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -80,15 +104,25 @@ static int isolated(const struct args *a)
 			return run(a);
 		}
 		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			/* Killed before prctl took effect: nobody to report to. */
+			if (getppid() != parent)
+				_exit(DR_EUSAGE);
 			dup2(fd, 1);
 			dr_no_dwarf = attempt > 0;
-			alarm(120);
-			st = run(a);
-			fflush(stdout);
-			_exit(st);
+			alarm(budgets.seconds + 5);
+			_exit(run(a));
 		}
 		while (waitpid(pid, &st, 0) < 0)
 			;
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
+			char msg[200];
+
+			close(fd);
+			snprintf(msg, sizeof msg, "stopped at the time budget: still reading after %u s "
+				 "(blocked?); raise it with --max-time SECONDS", budgets.seconds + 5);
+			return fail(DR_EBUDGET, msg);
+		}
 		if (WIFEXITED(st) && WEXITSTATUS(st) < 64) {
 			lseek(fd, 0, SEEK_SET);
 			while ((n = read(fd, buf, sizeof buf)) > 0)
@@ -130,6 +164,25 @@ int main(int argc, char **argv)
 			if (*end || v <= 0 || v > 0x7fffffff)
 				return bad("--pid wants a process id");
 			pid = (int)v;
+		} else if (!strncmp(argv[i], "--max-", 6) && i + 1 < argc) {
+			const char *opt = argv[i];
+			char *end;
+			unsigned long long v = strtoull(argv[++i], &end, 10);
+
+			if (*end || !v || argv[i][0] == '-')
+				return bad("a budget wants a positive number");
+			if (!strcmp(opt, "--max-threads"))
+				budgets.lim.threads = v;
+			else if (!strcmp(opt, "--max-records"))
+				budgets.lim.records = v;
+			else if (!strcmp(opt, "--max-panics"))
+				budgets.lim.panics = v;
+			else if (!strcmp(opt, "--max-output"))
+				budgets.output = v;
+			else if (!strcmp(opt, "--max-time"))
+				budgets.seconds = v < 1000000 ? (unsigned)v : 999999;
+			else
+				return bad("unknown budget");
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return bad("unknown option");
 		} else if (!pos) {

@@ -123,8 +123,11 @@ int cmd_sites(const char *path, int json)
 			json_str(stdout, w->file);
 			printf(", \"line\": %u, \"how\": \"%s\", \"deferred\": null}", w->line, how);
 		} else {
-			printf("%#12lx  %-24s %s:%u  [%s]\n", (unsigned long)w->pc, w->func ? w->func : "?",
-			       w->file ? basename_of(w->file) : "?", w->line, how);
+			char fn[512], file[512];
+
+			printf("%#12lx  %-24s %s:%u  [%s]\n", (unsigned long)w->pc,
+			       w->func ? esc(fn, sizeof fn, w->func) : "?",
+			       w->file ? esc(file, sizeof file, basename_of(w->file)) : "?", w->line, how);
 		}
 	}
 	if (json)
@@ -132,7 +135,7 @@ int cmd_sites(const char *path, int json)
 	else if (!r.n)
 		printf("(no defer sites: the program never calls defer())\n");
 	if (rc == DR_ENOENT && !json)
-		printf("(%s does not reference __defer_deferproc)\n", path);
+		printf("(%s does not reference __defer_deferproc)\n", esc(msg, sizeof msg, path));
 	free(r.v);
 	dr_elf_close(r.e);
 	return rc == DR_ENOMEM ? fail(rc, "out of memory") : 0;

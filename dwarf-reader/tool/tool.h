@@ -9,6 +9,23 @@ int cmd_layout(const char *path, int json);
 int cmd_sites(const char *path, int json);
 int cmd_dump(const char *core, const char *binary, int pid, int json);
 
+/* Budgets over a whole command (options --max-*): the walk's, the bytes
+ * of output and the seconds it may take. */
+struct budgets { struct dr_limits lim; uint64_t output; unsigned seconds; };
+extern struct budgets budgets;
+/* Count stdout against budgets.output (call once, before any output). */
+void output_begin(void);
+/* The output or the time budget is used up: stop printing. */
+int out_full(void);
+/* If out_full() stopped a command, say which budget and return
+ * DR_EBUDGET; else return r. */
+int out_budget(int r);
+
+/* Text from the target, control bytes escaped (dr_escape): into buf, or
+ * straight to f. */
+const char *esc(char *buf, size_t n, const char *s);
+void c_text(FILE *f, const char *s);
+
 /* Print "defer-inspect: msg" and return code. */
 int fail(int code, const char *msg);
 
