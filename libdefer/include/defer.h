@@ -24,6 +24,26 @@
  * six scalar arguments (integers up to 64 bits, bit-fields, pointers,
  * float, double); the return value is ignored.  Anything else (more
  * arguments, structs, __int128, long double) is a compile-time error.
+ Pointers may point to incomplete or opaque types (DIR, FILE, struct conn
+ * never completed in the unit); function pointers, enums and bool are
+ * integers or pointers as the ABI passes them.
+ *
+ * COMPILERS AND LANGUAGES.  gcc 12 or later, or clang 14 or later (tested
+ * with gcc 12 and clang 14, 19 and 22), on x86-64.  C11, C17, C2x and their
+ * GNU dialects; C++17 and C++20.  The macros rely on GNU C features with no
+ * ISO equivalent (statement expressions, __typeof__, label addresses, local
+ * labels, the cleanup attribute, __builtin_choose_expr and
+ * __builtin_types_compatible_p in C), marked __extension__ so that
+ * -pedantic -Werror builds (with -Wshadow -Wconversion -Wcast-qual) stay
+ * clean.  In C++ defer() checks the same rules with templates, and also
+ * that every parameter is a scalar taken by value (a reference or class
+ * parameter would be built from the argument and passed in memory), and
+ * that a class returned is trivially copyable; older C++ may include the
+ * header for recover(), panic() and the records only.  A C++ exception
+ * that leaves a defer_frame runs the frame's calls (its cleanup runs during
+ * unwinding, as in C built with -fexceptions); a panic that crosses C++
+ * frames skips their destructors, as longjmp would, so recover in a frame
+ * whose callees hold no objects with destructors.
  *
  * DEBUGGING.  The records are meant to be read: gdb's `info defers`, `catch
  * defer`, `catch panic`; defer-inspect on a core.  A frame's first defer()
@@ -76,9 +96,10 @@
  * thread's calls.  defer_goexit() runs all of the calling thread's pending
  * calls, then ends the thread.
  *
- * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception) across a
- * defer_frame skips its calls; the next frame exit that notices the stale
- * records reports it and aborts.  Recovery unwinds with the frames' unwind
+ * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception through C
+ * code built without -fexceptions) across a defer_frame skips its calls;
+ * the next frame exit that notices the stale records reports it and
+ * aborts.  Recovery unwinds with the frames' unwind
  * tables (.eh_frame, the default for gcc and clang on x86-64), which also
  * let recover() tell the deferred function from a helper it tail-calls.
  * Signal handlers may defer; a handler's defer allocates nothing while the

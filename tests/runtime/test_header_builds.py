@@ -196,3 +196,23 @@ def test_cplusplus_defer_works_with_the_header_inside_extern_c(cc):
            'static void say(const char *s) { std::printf("%s\\n", s); }\n'
            'int main() { defer_frame; defer(say, "ran"); return 0; }\n')
     assert ok(strict_build(src, cc, "c++17", name="cxx_extern_c")) == ["ran"]
+
+
+@pytest.mark.parametrize("cc,cxx", [("gcc", "g++"), ("clang", "clang++")])
+def test_a_cplusplus_exception_through_c_built_with_fexceptions_runs_the_calls(cc, cxx, tmp_path):
+    """As documented in defer.h: the frame's cleanup runs during unwinding
+    when the C code has unwind landing pads (-fexceptions)."""
+    (tmp_path / "c.c").write_text(
+        "#include <stdio.h>\n#include <defer.h>\nvoid cxx_throw(void);\n"
+        'static void say(const char *s) { printf("%s\\n", s); }\n'
+        'void c_frame(void) { defer_frame; defer(say, "c frame: call ran"); cxx_throw(); }\n')
+    (tmp_path / "m.cc").write_text(
+        '#include <cstdio>\nextern "C" void c_frame(void);\n'
+        'extern "C" void cxx_throw(void) { throw 1; }\n'
+        'int main() { try { c_frame(); } catch (int) { std::printf("caught\\n"); } }\n')
+    inc = ["-I", str(BUILD.parent / "libdefer" / "include")]
+    subprocess.run([cc, "-fexceptions", "-c", *inc, str(tmp_path / "c.c"), "-o", str(tmp_path / "c.o")],
+                   check=True)
+    subprocess.run([cxx, str(tmp_path / "m.cc"), str(tmp_path / "c.o"), str(BUILD / "libdefer.a"),
+                    "-lpthread", "-o", str(tmp_path / "m")], check=True)
+    assert ok(tmp_path / "m") == ["c frame: call ran", "caught"]
