@@ -38,7 +38,9 @@
  * clean.  In C++ defer() checks the same rules with templates, and also
  * that every parameter is a scalar taken by value (a reference or class
  * parameter would be built from the argument and passed in memory), and
- * that a class returned is trivially copyable; older C++ may include the
+ * that a class returned is trivially copyable; defer_result's variable
+ * must be a scalar (it is read back through a volatile lvalue, which a
+ * class's copy constructor does not take).  Older C++ may include the
  * header for recover(), panic() and the records only.  A C++ exception
  * that leaves a defer_frame runs the frame's calls (its cleanup runs during
  * unwinding, as in C built with -fexceptions); a panic that crosses C++

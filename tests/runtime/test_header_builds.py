@@ -43,11 +43,20 @@ def ok(exe, **kw):
     return r.stdout.splitlines()
 
 
-def open_coded(exe):
-    """The functions whose defer() sites fill the record themselves."""
+def sites(exe):
     out = subprocess.run([str(BUILD / "defer-inspect"), "sites", "--json", str(exe)],
                          capture_output=True, text=True, check=True).stdout
-    return sorted({s["function"] for s in json.loads(out)["sites"] if "sdt-probe" in s["how"]})
+    return json.loads(out)["sites"]
+
+
+def open_coded_sites(exe):
+    """(function, line) of every defer() site that fills the record itself."""
+    return sorted((s["function"], s["line"]) for s in sites(exe) if "sdt-probe" in s["how"])
+
+
+def open_coded(exe):
+    """The functions with an open-coded defer() site."""
+    return sorted({f for f, _ in open_coded_sites(exe)})
 
 
 C_MATRIX = [pytest.param(cc, std, id=f"{cc}-{std}") for cc, std in itertools.product(C_COMPILERS, C_STDS)]
@@ -102,6 +111,17 @@ def test_opaque_pointers_and_every_scalar_handle_are_deferred_and_open_coded(cc)
     assert open_coded(exe) == HANDLES_OPEN
 
 
+@pytest.mark.parametrize("cc", ["clang-19", "clang-22"])
+def test_newer_clangs_open_code_the_same_defers_as_clang_14(cc):
+    """args.c (test_runtime.py's open-coding scenario): the same calls and
+    the same open-coded lines as clang 14."""
+    need(cc)
+    old = compile_program(SCEN / "args.c", cc="clang", opt="-O2")
+    new = compile_program(SCEN / "args.c", cc=cc, opt="-O2")
+    assert ok(new) == ok(old)
+    assert open_coded_sites(new) == open_coded_sites(old)
+
+
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
 def test_handles_are_free_of_undefined_behaviour_under_sanitizers(cc):
     exe = strict_build(SCEN / "handles.c", cc, "c11", "-O1", link="sanitize")
@@ -147,12 +167,10 @@ def test_cplusplus_first_defers_with_exact_types_are_open_coded(cc):
     first defer with exact parameter types; num (converted arguments) and
     nul (nullptr_t to void *) go through deferproc."""
     exe = strict_build(SCEN / "cxx.cc", cc, "c++17")
-    out = subprocess.run([str(BUILD / "defer-inspect"), "sites", "--json", str(exe)],
-                         capture_output=True, text=True, check=True).stdout
-    sites = json.loads(out)["sites"]
     src = (SCEN / "cxx.cc").read_text().splitlines()
-    opened = sorted(src[s["line"] - 1].strip().split("(")[1].split(",")[0].rstrip(")")
-                    for s in sites if "sdt-probe" in s["how"] and s["line"])
+    # the deferred function, from each open-coded line: defer(NAME, ...
+    opened = sorted(src[line - 1].strip().split("(")[1].split(",")[0].rstrip(")")
+                    for _, line in open_coded_sites(exe))
     assert opened == sorted(["closedir", "std::fclose", "conn_note", "col", "ne", "hookp", "say",
                              "catcher", "catcher", "say"])
 
