@@ -200,9 +200,20 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 	__extension__ ({                                                      \
 		__label__ __defer_pin;                                        \
 		__defer_pin: __attribute__((unused));                         \
+		__DEFER_GNU_PUSH                                              \
 		static void *const __defer_pinned __attribute__((used)) = &&__defer_pin; \
+		__DEFER_GNU_POP                                               \
 		__VA_ARGS__;                                                  \
 	})
+/* g++ forgets __extension__ when it instantiates a template. */
+#if defined(__cplusplus) && !defined(__clang__)
+#define __DEFER_GNU_PUSH                                                      \
+	_Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#define __DEFER_GNU_POP _Pragma("GCC diagnostic pop")
+#else
+#define __DEFER_GNU_PUSH
+#define __DEFER_GNU_POP
+#endif
 
 /* A frame in an inner block may shadow an outer one's names on purpose:
  * defer() uses the innermost. */

@@ -144,6 +144,10 @@ CXX_OUT = [
     "~guard handle",
     "handle(503) = 503",
     "recovered: void_result",
+    "template recovered: in templated<2>",
+    "templated<short>() = 2",
+    "template recovered: in templated<8>",
+    "templated<long>() = 8",
     "thrower: deferred call ran during the exception",   # the frame's cleanup runs
     "~guard thrower",
     "caught 42",
@@ -163,16 +167,17 @@ def test_cplusplus_is_free_of_undefined_behaviour_under_sanitizers(cc):
 
 @pytest.mark.parametrize("cc", CXX_COMPILERS)
 def test_cplusplus_first_defers_with_exact_types_are_open_coded(cc):
-    """main's first defer (closedir) is open-coded, and so is every frame's
-    first defer with exact parameter types; num (converted arguments) and
-    nul (nullptr_t to void *) go through deferproc."""
+    """Every defer() with exact parameter types (pointers may gain const)
+    has the open-coded path, in templates too; num (converted arguments)
+    and nul (nullptr_t to void *) only go through deferproc."""
     exe = strict_build(SCEN / "cxx.cc", cc, "c++17")
     src = (SCEN / "cxx.cc").read_text().splitlines()
     # the deferred function, from each open-coded line: defer(NAME, ...
     opened = sorted(src[line - 1].strip().split("(")[1].split(",")[0].rstrip(")")
                     for _, line in open_coded_sites(exe))
     assert opened == sorted(["closedir", "std::fclose", "conn_note", "col", "ne", "hookp", "say",
-                             "catcher", "catcher", "say"])
+                             "catcher", "catcher", "say"] +
+                            ["recover_into<T>"] * 2)   # one site per instantiation
 
 
 CXX_ERRORS = {

@@ -48,6 +48,24 @@ static void void_result()
 	defer(catcher, &st);
 	panic("void_result");
 }
+// Templates: g++ instantiates them without the __extension__ that the
+// macros' GNU features are written under.
+template <class T> static void recover_into(T *st)
+{
+	if (const struct _panic *p = recover()) {
+		std::printf("template recovered: %s\n", p->msg);
+		*st = static_cast<T>(sizeof(T));
+	}
+}
+template <class T> static T templated()
+{
+	T st = 0;
+	defer_frame;
+	defer_result(st);
+	defer(recover_into<T>, &st);
+	panic("in templated<%zu>", sizeof(T));
+	return st;
+}
 static void thrower()
 {
 	guard g{"thrower"};
@@ -79,6 +97,8 @@ int main()
 	std::printf("handle(0) = %d\n", handle(0));
 	std::printf("handle(503) = %d\n", handle(503));
 	void_result();
+	std::printf("templated<short>() = %d\n", templated<short>());
+	std::printf("templated<long>() = %ld\n", templated<long>());
 	try {
 		thrower();
 	} catch (int e) {
