@@ -35,7 +35,8 @@
  * labels, the cleanup attribute, __builtin_choose_expr and
  * __builtin_types_compatible_p in C), marked __extension__ so that
  * -pedantic -Werror builds (with -Wshadow -Wconversion -Wcast-qual) stay
- * clean.  In C++ defer() checks the same rules with templates, and also
+ * clean (in C++ also -Wold-style-cast -Wzero-as-null-pointer-constant).
+ * In C++ defer() checks the same rules with templates, and also
  * that every parameter is a scalar taken by value (a reference or class
  * parameter would be built from the argument and passed in memory), and
  * that a class returned is trivially copyable; defer_result's variable
@@ -215,6 +216,18 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_GNU_POP
 #endif
 
+/* Casts the C++ way in C++, so that -Wold-style-cast and
+ * -Wzero-as-null-pointer-constant stay quiet there too. */
+#ifdef __cplusplus
+#define __DEFER_PCAST(T, x) reinterpret_cast<T>(x)
+#define __DEFER_ICAST(T, x) static_cast<T>(x)
+#define __DEFER_NULL nullptr
+#else
+#define __DEFER_PCAST(T, x) ((T)(x))
+#define __DEFER_ICAST(T, x) ((T)(x))
+#define __DEFER_NULL ((void *)0)
+#endif
+
 /* A frame in an inner block may shadow an outer one's names on purpose:
  * defer() uses the innermost. */
 #define __DEFER_SHADOW(decl)                                                  \
@@ -241,7 +254,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define defer_result(...)                                                     \
 	__DEFER_RESUME_POINT return __DEFER_CAT(__DEFER_RESULT_, __DEFER_EMPTY(__VA_ARGS__))(__VA_ARGS__)
 #define __DEFER_RESULT_1(...)
-#define __DEFER_RESULT_0(var) *(volatile __typeof__(var) *)&(var)
+#define __DEFER_RESULT_0(var) *__DEFER_PCAST(volatile __typeof__(var) *, &(var))
 #define __DEFER_RESUME_POINT                                                 \
 	__DEFER_SHADOW(struct defer_resume __defer_rs)                        \
 	__defer_fr.resume = &__defer_rs;                                      \
@@ -260,7 +273,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_PASTE5(p, a, b, c, d) p##a##b##c##d
 #define __DEFER_EMPTY_CASE_0001 ,
 
-#define panic(...) gopanic((void *)0, __VA_ARGS__)
+#define panic(...) gopanic(__DEFER_NULL, __VA_ARGS__)
 #define panic_value(value, ...) gopanic((value), __VA_ARGS__)
 /* The pin's label also names a pc inside the calling function, which
  * gorecover checks against the deferred function. */
@@ -280,7 +293,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_CAT(a, b) __DEFER_CAT_(a, b)
 #define __DEFER_CAT_(a, b) a##b
 
-#define __DEFER_K(x, i) ((uint64_t)(__DEFER_KIND(x)) << (8 * (i)))
+#define __DEFER_K(x, i) (__DEFER_ICAST(uint64_t, __DEFER_KIND(x)) << (8 * (i)))
 #define __DEFER_DESC0() 0
 #define __DEFER_DESC1(a) (1 | __DEFER_K(a, 1))
 #define __DEFER_DESC2(a, b) (2 | __DEFER_K(a, 1) | __DEFER_K(b, 2))
@@ -488,7 +501,7 @@ template <> struct scalar<double> { static constexpr unsigned kind = DEFER_ARG_D
 #define __DEFER_CXX_INT(T)                                                    \
 	template <> struct scalar<T> {                                        \
 		static constexpr unsigned kind =                              \
-			((T)-1 < (T)0 ? DEFER_ARG_SIGNED : DEFER_ARG_UNSIGNED) | sizeof(T); \
+			(static_cast<T>(-1) < static_cast<T>(0) ? DEFER_ARG_SIGNED : DEFER_ARG_UNSIGNED) | sizeof(T); \
 	};
 __DEFER_CXX_INT(char) __DEFER_CXX_INT(signed char) __DEFER_CXX_INT(unsigned char)
 __DEFER_CXX_INT(wchar_t) __DEFER_CXX_INT(char16_t) __DEFER_CXX_INT(char32_t)
@@ -672,17 +685,17 @@ put(struct _defer &r, int nreal, int i, T x)
 #define __DEFER_OPEN_(site, n, __f, ...)                                      \
 	if (__DEFER_EXACT(n, __f, __VA_ARGS__)) {                             \
 		struct g *__defer_g = __defer_tls.g;                          \
-		if (__builtin_expect(__defer_g != 0 && !__defer_fr.armed, 1)) { \
+		if (__builtin_expect(__defer_g && !__defer_fr.armed, 1)) {     \
 			uint64_t __defer_pc, __defer_desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
-			__defer_fr.rec.fn = (void (*)(void))(__f);            \
+			__defer_fr.rec.fn = __DEFER_PCAST(void (*)(void), __f); \
 			__defer_fr.armed = 1;                                 \
 			__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)               \
-			__builtin_memcpy((char *)&__defer_fr.rec +            \
+			__builtin_memcpy(__DEFER_PCAST(char *, &__defer_fr.rec) + \
 					 __builtin_offsetof(struct _defer, nargs), \
 					 &__defer_desc, 8);                   \
 			__asm__ volatile("leaq 0(%%rip), %0 # defer site " #site : "=r"(__defer_pc)); \
 			__defer_fr.rec.pc = __defer_pc;                       \
-			__defer_fr.rec.sp = (uintptr_t)&__defer_fr;           \
+			__defer_fr.rec.sp = __DEFER_PCAST(uintptr_t, &__defer_fr); \
 			__defer_fr.rec.link = __defer_g->_defer;              \
 			__atomic_store_n(&__defer_g->_defer, &__defer_fr.rec, __ATOMIC_RELEASE); \
 			__DEFER_PROBE(site, &__defer_fr.rec);                 \
@@ -708,9 +721,9 @@ put(struct _defer &r, int nreal, int i, T x)
 		__DEFER_COUNTER_PUSH                                          \
 		__DEFER_OPEN(n, __f, __VA_ARGS__)                             \
 		__DEFER_COUNTER_POP                                           \
-		__defer_fr.fn = (void (*)(void))(__f);                        \
+		__defer_fr.fn = __DEFER_PCAST(void (*)(void), __f);           \
 		__defer_fr.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__);  \
-		__DEFER_ENTER(((__typeof__(&*(__f)))__DEFER_PROC)(__VA_ARGS__)); \
+		__DEFER_ENTER(__DEFER_PCAST(__typeof__(&*(__f)), __DEFER_PROC)(__VA_ARGS__)); \
 	} while (0)
 
 /* Every variadic macro gets at least one (maybe empty) argument for its

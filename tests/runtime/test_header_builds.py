@@ -4,7 +4,8 @@ of every scalar type; C++17 and C++20.
 
 The matrix: gcc 12, clang 14, clang 19 and clang 22 for C (-std=c11, c17,
 c2x, gnu11), their C++ drivers for C++ (-std=c++17, c++20), each with
--Wall -Wextra -pedantic -Werror -Wshadow -Wconversion -Wcast-qual."""
+-Wall -Wextra -pedantic -Werror -Wshadow -Wconversion -Wcast-qual (and, in
+C++, -Wold-style-cast -Wzero-as-null-pointer-constant)."""
 import itertools
 import json
 import shutil
@@ -17,6 +18,8 @@ from conftest import BUILD, compile_program, run
 
 SCEN = Path(__file__).parent / "scenarios"
 STRICT = ["-pedantic", "-Wshadow", "-Wconversion", "-Wcast-qual"]   # and compile_program's
+# Strict C++ projects also forbid C casts and 0 as a null pointer.
+STRICT_CXX = ["-Wold-style-cast", "-Wzero-as-null-pointer-constant"]
 C_COMPILERS = ["gcc", "clang", "clang-19", "clang-22"]
 C_STDS = ["c11", "c17", "c2x", "gnu11"]
 CXX_COMPILERS = ["g++", "clang++", "clang++-19", "clang++-22"]
@@ -33,7 +36,8 @@ def strict_build(src, cc, std, opt="-O2", extra=(), link="static", name=None):
     """compile_program with the strict flags, for a compiler that may be
     missing."""
     need(cc)
-    return compile_program(src, cc=cc, opt=opt, link=link, extra=[*STRICT, *extra], name=name,
+    flags = STRICT + (STRICT_CXX if "++" in cc else [])
+    return compile_program(src, cc=cc, opt=opt, link=link, extra=[*flags, *extra], name=name,
                            std=std)
 
 
