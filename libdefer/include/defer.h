@@ -24,7 +24,7 @@
  * six scalar arguments (integers up to 64 bits, bit-fields, pointers,
  * float, double); the return value is ignored.  Anything else (more
  * arguments, structs, __int128, long double) is a compile-time error.
- Pointers may point to incomplete or opaque types (DIR, FILE, struct conn
+ * Pointers may point to incomplete or opaque types (DIR, FILE, struct conn
  * never completed in the unit); function pointers, enums and bool are
  * integers or pointers as the ABI passes them.
  *
@@ -102,9 +102,9 @@
  * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception through C
  * code built without -fexceptions) across a defer_frame skips its calls;
  * the next frame exit that notices the stale records reports it and
- * aborts.  Recovery unwinds with the frames' unwind
- * tables (.eh_frame, the default for gcc and clang on x86-64), which also
- * let recover() tell the deferred function from a helper it tail-calls.
+ * aborts.  Recovery unwinds with the frames' unwind tables (.eh_frame, the
+ * default for gcc and clang on x86-64), which also let recover() tell the
+ * deferred function from a helper it tail-calls.
  * Signal handlers may defer; a handler's defer allocates nothing while the
  * thread's record pool has records.  A pointer argument must outlive the
  * frame: a compound literal (&(int){0}) dies at the end of the defer().
