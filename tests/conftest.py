@@ -24,8 +24,9 @@ SAN_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
              "-fno-omit-frame-pointer"]
 
 
-def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None):
-    """Compile `src` (a Path, or C source text) and return the binary's Path.
+def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None, std="gnu11"):
+    """Compile `src` (a Path, or C source text; C++ when cc is g++ or a
+    clang++) with -std=`std` and return the binary's Path.
 
     link="static" links build/libdefer.a, "shared" links build/libdefer.so
     with an rpath so the program runs from the build tree, "sanitize" links
@@ -46,14 +47,15 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
              (BUILD / "libdefer.a", BUILD / "libdefer.so.1", BUILD / "san" / "libdefer.a",
               BUILD / "tsan" / "libdefer.a")
              if p.exists()]
-    key = hashlib.sha1("\0".join([text, cc, opt, link] + extra + deps).encode()).hexdigest()[:10]
+    key = [text, cc, opt, link] + ([std] if std != "gnu11" else [])
+    key = hashlib.sha1("\0".join(key + extra + deps).encode()).hexdigest()[:10]
     OUT.mkdir(parents=True, exist_ok=True)
     exe = OUT / f"{stem}-{cc}{opt}-{link}-{key}"
     if exe.exists():
         return exe
-    csrc = OUT / f"{stem}-{key}.c"
+    csrc = OUT / f"{stem}-{key}.{'cc' if '++' in cc else 'c'}"
     csrc.write_text(text)
-    cmd = [cc, "-std=gnu11", opt, "-g", "-Wall", "-Wextra", "-Werror",
+    cmd = [cc, f"-std={std}", opt, "-g", "-Wall", "-Wextra", "-Werror",
            "-I", str(INCLUDE), str(csrc), "-o", str(exe) + ".tmp"] + extra
     if link == "static":
         cmd += [str(BUILD / "libdefer.a")]

@@ -24,6 +24,29 @@
  * six scalar arguments (integers up to 64 bits, bit-fields, pointers,
  * float, double); the return value is ignored.  Anything else (more
  * arguments, structs, __int128, long double) is a compile-time error.
+ * Pointers may point to incomplete or opaque types (DIR, FILE, struct conn
+ * never completed in the unit); function pointers, enums and bool are
+ * integers or pointers as the ABI passes them.
+ *
+ * COMPILERS AND LANGUAGES.  gcc 12 or later, or clang 14 or later (tested
+ * with gcc 12 and clang 14, 19 and 22), on x86-64.  C11, C17, C2x and their
+ * GNU dialects; C++17 and C++20.  The macros rely on GNU C features with no
+ * ISO equivalent (statement expressions, __typeof__, label addresses, local
+ * labels, the cleanup attribute, __builtin_choose_expr and
+ * __builtin_types_compatible_p in C), marked __extension__ so that
+ * -pedantic -Werror builds (with -Wshadow -Wconversion -Wcast-qual) stay
+ * clean (in C++ also -Wold-style-cast -Wzero-as-null-pointer-constant).
+ * In C++ defer() checks the same rules with templates, and also
+ * that every parameter is a scalar taken by value (a reference or class
+ * parameter would be built from the argument and passed in memory), and
+ * that a class returned is trivially copyable; defer_result's variable
+ * must be a scalar (it is read back through a volatile lvalue, which a
+ * class's copy constructor does not take).  Older C++ may include the
+ * header for recover(), panic() and the records only.  A C++ exception
+ * that leaves a defer_frame runs the frame's calls (its cleanup runs during
+ * unwinding, as in C built with -fexceptions); a panic that crosses C++
+ * frames skips their destructors, as longjmp would, so recover in a frame
+ * whose callees hold no objects with destructors.
  *
  * DEBUGGING.  The records are meant to be read: gdb's `info defers`, `catch
  * defer`, `catch panic`; defer-inspect on a core.  A frame's first defer()
@@ -76,11 +99,12 @@
  * thread's calls.  defer_goexit() runs all of the calling thread's pending
  * calls, then ends the thread.
  *
- * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception) across a
- * defer_frame skips its calls; the next frame exit that notices the stale
- * records reports it and aborts.  Recovery unwinds with the frames' unwind
- * tables (.eh_frame, the default for gcc and clang on x86-64), which also
- * let recover() tell the deferred function from a helper it tail-calls.
+ * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception through C
+ * code built without -fexceptions) across a defer_frame skips its calls;
+ * the next frame exit that notices the stale records reports it and
+ * aborts.  Recovery unwinds with the frames' unwind tables (.eh_frame, the
+ * default for gcc and clang on x86-64), which also let recover() tell the
+ * deferred function from a helper it tail-calls.
  * Signal handlers may defer; a handler's defer allocates nothing while the
  * thread's record pool has records.  A pointer argument must outlive the
  * frame: a compound literal (&(int){0}) dies at the end of the defer().
@@ -168,18 +192,55 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * clone a function that stores the address of one of its labels in a static.
  * A function with a defer_frame needs its own stack frame, because recovery
  * returns from it; one that calls recover() must stay a frame of its own, or
- * a helper inlined into its caller could recover.
+ * a helper inlined into its caller could recover.  The label is local to a
+ * statement expression (__label__), so any number of them fit in a
+ * function; __extension__ keeps -pedantic quiet about these GNU features,
+ * which have no ISO equivalent.
  */
-#define __DEFER_PIN(n) __DEFER_PIN_(n)
-#define __DEFER_PIN_(n)                                                      \
-	__defer_pin_##n: __attribute__((unused));                             \
-	{ static void *const __defer_pinned __attribute__((used)) = &&__defer_pin_##n; }
+#define __DEFER_PIN(...)                                                      \
+	__extension__ ({                                                      \
+		__label__ __defer_pin;                                        \
+		__defer_pin: __attribute__((unused));                         \
+		__DEFER_GNU_PUSH                                              \
+		static void *const __defer_pinned __attribute__((used)) = &&__defer_pin; \
+		__DEFER_GNU_POP                                               \
+		__VA_ARGS__;                                                  \
+	})
+/* g++ forgets __extension__ when it instantiates a template. */
+#if defined(__cplusplus) && !defined(__clang__)
+#define __DEFER_GNU_PUSH                                                      \
+	_Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#define __DEFER_GNU_POP _Pragma("GCC diagnostic pop")
+#else
+#define __DEFER_GNU_PUSH
+#define __DEFER_GNU_POP
+#endif
+
+/* Casts the C++ way in C++, so that -Wold-style-cast and
+ * -Wzero-as-null-pointer-constant stay quiet there too. */
+#ifdef __cplusplus
+#define __DEFER_PCAST(T, x) reinterpret_cast<T>(x)
+#define __DEFER_ICAST(T, x) static_cast<T>(x)
+#define __DEFER_NULL nullptr
+#else
+#define __DEFER_PCAST(T, x) ((T)(x))
+#define __DEFER_ICAST(T, x) ((T)(x))
+#define __DEFER_NULL ((void *)0)
+#endif
+
+/* A frame in an inner block may shadow an outer one's names on purpose:
+ * defer() uses the innermost. */
+#define __DEFER_SHADOW(decl)                                                  \
+	_Pragma("GCC diagnostic push")                                        \
+	_Pragma("GCC diagnostic ignored \"-Wshadow\"")                        \
+	decl;                                                                 \
+	_Pragma("GCC diagnostic pop")
 
 #define defer_frame                                                          \
-	struct defer_mark __defer_fr __attribute__((cleanup(__defer_frame_exit))); \
+	__DEFER_SHADOW(struct defer_mark __defer_fr __attribute__((cleanup(__defer_frame_exit)))) \
 	__defer_fr.armed = 0;                                                 \
 	__defer_fr.resumable = 0;                                             \
-	__DEFER_PIN(__COUNTER__)
+	(void)__DEFER_PIN(0)
 
 /*
  * defer_result(var) / defer_result(): where a recovery resumes this frame.
@@ -187,29 +248,80 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * that may recover.  A recovered panic continues here as `return var;` (or
  * `return;` in a void function).  The deferred call changed var after this
  * setjmp-like point, so it is read back through a volatile lvalue
- * (C11 7.13.2.1).
+ * (C11 7.13.2.1).  Whether the argument is empty is found without GNU's
+ * `, ##__VA_ARGS__`, which strict ISO modes do not honour.
  */
-#define defer_result(...) __DEFER_RESULT_PICK(x, ##__VA_ARGS__, __DEFER_RESULT1, __DEFER_RESULT0)(__VA_ARGS__)
-#define __DEFER_RESULT_PICK(x, a, b, ...) b
-#define __DEFER_RESULT0() __DEFER_RESUME_POINT return
-#define __DEFER_RESULT1(var) __DEFER_RESUME_POINT return *(volatile __typeof__(var) *)&(var)
+#define defer_result(...)                                                     \
+	__DEFER_RESUME_POINT return __DEFER_CAT(__DEFER_RESULT_, __DEFER_EMPTY(__VA_ARGS__))(__VA_ARGS__)
+#define __DEFER_RESULT_1(...)
+#define __DEFER_RESULT_0(var) *__DEFER_PCAST(volatile __typeof__(var) *, &(var))
 #define __DEFER_RESUME_POINT                                                 \
-	struct defer_resume __defer_rs;                                       \
+	__DEFER_SHADOW(struct defer_resume __defer_rs)                        \
 	__defer_fr.resume = &__defer_rs;                                      \
 	__defer_fr.resumable = 1;                                             \
 	if (__builtin_expect(__defer_setresume(&__defer_rs), 0))
+/* 1 if the arguments are empty, else 0, for an argument without top-level
+ * commas (Gustedt's ISEMPTY): only an empty one gives a comma in the last
+ * test alone. */
+#define __DEFER_HAS_COMMA(...) __DEFER_ARG3(__VA_ARGS__, 1, 0, ~)
+#define __DEFER_ARG3(a, b, c, ...) c
+#define __DEFER_COMMA(...) ,
+#define __DEFER_EMPTY(...)                                                    \
+	__DEFER_EMPTY_(__DEFER_HAS_COMMA(__VA_ARGS__), __DEFER_HAS_COMMA(__DEFER_COMMA __VA_ARGS__), \
+		       __DEFER_HAS_COMMA(__VA_ARGS__ ()), __DEFER_HAS_COMMA(__DEFER_COMMA __VA_ARGS__ ()))
+#define __DEFER_EMPTY_(a, b, c, d) __DEFER_HAS_COMMA(__DEFER_PASTE5(__DEFER_EMPTY_CASE_, a, b, c, d))
+#define __DEFER_PASTE5(p, a, b, c, d) p##a##b##c##d
+#define __DEFER_EMPTY_CASE_0001 ,
 
-#define panic(...) gopanic((void *)0, __VA_ARGS__)
+#define panic(...) gopanic(__DEFER_NULL, __VA_ARGS__)
 #define panic_value(value, ...) gopanic((value), __VA_ARGS__)
 /* The pin's label also names a pc inside the calling function, which
  * gorecover checks against the deferred function. */
-#define recover() __DEFER_RECOVER(__COUNTER__)
-#define __DEFER_RECOVER(n) __DEFER_RECOVER_(n)
-#define __DEFER_RECOVER_(n)                                                   \
-	({ __DEFER_PIN_(n) gorecover(__builtin_frame_address(0), &&__defer_pin_##n); })
+#define recover() __DEFER_PIN(gorecover(__builtin_frame_address(0), &&__defer_pin))
 
 /* ---- argument classification (compile time) ---- */
 
+/*
+ * Shared by C and C++: counting, the descriptor (each argument's kind byte
+ * packed after the count), the per-argument checks, and mapping a macro T
+ * over the arguments.  What an argument's kind, check and type are is
+ * defined per language below: C asks the builtins (__builtin_choose_expr,
+ * __builtin_types_compatible_p), which C++ does not have; C++ asks templates.
+ */
+#define __DEFER_NARGS(...) __DEFER_NARGS_(__VA_ARGS__, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, ~)
+#define __DEFER_NARGS_(f, a, b, c, d, e, g, h, i, j, n, ...) n
+#define __DEFER_CAT(a, b) __DEFER_CAT_(a, b)
+#define __DEFER_CAT_(a, b) a##b
+
+#define __DEFER_K(x, i) (__DEFER_ICAST(uint64_t, __DEFER_KIND(x)) << (8 * (i)))
+#define __DEFER_DESC0() 0
+#define __DEFER_DESC1(a) (1 | __DEFER_K(a, 1))
+#define __DEFER_DESC2(a, b) (2 | __DEFER_K(a, 1) | __DEFER_K(b, 2))
+#define __DEFER_DESC3(a, b, c) (3 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3))
+#define __DEFER_DESC4(a, b, c, d) (4 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4))
+#define __DEFER_DESC5(a, b, c, d, e) (5 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4) | __DEFER_K(e, 5))
+#define __DEFER_DESC6(a, b, c, d, e, f) (6 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4) | __DEFER_K(e, 5) | __DEFER_K(f, 6))
+
+#define __DEFER_CHECK0()
+#define __DEFER_CHECK1(a) __DEFER_SCALAR(a);
+#define __DEFER_CHECK2(a, b) __DEFER_SCALAR(a); __DEFER_SCALAR(b);
+#define __DEFER_CHECK3(a, b, c) __DEFER_CHECK2(a, b) __DEFER_SCALAR(c);
+#define __DEFER_CHECK4(a, b, c, d) __DEFER_CHECK3(a, b, c) __DEFER_SCALAR(d);
+#define __DEFER_CHECK5(a, b, c, d, e) __DEFER_CHECK4(a, b, c, d) __DEFER_SCALAR(e);
+#define __DEFER_CHECK6(a, b, c, d, e, f) __DEFER_CHECK5(a, b, c, d, e) __DEFER_SCALAR(f);
+
+#define __DEFER_PT0(T, ...)
+#define __DEFER_PT1(T, a) T(a)
+#define __DEFER_PT2(T, a, b) T(a), T(b)
+#define __DEFER_PT3(T, a, b, c) T(a), T(b), T(c)
+#define __DEFER_PT4(T, a, b, c, d) T(a), T(b), T(c), T(d)
+#define __DEFER_PT5(T, a, b, c, d, e) T(a), T(b), T(c), T(d), T(e)
+#define __DEFER_PT6(T, a, b, c, d, e, f) T(a), T(b), T(c), T(d), T(e), T(f)
+#define __DEFER_PARAMS(n, T, ...) __DEFER_CAT(__DEFER_PT, n)(T, __VA_ARGS__)
+
+#ifndef __cplusplus
+
+#define __DEFER_STATIC_ASSERT _Static_assert
 /* x as an rvalue: arrays decay, and a bit-field becomes a plain integer
  * value that sizeof and typeof accept. */
 #define __DEFER_V(x) ((void)0, (x))
@@ -238,29 +350,6 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 		       __DEFER_IS_PTR(x),                                     \
 		       "defer: arguments must be integers, pointers, float or double")
 
-#define __DEFER_NARGS(...) __DEFER_NARGS_(__VA_ARGS__, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
-#define __DEFER_NARGS_(f, a, b, c, d, e, g, h, i, j, n, ...) n
-#define __DEFER_CAT(a, b) __DEFER_CAT_(a, b)
-#define __DEFER_CAT_(a, b) a##b
-
-/* Each argument's kind byte, packed after the count. */
-#define __DEFER_K(x, i) ((uint64_t)(__DEFER_KIND(x)) << (8 * (i)))
-#define __DEFER_DESC0() 0
-#define __DEFER_DESC1(a) (1 | __DEFER_K(a, 1))
-#define __DEFER_DESC2(a, b) (2 | __DEFER_K(a, 1) | __DEFER_K(b, 2))
-#define __DEFER_DESC3(a, b, c) (3 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3))
-#define __DEFER_DESC4(a, b, c, d) (4 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4))
-#define __DEFER_DESC5(a, b, c, d, e) (5 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4) | __DEFER_K(e, 5))
-#define __DEFER_DESC6(a, b, c, d, e, f) (6 | __DEFER_K(a, 1) | __DEFER_K(b, 2) | __DEFER_K(c, 3) | __DEFER_K(d, 4) | __DEFER_K(e, 5) | __DEFER_K(f, 6))
-
-#define __DEFER_CHECK0()
-#define __DEFER_CHECK1(a) __DEFER_SCALAR(a);
-#define __DEFER_CHECK2(a, b) __DEFER_SCALAR(a); __DEFER_SCALAR(b);
-#define __DEFER_CHECK3(a, b, c) __DEFER_CHECK2(a, b) __DEFER_SCALAR(c);
-#define __DEFER_CHECK4(a, b, c, d) __DEFER_CHECK3(a, b, c) __DEFER_SCALAR(d);
-#define __DEFER_CHECK5(a, b, c, d, e) __DEFER_CHECK4(a, b, c, d) __DEFER_SCALAR(e);
-#define __DEFER_CHECK6(a, b, c, d, e, f) __DEFER_CHECK5(a, b, c, d, e) __DEFER_SCALAR(f);
-
 /*
  * Return values are ignored, but one returned in memory would take %rdi for
  * its address, and an x87 one would be left on the FPU stack.  A struct or
@@ -280,40 +369,31 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 /* The return type, or int for void: both branches must compile. */
 #define __DEFER_RET_T(call) __typeof__(__builtin_choose_expr(__DEFER_RET_VOID(call), 0, (call)))
 #define __DEFER_RET_OK(call) (__DEFER_RET_VOID(call) || __DEFER_RET_OK_(__DEFER_RET_T(call)))
+#define __DEFER_CHECK_FN(f)
 
 /*
  * How the frame's mark reaches deferproc beside the arguments.  gcc passes
  * it in the static-chain register (%r10), which no argument uses and the
- * kernel saves around signal handlers.  clang has no way to set it, so the
- * mark goes through __defer_tls.frame to deferproc_tls, which puts back what
- * the slot held before: a signal handler that defers in between leaves the
- * slot as it found it.
+ * kernel saves around signal handlers.  clang (and C++, where the builtin
+ * does not exist) has no way to set it, so the mark goes through
+ * __defer_tls.frame to deferproc_tls, which puts back what the slot held
+ * before: a signal handler that defers in between leaves the slot as it
+ * found it.
  */
-#if defined(__clang__)
-#define __DEFER_PROC __defer_deferproc_tls
-#define __DEFER_ENTER(call)                                                  \
-	(__defer_fr.prev = __defer_tls.frame, __defer_tls.frame = &__defer_fr, (void)(call))
-#else
+#if !defined(__clang__)
 #define __DEFER_PROC __defer_deferproc
 #define __DEFER_ENTER(call) ((void)__builtin_call_with_static_chain(call, &__defer_fr))
 #endif
 
 /*
- * The open-coded first defer.  The first call a frame defers goes into the
- * record built into its mark; when the arguments already have exactly the
- * deferred function's parameter types, no conversion is needed, and the
- * defer site fills that record itself, in about a dozen stores, instead of
- * calling deferproc (Go's open-coded defers make the same trade).  The
- * hook a debugger needs is then the SDT probe libdefer:defer at the site,
- * which fires, like deferproc's, once the record is on the chain.  Any other
- * case (no g yet, a frame's later calls, arguments the compiler must
- * convert, variadic functions, DEFER_NO_OPEN_CODE) calls deferproc.
+ * Does the open-coded first defer (see the comment at __DEFER_OPEN) apply:
+ * do the arguments already have exactly the deferred function's parameter
+ * types?  An argument's type after array and function decay, without
+ * promotion.  A real type other than float and double (_Float16,
+ * _Decimal64...) is replaced by a pointer to an undeclared struct, which no
+ * parameter has: only float and double bits are what the callee's register
+ * would hold.
  */
-#ifndef DEFER_NO_OPEN_CODE
-/* An argument's type after array and function decay, without promotion.
- * A real type other than float and double (_Float16, _Decimal64...) is
- * replaced by a pointer to an undeclared struct, which no parameter has:
- * only float and double bits are what the callee's register would hold. */
 #define __DEFER_BITS_OK(x)                                                    \
 	(!__DEFER_IS_REAL(x) || __builtin_types_compatible_p(__typeof__(__DEFER_V(x)), float) || \
 	 __builtin_types_compatible_p(__typeof__(__DEFER_V(x)), double))
@@ -324,36 +404,37 @@ struct __defer_no_match;
 /*
  * The same with a pointer to T made const T *, or any pointer made void *
  * or const void *: puts(buf), show(const struct stats *) and free(buf)
- * pass the same bits as a direct call would.  Only for T an object that is
- * not a pointer (classify != 5) or a function (10): a const function type
- * is not allowed, and T * const * is rare.  __DEFER_OBJ gives something
- * to dereference in every case, so that both branches compile.
+ * pass the same bits as a direct call would.  T may be incomplete (DIR,
+ * struct conn): only __typeof__ names it.  __DEFER_OBJ gives something to
+ * dereference in every case, so that both branches compile.
  */
 #define __DEFER_NOTVOIDP(x)                                                   \
 	(!__builtin_types_compatible_p(__DEFER_T(x), void *) &&               \
 	 !__builtin_types_compatible_p(__DEFER_T(x), const void *) &&         \
 	 !__builtin_types_compatible_p(__DEFER_T(x), volatile void *) &&      \
 	 !__builtin_types_compatible_p(__DEFER_T(x), const volatile void *))
+#if defined(__clang__)
+/* A const function type is not allowed (clang warns): leave function
+ * pointers (a function designator classifies as 10, or as 5 once it has
+ * decayed), and pointers to pointers, alone.  clang classifies an
+ * incomplete *x as a record. */
 #define __DEFER_DEREF(x)                                                      \
 	(*__builtin_choose_expr(__DEFER_IS_PTR(x) && __DEFER_NOTVOIDP(x), __DEFER_V(x), (char *)0))
 #define __DEFER_OBJPTR(x)                                                     \
 	(__DEFER_IS_PTR(x) && __DEFER_NOTVOIDP(x) &&                          \
-	 __builtin_classify_type(__DEFER_DEREF(x)) != 5 &&                    \
-	 __builtin_classify_type(__DEFER_DEREF(x)) != 10)
+	 __builtin_classify_type(__DEFER_DEREF(x)) != 5 && __builtin_classify_type(__DEFER_DEREF(x)) != 10)
+#else
+/* gcc cannot classify an incomplete *x (an error, not SFINAE), so every
+ * pointer qualifies; for a function pointer it forms a const function type,
+ * which gcc accepts as an extension. */
+#define __DEFER_OBJPTR(x) (__DEFER_IS_PTR(x) && __DEFER_NOTVOIDP(x))
+#endif
 #define __DEFER_OBJ(x) __builtin_choose_expr(__DEFER_OBJPTR(x), __DEFER_V(x), (char *)0)
 #define __DEFER_TCONST(x)                                                     \
-	__typeof__(__builtin_choose_expr(__DEFER_OBJPTR(x),                   \
+	__typeof__(__extension__ __builtin_choose_expr(__DEFER_OBJPTR(x),     \
 		(const __typeof__(*__DEFER_OBJ(x)) *)0, __DEFER_VB(x)))
 #define __DEFER_TV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (void *)0, __DEFER_VB(x)))
 #define __DEFER_TCV(x) __typeof__(__builtin_choose_expr(__DEFER_IS_PTR(x), (const void *)0, __DEFER_VB(x)))
-#define __DEFER_PT0(T, ...)
-#define __DEFER_PT1(T, a) T(a)
-#define __DEFER_PT2(T, a, b) T(a), T(b)
-#define __DEFER_PT3(T, a, b, c) T(a), T(b), T(c)
-#define __DEFER_PT4(T, a, b, c, d) T(a), T(b), T(c), T(d)
-#define __DEFER_PT5(T, a, b, c, d, e) T(a), T(b), T(c), T(d), T(e)
-#define __DEFER_PT6(T, a, b, c, d, e, f) T(a), T(b), T(c), T(d), T(e), T(f)
-#define __DEFER_PARAMS(n, T, ...) __DEFER_CAT(__DEFER_PT, n)(T, __VA_ARGS__)
 #define __DEFER_PROTO(n, f, T, ...)                                           \
 	__builtin_types_compatible_p(__typeof__(&*(f)),                       \
 		__typeof__((f)(__VA_ARGS__)) (*)(__DEFER_CAT(__DEFER_VOID, n)   \
@@ -380,8 +461,6 @@ struct __defer_no_match;
 	__builtin_choose_expr(__DEFER_SIZE(x) == 4,                           \
 		(uint64_t)((union { float __f; uint32_t __u; }){ .__f = __DEFER_REAL(x, float) }).__u, \
 		((union { double __d; uint64_t __u; }){ .__d = __DEFER_REAL(x, double) }).__u)
-/* How many of the arguments before the one at `i` are floating. */
-#define __DEFER_R(x) (__DEFER_IS_REAL(x) ? 1 : 0)
 #define __DEFER_STORE(x, nreal, i)                                            \
 	do {                                                                  \
 		if (__DEFER_IS_REAL(x))                                       \
@@ -389,6 +468,151 @@ struct __defer_no_match;
 		else                                                          \
 			__defer_fr.rec.iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)__DEFER_V(x); \
 	} while (0)
+
+#elif __cplusplus >= 201703L
+
+/*
+ * C++: the same rules, answered by templates.  An argument's type is the
+ * one a by-value template parameter deduces from it (arrays and functions
+ * decay, top-level cv goes, a bit-field has its declared type).  C++ also
+ * checks the parameters: a class or reference parameter would be built
+ * from the argument (a constructor, a temporary) and passed in memory,
+ * which deferproc does not save, so every parameter must be a scalar too.
+ * extern "C++" keeps the templates legal when the header is included
+ * inside extern "C".
+ */
+extern "C++" {
+namespace __defer_cxx {
+template <class T> T decay(T);
+template <class A, class B> struct same { static constexpr bool v = false; };
+template <class A> struct same<A, A> { static constexpr bool v = true; };
+template <class T> struct ptr { static constexpr bool v = false; };
+template <class T> struct ptr<T *> { static constexpr bool v = true; typedef T to; };
+
+/* The kind byte of a scalar that fits a register, or 0 for anything else
+ * (classes, references, member pointers, __int128, long double). */
+template <class T, bool = __is_enum(T)> struct scalar { static constexpr unsigned kind = 0; };
+template <class T> struct scalar<T, true> : scalar<__underlying_type(T)> {};
+template <class T> struct scalar<T *, false> { static constexpr unsigned kind = DEFER_ARG_POINTER | 8; };
+template <> struct scalar<decltype(nullptr)> { static constexpr unsigned kind = DEFER_ARG_POINTER | 8; };
+template <> struct scalar<bool> { static constexpr unsigned kind = DEFER_ARG_BOOL | 1; };
+template <> struct scalar<float> { static constexpr unsigned kind = DEFER_ARG_FLOAT | 4; };
+template <> struct scalar<double> { static constexpr unsigned kind = DEFER_ARG_DOUBLE | 8; };
+#define __DEFER_CXX_INT(T)                                                    \
+	template <> struct scalar<T> {                                        \
+		static constexpr unsigned kind =                              \
+			(static_cast<T>(-1) < static_cast<T>(0) ? DEFER_ARG_SIGNED : DEFER_ARG_UNSIGNED) | sizeof(T); \
+	};
+__DEFER_CXX_INT(char) __DEFER_CXX_INT(signed char) __DEFER_CXX_INT(unsigned char)
+__DEFER_CXX_INT(wchar_t) __DEFER_CXX_INT(char16_t) __DEFER_CXX_INT(char32_t)
+__DEFER_CXX_INT(short) __DEFER_CXX_INT(unsigned short) __DEFER_CXX_INT(int)
+__DEFER_CXX_INT(unsigned) __DEFER_CXX_INT(long) __DEFER_CXX_INT(unsigned long)
+__DEFER_CXX_INT(long long) __DEFER_CXX_INT(unsigned long long)
+#ifdef __cpp_char8_t
+__DEFER_CXX_INT(char8_t)
+#endif
+#undef __DEFER_CXX_INT
+
+template <class T> constexpr bool is_real() { return same<T, float>::v || same<T, double>::v; }
+
+/* An argument of type A passes the bits a parameter of type P holds: the
+ * same type, or a pointer made const T *, void * or const void *. */
+template <class P, class A> constexpr bool same_bits()
+{
+	if constexpr (same<P, A>::v)
+		return true;
+	else if constexpr (ptr<A>::v)
+		return same<P, const typename ptr<A>::to *>::v || same<P, void *>::v ||
+		       same<P, const void *>::v;
+	else
+		return false;
+}
+
+/* The C rule for return values (see the C section), plus: a class returned
+ * in registers must be trivially copyable (otherwise the ABI passes it in
+ * memory, and nobody would destroy it). */
+template <class R> constexpr bool ret_ok()
+{
+	if constexpr (same<R, void>::v || scalar<R>::kind != 0)
+		return true;
+	else if constexpr (__is_class(R) || __is_union(R))
+		return __is_trivially_copyable(R) && sizeof(R) <= 16 &&
+		       (sizeof(R) == 1 || (alignof(R) >= 2 && alignof(R) <= 8));
+	else
+		return sizeof(R) <= 16 && !same<R, long double>::v;
+}
+
+/* What the deferred function's own type says. */
+template <bool Variadic, class... P> struct sig {
+	static constexpr bool ok = true;
+	static constexpr bool params = (true && ... && (scalar<P>::kind != 0));
+	template <class... A> static constexpr bool exact()
+	{
+		if constexpr (Variadic || sizeof...(A) != sizeof...(P))
+			return false;
+		else
+			return (true && ... && same_bits<P, A>());
+	}
+};
+/* Found by overload resolution rather than as a template argument, so
+ * that attributes on the function's type (nonnull) are not in the way. */
+template <class R, class... P> sig<false, P...> sigof(R (*)(P...));
+template <class R, class... P> sig<true, P...> sigof(R (*)(P..., ...));
+struct nosig {   /* not a function or function pointer */
+	static constexpr bool ok = false, params = true;
+	template <class... A> static constexpr bool exact() { return false; }
+};
+nosig sigof(...);
+
+/* The open-coded record's register image of one argument. */
+template <class T> __attribute__((always_inline)) inline void
+put(struct _defer &r, int nreal, int i, T x)
+{
+	if constexpr (same<T, float>::v) {
+		uint32_t u;
+		__builtin_memcpy(&u, &x, sizeof u);
+		r.fregs[nreal] = u;
+	} else if constexpr (same<T, double>::v) {
+		__builtin_memcpy(&r.fregs[nreal], &x, sizeof x);
+	} else if constexpr (ptr<T>::v) {
+		r.iregs[i - nreal] = reinterpret_cast<uintptr_t>(x);
+	} else if constexpr (same<T, decltype(nullptr)>::v) {
+		r.iregs[i - nreal] = 0;
+	} else {
+		r.iregs[i - nreal] = static_cast<uint64_t>(x);
+	}
+}
+} /* namespace __defer_cxx */
+} /* extern "C++" */
+
+#define __DEFER_STATIC_ASSERT static_assert
+#define __DEFER_CXX_T(x) decltype(::__defer_cxx::decay(x))
+#define __DEFER_FN(f) decltype(::__defer_cxx::sigof(f))
+#define __DEFER_KIND(x) (::__defer_cxx::scalar<__DEFER_CXX_T(x)>::kind)
+#define __DEFER_IS_REAL(x) (::__defer_cxx::is_real<__DEFER_CXX_T(x)>())
+#define __DEFER_SCALAR(x)                                                    \
+	static_assert(__DEFER_KIND(x) != 0, "defer: arguments must be integers, pointers, float or double")
+#define __DEFER_RET_OK(call) (::__defer_cxx::ret_ok<decltype(call)>())
+#define __DEFER_CHECK_FN(f)                                                   \
+	static_assert(__DEFER_FN(f)::ok, "defer: in C++, the function must be a function or a function pointer"); \
+	static_assert(__DEFER_FN(f)::params, "defer: in C++, the parameters must be scalars passed by value");
+#define __DEFER_EXACT(n, f, ...)                                              \
+	(__DEFER_FN(f)::template exact<__DEFER_PARAMS(n, __DEFER_CXX_T, __VA_ARGS__)>())
+#define __DEFER_STORE(x, nreal, i) ::__defer_cxx::put(__defer_fr.rec, (nreal), (i), (x))
+
+#else
+/* Older C++ may include the header for recover(), panic() and the records. */
+#define __DEFER_OLD_CXX 1
+#endif
+
+#ifndef __DEFER_PROC
+#define __DEFER_PROC __defer_deferproc_tls
+#define __DEFER_ENTER(call)                                                  \
+	(__defer_fr.prev = __defer_tls.frame, __defer_tls.frame = &__defer_fr, (void)(call))
+#endif
+
+/* How many of the arguments before the one at `i` are floating. */
+#define __DEFER_R(x) (__DEFER_IS_REAL(x) ? 1 : 0)
 #define __DEFER_ST0()
 #define __DEFER_ST1(a) __DEFER_STORE(a, 0, 0);
 #define __DEFER_ST2(a, b) __DEFER_ST1(a) __DEFER_STORE(b, __DEFER_R(a), 1);
@@ -434,6 +658,20 @@ struct __defer_no_match;
 			 ".popsection\n"                                      \
 			 ".endif" : : "r"(rec))
 
+/* __COUNTER__ makes each site's asm text unique (see __DEFER_PROBE); clang
+ * 22 calls it a C2y extension under -pedantic. */
+#if defined(__clang__) && defined(__has_warning)
+#if __has_warning("-Wc2y-extensions")
+#define __DEFER_COUNTER_PUSH                                                  \
+	_Pragma("clang diagnostic push")                                      \
+	_Pragma("clang diagnostic ignored \"-Wc2y-extensions\"")
+#define __DEFER_COUNTER_POP _Pragma("clang diagnostic pop")
+#endif
+#endif
+#ifndef __DEFER_COUNTER_PUSH
+#define __DEFER_COUNTER_PUSH
+#define __DEFER_COUNTER_POP
+#endif
 /*
  * What deferproc does for a frame's first call, in the same order: armed,
  * the record (pc: an address inside this defer, as a return address would
@@ -442,21 +680,22 @@ struct __defer_no_match;
  * chain.  The function is evaluated before the arguments, as on the
  * deferproc path.
  */
+#ifndef DEFER_NO_OPEN_CODE
 #define __DEFER_OPEN(n, __f, ...) __DEFER_OPEN_(__COUNTER__, n, __f, __VA_ARGS__)
 #define __DEFER_OPEN_(site, n, __f, ...)                                      \
 	if (__DEFER_EXACT(n, __f, __VA_ARGS__)) {                             \
 		struct g *__defer_g = __defer_tls.g;                          \
-		if (__builtin_expect(__defer_g != 0 && !__defer_fr.armed, 1)) { \
+		if (__builtin_expect(__defer_g && !__defer_fr.armed, 1)) {     \
 			uint64_t __defer_pc, __defer_desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
-			__defer_fr.rec.fn = (void (*)(void))(__f);            \
+			__defer_fr.rec.fn = __DEFER_PCAST(void (*)(void), __f); \
 			__defer_fr.armed = 1;                                 \
 			__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)               \
-			__builtin_memcpy((char *)&__defer_fr.rec +            \
+			__builtin_memcpy(__DEFER_PCAST(char *, &__defer_fr.rec) + \
 					 __builtin_offsetof(struct _defer, nargs), \
 					 &__defer_desc, 8);                   \
 			__asm__ volatile("leaq 0(%%rip), %0 # defer site " #site : "=r"(__defer_pc)); \
 			__defer_fr.rec.pc = __defer_pc;                       \
-			__defer_fr.rec.sp = (uintptr_t)&__defer_fr;           \
+			__defer_fr.rec.sp = __DEFER_PCAST(uintptr_t, &__defer_fr); \
 			__defer_fr.rec.link = __defer_g->_defer;              \
 			__atomic_store_n(&__defer_g->_defer, &__defer_fr.rec, __ATOMIC_RELEASE); \
 			__DEFER_PROBE(site, &__defer_fr.rec);                 \
@@ -475,28 +714,37 @@ struct __defer_no_match;
  */
 #define __DEFER_CALL(n, __f, ...)                                             \
 	do {                                                                  \
-		_Static_assert(__DEFER_RET_OK((__f)(__VA_ARGS__)),             \
+		__DEFER_STATIC_ASSERT(__DEFER_RET_OK((__f)(__VA_ARGS__)),      \
 			       "defer: the function must return void, a scalar or a small struct (16 bytes, not packed)"); \
+		__DEFER_CHECK_FN(__f)                                         \
 		__DEFER_CAT(__DEFER_CHECK, n)(__VA_ARGS__)                    \
+		__DEFER_COUNTER_PUSH                                          \
 		__DEFER_OPEN(n, __f, __VA_ARGS__)                             \
-		__defer_fr.fn = (void (*)(void))(__f);                        \
+		__DEFER_COUNTER_POP                                           \
+		__defer_fr.fn = __DEFER_PCAST(void (*)(void), __f);           \
 		__defer_fr.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__);  \
-		__DEFER_ENTER(((__typeof__(&*(__f)))__DEFER_PROC)(__VA_ARGS__)); \
+		__DEFER_ENTER(__DEFER_PCAST(__typeof__(&*(__f)), __DEFER_PROC)(__VA_ARGS__)); \
 	} while (0)
 
-#define __DEFER_0(__f) __DEFER_CALL(0, __f)
+/* Every variadic macro gets at least one (maybe empty) argument for its
+ * `...`: ISO C before C23 and C++ before C++20 require it. */
+#define __DEFER_0(__f) __DEFER_CALL(0, __f, )
 #define __DEFER_1(__f, ...) __DEFER_CALL(1, __f, __VA_ARGS__)
 #define __DEFER_2(__f, ...) __DEFER_CALL(2, __f, __VA_ARGS__)
 #define __DEFER_3(__f, ...) __DEFER_CALL(3, __f, __VA_ARGS__)
 #define __DEFER_4(__f, ...) __DEFER_CALL(4, __f, __VA_ARGS__)
 #define __DEFER_5(__f, ...) __DEFER_CALL(5, __f, __VA_ARGS__)
 #define __DEFER_6(__f, ...) __DEFER_CALL(6, __f, __VA_ARGS__)
-#define __DEFER_TOO_MANY(...) _Static_assert(0, "defer: at most 6 arguments can be deferred")
+#define __DEFER_TOO_MANY(...) __DEFER_STATIC_ASSERT(0 == 1, "defer: at most 6 arguments can be deferred")
 #define __DEFER_7 __DEFER_TOO_MANY
 #define __DEFER_8 __DEFER_TOO_MANY
 #define __DEFER_9 __DEFER_TOO_MANY
 
+#ifndef __DEFER_OLD_CXX
 #define defer(...) __DEFER_CAT(__DEFER_, __DEFER_NARGS(__VA_ARGS__))(__VA_ARGS__)
+#else
+#define defer(...) static_assert(0 == 1, "defer: C++17 or later is needed")
+#endif
 
 #ifdef __cplusplus
 }
