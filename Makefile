@@ -44,7 +44,7 @@ demo: all examples
 # with Debian 13's gdb 16 from a chroot (scripts/gdb-chroot, cached outside
 # the clone); Debian 11's gdb 10 checks the version gate.
 TEST_FUZZ_SECONDS ?= 60
-test: all examples $(B)/defer-inspect-asan $(B)/gdb16/gdb $(B)/gdb10/gdb
+test: all examples $(B)/defer-inspect-asan $(B)/gdb16/gdb $(B)/gdb10/gdb $(B)/.npm
 	$(PYTHON) -m pytest -q tests
 	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \
 		--ignore=tests/gdb/test_install.py
@@ -54,6 +54,9 @@ $(B)/gdb16/gdb: scripts/gdb-chroot $(B)/.deps
 	sh scripts/gdb-chroot trixie $(B)/gdb16
 $(B)/gdb10/gdb: scripts/gdb-chroot $(B)/.deps
 	sh scripts/gdb-chroot bullseye $(B)/gdb10
+$(B)/.npm: scripts/npm-deps $(B)/.deps
+	sh scripts/npm-deps
+	@touch $@
 
 bench: all
 	@sh scripts/bench

@@ -57,11 +57,12 @@ def install():
     functions.register()
     framefilter.register()
     records.connect_events()
-    from . import catchpoints, mi, stepping, tui
+    from . import catchpoints, dap, mi, stepping, tui
     catchpoints.register()
     stepping.register()
     mi.register()
     tui.register()
+    dap.install()
     _installed = True
 
 

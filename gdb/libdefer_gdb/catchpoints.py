@@ -35,7 +35,7 @@ import re
 
 import gdb
 
-from . import commands, params, records
+from . import commands, dap, interp, params, records
 
 # kind -> (probe, fallback function)
 POINTS = {
@@ -194,39 +194,11 @@ def owner_line(sp):
 # ---------------------------------------------------------------------------
 # Catchpoints.
 
-def _mi_top_level():
-    """Was gdb started with an MI interpreter (-i=mi, --interpreter=mi3)?
-
-    gdb's Python (13) cannot ask which interpreter is at the top; the
-    command line says it for the life of the process.  MI front ends need
-    the *stopped record of a real breakpoint hit (reason, bkptno, frame,
-    thread-id), which gdb writes only for a breakpoint that is not silent."""
-    global _mi_cached
-    if _mi_cached is None:
-        try:
-            with open("/proc/self/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            argv = []
-        _mi_cached = False
-        for i, a in enumerate(argv):
-            name, eq, value = a.partition(b"=")
-            if name not in (b"-i", b"--interpreter", b"-interpreter"):
-                continue
-            if not eq:
-                value = argv[i + 1] if i + 1 < len(argv) else b""
-            _mi_cached = value.startswith(b"mi")
-            break
-    return _mi_cached
-
-
-_mi_cached = None
-
-
 class Catchpoint(gdb.Breakpoint):
     """A libdefer catchpoint: a breakpoint whose stop() decides and whose
     stop event prints one line.  Silent on the command line (that line says
-    it all); under MI gdb's own stop record is kept, see _mi_top_level."""
+    it all); under MI and DAP gdb's own stop record is kept: front ends need
+    its reason, breakpoint number, frame and thread."""
 
     def __init__(self, kind, regex=None, temporary=False):
         self.kind = kind
@@ -234,7 +206,7 @@ class Catchpoint(gdb.Breakpoint):
         self.message = None
         spec, self.mode = location(kind)
         gdb.Breakpoint.__init__(self, spec, internal=False, temporary=temporary)
-        self.silent = not _mi_top_level()
+        self.silent = interp.top_level() == "console"
 
     def title(self):
         if self.kind == "panic" and self.regex:
@@ -252,6 +224,8 @@ class Catchpoint(gdb.Breakpoint):
         if text is None:
             return False
         self.message = text
+        if self.kind == "panic":
+            dap.note_stop("panic", gdb.selected_thread())
         return True
 
     def describe(self, t):
@@ -436,6 +410,7 @@ class FatalStop(gdb.Breakpoint):
         if self.hit_now:
             t = gdb.selected_thread()
             self.last = (t.inferior.num, t.ptid[1], gdb.selected_frame().pc())
+            dap.note_stop("fatal", t)
         return self.hit_now
 
     def report(self, t):
@@ -451,6 +426,12 @@ class FatalStop(gdb.Breakpoint):
 
 _fatal = None
 _stop_on_fatal = None
+
+
+def set_stop_on_fatal(on):
+    """set defer stop-on-fatal-panic (DAP's "Unrecovered panics" filter)."""
+    if _stop_on_fatal is not None:
+        _stop_on_fatal.value = bool(on)
 
 
 def at_fatal_stop(t):

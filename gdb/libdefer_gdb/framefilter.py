@@ -12,7 +12,7 @@ import itertools
 import gdb
 from gdb.FrameDecorator import FrameDecorator
 
-from . import params, records
+from . import interp, params, records
 
 
 class _Arg:
@@ -40,7 +40,9 @@ class DeferredCall(FrameDecorator):
         return "%s: %s" % (tag, records.Symbols.function_name(self._d.fn))
 
     def address(self):
-        return None
+        # gdb's DAP server needs an address for every frame it lists
+        # (stackTrace with format.includeAll); bt prints none for a call.
+        return self._d.fn if interp.top_level() == "dap" else None
 
     def frame_args(self):
         try:
@@ -66,14 +68,29 @@ def _printable(text):
     return records.printable(text) if isinstance(text, str) else text
 
 
-class Owner(FrameDecorator):
+class Plain(FrameDecorator):
+    """Under gdb's DAP server, every frame: the Locals scope comes from
+    frame_locals(), and libdefer's own marker variables (__defer_fr, ...)
+    are not the user's."""
+
+    libdefer_calls = None       # ([Defer], panics by address) when it owns some
+
+    def frame_locals(self):
+        locs = self._base.frame_locals()
+        if not locs:
+            return locs
+        return [v for v in locs if not str(v.symbol()).startswith("__defer")]
+
+
+class Owner(Plain):
     """A frame with deferred calls under it.  Its function and file names
     are printed escaped, like the calls' (the program's debug info may hold
     any bytes)."""
 
-    def __init__(self, fobj, calls):
+    def __init__(self, fobj, calls, records_=None):
         FrameDecorator.__init__(self, fobj)
         self._calls = calls
+        self.libdefer_calls = records_
 
     def function(self):
         return _printable(self._base.function())
@@ -96,18 +113,19 @@ class DeferFrameFilter:
         self.enabled = True
 
     def filter(self, frame_iter):
-        if not params.backtrace():
+        dap = interp.top_level() == "dap"
+        if not params.backtrace() and not dap:
             return frame_iter
         try:
-            owners = _owners()
+            owners, by_addr = _owners()
         except (gdb.error, RuntimeError):
-            owners = None
-        if not owners:
+            owners, by_addr = None, None
+        if not owners and not dap:
             return frame_iter
-        return self._decorate(frame_iter, owners)
+        return self._decorate(frame_iter, owners or {}, by_addr, dap)
 
     @staticmethod
-    def _decorate(frame_iter, owners):
+    def _decorate(frame_iter, owners, by_addr, dap):
         for fd in frame_iter:
             try:
                 level = fd.inferior_frame().level()
@@ -115,24 +133,28 @@ class DeferFrameFilter:
                 level = None
             calls = owners.get(level)
             if calls:
-                yield Owner(fd, [DeferredCall(fd.inferior_frame(), d, s) for d, s in calls])
+                yield Owner(fd, [DeferredCall(fd.inferior_frame(), d, s) for d, s in calls],
+                            ([d for d, _ in calls], by_addr))
+            elif dap:
+                yield Plain(fd)
             else:
                 yield fd
 
 
 def _owners():
-    """{frame level: [(Defer, state)]} for the selected thread."""
+    """{frame level: [(Defer, state)]} for the selected thread, and its
+    panics by address."""
     try:
         rt = records.runtime()
     except records.NotLinked:
-        return None
+        return None, None
     t = gdb.selected_thread()
     if t is None or not t.is_stopped():
-        return None
+        return None, None
     snap = records.Snapshot(rt)
     g = snap.g_for_tid(t.ptid[1])
     if g is None or not g.defer:
-        return None
+        return None, None
     by_addr = {p.addr: p for p in snap.panics(g)}
     fm = records.FrameMap()
     out = {}
@@ -140,7 +162,7 @@ def _owners():
         level = fm.owner(d.sp)
         if level is not None:
             out.setdefault(level, []).append((d, d.state(by_addr)))
-    return out
+    return out, by_addr
 
 
 def register():

@@ -30,7 +30,8 @@ def build_runtime(cc, dwarf, opt):
     src = OUT / "layout-main.c"
     src.write_text(MAIN)
     cmd = [cc, "-std=gnu11", opt, *dwarf.split(), "-I", str(ROOT / "libdefer" / "include"),
-           "-fvisibility=hidden", str(src), *RUNTIME, "-lpthread", "-lgcc_s", "-o", str(exe)]
+           "-fvisibility=hidden", '-DLIBDEFER_GDB_SCRIPT="%s"' % (ROOT / "gdb" / "libdefer-gdb.py"),
+           str(src), *RUNTIME, "-lpthread", "-lgcc_s", "-o", str(exe)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return exe
