@@ -46,6 +46,7 @@ demo: all examples
 TEST_FUZZ_SECONDS ?= 60
 test: all examples $(B)/defer-inspect-asan $(B)/gdb16/gdb $(B)/gdb10/gdb $(B)/.npm
 	$(PYTHON) -m pytest -q tests
+	LIBDEFER_GDB_DIR=$(CURDIR)/gdb $(PYTHON) -m pytest -q examples
 	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \
 		--ignore=tests/gdb/test_install.py
 	$(MAKE) -s fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)

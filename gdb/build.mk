@@ -40,7 +40,7 @@ INSTALL_TARGETS += install-gdb
 UNINSTALL_TARGETS += uninstall-gdb
 install-gdb:
 	install -d $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb $(DESTDIR)$(PREFIX)/bin
-	install -m 644 gdb/libdefer-gdb.py $(DESTDIR)$(GDB_INSTALL_DIR)/
+	install -m 644 gdb/libdefer-gdb.py gdb/libdefer_session.py $(DESTDIR)$(GDB_INSTALL_DIR)/
 	install -m 644 $(GDB_PKG) $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/
 	sed -e 's|@LIBDEFER_GDB_DIR@|$(GDB_INSTALL_DIR)|' gdb/deferdb > $(DESTDIR)$(PREFIX)/bin/deferdb
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/deferdb
@@ -49,7 +49,9 @@ install-gdb:
 		> $(DESTDIR)$(GDBINIT_D)/libdefer.gdb)
 
 uninstall-gdb:
-	rm -f $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer-gdb.py $(DESTDIR)$(PREFIX)/bin/deferdb
+	rm -f $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer-gdb.py $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_session.py \
+		$(DESTDIR)$(PREFIX)/bin/deferdb
+	rm -rf $(DESTDIR)$(GDB_INSTALL_DIR)/__pycache__
 	rm -f $(addprefix $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/,$(notdir $(GDB_PKG)))
 	rm -rf $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/__pycache__
 	-rmdir $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb $(DESTDIR)$(GDB_INSTALL_DIR) \

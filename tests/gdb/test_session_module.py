@@ -1,0 +1,42 @@
+"""libdefer_session (gdb/libdefer_session.py), the module users script gdb
+with: its MI parsing and its targets.  (examples/test_engine_in_gdb.py is
+the copyable example; make test runs it too.)"""
+import subprocess
+import sys
+import time
+
+from gdbtest import GDB_DIR, SCEN, compile_program, scen
+
+sys.path.insert(0, str(GDB_DIR))
+from libdefer_session import Session, parse_mi  # noqa: E402
+
+
+def test_mi_strings_come_back_exactly_as_the_program_holds_them():
+    exe = compile_program(SCEN / "hostile.c", extra=[str(SCEN / "hostile_names.S")])
+    with Session(exe) as s:
+        s.run_to("checkpoint")
+        (t,) = s.threads()
+        assert t.panics[0].message == '\x1b]0;pwned\x07\n  panic 9: "forged"  [recovered]'
+        assert t.name.startswith("\x1b[2J")       # gdb reads comm up to its newline
+        assert [d.call for d in t.defers][0] == "stop_here(x=3)"
+
+
+def test_nested_mi_values_parse_into_dicts_and_lists():
+    kind, cls, r = parse_mi('^done,a="x\\"y\\n",b={c="1",d=["2","3"]},e=[{f="4"},{f="5"}]')
+    assert (kind, cls) == ("^", "done")
+    assert r == {"a": 'x"y\n', "b": {"c": "1", "d": ["2", "3"]}, "e": [{"f": "4"}, {"f": "5"}]}
+
+
+def test_attach_to_a_pid_reads_and_detaches():
+    exe = scen()
+    p = subprocess.Popen([str(exe), "sleep"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        with Session(pid=p.pid) as s:
+            calls = [d.call for t in s.threads() for d in t.defers]
+            assert calls, calls
+        time.sleep(0.3)
+        assert p.poll() is None                 # detached, still running
+    finally:
+        p.kill()
+        p.wait()
