@@ -137,6 +137,7 @@ class Session:
         self._token = 0
         self._buf = b""
         self.console = []               # console stream text, in order
+        self.transcript = []            # every MI line, "> " before a command sent
         self.stops = []                 # every *stopped record's results
         self._attached = pid is not None
         argv = [gdb, "-q", "-nx", "--interpreter=mi3", "-iex", "set pagination off",
@@ -165,7 +166,9 @@ class Session:
                 raise SessionError("gdb exited")
             self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode("utf-8", "replace").rstrip("\r")
+        line = line.decode("utf-8", "replace").rstrip("\r")
+        self.transcript.append(line)
+        return line
 
     def _wait_prompt(self):
         deadline = time.monotonic() + self.timeout
@@ -186,6 +189,7 @@ class Session:
         """Send one MI command; its ^done/^running results (a dict)."""
         self._token += 1
         tok = str(self._token)
+        self.transcript.append("> %s%s" % (tok, text))
         self._p.stdin.write(("%s%s\n" % (tok, text)).encode())
         self._p.stdin.flush()
         deadline = time.monotonic() + self.timeout

@@ -1,0 +1,70 @@
+"""A whole MI session, read by a real MI client: Eclipse CDT's MI parser
+(npm cdt-gdb-adapter, installed by make test: scripts/npm-deps).  Every
+libdefer stop must be a full breakpoint stop record, and libdefer's MI
+commands must parse into what a front end reads."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gdbtest import GDB_DIR, ROOT, compile_program
+
+sys.path.insert(0, str(GDB_DIR))
+from libdefer_session import Session  # noqa: E402
+
+PARSE = Path(__file__).resolve().parent / "dap" / "mi_parse.js"
+NODE_MODULES = Path(os.environ.get("LIBDEFER_CACHE", "/var/cache/libdefer")) / "npm" / \
+    "node_modules"
+STEP_C = Path(__file__).resolve().parent / "part2" / "scenarios" / "step.c"
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory):
+    if not (NODE_MODULES / "cdt-gdb-adapter").exists():
+        pytest.fail("make test installs cdt-gdb-adapter (scripts/npm-deps)")
+    exe = compile_program(STEP_C)
+    with Session(exe, args=["nested"]) as s:
+        for kind in ("panic", "recover", "deferreturn"):
+            s.cli("catch %s" % kind)
+        stop = s.run()
+        for _ in range(20):
+            if stop.get("reason", "").startswith("exited"):
+                break
+            s.command("-defer-list-defers")
+            s.command("-defer-list-panics")
+            s.command("-stack-list-frames")
+            stop = s.cont()
+        transcript = s.transcript
+    path = tmp_path_factory.mktemp("mi") / "session.mi"
+    path.write_text("\n".join(transcript) + "\n")
+    r = subprocess.run(["node", str(PARSE), str(path)], capture_output=True, text=True,
+                       timeout=120, cwd=str(ROOT), env=dict(os.environ, NODE_PATH=str(NODE_MODULES)))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_every_libdefer_stop_is_a_full_breakpoint_stop_record(parsed):
+    stops = [d for cls, d in parsed["exec"] if cls == "stopped" and d.get("reason") != "exited-normally"
+             and d.get("reason") != "exited"]
+    # two panics (catch panic, bkptno 1) and the recover (catch recover, 2)
+    assert {d.get("bkptno") for d in stops} >= {"1", "2"}, parsed["exec"]
+    for d in stops:
+        assert d["reason"] == "breakpoint-hit", d
+        assert d["bkptno"] and d["thread-id"] and d["stopped-threads"], d
+        assert d["frame"]["func"] and d["frame"]["addr"].startswith("0x"), d
+
+
+def test_libdefer_mi_results_parse_into_what_a_front_end_reads(parsed):
+    lists = [r for r in parsed["results"] if r["command"] == "-defer-list-defers"]
+    assert lists and all(r["cls"] == "done" for r in lists)
+    defers = [d for r in lists for d in r["data"]["defers"]]
+    assert defers, lists
+    for d in defers:
+        assert d["site"]["fullname"].startswith("/") and int(d["site"]["line"]) > 0, d
+        assert isinstance(d["args"], list) and d["state"], d
+    panics = [p for r in parsed["results"] if r["command"] == "-defer-list-panics"
+              for p in r["data"]["panics"]]
+    assert {p["message"] for p in panics} >= {"first panic", "second panic 2"}, panics
