@@ -194,3 +194,13 @@ def test_every_site_has_a_fullname(mi):
         assert d["site"]["fullname"].startswith("/") and d["site"]["fullname"].endswith(".c"), d
     for p in parse(m.cmd("-defer-list-panics"))["panics"]:
         assert p["raised"]["fullname"] == d["site"]["fullname"], p
+
+
+def test_front_ends_can_probe_for_libdefers_commands(mi):
+    """gdb lets no extension add to -list-features; -info-gdb-mi-command is
+    gdb's own way to ask whether a command exists."""
+    m = mi(step_prog(), "normal")
+    assert parse(m.cmd("-info-gdb-mi-command defer-list-defers")) == {
+        "command": {"exists": "true"}}
+    assert parse(m.cmd("-info-gdb-mi-command defer-list-panics")) == {
+        "command": {"exists": "true"}}

@@ -124,22 +124,26 @@ def test_window_for_a_thread_that_never_deferred(term):
     assert "Traceback" not in s and "Python Exception" not in s
 
 
-def test_window_at_80x24_keeps_its_border_and_title_and_wraps_long_lines(term):
+@pytest.mark.parametrize("width,height", [(80, 24), (120, 40)])
+def test_window_keeps_its_border_and_title_and_wraps_long_lines(term, width, height):
     exe = step_prog()
     t = term(["gdb", "-nx", "-q", "-iex", "set confirm off", "-iex", "source %s" % ENTRY,
               "-ex", "break seen_middle", "-ex", "tui layout defers", "--args", str(exe),
-              "panic"], width=80, height=24)
+              "panic"], width=width, height=height)
     t.wait_for("No process")
     t.type("run")
     s = t.wait_for("seen_middle(n=2)")
     lines = s.splitlines()
-    assert all(len(l) <= 80 for l in lines), s
+    assert all(len(l) <= width for l in lines), s
     top = next(l for l in lines if "defers" in l and l.startswith(("lq", "┌")))
     assert top.rstrip().endswith(("k", "┐")), s      # the title sits in an intact border
     w = _window(s).splitlines()
     # Every row of the window is boxed: nothing ran over the border.
     boxed = [l for l in lines[lines.index(top) + 1:] if not l.startswith(("lq", "┌"))][:len(w)]
     assert all(l.startswith(("x", "│")) and l.rstrip().endswith(("x", "│")) for l in boxed), s
+    if width >= 120:
+        assert "frame #5" in _window(s), s             # the whole site line fits
+        return
     assert "more lines: scroll" in _window(s), s
     t.type("focus defers")
     for _ in range(6):
