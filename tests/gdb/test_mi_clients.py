@@ -1,5 +1,6 @@
-"""A whole MI session, read by a real MI client: Eclipse CDT's MI parser
-(npm cdt-gdb-adapter, installed by make test: scripts/npm-deps).  Every
+"""A whole MI session, read by real MI clients: Eclipse CDT's MI parser
+(npm cdt-gdb-adapter, installed by make test: scripts/npm-deps) and Emacs
+28's gdb-mi (emacs-nox, scripts/install-deps), in batch mode.  Every
 libdefer stop must be a full breakpoint stop record, and libdefer's MI
 commands must parse into what a front end reads."""
 import json
@@ -16,15 +17,14 @@ sys.path.insert(0, str(GDB_DIR))
 from libdefer_session import Session  # noqa: E402
 
 PARSE = Path(__file__).resolve().parent / "dap" / "mi_parse.js"
+PARSE_EL = Path(__file__).resolve().parent / "dap" / "mi_parse.el"
 NODE_MODULES = Path(os.environ.get("LIBDEFER_CACHE", "/var/cache/libdefer")) / "npm" / \
     "node_modules"
 STEP_C = Path(__file__).resolve().parent / "part2" / "scenarios" / "step.c"
 
 
 @pytest.fixture(scope="module")
-def parsed(tmp_path_factory):
-    if not (NODE_MODULES / "cdt-gdb-adapter").exists():
-        pytest.fail("make test installs cdt-gdb-adapter (scripts/npm-deps)")
+def transcript(tmp_path_factory):
     exe = compile_program(STEP_C)
     with Session(exe, args=["nested"]) as s:
         for kind in ("panic", "recover", "deferreturn"):
@@ -37,9 +37,17 @@ def parsed(tmp_path_factory):
             s.command("-defer-list-panics")
             s.command("-stack-list-frames")
             stop = s.cont()
-        transcript = s.transcript
+        lines = s.transcript
     path = tmp_path_factory.mktemp("mi") / "session.mi"
-    path.write_text("\n".join(transcript) + "\n")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def parsed(transcript):
+    if not (NODE_MODULES / "cdt-gdb-adapter").exists():
+        pytest.fail("make test installs cdt-gdb-adapter (scripts/npm-deps)")
+    path = transcript
     r = subprocess.run(["node", str(PARSE), str(path)], capture_output=True, text=True,
                        timeout=120, cwd=str(ROOT), env=dict(os.environ, NODE_PATH=str(NODE_MODULES)))
     assert r.returncode == 0, r.stderr
@@ -68,3 +76,16 @@ def test_libdefer_mi_results_parse_into_what_a_front_end_reads(parsed):
     panics = [p for r in parsed["results"] if r["command"] == "-defer-list-panics"
               for p in r["data"]["panics"]]
     assert {p["message"] for p in panics} >= {"first panic", "second panic 2"}, panics
+
+
+def test_emacs_gdb_mi_reads_the_stops_and_the_lists(transcript):
+    r = subprocess.run(["emacs", "--batch", "-l", str(PARSE_EL), str(transcript)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    records = json.loads(r.stdout.strip().splitlines()[-1])
+    stops = [d for kind, d in records if kind == "stopped" and d.get("reason") == "breakpoint-hit"]
+    assert len(stops) >= 3, records
+    for d in stops:       # what Emacs shows: the thread and the frame's file and line
+        assert d["thread-id"] and d["frame"]["fullname"].startswith("/") and d["frame"]["line"]
+    lists = [d for kind, d in records if kind == "done" and "defers" in d]
+    assert lists and all(x["site"]["fullname"] for d in lists for x in d["defers"]), lists
