@@ -9,7 +9,7 @@ one readable line; a damaged thread does not stop the others.
 
 import gdb
 
-from . import params, records
+from . import records
 
 
 class Usage(gdb.GdbError):
@@ -27,8 +27,7 @@ class _errors_as_messages:
         if typ is not None and issubclass(typ, gdb.error) and not issubclass(typ, gdb.GdbError):
             raise gdb.GdbError("libdefer: %s" % value) from None
         if typ is not None and issubclass(typ, MemoryError):
-            raise gdb.GdbError("libdefer: out of memory while reading the records: set defer "
-                               "max-entries lower (now %s)" % params.max_entries_text()) from None
+            raise records.out_of_memory() from None
         return False
 
 

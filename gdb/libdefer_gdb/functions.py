@@ -50,6 +50,7 @@ Example:
     def __init__(self):
         gdb.Function.__init__(self, "_defer_count")
 
+    @records.memory_errors_as_gdb_errors
     def invoke(self, thread=None):
         snap, g = _g(thread)
         if g is None:
@@ -66,6 +67,7 @@ Example:
     def __init__(self):
         gdb.Function.__init__(self, "_panicking")
 
+    @records.memory_errors_as_gdb_errors
     def invoke(self, thread=None):
         snap, g = _g(thread)
         if g is None:
@@ -81,6 +83,7 @@ Example:
     def __init__(self):
         gdb.Function.__init__(self, "_panic_message")
 
+    @records.memory_errors_as_gdb_errors
     def invoke(self, thread=None):
         snap, g = _g(thread)
         if g is None:

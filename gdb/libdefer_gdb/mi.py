@@ -79,6 +79,7 @@ class ListDefers(gdb.MICommand):
     def __init__(self):
         gdb.MICommand.__init__(self, "-defer-list-defers")
 
+    @records.memory_errors_as_gdb_errors
     def invoke(self, argv):
         t = _thread(argv)
         with records.ThreadSwitch(t):
@@ -114,6 +115,7 @@ class ListPanics(gdb.MICommand):
     def __init__(self):
         gdb.MICommand.__init__(self, "-defer-list-panics")
 
+    @records.memory_errors_as_gdb_errors
     def invoke(self, argv):
         t = _thread(argv)
         with records.ThreadSwitch(t):

@@ -51,7 +51,7 @@ class DeferPrinter:
                 state = "run by the panic at %#x" % d.panic
             return "defer %s [%s], deferred by %s" % (
                 records.format_call(d), state, records.format_site(d.pc))
-        except (gdb.error, gdb.MemoryError, RuntimeError) as e:
+        except (gdb.error, gdb.MemoryError, RuntimeError, MemoryError) as e:
             return "<libdefer: %s>" % e
 
     def children(self):
@@ -79,7 +79,7 @@ class PanicPrinter:
             value = records.panic_value_text(arg)
             return "panic %s%s [%s], raised in %s" % (
                 records.quoted(msg), value, p.state(), records.format_site(int(v["pc"])))
-        except (gdb.error, gdb.MemoryError, RuntimeError, UnicodeDecodeError) as e:
+        except (gdb.error, gdb.MemoryError, RuntimeError, UnicodeDecodeError, MemoryError) as e:
             return "<libdefer: %s>" % e
 
     def children(self):
@@ -117,7 +117,7 @@ class GPrinter:
             else:
                 head += ", no panic"
             return head
-        except (gdb.error, gdb.MemoryError, RuntimeError) as e:
+        except (gdb.error, gdb.MemoryError, RuntimeError, MemoryError) as e:
             return "<libdefer: %s>" % e
 
     def children(self):

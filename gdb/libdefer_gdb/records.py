@@ -65,6 +65,24 @@ MAX_DEFERS = 1 << 25    # 5 GB of records: beyond it the chain is not real
 _UNSET = object()
 
 
+def out_of_memory():
+    """The error for a MemoryError (gdb under `ulimit -v`, a huge budget)."""
+    return gdb.GdbError("libdefer: out of memory while reading the records: set defer "
+                        "max-entries lower (now %s)" % params.max_entries_text())
+
+
+def memory_errors_as_gdb_errors(fn):
+    """A gdb entry point (MI command, convenience function) whose MemoryError
+    is one readable gdb error, not a Python traceback."""
+    def wrapped(*args, **kw):
+        try:
+            return fn(*args, **kw)
+        except MemoryError:
+            raise out_of_memory() from None
+    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+    return wrapped
+
+
 def budget_hint():
     return "set defer max-entries (now %s) to read more" % params.max_entries_text()
 

@@ -69,3 +69,16 @@ def test_a_panic_cycle_is_called_a_cycle():
               "malloc(sizeof(struct _panic)))[0]", "set var allgs->_panic->link = allgs->_panic",
               "info panics", exe=scen(), args=["many", "2"])
     assert "cycle" in out and "wild pointer" not in out, out
+
+
+def test_running_out_of_memory_is_one_line_in_every_entry_point():
+    """Fault injection: a walk that raises MemoryError (as under ulimit -v
+    with max-entries unlimited) gives gdb's one-line error, no traceback."""
+    out = gdb("break checkpoint", "run",
+              "python import libdefer_gdb.records as r\n"
+              "def oom(*a, **k): raise MemoryError()\n"
+              "r.Snapshot.defers = oom",
+              "info defers", "print $_defer_count()", 'interpreter-exec mi "-defer-list-defers"',
+              "print *allgs", exe=scen(), args=["many", "5"])
+    assert out.count("out of memory while reading the records") >= 3, out
+    assert "MemoryError" not in out, out
