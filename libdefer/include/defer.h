@@ -43,7 +43,11 @@
  *
  * WHERE EXECUTION RESUMES after a recovery: as in Go, the function that owns
  * the recovering frame returns to its caller.  Its remaining deferred calls
- * run first.  A function that returns a value names it with
+ * run first: those of every defer_frame of the function still open, the
+ * recovering one first, then the blocks around it out to the function's
+ * own, each call once.  A recovering frame in an inner block (a loop body,
+ * an if arm) therefore does not resume after its block: the function
+ * returns, through the innermost defer_result of those frames if any.  A function that returns a value names it with
  * defer_result(var), which the deferred call can set through a pointer (Go's
  * named result): a recovery resumes at the defer_result line as if it read
  * `return var;`.  A void function may write defer_result(): recovery then
@@ -67,14 +71,18 @@
  *
  * panic() is deliberately not noreturn (see gopanic below); a function
  * that owns a defer_frame must be able to return, so do not end all of its
- * paths in calls of your own noreturn functions.
+ * paths in calls of your own noreturn functions.  Nor defer a noreturn
+ * function itself (defer(exit, 1), defer(abort)): defer() calls deferproc
+ * through the function's own type, which carries noreturn, and the
+ * compiler deletes the code after the defer().  Defer a wrapper.
  *
  * UNRECOVERED panics print the panic chain and a backtrace to stderr and
  * exit with status 2; with DEFER_TRACEBACK=crash they abort() for a core.
  *
  * THREADS.  Each thread has its own chain; a panic runs only its own
  * thread's calls.  defer_goexit() runs all of the calling thread's pending
- * calls, then ends the thread.
+ * calls, then ends the thread; a panic in one of them that an older one
+ * recovers does not stop it (Go since 1.14): the thread still ends.
  *
  * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception) across a
  * defer_frame skips its calls; the next frame exit that notices the stale
@@ -148,7 +156,13 @@ void gopanic(void *value, const char *fmt, ...) __attribute__((format(printf, 2,
 const struct _panic *gorecover(void *caller_frame, const void *caller_pc);
 /* Like setjmp: returns 0, and 1 again when a recovery resumes here. */
 int __defer_setresume(struct defer_resume *r) __attribute__((returns_twice));
-void defer_goexit(void) __attribute__((noreturn));
+/* Never returns, but not declared noreturn either, for gopanic's reason: a
+ * function whose every path ends in defer_goexit() would be taken for one
+ * that cannot return, yet a panic before the goexit that its frame
+ * recovers makes it return.  A recovery of a panic raised by a call that
+ * defer_goexit runs does not stop the goexit (Go since 1.14): the thread
+ * still ends. */
+void defer_goexit(void);
 
 /* recover as a plain function exists so that defer(recover) compiles; like
  * Go's `defer recover()` it never recovers anything. */

@@ -11,9 +11,10 @@
 #include <stdio.h>
 #include "runtime.h"
 
-void defer_goexit(void)
+/* The goexit loop; also where a recovery that would bypass a goexit goes
+ * (panic.c, recovery). */
+void goexit1(struct g *g)
 {
-	struct g *g = getg();
 	struct _panic p = { .goexit = 1 };
 	struct _defer *d;
 
@@ -30,4 +31,9 @@ void defer_goexit(void)
 	}
 	g->_panic = p.link;
 	pthread_exit(0);
+}
+
+void defer_goexit(void)
+{
+	goexit1(getg());
 }

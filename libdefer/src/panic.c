@@ -130,38 +130,84 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 }
 
 /*
+ * The frames of the owner: every record at the head of the chain whose
+ * mark lies below the owner's CFA belongs to one of the owner's
+ * defer_frames (the recovering one, blocks around it, the function-level
+ * one); deeper frames' records were newer and the panic ran them.  They
+ * run now, innermost frame first, as the owner's block exits would have
+ * run them had it returned.  Returns the innermost frame that has a
+ * defer_result, starting with the recovering one.
+ */
+static struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
+{
+	struct defer_mark *resume = frame->resumable ? frame : 0;
+	struct _defer *d;
+
+	while ((d = g->_defer) && d->sp < cfa) {
+		struct defer_mark *m = (struct defer_mark *)d->sp;
+
+		if (d->started) {	/* abandoned by an older panic (see header) */
+			dropstarted(g, d);
+			continue;
+		}
+		if (!resume && m->resumable)
+			resume = m;
+		deferreturn(m);
+	}
+	return resume;
+}
+
+/*
  * d's call recovered the newest panic; d is already off the chain.
  * Called on the panic's stack, which is still intact below the recovering
- * frame, so the frame's marker can still be read.
+ * frame, so the frames' marks can still be read.
  */
 void recovery(struct g *g, struct _defer *d)
 {
-	struct defer_mark *frame = (struct defer_mark *)d->sp;
+	struct defer_mark *frame = (struct defer_mark *)d->sp, *resume;
 	struct _panic *p = g->_panic;
 	struct unwind u = { .frame = d->sp };
+	int goexit = 0;
 
 	if (p != d->_panic)
 		throw("recovery of a panic that is not the newest");
 	freedefer(g, d);
 	g->_panic = p->link;
-	while (g->_panic && g->_panic->aborted)
+	while (g->_panic && g->_panic->aborted) {
+		goexit |= g->_panic->goexit;
 		g->_panic = g->_panic->link;
-	/* The frame's other calls run now, as Go's deferreturn runs them after
+	}
+	/* The panic was raised by a call defer_goexit was running, and a
+	 * recovery would bypass the goexit: as in Go since 1.14 (issue 29226)
+	 * the goexit goes on instead, with the calls that are left, and the
+	 * thread still ends.  So defer_goexit never returns, whatever its
+	 * calls do.  Their frames are all above us: nothing is unwound. */
+	if (goexit)
+		goexit1(g);
+	/* Where the owner of the recovering frame returns to, before anything
+	 * runs: its CFA separates its frames' records from its callers'. */
+	_Unwind_Backtrace(findcaller, &u);
+	/* The owner's other calls run now, as Go's deferreturn runs them after
 	 * the resumed deferproc; they see no panic of theirs.  (The compiler
-	 * may skip the frame's exit on the path from defer_result: it may
-	 * assume nothing was deferred yet when __defer_setresume returns.) */
-	deferreturn(frame);
+	 * may skip a frame's exit on the path from defer_result: it may
+	 * assume nothing was deferred yet when __defer_setresume returns.)
+	 * Without unwind tables only the recovering frame's are known. */
+	if (u.found) {
+		resume = runowner(g, frame, u.r.rsp);
+	} else {
+		deferreturn(frame);
+		resume = frame->resumable ? frame : 0;
+	}
 	STAP_PROBE2(libdefer, resume, frame, g);
 	/* The frames we abandon may carry AddressSanitizer redzones. */
 	if (__asan_handle_no_return)
 		__asan_handle_no_return();
-	if (frame->resumable) {
+	if (resume) {
 		/* Back to defer_result, which returns its variable. */
-		frame->resume->rax = 1;
-		__defer_jump(frame->resume);
+		resume->resume->rax = 1;
+		__defer_jump(resume->resume);
 	}
 	/* Otherwise the owner returns now. */
-	_Unwind_Backtrace(findcaller, &u);
 	if (!u.found)
 		throw("recover: cannot unwind to the caller of the recovering frame "
 		      "(missing unwind tables?)");

@@ -51,6 +51,9 @@ HIDDEN void overflow_thread_exit(void *altstack);
 void fatalpanic(struct g *g) __attribute__((noreturn));
 HIDDEN void throw(const char *why, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* goexit.c: run every pending call of the thread, then end it. */
+HIDDEN void goexit1(struct g *g) __attribute__((noreturn));
+
 /* panic.c */
 HIDDEN void recovery(struct g *g, struct _defer *d) __attribute__((noreturn));
 
