@@ -78,6 +78,15 @@
  *
  * UNRECOVERED panics print the panic chain and a backtrace to stderr and
  * exit with status 2; with DEFER_TRACEBACK=crash they abort() for a core.
+ * Only the first thread to die prints; others that die meanwhile wait for
+ * the end.  A stderr whose reader has gone loses the report (SIGPIPE is
+ * blocked); one that accepts nothing for a second loses the rest of it;
+ * if anything else blocks the end (a full stdout, an atexit handler) the
+ * process still ends the same way 10 s after the report began.
+ *
+ * LIBRARY LIFETIME.  Once a thread has deferred, the object that contains
+ * libdefer (libdefer.so, or a plugin linked with libdefer.a) stays loaded:
+ * dlclose does not unload it, since thread exits call into it.
  *
  * THREADS.  Each thread has its own chain; a panic runs only its own
  * thread's calls.  defer_goexit() runs all of the calling thread's pending

@@ -9,6 +9,7 @@
  * reuses it, so thread churn does not grow the list.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -75,6 +76,23 @@ static void gafterfork(void)
 	pthread_mutex_init(&allglock, NULL);
 }
 
+/*
+ * The thread-exit key's destructor (gexit) and the SIGSEGV handler are
+ * code of the object libdefer is part of: libdefer.so, or a plugin that
+ * linked libdefer.a.  If a dlclose unloaded it, every later exit of a
+ * thread that deferred would call into unmapped memory.  So the object
+ * stays loaded for the life of the process once a thread has deferred
+ * (libdefer.so is also linked -z nodelete); in the main program the
+ * dlopen finds nothing to pin and does nothing.
+ */
+static void pin(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)pin, &info) && info.dli_fname && *info.dli_fname)
+		dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static void ginit(void)
 {
 	/* Keep, in statically linked programs, the offsets table (tools read
@@ -84,6 +102,7 @@ static void ginit(void)
 		throw("cannot create the thread-exit key");
 	pthread_atfork(NULL, NULL, gafterfork);
 	overflow_init();
+	pin();
 }
 
 /* The bottom of the calling thread's stack (with its guard), or 0. */

@@ -1,11 +1,15 @@
 """Go-exact behaviour in the frame shapes, thread exits and failures of
 issue 11: every case in every build (gcc/clang x -O0/-O2 x static/shared,
 and the sanitizer builds where they apply)."""
+import os
+import re
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import run
+from conftest import compile_program, run
 from test_runtime import VARIANTS, ok, prog  # noqa: F401  (the variant fixture)
 from test_runtime import variant  # noqa: F401
 
@@ -67,3 +71,58 @@ def test_function_ending_in_goexit_returns_after_an_earlier_recovery(variant):
     out = ok(prog("goexit", variant), "recovered_first").splitlines()
     assert out == ["catch: before goexit", "recovered_first: maybe_exit returned",
                    "main: joined"]
+
+
+# 10. Library lifetime and the report's delivery.
+
+def test_thread_exit_after_dlclose_of_a_plugin_using_libdefer(variant):
+    cc, opt, link = variant
+    if link not in ("static", "shared"):
+        pytest.skip("the plugin links libdefer.a or libdefer.so")
+    plugin = compile_program(SCEN / "plugin.c", cc=cc, opt=opt, link=link,
+                             extra=["-shared", "-fPIC"])
+    host = compile_program(SCEN / "plugin_host.c", cc=cc, opt=opt, link="none",
+                           extra=["-ldl"])
+    out = ok(host, plugin).splitlines()
+    assert out == ["plugin: deferred call ran", "dlclose: 0", "host: done"]
+
+
+def dying_with_stderr(exe, args, env, close_reader):
+    """Run exe with stderr on a pipe that is closed at once or never read."""
+    r, w = os.pipe()
+    if close_reader:
+        os.close(r)
+    e = dict(os.environ)
+    e.pop("DEFER_TRACEBACK", None)
+    e.update(env)
+    p = subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=w, env=e)
+    os.close(w)
+    try:
+        return p.wait(timeout=120)
+    finally:
+        if not close_reader:
+            os.close(r)
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["exit2", "crash"])
+@pytest.mark.parametrize("reader", ["gone", "full"])
+def test_unrecovered_panic_ends_as_documented_whatever_stderr_is(variant, reader, crash):
+    """A reader that went away (SIGPIPE) or a pipe that stays full (the
+    report is 150 KB) must not change how the process ends."""
+    env = {"DEFER_TRACEBACK": "crash"} if crash else {}
+    rc = dying_with_stderr(prog("dying", variant), ["big", "150000"], env, reader == "gone")
+    assert rc == (-signal.SIGABRT if crash else 2)
+
+
+# 3. Several threads dying at once: one complete report, never two.
+
+def test_threads_panicking_at_once_print_exactly_one_report(variant):
+    exe = prog("dying", variant)
+    for _ in range(20):
+        r = run(exe, "many", 8)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("panic: ") == 1, r.stderr
+        assert re.match(r'panic: thread \d\n\nthread \d+ "[^"]*" \[running\]:\n', r.stderr), r.stderr
+        assert "gopanic(...)" in r.stderr and "panicker" in r.stderr, r.stderr
+    r = run(exe, "many", 8, env={"DEFER_TRACEBACK": "crash"})
+    assert r.returncode == -signal.SIGABRT and r.stderr.count("panic: ") == 1, r.stderr
