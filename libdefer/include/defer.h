@@ -222,8 +222,13 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 	__defer_fr.resumable = 1;                                             \
 	if (__builtin_expect(__defer_setresume(&__defer_rs), 0))
 
-#define panic(...) gopanic((void *)0, __VA_ARGS__)
-#define panic_value(value, ...) gopanic((value), __VA_ARGS__)
+/* The empty asm after the call keeps it from being a tail call (a jump),
+ * which would leave the panicking function out of the stack: gopanic's
+ * return address is the panic site that the report, gdb and
+ * defer-inspect name. */
+#define panic(...) __DEFER_NOTAIL(gopanic((void *)0, __VA_ARGS__))
+#define panic_value(value, ...) __DEFER_NOTAIL(gopanic((value), __VA_ARGS__))
+#define __DEFER_NOTAIL(call) (__extension__({ call; __asm__ volatile(""); }))
 /* The pin's label also names a pc inside the calling function, which
  * gorecover checks against the deferred function. */
 #define recover() __DEFER_RECOVER(__COUNTER__)

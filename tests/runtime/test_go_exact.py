@@ -126,3 +126,15 @@ def test_threads_panicking_at_once_print_exactly_one_report(variant):
         assert "gopanic(...)" in r.stderr and "panicker" in r.stderr, r.stderr
     r = run(exe, "many", 8, env={"DEFER_TRACEBACK": "crash"})
     assert r.returncode == -signal.SIGABRT and r.stderr.count("panic: ") == 1, r.stderr
+
+
+# 4. The panic site is the function that called panic(), also when that
+# call is its last (a tail call at -O2).
+
+def test_panic_as_a_functions_last_call_names_that_function(variant):
+    out = ok(prog("raised", variant)).splitlines()
+    assert out == ["raiser 1", "last call 1: raised in raiser",
+                   "last call with a value 1: raised in raiser_value"]
+    r = run(prog("raised", variant), "fatal")
+    assert r.returncode == 2
+    assert re.search(r"\ngopanic\(\.\.\.\)\n\t[^\n]*\nraiser\(\.\.\.\)\n", r.stderr), r.stderr
