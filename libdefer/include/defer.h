@@ -99,7 +99,8 @@
  * tables (.eh_frame, the default for gcc and clang on x86-64), which also
  * let recover() tell the deferred function from a helper it tail-calls.
  * Signal handlers may defer; a handler's defer allocates nothing while the
- * thread's record pool has records.  A pointer argument must outlive the
+ * thread's record pool has records.  A handler may panic: a recovery that
+ * leaves the handler restores the signal mask its return would have.  A pointer argument must outlive the
  * frame: a compound literal (&(int){0}) dies at the end of the defer().
  */
 #ifndef DEFER_H

@@ -20,8 +20,12 @@
  * owns that frame return to its caller.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <ucontext.h>
 #include <unwind.h>
 #include "runtime.h"
 
@@ -100,8 +104,36 @@ extern void __asan_handle_no_return(void) __attribute__((weak));
 struct unwind {
 	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
 	int found;
+	int masked;          /* the recovery leaves a signal handler: restore mask */
+	uintptr_t prevcfa, previp; /* the context before the current one */
+	sigset_t mask;
 	struct defer_resume r;
 };
+
+/*
+ * A recovery that jumps out of a signal handler skips its sigreturn, which
+ * would have put back the signal mask of the code the signal interrupted
+ * (without the signal itself, and sa_mask): left as it is, the signal
+ * stays blocked and its next occurrence kills the process.  libgcc unwinds
+ * through the kernel's signal frame (it recognises glibc's __restore_rt,
+ * `mov $15, %rax; syscall`, whose "frame" has the ucontext at its CFA) and
+ * marks the interrupted frame's context as a signal frame.  The mask to
+ * restore is that of the outermost handler the jump leaves.
+ */
+static void sigframe(struct unwind *u, struct _Unwind_Context *ctx)
+{
+	static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00,
+						    0x0f, 0x05 };
+	int before = 0;
+
+	_Unwind_GetIPInfo(ctx, &before);
+	if (before && u->previp && !memcmp((const void *)u->previp, restore_rt, sizeof restore_rt)) {
+		u->mask = ((const ucontext_t *)u->prevcfa)->uc_sigmask;
+		u->masked = 1;
+	}
+	u->prevcfa = _Unwind_GetCFA(ctx);
+	u->previp = _Unwind_GetIP(ctx);
+}
 
 /*
  * libgcc hands us each frame as the state of its caller at the call:
@@ -115,8 +147,10 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 {
 	struct unwind *u = arg;
 
-	if (_Unwind_GetCFA(ctx) <= u->frame)
+	if (_Unwind_GetCFA(ctx) <= u->frame) {
+		sigframe(u, ctx);
 		return _URC_NO_REASON;
+	}
 	u->r.rbx = _Unwind_GetGR(ctx, 3);
 	u->r.rbp = _Unwind_GetGR(ctx, 6);
 	u->r.r12 = _Unwind_GetGR(ctx, 12);
@@ -199,6 +233,8 @@ void recovery(struct g *g, struct _defer *d)
 		resume = frame->resumable ? frame : 0;
 	}
 	STAP_PROBE2(libdefer, resume, frame, g);
+	if (u.masked)
+		pthread_sigmask(SIG_SETMASK, &u.mask, 0);
 	/* The frames we abandon may carry AddressSanitizer redzones. */
 	if (__asan_handle_no_return)
 		__asan_handle_no_return();

@@ -138,3 +138,12 @@ def test_panic_as_a_functions_last_call_names_that_function(variant):
     r = run(prog("raised", variant), "fatal")
     assert r.returncode == 2
     assert re.search(r"\ngopanic\(\.\.\.\)\n\t[^\n]*\nraiser\(\.\.\.\)\n", r.stderr), r.stderr
+
+
+# 6. Panics from signal handlers.
+
+def test_recovering_a_panic_from_a_signal_handler_unblocks_the_signal(variant):
+    out = ok(prog("signals", variant), "handler").splitlines()
+    assert out == ["catch: handler got signal %d" % s for s in
+                   (signal.SIGSEGV,) * 3 + (signal.SIGBUS,) * 3 + (signal.SIGFPE,) * 3] + [
+        "blocked afterwards: 0 0 0", "main: done"]
