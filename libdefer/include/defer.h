@@ -88,6 +88,19 @@
  * libdefer (libdefer.so, or a plugin linked with libdefer.a) stays loaded:
  * dlclose does not unload it, since thread exits call into it.
  *
+ * FAULTS.  After defer_panic_on_fault(1), a SIGSEGV or SIGBUS that the
+ * program's code causes, in a thread that has deferred, is a panic with
+ * Go's message "runtime error: invalid memory address or nil pointer
+ * dereference"; a SIGFPE is "runtime error: integer divide by zero",
+ * "... integer overflow" or "... floating point error" by its code.  The
+ * panic is raised at the faulting instruction (its pc is the panic site),
+ * runs on the thread's own stack with its signal mask, and is recovered
+ * like any; unrecovered, the report adds Go's line
+ * "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x...]".
+ * Not turned into panics: signals sent by kill or raise, stack overflows,
+ * faults in threads that never deferred, and faults in the runtime's own
+ * code (they stay fatal).  The value is NULL: there is no error object.
+ *
  * THREADS.  Each thread has its own chain; a panic runs only its own
  * thread's calls.  defer_goexit() runs all of the calling thread's pending
  * calls, then ends the thread; a panic in one of them that an older one
@@ -173,6 +186,13 @@ int __defer_setresume(struct defer_resume *r) __attribute__((returns_twice));
  * defer_goexit runs does not stop the goexit (Go since 1.14): the thread
  * still ends. */
 void defer_goexit(void);
+
+/* Turn faults of the program's code (SIGSEGV, SIGBUS, SIGFPE) in threads
+ * that have deferred into panics with Go's runtime errors, recoverable like
+ * any: on != 0 turns it on for the whole process, 0 off.  Returns 0, or -1
+ * if the program has a handler of its own for one of those signals (that
+ * one stays the program's).  See FAULTS above. */
+int defer_panic_on_fault(int on);
 
 /* recover as a plain function exists so that defer(recover) compiles; like
  * Go's `defer recover()` it never recovers anything. */

@@ -220,13 +220,15 @@ static void startdying(void)
 __attribute__((noinline, visibility("default")))
 void fatalpanic(struct g *g)
 {
-	char name[17] = { 0 };
+	char name[17] = { 0 }, sigline[128];
 	struct report r = { 0 };
 
 	startdying();
 	fflush(stdout);
 	prctl(PR_GET_NAME, name);
 	printpanics(&r, g->_panic, 0);
+	if (faultline(g->_panic, sigline, sizeof sigline))
+		rputs(&r, sigline);
 	rprintf(&r, "\nthread %d \"%s\" [running]:\n", (int)gettid(), name);
 	traceback(&r, 2);	/* from gopanic up */
 	rflush(&r);

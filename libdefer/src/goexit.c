@@ -18,6 +18,7 @@ void goexit1(struct g *g)
 	struct _panic p = { .goexit = 1 };
 	struct _defer *d;
 
+	__defer_inruntime = 1;
 	snprintf(p.msg, sizeof p.msg, "goexit");
 	p.link = g->_panic;
 	g->_panic = &p;

@@ -29,37 +29,65 @@
 #include <unwind.h>
 #include "runtime.h"
 
-void gopanic(void *value, const char *fmt, ...)
+/* The panic loop, for a panic p already filled in.  Inlined: debuggers
+ * (catch panic, stepping) know the panic by gopanic's frame. */
+static inline __attribute__((always_inline, noreturn)) void dopanic(struct g *g, struct _panic *p)
 {
-	struct g *g = getg();
-	struct _panic p = { 0 };
 	struct _defer *d;
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(p.msg, sizeof p.msg, fmt ? fmt : "(nil)", ap);
-	va_end(ap);
-	p.arg = value;
-	p.pc = (uintptr_t)__builtin_return_address(0);
-	p.link = g->_panic;
-	g->_panic = &p;
-	STAP_PROBE2(libdefer, panic, &p, g);
+	__defer_inruntime = 1;
+	p->link = g->_panic;
+	g->_panic = p;
+	STAP_PROBE2(libdefer, panic, p, g);
 
 	while ((d = g->_defer)) {
 		if (d->started) {
 			dropstarted(g, d);
 			continue;
 		}
-		p.defer = d;
-		rundefer(g, d, &p, &p.argp, "panic");
-		p.argp = 0;
-		p.defer = 0;
-		if (p.recovered)
+		p->defer = d;
+		rundefer(g, d, p, &p->argp, "panic");
+		p->argp = 0;
+		p->defer = 0;
+		if (p->recovered)
 			recovery(g, d);
 		freedefer(g, d);
 	}
-	STAP_PROBE2(libdefer, fatal, &p, g);
+	STAP_PROBE2(libdefer, fatal, p, g);
 	fatalpanic(g);
+}
+
+void gopanic(void *value, const char *fmt, ...)
+{
+	struct g *g = getg();
+	struct _panic p = { 0 };
+	va_list ap;
+
+	__defer_inruntime = 1;
+	va_start(ap, fmt);
+	vsnprintf(p.msg, sizeof p.msg, fmt ? fmt : "(nil)", ap);
+	va_end(ap);
+	p.arg = value;
+	p.pc = (uintptr_t)__builtin_return_address(0);
+	dopanic(g, &p);
+}
+
+/*
+ * A fault the program's code made, turned into a panic (sigpanic.c): the
+ * handler made the faulting thread call this, on its own stack, with the
+ * signal mask it had, as if the faulting instruction had called it.  The
+ * panic site is the faulting instruction.
+ */
+void sigpanic(void)
+{
+	struct g *g = getg();
+	struct _panic p = { 0 };
+
+	__defer_inruntime = 1;
+	snprintf(p.msg, sizeof p.msg, "%s", faultmsg(&__defer_fault));
+	p.pc = __defer_fault.pc + 1;	/* read as a return address, pc - 1 */
+	__defer_fault.p = &p;
+	dopanic(g, &p);
 }
 
 /*
@@ -238,6 +266,7 @@ void recovery(struct g *g, struct _defer *d)
 	/* The frames we abandon may carry AddressSanitizer redzones. */
 	if (__asan_handle_no_return)
 		__asan_handle_no_return();
+	__defer_inruntime = 0;	/* wherever we jump is the program's code */
 	if (resume) {
 		/* Back to defer_result, which returns its variable. */
 		resume->resume->rax = 1;

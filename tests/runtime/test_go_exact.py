@@ -147,3 +147,46 @@ def test_recovering_a_panic_from_a_signal_handler_unblocks_the_signal(variant):
     assert out == ["catch: handler got signal %d" % s for s in
                    (signal.SIGSEGV,) * 3 + (signal.SIGBUS,) * 3 + (signal.SIGFPE,) * 3] + [
         "blocked afterwards: 0 0 0", "main: done"]
+
+
+# 6. defer_panic_on_fault: faults as Go's runtime-error panics.
+
+NIL = "runtime error: invalid memory address or nil pointer dereference"
+
+
+def native(variant):
+    if variant[2] not in ("static", "shared"):
+        pytest.skip("AddressSanitizer's own SIGSEGV handler owns the faults")
+
+
+def test_faults_become_recoverable_panics_with_gos_messages(variant):
+    native(variant)
+    out = ok(prog("signals", variant), "fault").splitlines()
+    assert out == (["defer_panic_on_fault: 0"] +
+                   ["catch: %s, raised in deref" % NIL] * 3 +
+                   ["catch: %s, raised in bus" % NIL] * 3 +
+                   ["catch: runtime error: integer divide by zero",
+                    "catch: runtime error: integer overflow",
+                    "catch: runtime error: floating point error"] * 3 + ["main: done"])
+
+
+def test_unrecovered_fault_panic_prints_gos_report_and_exits_2(variant):
+    native(variant)
+    r = run(prog("signals", variant), "fault_fatal")
+    assert r.returncode == 2, r.stderr
+    assert re.match(r"panic: %s\n\[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 "
+                    r"pc=0x[0-9a-f]+\]\n\nthread " % re.escape(NIL), r.stderr), r.stderr
+    assert "\nderef(...)\n" in r.stderr, r.stderr      # the faulting frame
+
+
+def test_faults_kill_without_the_opt_in_and_inside_the_runtime(variant):
+    native(variant)
+    assert run(prog("signals", variant), "fault_off").returncode == -signal.SIGSEGV
+    r = run(prog("signals", variant), "fault_runtime")
+    assert r.returncode == -signal.SIGSEGV and "catch" not in r.stdout, r
+
+
+def test_fault_panics_in_several_threads_at_once(variant):
+    native(variant)
+    out = ok(prog("signals", variant), "fault_threads").splitlines()
+    assert out == ["thread %d recovered 200" % i for i in range(4)] + ["main: done"]

@@ -67,6 +67,9 @@
 	movq	r, G_POOL(%rax)
 
 	.text
+	.globl	__defer_text_start
+	.hidden	__defer_text_start
+__defer_text_start:		/* sigpanic.c: a fault here is the runtime's */
 
 /*
  * deferproc: the defer() macro calls it through the deferred function's own
@@ -413,5 +416,31 @@ __defer_jump:
 	jmp	*%rcx
 	.cfi_endproc
 	.size	__defer_jump, .-__defer_jump
+
+/*
+ * __defer_sigpanic_tramp: where a fault turned into a panic (sigpanic.c)
+ * resumes the faulting thread, as if the faulting instruction had called
+ * sigpanic.  0(%rsp) holds the faulting pc, 8(%rsp) the faulting frame's
+ * stack pointer; the other registers are the faulting frame's.  The unwind
+ * rules say so: CFA = *(rsp + 8), return address = *(rsp + 0), and the
+ * signal-frame flag, so that unwinders look up the faulting pc itself, not
+ * the byte before it (it is not a return address).
+ */
+	.p2align 4
+	.globl	__defer_sigpanic_tramp
+	.hidden	__defer_sigpanic_tramp
+	.type	__defer_sigpanic_tramp, @function
+__defer_sigpanic_tramp:
+	.cfi_startproc simple
+	.cfi_signal_frame
+	.cfi_escape 0x0f, 0x03, 0x77, 0x08, 0x06	/* DW_CFA_def_cfa_expression: breg7(rsp) 8; deref */
+	.cfi_escape 0x10, 0x10, 0x02, 0x77, 0x00	/* DW_CFA_expression rip: breg7(rsp) 0 */
+	call	sigpanic
+	ud2
+	.cfi_endproc
+	.size	__defer_sigpanic_tramp, .-__defer_sigpanic_tramp
+	.globl	__defer_text_end
+	.hidden	__defer_text_end
+__defer_text_end:
 
 	.section .note.GNU-stack,"",@progbits
