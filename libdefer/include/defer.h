@@ -35,6 +35,12 @@
  * panic_value(ptr, "fmt", ...) also carries a pointer (an error object).
  * The thread's pending deferred calls then run, newest first, across frames.
  *
+ * MESSAGES of any length: p->text is the whole message (p->textlen bytes,
+ * NUL-terminated), p->msg its first 255 bytes.  A message longer than
+ * that gets memory from mmap (not malloc; safe in a signal handler); if
+ * none can be had, text is msg, cut, and ends in " [... N more bytes not
+ * shown]".
+ *
  * RECOVER.  recover() returns the current panic only when called directly by
  * a deferred call that the panic is running, and marks it recovered;
  * anywhere else (not panicking, in a helper the deferred call calls, in a

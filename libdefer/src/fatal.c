@@ -131,7 +131,10 @@ static void printpanics(struct report *r, const struct _panic *p, int depth)
 	if (p->goexit)
 		return;
 	rputs(r, "panic: ");
-	rputs(r, p->msg);
+	if (p->text)
+		rput(r, p->text, p->textlen);
+	else
+		rputs(r, p->msg);
 	if (p->recovered)
 		rputs(r, " [recovered]");
 	rputs(r, "\n");

@@ -19,7 +19,8 @@ void goexit1(struct g *g)
 	struct _defer *d;
 
 	__defer_inruntime = 1;
-	snprintf(p.msg, sizeof p.msg, "goexit");
+	p.textlen = snprintf(p.msg, sizeof p.msg, "goexit");
+	p.text = p.msg;
 	p.link = g->_panic;
 	g->_panic = &p;
 	while ((d = g->_defer)) {

@@ -23,6 +23,7 @@ const struct defer_debug_offsets _defer_debug_offsets = {
 	.mark = { sizeof(struct defer_mark), M(armed), M(resumable), M(resume), M(rec) },
 	.p = { sizeof(struct _panic), P(link), P(arg), P(argp), P(pc), P(defer),
 	       P(recovered), P(aborted), P(goexit), P(msg) },
+	.ptext = { P(text), P(textlen) },
 };
 
 /* The constants defer.S uses. */

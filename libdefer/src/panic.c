@@ -25,9 +25,50 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <ucontext.h>
 #include <unwind.h>
 #include "runtime.h"
+
+/*
+ * The whole message.  A long one gets memory of its own from mmap, which
+ * is safe in a signal handler and takes nothing from malloc, whose heap
+ * may be why we panic; it is unmapped when the panic is recovered, and
+ * left to the process's end otherwise.  If mmap fails, msg is the message,
+ * cut, with a marker that says how much is missing.
+ */
+__attribute__((format(printf, 3, 0)))
+static void settext(struct _panic *p, int n, const char *fmt, va_list ap)
+{
+	size_t keep;
+	char *t;
+
+	p->text = p->msg;
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < sizeof p->msg) {
+		p->textlen = (size_t)n;
+		return;
+	}
+	t = mmap(0, (size_t)n + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t != MAP_FAILED) {
+		p->textlen = (size_t)vsnprintf(t, (size_t)n + 1, fmt, ap);
+		p->text = t;
+		return;
+	}
+	/* Room for the marker at its longest (a 20-digit count). */
+	keep = sizeof p->msg - 1 - sizeof " [... 18446744073709551615 more bytes not shown]" + 1;
+	snprintf(p->msg + keep, sizeof p->msg - keep, " [... %zu more bytes not shown]",
+		 (size_t)n - keep);
+	p->textlen = strlen(p->msg);
+}
+
+void freetext(struct _panic *p)
+{
+	if (p->text && p->text != p->msg)
+		munmap((void *)p->text, p->textlen + 1);
+	p->text = p->msg;
+}
 
 /* The panic loop, for a panic p already filled in.  Inlined: debuggers
  * (catch panic, stepping) know the panic by gopanic's frame. */
@@ -61,11 +102,17 @@ void gopanic(void *value, const char *fmt, ...)
 {
 	struct g *g = getg();
 	struct _panic p = { 0 };
-	va_list ap;
+	va_list ap, again;
+	int n;
 
 	__defer_inruntime = 1;
+	if (!fmt)
+		fmt = "(nil)";
 	va_start(ap, fmt);
-	vsnprintf(p.msg, sizeof p.msg, fmt ? fmt : "(nil)", ap);
+	va_copy(again, ap);
+	n = vsnprintf(p.msg, sizeof p.msg, fmt, ap);
+	settext(&p, n, fmt, again);
+	va_end(again);
 	va_end(ap);
 	p.arg = value;
 	p.pc = (uintptr_t)__builtin_return_address(0);
@@ -84,7 +131,8 @@ void sigpanic(void)
 	struct _panic p = { 0 };
 
 	__defer_inruntime = 1;
-	snprintf(p.msg, sizeof p.msg, "%s", faultmsg(&__defer_fault));
+	p.textlen = snprintf(p.msg, sizeof p.msg, "%s", faultmsg(&__defer_fault));
+	p.text = p.msg;
 	p.pc = __defer_fault.pc + 1;	/* read as a return address, pc - 1 */
 	__defer_fault.p = &p;
 	dopanic(g, &p);
@@ -235,8 +283,10 @@ void recovery(struct g *g, struct _defer *d)
 		throw("recovery of a panic that is not the newest");
 	freedefer(g, d);
 	g->_panic = p->link;
+	freetext(p);
 	while (g->_panic && g->_panic->aborted) {
 		goexit |= g->_panic->goexit;
+		freetext(g->_panic);
 		g->_panic = g->_panic->link;
 	}
 	/* The panic was raised by a call defer_goexit was running, and a

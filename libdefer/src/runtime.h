@@ -82,6 +82,8 @@ HIDDEN const char *faultmsg(const struct fault *f);
 HIDDEN int faultline(const struct _panic *p, char *buf, size_t len);
 
 /* panic.c */
+/* Give back the memory of a long message; text is msg afterwards. */
+HIDDEN void freetext(struct _panic *p);
 HIDDEN void sigpanic(void) __attribute__((noreturn));
 HIDDEN void recovery(struct g *g, struct _defer *d) __attribute__((noreturn));
 

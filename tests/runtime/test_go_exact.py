@@ -190,3 +190,30 @@ def test_fault_panics_in_several_threads_at_once(variant):
     native(variant)
     out = ok(prog("signals", variant), "fault_threads").splitlines()
     assert out == ["thread %d recovered 200" % i for i in range(4)] + ["main: done"]
+
+
+# 5. Long messages reach recover() and the report whole; without memory
+# for them they are cut with a marker.
+
+LONG = 102400
+
+
+def long_text(n):
+    return "".join("ab%d %s %%\n"[i % 11] for i in range(n))
+
+
+def test_a_100kb_message_with_percent_signs_is_recovered_whole(variant):
+    out = ok(prog("longmsg", variant), "recover", LONG).splitlines()
+    assert out == ["textlen=%d whole=1 msg is its start=1" % LONG] * 100
+
+
+def test_a_100kb_message_is_printed_whole_by_the_report(variant):
+    r = run(prog("longmsg", variant), "fatal", LONG)
+    assert r.returncode == 2
+    assert r.stderr.startswith("panic: " + long_text(LONG) + "\n\nthread "), r.stderr[:300]
+
+
+def test_a_long_message_without_memory_for_it_is_cut_with_a_marker(variant):
+    native(variant)    # AddressSanitizer needs the address space
+    out = ok(prog("longmsg", variant), "oom", LONG).splitlines()
+    assert out == ["textlen=241 starts=1", "ends with:  [... %d more bytes not shown]" % (LONG - 207)]
