@@ -200,8 +200,12 @@ void defer_goexit(void);
  * one stays the program's).  See FAULTS above. */
 int defer_panic_on_fault(int on);
 
-/* recover as a plain function exists so that defer(recover) compiles; like
- * Go's `defer recover()` it never recovers anything. */
+/* recover as a plain function, for defer(recover), behaves as Go's
+ * `defer recover()` (recover1.go): deferred by a function F that a panic
+ * is running, it recovers that panic when F's frame exit runs it (also
+ * after F recovered a later panic of its own); run by a panic itself it
+ * is a no-op, as in a helper F calls.  Called directly, (recover)() is
+ * recover(). */
 const struct _panic *(recover)(void);
 
 

@@ -166,11 +166,108 @@ const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 	return p;
 }
 
+/*
+ * recover as a plain function, and defer(recover).  Go (recover1.go):
+ * `defer recover()` in a deferred function F recovers when F's frame exit
+ * runs it, "like a normal call from this func"; a panic that runs it
+ * itself makes it a no-op (the runtime called it); and a direct call of
+ * recover from F recovers.  So:
+ *  - deferreturn (defer.S) runs a record whose function is recover through
+ *    deferredrecover(mark, defer site) instead: it recovers if the frame
+ *    being left, mark, lies in F's activation, the one the panic entered
+ *    at argp, and the defer site is F's code, also when recovery runs F's
+ *    frame exits for it (runowner);
+ *  - a panic runs recover itself through __defer_invoke: no frame of F
+ *    called it, and findfunc finds the runtime;
+ *  - (recover)() called directly is gorecover's rule, by unwinding: its
+ *    caller is F, entered at argp.
+ */
+struct walk {
+	uintptr_t argp;
+	uintptr_t prevcfa;	/* the previous context's CFA */
+	uintptr_t lo;		/* F's stack pointer at its call: F's frame is [lo, argp) */
+	const void *fn;		/* the function that called (recover)() */
+	uintptr_t cfa;		/* and its CFA */
+	int state;
+};
+
+/* F's frame: the context whose CFA is argp has its IP in F's caller, and
+ * the one before, whose IP is in F, has the CFA of F's callee. */
+static _Unwind_Reason_Code findframe(struct _Unwind_Context *ctx, void *arg)
+{
+	struct walk *w = arg;
+	uintptr_t cfa = _Unwind_GetCFA(ctx);
+
+	if (cfa == w->argp) {
+		w->lo = w->prevcfa;
+		return _URC_END_OF_STACK;
+	}
+	if (cfa > w->argp)
+		return _URC_END_OF_STACK;
+	w->prevcfa = cfa;
+	return _URC_NO_REASON;
+}
+
+static _Unwind_Reason_Code findfunc(struct _Unwind_Context *ctx, void *arg)
+{
+	struct walk *w = arg;
+	uintptr_t ip = _Unwind_GetIP(ctx);
+
+	if (w->state == 1) {
+		w->cfa = _Unwind_GetCFA(ctx);	/* the caller's CFA (see findcaller) */
+		return _URC_END_OF_STACK;
+	}
+	w->fn = _Unwind_FindEnclosingFunction((void *)(ip - 1));
+	if (w->fn != (void *)recover)
+		w->state = 1;
+	return _URC_NO_REASON;
+}
+
+static struct _panic *recoverable(void)
+{
+	struct g *g = __defer_tls.g;
+	struct _panic *p = g ? g->_panic : 0;
+
+	if (!p || p->goexit || p->recovered || !p->argp || !p->defer)
+		return 0;
+	return p;
+}
+
+static const struct _panic *recovered(struct _panic *p)
+{
+	p->recovered = 1;
+	STAP_PROBE2(libdefer, recover, p, p->defer);
+	return p;
+}
+
+const struct _panic *deferredrecover(const struct defer_mark *mark, uintptr_t pc)
+{
+	struct _panic *p = recoverable();
+	struct walk w = { 0 };
+
+	/* The frame's code must be F's too: a function F reached by a tail
+	 * call runs in F's activation. */
+	if (!p || _Unwind_FindEnclosingFunction((void *)(pc - 1)) != (void *)p->defer->fn)
+		return 0;
+	w.argp = p->argp;
+	_Unwind_Backtrace(findframe, &w);
+	if (!w.lo || (uintptr_t)mark < w.lo || (uintptr_t)mark >= w.argp)
+		return 0;
+	return recovered(p);
+}
+
+__attribute__((noinline))
 const struct _panic *(recover)(void)
 {
-	/* As Go's `defer recover()`: the runtime called it, not a deferred
-	 * function, so there is nothing to recover. */
-	return 0;
+	struct _panic *p = recoverable();
+	struct walk w = { 0 };
+
+	if (!p)
+		return 0;
+	_Unwind_Backtrace(findfunc, &w);
+	if (w.cfa != p->argp || w.fn != (void *)p->defer->fn)
+		return 0;
+	return recovered(p);
 }
 
 /* ---- recovery: make the owner of the recovering frame return ---- */

@@ -82,6 +82,8 @@ HIDDEN const char *faultmsg(const struct fault *f);
 HIDDEN int faultline(const struct _panic *p, char *buf, size_t len);
 
 /* panic.c */
+/* What deferreturn calls for a record whose function is recover. */
+HIDDEN const struct _panic *deferredrecover(const struct defer_mark *mark, uintptr_t pc);
 /* Give back the memory of a long message; text is msg afterwards. */
 HIDDEN void freetext(struct _panic *p);
 HIDDEN void sigpanic(void) __attribute__((noreturn));

@@ -217,3 +217,15 @@ def test_a_long_message_without_memory_for_it_is_cut_with_a_marker(variant):
     native(variant)    # AddressSanitizer needs the address space
     out = ok(prog("longmsg", variant), "oom", LONG).splitlines()
     assert out == ["textlen=241 starts=1", "ends with:  [... %d more bytes not shown]" % (LONG - 207)]
+
+
+# 9. defer(recover) inside a deferred call (Go's recover1.go tests 5-7).
+
+def test_defer_recover_in_a_deferred_call_recovers_as_go_does(variant):
+    out = ok(prog("deferrecover", variant)).splitlines()
+    assert out == [
+        "must_not_recover: nothing", "after test5",       # its frame exit recovered 5
+        "must_recover(3): 3", "must_not_recover: nothing", "after test6",   # and 2
+        "must_recover(3): 3", "must_recover(2): 2", "after test7",   # a panic ran it: no-op
+        "must_recover(helper): helper",                   # a helper's frame: no-op
+        "main: done"]

@@ -233,6 +233,8 @@ deferreturn:
 	movq	D_FN(%rdx), %r11
 	testq	%r11, %r11
 	jz	.Lnillast
+	cmpq	recover@GOTPCREL(%rip), %r11	/* defer(recover): see panic.c */
+	je	.Lrecoverlast
 	movq	D_IREGS+0(%rdx), %rdi
 	movq	D_FREGS+0(%rdx), %xmm0
 	cmpb	$1, D_DESC(%rdx)
@@ -264,10 +266,18 @@ deferreturn:
 	testq	%r11, %r11
 	jz	.Lnil
 	movq	%rdx, %r10
+	cmpq	recover@GOTPCREL(%rip), %r11	/* defer(recover): see panic.c */
+	je	3f
 	LOADARGS(%r10, 1f)
 1:	FREE(%r10)
 	movl	$6, %eax			/* vector registers, for variadic callees */
 	call	*%r11
+	jmp	4f
+3:	movq	%rbx, %rdi			/* deferredrecover(mark, defer site) */
+	movq	D_PC(%r10), %rsi
+	FREE(%r10)
+	call	deferredrecover
+4:
 	movq	__defer_tls@gottpoff(%rip), %rax
 	movq	%fs:TLS_G(%rax), %rax
 	movq	G_DEFER(%rax), %rdx		/* the call pushed and popped its own */
@@ -298,6 +308,13 @@ deferreturn:
 	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 5:	ret
+
+.Lrecoverlast:
+	/* Run as deferredrecover(mark, defer site), which returns to the frame being left
+	 * as the call would have. */
+	movq	D_SP(%rdx), %rdi
+	movq	D_PC(%rdx), %rsi
+	jmp	deferredrecover
 
 .Lnillast:
 	/* Go's `defer nil`: the panic comes where the call would run.  It does
