@@ -133,7 +133,9 @@ struct defer_debug_offsets {
 	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
 	struct { uint32_t size, armed, resumable, resume, rec; } mark;
 	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
-	struct { uint32_t text, textlen; } ptext; /* version 2: more _panic fields */
+	/* Version 2: _panic.text; textlen is the 8 bytes after it.  One field
+	 * only, so that the table keeps its size (it fills the padding). */
+	struct { uint32_t text; } ptext;
 };
 
 extern const struct defer_debug_offsets _defer_debug_offsets __attribute__((visibility("default")));

@@ -70,38 +70,15 @@ void freetext(struct _panic *p)
 	p->text = p->msg;
 }
 
-/* The panic loop, for a panic p already filled in.  Inlined: debuggers
- * (catch panic, stepping) know the panic by gopanic's frame. */
-static inline __attribute__((always_inline, noreturn)) void dopanic(struct g *g, struct _panic *p)
-{
-	struct _defer *d;
-
-	__defer_inruntime = 1;
-	p->link = g->_panic;
-	g->_panic = p;
-	STAP_PROBE2(libdefer, panic, p, g);
-
-	while ((d = g->_defer)) {
-		if (d->started) {
-			dropstarted(g, d);
-			continue;
-		}
-		p->defer = d;
-		rundefer(g, d, p, &p->argp, "panic");
-		p->argp = 0;
-		p->defer = 0;
-		if (p->recovered)
-			recovery(g, d);
-		freedefer(g, d);
-	}
-	STAP_PROBE2(libdefer, fatal, p, g);
-	fatalpanic(g);
-}
+/* The format sigpanic passes: the panic is a fault's, its site the
+ * faulting instruction. */
+const char __defer_faultfmt[] = "%s";
 
 void gopanic(void *value, const char *fmt, ...)
 {
 	struct g *g = getg();
 	struct _panic p = { 0 };
+	struct _defer *d;
 	va_list ap, again;
 	int n;
 
@@ -116,26 +93,40 @@ void gopanic(void *value, const char *fmt, ...)
 	va_end(ap);
 	p.arg = value;
 	p.pc = (uintptr_t)__builtin_return_address(0);
-	dopanic(g, &p);
+	if (fmt == __defer_faultfmt) {
+		p.pc = __defer_fault.pc + 1;	/* read as a return address, pc - 1 */
+		__defer_fault.p = &p;
+	}
+	p.link = g->_panic;
+	g->_panic = &p;
+	STAP_PROBE2(libdefer, panic, &p, g);
+
+	while ((d = g->_defer)) {
+		if (d->started) {
+			dropstarted(g, d);
+			continue;
+		}
+		p.defer = d;
+		rundefer(g, d, &p, &p.argp, "panic");
+		p.argp = 0;
+		p.defer = 0;
+		if (p.recovered)
+			recovery(g, d);
+		freedefer(g, d);
+	}
+	STAP_PROBE2(libdefer, fatal, &p, g);
+	fatalpanic(g);
 }
 
 /*
  * A fault the program's code made, turned into a panic (sigpanic.c): the
  * handler made the faulting thread call this, on its own stack, with the
- * signal mask it had, as if the faulting instruction had called it.  The
- * panic site is the faulting instruction.
+ * signal mask it had, as if the faulting instruction had called it.
  */
 void sigpanic(void)
 {
-	struct g *g = getg();
-	struct _panic p = { 0 };
-
-	__defer_inruntime = 1;
-	p.textlen = snprintf(p.msg, sizeof p.msg, "%s", faultmsg(&__defer_fault));
-	p.text = p.msg;
-	p.pc = __defer_fault.pc + 1;	/* read as a return address, pc - 1 */
-	__defer_fault.p = &p;
-	dopanic(g, &p);
+	gopanic(0, __defer_faultfmt, faultmsg(&__defer_fault));
+	throw("recovery returned into sigpanic");
 }
 
 /*
@@ -233,11 +224,13 @@ static struct _panic *recoverable(void)
 	return p;
 }
 
-static const struct _panic *recovered(struct _panic *p)
+
+/* The checks passed: recover as if the deferred function, at `at` in its
+ * code, had called recover() (gorecover fires the probe `catch recover`
+ * stops at, in one place). */
+static const struct _panic *asif(const struct _panic *p, const void *at)
 {
-	p->recovered = 1;
-	STAP_PROBE2(libdefer, recover, p, p->defer);
-	return p;
+	return gorecover((void *)(p->argp - 16), (const char *)at - 1);
 }
 
 const struct _panic *deferredrecover(const struct defer_mark *mark, uintptr_t pc)
@@ -253,7 +246,7 @@ const struct _panic *deferredrecover(const struct defer_mark *mark, uintptr_t pc
 	_Unwind_Backtrace(findframe, &w);
 	if (!w.lo || (uintptr_t)mark < w.lo || (uintptr_t)mark >= w.argp)
 		return 0;
-	return recovered(p);
+	return asif(p, (const char *)pc - 1);
 }
 
 __attribute__((noinline))
@@ -267,7 +260,7 @@ const struct _panic *(recover)(void)
 	_Unwind_Backtrace(findfunc, &w);
 	if (w.cfa != p->argp || w.fn != (void *)p->defer->fn)
 		return 0;
-	return recovered(p);
+	return asif(p, w.fn);
 }
 
 /* ---- recovery: make the owner of the recovering frame return ---- */

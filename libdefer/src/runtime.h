@@ -82,6 +82,7 @@ HIDDEN const char *faultmsg(const struct fault *f);
 HIDDEN int faultline(const struct _panic *p, char *buf, size_t len);
 
 /* panic.c */
+HIDDEN extern const char __defer_faultfmt[];
 /* What deferreturn calls for a record whose function is recover. */
 HIDDEN const struct _panic *deferredrecover(const struct defer_mark *mark, uintptr_t pc);
 /* Give back the memory of a long message; text is msg afterwards. */
