@@ -71,6 +71,11 @@
  *		return status;
  *	}
  *
+ * A deferred call changes the result of a normal return too when the
+ * function returns with defer_return(var) instead of `return var;` (which
+ * reads var before the calls run): the calls run, then var is returned
+ * (Go's `defer func() { err = f.Close() }()`).
+ *
  * The rest of that function is skipped, like the rest of any frame the panic
  * went through; `__attribute__((cleanup))` variables in those frames do not
  * run (as with longjmp): use defer.
@@ -257,6 +262,23 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * which would leave the panicking function out of the stack: gopanic's
  * return address is the panic site that the report, gdb and
  * defer-inspect name. */
+/*
+ * defer_return(var): Go's return from a function with a named result.
+ * The frame's calls run first, then the function returns var as they
+ * left it: a deferred call that sets var through a pointer changes the
+ * result (Go's `defer func() { err = f.Close() }()`).  `return var;`
+ * would read var before the calls run.  Write it in the block of the
+ * function-level defer_frame (in an inner frame's block it runs only that
+ * frame's calls before reading var); with defer_result(var) as well, the
+ * function returns var after its calls on every path, normal or recovered.
+ */
+#define defer_return(var)                                                    \
+	do {                                                                  \
+		__defer_frame_exit(&__defer_fr);                              \
+		__defer_fr.armed = 0;                                         \
+		return *(volatile __typeof__(var) *)&(var);                   \
+	} while (0)
+
 #define panic(...) __DEFER_NOTAIL(gopanic((void *)0, __VA_ARGS__))
 #define panic_value(value, ...) __DEFER_NOTAIL(gopanic((value), __VA_ARGS__))
 #define __DEFER_NOTAIL(call) (__extension__({ call; __asm__ volatile(""); }))

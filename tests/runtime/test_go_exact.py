@@ -229,3 +229,15 @@ def test_defer_recover_in_a_deferred_call_recovers_as_go_does(variant):
         "must_recover(3): 3", "must_recover(2): 2", "after test7",   # a panic ran it: no-op
         "must_recover(helper): helper",                   # a helper's frame: no-op
         "main: done"]
+
+
+# 8. Go's named results: defer_return(var) returns var as the deferred
+# calls left it; with defer_result(var), on the recovered path too.
+
+def test_deferred_calls_change_the_result_of_a_normal_return(variant):
+    out = ok(prog("named", variant)).splitlines()
+    assert out == ["deferred call sees 1, sets 7", "normal_return -> 7",
+                   "several -> 111",          # 1, +10, then +100
+                   "write_file -> 42",        # the error code set by the deferred close
+                   "both(0) -> 201",          # normal return, changed by the deferred call
+                   "both(1) -> 500"]          # recovered, set by the same call
