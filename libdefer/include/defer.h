@@ -116,6 +116,13 @@
  * thread's calls.  defer_goexit() runs all of the calling thread's pending
  * calls, then ends the thread; a panic in one of them that an older one
  * recovers does not stop it (Go since 1.14): the thread still ends.
+ * pthread_exit() and pthread_cancel() run a thread's pending calls only in
+ * frames built with -fexceptions (glibc's forced unwinding runs cleanups
+ * there); calls it could not run are reported once per process on stderr
+ * when the thread ends.  Asynchronous cancellation can stop a frame where
+ * it has no cleanup: an outer frame's exit then finds that frame's record
+ * and aborts ("outlived its frame").  exit() with calls pending skips
+ * them, as Go's os.Exit does, also from a deferred call during a panic.
  *
  * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception) across a
  * defer_frame skips its calls; the next frame exit that notices the stale

@@ -241,3 +241,37 @@ def test_deferred_calls_change_the_result_of_a_normal_return(variant):
                    "write_file -> 42",        # the error code set by the deferred close
                    "both(0) -> 201",          # normal return, changed by the deferred call
                    "both(1) -> 500"]          # recovered, set by the same call
+
+
+# 7. Threads that end another way, and exit() during a panic.
+
+LOST = ("libdefer: thread %d ended (pthread_exit or cancellation) with 2 deferred call(s) "
+        "pending: not run (build with -fexceptions to run them)\n")
+
+
+@pytest.mark.parametrize("how", ["exit", "cancel"])
+def test_pthread_exit_and_cancel_run_the_calls_in_code_built_with_fexceptions(variant, how):
+    cc, opt, link = variant
+    exe = compile_program(SCEN / "threadexit.c", cc=cc, opt=opt, link=link,
+                          extra=["-fexceptions"])
+    out = ok(exe, how).splitlines()
+    calls = ["inner: deferred call", "outer: deferred call"]
+    want = calls + ["main: joined"] + (calls + ["main: joined again"] if how == "exit" else [])
+    assert out == want
+
+
+@pytest.mark.parametrize("how", ["exit", "cancel", "async"])
+def test_pthread_exit_and_cancel_without_fexceptions_say_once_that_calls_were_lost(variant, how):
+    # AddressSanitizer's own thread teardown then trips over the redzones
+    # of the frames no cleanup unpoisoned (any program's, not libdefer's).
+    native(variant)
+    r = run(prog("threadexit", variant), how)
+    assert r.returncode == 0, r.stderr
+    assert "deferred call" not in r.stdout
+    assert r.stdout.startswith("main: joined")
+    assert re.fullmatch(re.escape(LOST).replace(r"%d", r"\d+"), r.stderr), r.stderr
+
+
+def test_exit_in_a_deferred_call_during_a_panic_ends_the_process_like_os_exit(variant):
+    r = run(prog("threadexit", variant), "exit_in_panic")
+    assert (r.returncode, r.stdout, r.stderr) == (3, "exits(3)\n", "")
