@@ -275,3 +275,27 @@ def test_pthread_exit_and_cancel_without_fexceptions_say_once_that_calls_were_lo
 def test_exit_in_a_deferred_call_during_a_panic_ends_the_process_like_os_exit(variant):
     r = run(prog("threadexit", variant), "exit_in_panic")
     assert (r.returncode, r.stdout, r.stderr) == (3, "exits(3)\n", "")
+
+
+# 11. Ports of Go's own tests (runtime/defer_test.go, crash_test.go).
+
+GO_DEFER_TESTS = ["TestAbortedPanic", "TestRecoverMatching", "TestConditionalDefers",
+                  "TestDeferWithRepeatedRepanics", "TestIssue43921", "TestIssue43920"]
+
+
+@pytest.mark.parametrize("name", GO_DEFER_TESTS)
+def test_go_defer_test_port(variant, name):
+    assert ok(prog("goports", variant), name) == "ok %s\n" % name
+
+
+def test_go_recursive_panic_prints_the_wrapped_value_then_the_fatal_one(variant):
+    r = run(prog("goports", variant), "RecursivePanic")
+    assert (r.returncode, r.stdout) == (2, "wrap: bad\n")
+    assert r.stderr.startswith("panic: again\n\nthread "), r.stderr
+
+
+def test_go_panic_after_goexit_is_fatal_and_goexit_in_panic_is_not(variant):
+    r = run(prog("goports", variant), "PanicAfterGoexit")
+    assert r.returncode == 2 and r.stderr.startswith("panic: hello\n\nthread "), r.stderr
+    r = run(prog("goports", variant), "GoexitInPanic")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "joined\n", "")
