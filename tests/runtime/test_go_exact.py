@@ -299,3 +299,19 @@ def test_go_panic_after_goexit_is_fatal_and_goexit_in_panic_is_not(variant):
     assert r.returncode == 2 and r.stderr.startswith("panic: hello\n\nthread "), r.stderr
     r = run(prog("goports", variant), "GoexitInPanic")
     assert (r.returncode, r.stdout, r.stderr) == (0, "joined\n", "")
+
+
+@pytest.mark.parametrize("cc,opt,link", [("gcc", "-O2", "static"), ("clang", "-O0", "shared")])
+def test_gdb_names_the_faulting_frame_of_a_fault_panic(cc, opt, link):
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gdb"))
+    from gdbtest import gdb
+    exe = compile_program(SCEN / "signals.c", cc=cc, opt=opt, link=link)
+    out = gdb("handle SIGSEGV nostop noprint pass", "catch panic", "run", "bt 5",
+              "info panics", exe=exe, args=["fault_fatal"])
+    line = next(i for i, l in enumerate((SCEN / "signals.c").read_text().splitlines(), 1)
+                if "*nilp = 1;" in l)
+    assert re.search(r'^Catchpoint 1 \(panic\), "%s" raised in deref at \S+signals\S*\.c:%d$'
+                     % (re.escape(NIL), line), out, re.M), out
+    assert re.search(r"^#\d+ .* in deref \(\)", out, re.M), out
+    assert re.search(r"^\s+raised in deref at \S+:%d$" % line, out, re.M), out
