@@ -23,7 +23,7 @@ $(B)/libdefer.a: $(LIBDEFER_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/$(LIBDEFER_SONAME): $(LIBDEFER_OBJ)
-	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -o $@ $^ -lgcc_s
+	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -Wl,-z,nodelete -o $@ $^ -lgcc_s
 	ln -sf $(LIBDEFER_SONAME) $(B)/libdefer.so
 
 # The libraries make install copies: the same objects but gdb_autoload.o,

@@ -31,7 +31,8 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
     link="static" links build/libdefer.a, "shared" links build/libdefer.so
     with an rpath so the program runs from the build tree, "sanitize" links
     build/san/libdefer.a and builds with AddressSanitizer and UBSan, "tsan"
-    links build/tsan/libdefer.a and builds with ThreadSanitizer.
+    links build/tsan/libdefer.a and builds with ThreadSanitizer, "none"
+    links no libdefer (a program that dlopens a plugin that uses it).
     """
     if isinstance(src, Path):
         text = src.read_text()
@@ -63,6 +64,8 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         cmd += SAN_FLAGS + [str(BUILD / "san" / "libdefer.a")]
     elif link == "tsan":
         cmd += ["-fsanitize=thread", str(BUILD / "tsan" / "libdefer.a")]
+    elif link == "none":
+        pass
     else:
         cmd += ["-L", str(BUILD), "-ldefer", f"-Wl,-rpath,{BUILD}"]
     cmd += ["-lpthread"]

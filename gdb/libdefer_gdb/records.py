@@ -42,7 +42,7 @@ from . import params
 # Mirrors of defer_abi.h constants that are part of the versioned ABI
 # (values, not offsets; offsets always come from the program).
 DEFER_DEBUG_MAGIC = 0x5245464544444C00
-ABI_VERSION = 1
+ABI_VERSION = 2
 MAXARGS = 6
 ARG_SIGNED, ARG_UNSIGNED, ARG_POINTER, ARG_FLOAT, ARG_DOUBLE, ARG_BOOL = (
     0x10, 0x20, 0x30, 0x40, 0x50, 0x60)

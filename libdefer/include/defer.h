@@ -58,6 +58,12 @@
  * panic_value(ptr, "fmt", ...) also carries a pointer (an error object).
  * The thread's pending deferred calls then run, newest first, across frames.
  *
+ * MESSAGES of any length: p->text is the whole message (p->textlen bytes,
+ * NUL-terminated), p->msg its first 255 bytes.  A message longer than
+ * that gets memory from mmap (not malloc; safe in a signal handler); if
+ * none can be had, text is msg, cut, and ends in " [... N more bytes not
+ * shown]".
+ *
  * RECOVER.  recover() returns the current panic only when called directly by
  * a deferred call that the panic is running, and marks it recovered;
  * anywhere else (not panicking, in a helper the deferred call calls, in a
@@ -66,7 +72,11 @@
  *
  * WHERE EXECUTION RESUMES after a recovery: as in Go, the function that owns
  * the recovering frame returns to its caller.  Its remaining deferred calls
- * run first.  A function that returns a value names it with
+ * run first: those of every defer_frame of the function still open, the
+ * recovering one first, then the blocks around it out to the function's
+ * own, each call once.  A recovering frame in an inner block (a loop body,
+ * an if arm) therefore does not resume after its block: the function
+ * returns, through the innermost defer_result of those frames if any.  A function that returns a value names it with
  * defer_result(var), which the deferred call can set through a pointer (Go's
  * named result): a recovery resumes at the defer_result line as if it read
  * `return var;`.  A void function may write defer_result(): recovery then
@@ -84,20 +94,58 @@
  *		return status;
  *	}
  *
+ * A deferred call changes the result of a normal return too when the
+ * function returns with defer_return(var) instead of `return var;` (which
+ * reads var before the calls run): the calls run, then var is returned
+ * (Go's `defer func() { err = f.Close() }()`).
+ *
  * The rest of that function is skipped, like the rest of any frame the panic
  * went through; `__attribute__((cleanup))` variables in those frames do not
  * run (as with longjmp): use defer.
  *
  * panic() is deliberately not noreturn (see gopanic below); a function
  * that owns a defer_frame must be able to return, so do not end all of its
- * paths in calls of your own noreturn functions.
+ * paths in calls of your own noreturn functions.  Nor defer a noreturn
+ * function itself (defer(exit, 1), defer(abort)): defer() calls deferproc
+ * through the function's own type, which carries noreturn, and the
+ * compiler deletes the code after the defer().  Defer a wrapper.
  *
  * UNRECOVERED panics print the panic chain and a backtrace to stderr and
  * exit with status 2; with DEFER_TRACEBACK=crash they abort() for a core.
+ * Only the first thread to die prints; others that die meanwhile wait for
+ * the end.  A stderr whose reader has gone loses the report (SIGPIPE is
+ * blocked); one that accepts nothing for a second loses the rest of it;
+ * if anything else blocks the end (a full stdout, an atexit handler) the
+ * process still ends the same way 10 s after the report began.
+ *
+ * LIBRARY LIFETIME.  Once a thread has deferred, the object that contains
+ * libdefer (libdefer.so, or a plugin linked with libdefer.a) stays loaded:
+ * dlclose does not unload it, since thread exits call into it.
+ *
+ * FAULTS.  After defer_panic_on_fault(1), a SIGSEGV or SIGBUS that the
+ * program's code causes, in a thread that has deferred, is a panic with
+ * Go's message "runtime error: invalid memory address or nil pointer
+ * dereference"; a SIGFPE is "runtime error: integer divide by zero",
+ * "... integer overflow" or "... floating point error" by its code.  The
+ * panic is raised at the faulting instruction (its pc is the panic site),
+ * runs on the thread's own stack with its signal mask, and is recovered
+ * like any; unrecovered, the report adds Go's line
+ * "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x...]".
+ * Not turned into panics: signals sent by kill or raise, stack overflows,
+ * faults in threads that never deferred, and faults in the runtime's own
+ * code (they stay fatal).  The value is NULL: there is no error object.
  *
  * THREADS.  Each thread has its own chain; a panic runs only its own
  * thread's calls.  defer_goexit() runs all of the calling thread's pending
- * calls, then ends the thread.
+ * calls, then ends the thread; a panic in one of them that an older one
+ * recovers does not stop it (Go since 1.14): the thread still ends.
+ * pthread_exit() and pthread_cancel() run a thread's pending calls only in
+ * frames built with -fexceptions (glibc's forced unwinding runs cleanups
+ * there); calls it could not run are reported once per process on stderr
+ * when the thread ends.  Asynchronous cancellation can stop a frame where
+ * it has no cleanup: an outer frame's exit then finds that frame's record
+ * and aborts ("outlived its frame").  exit() with calls pending skips
+ * them, as Go's os.Exit does, also from a deferred call during a panic.
  *
  * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception through C
  * code built without -fexceptions) across a defer_frame skips its calls;
@@ -106,7 +154,8 @@
  * default for gcc and clang on x86-64), which also let recover() tell the
  * deferred function from a helper it tail-calls.
  * Signal handlers may defer; a handler's defer allocates nothing while the
- * thread's record pool has records.  A pointer argument must outlive the
+ * thread's record pool has records.  A handler may panic: a recovery that
+ * leaves the handler restores the signal mask its return would have.  A pointer argument must outlive the
  * frame: a compound literal (&(int){0}) dies at the end of the defer().
  */
 #ifndef DEFER_H
@@ -172,10 +221,27 @@ void gopanic(void *value, const char *fmt, ...) __attribute__((format(printf, 2,
 const struct _panic *gorecover(void *caller_frame, const void *caller_pc);
 /* Like setjmp: returns 0, and 1 again when a recovery resumes here. */
 int __defer_setresume(struct defer_resume *r) __attribute__((returns_twice));
-void defer_goexit(void) __attribute__((noreturn));
+/* Never returns, but not declared noreturn either, for gopanic's reason: a
+ * function whose every path ends in defer_goexit() would be taken for one
+ * that cannot return, yet a panic before the goexit that its frame
+ * recovers makes it return.  A recovery of a panic raised by a call that
+ * defer_goexit runs does not stop the goexit (Go since 1.14): the thread
+ * still ends. */
+void defer_goexit(void);
 
-/* recover as a plain function exists so that defer(recover) compiles; like
- * Go's `defer recover()` it never recovers anything. */
+/* Turn faults of the program's code (SIGSEGV, SIGBUS, SIGFPE) in threads
+ * that have deferred into panics with Go's runtime errors, recoverable like
+ * any: on != 0 turns it on for the whole process, 0 off.  Returns 0, or -1
+ * if the program has a handler of its own for one of those signals (that
+ * one stays the program's).  See FAULTS above. */
+int defer_panic_on_fault(int on);
+
+/* recover as a plain function, for defer(recover), behaves as Go's
+ * `defer recover()` (recover1.go): deferred by a function F that a panic
+ * is running, it recovers that panic when F's frame exit runs it (also
+ * after F recovered a later panic of its own); run by a panic itself it
+ * is a no-op, as in a helper F calls.  Called directly, (recover)() is
+ * recover(). */
 const struct _panic *(recover)(void);
 
 
@@ -273,8 +339,30 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_PASTE5(p, a, b, c, d) p##a##b##c##d
 #define __DEFER_EMPTY_CASE_0001 ,
 
-#define panic(...) gopanic(__DEFER_NULL, __VA_ARGS__)
-#define panic_value(value, ...) gopanic((value), __VA_ARGS__)
+/*
+ * defer_return(var): Go's return from a function with a named result.
+ * The frame's calls run first, then the function returns var as they
+ * left it: a deferred call that sets var through a pointer changes the
+ * result (Go's `defer func() { err = f.Close() }()`).  `return var;`
+ * would read var before the calls run.  Write it in the block of the
+ * function-level defer_frame (in an inner frame's block it runs only that
+ * frame's calls before reading var); with defer_result(var) as well, the
+ * function returns var after its calls on every path, normal or recovered.
+ */
+#define defer_return(var)                                                    \
+	do {                                                                  \
+		__defer_frame_exit(&__defer_fr);                              \
+		__defer_fr.armed = 0;                                         \
+		return *__DEFER_PCAST(volatile __typeof__(var) *, &(var));    \
+	} while (0)
+
+/* The empty asm after the call keeps it from being a tail call (a jump),
+ * which would leave the panicking function out of the stack: gopanic's
+ * return address is the panic site that the report, gdb and
+ * defer-inspect name. */
+#define panic(...) __DEFER_NOTAIL(gopanic(__DEFER_NULL, __VA_ARGS__))
+#define panic_value(value, ...) __DEFER_NOTAIL(gopanic((value), __VA_ARGS__))
+#define __DEFER_NOTAIL(call) (__extension__({ call; __asm__ volatile(""); }))
 /* The pin's label also names a pc inside the calling function, which
  * gorecover checks against the deferred function. */
 #define recover() __DEFER_PIN(gorecover(__builtin_frame_address(0), &&__defer_pin))

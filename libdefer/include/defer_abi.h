@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#define DEFER_ABI_VERSION 1
+#define DEFER_ABI_VERSION 2 /* 2: _panic.text and textlen */
 #define DEFER_DEBUG_MAGIC 0x5245464544444c00ull /* "\0LDDEFER" little-endian */
 
 #define DEFER_MAXARGS 6
@@ -88,7 +88,13 @@ struct _panic {
 	uint8_t aborted;       /* a newer panic started in one of its deferred calls */
 	uint8_t goexit;        /* not a panic: defer_goexit() running the thread's calls */
 	uint8_t pad[5];
-	char msg[DEFER_PANIC_MSG]; /* formatted message, NUL-terminated, truncated if longer */
+	char msg[DEFER_PANIC_MSG]; /* the message's first bytes, NUL-terminated */
+	/* Version 2.  The whole message, NUL-terminated, textlen bytes: msg
+	 * itself when it fits, else memory the runtime mapped for it (freed when
+	 * the panic is recovered).  If that mapping failed, text is msg, cut,
+	 * ending in " [... N more bytes not shown]". */
+	const char *text;
+	uint64_t textlen;
 };
 
 enum { DEFER_G_RUNNING = 1, DEFER_G_DEAD = 2 };
@@ -127,6 +133,9 @@ struct defer_debug_offsets {
 	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
 	struct { uint32_t size, armed, resumable, resume, rec; } mark;
 	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
+	/* Version 2: _panic.text; textlen is the 8 bytes after it.  One field
+	 * only, so that the table keeps its size (it fills the padding). */
+	struct { uint32_t text; } ptext;
 };
 
 extern const struct defer_debug_offsets _defer_debug_offsets __attribute__((visibility("default")));

@@ -47,7 +47,9 @@ void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,
 	STAP_PROBE2(libdefer, run, d, p);
 	if (!d->fn)
 		nildefer(d);
+	__defer_inruntime = 0;
 	__defer_invoke(d, argp);
+	__defer_inruntime = 1;
 	if (g->_defer != d)
 		throw("bad defer entry in %s", what);
 	g->_defer = d->link;

@@ -9,8 +9,10 @@
  * reuses it, so thread churn does not grow the list.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,12 +47,43 @@ static void freechunks(struct g *g)
 	g->pool = NULL;
 }
 
+/*
+ * A thread that ended with calls pending was ended by pthread_exit or a
+ * cancellation whose unwinding ran no cleanups: code built without
+ * -fexceptions (glibc's forced unwinding runs __attribute__((cleanup)),
+ * and so deferreturn, only in code built with it).  Their frames are gone:
+ * the calls cannot run now.  Said once per process: the program does it
+ * the same way every time.
+ */
+static void lostcalls(const struct g *g)
+{
+	/* Static: the frames the unwinding skipped may have left
+	 * AddressSanitizer's redzones on this stack; and only the one thread
+	 * that wins `said` writes it. */
+	static char line[256];
+	static int said;
+	long n = 0;
+	int k;
+
+	for (const struct _defer *d = g->_defer; d && n < 1000000; d = d->link)
+		n++;
+	if (!n || __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		return;
+	k = snprintf(line, sizeof line,
+		     "libdefer: thread %d ended (pthread_exit or cancellation) with %ld deferred "
+		     "call(s) pending: not run (build with -fexceptions to run them)\n",
+		     g->tid, n);
+	if (write(2, line, (size_t)k) < 0)
+		return;
+}
+
 /* Thread exit.  Pending records cannot survive their thread: the stack
  * frames that own them are gone. */
 static void gexit(void *arg)
 {
 	struct g *g = arg;
 
+	lostcalls(g);
 	overflow_thread_exit(g->altstack);
 	pthread_mutex_lock(&allglock);
 	g->altstack = NULL;
@@ -75,6 +108,23 @@ static void gafterfork(void)
 	pthread_mutex_init(&allglock, NULL);
 }
 
+/*
+ * The thread-exit key's destructor (gexit) and the SIGSEGV handler are
+ * code of the object libdefer is part of: libdefer.so, or a plugin that
+ * linked libdefer.a.  If a dlclose unloaded it, every later exit of a
+ * thread that deferred would call into unmapped memory.  So the object
+ * stays loaded for the life of the process once a thread has deferred
+ * (libdefer.so is also linked -z nodelete); in the main program the
+ * dlopen finds nothing to pin and does nothing.
+ */
+static void pin(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)pin, &info) && info.dli_fname && *info.dli_fname)
+		dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static void ginit(void)
 {
 	/* Keep, in statically linked programs, the offsets table (tools read
@@ -84,6 +134,7 @@ static void ginit(void)
 		throw("cannot create the thread-exit key");
 	pthread_atfork(NULL, NULL, gafterfork);
 	overflow_init();
+	pin();
 }
 
 /* The bottom of the calling thread's stack (with its guard), or 0. */

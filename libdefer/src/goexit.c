@@ -11,13 +11,16 @@
 #include <stdio.h>
 #include "runtime.h"
 
-void defer_goexit(void)
+/* The goexit loop; also where a recovery that would bypass a goexit goes
+ * (panic.c, recovery). */
+void goexit1(struct g *g)
 {
-	struct g *g = getg();
 	struct _panic p = { .goexit = 1 };
 	struct _defer *d;
 
-	snprintf(p.msg, sizeof p.msg, "goexit");
+	__defer_inruntime = 1;
+	p.textlen = snprintf(p.msg, sizeof p.msg, "goexit");
+	p.text = p.msg;
 	p.link = g->_panic;
 	g->_panic = &p;
 	while ((d = g->_defer)) {
@@ -30,4 +33,9 @@ void defer_goexit(void)
 	}
 	g->_panic = p.link;
 	pthread_exit(0);
+}
+
+void defer_goexit(void)
+{
+	goexit1(getg());
 }

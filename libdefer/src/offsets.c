@@ -23,6 +23,7 @@ const struct defer_debug_offsets _defer_debug_offsets = {
 	.mark = { sizeof(struct defer_mark), M(armed), M(resumable), M(resume), M(rec) },
 	.p = { sizeof(struct _panic), P(link), P(arg), P(argp), P(pc), P(defer),
 	       P(recovered), P(aborted), P(goexit), P(msg) },
+	.ptext = { P(text) },
 };
 
 /* The constants defer.S uses. */
@@ -34,6 +35,8 @@ _Static_assert(D(link) == 0 && D(fn) == 8 && D(pc) == 16 && D(sp) == 24 &&
 	       D(iregs) == 56 && D(fregs) == 104, "D_*");
 _Static_assert(M(armed) == 0 && M(fn) == 16 && M(desc) == 24 && M(prev) == 32 &&
 	       M(rec) == 40, "M_*");
+_Static_assert(P(textlen) == P(text) + 8, "ptext: textlen follows text");
+_Static_assert(sizeof(struct defer_debug_offsets) == 160, "the table kept its version-1 size");
 _Static_assert(offsetof(struct defer_resume, rsp) == 48 &&
 	       offsetof(struct defer_resume, rip) == 56 &&
 	       offsetof(struct defer_resume, rax) == 64, "defer_resume");

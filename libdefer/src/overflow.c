@@ -8,7 +8,7 @@
  * The handler runs on an alternate signal stack, which each deferring
  * thread gets unless it has one, and is installed only if the program left
  * SIGSEGV at its default: a program's own handler always wins.  Any other
- * fault gets the default action back and happens again.
+ * fault is sigpanic.c's (onfault).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -28,18 +28,17 @@ static void say(const char *s)
 	(void)r;
 }
 
-static void onsegv(int sig, siginfo_t *si, void *ctx)
+/* Whether a SIGSEGV at addr is g's stack overflowing. */
+int overflowed(const struct g *g, uintptr_t a)
 {
-	struct g *g = __defer_tls.g;
-	uintptr_t a = (uintptr_t)si->si_addr;
+	return g && g->stacklo && a + SLOP >= g->stacklo && a < g->stacklo + SLOP;
+}
+
+void overflow_report(const struct g *g)
+{
 	char line[160];
 	long n = 0;
 
-	(void)ctx;
-	if (!g || !g->stacklo || a + SLOP < g->stacklo || a >= g->stacklo + SLOP) {
-		signal(sig, SIG_DFL);	/* not ours: the fault repeats, fatally */
-		return;
-	}
 	for (struct _defer *d = g->_defer; d && n < 100000000; d = d->link)
 		n++;
 	snprintf(line, sizeof line,
@@ -60,7 +59,7 @@ void overflow_init(void)
 	    (old.sa_flags & SA_SIGINFO))
 		return;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = onsegv;
+	sa.sa_sigaction = onfault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, 0);

@@ -20,23 +20,83 @@
  * owns that frame return to its caller.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 #include <unwind.h>
 #include "runtime.h"
+
+/*
+ * The whole message.  A long one gets memory of its own from mmap, which
+ * is safe in a signal handler and takes nothing from malloc, whose heap
+ * may be why we panic; it is unmapped when the panic is recovered, and
+ * left to the process's end otherwise.  If mmap fails, msg is the message,
+ * cut, with a marker that says how much is missing.
+ */
+__attribute__((format(printf, 3, 0)))
+static void settext(struct _panic *p, int n, const char *fmt, va_list ap)
+{
+	size_t keep;
+	char *t;
+
+	p->text = p->msg;
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < sizeof p->msg) {
+		p->textlen = (size_t)n;
+		return;
+	}
+	t = mmap(0, (size_t)n + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t != MAP_FAILED) {
+		p->textlen = (size_t)vsnprintf(t, (size_t)n + 1, fmt, ap);
+		p->text = t;
+		return;
+	}
+	/* Room for the marker at its longest (a 20-digit count). */
+	keep = sizeof p->msg - 1 - sizeof " [... 18446744073709551615 more bytes not shown]" + 1;
+	snprintf(p->msg + keep, sizeof p->msg - keep, " [... %zu more bytes not shown]",
+		 (size_t)n - keep);
+	p->textlen = strlen(p->msg);
+}
+
+void freetext(struct _panic *p)
+{
+	if (p->text && p->text != p->msg)
+		munmap((void *)p->text, p->textlen + 1);
+	p->text = p->msg;
+}
+
+/* The format sigpanic passes: the panic is a fault's, its site the
+ * faulting instruction. */
+const char __defer_faultfmt[] = "%s";
 
 void gopanic(void *value, const char *fmt, ...)
 {
 	struct g *g = getg();
 	struct _panic p = { 0 };
 	struct _defer *d;
-	va_list ap;
+	va_list ap, again;
+	int n;
 
+	__defer_inruntime = 1;
+	if (!fmt)
+		fmt = "(nil)";
 	va_start(ap, fmt);
-	vsnprintf(p.msg, sizeof p.msg, fmt ? fmt : "(nil)", ap);
+	va_copy(again, ap);
+	n = vsnprintf(p.msg, sizeof p.msg, fmt, ap);
+	settext(&p, n, fmt, again);
+	va_end(again);
 	va_end(ap);
 	p.arg = value;
 	p.pc = (uintptr_t)__builtin_return_address(0);
+	if (fmt == __defer_faultfmt) {
+		p.pc = __defer_fault.pc + 1;	/* read as a return address, pc - 1 */
+		__defer_fault.p = &p;
+	}
 	p.link = g->_panic;
 	g->_panic = &p;
 	STAP_PROBE2(libdefer, panic, &p, g);
@@ -56,6 +116,17 @@ void gopanic(void *value, const char *fmt, ...)
 	}
 	STAP_PROBE2(libdefer, fatal, &p, g);
 	fatalpanic(g);
+}
+
+/*
+ * A fault the program's code made, turned into a panic (sigpanic.c): the
+ * handler made the faulting thread call this, on its own stack, with the
+ * signal mask it had, as if the faulting instruction had called it.
+ */
+void sigpanic(void)
+{
+	gopanic(0, __defer_faultfmt, faultmsg(&__defer_fault));
+	throw("recovery returned into sigpanic");
 }
 
 /*
@@ -86,11 +157,110 @@ const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 	return p;
 }
 
+/*
+ * recover as a plain function, and defer(recover).  Go (recover1.go):
+ * `defer recover()` in a deferred function F recovers when F's frame exit
+ * runs it, "like a normal call from this func"; a panic that runs it
+ * itself makes it a no-op (the runtime called it); and a direct call of
+ * recover from F recovers.  So:
+ *  - deferreturn (defer.S) runs a record whose function is recover through
+ *    deferredrecover(mark, defer site) instead: it recovers if the frame
+ *    being left, mark, lies in F's activation, the one the panic entered
+ *    at argp, and the defer site is F's code, also when recovery runs F's
+ *    frame exits for it (runowner);
+ *  - a panic runs recover itself through __defer_invoke: no frame of F
+ *    called it, and findfunc finds the runtime;
+ *  - (recover)() called directly is gorecover's rule, by unwinding: its
+ *    caller is F, entered at argp.
+ */
+struct walk {
+	uintptr_t argp;
+	uintptr_t prevcfa;	/* the previous context's CFA */
+	uintptr_t lo;		/* F's stack pointer at its call: F's frame is [lo, argp) */
+	const void *fn;		/* the function that called (recover)() */
+	uintptr_t cfa;		/* and its CFA */
+	int state;
+};
+
+/* F's frame: the context whose CFA is argp has its IP in F's caller, and
+ * the one before, whose IP is in F, has the CFA of F's callee. */
+static _Unwind_Reason_Code findframe(struct _Unwind_Context *ctx, void *arg)
+{
+	struct walk *w = arg;
+	uintptr_t cfa = _Unwind_GetCFA(ctx);
+
+	if (cfa == w->argp) {
+		w->lo = w->prevcfa;
+		return _URC_END_OF_STACK;
+	}
+	if (cfa > w->argp)
+		return _URC_END_OF_STACK;
+	w->prevcfa = cfa;
+	return _URC_NO_REASON;
+}
+
+static _Unwind_Reason_Code findfunc(struct _Unwind_Context *ctx, void *arg)
+{
+	struct walk *w = arg;
+	uintptr_t ip = _Unwind_GetIP(ctx);
+
+	if (w->state == 1) {
+		w->cfa = _Unwind_GetCFA(ctx);	/* the caller's CFA (see findcaller) */
+		return _URC_END_OF_STACK;
+	}
+	w->fn = _Unwind_FindEnclosingFunction((void *)(ip - 1));
+	if (w->fn != (void *)recover)
+		w->state = 1;
+	return _URC_NO_REASON;
+}
+
+static struct _panic *recoverable(void)
+{
+	struct g *g = __defer_tls.g;
+	struct _panic *p = g ? g->_panic : 0;
+
+	if (!p || p->goexit || p->recovered || !p->argp || !p->defer)
+		return 0;
+	return p;
+}
+
+
+/* The checks passed: recover as if the deferred function, at `at` in its
+ * code, had called recover() (gorecover fires the probe `catch recover`
+ * stops at, in one place). */
+static const struct _panic *asif(const struct _panic *p, const void *at)
+{
+	return gorecover((void *)(p->argp - 16), (const char *)at - 1);
+}
+
+const struct _panic *deferredrecover(const struct defer_mark *mark, uintptr_t pc)
+{
+	struct _panic *p = recoverable();
+	struct walk w = { 0 };
+
+	/* The frame's code must be F's too: a function F reached by a tail
+	 * call runs in F's activation. */
+	if (!p || _Unwind_FindEnclosingFunction((void *)(pc - 1)) != (void *)p->defer->fn)
+		return 0;
+	w.argp = p->argp;
+	_Unwind_Backtrace(findframe, &w);
+	if (!w.lo || (uintptr_t)mark < w.lo || (uintptr_t)mark >= w.argp)
+		return 0;
+	return asif(p, (const char *)pc - 1);
+}
+
+__attribute__((noinline))
 const struct _panic *(recover)(void)
 {
-	/* As Go's `defer recover()`: the runtime called it, not a deferred
-	 * function, so there is nothing to recover. */
-	return 0;
+	struct _panic *p = recoverable();
+	struct walk w = { 0 };
+
+	if (!p)
+		return 0;
+	_Unwind_Backtrace(findfunc, &w);
+	if (w.cfa != p->argp || w.fn != (void *)p->defer->fn)
+		return 0;
+	return asif(p, w.fn);
 }
 
 /* ---- recovery: make the owner of the recovering frame return ---- */
@@ -100,8 +270,36 @@ extern void __asan_handle_no_return(void) __attribute__((weak));
 struct unwind {
 	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
 	int found;
+	int masked;          /* the recovery leaves a signal handler: restore mask */
+	uintptr_t prevcfa, previp; /* the context before the current one */
+	sigset_t mask;
 	struct defer_resume r;
 };
+
+/*
+ * A recovery that jumps out of a signal handler skips its sigreturn, which
+ * would have put back the signal mask of the code the signal interrupted
+ * (without the signal itself, and sa_mask): left as it is, the signal
+ * stays blocked and its next occurrence kills the process.  libgcc unwinds
+ * through the kernel's signal frame (it recognises glibc's __restore_rt,
+ * `mov $15, %rax; syscall`, whose "frame" has the ucontext at its CFA) and
+ * marks the interrupted frame's context as a signal frame.  The mask to
+ * restore is that of the outermost handler the jump leaves.
+ */
+static void sigframe(struct unwind *u, struct _Unwind_Context *ctx)
+{
+	static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00,
+						    0x0f, 0x05 };
+	int before = 0;
+
+	_Unwind_GetIPInfo(ctx, &before);
+	if (before && u->previp && !memcmp((const void *)u->previp, restore_rt, sizeof restore_rt)) {
+		u->mask = ((const ucontext_t *)u->prevcfa)->uc_sigmask;
+		u->masked = 1;
+	}
+	u->prevcfa = _Unwind_GetCFA(ctx);
+	u->previp = _Unwind_GetIP(ctx);
+}
 
 /*
  * libgcc hands us each frame as the state of its caller at the call:
@@ -115,8 +313,10 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 {
 	struct unwind *u = arg;
 
-	if (_Unwind_GetCFA(ctx) <= u->frame)
+	if (_Unwind_GetCFA(ctx) <= u->frame) {
+		sigframe(u, ctx);
 		return _URC_NO_REASON;
+	}
 	u->r.rbx = _Unwind_GetGR(ctx, 3);
 	u->r.rbp = _Unwind_GetGR(ctx, 6);
 	u->r.r12 = _Unwind_GetGR(ctx, 12);
@@ -130,38 +330,89 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 }
 
 /*
+ * The frames of the owner: every record at the head of the chain whose
+ * mark lies below the owner's CFA belongs to one of the owner's
+ * defer_frames (the recovering one, blocks around it, the function-level
+ * one); deeper frames' records were newer and the panic ran them.  They
+ * run now, innermost frame first, as the owner's block exits would have
+ * run them had it returned.  Returns the innermost frame that has a
+ * defer_result, starting with the recovering one.
+ */
+static struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
+{
+	struct defer_mark *resume = frame->resumable ? frame : 0;
+	struct _defer *d;
+
+	while ((d = g->_defer) && d->sp < cfa) {
+		struct defer_mark *m = (struct defer_mark *)d->sp;
+
+		if (d->started) {	/* abandoned by an older panic (see header) */
+			dropstarted(g, d);
+			continue;
+		}
+		if (!resume && m->resumable)
+			resume = m;
+		deferreturn(m);
+	}
+	return resume;
+}
+
+/*
  * d's call recovered the newest panic; d is already off the chain.
  * Called on the panic's stack, which is still intact below the recovering
- * frame, so the frame's marker can still be read.
+ * frame, so the frames' marks can still be read.
  */
 void recovery(struct g *g, struct _defer *d)
 {
-	struct defer_mark *frame = (struct defer_mark *)d->sp;
+	struct defer_mark *frame = (struct defer_mark *)d->sp, *resume;
 	struct _panic *p = g->_panic;
 	struct unwind u = { .frame = d->sp };
+	int goexit = 0;
 
 	if (p != d->_panic)
 		throw("recovery of a panic that is not the newest");
 	freedefer(g, d);
 	g->_panic = p->link;
-	while (g->_panic && g->_panic->aborted)
+	freetext(p);
+	while (g->_panic && g->_panic->aborted) {
+		goexit |= g->_panic->goexit;
+		freetext(g->_panic);
 		g->_panic = g->_panic->link;
-	/* The frame's other calls run now, as Go's deferreturn runs them after
+	}
+	/* The panic was raised by a call defer_goexit was running, and a
+	 * recovery would bypass the goexit: as in Go since 1.14 (issue 29226)
+	 * the goexit goes on instead, with the calls that are left, and the
+	 * thread still ends.  So defer_goexit never returns, whatever its
+	 * calls do.  Their frames are all above us: nothing is unwound. */
+	if (goexit)
+		goexit1(g);
+	/* Where the owner of the recovering frame returns to, before anything
+	 * runs: its CFA separates its frames' records from its callers'. */
+	_Unwind_Backtrace(findcaller, &u);
+	/* The owner's other calls run now, as Go's deferreturn runs them after
 	 * the resumed deferproc; they see no panic of theirs.  (The compiler
-	 * may skip the frame's exit on the path from defer_result: it may
-	 * assume nothing was deferred yet when __defer_setresume returns.) */
-	deferreturn(frame);
+	 * may skip a frame's exit on the path from defer_result: it may
+	 * assume nothing was deferred yet when __defer_setresume returns.)
+	 * Without unwind tables only the recovering frame's are known. */
+	if (u.found) {
+		resume = runowner(g, frame, u.r.rsp);
+	} else {
+		deferreturn(frame);
+		resume = frame->resumable ? frame : 0;
+	}
 	STAP_PROBE2(libdefer, resume, frame, g);
+	if (u.masked)
+		pthread_sigmask(SIG_SETMASK, &u.mask, 0);
 	/* The frames we abandon may carry AddressSanitizer redzones. */
 	if (__asan_handle_no_return)
 		__asan_handle_no_return();
-	if (frame->resumable) {
+	__defer_inruntime = 0;	/* wherever we jump is the program's code */
+	if (resume) {
 		/* Back to defer_result, which returns its variable. */
-		frame->resume->rax = 1;
-		__defer_jump(frame->resume);
+		resume->resume->rax = 1;
+		__defer_jump(resume->resume);
 	}
 	/* Otherwise the owner returns now. */
-	_Unwind_Backtrace(findcaller, &u);
 	if (!u.found)
 		throw("recover: cannot unwind to the caller of the recovering frame "
 		      "(missing unwind tables?)");

@@ -2,6 +2,7 @@
 #ifndef DEFER_RUNTIME_H
 #define DEFER_RUNTIME_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/sdt.h>
 #include "defer.h"
@@ -43,6 +44,8 @@ HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *
 HIDDEN long symbolize(uintptr_t pc, char *name, size_t len, const char **file);
 
 /* overflow.c: report stack overflows in deferring threads. */
+HIDDEN int overflowed(const struct g *g, uintptr_t addr);
+HIDDEN void overflow_report(const struct g *g) __attribute__((noreturn));
 HIDDEN void overflow_init(void);
 HIDDEN void *overflow_thread(void);
 HIDDEN void overflow_thread_exit(void *altstack);
@@ -51,7 +54,40 @@ HIDDEN void overflow_thread_exit(void *altstack);
 void fatalpanic(struct g *g) __attribute__((noreturn));
 HIDDEN void throw(const char *why, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* goexit.c: run every pending call of the thread, then end it. */
+HIDDEN void goexit1(struct g *g) __attribute__((noreturn));
+
+/* sigpanic.c: the handler of SIGSEGV (stack overflows, and with
+ * defer_panic_on_fault SIGBUS and SIGFPE too: runtime-error panics). */
+HIDDEN void onfault(int sig, siginfo_t *si, void *ctx);
+/* Non-zero while the thread runs runtime code, outside the deferred calls
+ * it makes: a fault there is never turned into a panic.  Initial-exec TLS,
+ * read by the signal handler. */
+extern __thread int __defer_inruntime __attribute__((tls_model("initial-exec"))) HIDDEN;
+/* x86_64/defer.S: the bounds of its code, and the frame a fault's panic
+ * starts from (it calls sigpanic as if the faulting instruction had). */
+extern const char __defer_text_start[] HIDDEN, __defer_text_end[] HIDDEN;
+HIDDEN void __defer_sigpanic_tramp(void);
+/* The thread's last fault turned into a panic: what the report's
+ * [signal ...] line says about it. */
+struct fault {
+	const struct _panic *p;	/* the panic it became */
+	int sig, code;
+	uintptr_t addr, pc;
+};
+extern __thread struct fault __defer_fault __attribute__((tls_model("initial-exec"))) HIDDEN;
+/* Go's runtime error for the fault. */
+HIDDEN const char *faultmsg(const struct fault *f);
+/* The [signal ...] line of the report, if p is a fault's panic. */
+HIDDEN int faultline(const struct _panic *p, char *buf, size_t len);
+
 /* panic.c */
+HIDDEN extern const char __defer_faultfmt[];
+/* What deferreturn calls for a record whose function is recover. */
+HIDDEN const struct _panic *deferredrecover(const struct defer_mark *mark, uintptr_t pc);
+/* Give back the memory of a long message; text is msg afterwards. */
+HIDDEN void freetext(struct _panic *p);
+HIDDEN void sigpanic(void) __attribute__((noreturn));
 HIDDEN void recovery(struct g *g, struct _defer *d) __attribute__((noreturn));
 
 #endif

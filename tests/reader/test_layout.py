@@ -105,7 +105,7 @@ def test_layout_agrees_with_gdb_ptype(cc, dwarf, opt):
 def test_layout_agrees_with_offsets_table():
     lay = inspect_json("layout", BUILD / "libdefer.so.1")
     assert lay["have_table"] and lay["have_dwarf"] and lay["agree"] is True
-    assert lay["abi_version"] == 1
+    assert lay["abi_version"] == 2
     for rec in ("g", "_defer", "defer_mark", "_panic"):
         assert lay["dwarf"][rec] == lay["table"][rec]
     assert lay["dwarf"]["allgs"] == lay["table"]["allgs"] == lay["symbols"]["allgs"]

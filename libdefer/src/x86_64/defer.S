@@ -67,6 +67,9 @@
 	movq	r, G_POOL(%rax)
 
 	.text
+	.globl	__defer_text_start
+	.hidden	__defer_text_start
+__defer_text_start:		/* sigpanic.c: a fault here is the runtime's */
 
 /*
  * deferproc: the defer() macro calls it through the deferred function's own
@@ -230,6 +233,8 @@ deferreturn:
 	movq	D_FN(%rdx), %r11
 	testq	%r11, %r11
 	jz	.Lnillast
+	cmpq	recover@GOTPCREL(%rip), %r11	/* defer(recover): see panic.c */
+	je	.Lrecoverlast
 	movq	D_IREGS+0(%rdx), %rdi
 	movq	D_FREGS+0(%rdx), %xmm0
 	cmpb	$1, D_DESC(%rdx)
@@ -261,10 +266,18 @@ deferreturn:
 	testq	%r11, %r11
 	jz	.Lnil
 	movq	%rdx, %r10
+	cmpq	recover@GOTPCREL(%rip), %r11	/* defer(recover): see panic.c */
+	je	3f
 	LOADARGS(%r10, 1f)
 1:	FREE(%r10)
 	movl	$6, %eax			/* vector registers, for variadic callees */
 	call	*%r11
+	jmp	4f
+3:	movq	%rbx, %rdi			/* deferredrecover(mark, defer site) */
+	movq	D_PC(%r10), %rsi
+	FREE(%r10)
+	call	deferredrecover
+4:
 	movq	__defer_tls@gottpoff(%rip), %rax
 	movq	%fs:TLS_G(%rax), %rax
 	movq	G_DEFER(%rax), %rdx		/* the call pushed and popped its own */
@@ -295,6 +308,13 @@ deferreturn:
 	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 5:	ret
+
+.Lrecoverlast:
+	/* Run as deferredrecover(mark, defer site), which returns to the frame being left
+	 * as the call would have. */
+	movq	D_SP(%rdx), %rdi
+	movq	D_PC(%rdx), %rsi
+	jmp	deferredrecover
 
 .Lnillast:
 	/* Go's `defer nil`: the panic comes where the call would run.  It does
@@ -413,5 +433,31 @@ __defer_jump:
 	jmp	*%rcx
 	.cfi_endproc
 	.size	__defer_jump, .-__defer_jump
+
+/*
+ * __defer_sigpanic_tramp: where a fault turned into a panic (sigpanic.c)
+ * resumes the faulting thread, as if the faulting instruction had called
+ * sigpanic.  0(%rsp) holds the faulting pc, 8(%rsp) the faulting frame's
+ * stack pointer; the other registers are the faulting frame's.  The unwind
+ * rules say so: CFA = *(rsp + 8), return address = *(rsp + 0), and the
+ * signal-frame flag, so that unwinders look up the faulting pc itself, not
+ * the byte before it (it is not a return address).
+ */
+	.p2align 4
+	.globl	__defer_sigpanic_tramp
+	.hidden	__defer_sigpanic_tramp
+	.type	__defer_sigpanic_tramp, @function
+__defer_sigpanic_tramp:
+	.cfi_startproc simple
+	.cfi_signal_frame
+	.cfi_escape 0x0f, 0x03, 0x77, 0x08, 0x06	/* DW_CFA_def_cfa_expression: breg7(rsp) 8; deref */
+	.cfi_escape 0x10, 0x10, 0x02, 0x77, 0x00	/* DW_CFA_expression rip: breg7(rsp) 0 */
+	call	sigpanic
+	ud2
+	.cfi_endproc
+	.size	__defer_sigpanic_tramp, .-__defer_sigpanic_tramp
+	.globl	__defer_text_end
+	.hidden	__defer_text_end
+__defer_text_end:
 
 	.section .note.GNU-stack,"",@progbits
