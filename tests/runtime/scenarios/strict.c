@@ -54,6 +54,7 @@ static void *exiter(void *arg)
 	defer_frame;
 	defer(say, (const char *)arg);
 	defer_goexit();
+	return NULL;	/* not reached; defer_goexit is not noreturn (defer.h says why) */
 }
 
 int main(void)
