@@ -36,6 +36,17 @@ def _g(thread_arg):
     return snap, snap.g_for_tid(t.ptid[1])
 
 
+def _fit_value_size(msg):
+    """A gdb value may be at most `max-value-size` bytes (64 KiB by
+    default): a longer message is cut to fit, with the runtime's marker."""
+    limit = gdb.parameter("max-value-size")
+    if limit is None or limit < 0 or len(msg.encode()) < limit:     # -1: unlimited
+        return msg
+    keep = max(limit - 64, 0)
+    rest = len(msg.encode()) - keep
+    return msg.encode()[:keep].decode("utf-8", "ignore") + " [... %d more bytes not shown]" % rest
+
+
 def _empty_string():
     """The empty string as a gdb value (a Python "" becomes a char[0], printed 0x0)."""
     return gdb.Value(b"\0", gdb.lookup_type("char").array(0))
@@ -89,7 +100,7 @@ Example:
         if g is None:
             return _empty_string()
         chain = snap.panics(g)
-        return chain[0].msg if chain else _empty_string()
+        return _fit_value_size(chain[0].msg) if chain else _empty_string()
 
 
 def register():

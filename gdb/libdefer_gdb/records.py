@@ -56,6 +56,10 @@ MAX_THREADS = 1 << 16
 MAX_PANICS = 1 << 12
 MAX_FRAMES = 1 << 16
 MAX_DEFERS = 1 << 25    # 5 GB of records: beyond it the chain is not real
+# Long panic messages (ABI 2, struct _panic.text): the most read of one
+# message, and of all messages in one command.
+TEXT_MAX = 1 << 20
+TEXT_BUDGET = 1 << 22
 
 # The budget: every walk of one Snapshot (one command, one stop's catchpoint
 # text, one redraw of the TUI, one convenience function...) reads at most
@@ -185,6 +189,7 @@ class Runtime:
         ("mark", ("size", "armed", "resumable", "resume", "rec")),
         ("p", ("size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
                "goexit", "msg")),
+        ("ptext", ("text",)),       # version 2; textlen is the 8 bytes after text
     )
 
     def _from_table(self, addr):
@@ -222,7 +227,11 @@ class Runtime:
                 vals = struct.unpack_from("<%dI" % len(fields), raw, pos)
                 blocks[name] = dict(zip(fields, vals))
                 pos += 4 * len(fields)
-        self._set(blocks["g"], blocks["d"], blocks["p"], blocks.get("mark"))
+        p = dict(blocks["p"])
+        if "ptext" in blocks:
+            p["text"] = blocks["ptext"]["text"]
+            p["textlen"] = p["text"] + 8
+        self._set(blocks["g"], blocks["d"], p, blocks.get("mark"))
         self.source = "_defer_debug_offsets"
         return True
 
@@ -596,6 +605,7 @@ class Snapshot:
         self.mem = Memory(inferior)
         self._gs = None
         self._by_tid = None
+        self.text_left = TEXT_BUDGET    # bytes of long messages left to read
         # Records left to read (None: unlimited); see budget_note.
         self.left = params.max_entries() if budget is _UNSET else budget
         # The symbol caches are keyed by address: valid for one program space.
@@ -750,6 +760,28 @@ class Snapshot:
         return chain[0] if chain else None
 
     # -- panics --
+    def _whole_message(self, buf, msg):
+        """The whole message of a version-2 record (struct _panic.text,
+        textlen bytes), when longer than msg's first bytes: at most
+        TEXT_MAX bytes of it (then the runtime's marker wording), and
+        TEXT_BUDGET bytes per snapshot in all."""
+        offs = self.rt.p.offsets
+        if "text" not in offs or offs["textlen"] + 8 > len(buf):
+            return msg
+        text, textlen = struct.unpack_from("<QQ", buf, offs["text"])
+        if textlen < PANIC_MSG or not _sane_pointer(text) or self.text_left <= 0:
+            return msg
+        want = min(textlen, TEXT_MAX, self.text_left)
+        try:
+            raw = self.mem.read(text, want)
+        except Fault:
+            return msg + " [... %d more bytes: unreadable]" % (textlen - len(msg))
+        self.text_left -= want
+        whole = raw.split(b"\0")[0].decode("utf-8", "backslashreplace")
+        if want < textlen:
+            whole += " [... %d more bytes not shown]" % (textlen - want)
+        return whole
+
     def panics(self, g):
         """g's panics, newest first (a Chain of Panic)."""
         rt, mem, out = self.rt, self.mem, Chain()
@@ -783,6 +815,8 @@ class Snapshot:
             if msgoff is not None:
                 raw = buf[msgoff:msgoff + PANIC_MSG]
                 msg = raw.split(b"\0")[0].decode("utf-8", "backslashreplace")
+                if len(raw.split(b"\0")[0]) == PANIC_MSG - 1:
+                    msg = self._whole_message(buf, msg)
             if f["recovered"] > 1 or f["aborted"] > 1 or f["goexit"] > 1:
                 out.error = "corrupted panic chain: %s holds garbage" % where
                 break

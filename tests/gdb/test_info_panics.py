@@ -47,3 +47,38 @@ def test_goexit_is_shown_and_is_not_a_panic():
                      out)
     assert "goexit 1: defer_goexit() is running this thread's deferred calls" in out
     assert "$1 = 0" in out
+
+
+LONG = r'''#include <defer.h>
+#include <stdlib.h>
+#include <string.h>
+volatile int sink;
+__attribute__((noinline)) void checkpoint(void) { sink++; }
+static void stop(int x) { (void)x; checkpoint(); }
+int main(void)
+{
+	char *m = malloc(100001);
+	memset(m, 'x', 100000);
+	m[99999] = 'E';
+	m[100000] = 0;
+	defer_frame;
+	defer(stop, 1);
+	panic("%s%%", m);
+}
+'''
+
+
+def test_a_100kb_panic_message_is_shown_whole():
+    """ABI 2: the whole message (struct _panic.text), not msg's 255 bytes."""
+    from gdbtest import compile_program
+    exe = compile_program(LONG, name="longmsg")
+    out = gdb("break checkpoint", "run", "info panics",
+              'python m = gdb.parse_and_eval("$_panic_message()").string(); print("LEN", len(m), m[-3:])',
+              "set max-value-size unlimited",
+              'python m = gdb.parse_and_eval("$_panic_message()").string(); print("ALL", len(m), m[-3:])',
+              'interpreter-exec mi "-defer-list-panics"', exe=exe)
+    assert '  panic 1: "' + "x" * 99999 + 'E%"  [running]' in out
+    # A gdb value is at most max-value-size (64 KiB): cut there, and said.
+    assert "LEN 65505 wn]" in out, out[-500:]
+    assert "ALL 100001 xE%" in out, out[-500:]
+    assert 'message="' + "x" * 99999 + 'E%"' in out
