@@ -252,6 +252,9 @@ struct dr_layout {
 	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
 	struct { uint32_t size, armed, resumable, resume, rec; } mark;
 	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
+	/* ABI 2: offset of _panic.text (the whole message; textlen is the 8
+	 * bytes after it), 0 if the runtime has none. */
+	uint32_t ptext;
 };
 
 struct dr_runtime {
@@ -288,7 +291,14 @@ struct dr_panic {
 	uint64_t addr, arg, argp, pc, defer;
 	uint8_t recovered, aborted, goexit;
 	char msg[257];
+	/* The whole message when msg holds only its first bytes (ABI 2), at
+	 * most DR_TEXT_MAX bytes of it, NUL-terminated (malloc'd, freed with
+	 * the state); NULL otherwise.  textlen: the message's real length. */
+	char *text;
+	uint64_t textlen;
 };
+#define DR_TEXT_MAX (1u << 20)      /* the most read of one message */
+#define DR_TEXT_BUDGET (1u << 22)   /* ... and of all messages in one walk */
 struct dr_g {
 	uint64_t addr;
 	int32_t tid;

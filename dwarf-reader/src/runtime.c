@@ -65,6 +65,7 @@ static int readtable(struct dr_elf *e, uint64_t at, struct dr_layout *l, uint32_
 	memcpy(&l->d, &t.d, sizeof l->d);
 	memcpy(&l->mark, &t.mark, sizeof l->mark);
 	memcpy(&l->p, &t.p, sizeof l->p);
+	l->ptext = t.ptext.text;
 	return 0;
 }
 
@@ -164,6 +165,16 @@ static int dwarflayout(struct dr_elf *e, struct dr_runtime *rt, struct dr_layout
 		if (fromdwarf(e, layrecs[r].name, hp, layrecs[r].fields, layrecs[r].n, recof(l, r)) != 0)
 			return -1;
 	rt->dwarf_version = dr_dwarf_version(e);
+	{
+		/* ABI 2's whole message: optional, an older runtime has none. */
+		const struct dr_struct *s;
+		int64_t o;
+
+		l->ptext = 0;
+		if (dr_struct(e, "_panic", hp, &s) == 0 && (o = dr_member_offset(s, "text")) > 0 &&
+		    (uint64_t)o + 16 <= s->size)
+			l->ptext = (uint32_t)o;
+	}
 	if (dr_var_addr(e, "allgs", hg, &l->allgs) != 0) {
 		dr_warn("%s: no DWARF location for allgs", dr_elf_path(e));
 		return -1;

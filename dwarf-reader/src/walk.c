@@ -189,6 +189,7 @@ struct walk {
 	struct dr_state *st;
 	struct seen seen, gseen;   /* this chain's records; allgs entries */
 	uint64_t records, panics;
+	size_t textleft; /* bytes of whole panic messages still to read (DR_TEXT_BUDGET) */
 	int32_t *tids;   /* the target's threads, sorted */
 	int ntids;
 };
@@ -293,6 +294,37 @@ static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
 	}
 }
 
+/* ABI 2: a message longer than msg's 255 bytes is whole at _panic.text
+ * (textlen bytes).  Read at most DR_TEXT_MAX of it, DR_TEXT_BUDGET in all;
+ * anything else (no text, a wild pointer, unreadable) leaves msg alone. */
+static void wholemsg(struct walk *w, const uint8_t *rec, struct dr_panic *p)
+{
+	const struct dr_layout *l = w->l;
+	uint64_t text, len;
+	size_t n;
+
+	if (!l->ptext || l->ptext + 16 > l->p.size || strlen(p->msg) < 255)
+		return;
+	text = u64(rec, l->ptext);
+	len = u64(rec, l->ptext + 8);
+	if (len < 256 || wild(text) || !w->textleft)
+		return;
+	n = len < DR_TEXT_MAX ? (size_t)len : DR_TEXT_MAX;
+	if (n > w->textleft)
+		n = w->textleft;
+	if (!(p->text = malloc(n + 1)))
+		return;
+	if (dr_read(w->t, text, p->text, n) != n) {
+		free(p->text);
+		p->text = NULL;
+		return;
+	}
+	p->text[n] = 0;
+	p->text[strnlen(p->text, n)] = 0;
+	p->textlen = len;
+	w->textleft -= n;
+}
+
 static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 {
 	const struct dr_layout *l = w->l;
@@ -363,6 +395,7 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 			msglen = 256;
 		memcpy(p->msg, rec + l->p.msg, msglen);
 		p->msg[msglen] = 0;
+		wholemsg(w, rec, p);
 	}
 }
 
@@ -436,7 +469,8 @@ int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias, con
 	    struct dr_state *st, char *err, size_t errlen)
 {
 	static const struct dr_limits defaults = { DR_MAX_G, DR_MAX_DEFERS, DR_MAX_PANICS, 0 };
-	struct walk w = { t, &rt->lay, lim ? lim : &defaults, st, { 0 }, { 0 }, 0, 0, NULL, 0 };
+	struct walk w = { t, &rt->lay, lim ? lim : &defaults, st, { 0 }, { 0 }, 0, 0, DR_TEXT_BUDGET,
+			  NULL, 0 };
 	const struct dr_layout *l = &rt->lay;
 	uint8_t grec[MAXREC];
 	uint64_t head, a;
@@ -483,6 +517,8 @@ void dr_state_free(struct dr_state *st)
 
 	for (i = 0; i < st->ng; i++) {
 		free(st->gs[i].defers);
+		for (int j = 0; j < st->gs[i].npanic; j++)
+			free(st->gs[i].panics[j].text);
 		free(st->gs[i].panics);
 	}
 	free(st->gs);

@@ -305,6 +305,21 @@ static void textdefer(struct dr_target *t, const struct dr_g *g, int i)
 
 static const struct dr_runtime *cur_rt;   /* for records off the chain */
 
+/* The message to show: the whole one when the walk could read it (ABI 2),
+ * and how much of it is missing when even that was cut. */
+static const char *message(const struct dr_panic *p)
+{
+	return p->text ? p->text : p->msg;
+}
+
+static void cutnote(const struct dr_panic *p)
+{
+	size_t n;
+
+	if (p->text && (n = strlen(p->text)) < p->textlen)
+		printf(" [... %llu more bytes not shown]", (unsigned long long)(p->textlen - n));
+}
+
 static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 {
 	const struct dr_panic *p = &g->panics[i];
@@ -314,7 +329,8 @@ static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 		printf("  goexit %d: defer_goexit() is running this thread's deferred calls\n", i + 1);
 	} else {
 		printf("  panic %d: ", i + 1);
-		c_str(stdout, p->msg, sizeof p->msg);
+		c_str(stdout, message(p), strlen(message(p)) + 1);
+		cutnote(p);
 		if (p->arg)
 			printf(" value=%#lx", (unsigned long)p->arg);
 		printf("  [%s]\n           raised in ", p->recovered ? "recovered" : p->aborted ? "aborted" : "running");
@@ -379,7 +395,8 @@ static void text(struct dr_target *t, const struct dr_state *st)
 		for (j = g->npanic - 1; j >= 0; j--)
 			if (!g->panics[j].goexit) {
 				printf("%spanic: ", j == g->npanic - 1 ? "" : "\t");
-				c_text(stdout, g->panics[j].msg);
+				c_text(stdout, message(&g->panics[j]));
+				cutnote(&g->panics[j]);
 				printf("%s\n", g->panics[j].recovered ? " [recovered]" : "");
 			}
 	}
@@ -455,7 +472,7 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 			where(t, p->pc, 1, &w);
 			printf("%s{\"index\": %d, \"record\": %lu, \"message\": ", j ? ", " : "", j + 1,
 			       (unsigned long)p->addr);
-			json_str(stdout, p->msg);
+			json_str(stdout, message(p));
 			printf(", \"recovered\": %s, \"aborted\": %s, \"goexit\": %s, \"defer\": %d, \"arg\": %lu, "
 			       "\"pc\": %lu",
 			       p->recovered ? "true" : "false", p->aborted ? "true" : "false",

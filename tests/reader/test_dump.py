@@ -243,3 +243,17 @@ def test_dump_marks_strings_longer_than_it_shows():
     assert r.returncode == 0, r.stderr
     assert '"0123456789012345678901234567890123456789012345678901234567890123"...' in r.stdout
     assert '"short one")' in r.stdout
+
+
+
+def test_a_100kb_panic_message_is_dumped_whole(outdir):
+    """ABI 2: the whole message (struct _panic.text), not msg's 255 bytes."""
+    exe = prog("longmsg.c")
+    core = outdir / "longmsg.core"
+    core_at(exe, [], "checkpoint", core)
+    whole = "x" * 99999 + "E%"
+    dump = inspect_json("dump", "--core", core, exe)
+    (t,) = [t for t in dump["threads"] if t["panics"]]
+    assert t["panics"][0]["message"] == whole
+    r = inspect("dump", "--core", core, exe)
+    assert '  panic 1: "%s"  [running]' % whole in r.stdout, r.stdout[-300:]
