@@ -49,29 +49,11 @@ def test_goexit_is_shown_and_is_not_a_panic():
     assert "$1 = 0" in out
 
 
-LONG = r'''#include <defer.h>
-#include <stdlib.h>
-#include <string.h>
-volatile int sink;
-__attribute__((noinline)) void checkpoint(void) { sink++; }
-static void stop(int x) { (void)x; checkpoint(); }
-int main(void)
-{
-	char *m = malloc(100001);
-	memset(m, 'x', 100000);
-	m[99999] = 'E';
-	m[100000] = 0;
-	defer_frame;
-	defer(stop, 1);
-	panic("%s%%", m);
-}
-'''
-
 
 def test_a_100kb_panic_message_is_shown_whole():
     """ABI 2: the whole message (struct _panic.text), not msg's 255 bytes."""
-    from gdbtest import compile_program
-    exe = compile_program(LONG, name="longmsg")
+    from gdbtest import ROOT, compile_program
+    exe = compile_program(ROOT / "tests" / "reader" / "progs" / "longmsg.c")
     out = gdb("break checkpoint", "run", "info panics",
               'python m = gdb.parse_and_eval("$_panic_message()").string(); print("LEN", len(m), m[-3:])',
               "set max-value-size unlimited",
