@@ -10,6 +10,8 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 PYTHON := /usr/bin/python3
 B := build
@@ -25,6 +27,7 @@ all: deps-stamp
 include libdefer/build.mk
 -include dwarf-reader/build.mk
 -include gdb/build.mk
+include man/build.mk
 include examples/build.mk
 
 # Missing Debian packages are installed once; the stamp remembers it.
