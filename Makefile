@@ -6,7 +6,10 @@
 #                   and a bounded fuzz run (TEST_FUZZ_SECONDS per harness)
 #   make test-gdb, make test-reader, make bench-gdb, make bench-reader
 #   make bench      performance table
-#   make install    PREFIX=/usr/local DESTDIR=  (make uninstall: the same files)
+#   make install    PREFIX=/usr/local DESTDIR= LIBDIR= MANDIR=
+#                   (make uninstall: the same files, the same variables)
+#   make dist       libdefer-VERSION.tar.gz from the tracked files (DIST_REF)
+#   make deb        the Debian packages in build/deb/ (debian/, tested)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -31,9 +34,11 @@ include man/build.mk
 include examples/build.mk
 
 # Missing Debian packages are installed once; the stamp remembers it.
+# INSTALL_DEPS=true skips that (debian/rules: dpkg checks Build-Depends).
+INSTALL_DEPS ?= sh scripts/install-deps
 $(B)/.deps: scripts/install-deps
 	@mkdir -p $(B)
-	@sh scripts/install-deps
+	@$(INSTALL_DEPS)
 	@touch $@
 deps-stamp: $(B)/.deps
 deps: $(B)/.deps
@@ -61,7 +66,26 @@ $(B)/gdb10/gdb: scripts/gdb-chroot $(B)/.deps
 bench: all
 	@sh scripts/bench
 
-install: all $(INSTALL_TARGETS)
+install: all install-files
+
+# Only what install writes, built as needed (debian/rules).
+.PHONY: install-files dist deb
+install-files: $(INSTALL_TARGETS)
+
+# The release tarball: the files git tracks at DIST_REF, under
+# libdefer-VERSION/.  (The test passes `git stash create`, the tracked
+# files as they are in the work tree.)
+DIST_REF ?= HEAD
+DIST := libdefer-$(LIBDEFER_VERSION)
+dist:
+	@mkdir -p $(B)
+	git archive --format=tar.gz --prefix=$(DIST)/ -o $(B)/$(DIST).tar.gz $(DIST_REF)
+	@echo $(B)/$(DIST).tar.gz
+
+# The Debian packages, built from a copy of the tracked files in
+# build/deb/src (dpkg-buildpackage -us -uc -b), then checked by lintian.
+deb:
+	sh scripts/build-deb $(B)/deb
 
 uninstall: $(UNINSTALL_TARGETS)
 
