@@ -4,7 +4,8 @@
 #   make demo       build, then run the example programs (and the gdb demo)
 #   make test       every test (pytest), including the sanitizer builds,
 #                   and a bounded fuzz run (TEST_FUZZ_SECONDS per harness)
-#   make test-gdb, make test-reader, make bench-gdb, make bench-reader
+#   make test-gdb, make test-reader, make test-release, make bench-gdb,
+#   make bench-reader
 #   make bench      performance table
 #   make install    PREFIX=/usr/local DESTDIR= LIBDIR= MANDIR=
 #                   (make uninstall: the same files, the same variables)
@@ -24,7 +25,7 @@ B := build
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -g -fdebug-prefix-map=$(CURDIR)=.
 OPT ?= -O2
 
-.PHONY: all deps demo test bench install uninstall clean
+.PHONY: all deps demo test test-release bench install uninstall clean
 all: deps-stamp
 
 include libdefer/build.mk
@@ -58,6 +59,11 @@ test: all examples $(B)/defer-inspect-asan $(B)/gdb16/gdb $(B)/gdb10/gdb
 		--ignore=tests/gdb/test_install.py
 	$(MAKE) -s fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
+# The release checks alone (also part of make test): versions, install
+# layout, man pages, the tarball and the Debian packages (~1.5 min).
+test-release: all
+	$(PYTHON) -m pytest -q tests/packaging
+
 $(B)/gdb16/gdb: scripts/gdb-chroot $(B)/.deps
 	sh scripts/gdb-chroot trixie $(B)/gdb16
 $(B)/gdb10/gdb: scripts/gdb-chroot $(B)/.deps
@@ -73,13 +79,14 @@ install: all install-files
 install-files: $(INSTALL_TARGETS)
 
 # The release tarball: the files git tracks at DIST_REF, under
-# libdefer-VERSION/.  (The test passes `git stash create`, the tracked
-# files as they are in the work tree.)
+# libdefer-VERSION/.  (The test passes DIST_REF=$(git stash create): the
+# tracked files as they are in the work tree; empty when it is clean.)
 DIST_REF ?= HEAD
 DIST := libdefer-$(LIBDEFER_VERSION)
 dist:
 	@mkdir -p $(B)
-	git archive --format=tar.gz --prefix=$(DIST)/ -o $(B)/$(DIST).tar.gz $(DIST_REF)
+	git archive --format=tar.gz --prefix=$(DIST)/ -o $(B)/$(DIST).tar.gz.tmp $(or $(DIST_REF),HEAD)
+	mv $(B)/$(DIST).tar.gz.tmp $(B)/$(DIST).tar.gz
 	@echo $(B)/$(DIST).tar.gz
 
 # The Debian packages, built from a copy of the tracked files in

@@ -85,13 +85,12 @@ def test_installed_copies_carry_the_version_written_in(tmp_path):
 
 
 def test_changing_the_three_header_lines_changes_every_version(tmp_path):
-    """A copy of the tracked files, its header bumped to 2.3.4: the build
-    and the tools follow, with nothing else edited."""
-    files = sh("git", "ls-files").split()
-    for f in files:
-        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
-        if (ROOT / f).is_file():
-            shutil.copy2(ROOT / f, tmp_path / f)
+    """A copy of the source tree (a clone or an unpacked tarball), its
+    header bumped to 2.3.4: the build and the tools follow, with nothing
+    else edited."""
+    tmp_path = tmp_path / "tree"
+    shutil.copytree(ROOT, tmp_path, symlinks=True,
+                    ignore=shutil.ignore_patterns("build", ".git", "__pycache__", ".pytest_cache"))
     h = tmp_path / "libdefer/include/defer.h"
     text = h.read_text()
     for k, n in (("MAJOR", 2), ("MINOR", 3), ("PATCH", 4)):
