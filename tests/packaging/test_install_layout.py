@@ -108,3 +108,17 @@ def test_deferdb_1_documents_its_options_and_the_extension_commands(pages):
     for word in ("--tui", "--version", "-p pid", "LIBDEFER_GDB_DIR", "info defers", "info panics",
                  "catch panic", "defer step", "show defer version", "/etc/gdb/gdbinit.d/libdefer.gdb"):
         assert word in text, word
+
+
+def test_readme_install_section_names_every_file_install_writes_but_the_extension(tmp_path):
+    import subprocess
+    subprocess.run(["make", "-s", "-C", str(ROOT), "install-files", "DESTDIR=%s" % tmp_path,
+                    "PREFIX=/usr/local"], check=True, capture_output=True)
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Install"):readme.index("## In 30 seconds")]
+    files = [p for p in tmp_path.rglob("*") if not p.is_dir() and "share/libdefer" not in str(p)]
+    assert len(files) >= 13
+    for p in files:
+        name = p.name if "/man/" not in str(p) else "%s(%s)" % (p.stem, p.suffix[1:])
+        assert name in section, name
+    assert "make uninstall" in section and "apt-get purge" in section
