@@ -116,7 +116,8 @@ def test_installed_packages_compile_run_and_debug_with_plain_gdb_then_purge_clea
     assert (tmp_path / "man.err").read_text() == ""
     assert all(int(n) > 40 for n in (tmp_path / "man.lines").read_text().split())
     assert (tmp_path / "tool.version").read_text() == "defer-inspect (libdefer) %s\n" % v
-    assert (tmp_path / "deferdb.version").read_text().startswith("deferdb (libdefer) %s\nGNU gdb" % v)
+    deferdb = (tmp_path / "deferdb.version").read_text()
+    assert deferdb.startswith("deferdb (libdefer) %s\nGNU gdb" % v), deferdb
     # Purged: dpkg knows none of them, and no file of theirs is left (gdb,
     # run as root, wrote bytecode beside the extension: the prerm removes it).
     purge = (tmp_path / "apt-purge.log").read_text()

@@ -106,7 +106,8 @@ def test_defer_inspect_1_documents_every_command_option_and_exit_code(pages):
 def test_deferdb_1_documents_its_options_and_the_extension_commands(pages):
     text = pages["deferdb"]
     for word in ("--tui", "--version", "-p pid", "LIBDEFER_GDB_DIR", "info defers", "info panics",
-                 "catch panic", "defer step", "show defer version", "/etc/gdb/gdbinit.d/libdefer.gdb"):
+                 "catch panic", "defer step", "show defer version",
+                 "/etc/gdb/gdbinit.d/libdefer.gdb"):
         assert word in text, word
 
 

@@ -64,7 +64,8 @@ def test_defer_inspect_deferdb_and_the_extension_print_the_version():
     lines = sh(ROOT / "gdb/deferdb", "--version").splitlines()
     assert lines[0] == "deferdb (libdefer) %s" % v
     assert lines[1] == sh("gdb", "--version").splitlines()[0]
-    out = sh("gdb", "-nx", "-batch", "-ix", ROOT / "gdb/libdefer-gdb.py", "-ex", "show defer version",
+    out = sh("gdb", "-nx", "-batch", "-ix", ROOT / "gdb/libdefer-gdb.py",
+             "-ex", "show defer version",
              "-ex", "python import libdefer_gdb; print('V', libdefer_gdb.__version__)")
     assert "libdefer gdb extension %s (gdb " % v in out and "V %s\n" % v in out, out
 
