@@ -25,6 +25,10 @@ def sh(*cmd, cwd=ROOT, timeout=600):
     return r.stdout
 
 
+pytestmark = pytest.mark.skipif(not (ROOT / ".git").exists(),
+                                reason="make dist archives a git checkout (this is not one)")
+
+
 @pytest.fixture(scope="module")
 def tarball():
     # The tracked files as they are in the work tree (HEAD when it is clean).
