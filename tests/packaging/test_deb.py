@@ -34,12 +34,12 @@ def field(deb, name):
                           check=True).stdout.strip()
 
 
-def test_dpkg_buildpackage_builds_the_four_packages_and_lintian_reports_no_error(debs):
+def test_dpkg_buildpackage_builds_the_four_packages_and_lintian_reports_no_error_or_warning(debs):
     v = version()
     for p, deb in debs.items():
         assert field(deb, "Version") == v, deb
     lint = (DEB / "lintian.txt").read_text()
-    assert not re.search(r"^E: ", lint, re.M), lint
+    assert not re.search(r"^[EW]: ", lint, re.M), lint
 
 
 def test_packages_declare_their_debian_dependencies(debs):
