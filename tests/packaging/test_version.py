@@ -108,3 +108,17 @@ def test_changing_the_three_header_lines_changes_every_version(tmp_path):
     out = sh("gdb", "-nx", "-batch", "-ix", tmp_path / "gdb/libdefer-gdb.py",
              "-ex", "python import libdefer_gdb; print('V', libdefer_gdb.__version__)")
     assert "V 2.3.4\n" in out, out
+
+
+def test_every_symbol_debian_records_is_still_exported_under_the_same_soname():
+    """The soname policy: removing an exported symbol bumps the major.
+    debian/libdefer1.symbols lists what 1.x exports (dpkg-gensymbols also
+    fails the package build on a removal); additions need a new line."""
+    lines = (ROOT / "debian/libdefer1.symbols").read_text().splitlines()
+    lib, pkg = lines[0].split()[:2]
+    major = header_version().split(".")[0]
+    assert (lib, pkg) == ("libdefer.so." + major, "libdefer" + major)
+    recorded = {ln.split("@")[0].strip() for ln in lines[1:] if not ln.startswith("*")}
+    exported = set(sh("nm", "-D", "--defined-only", BUILD / "libdefer.so").split()[2::3])
+    assert recorded - exported == set()
+    assert {"defer_version", "deferproc", "gopanic", "gorecover"} <= recorded
