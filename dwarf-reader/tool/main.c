@@ -32,7 +32,8 @@ static const char usage[] =
 	"       defer-inspect dump [--json] --pid PID\n"
 	"       defer-inspect -h | --help | --version\n"
 	"budgets: --max-threads N (65536) --max-records N (1048576) --max-panics N (65536)\n"
-	"         --max-output BYTES (268435456) --max-time SECONDS (60)\n";
+	"         --max-output BYTES (268435456) --max-time SECONDS (60)\n"
+	"options go anywhere, as --opt=VALUE or --opt VALUE; -- ends them\n";
 
 int fail(int code, const char *msg)
 {
