@@ -29,7 +29,9 @@ def build_runtime(cc, dwarf, opt):
     exe = OUT / ("layout-%s" % tag)
     src = OUT / "layout-main.c"
     src.write_text(MAIN)
+    # gdb_autoload.c wants the extension's path (gdb/build.mk): any will do.
     cmd = [cc, "-std=gnu11", opt, *dwarf.split(), "-I", str(ROOT / "libdefer" / "include"),
+           '-DLIBDEFER_GDB_SCRIPT="/nonexistent/libdefer-gdb.py"',
            "-fvisibility=hidden", str(src), *RUNTIME, "-lpthread", "-lgcc_s", "-o", str(exe)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
