@@ -116,17 +116,18 @@
 #include "defer_abi.h"
 
 /* The version: written here and nowhere else (make, libdefer.pc, the .so's
- * real name, the tools, the gdb extension and the Debian packages read it
- * from these three lines).  The major number is the soname's: it changes
- * when a program built against an older header could break with the new
- * library (docs/releasing.md).  defer_version() is the library's own. */
+ * real name, the tools and the gdb extension read it from these three
+ * lines; a test checks that debian/changelog agrees).  The major number is
+ * the soname's: it changes when a program built against an older header
+ * could break with the new library (docs/releasing.md).  defer_version()
+ * is the library's own. */
 #define LIBDEFER_VERSION_MAJOR 1
 #define LIBDEFER_VERSION_MINOR 0
 #define LIBDEFER_VERSION_PATCH 0
-#define __DEFER_STR_(x) #x
-#define __DEFER_STR(x) __DEFER_STR_(x)
-#define LIBDEFER_VERSION __DEFER_STR(LIBDEFER_VERSION_MAJOR) "." \
-	__DEFER_STR(LIBDEFER_VERSION_MINOR) "." __DEFER_STR(LIBDEFER_VERSION_PATCH)
+#define __LIBDEFER_VSTR_(x) #x
+#define __LIBDEFER_VSTR(x) __LIBDEFER_VSTR_(x)
+#define LIBDEFER_VERSION __LIBDEFER_VSTR(LIBDEFER_VERSION_MAJOR) "." \
+	__LIBDEFER_VSTR(LIBDEFER_VERSION_MINOR) "." __LIBDEFER_VSTR(LIBDEFER_VERSION_PATCH)
 #ifdef __cplusplus
 extern "C"
 #endif
