@@ -60,7 +60,7 @@ test: all examples $(B)/defer-inspect-asan $(B)/gdb16/gdb $(B)/gdb10/gdb
 	$(MAKE) -s fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # The release checks alone (also part of make test): versions, install
-# layout, man pages, the tarball and the Debian packages (~1.5 min).
+# layout, man pages, the tarball and the Debian packages (about 2 min).
 test-release: all
 	$(PYTHON) -m pytest -q tests/packaging
 
