@@ -20,16 +20,18 @@ $(B)/libdreader.a: $(DR_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 DR_TOOL := $(wildcard dwarf-reader/tool/*.c dwarf-reader/tool/*.h)
-$(B)/defer-inspect: $(DR_TOOL) $(B)/libdreader.a
-	$(CC) $(DR_CFLAGS) -Idwarf-reader/tool dwarf-reader/tool/*.c $(B)/libdreader.a $(DR_LIBS) -o $@
+# --version prints libdefer's version (written once, in defer.h).
+DR_TOOL_CFLAGS := -Idwarf-reader/tool -DDEFER_INSPECT_VERSION='"$(LIBDEFER_VERSION)"'
+$(B)/defer-inspect: $(DR_TOOL) $(B)/libdreader.a libdefer/include/defer.h
+	$(CC) $(DR_CFLAGS) $(DR_TOOL_CFLAGS) dwarf-reader/tool/*.c $(B)/libdreader.a $(DR_LIBS) -o $@
 
 all: $(B)/defer-inspect
 
 # The same tool under AddressSanitizer and UBSan, for the tests.
-$(B)/defer-inspect-asan: $(DR_SRC) $(DR_TOOL) $(DR_HDR) $(B)/.deps
+$(B)/defer-inspect-asan: $(DR_SRC) $(DR_TOOL) $(DR_HDR) libdefer/include/defer.h $(B)/.deps
 	$(CC) $(CFLAGS_COMMON) -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer -Idwarf-reader/include -Idwarf-reader/src -Ilibdefer/include \
-		-Idwarf-reader/tool $(DR_SRC) dwarf-reader/tool/*.c $(DR_LIBS) -o $@
+		$(DR_TOOL_CFLAGS) $(DR_SRC) dwarf-reader/tool/*.c $(DR_LIBS) -o $@
 
 # libFuzzer harnesses (clang): one over a binary, one over a core.
 DR_FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

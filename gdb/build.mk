@@ -42,7 +42,9 @@ install-gdb:
 	install -d $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb $(DESTDIR)$(PREFIX)/bin
 	install -m 644 gdb/libdefer-gdb.py gdb/libdefer_session.py $(DESTDIR)$(GDB_INSTALL_DIR)/
 	install -m 644 $(GDB_PKG) $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/
-	sed -e 's|@LIBDEFER_GDB_DIR@|$(GDB_INSTALL_DIR)|' gdb/deferdb > $(DESTDIR)$(PREFIX)/bin/deferdb
+	sed -i -e 's|@LIBDEFER_VERSION@|$(LIBDEFER_VERSION)|' $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/version.py
+	sed -e 's|@LIBDEFER_GDB_DIR@|$(GDB_INSTALL_DIR)|' -e 's|@LIBDEFER_VERSION@|$(LIBDEFER_VERSION)|' \
+		gdb/deferdb > $(DESTDIR)$(PREFIX)/bin/deferdb
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/deferdb
 	$(if $(GDBINIT_D),install -d $(DESTDIR)$(GDBINIT_D))
 	$(if $(GDBINIT_D),sed -e 's|@LIBDEFER_GDB_DIR@|$(GDB_INSTALL_DIR)|' gdb/libdefer.gdb.in \

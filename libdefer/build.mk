@@ -1,11 +1,20 @@
-# The runtime: build/libdefer.a, build/libdefer.so (soname libdefer.so.1),
-# build/libdefer.pc.
+# The runtime: build/libdefer.a, build/libdefer.so.VERSION (the real name;
+# soname libdefer.so.MAJOR, and libdefer.so for -ldefer beside it).
+#
+# The version is written once, in libdefer/include/defer.h
+# (LIBDEFER_VERSION_MAJOR/MINOR/PATCH); `make -s version` prints it.
+# Soname policy (docs/releasing.md): the major, and so the soname, changes
+# only when a program built against the old header could break with the
+# new library.
 
 LIBDEFER_SRC := $(wildcard libdefer/src/*.c)
 LIBDEFER_ASM := libdefer/src/x86_64/defer.S
 LIBDEFER_HDR := $(wildcard libdefer/include/*.h) libdefer/src/runtime.h
-LIBDEFER_VERSION := 1.0.0
-LIBDEFER_SONAME := libdefer.so.1
+libdefer_v = $(shell sed -n 's/^\#define LIBDEFER_VERSION_$(1) *\([0-9][0-9]*\)$$/\1/p' libdefer/include/defer.h)
+LIBDEFER_MAJOR := $(call libdefer_v,MAJOR)
+LIBDEFER_VERSION := $(LIBDEFER_MAJOR).$(call libdefer_v,MINOR).$(call libdefer_v,PATCH)
+LIBDEFER_SONAME := libdefer.so.$(LIBDEFER_MAJOR)
+LIBDEFER_REALNAME := libdefer.so.$(LIBDEFER_VERSION)
 LIBDEFER_CFLAGS := $(CFLAGS_COMMON) $(OPT) -fPIC -Ilibdefer/include -fvisibility=hidden
 
 LIBDEFER_OBJ := $(patsubst libdefer/src/%.c,$(B)/libdefer/%.o,$(LIBDEFER_SRC)) \
@@ -22,8 +31,9 @@ $(B)/libdefer/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
 $(B)/libdefer.a: $(LIBDEFER_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/$(LIBDEFER_SONAME): $(LIBDEFER_OBJ)
+$(B)/$(LIBDEFER_REALNAME): $(LIBDEFER_OBJ)
 	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -Wl,-z,nodelete -o $@ $^ -lgcc_s
+	ln -sf $(LIBDEFER_REALNAME) $(B)/$(LIBDEFER_SONAME)
 	ln -sf $(LIBDEFER_SONAME) $(B)/libdefer.so
 
 # The libraries make install copies: the same objects but gdb_autoload.o,
@@ -39,21 +49,26 @@ $(B)/install/gdb_autoload.o: libdefer/src/gdb_autoload.c $(B)/install/prefix
 $(B)/install/libdefer.a: $(LIBDEFER_INSTALL_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/install/$(LIBDEFER_SONAME): $(LIBDEFER_INSTALL_OBJ)
-	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -o $@ $^ -lgcc_s
+$(B)/install/$(LIBDEFER_REALNAME): $(LIBDEFER_INSTALL_OBJ)
+	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -Wl,-z,nodelete -o $@ $^ -lgcc_s
 
-all: $(B)/libdefer.a $(B)/$(LIBDEFER_SONAME)
+all: $(B)/libdefer.a $(B)/$(LIBDEFER_REALNAME)
+
+.PHONY: version
+version:
+	@echo $(LIBDEFER_VERSION)
 
 INSTALL_TARGETS += install-libdefer
 .PHONY: install-libdefer
-install-libdefer: $(B)/install/libdefer.a $(B)/install/$(LIBDEFER_SONAME)
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install-libdefer: $(B)/install/libdefer.a $(B)/install/$(LIBDEFER_REALNAME)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 libdefer/include/defer.h libdefer/include/defer_abi.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(B)/install/libdefer.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/install/$(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(LIBDEFER_SONAME) $(DESTDIR)$(PREFIX)/lib/libdefer.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' \
-		libdefer/libdefer.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdefer.pc
+	install -m 644 $(B)/install/libdefer.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(B)/install/$(LIBDEFER_REALNAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(LIBDEFER_REALNAME) $(DESTDIR)$(LIBDIR)/$(LIBDEFER_SONAME)
+	ln -sf $(LIBDEFER_SONAME) $(DESTDIR)$(LIBDIR)/libdefer.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' \
+		libdefer/libdefer.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libdefer.pc
 	@# The live system's loader cache learns of libdefer.so.1 (a staging
 	@# DESTDIR is someone else's to register: dpkg's trigger, say).
 	$(if $(DESTDIR),,-ldconfig)
@@ -62,8 +77,10 @@ UNINSTALL_TARGETS += uninstall-libdefer
 .PHONY: uninstall-libdefer
 uninstall-libdefer:
 	rm -f $(DESTDIR)$(PREFIX)/include/defer.h $(DESTDIR)$(PREFIX)/include/defer_abi.h \
-		$(DESTDIR)$(PREFIX)/lib/libdefer.a $(DESTDIR)$(PREFIX)/lib/$(LIBDEFER_SONAME) \
-		$(DESTDIR)$(PREFIX)/lib/libdefer.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdefer.pc
+		$(DESTDIR)$(LIBDIR)/libdefer.a $(DESTDIR)$(LIBDIR)/$(LIBDEFER_REALNAME) \
+		$(DESTDIR)$(LIBDIR)/$(LIBDEFER_SONAME) $(DESTDIR)$(LIBDIR)/libdefer.so \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/libdefer.pc
+	$(if $(DESTDIR),,-ldconfig)
 
 # The same runtime built with sanitizers, for the tests:
 # build/san (AddressSanitizer + UndefinedBehaviorSanitizer), build/tsan.

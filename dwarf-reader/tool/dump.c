@@ -418,7 +418,7 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 {
 	int i, j, k;
 
-	printf("{\"target\": {\"kind\": \"%s\", \"path\": ", kind);
+	printf("{\"schema\": %d, \"target\": {\"kind\": \"%s\", \"path\": ", JSON_SCHEMA, kind);
 	json_str(stdout, path);
 	printf(", \"binary\": ");
 	json_str(stdout, dr_elf_path(dr_target_exe(t)));

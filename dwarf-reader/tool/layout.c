@@ -134,7 +134,7 @@ static void json(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 	struct probes ps = { stdout, rte, 1, 0, 0 };
 	int i;
 
-	printf("{\"binary\": ");
+	printf("{\"schema\": %d, \"binary\": ", JSON_SCHEMA);
 	json_str(stdout, dr_elf_path(e));
 	printf(", \"runtime\": ");
 	json_str(stdout, dr_elf_path(rte));

@@ -5,12 +5,17 @@
  *   defer-inspect sites  [--json] BINARY
  *   defer-inspect dump   [--json] --core CORE BINARY
  *   defer-inspect dump   [--json] --pid PID
+ *   defer-inspect -h | --help | --version
  *   budgets: --max-threads N --max-records N --max-panics N
  *            --max-output BYTES --max-time SECONDS
  *
- * Exit status: 0, or one of the DR_E* classes in dreader.h.
+ * Options may come anywhere, as --opt=VALUE or --opt VALUE; `--` ends them.
+ * Exit status: 0, or one of the DR_E* classes in dreader.h (the table is
+ * in docs/defer-inspect.md and defer-inspect(1)).
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +30,10 @@ static const char usage[] =
 	"       defer-inspect sites [--json] BINARY\n"
 	"       defer-inspect dump [--json] --core CORE BINARY\n"
 	"       defer-inspect dump [--json] --pid PID\n"
+	"       defer-inspect -h | --help | --version\n"
 	"budgets: --max-threads N (65536) --max-records N (1048576) --max-panics N (65536)\n"
-	"         --max-output BYTES (268435456) --max-time SECONDS (60)\n";
+	"         --max-output BYTES (268435456) --max-time SECONDS (60)\n"
+	"options go anywhere, as --opt=VALUE or --opt VALUE; -- ends them\n";
 
 int fail(int code, const char *msg)
 {
@@ -140,67 +147,114 @@ static int isolated(const struct args *a)
 	return fail(DR_ECORRUPT, "the input is too corrupt to read");
 }
 
-int main(int argc, char **argv)
+/* Long options; a budget's val is OPT_BUDGET + its case in budget(). */
+enum { OPT_JSON = 0x80, OPT_CORE, OPT_PID, OPT_VERSION, OPT_BUDGET = 0x100 };
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "core", required_argument, NULL, OPT_CORE },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "max-threads", required_argument, NULL, OPT_BUDGET + 0 },
+	{ "max-records", required_argument, NULL, OPT_BUDGET + 1 },
+	{ "max-panics", required_argument, NULL, OPT_BUDGET + 2 },
+	{ "max-output", required_argument, NULL, OPT_BUDGET + 3 },
+	{ "max-time", required_argument, NULL, OPT_BUDGET + 4 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int budget(int which, const char *arg)
 {
-	struct args a = { 0 };
-	const char *cmd, *core = NULL, *pos = NULL;
-	int json = 0, pid = 0, i;
+	char *end;
+	unsigned long long v;
 
-	if (argc < 2)
-		return bad("no command");
-	cmd = argv[1];
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-		fputs(usage, stdout);
-		return 0;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*end || !v || arg[0] == '-' || !arg[0] || errno)
+		return bad("a budget wants a positive number");
+	switch (which) {
+	case 0: budgets.lim.threads = v; break;
+	case 1: budgets.lim.records = v; break;
+	case 2: budgets.lim.panics = v; break;
+	case 3: budgets.output = v; break;
+	default: budgets.seconds = v < 1000000 ? (unsigned)v : 999999; break;
 	}
-	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!strcmp(argv[i], "--core") && i + 1 < argc) {
-			core = argv[++i];
-		} else if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
-			char *end;
-			long v = strtol(argv[++i], &end, 10);
-			if (*end || v <= 0 || v > 0x7fffffff)
-				return bad("--pid wants a process id");
-			pid = (int)v;
-		} else if (!strncmp(argv[i], "--max-", 6) && i + 1 < argc) {
-			const char *opt = argv[i];
-			char *end;
-			unsigned long long v = strtoull(argv[++i], &end, 10);
+	return 0;
+}
 
-			if (*end || !v || argv[i][0] == '-')
-				return bad("a budget wants a positive number");
-			if (!strcmp(opt, "--max-threads"))
-				budgets.lim.threads = v;
-			else if (!strcmp(opt, "--max-records"))
-				budgets.lim.records = v;
-			else if (!strcmp(opt, "--max-panics"))
-				budgets.lim.panics = v;
-			else if (!strcmp(opt, "--max-output"))
-				budgets.output = v;
-			else if (!strcmp(opt, "--max-time"))
-				budgets.seconds = v < 1000000 ? (unsigned)v : 999999;
+/* Options anywhere, GNU style (--pid=N or --pid N); `--` ends them, so a
+ * BINARY may start with '-'.  The first operand is the command. */
+static int parse(int argc, char **argv, struct args *a)
+{
+	char msg[160];
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			a->json = 1;
+			break;
+		case OPT_CORE:
+			a->core = optarg;
+			break;
+		case OPT_PID: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (!optarg[0] || *end || errno || v <= 0 || v > 0x7fffffff)
+				return bad("--pid wants a process id");
+			a->pid = (int)v;
+			break;
+		}
+		case 'h':
+			fputs(usage, stdout);
+			return -1;
+		case OPT_VERSION:
+			printf("defer-inspect (libdefer) %s\n", DEFER_INSPECT_VERSION);
+			return -1;
+		case ':':
+			snprintf(msg, sizeof msg, "%s wants an argument", argv[optind - 1]);
+			return bad(msg);
+		case '?':
+			if (optopt)
+				snprintf(msg, sizeof msg, "unknown option -%c", optopt);
 			else
-				return bad("unknown budget");
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return bad("unknown option");
-		} else if (!pos) {
-			pos = argv[i];
-		} else {
-			return bad("too many arguments");
+				snprintf(msg, sizeof msg, "unknown option %s", argv[optind - 1]);
+			return bad(msg);
+		default:
+			if ((r = budget(c - OPT_BUDGET, optarg)))
+				return r;
 		}
 	}
-	if (!strcmp(cmd, "layout") || !strcmp(cmd, "sites")) {
-		if (!pos || core || pid)
+	if (optind >= argc)
+		return bad("no command");
+	a->cmd = argv[optind++];
+	if (optind < argc)
+		a->pos = argv[optind++];
+	if (optind < argc)
+		return bad("too many arguments");
+	if (!strcmp(a->cmd, "layout") || !strcmp(a->cmd, "sites")) {
+		if (!a->pos || a->core || a->pid)
 			return bad("wants one BINARY");
-	} else if (!strcmp(cmd, "dump")) {
-		if (!(pid && !core && !pos) && !(core && pos && !pid))
+	} else if (!strcmp(a->cmd, "dump")) {
+		if (!(a->pid && !a->core && !a->pos) && !(a->core && a->pos && !a->pid))
 			return bad("dump wants --core CORE BINARY or --pid PID");
 	} else {
 		return bad("unknown command");
 	}
-	a = (struct args){ cmd, core, pos, json, pid };
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	int r = parse(argc, argv, &a);
+
+	if (r)
+		return r < 0 ? 0 : r;
 	if (getenv("DEFER_INSPECT_NOFORK"))
 		return run(&a);
 	return isolated(&a);

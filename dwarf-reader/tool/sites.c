@@ -109,7 +109,7 @@ int cmd_sites(const char *path, int json)
 	rc = dr_sites(r.e, onsite, &r);
 	drop_lineless(&r);
 	if (json)
-		printf("{\"binary\": "), json_str(stdout, path), printf(", \"sites\": [");
+		printf("{\"schema\": %d, \"binary\": ", JSON_SCHEMA), json_str(stdout, path), printf(", \"sites\": [");
 	else
 		printf("%12s  %-24s %s  [%s]\n", "pc", "function", "file:line", "found by");
 	for (i = 0; i < r.n; i++) {

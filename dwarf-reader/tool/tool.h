@@ -37,6 +37,10 @@ int openbin(const char *path, struct dr_elf **e);
 int runtime_of(struct dr_elf *e, struct dr_elf **rte, struct dr_runtime *rt);
 
 /* JSON output. */
+/* The version of --json's keys (docs/defer-inspect.md, "JSON schema"): the
+ * first key of every document.  Bumped when a key is removed, renamed or
+ * changes type or meaning; adding a key does not bump it. */
+#define JSON_SCHEMA 1
 void json_str(FILE *f, const char *s);
 /* A C string literal as gdb prints one, at most max bytes. */
 void c_str(FILE *f, const char *s, size_t n);

@@ -21,6 +21,8 @@ gdb older than MIN_GDB register() installs nothing and says so once.
 
 import gdb
 
+from .version import VERSION as __version__
+
 MIN_GDB = 12        # gdb.MICommand, Type.is_signed, gdb.with_parameter
 _installed = False
 _refused = False

@@ -85,6 +85,8 @@ def register():
     global _backtrace, _max_entries
     _SetPrefix("set defer")
     _ShowPrefix("show defer")
+    from . import version
+    version.register()
     _PARAMS.clear()
     _backtrace = define(
         "backtrace", gdb.COMMAND_STACK, gdb.PARAM_BOOLEAN, True,

@@ -164,6 +164,24 @@
 #include <stdint.h>
 #include "defer_abi.h"
 
+/* The version: written here and nowhere else (make, libdefer.pc, the .so's
+ * real name, the tools and the gdb extension read it from these three
+ * lines; a test checks that debian/changelog agrees).  The major number is
+ * the soname's: it changes when a program built against an older header
+ * could break with the new library (docs/releasing.md).  defer_version()
+ * is the library's own. */
+#define LIBDEFER_VERSION_MAJOR 1
+#define LIBDEFER_VERSION_MINOR 0
+#define LIBDEFER_VERSION_PATCH 0
+#define __LIBDEFER_VSTR_(x) #x
+#define __LIBDEFER_VSTR(x) __LIBDEFER_VSTR_(x)
+#define LIBDEFER_VERSION __LIBDEFER_VSTR(LIBDEFER_VERSION_MAJOR) "." \
+	__LIBDEFER_VSTR(LIBDEFER_VERSION_MINOR) "." __LIBDEFER_VSTR(LIBDEFER_VERSION_PATCH)
+#ifdef __cplusplus
+extern "C"
+#endif
+__attribute__((visibility("default"))) const char *defer_version(void);
+
 #ifdef __cplusplus
 extern "C" {
 #endif

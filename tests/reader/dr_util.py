@@ -36,12 +36,12 @@ def prog(name, cc="gcc", opt="-O0", link="static", extra=()):
     return conftest.compile_program(PROGS / name, cc=cc, opt=opt, link=link, extra=list(extra))
 
 
-def inspect(*args, tool=TOOL, env=None, timeout=60):
+def inspect(*args, tool=TOOL, env=None, timeout=60, cwd=None):
     e = dict(os.environ)
     if env:
         e.update(env)
     return subprocess.run([str(tool), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=e)
+                          timeout=timeout, env=e, cwd=cwd)
 
 
 def inspect_json(*args, **kw):

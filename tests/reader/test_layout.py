@@ -29,6 +29,7 @@ def build_runtime(cc, dwarf, opt):
     exe = OUT / ("layout-%s" % tag)
     src = OUT / "layout-main.c"
     src.write_text(MAIN)
+    # gdb_autoload.c wants the extension's path (gdb/build.mk): any will do.
     cmd = [cc, "-std=gnu11", opt, *dwarf.split(), "-I", str(ROOT / "libdefer" / "include"),
            "-fvisibility=hidden", '-DLIBDEFER_GDB_SCRIPT="%s"' % (ROOT / "gdb" / "libdefer-gdb.py"),
            str(src), *RUNTIME, "-lpthread", "-lgcc_s", "-o", str(exe)]
