@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # libdefer: one `make` builds everything; see README.md.
 #
 #   make            build the runtime, the reader and the gdb extension

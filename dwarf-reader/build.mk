@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The DWARF reader and defer-inspect: build/libdreader.a, build/defer-inspect.
 #
 #   make build/defer-inspect   the tool (also part of `make all`)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Example programs, linked with the static runtime: build/examples/NAME.
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 

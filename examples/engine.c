@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * engine.c - an engine with worker threads.  Each worker takes jobs from a
  * queue; every lock is released and every resource returned by a deferred

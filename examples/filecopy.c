@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * filecopy.c - copy a file; both files are closed on every path out,
  * including the error returns, without a single goto.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * handler.c - a request handler that turns a panic anywhere below it into
  * an error status, the way a Go HTTP server recovers a handler's panic.

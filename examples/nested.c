@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nested.c - nested panics, as Go runs them: a deferred call that panics
  * while the program is already panicking.  Nothing recovers the second

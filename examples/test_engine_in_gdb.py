@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A test you can copy: drive gdb from pytest with libdefer_session and
 check a program's deferred calls and panics as Python objects.
 

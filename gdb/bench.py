@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """bench.py - timings of the gdb extension (make bench-gdb).
 
 Builds tests/gdb/scenarios/scen.c (gcc -O2, static), stops it with N

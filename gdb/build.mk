@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The gdb extension: gdb/libdefer_gdb (Python package), gdb/libdefer-gdb.py
 # (entry script), gdb/deferdb (launcher).  Nothing to compile but the
 # runtime's auto-load entry (libdefer/src/gdb_autoload.c), which learns here

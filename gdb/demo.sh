@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # gdb/demo.sh [PROGRAM [ARGS...]] - the gdb extension at work, as a transcript.
 #
 # With no arguments: the engine example (build/examples/engine, from

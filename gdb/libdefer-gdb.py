@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # libdefer-gdb.py - load the libdefer gdb extension.
 #
 #   gdb -ix /path/to/gdb/libdefer-gdb.py PROGRAM      (or: source FILE)

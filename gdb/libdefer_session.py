@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """libdefer_session - drive gdb from a Python script or test, and get a
 program's deferred calls and panics back as Python objects.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The runtime: build/libdefer.a, build/libdefer.so.VERSION (the real name;
 # soname libdefer.so.MAJOR, and libdefer.so for -ldefer beside it).
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Man pages: defer(3), deferdb(1), defer-inspect(1), installed under
 # $(MANDIR) with the version written in (it is in defer.h only).
 

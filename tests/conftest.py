@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared pytest helpers: build C programs against libdefer.
 
 `build(src, cc=..., opt=..., link=...)` compiles one scenario program

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench.py - defer-inspect against gdb -batch on the same questions.
 
   layout  a program with >= 15 MB of DWARF (generated: many units full of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """classify.py BUILD/fuzz REGRESSIONS - sort the fuzzers' crashing inputs.
 
 Each artifact is replayed by its harness; the first stack frame outside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-core.c - libFuzzer over the core walker: an arbitrary core file
  * against a fixed, real executable (FUZZ_EXE, set by run.sh), through

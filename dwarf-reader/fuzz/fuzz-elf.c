@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-elf.c - libFuzzer over the binary reader: every question
  * defer-inspect layout and sites ask, on an arbitrary file.

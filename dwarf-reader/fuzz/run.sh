@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run.sh BUILD SECONDS - bounded libFuzzer runs over the reader (fuzz-elf)
 # and the core walker (fuzz-core), seeded with real binaries and a core.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* seed.c - the program whose binaries and core seed the fuzzers. */
 #include <stdio.h>
 #include <stdlib.h>

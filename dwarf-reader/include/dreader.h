@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dreader.h - find libdefer's runtime in an ELF binary, read its records
  * from a core file or a live process.  The library behind defer-inspect.

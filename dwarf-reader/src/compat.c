@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* compat.c - libdwarf 20210528 against 0.x/2.x (see compat.h). */
 #include <stdio.h>
 #include "compat.h"

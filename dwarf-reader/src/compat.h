@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * compat.h - the one place that knows which libdwarf we build with.
  *

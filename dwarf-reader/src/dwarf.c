@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dwarf.c - finding one unit, and one DIE in it, without reading the rest.
  *

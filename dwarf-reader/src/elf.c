@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * elf.c - an opened binary: headers, symbols, sections, notes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* internal.h - what the reader's source files share. */
 #ifndef DR_INTERNAL_H
 #define DR_INTERNAL_H

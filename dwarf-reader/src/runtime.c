@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime.c - where libdefer's records are and how they are laid out.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sites.c - where a program defers calls (see dr_sites in dreader.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * target.c - memory, threads and mapped images of a core file or of a
  * stopped live process.

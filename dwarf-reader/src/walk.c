@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * walk.c - every thread's deferred calls and panics, read from a target.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* common.c - opening binaries, finding the runtime, output helpers. */
 #define _GNU_SOURCE
 #include <limits.h>

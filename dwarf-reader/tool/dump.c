@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dump.c - `defer-inspect dump`: every thread's pending deferred calls and
  * panics, from a core file or a live process.  The text mirrors gdb's

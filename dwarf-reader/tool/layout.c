@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layout.c - `defer-inspect layout`: symbols, record layouts, ABI version. */
 #include <string.h>
 #include "tool.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * defer-inspect - libdefer's records without a debugger.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sites.c - `defer-inspect sites`: every place the program defers a call. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tool.h - defer-inspect's commands and their shared output helpers. */
 #ifndef DI_TOOL_H
 #define DI_TOOL_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """libdefer_gdb - gdb support for libdefer (Go's defer/panic/recover for C).
 
 Modules, by concern:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """catchpoints.py - `catch defer`, `catch panic`, `catch recover`, `catch
 deferreturn`, and the stop before an unrecovered panic kills the process.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """commands.py - `info defers` and `info panics`.
 
 Both commands take a list of gdb thread ids or `all`, select each thread in

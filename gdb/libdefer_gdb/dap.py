@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """dap.py - libdefer in gdb's own DAP server (`gdb -i dap`, gdb 14 and newer).
 
 gdb's DAP server (python/lib/gdb/dap/) builds stack traces from frame

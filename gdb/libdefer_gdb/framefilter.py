@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """framefilter.py - `bt` shows each frame's deferred calls under it.
 
 A frame filter wraps every frame that owns deferred calls in a decorator

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """functions.py - convenience functions for conditions and scripts.
 
   $_defer_count([THREAD])   pending deferred calls of the selected (or the

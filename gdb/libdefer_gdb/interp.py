@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """interp.py - which interpreter gdb was started with: "console", "mi" or "dap".
 
 gdb's Python (13) cannot ask which interpreter is at the top level; the

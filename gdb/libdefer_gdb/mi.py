@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """mi.py - GDB/MI commands for IDEs (gdb.MICommand, gdb 12+):
 
   -defer-list-defers [--thread N]

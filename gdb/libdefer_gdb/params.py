@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """params.py - `set defer ...` / `show defer ...`.
 
 Other modules read the current values through the accessor functions

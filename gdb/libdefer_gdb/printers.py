@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """printers.py - pretty-printers for struct g, struct _defer, struct _panic.
 
 Each prints a one-line summary (what a person wants to read) followed by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """records.py - the one layer that reads libdefer's records out of the inferior.
 
 Everything else in the package (commands, printers, the bt decorator,

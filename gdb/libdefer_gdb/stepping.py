@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """stepping.py - `defer step`: resume the selected thread until the next
 point of interest in its defer/panic control flow.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tui.py - the `defers` TUI window and the `defers` layout.
 
     tui layout defers          source, defers, command windows

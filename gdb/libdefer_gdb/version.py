@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """version.py - the extension's version, and `show defer version`.
 
 The version is libdefer's, written once in libdefer/include/defer.h.

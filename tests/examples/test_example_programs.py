@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The example programs do what their comments promise."""
 import signal
 import subprocess

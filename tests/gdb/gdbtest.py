@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers for the gdb extension's tests: build scenario programs, drive gdb
 in batch mode (as CPython's test_gdb does), parse what it prints."""
 import os

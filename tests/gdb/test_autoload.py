@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Auto-loading (.debug_gdb_scripts), the deferdb launcher, and what each of
 them trusts: nothing that a debugged program or a core carries runs, and
 the extension is imported only from where its owner put it."""

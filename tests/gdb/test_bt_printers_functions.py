@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bt frame filter, pretty-printers, convenience functions."""
 import re
 

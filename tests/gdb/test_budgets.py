@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every walk of the extension honours one budget (`set defer max-entries`,
 records read per command, all threads together), reaching it says so, and
 hostile numbers of records cost bounded time and memory.

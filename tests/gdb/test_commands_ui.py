@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Help text, completion, parameters."""
 
 import re

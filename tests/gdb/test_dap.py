@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """gdb's DAP server (`gdb -i dap`, gdb 14+) with the extension, driven as
 VS Code drives it, by Microsoft's own DAP test client (npm
 @vscode/debugadapter-testsupport, installed by make test: scripts/npm-deps).

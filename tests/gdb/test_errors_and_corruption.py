@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad input: no target, no libdefer, corrupted chains.  Never a traceback,
 never a hang: every readable entry, then one line saying what is wrong."""
 import re

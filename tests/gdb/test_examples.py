@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The example programs under gdb: what a newcomer sees with deferdb."""
 import re
 

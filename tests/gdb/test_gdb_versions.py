@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """gdb versions: 12 and newer run the extension (the suite runs under the
 host's gdb and again under Debian 13's gdb 16, see the Makefile); older
 ones load nothing and say so in one line."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A debugged program is hostile input: names and messages it holds never
 run as gdb expressions or commands, and never reach the terminal raw."""
 import re

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """info defers: order, arguments, sites, owning frames, states, options."""
 import re
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """info panics: the chain, states, values, running call, raise sites."""
 import re
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """make install as a user runs it, and plain gdb afterwards.
 
 Each test installs for real, into PREFIX=/usr/local or /usr, inside a

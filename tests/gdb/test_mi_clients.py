@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A whole MI session, read by real MI clients: Eclipse CDT's MI parser
 (npm cdt-gdb-adapter, installed by make test: scripts/npm-deps) and Emacs
 28's gdb-mi (emacs-nox, scripts/install-deps), in batch mode.  Every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """libdefer_session (gdb/libdefer_session.py), the module users script gdb
 with: its MI parsing and its targets.  (examples/test_engine_in_gdb.py is
 the copyable example; make test runs it too.)"""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every target gdb supports: core files, attach, gdbserver, non-stop."""
 import re
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers for the packaging tests: a private mount namespace whose /usr,
 /etc, /opt and /var are overlays over the machine's, as in
 tests/gdb/test_install.py, so that an install (make install, or apt-get

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Debian packages (debian/, make deb): built with dpkg-buildpackage,
 lintian-clean, with their dependencies declared; installed with
 `apt-get install ./*.deb` into a namespace whose /usr, /etc, /opt and /var

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """make dist: libdefer-VERSION.tar.gz holds exactly the tracked files under
 libdefer-VERSION/, and the unpacked tree builds with `make` and passes a
 subset of the tests run from inside it (the whole `make test` takes about

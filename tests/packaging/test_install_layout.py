@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """make install as the issue's new user runs it (PREFIX=/usr/local, live,
 in the overlay namespace of pkgtest.py): the real-name library and its
 links in the loader's cache, a -static link through pkg-config --static,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """One version, written once (defer.h's LIBDEFER_VERSION_MAJOR/MINOR/
 PATCH), and every place that shows it: the header's LIBDEFER_VERSION, the
 library's defer_version(), the .so's real name and soname, libdefer.pc,

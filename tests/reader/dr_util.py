@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers for the dwarf-reader / defer-inspect tests.
 
 Programs come from progs/ and are built with conftest.compile_program (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The hostile corpus of test_hostile.py: a program that damages its own
 records in each way a debugger must survive, cores made from it, and
 a way to measure a run's time and peak memory.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """defer-inspect's command line (getopt_long): --opt=VALUE and --opt VALUE,
 options before or after the command, `--` before a BINARY that starts with
 '-', -h/--help and --version; every usage error is exit 2, one line naming

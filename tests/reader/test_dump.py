@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """defer-inspect dump: pending calls and panics of every thread, from a core
 or a live process, agree with gdb's `info defers all` entry by entry."""
 import os

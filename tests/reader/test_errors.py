@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Each failure class: one clear line on stderr and its own exit status."""
 import os
 import shutil

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """defer-inspect against a hostile target (issue 10): strings that would
 drive a terminal or forge output, paths that name FIFOs, records of
 garbage, cycles and chains shared by many threads, threads that cannot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """defer-inspect layout: record layouts and addresses read from DWARF agree
 with gdb's `ptype /o`, for the runtime compiled by gcc and clang, DWARF 2
 (gcc, strict), 4 and 5, -O0 and -O2; the offsets table is checked against

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Untrusted input: malformed ELF, corrupt DWARF, cores with missing
 segments, cyclic and wild chains, and every input the fuzzers kept.  The
 tool gives an error or a partial result with a warning, never a crash or a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """defer-inspect --json against the schema documented in
 docs/defer-inspect.md ("JSON"): the tables there are parsed here and real
 output of every command and target kind is validated against them: layout

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """defer-inspect sites: every line that calls defer() is reported, in the
 function that holds it, for gcc and clang, -O0 and -O2, static and shared
 libdefer (how each is found: docs/defer-inspect.md)."""

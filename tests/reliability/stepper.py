@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Run inside gdb (tests/reliability/test_single_step.py): single-step every
 # instruction of deferproc, deferreturn and gopanic, and of stepped.c's
 # frames(), whose first defer is open-coded (defer.h), and at each one run

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The portability matrix: the same core scenario in every build users make,
 on every kind of target, read by gdb and by defer-inspect.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reliability of the runtime under load and faults (issue: reliability).
 Each test asserts the figure the README's Reliability section quotes."""
 import re

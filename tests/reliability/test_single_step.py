@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """gdb's view stays sane at every instruction of the runtime's hot paths:
 records caught half-written mid-deferproc or mid-way through an open-coded
 defer, half-unlinked mid-deferreturn, a panic half-pushed mid-gopanic."""

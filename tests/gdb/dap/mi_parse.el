@@ -1,4 +1,5 @@
 ;;; mi_parse.el --- read a GDB/MI transcript with Emacs's own gdb-mi parser
+;; SPDX-License-Identifier: MIT
 ;;
 ;;   emacs --batch -l mi_parse.el TRANSCRIPT
 ;;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Parse a GDB/MI transcript with Eclipse CDT's MI parser (npm
 // cdt-gdb-adapter, what its VS Code and Theia adapters use), as a front end
 // reading gdb's output would.

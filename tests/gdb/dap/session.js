@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A VS Code-style DAP session against `gdb -i dap` with libdefer's extension,
 // driven by Microsoft's own test client (@vscode/debugadapter-testsupport).
 //

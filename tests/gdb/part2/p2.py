@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers for the part-2 tests (catchpoints, defer step, TUI, MI): the
 scenario program, batch gdb (from ../gdbtest.py) and an interactive gdb
 driven with pexpect, as a user types at the prompt."""

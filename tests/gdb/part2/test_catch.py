@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """catch panic / recover / deferreturn, and the stop before an unrecovered
 panic kills the process (batch gdb, as CPython's test_gdb does)."""
 import re

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """-defer-list-defers and -defer-list-panics over gdb --interpreter=mi3."""
 import re
 

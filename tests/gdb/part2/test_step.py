@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """defer step, driven interactively (pexpect) as a user would type it."""
 import re
 import subprocess

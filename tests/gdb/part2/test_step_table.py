@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The stepping table of docs/gdb-stepping.md, cell by cell: what gdb's
 step, next and finish do at a scope exit with pending deferred calls and at
 a panic(...) line, and what defer step does in the same places."""

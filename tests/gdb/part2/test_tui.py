@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The `defers` TUI window, rendered in a real terminal (tmux) and read back
 with capture-pane."""
 import os

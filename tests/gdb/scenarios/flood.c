@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * flood.c - thread records and chains made to flood a debugger.
  *

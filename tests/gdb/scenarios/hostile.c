@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hostile.c - a program whose strings attack the debugger that reads them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Deferred functions whose only names are hostile symbol names. */
 	.text
 	.globl hostile_eval, hostile_call

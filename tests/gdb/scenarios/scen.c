@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scen.c - scenario program for the gdb extension's tests.
  *

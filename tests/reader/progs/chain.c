@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chain.c: a fatal panic raised inside a deferred call that a first panic
  * is running: at the end the thread has panic 1 "second" (running) and
  * panic 2 "first" (aborted), and calls still pending in main. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* longmsg.c - a panic whose message is 100,001 bytes (ABI 2: _panic.text). */
 #include <defer.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sites.c: defer() in several functions and shapes; every line holding a
  * defer( call is a site `defer-inspect sites` must report. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 /* threads.c NTHREADS NDEFERS [crash]: every thread defers NDEFERS calls of
  * assorted argument types and waits; main prints "ready" and waits too.

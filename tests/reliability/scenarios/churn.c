@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * churn.c - threads come and go, each deferring: memory and allgs stay flat.
  *

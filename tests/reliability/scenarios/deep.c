@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * deep.c - 10,000 nested deferring frames with a panic at the bottom,
  * recovered at the top; then the same depth exiting normally.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * matrix.c - the portability matrix's core scenario: three threads with
  * calls pending, a recovered panic, then an unrecovered one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * signals.c - signal handlers that defer, interrupting code that defers,
  * and fork() with calls pending.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stepped.c - a little of everything the runtime does, for single-stepping
  * every instruction of deferproc, deferreturn and gopanic under gdb, and of

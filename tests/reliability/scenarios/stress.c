@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress.c - many threads deferring, panicking at random depths, recovering
  * at random depths, with nested panics; every thread checks its own books.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * step.c - scenarios for catchpoints, defer step, the TUI window and MI.
  *
