@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * defer_bench.c - what a defer, a panic and a recovery cost, against a
  * direct call and a hand-written __attribute__((cleanup)), measured side by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * defer.h - Go's defer, panic and recover for C.
  *

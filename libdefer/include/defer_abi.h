@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * defer_abi.h - the records libdefer leaves in memory, for debuggers.
  *

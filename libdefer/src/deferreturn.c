@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * deferreturn.c - the C side of running deferred calls: what deferreturn
  * (defer.S) calls when something is wrong, and the one-record runner that

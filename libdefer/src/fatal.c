@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fatal.c - the end of an unrecovered panic, and of the runtime's own
  * impossible states.  Output follows Go's: the panic chain oldest first,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * g.c - per-thread records (struct g), the allgs registry, and the pool
  * deferred-call records come from.

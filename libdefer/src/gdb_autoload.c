@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gdb_autoload.c - make gdb load libdefer's extension by itself.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goexit.c - defer_goexit: Go's runtime.Goexit.  Run every pending call of
  * the thread, newest first, then end the thread.

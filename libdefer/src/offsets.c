@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * offsets.c - the debug-offsets table that lets tools read the records of
  * a stripped binary, and compile-time checks that defer.S agrees with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * overflow.c - a stack overflow in a deferring thread is reported, not left
  * to corrupt the chain silently.

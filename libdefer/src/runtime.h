@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runtime.h - libdefer's internal interface between its source files. */
 #ifndef DEFER_RUNTIME_H
 #define DEFER_RUNTIME_H

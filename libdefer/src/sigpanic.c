@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sigpanic.c - the runtime's SIGSEGV handler, and defer_panic_on_fault:
  * faults of the program's code as recoverable panics with Go's runtime

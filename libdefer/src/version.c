@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * version.c - defer_version(): the version of the library a program runs
  * with, to compare with LIBDEFER_VERSION, the header's it was built with.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Licensing: MIT, said once in LICENSE and in one SPDX line at the top of
 every source file (what packagers' and auditors' tools read)."""
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The debugger-visible ABI: well-known symbols, SDT probes, the offsets
 table, and make install with pkg-config."""
 import re

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Go-exact behaviour in the frame shapes, thread exits and failures of
 issue 11: every case in every build (gcc/clang x -O0/-O2 x static/shared,
 and the sanitizer builds where they apply)."""

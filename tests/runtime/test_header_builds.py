@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """defer.h in the builds users make (issue 12): every compiler, ISO
 standard and language it supports, with strict warnings as errors; handles
 of every scalar type; C++17 and C++20.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The runtime's behaviour (issue: libdefer), for every compiler, optimisation
 level and link mode: each scenario program prints what happened, and the
 tests check it against Go's semantics."""

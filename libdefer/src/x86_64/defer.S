@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The pieces of libdefer that deal in argument registers and stack
  * pointers rather than C values, and the two hot paths.  Offsets are those

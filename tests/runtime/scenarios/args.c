@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Arguments are evaluated at the defer and converted as for a direct call. */
 #include <pthread.h>
 #include <stdbool.h>

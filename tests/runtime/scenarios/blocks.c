@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Recovery in a block-scoped frame: a defer_frame in a loop body or an if
  * arm whose deferred call recovers.  argv[1] picks the case; each case
  * prints every deferred call it runs, then what its caller saw. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // defer.h from C++17 and C++20: defer_frame, defer() with the C argument
 // rules, panic, panic_value, recover, defer_result; and a C++ exception
 // that crosses a defer_frame runs the frame's calls.

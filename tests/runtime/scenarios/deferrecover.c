@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* defer(recover) inside a deferred call: Go's recover1.go tests 5-7 and
  * recover.go's `defer recover()` no-op.  Each case prints what recovered. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unrecovered panics in hostile conditions.  argv[1] picks the case:
  *   many N     N threads panic at the same moment
  *   big N      a panic whose report is N bytes long (fills a pipe)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Deferred calls run LIFO when their frame is left by any path. */
 #include <stdio.h>
 #include <string.h>

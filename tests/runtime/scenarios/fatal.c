@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An unrecovered panic: the report, the exit status, DEFER_TRACEBACK=crash. */
 #include <stdio.h>
 #include <defer.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* defer_goexit and recover (Go's TestRecoverBeforePanicAfterGoexit, issue
  * 29226), and the declarations a compiler must not draw conclusions from.
  * argv[1] picks the case; each runs in a thread that main joins. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* C ports of Go's runtime/defer_test.go cases (written from the Go
  * tests' behaviour, not their code).  Each prints "ok NAME" or the first
  * thing that differs from Go, then exits 1.  argv[1] names one; crash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every scalar handle type a program defers: opaque and incomplete
  * pointers (DIR, FILE, a struct never completed here), pointers to const,
  * function pointers, enums, bool, and integers of every width.  Each first_*

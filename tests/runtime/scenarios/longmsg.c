@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Panic messages of any length.  argv[1] picks the case:
  *   recover N   a panic of N bytes (with % signs in it) is recovered whole,
  *               100 times

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Misuse that must fail clearly or just work. argv[1] picks the case. */
 #include <setjmp.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Go's named results: a deferred call changes the function's result on a
  * normal return (defer_return) and after a recovery (defer_result). */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Nested panics, as Go runs them.  argv[1] picks the case. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A plugin that defers: built as a shared object, linked with libdefer.a
  * or libdefer.so, dlopened by plugin_host.c. */
 #include <stdio.h>

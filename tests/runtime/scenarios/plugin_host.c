@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Loads argv[1] (plugin.c), has a thread defer through it, unloads it,
  * and only then lets that thread end: its exit must not call into the
  * unloaded library.  Not linked with libdefer itself. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where a panic was raised, when panic() is the last thing a function
  * does (a tail call at -O2).  argv[1]: "recover" checks the panic's pc
  * from a deferred call, "fatal" leaves the report to the runtime. */

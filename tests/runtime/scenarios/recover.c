@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* panic, recover, and where execution resumes. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Panics from signal handlers, and faults as panics.  argv[1] picks:
  *   handler      a program's own SIGSEGV/SIGBUS/SIGFPE handler panics; the
  *                panic is recovered, three times per signal: the signal

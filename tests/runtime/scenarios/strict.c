@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every macro of defer.h, in code that users build with
  * -std=c11 (c17, c2x, gnu11) -Wall -Wextra -pedantic -Werror -Wshadow
  * -Wconversion -Wcast-qual: the header must add no warning of its own. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Threads that end another way than returning or defer_goexit, with
  * deferred calls pending.  argv[1] picks the case:
  *   exit       pthread_exit two frames down

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every thread has its own chain; argv[1] picks the case. */
 #define _GNU_SOURCE
 #include <pthread.h>
