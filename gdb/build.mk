@@ -17,10 +17,12 @@ GDB_PKG := $(wildcard gdb/libdefer_gdb/*.py)
 GDB_INSTALL_DIR := $(PREFIX)/share/libdefer/gdb
 GDBINIT_D ?= /etc/gdb/gdbinit.d
 
-# A path goes into an assembler string and a gdb command line: refuse the
-# characters that would end either early (a ':' would also split gdb's
-# safe-path list in two).
-gdb_path_ok = $(if $(findstring ",$(1))$(findstring \,$(1))$(findstring ',$(1))$(findstring :,$(1)),$(error $(2) must not contain " \ ' or :  ($(1))),$(1))
+# A path goes into an assembler string, a sed command and a gdb command
+# line, where gdb reads it as a glob pattern and splits it at ':'.  Refuse
+# what would end any of them early or match more than the one file, and a
+# relative path (gdb would look for it in the current directory).
+gdb_path_bad = $(word 2,$(1))$(foreach c,\" \\ ' : * ? [ | &,$(findstring $(c),$(1)))
+gdb_path_ok = $(if $(filter /%,$(1)),,$(error $(2) must be an absolute path ($(1))))$(if $(strip $(call gdb_path_bad,$(1))),$(error $(2) must not contain quotes, backslashes, spaces or : * ? [ | & ($(1))),$(1))
 
 GDB_TREE_SCRIPT = -DLIBDEFER_GDB_SCRIPT='"$(call gdb_path_ok,$(CURDIR),the source directory)/gdb/libdefer-gdb.py"'
 $(B)/libdefer/gdb_autoload.o: LIBDEFER_CFLAGS += $(GDB_TREE_SCRIPT)
@@ -40,6 +42,7 @@ FORCE:
 INSTALL_TARGETS += install-gdb
 UNINSTALL_TARGETS += uninstall-gdb
 install-gdb:
+	@: $(call gdb_path_ok,$(GDB_INSTALL_DIR),PREFIX)
 	install -d $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb $(DESTDIR)$(PREFIX)/bin
 	install -m 644 gdb/libdefer-gdb.py gdb/libdefer_session.py $(DESTDIR)$(GDB_INSTALL_DIR)/
 	install -m 644 $(GDB_PKG) $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb/

@@ -63,7 +63,7 @@ def gdb(*cmds, exe=None, args=(), core=None, load="source", pre=(), env=None,
     if load == "source":
         argv += ["-iex", "source %s" % ENTRY]
     elif load == "autoload":
-        argv += ["-iex", "add-auto-load-safe-path %s" % GDB_DIR]
+        argv += ["-iex", "add-auto-load-safe-path %s" % ENTRY]
     for p in pre:
         argv += ["-iex", p]
     for c in cmds:

@@ -87,12 +87,55 @@ def _safe_path(out):
     return m.group(1).split(":")
 
 
-def test_deferdb_trusts_exactly_the_extension_directory(tmp_path):
+def test_deferdb_trusts_exactly_the_extension_entry_script(tmp_path):
     exe = scen(link="static")
     plain = _safe_path(gdb("show auto-load safe-path", load=None))
     out = _deferdb("-nx", "-batch", "-ex", "show auto-load safe-path", exe,
                    env={"HOME": str(tmp_path)})
-    assert _safe_path(out) == plain + [str(GDB_DIR)], out
+    assert _safe_path(out) == plain + [str(GDB_DIR / "libdefer-gdb.py")], out
+
+
+def _entry_naming(tmp_path, script):
+    """A program whose .debug_gdb_scripts entry names `script`."""
+    src = tmp_path / "names.c"
+    src.write_text('__asm__(".pushsection \\".debug_gdb_scripts\\", \\"MS\\",@progbits,1\\n'
+                   '.byte 1\\n.asciz \\"%s\\"\\n.popsection\\n");\n'
+                   "int main(void) { return 0; }\n" % script)
+    exe = tmp_path / "names"
+    subprocess.run(["gcc", "-g", str(src), "-o", str(exe)], check=True)
+    return exe
+
+
+def test_deferdb_does_not_run_other_files_of_the_extensions_directory(tmp_path):
+    """gdb/ also holds bench.py: a program naming it must not start it."""
+    exe = _entry_naming(tmp_path, GDB_DIR / "bench.py")
+    out = _deferdb("-nx", "-batch", "-ex", "info auto-load python-scripts", exe,
+                   env={"HOME": str(tmp_path)})
+    assert "declined" in out, out
+    assert re.search(r"^No\s+%s" % re.escape(str(GDB_DIR / "bench.py")), out, re.M), out
+
+
+def test_deferdb_through_a_symlink_uses_the_real_gdb_directory(tmp_path):
+    (tmp_path / "libdefer-gdb.py").write_text("open(%r, 'w').write('ran')\n" %
+                                              str(tmp_path / "marker"))
+    link = tmp_path / "deferdb"
+    link.symlink_to(DEFERDB)
+    r = subprocess.run([str(link), "-nx", "-batch", "-ex", "show auto-load safe-path"],
+                       capture_output=True, text=True, timeout=60,
+                       env={k: v for k, v in os.environ.items() if k != "LIBDEFER_GDB_DIR"})
+    assert not (tmp_path / "marker").exists(), r.stdout + r.stderr
+    assert _safe_path(r.stdout + r.stderr)[-1] == str(GDB_DIR / "libdefer-gdb.py")
+
+
+@pytest.mark.parametrize("argv", [["-q", "PROG", "basic"], ["-ex", "echo", "PROG", "basic"],
+                                  ["-ex", "echo", "-iex", "set width 0", "PROG", "basic"]])
+def test_deferdb_finds_the_program_after_options_with_values(tmp_path, argv):
+    """`deferdb -q PROG ARG` runs PROG with ARG: ARG is neither a core nor a
+    pid, and an option's value is never taken for the program."""
+    exe = scen(link="static")
+    argv = [str(exe) if a == "PROG" else a for a in argv]
+    out = _deferdb("-nx", "-batch", "-ex", "show args", *argv, env={"HOME": str(tmp_path)})
+    assert 'Argument list to give program being debugged when it is started is "basic".' in out, out
 
 
 # A program that carries an inline Python script (type 4) of its own, as an

@@ -81,7 +81,7 @@ debug "$T/static" static
     # What gdb was told to trust: exactly the extension's directory.
     conf = (tmp_path / "ov/etc/u/gdb/gdbinit.d/libdefer.gdb").read_text()
     trusted = [ln for ln in conf.splitlines() if ln and not ln.startswith("#")]
-    assert trusted == ["add-auto-load-safe-path %s/share/libdefer/gdb" % prefix], conf
+    assert trusted == ["add-auto-load-safe-path %s/share/libdefer/gdb/libdefer-gdb.py" % prefix], conf
     # ldconfig ran (the shared program found libdefer.so.1 without help).
     assert "ld.so.cache" in written(tmp_path, "/etc"), written(tmp_path, "/etc")
 
