@@ -82,7 +82,8 @@ def test_installed_copies_carry_the_version_written_in(tmp_path):
     ext = (tmp_path / "usr/local/share/libdefer/gdb/libdefer_gdb/version.py").read_text()
     assert '_INSTALLED = "%s"' % v in ext
     for page in ("man1/deferdb.1", "man1/defer-inspect.1", "man3/defer.3"):
-        th = (tmp_path / "usr/local/share/man" / page).read_text().splitlines()[0]
+        th = next(ln for ln in (tmp_path / "usr/local/share/man" / page).read_text().splitlines()
+                  if ln.startswith(".TH "))
         assert '"libdefer %s"' % v in th, th
 
 
