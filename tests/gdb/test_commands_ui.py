@@ -179,3 +179,16 @@ def test_pager_q_stops_a_long_listing_cleanly():
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_the_interpreter_is_read_from_gdbs_own_options_only():
+    """-i/--interp[reter] in gdb's options, abbreviated as gdb accepts; never
+    a program's argument after --args, nor an option's value."""
+    cases = [(["-i", "dap"], "dap"), (["--interp=mi3"], "mi"), (["--interpreter", "mi"], "mi"),
+             (["-interpreter=mi2"], "mi"), (["-q", "--args", "p", "-i", "mi"], "console"),
+             (["-ex", "-i", "p"], "console"), (["--in=mi"], "console"), ([], "console")]
+    out = gdb("python from libdefer_gdb import interp\n"
+              "for argv, want in %r:\n"
+              "    print('INTERP', argv, interp.parse(argv), want)" % (cases,))
+    rows = re.findall(r"^INTERP (\[.*\]) (\w+) (\w+)$", out, re.M)
+    assert len(rows) == len(cases) and all(got == want for _, got, want in rows), out
