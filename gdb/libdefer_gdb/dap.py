@@ -96,7 +96,7 @@ def _call_children(d, by_addr):
         out.extend(records.argument_values(d))
     except gdb.error as e:
         out.append(("arguments", "<%s>" % e))
-    out.append(("deferred by", records.format_site(d.pc)))
+    out.append(("deferred by", records.format_site(d.pc, raw=True)))
     out.append(("state", d.state(by_addr)))
     return [(n or "arg%d" % (i + 1), v) for i, (n, v) in enumerate(out)]
 
@@ -109,8 +109,9 @@ def _make_refs():
         """One deferred call: value `fn(args)`, children its details."""
 
         def __init__(self, d, by_addr):
-            super().__init__("defer %d: %s" % (d.index, records.format_call(d, False)))
-            self.text = records.format_call(d)
+            super().__init__("defer %d: %s" % (d.index, records.mi_text(
+                records.format_call(d, False, raw=True))))
+            self.text = records.mi_text(records.format_call(d, raw=True))
             self.items = _call_children(d, by_addr)
 
         def to_object(self):
@@ -264,7 +265,7 @@ def _wrap_stopped(original):
             _pending = None
             body["description"] = "unrecovered panic" if kind == "fatal" else "panic"
             if p is not None:
-                body["text"] = p.msg
+                body["text"] = records.mi_text(p.msg)
         return original(event, body)
     return send_event_maybe_later
 
@@ -276,15 +277,16 @@ def _exception_info(**args):
         kind, p, older = _stop
         details = {"typeName": "panic"}
         if p is not None:
-            details["message"] = p.msg
-            details["stackTrace"] = "raised in " + records.format_site(p.pc)
+            details["message"] = records.mi_text(p.msg)
+            details["stackTrace"] = "raised in " + records.format_site(p.pc, raw=True)
             if p.arg:
                 details["evaluateName"] = "(void *)%#x" % p.arg
             details["innerException"] = [
-                {"typeName": "panic", "message": q.msg,
-                 "stackTrace": "raised in " + records.format_site(q.pc)} for q in older]
+                {"typeName": "panic", "message": records.mi_text(q.msg),
+                 "stackTrace": "raised in " + records.format_site(q.pc, raw=True)}
+                for q in older]
         return {"exceptionId": "panic",
-                "description": p.msg if p is not None else "panic",
+                "description": records.mi_text(p.msg) if p is not None else "panic",
                 "breakMode": "unhandled" if kind == "fatal" else "always",
                 "details": details}
     return _in_gdb(info)

@@ -27,6 +27,19 @@ class _Arg:
         return self._value
 
 
+def _safe(value):
+    """A value as bt may print it: gdb writes a pointer's <symbol> raw, and
+    symbol names are the program's bytes.  When gdb's text of it is not
+    printable, bt gets that text escaped instead (printed as a string)."""
+    if interp.top_level() != "console" or not isinstance(value, gdb.Value):
+        return value
+    try:
+        text = value.format_string()
+    except (gdb.error, gdb.MemoryError, RuntimeError):
+        return value
+    return value if text.isprintable() else records.printable(text)
+
+
 class DeferredCall(FrameDecorator):
     """One deferred call, printed like a frame: `defer N: fn (args) at site`."""
 
@@ -38,7 +51,7 @@ class DeferredCall(FrameDecorator):
         tag = "defer %d" % self._d.index
         if self._state != "pending":
             tag += " (%s)" % self._state
-        return "%s: %s" % (tag, records.Symbols.function_name(self._d.fn))
+        return records.printable("%s: %s" % (tag, records.Symbols.function_name(self._d.fn)))
 
     def address(self):
         # gdb's DAP server needs an address for every frame it lists
@@ -47,7 +60,7 @@ class DeferredCall(FrameDecorator):
 
     def frame_args(self):
         try:
-            return [_Arg(n, v) for n, v in records.argument_values(self._d)]
+            return [_Arg(n, _safe(v)) for n, v in records.argument_values(self._d)]
         except gdb.error:
             return None
 
@@ -70,11 +83,33 @@ def _printable(text):
 
 
 class Plain(FrameDecorator):
-    """Under gdb's DAP server, every frame: the Locals scope comes from
-    frame_locals(), and libdefer's own marker variables (__defer_fr, ...)
-    are not the user's."""
+    """Every frame of a backtrace that has deferred calls (and, under gdb's
+    DAP server, of every backtrace): function and file names printed
+    escaped, like the calls' (the program's debug info may hold any bytes),
+    and Locals without libdefer's own marker variables (__defer_fr, ...)."""
 
     libdefer_calls = None       # ([Defer], panics by address) when it owns some
+
+    def function(self):
+        return _printable(self._base.function())
+
+    def filename(self):
+        return _printable(self._base.filename())
+
+    def frame_args(self):
+        args = self._base.frame_args()
+        if not args or interp.top_level() != "console":
+            return args
+        frame, out = self.inferior_frame(), []
+        for a in args:
+            sym, v = a.symbol(), a.value()
+            try:
+                if v is None and isinstance(sym, gdb.Symbol):
+                    v = sym.value(frame)
+            except (gdb.error, RuntimeError, TypeError):
+                v = None
+            out.append(_Arg(sym, _safe(v)) if isinstance(v, gdb.Value) else a)
+        return out
 
     def frame_locals(self):
         locs = self._base.frame_locals()
@@ -92,12 +127,6 @@ class Owner(Plain):
         FrameDecorator.__init__(self, fobj)
         self._calls = calls
         self.libdefer_calls = records_
-
-    def function(self):
-        return _printable(self._base.function())
-
-    def filename(self):
-        return _printable(self._base.filename())
 
     def elided(self):
         inner = self._base.elided() if hasattr(self._base, "elided") else None
@@ -136,10 +165,8 @@ class DeferFrameFilter:
             if calls:
                 yield Owner(fd, [DeferredCall(fd.inferior_frame(), d, s) for d, s in calls],
                             ([d for d, _ in calls], by_addr))
-            elif dap:
-                yield Plain(fd)
             else:
-                yield fd
+                yield Plain(fd)
 
 
 def _owners():

@@ -38,14 +38,15 @@ def _g(thread_arg):
 
 
 def _fit_value_size(msg):
-    """A gdb value may be at most `max-value-size` bytes (64 KiB by
-    default): a longer message is cut to fit, with the runtime's marker."""
+    """The message as a gdb string value: the program's very bytes (not
+    UTF-8 ones included), cut to `max-value-size` (64 KiB by default) with
+    the runtime's marker when longer."""
+    raw = msg.encode("utf-8", "surrogateescape")
     limit = gdb.parameter("max-value-size")
-    if limit is None or limit < 0 or len(msg.encode()) < limit:     # -1: unlimited
-        return msg
-    keep = max(limit - 64, 0)
-    rest = len(msg.encode()) - keep
-    return msg.encode()[:keep].decode("utf-8", "ignore") + " [... %d more bytes not shown]" % rest
+    if limit is not None and limit >= 0 and len(raw) >= limit:     # -1: unlimited
+        keep = max(limit - 64, 0)
+        raw = raw[:keep] + b" [... %d more bytes not shown]" % (len(raw) - keep)
+    return gdb.Value(raw + b"\0", gdb.lookup_type("char").array(len(raw)))
 
 
 def _empty_string():

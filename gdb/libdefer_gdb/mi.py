@@ -95,8 +95,8 @@ class ListDefers(gdb.MICommand):
                 level = fm.owner(d.sp)
                 item = {
                     "index": str(d.index),
-                    "function": records.format_call(d, with_args=False),
-                    "call": records.format_call(d),
+                    "function": records.format_call(d, with_args=False, raw=True),
+                    "call": records.mi_text(records.format_call(d, raw=True)),
                     "args": [{"name": name or "arg%d" % (i + 1), "value": text}
                              for i, (name, text) in enumerate(records.arguments(d))],
                     "state": d.state(by_addr),
@@ -127,7 +127,7 @@ class ListPanics(gdb.MICommand):
             chain = snap.panics(g)
             index = {d.addr: d.index for d in snap.defers(g, None)} if chain else {}
             for p in chain:
-                item = {"index": str(p.index), "message": p.msg, "state": p.state(),
+                item = {"index": str(p.index), "message": records.mi_text(p.msg), "state": p.state(),
                         "raised": _site(p.pc), "record": "%#x" % p.addr}
                 if p.arg:
                     item["value"] = "%#x" % p.arg

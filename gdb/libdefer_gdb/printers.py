@@ -71,7 +71,7 @@ class PanicPrinter:
             if max(flags.values()) > 1:
                 return "<libdefer: not a panic record (%s)>" % " ".join(
                     "%s=%d" % kv for kv in sorted(flags.items()))
-            msg = v["msg"].string(length=records.PANIC_MSG, errors="backslashreplace")
+            msg = v["msg"].string(length=records.PANIC_MSG, errors="surrogateescape")
             msg = msg.split("\0")[0]
             p = records.Panic(0, flags, msg, 0)
             if p.goexit:

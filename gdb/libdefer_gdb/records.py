@@ -778,7 +778,7 @@ class Snapshot:
         except Fault:
             return msg + " [... %d more bytes: unreadable]" % (textlen - len(msg))
         self.text_left -= want
-        whole = raw.split(b"\0")[0].decode("utf-8", "backslashreplace")
+        whole = raw.split(b"\0")[0].decode("utf-8", "surrogateescape")
         if want < textlen:
             whole += " [... %d more bytes not shown]" % (textlen - want)
         return whole
@@ -815,7 +815,9 @@ class Snapshot:
             msg = ""
             if msgoff is not None:
                 raw = buf[msgoff:msgoff + PANIC_MSG]
-                msg = raw.split(b"\0")[0].decode("utf-8", "backslashreplace")
+                # The program's bytes: not UTF-8 ones kept as surrogate
+                # escapes, for printable() to show and MI to spell out.
+                msg = raw.split(b"\0")[0].decode("utf-8", "surrogateescape")
                 if len(raw.split(b"\0")[0]) == PANIC_MSG - 1:
                     msg = self._whole_message(buf, msg)
             if f["recovered"] > 1 or f["aborted"] > 1 or f["goexit"] > 1:
@@ -859,17 +861,28 @@ def _escape_char(c):
     if e is not None:
         return e
     o = ord(c)
+    if 0xDC80 <= o <= 0xDCFF:           # surrogateescape: the byte o - 0xDC00
+        return "\\%03o" % (o - 0xDC00)
     if o < 0x100:
         return "\\%03o" % o
     return "\\u%04x" % o if o < 0x10000 else "\\U%08x" % o
 
 
-def printable(s):
+def printable(s, tabs=False):
     """s with every character that is not printable (controls, escapes,
-    bidirectional overrides, line separators) written C-style."""
+    bidirectional overrides, line separators) written C-style; a byte that
+    is not UTF-8 (decoded as a surrogate escape) as its octal escape.
+    tabs=True keeps tabs (gdb's own source lines)."""
     if s.isprintable():
         return s
-    return "".join(c if c.isprintable() else _escape_char(c) for c in s)
+    return "".join(c if c.isprintable() or (tabs and c == "\t") else _escape_char(c)
+                   for c in s)
+
+
+def mi_text(s):
+    """s for MI and DAP, whose strings must be text: a byte that is not UTF-8
+    becomes a literal \\xNN."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def quoted(s):
@@ -907,7 +920,7 @@ class Symbols:
 
     @classmethod
     def function_name(cls, addr):
-        return cls._get("fn", addr, lambda a: printable(_function_name(a)))
+        return cls._get("fn", addr, _function_name)
 
     @classmethod
     def site(cls, pc):
@@ -1127,7 +1140,6 @@ def _fmt_pointer(raw):
                 s = t
         except (gdb.error, RuntimeError):
             pass
-        s = printable(s)                 # <symbol> is the program's bytes
         if len(_pointer_text) > 1 << 16:
             _pointer_text.clear()
         _pointer_text[raw] = s
@@ -1252,14 +1264,15 @@ def _plan(d):
 _plans = {}
 
 
-def format_call(d, with_args=True):
-    """'fn(a=1, b=0x... "x")' for a record."""
+def format_call(d, with_args=True, raw=False):
+    """'fn(a=1, b=0x... "x")' for a record: escaped for a text view, or
+    raw=True as the program's bytes (MI and DAP, which quote it themselves)."""
     name, steps = _plan(d)
-    if not with_args:
-        return name
-    regs = (d.iregs, d.fregs)
-    return "%s(%s)" % (name, ", ".join([prefix + f(regs[src][idx])
-                                         for prefix, src, idx, f in steps]))
+    if with_args:
+        regs = (d.iregs, d.fregs)
+        name = "%s(%s)" % (name, ", ".join([prefix + f(regs[src][idx])
+                                            for prefix, src, idx, f in steps]))
+    return name if raw else printable(name)
 
 
 def _fullname(pc):
@@ -1275,14 +1288,15 @@ def _fullname(pc):
 def _site_text(pc):
     func, filename, line = Symbols.site(pc)
     if filename:
-        return printable("%s at %s:%d" % (func, filename, line))
-    return printable("%s at %#x" % (func, pc))
+        return "%s at %s:%d" % (func, filename, line)
+    return "%s at %#x" % (func, pc)
 
 
-def format_site(pc):
+def format_site(pc, raw=False):
     """'func at file:line' (or 'func at 0xaddr') for a return address: the
-    line of the call.  Cached."""
-    return Symbols.site_text(pc)
+    line of the call; escaped unless raw (as format_call).  Cached."""
+    text = Symbols.site_text(pc)
+    return text if raw else printable(text)
 
 
 # ---------------------------------------------------------------------------

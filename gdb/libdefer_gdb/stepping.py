@@ -356,13 +356,17 @@ def _show(header):
     """The header, then the stop location as `step` shows it."""
     gdb.write(header + "\n")
     try:
-        text = gdb.execute("frame", False, True)
+        # `print symbol off`: a pointer argument's <symbol> (the program's
+        # bytes, newlines included) is not part of gdb's line at all.
+        with gdb.with_parameter("print symbol", False):
+            text = gdb.execute("frame", False, True)
     except gdb.error as e:
         gdb.write("(%s)\n" % e)
         return
     if text.startswith("#0  "):
         text = text[4:]
-    gdb.write(text)
+    # gdb's own frame line holds the program's names and source line raw.
+    gdb.write("".join(records.printable(ln, tabs=True) + "\n" for ln in text.splitlines()))
 
 
 def params_locking():

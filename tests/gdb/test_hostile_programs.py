@@ -9,6 +9,8 @@ import pytest
 from gdbtest import BUILD, ROOT, SCEN, compile_program, gdb
 
 HOSTILE = SCEN / "hostile.c"
+# A data symbol's new name: gdb prints pointers into it as <name>.
+EVIL_DATA = "evilbuf\x1b[31m\n  defer 9: FORGED"
 NAMES = SCEN / "hostile_names.S"
 
 
@@ -19,7 +21,8 @@ def hostile(request):
     if not out.exists():
         # Only the hostile names stay at the deferred functions' addresses.
         subprocess.run(["objcopy", "--strip-symbol=hostile_eval", "--strip-symbol=hostile_call",
-                        str(exe), str(out)], check=True)
+                        "--redefine-sym=hostile_buf=" + EVIL_DATA, str(exe), str(out)],
+                       check=True)
     return out
 
 
@@ -30,7 +33,7 @@ def _assert_escaped(out):
     assert "\\033[2J" in out, out            # the escape is still visible, written C-style
 
 
-VIEWS = ["info defers", "info defers -full", "info panics", "bt",
+VIEWS = ["info defers", "info defers -full", "info panics", "bt", "bt full",
          "print *allgs", "print *allgs->_panic",
          "python from libdefer_gdb import tui; print('\\n'.join(tui._lines()))"]
 
@@ -70,7 +73,7 @@ def test_catchpoint_and_fatal_stop_lines_are_escaped(hostile, tmp_path):
 def test_defer_step_messages_are_escaped(hostile, tmp_path):
     out = gdb("catch panic", "run", "defer step", "defer step", exe=hostile,
               args=[tmp_path / "m"])
-    assert "defer step: entering stop_here(x=3)" in out, out
+    assert "defer step: entering stop_here(x=3, buf=" in out, out
     _assert_escaped(out)
 
 

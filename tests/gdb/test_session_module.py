@@ -19,7 +19,7 @@ def test_mi_strings_come_back_exactly_as_the_program_holds_them():
         (t,) = s.threads()
         assert t.panics[0].message == '\x1b]0;pwned\x07\n  panic 9: "forged"  [recovered]'
         assert t.name.startswith("\x1b[2J")       # gdb reads comm up to its newline
-        assert [d.call for d in t.defers][0] == "stop_here(x=3)"
+        assert [d.call for d in t.defers][0].startswith("stop_here(x=3, buf=0x")
 
 
 def test_nested_mi_values_parse_into_dicts_and_lists():

@@ -19,6 +19,7 @@
 char cmd[4096];
 void hostile_eval(int);		/* symbol "_main',($pwned=42),'main" */
 void hostile_call(int);		/* symbol "_main',((int(*)(char*))system)(cmd),'main" */
+extern char hostile_buf[];	/* renamed "evilbuf\033[31m\n  defer 9: FORGED" by the test */
 volatile int sink;
 
 __attribute__((noinline)) void checkpoint(void)
@@ -26,9 +27,10 @@ __attribute__((noinline)) void checkpoint(void)
 	sink++;
 }
 
-static void stop_here(int x)
+static void stop_here(int x, const char *buf)
 {
 	(void)x;
+	(void)buf;
 	checkpoint();
 }
 
@@ -38,7 +40,7 @@ static void site(void)
 	defer_frame;
 	defer(hostile_eval, 1);
 	defer(hostile_call, 2);
-	defer(stop_here, 3);
+	defer(stop_here, 3, hostile_buf);
 	panic("\x1b]0;pwned\x07\n  panic 9: \"forged\"  [recovered]");
 }
 

@@ -14,4 +14,12 @@ hostile_eval:
 hostile_call:
 "_main',((int(*)(char*))system)(cmd),'main":
 	ret
+	/* Data whose name the test rewrites (objcopy --redefine-sym) into an
+	 * escape sequence and a forged line: gdb prints it as <name>. */
+	.data
+	.globl hostile_buf
+	.type hostile_buf, @object
+	.size hostile_buf, 8
+hostile_buf:
+	.ascii "buffer\0\0"
 	.section .note.GNU-stack,"",@progbits
