@@ -226,7 +226,7 @@ class Catchpoint(gdb.Breakpoint):
             return False
         self.message = text
         if self.kind == "panic":
-            dap.note_stop("panic", gdb.selected_thread())
+            dap.note_stop("panic", gdb.selected_thread(), self)
         return True
 
     def describe(self, t):
@@ -411,7 +411,7 @@ class FatalStop(gdb.Breakpoint):
         if self.hit_now:
             t = gdb.selected_thread()
             self.last = (t.inferior.num, t.ptid[1], gdb.selected_frame().pc())
-            dap.note_stop("fatal", t)
+            dap.note_stop("fatal", t, self)
         return self.hit_now
 
     def report(self, t):

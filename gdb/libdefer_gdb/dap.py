@@ -202,7 +202,7 @@ def _wrap_exception_filters(original):
         theirs = [o for o in asked if o.get("filterId") not in _OURS]
         result = original(filters=[], filterOptions=theirs, **args)
         gdb_bps = iter(result.get("breakpoints", ()))
-        mine = _in_gdb(lambda: _set_ours({o["filterId"] for o in asked
+        mine = _in_gdb(lambda: _set_ours({o["filterId"]: o.get("condition") for o in asked
                                           if o.get("filterId") in _OURS}))
         out = []
         for o in asked:                      # the order the client sent
@@ -212,14 +212,23 @@ def _wrap_exception_filters(original):
 
 
 def _set_ours(wanted):
-    """Make libdefer's filters exactly `wanted`; their DAP breakpoints."""
+    """Make libdefer's filters exactly `wanted` ({filter: condition or
+    None}); their DAP breakpoints."""
     global _panic_bp, _unrecovered
     from . import catchpoints
     out = {}
     if "libdefer-panic" in wanted:
         if _panic_bp is None or not _panic_bp.is_valid():
             _panic_bp = catchpoints.make_quietly(lambda: catchpoints.Catchpoint("panic"))
-        out["libdefer-panic"] = {"verified": True, "id": _panic_bp.number}
+        # Verified even while pending (the program is loaded only at launch,
+        # after this request): gdb's DAP server tells clients of changes
+        # only for breakpoints it made, so an unverified one would stay so.
+        bp = {"id": _panic_bp.number, "verified": True}
+        try:
+            _panic_bp.condition = wanted["libdefer-panic"] or None
+        except gdb.error as e:
+            bp.update(verified=False, message=str(e))
+        out["libdefer-panic"] = bp
     elif _panic_bp is not None:
         if _panic_bp.is_valid():
             _panic_bp.delete()
@@ -227,17 +236,21 @@ def _set_ours(wanted):
     _unrecovered = "libdefer-unrecovered" in wanted
     catchpoints.set_stop_on_fatal(_unrecovered)
     if _unrecovered:
-        out["libdefer-unrecovered"] = {"verified": True}
+        out["libdefer-unrecovered"] = (
+            {"verified": False, "message": "this filter takes no condition"}
+            if wanted["libdefer-unrecovered"] else {"verified": True})
     return out
 
 
-def note_stop(kind, t):
-    """Called from a libdefer stop (catch panic, the fatal stop) on gdb's
-    thread, before gdb reports it: under DAP, report it as an exception."""
-    global _stop, _pending
+def note_stop(kind, t, bp):
+    """Called from a libdefer stop() (catch panic, the fatal stop) on gdb's
+    thread, when it asks gdb to stop: under DAP, the stopped event that
+    follows is an exception, if gdb does stop for bp (a condition or an
+    ignore count can still say no: _wrap_stopped checks)."""
+    global _pending
     if _events is None:
         return
-    if kind == "panic" and _panic_bp is None:
+    if kind == "panic" and bp is not _panic_bp:
         return                               # a user's own `catch panic`
     p = None
     try:
@@ -248,8 +261,7 @@ def note_stop(kind, t):
         older = list(chain[1:])
     except (records.NotLinked, records.Fault, gdb.error):
         older = []
-    _stop = _pending = (kind, p, older)
-    _events.expect_stop("exception")
+    _pending = (kind, p, older, bp)
 
 
 def _forget_stop(_event=None):
@@ -257,15 +269,28 @@ def _forget_stop(_event=None):
     _stop = _pending = None
 
 
+def _ours(pending, body):
+    """Is this stop the one note_stop saw coming?"""
+    from . import catchpoints
+    kind, _p, _older, bp = pending
+    if kind == "fatal":
+        return catchpoints.at_fatal_stop(gdb.selected_thread())
+    return bp.is_valid() and bp.number in body.get("hitBreakpointIds", ())
+
+
 def _wrap_stopped(original):
     def send_event_maybe_later(event, body=None):
-        global _pending
-        if event == "stopped" and _pending is not None and body is not None:
-            kind, p, _older = _pending
-            _pending = None
-            body["description"] = "unrecovered panic" if kind == "fatal" else "panic"
-            if p is not None:
-                body["text"] = records.mi_text(p.msg)
+        global _pending, _stop
+        if event == "stopped" and body is not None:
+            pending, _pending = _pending, None
+            _stop = None
+            if pending is not None and _ours(pending, body):
+                kind, p, older, _bp = pending
+                _stop = (kind, p, older)
+                body["reason"] = "exception"
+                body["description"] = "unrecovered panic" if kind == "fatal" else "panic"
+                if p is not None:
+                    body["text"] = records.mi_text(p.msg)
         return original(event, body)
     return send_event_maybe_later
 

@@ -22,7 +22,7 @@ NODE_MODULES = Path(os.environ.get("LIBDEFER_CACHE", "/var/cache/libdefer")) / "
 STEP_C = Path(__file__).resolve().parent / "part2" / "scenarios" / "step.c"
 
 
-def _session(tmp_path, mode, link="static", adapter_argv=None):
+def _session(tmp_path, mode, link="static", adapter_argv=None, filters=None):
     for need in (GDB16, NODE_MODULES / "@vscode" / "debugadapter-testsupport"):
         if not need.exists():
             pytest.fail("make test sets up %s (scripts/gdb-chroot, scripts/npm-deps)" % need)
@@ -32,7 +32,8 @@ def _session(tmp_path, mode, link="static", adapter_argv=None):
     adapter.write_text("#!/bin/sh\nexec %s\n" % (adapter_argv or
                                                 '%s -q -i dap -iex "source %s"' % (GDB16, ENTRY)))
     exe = compile_program(STEP_C, link=link)
-    r = subprocess.run(["node", str(SESSION), str(adapter), str(exe.resolve()), mode],
+    r = subprocess.run(["node", str(SESSION), str(adapter), str(exe.resolve()), mode] +
+                       ([json.dumps(filters)] if filters else []),
                        capture_output=True, text=True, timeout=300, cwd=str(ROOT),
                        env=dict(os.environ, NODE_PATH=str(NODE_MODULES)))
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
@@ -122,3 +123,20 @@ def test_deferdb_dap_is_a_debug_adapter(tmp_path):
     out = _session(tmp_path, "panic", adapter_argv="env GDB=%s %s --dap" % (
         GDB16, ROOT / "gdb" / "deferdb"))
     assert out["stops"][0]["reason"] == "exception" and out.get("terminated") is True, out
+
+
+def test_a_panic_filter_condition_is_applied_and_other_stops_stay_breakpoints(tmp_path):
+    """condition "0": the panic never stops; the breakpoint in the call it
+    runs must then be reported as a breakpoint, not as that panic."""
+    out = _session(tmp_path, "panic", filters={"filters": [], "filterOptions": [
+        {"filterId": "libdefer-panic", "condition": "0"}]})
+    assert out["exceptionBreakpoints"][0]["verified"] is True, out
+    assert [s["reason"] for s in out["stops"]] == ["breakpoint"], out["stops"]
+    assert "text" not in out["stops"][0] or out["stops"][0]["text"] is None
+
+
+def test_the_unrecovered_filter_refuses_a_condition(tmp_path):
+    out = _session(tmp_path, "panic", filters={"filters": [], "filterOptions": [
+        {"filterId": "libdefer-unrecovered", "condition": "1"}]})
+    assert out["exceptionBreakpoints"] == [
+        {"verified": False, "message": "this filter takes no condition"}], out

@@ -105,3 +105,27 @@ def test_defer_step_enters_a_function_whose_file_name_has_spaces(tmp_path):
     out = gdb("catch panic", "run", "defer step", "info line *$pc", exe=exe)
     assert "defer step: entering cleanup(x=7)" in out, out
     assert re.search(r'Line 5 of "[^"]*step me\.c"', out), out
+
+
+BAD_UTF8 = r'''#include <defer.h>
+volatile int sink;
+__attribute__((noinline)) void checkpoint(void) { sink++; }
+static void stop(int x) { (void)x; checkpoint(); }
+int main(void)
+{
+	defer_frame;
+	defer(stop, 1);
+	panic("bad\xff byte");
+}
+'''
+
+
+def test_a_message_that_is_not_utf8_keeps_its_bytes():
+    exe = compile_program(BAD_UTF8, name="badutf8")
+    out = gdb("break checkpoint", "run", "info panics",
+              "python print('BYTES', bytes(gdb.parse_and_eval('$_panic_message()').string("
+              "'latin-1'), 'latin-1'))",
+              'interpreter-exec mi "-defer-list-panics"', exe=exe)
+    assert '  panic 1: "bad\\377 byte"  [running]' in out, out
+    assert "BYTES b'bad\\xff byte'" in out, out
+    assert 'message="bad\\\\xff byte"' in out, out

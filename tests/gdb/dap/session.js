@@ -2,7 +2,7 @@
 // A VS Code-style DAP session against `gdb -i dap` with libdefer's extension,
 // driven by Microsoft's own test client (@vscode/debugadapter-testsupport).
 //
-//   node session.js ADAPTER PROGRAM MODE
+//   node session.js ADAPTER PROGRAM MODE [EXCEPTION-BREAKPOINTS-JSON]
 //
 // ADAPTER is a script that execs gdb -i dap; PROGRAM MODE is the debuggee.
 // Prints one JSON object: what each step of the session answered, for
@@ -11,7 +11,7 @@
 const { DebugClient } = require('@vscode/debugadapter-testsupport');
 
 async function main() {
-	const [adapter, program, mode] = process.argv.slice(2);
+	const [adapter, program, mode, filters] = process.argv.slice(2);
 	const out = {};
 	const dc = new DebugClient('/bin/sh', adapter, 'gdb');
 	dc.defaultTimeout = 60000;
@@ -28,7 +28,7 @@ async function main() {
 		// gdb answers launch only after configurationDone.
 		const launched = dc.launchRequest({ program, args: [mode] });
 		await initialized;
-		const ex = await dc.setExceptionBreakpointsRequest({
+		const ex = await dc.setExceptionBreakpointsRequest(filters ? JSON.parse(filters) : {
 			filters: ['libdefer-panic', 'libdefer-unrecovered'] });
 		out.exceptionBreakpoints = ex.body.breakpoints;
 		await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'seen_middle' }] });
