@@ -108,9 +108,13 @@ $(eval $(call sanitized_libdefer,tsan,-fsanitize=thread))
 # The runtime benchmark (make bench).
 # Functions and loops aligned: otherwise where the linker happens to put the
 # tiny baseline functions moves the direct call's time by 15%.
-$(B)/bench/defer_bench: libdefer/bench/defer_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
+# forced_unwind.c, with -fexceptions, measures the unwinder's forced unwinding
+# (what running the cleanups of the frames a panic crosses would cost).
+$(B)/bench/defer_bench: libdefer/bench/defer_bench.c libdefer/bench/forced_unwind.c \
+		$(B)/libdefer.a $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 -fexceptions -c libdefer/bench/forced_unwind.c -o $@-fu.o
 	$(CC) $(CFLAGS_COMMON) -O2 -falign-functions=64 -falign-loops=32 -Ilibdefer/include \
-		$< $(B)/libdefer.a -o $@
+		$< $@-fu.o $(B)/libdefer.a -o $@
 all: $(B)/bench/defer_bench
 

@@ -102,7 +102,9 @@
  *
  * The rest of that function is skipped, like the rest of any frame the panic
  * went through; `__attribute__((cleanup))` variables in those frames do not
- * run (as with longjmp): use defer.
+ * run (as with longjmp, also with -fexceptions): use defer.  Nor do the
+ * recovering function's own cleanup variables declared after its
+ * defer_result (the return there is before their scope).
  *
  * panic() is deliberately not noreturn (see gopanic below); a function
  * that owns a defer_frame must be able to return, so do not end all of its
