@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * units.c - systemd-style C (_cleanup_(freep), _cleanup_close_) mixed with
  * defer: load every *.unit file of a directory, each a list of key=value

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * forced_unwind.c - built with -fexceptions: what it would cost to run
  * the cleanups of the frames a panic crosses the way glibc's thread

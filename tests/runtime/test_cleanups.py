@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The cleanups of the frames a recovered panic crosses: today's
 documented limit (issue 12 point 4 is open).  A panic drops the frames it
 crosses as longjmp does, with or without unwind tables (-fexceptions):

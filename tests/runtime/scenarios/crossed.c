@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What a recovered panic runs of the frames it crosses, and of the
  * recovering frame, besides libdefer's own deferred calls: the documented
