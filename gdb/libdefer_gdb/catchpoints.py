@@ -402,7 +402,7 @@ class FatalStop(gdb.Breakpoint):
     def __init__(self, spec, made):
         made.append(self)
         gdb.Breakpoint.__init__(self, spec, internal=True)
-        self.silent = True
+        self.silent = interp.top_level() == "console"      # as Catchpoint
         self.hit_now = False
         self.last = None
 

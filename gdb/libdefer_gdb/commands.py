@@ -393,6 +393,10 @@ def list_thread_panics(snap, t, out):
             if d is not None:
                 out("           running defer %d: %s (deferred by %s)" % (
                     d.index, records.format_call(d), records.format_site(d.pc)))
+            elif getattr(defers, "truncated", False):
+                # Not read, not freed: the budget ended the walk first.
+                out("           running a deferred call past the records read (%s)" %
+                    records.budget_hint())
             else:
                 old = snap.defer_at(p.defer)
                 what = ("%s (deferred by %s)" % (records.format_call(old),

@@ -205,3 +205,11 @@ def test_front_ends_can_probe_for_libdefers_commands(mi):
         "command": {"exists": "true"}}
     assert parse(m.cmd("-info-gdb-mi-command defer-list-panics")) == {
         "command": {"exists": "true"}}
+
+
+def test_the_fatal_panic_stop_is_a_full_stop_record(mi):
+    m = mi(step_prog(), "fatal")
+    stop = parse("*stopped," + m.run_to_stop("-exec-run"))
+    assert stop["reason"] == "breakpoint-hit" and stop["thread-id"] == "1", stop
+    assert stop["frame"]["func"] == "gopanic" and stop["frame"]["fullname"].startswith("/"), stop
+    m.p.expect_exact("Unrecovered panic in thread 1")
