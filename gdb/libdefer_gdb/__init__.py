@@ -12,6 +12,9 @@ Modules, by concern:
   stepping     defer step
   tui          the defers window and layout
   mi           -defer-list-defers, -defer-list-panics
+  dap          libdefer in gdb's DAP server (gdb -i dap)
+  interp       which interpreter gdb runs (console, MI, DAP)
+  version      __version__ and `show defer version`
 
 register(objfile) is what auto-load scripts call: the commands, parameters,
 functions and frame filter are global and installed once; the

@@ -103,7 +103,10 @@ def _complete_threads(text, word, options):
     prev = before[-1] if before else ""
     if prev == "-frame":
         return []                       # a frame number: nothing to offer
-    cands = list(options) + ["all"]
+    if "all" in before:
+        return []                       # `all` takes nothing after it
+    cands = [o for o in options if o not in before] + ([] if before and any(
+        w[:1].isdigit() for w in before) else ["all"])
     try:
         cands += [records.thread_id_string(t) for t in gdb.selected_inferior().threads()]
     except gdb.error:
@@ -304,6 +307,8 @@ Examples:
                 try:
                     frame = int(words[i + 1])
                 except ValueError:
+                    frame = -1
+                if frame < 0:
                     raise Usage("-frame needs a frame number, not %r" % words[i + 1])
                 i += 1
             elif w.startswith("-"):

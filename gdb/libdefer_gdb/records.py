@@ -2,7 +2,7 @@
 """records.py - the one layer that reads libdefer's records out of the inferior.
 
 Everything else in the package (commands, printers, the bt decorator,
-convenience functions, and later catchpoints, stepping, TUI and MI) asks
+convenience functions, catchpoints, stepping, TUI, MI and DAP) asks
 this module for plain Python objects and never reads inferior memory
 itself.  The layers, top to bottom:
 
@@ -356,7 +356,6 @@ def _scan_for_table():
     """The run-time address of _defer_debug_offsets in a program without
     symbols: search the objfiles' data sections for DEFER_DEBUG_MAGIC and
     relocate through gdb's section map (`info files`)."""
-    import re
     try:
         text = gdb.execute("info files", to_string=True)
     except gdb.error:

@@ -99,7 +99,7 @@ class DefersWindow:
         self.top = max(0, min(self.top, len(rows) - 1))
         shown = rows[self.top:self.top + height]
         below = len(rows) - self.top - len(shown)
-        if below > 0 and height > 1:
+        if below > 0:                       # even in a one-row window: say so
             shown[-1] = ("-- %d more lines: scroll (wheel, or focus defers and arrows) --" %
                          (below + 1))[:width]
         # Each row padded to the width, no newlines: a full-width row followed
