@@ -574,21 +574,31 @@ static long status_field(int pid, int tid, const char *key)
 	return v;
 }
 
-/* The state letter of /proc/PID/task/TID/stat (R, S, D, Z, t...), 0 if gone. */
-static char thread_state(int pid, int tid)
+/* /proc/PID/task/TID/WHAT into buf, NUL-terminated: its length, 0 if gone. */
+static size_t task_file(int pid, int tid, const char *what, char *buf, size_t size)
 {
-	char path[64], buf[512], *p;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/%s", pid, tid, what);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
-	n = read(fd, buf, sizeof buf - 1);
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
+	return (size_t)n;
+}
+
+/* The state letter of /proc/PID/task/TID/stat (R, S, D, Z, t...), 0 if gone. */
+static char thread_state(int pid, int tid)
+{
+	char buf[512], *p;
+
+	if (!task_file(pid, tid, "stat", buf, sizeof buf))
+		return 0;
 	/* The name in parentheses may hold anything: the state follows the last ')'. */
 	if (!(p = strrchr(buf, ')')) || p[1] != ' ')
 		return 0;
@@ -603,20 +613,12 @@ static char thread_state(int pid, int tid)
  */
 static int in_vfork(int pid, int tid)
 {
-	char path[64], buf[256];
+	char buf[256];
 	long nr = -1;
 	unsigned long a0 = 0;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", pid, tid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!task_file(pid, tid, "syscall", buf, sizeof buf))
 		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	if (sscanf(buf, "%ld %lx", &nr, &a0) < 1)
 		return 0;
 	return nr == 58 || (nr == 56 && (a0 & 0x4000)) || (nr == 435 && thread_state(pid, tid) == 'D');
