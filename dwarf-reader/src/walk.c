@@ -235,6 +235,25 @@ static int late(struct walk *w, uint64_t n)
 	return w->lim->deadline && (n & 1023) == 0 && dr_now() > w->lim->deadline;
 }
 
+/* Is the walk over a budget before reading one more record of a chain?
+ * n records of the kind read so far, lim of them allowed; kind names the
+ * budget ("records", "panics"), list and what the records in the words. */
+static int spent(struct walk *w, struct dr_g *g, uint64_t n, uint64_t lim, const char *kind,
+		 const char *list, const char *what)
+{
+	if (n >= lim) {
+		warn(g, 0, "%s cut short by the %s budget", list, kind);
+		budget(w, kind, what, n);
+		return 1;
+	}
+	if (late(w, n)) {
+		warn(g, 0, "%s cut short by the time budget", list);
+		budget(w, "time", what, n);
+		return 1;
+	}
+	return 0;
+}
+
 static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
 {
 	const struct dr_layout *l = w->l;
@@ -247,16 +266,9 @@ static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
 	for (; a; a = u64(rec, l->d.link)) {
 		struct dr_defer *d;
 
-		if (w->records >= w->lim->records) {
-			warn(g, 0, "list cut short by the records budget");
-			budget(w, "records", "deferred-call records", w->records);
+		if (spent(w, g, w->records, w->lim->records, "records", "list",
+			  "deferred-call records"))
 			return;
-		}
-		if (late(w, w->records)) {
-			warn(g, 0, "list cut short by the time budget");
-			budget(w, "time", "deferred-call records", w->records);
-			return;
-		}
 		if ((r = repeated(&w->seen, a)) != 0) {
 			if (r < 0)
 				warn(g, 0, "out of memory");
@@ -337,16 +349,8 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 		struct dr_panic *p;
 		size_t msglen;
 
-		if (w->panics >= w->lim->panics) {
-			warn(g, 0, "panic list cut short by the panics budget");
-			budget(w, "panics", "panic records", w->panics);
+		if (spent(w, g, w->panics, w->lim->panics, "panics", "panic list", "panic records"))
 			return;
-		}
-		if (late(w, w->panics)) {
-			warn(g, 0, "panic list cut short by the time budget");
-			budget(w, "time", "panic records", w->panics);
-			return;
-		}
 		if ((r = repeated(&w->seen, a)) != 0) {
 			if (r < 0)
 				warn(g, 0, "out of memory");

@@ -105,57 +105,51 @@ def _make_refs():
     """BaseReference subclasses, made once gdb's DAP module is loaded."""
     base = _varref.BaseReference
 
-    class Call(base):
+    class Node(base):
+        """A reference with a fixed list of children (`kids`)."""
+
+        def __init__(self, name, kids, extra):
+            super().__init__(name)
+            self.kids, self.extra = kids, extra
+
+        def to_object(self):
+            result = super().to_object()
+            result.update(self.extra)
+            result["namedVariables"] = len(self.kids)
+            return result
+
+        def has_children(self):
+            return True
+
+        def child_count(self):
+            return len(self.kids)
+
+    class Call(Node):
         """One deferred call: value `fn(args)`, children its details."""
 
         def __init__(self, d, by_addr):
             super().__init__("defer %d: %s" % (d.index, records.mi_text(
-                records.format_call(d, False, raw=True))))
-            self.text = records.mi_text(records.format_call(d, raw=True))
-            self.items = _call_children(d, by_addr)
-
-        def to_object(self):
-            result = super().to_object()
-            result["value"] = self.text
-            result["namedVariables"] = len(self.items)
-            return result
-
-        def has_children(self):
-            return True
-
-        def child_count(self):
-            return len(self.items)
+                records.format_call(d, False, raw=True))), _call_children(d, by_addr),
+                {"value": records.mi_text(records.format_call(d, raw=True))})
 
         def fetch_one_child(self, idx):
-            name, value = self.items[idx]
+            name, value = self.kids[idx]
             return name, value if isinstance(value, gdb.Value) else gdb.Value(str(value))
 
-    class Scope(base):
-        """The "Deferred calls" scope of one frame."""
+    class Scope(Node):
+        """The "Deferred calls" scope of one frame: its children are Calls
+        (references of their own, not gdb values)."""
 
         def __init__(self, calls, by_addr):
-            super().__init__("Deferred calls")
-            self.calls = [Call(d, by_addr) for d in calls]
-
-        def to_object(self):
-            result = super().to_object()
-            result["presentationHint"] = "locals"
-            result["expensive"] = False
-            result["namedVariables"] = len(self.calls)
-            return result
-
-        def has_children(self):
-            return True
-
-        def child_count(self):
-            return len(self.calls)
+            super().__init__("Deferred calls", [Call(d, by_addr) for d in calls],
+                             {"presentationHint": "locals", "expensive": False})
 
         def fetch_one_child(self, idx):      # not used: fetch_children gives ours
             raise IndexError(idx)
 
         def fetch_children(self, start, count):
-            end = len(self.calls) if count == 0 else start + count
-            return self.calls[start:end]
+            end = len(self.kids) if count == 0 else start + count
+            return self.kids[start:end]
 
     return Scope
 

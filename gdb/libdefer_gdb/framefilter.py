@@ -34,6 +34,10 @@ def _safe(value):
     if interp.top_level() != "console" or not isinstance(value, gdb.Value):
         return value
     try:
+        # Only a pointer's text holds a <symbol>; gdb escapes string
+        # contents itself.  Other values are not formatted twice.
+        if value.type.strip_typedefs().code != gdb.TYPE_CODE_PTR:
+            return value
         text = value.format_string()
     except (gdb.error, gdb.MemoryError, RuntimeError):
         return value

@@ -813,11 +813,11 @@ class Snapshot:
             f = rt.p.decode(buf)
             msg = ""
             if msgoff is not None:
-                raw = buf[msgoff:msgoff + PANIC_MSG]
+                raw = buf[msgoff:msgoff + PANIC_MSG].split(b"\0")[0]
                 # The program's bytes: not UTF-8 ones kept as surrogate
                 # escapes, for printable() to show and MI to spell out.
-                msg = raw.split(b"\0")[0].decode("utf-8", "surrogateescape")
-                if len(raw.split(b"\0")[0]) == PANIC_MSG - 1:
+                msg = raw.decode("utf-8", "surrogateescape")
+                if len(raw) == PANIC_MSG - 1:       # msg is full: ABI 2 has the rest
                     msg = self._whole_message(buf, msg)
             if f["recovered"] > 1 or f["aborted"] > 1 or f["goexit"] > 1:
                 out.error = "corrupted panic chain: %s holds garbage" % where

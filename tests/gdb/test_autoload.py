@@ -224,3 +224,20 @@ def test_the_entry_script_imports_only_its_own_package(tmp_path):
                               "source %s" % (GDB_DIR / "libdefer-gdb.py")])
     assert not marker.exists(), out
     assert "PKG %s" % (GDB_DIR / "libdefer_gdb" / "__init__.py") in out, out
+
+
+@pytest.mark.parametrize("dirname", ["with:colon", "glob*"])
+def test_deferdb_trusts_nothing_it_cannot_name_exactly_and_still_loads(tmp_path, dirname):
+    """gdb splits the safe-path at ':' and matches entries as patterns: an
+    extension under such a path is loaded (by -ix) but nothing is trusted."""
+    import shutil
+    copy = tmp_path / dirname / "gdb"
+    shutil.copytree(GDB_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    plain = _safe_path(gdb("show auto-load safe-path", load=None))
+    r = subprocess.run([str(copy / "deferdb"), "-nx", "-batch", "-ex", "show auto-load safe-path",
+                        "-ex", "python import libdefer_gdb; print('PKG', libdefer_gdb.__file__)"],
+                       capture_output=True, text=True, timeout=60,
+                       env={k: v for k, v in os.environ.items() if k != "LIBDEFER_GDB_DIR"})
+    out = r.stdout + r.stderr
+    assert _safe_path(out) == plain, out
+    assert "PKG %s" % (copy / "libdefer_gdb" / "__init__.py") in out, out

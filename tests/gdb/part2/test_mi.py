@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: MIT
 """-defer-list-defers and -defer-list-panics over gdb --interpreter=mi3."""
 import re
+import sys
 
 import pexpect
 import pytest
 
 from p2 import ENTRY, STEP_C, clean_env, line_of, step_prog
+
+sys.path.insert(0, str(ENTRY.parent))
+from libdefer_session import parse_mi  # noqa: E402
 
 
 class MI:
@@ -49,50 +53,9 @@ def mi():
 
 
 def parse(rec):
-    """An MI result record as Python data (lists, dicts, strings)."""
-    s = rec.split(",", 1)[1] if "," in rec else ""
-    pos = 0
-
-    def value():
-        nonlocal pos
-        c = s[pos]
-        if c == '"':
-            out, pos = [], pos + 1
-            while s[pos] != '"':
-                if s[pos] == "\\":
-                    out.append(s[pos + 1])
-                    pos += 2
-                else:
-                    out.append(s[pos])
-                    pos += 1
-            pos += 1
-            return "".join(out)
-        if c in "{[":
-            close = "}" if c == "{" else "]"
-            pos += 1
-            items = []
-            while s[pos] != close:
-                m = re.match(r"([\w-]+)=", s[pos:])
-                if m:
-                    pos += m.end()
-                    items.append((m.group(1), value()))
-                else:
-                    items.append((None, value()))
-                if s[pos] == ",":
-                    pos += 1
-            pos += 1
-            if c == "{" or (items and items[0][0] is not None and close == "}"):
-                return dict(items)
-            return [v for _, v in items]
-        raise AssertionError("bad MI at %d: %s" % (pos, s))
-    out = {}
-    while pos < len(s):
-        m = re.match(r"([\w-]+)=", s[pos:])
-        pos += m.end()
-        out[m.group(1)] = value()
-        if pos < len(s) and s[pos] == ",":
-            pos += 1
-    return out
+    """An MI record's results as Python data (dicts, lists, strings), read
+    by the parser users' scripts use (gdb/libdefer_session.py)."""
+    return parse_mi(rec)[2]
 
 
 def test_list_defers_during_a_panic(mi):
