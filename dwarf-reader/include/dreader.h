@@ -318,25 +318,17 @@ struct dr_state {
 	uint64_t bias;          /* of the runtime image */
 	int warnings;
 	int corrupt;            /* threads (or allgs) with a corrupt chain */
+	char error[200];        /* why allgs was cut short (docs/abi.md V10), "" if it was not */
 	const char *budget;     /* the budget that stopped the walk ("records", ...), or NULL */
 	char budget_msg[200];   /* one line saying so and how to raise it */
 };
 
 /*
- * Validity rules, the same as gdb's extension (gdb/libdefer_gdb/records.py):
- *   - a link seen before in the same chain is a cycle: reading stops at the
- *     first repeated record (a visited set, never a repeat printed);
- *   - a pointer that is misaligned (& 7) or not a user address (>= 2^47) is
- *     wild, and not followed;
- *   - a _defer holds garbage if its pc or sp is 0, nargs > DEFER_MAXARGS,
- *     its flags byte has bits other than started/heap, or its link or sp is
- *     misaligned; a _panic if recovered, aborted or goexit is above 1;
- *   - more than DR_MAX_CHAIN_PANICS panics in one thread is not a real chain;
- *   - _panic of a record that has not started is stale (pool records are
- *     reused without clearing it) and read as 0.
- * Reading a chain stops at the first such record, with g->warning saying
- * which rule and where, and g->corrupt set.  An unreadable record (not in
- * the core) also ends the chain, with a warning, but is not corruption.
+ * The walk applies the validity rules V1-V10 of docs/abi.md ("Validity
+ * rules"), as gdb's extension does: reading a chain stops at its first
+ * repeated record, wild pointer, absurd count, unreadable or garbage
+ * record, with g->warning (st->error for allgs) in the rule's words, and
+ * g->corrupt set for damage (cycle, wild pointer, garbage).
  *
  * Budgets are global, over the whole walk, so that a hostile target cannot
  * multiply them: the first one reached stops the walk (threads after it
@@ -348,10 +340,11 @@ struct dr_limits {
 	uint64_t panics;   /* panic records, over all threads */
 	double deadline;   /* CLOCK_MONOTONIC seconds, 0 for none */
 };
-#define DR_MAX_G 65536
+#define DR_MAX_G 65536             /* also V5: allgs entries */
 #define DR_MAX_DEFERS (1u << 20)
 #define DR_MAX_PANICS 65536
-#define DR_MAX_CHAIN_PANICS 4096   /* validity rule, per chain */
+#define DR_MAX_CHAIN_PANICS 4096   /* V5, per chain */
+#define DR_MAX_CHAIN_DEFERS (1 << 25) /* V5, per chain */
 
 /* The option that raises each budget, for messages. */
 extern const char *const dr_budget_option[];

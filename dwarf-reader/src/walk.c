@@ -2,12 +2,12 @@
 /*
  * walk.c - every thread's deferred calls and panics, read from a target.
  *
- * The target is untrusted.  The validity rules (dreader.h, the same as
- * gdb's extension) end a chain at its first garbage record, wild pointer
- * or repeated record; a record that cannot be read ends its chain with a
- * warning instead of the walk; global budgets (struct dr_limits) bound the
- * whole walk, so that many threads sharing one long chain cost no more
- * than one thread holding it.
+ * The target is untrusted.  The validity rules V1-V10 of docs/abi.md
+ * ("Validity rules"), which gdb's extension implements too, end a chain at
+ * its first repeated record, wild pointer, absurd count, unreadable or
+ * garbage record, with the rule's words in the thread's warning; global
+ * budgets (struct dr_limits) bound the whole walk, so that many threads
+ * sharing one long chain cost no more than one thread holding it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,7 +80,7 @@ static int repeated(struct seen *s, uint64_t a)
 	return 0;
 }
 
-/* What gdb's extension calls a sane pointer: aligned, in user space. */
+/* V4: a link that is misaligned or not a user-space address. */
 static int wild(uint64_t a)
 {
 	return (a & 7) || a >= 1ull << 47;
@@ -130,8 +130,8 @@ static int sane(const struct dr_layout *l)
 	return dr_layout_check(l, NULL, 0) == 0;
 }
 
-/* Why a _defer cannot be a real record (gdb's _garbage, same order), or
- * NULL.  why gets the reason. */
+/* V7: why a _defer cannot be a real record (the first reason, in the
+ * rule's order), or NULL.  why gets the reason. */
 static const char *garbage(const struct dr_layout *l, const uint8_t *rec, char *why, size_t n)
 {
 	uint64_t pc = u64(rec, l->d.pc), sp = u64(rec, l->d.sp), link = u64(rec, l->d.link);
@@ -163,8 +163,8 @@ static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, st
 	memcpy(d->kind, rec + l->d.kind, 6);
 	d->started = (rec[l->d.flags] & DEFER_FLAG_STARTED) != 0;
 	d->heap = (rec[l->d.flags] & DEFER_FLAG_HEAP) != 0;
-	/* _panic is meaningful only once the call started (defer_abi.h): pool
-	 * records keep a stale one from their previous use. */
+	/* V9: _panic is meaningful only once the call started; a record built
+	 * into a mark may hold stack bytes there. */
 	d->panic = d->started ? u64(rec, l->d.panic) : 0;
 	memcpy(d->iregs, rec + l->d.iregs, 48);
 	memcpy(d->fregs, rec + l->d.fregs, 48);
@@ -262,6 +262,7 @@ static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
 	size_t cap = 0;
 	int r;
 
+	/* The checks of each link in V2's order: budget, V3, V4, V5, V6, V7. */
 	newchain(&w->seen);
 	for (; a; a = u64(rec, l->d.link)) {
 		struct dr_defer *d;
@@ -282,10 +283,15 @@ static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
 			     (unsigned long)a, g->ndefer);
 			return;
 		}
+		if (g->ndefer >= DR_MAX_CHAIN_DEFERS) {
+			warn(g, 0, "defer chain longer than %d records: stopped (a corrupted chain?)",
+			     DR_MAX_CHAIN_DEFERS);
+			return;
+		}
 		if (dr_read(w->t, a, rec, l->d.size) != l->d.size) {
-			warn(g, 0, "defer chain unreadable at record %d (0x%lx): not in the %s; the list may "
-			     "be truncated", g->ndefer + 1, (unsigned long)a,
-			     dr_target_is_core(w->t) ? "core" : "process");
+			warn(g, 0, "defer chain unreadable at record %d (0x%lx): cannot read %u bytes at "
+			     "0x%lx; the list may be truncated", g->ndefer + 1, (unsigned long)a, l->d.size,
+			     (unsigned long)a);
 			return;
 		}
 		if (garbage(l, rec, why, sizeof why)) {
@@ -344,6 +350,7 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 	uint8_t rec[MAXREC];
 	int cap = 0, r;
 
+	/* The checks of each link in V2's order: budget, V3, V4, V5, V6, V8. */
 	newchain(&w->seen);
 	for (; a; a = u64(rec, l->p.link)) {
 		struct dr_panic *p;
@@ -355,7 +362,8 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 			if (r < 0)
 				warn(g, 0, "out of memory");
 			else
-				warn(g, 1, "corrupted panic chain: cycle back to 0x%lx", (unsigned long)a);
+				warn(g, 1, "corrupted panic chain: cycle: the link of panic %d points back to 0x%lx",
+				     g->npanic, (unsigned long)a);
 			return;
 		}
 		if (wild(a)) {
@@ -363,12 +371,13 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 			return;
 		}
 		if (g->npanic >= DR_MAX_CHAIN_PANICS) {
-			warn(g, 1, "corrupted panic chain: more than %d panics (a real thread nests a few)",
+			warn(g, 0, "more than %d nested panics: stopped (the most libdefer lists)",
 			     DR_MAX_CHAIN_PANICS);
 			return;
 		}
 		if (dr_read(w->t, a, rec, l->p.size) != l->p.size) {
-			warn(g, 0, "panic chain unreadable at panic %d at 0x%lx", g->npanic + 1, (unsigned long)a);
+			warn(g, 0, "panic chain unreadable at panic %d at 0x%lx (cannot read %u bytes at 0x%lx)",
+			     g->npanic + 1, (unsigned long)a, l->p.size, (unsigned long)a);
 			return;
 		}
 		if (rec[l->p.recovered] > 1 || rec[l->p.aborted] > 1 || rec[l->p.goexit] > 1) {
@@ -418,7 +427,21 @@ static int sorttids(struct walk *w)
 	return 0;
 }
 
-/* One allgs entry; 0 to go on, -1 to end the list. */
+/* End allgs at a validity rule: the line goes to stderr and to st->error. */
+static void gstop(struct dr_state *st, int corrupt, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void gstop(struct dr_state *st, int corrupt, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->error, sizeof st->error, fmt, ap);
+	va_end(ap);
+	dr_warn("%s", st->error);
+	st->corrupt += corrupt;
+}
+
+/* One allgs entry; 0 to go on, -1 to end the list.  The checks in V2's
+ * order: budget, V3, V4, V5, V6. */
 static int readg(struct walk *w, uint64_t a, uint8_t *rec, size_t *cap)
 {
 	const struct dr_layout *l = w->l;
@@ -439,18 +462,21 @@ static int readg(struct walk *w, uint64_t a, uint8_t *rec, size_t *cap)
 		return -1;
 	}
 	if (r) {
-		dr_warn("allgs: cycle: entry %d links back to 0x%lx", st->ng, (unsigned long)a);
-		st->corrupt++;
+		gstop(st, 1, "allgs: cycle: entry %d links back to 0x%lx", st->ng, (unsigned long)a);
 		return -1;
 	}
 	if (wild(a)) {
-		dr_warn("allgs: wild pointer 0x%lx after %d entries", (unsigned long)a, st->ng);
-		st->corrupt++;
+		gstop(st, 1, "allgs: wild pointer 0x%lx after %d entries", (unsigned long)a, st->ng);
+		return -1;
+	}
+	if (st->ng >= DR_MAX_G) {
+		gstop(st, 0, "allgs: more than %d thread records: stopped (the most libdefer reads)",
+		      DR_MAX_G);
 		return -1;
 	}
 	if (dr_read(w->t, a, rec, l->g.size) != l->g.size) {
-		dr_warn("allgs: entry %d at 0x%lx unreadable; thread list cut short", st->ng + 1,
-			(unsigned long)a);
+		gstop(st, 0, "allgs: entry %d: cannot read %u bytes at 0x%lx", st->ng + 1, l->g.size,
+		      (unsigned long)a);
 		return -1;
 	}
 	if (st->ng == (int)*cap) {

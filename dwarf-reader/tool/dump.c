@@ -272,34 +272,38 @@ static void site(struct dr_target *t, uint64_t pc)
 		printf("%#lx", (unsigned long)pc);
 }
 
-static void state(const struct dr_g *g, const struct dr_defer *d)
+/* The record's state in gdb's words (records.py Defer.state); d->panic is
+ * already 0 unless started (docs/abi.md V9). */
+static const char *state(const struct dr_g *g, const struct dr_defer *d, char *buf, size_t n)
 {
-	int pi;
+	int pi = panicindex(g, d->panic);
 
-	if (!d->started) {
-		printf("pending");
-		return;
-	}
-	pi = panicindex(g, d->panic);
+	if (!d->started)
+		return "pending";
 	if (!d->panic)
-		printf("running");
-	else if (pi && g->panics[pi - 1].goexit)
-		printf("run by defer_goexit");
-	else if (pi)
-		printf("run by panic %d", pi);
+		return "running";
+	if (pi && g->panics[pi - 1].goexit)
+		return "run by defer_goexit";
+	if (pi)
+		snprintf(buf, n, "run by panic %d", pi);
 	else
-		printf("run by a panic (%#lx)", (unsigned long)d->panic);
+		snprintf(buf, n, "run by a panic (%#lx)", (unsigned long)d->panic);
+	return buf;
+}
+
+static const char *panicstate(const struct dr_panic *p)
+{
+	return p->goexit ? "goexit" : p->recovered ? "recovered" : p->aborted ? "aborted" : "running";
 }
 
 static void textdefer(struct dr_target *t, const struct dr_g *g, int i)
 {
 	const struct dr_defer *d = &g->defers[i];
+	char buf[64];
 
 	printf("  defer %d: ", i + 1);
 	call(t, d);
-	printf("  [");
-	state(g, d);
-	printf("]\n           deferred by ");
+	printf("  [%s]\n           deferred by ", state(g, d, buf, sizeof buf));
 	site(t, d->pc);
 	printf("\n");
 }
@@ -334,7 +338,7 @@ static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 		cutnote(p);
 		if (p->arg)
 			printf(" value=%#lx", (unsigned long)p->arg);
-		printf("  [%s]\n           raised in ", p->recovered ? "recovered" : p->aborted ? "aborted" : "running");
+		printf("  [%s]\n           raised in ", panicstate(p));
 		site(t, p->pc);
 		printf("\n");
 	}
@@ -425,8 +429,10 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 	json_str(stdout, dr_elf_path(dr_target_exe(t)));
 	printf("}, \"runtime\": {\"image\": ");
 	json_str(stdout, dr_elf_path(rt->elf));
-	printf(", \"bias\": %lu, \"source\": \"%s\"}, \"warnings\": %d, \"corrupt\": %d, \"budget\": ",
+	printf(", \"bias\": %lu, \"source\": \"%s\"}, \"warnings\": %d, \"corrupt\": %d, \"error\": ",
 	       (unsigned long)st->bias, rt->have_dwarf ? "dwarf" : "table", st->warnings, st->corrupt);
+	json_str(stdout, st->error[0] ? st->error : NULL);
+	printf(", \"budget\": ");
 	json_str(stdout, st->budget);
 	printf(", \"threads\": [");
 	for (i = 0; i < st->ng && !out_full(); i++) {
@@ -444,13 +450,16 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 			struct where fw, sw;
 			struct arg a[6];
 			int n = resolve(t, d, &fw, a);
+			char buf[64];
 
 			where(t, d->pc, 1, &sw);
+			/* panic and state come from d->panic, which the walk gates
+			 * on started (docs/abi.md V9): never a stale panic. */
 			printf("%s{\"index\": %d, \"record\": %lu, \"fn\": %lu, \"pc\": %lu, \"sp\": %lu, "
-			       "\"started\": %s, \"panic\": %d",
+			       "\"started\": %s, \"panic\": %d, \"state\": \"%s\"",
 			       j ? ", " : "", j + 1, (unsigned long)d->addr, (unsigned long)d->fn,
 			       (unsigned long)d->pc, (unsigned long)d->sp, d->started ? "true" : "false",
-			       panicindex(g, d->panic));
+			       panicindex(g, d->panic), state(g, d, buf, sizeof buf));
 			jwhere("function", &fw);
 			jwhere("site", &sw);
 			printf(", \"args\": [");
@@ -474,8 +483,8 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 			printf("%s{\"index\": %d, \"record\": %lu, \"message\": ", j ? ", " : "", j + 1,
 			       (unsigned long)p->addr);
 			json_str(stdout, message(p));
-			printf(", \"recovered\": %s, \"aborted\": %s, \"goexit\": %s, \"defer\": %d, \"arg\": %lu, "
-			       "\"pc\": %lu",
+			printf(", \"state\": \"%s\", \"recovered\": %s, \"aborted\": %s, \"goexit\": %s, "
+			       "\"defer\": %d, \"arg\": %lu, \"pc\": %lu", panicstate(p),
 			       p->recovered ? "true" : "false", p->aborted ? "true" : "false",
 			       p->goexit ? "true" : "false", deferindex(g, p->defer), (unsigned long)p->arg,
 			       (unsigned long)p->pc);

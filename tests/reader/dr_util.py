@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -89,6 +90,17 @@ def gcore(pid, path):
                        timeout=120)
     assert os.path.exists(path), r.stdout + r.stderr
     return path
+
+
+def vaddr_to_offset(data, addr):
+    """Where the byte at run-time address addr is in a core's bytes."""
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        p_type, _, p_off, p_va, _, p_fsz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        if p_type == 1 and p_va <= addr < p_va + p_fsz:
+            return p_off + addr - p_va
+    raise KeyError(hex(addr))
 
 
 def core_at(exe, args, breakpoint, path, env=None):

@@ -135,7 +135,8 @@ def test_panic_chain_garbage_and_cycle_are_flagged():
     assert r.returncode == 9, r.stderr
     fake = [x for x in json.loads(r.stdout)["threads"] if x["tid"] == 1000000][0]
     assert len(fake["panics"]) == 3 and fake["corrupt"]
-    assert fake["warning"] == "corrupted panic chain: cycle back to %#x" % fake["panics"][0]["record"]
+    assert fake["warning"] == ("corrupted panic chain: cycle: the link of panic 3 points back to %#x"
+                               % fake["panics"][0]["record"])
 
 
 def test_stale_panic_of_a_pending_record_is_not_reported_in_json():

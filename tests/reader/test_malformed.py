@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dr_util import BUILD, OUT, ROOT, TOOL_ASAN, Running, ensure_tools, gcore, inspect, prog
+from dr_util import BUILD, OUT, ROOT, TOOL_ASAN, Running, ensure_tools, gcore, inspect, prog, vaddr_to_offset
 
 REGRESSIONS = ROOT / "dwarf-reader" / "fuzz" / "regressions"
 OUR_CODES = {0, 3, 4, 5, 6, 7, 8, 9}
@@ -43,17 +43,6 @@ def survive(*args):
     assert r.returncode in OUR_CODES, (r.returncode, r.stderr[-3000:])
     assert sanitizer_blame(r.stderr) in (None, "libdwarf"), r.stderr[-3000:]
     return r
-
-
-def vaddr_to_offset(core, addr):
-    data = core.read_bytes()
-    phoff, = struct.unpack_from("<Q", data, 32)
-    phentsize, phnum = struct.unpack_from("<HH", data, 54)
-    for i in range(phnum):
-        p_type, _, p_off, p_va, _, p_fsz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
-        if p_type == 1 and p_va <= addr < p_va + p_fsz:
-            return p_off + addr - p_va
-    raise KeyError(hex(addr))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -138,7 +127,7 @@ def test_cyclic_defer_chain_stops_at_first_repeat(sample, tmp_path):
     t = [t for t in dump["threads"] if len(t["defers"]) == 8][0]
     # The 5th record's link points back at the 2nd: a cycle.
     d = bytearray(core.read_bytes())
-    off = vaddr_to_offset(core, t["defers"][4]["record"])
+    off = vaddr_to_offset(d, t["defers"][4]["record"])
     d[off:off + 8] = struct.pack("<Q", t["defers"][1]["record"])
     f = tmp_path / "cycle.core"
     f.write_bytes(bytes(d))
@@ -155,7 +144,7 @@ def test_wild_pointers(sample, tmp_path):
     exe, core, dump = sample
     t = [t for t in dump["threads"] if len(t["defers"]) == 8][0]
     d = bytearray(core.read_bytes())
-    off = vaddr_to_offset(core, t["defers"][2]["record"])
+    off = vaddr_to_offset(d, t["defers"][2]["record"])
     d[off:off + 8] = struct.pack("<Q", 0x7ead0000bee8)          # link: aligned, unmapped
     d[off + 8:off + 16] = struct.pack("<Q", 0x7fffdeadbeef)     # fn
     f = tmp_path / "wild.core"
@@ -171,7 +160,7 @@ def test_cyclic_thread_list(sample, tmp_path):
     exe, core, dump = sample
     gs = [t["g"] for t in dump["threads"]]
     d = bytearray(core.read_bytes())
-    off = vaddr_to_offset(core, gs[-1])
+    off = vaddr_to_offset(d, gs[-1])
     d[off:off + 8] = struct.pack("<Q", gs[0])   # g.alllink (offset 0)
     f = tmp_path / "gcycle.core"
     f.write_bytes(bytes(d))
