@@ -220,15 +220,23 @@ void __defer_refill(void)
 	c->next = g->chunks;
 	g->chunks = c;
 	for (int i = CHUNK - 1; i >= 0; i--) {
+		c->d[i]._panic = NULL;	/* see freedefer */
 		c->d[i].link = g->pool;
 		g->pool = &c->d[i];
 	}
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 }
 
-/* A record built into a defer_mark goes back to nobody. */
+/*
+ * A record a panic or defer_goexit ran goes back with _panic cleared, so
+ * that every pool record holds 0 there (docs/abi.md) and deferproc's pool
+ * path needs no store for it; deferreturn's records never had one.  A
+ * record built into a defer_mark goes back to nobody, but its frame may
+ * defer into it again (a defer_frame in a loop): cleared too.
+ */
 void freedefer(struct g *g, struct _defer *d)
 {
+	d->_panic = NULL;
 	if (!d->heap)
 		return;
 	d->link = g->pool;

@@ -81,8 +81,8 @@ static void garbage(const char *kind)
 	forever();
 }
 
-/* stale: pending records whose _panic (never cleared on reuse) points at
- * the panic running now. */
+/* stale: pending records whose _panic points at the panic running now, as
+ * a runtime that did not clear it would leave them (docs/abi.md V9). */
 static void stale_runner(void)
 {
 	defer_frame;

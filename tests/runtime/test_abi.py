@@ -89,3 +89,51 @@ def test_no_heap_allocation_per_defer_and_big_chains_work():
     assert r.returncode == 0, r.stdout
     assert "| heap allocations in 1,000,000 steady-state defers | 0 |" in r.stdout
     assert "1000000 ran" in r.stdout and "10000 ran" in r.stdout
+
+
+POOL_REUSE = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <defer.h>
+static void nothing(int x) { (void)x; }
+static void catcher(void) { recover(); }
+/* The panic runs both pool records (started, _panic set), then the mark's
+ * own one, which recovers. */
+static void ran_by_a_panic(void)
+{
+	defer_frame;
+	defer(catcher);
+	defer(nothing, 1);
+	defer(nothing, 2);
+	panic("x");
+}
+/* The same two pool records, taken again and pending. */
+static void reuse(void)
+{
+	defer_frame;
+	defer(nothing, 0);
+	defer(nothing, 3);
+	defer(nothing, 4);
+	int heap = 0, stale = 0;
+	for (struct _defer *d = __defer_tls.g->_defer; d && d->heap; d = d->link) {
+		heap++;
+		stale += d->_panic != NULL;
+	}
+	printf("pool records %d, with a _panic %d\n", heap, stale);
+}
+int main(void)
+{
+	ran_by_a_panic();
+	reuse();
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("link", ["static", "shared"])
+def test_pool_records_a_panic_ran_come_back_with_no_panic(link):
+    """docs/abi.md: every pool record's _panic is 0 until it starts, so a
+    reader that ignored `started` would still see no stale panic."""
+    r = run(compile_program(POOL_REUSE, link=link, name="poolreuse"))
+    assert r.returncode == 0, r.stdout
+    assert "pool records 2, with a _panic 0" in r.stdout, r.stdout

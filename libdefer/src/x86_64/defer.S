@@ -149,7 +149,8 @@ deferproc:
 	/* Later calls of the frame: a record from the thread's pool.  A
 	 * signal handler that defers may borrow the same record between the
 	 * load and the store of the pool head; it gives it back before it
-	 * returns, so nothing of ours goes into the record until it is ours. */
+	 * returns, so nothing of ours goes into the record until it is ours.
+	 * Its _panic is already 0 (freedefer, __defer_refill clear it). */
 .Lpool:
 	movq	G_POOL(%r11), %rax
 	testq	%rax, %rax
