@@ -89,8 +89,9 @@ static int wild(uint64_t a)
 static uint64_t u64(const uint8_t *rec, uint32_t off) { uint64_t v; memcpy(&v, rec + off, 8); return v; }
 static uint32_t u32(const uint8_t *rec, uint32_t off) { uint32_t v; memcpy(&v, rec + off, 4); return v; }
 
-/* Every field must lie inside its record, and records be of a plausible
- * size.  0, or -1 with the first offending field in why. */
+/* Records must be of a plausible size, and every field the walk reads lie
+ * inside its record.  0, or -1 with the first offending size or field in
+ * why. */
 int dr_layout_check(const struct dr_layout *l, char *why, size_t n)
 {
 #define G(f, len) { "g." #f, l->g.size, l->g.f, len }

@@ -14,19 +14,29 @@
 /* One decoded argument. */
 struct arg { const char *name, *type; char value[200]; };
 
-/* Doubles as the shortest decimal that reads back the same, with ".0" on
- * whole numbers (Python's repr, which gdb's extension prints); floats with
- * %.9g, as the extension does. */
+/* Doubles as Python's repr, which gdb's extension prints: the fewest
+ * digits that read back the same, positional with ".0" on whole numbers
+ * when the exponent is in [-4, 16), else 1.5e+16; floats with %.9g, as the
+ * extension does. */
 static void fmtdouble(char *buf, size_t n, double v)
 {
-	int p;
+	int p, e;
 
-	for (p = 1; p <= 17; p++) {
-		snprintf(buf, n, "%.*g", p, v);
-		if (isnan(v) || strtod(buf, NULL) == v)
+	if (!isfinite(v)) {
+		snprintf(buf, n, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+		return;
+	}
+	for (p = 1; p < 17; p++) {
+		snprintf(buf, n, "%.*e", p - 1, v);
+		if (strtod(buf, NULL) == v)
 			break;
 	}
-	if (isfinite(v) && !strpbrk(buf, ".e"))
+	snprintf(buf, n, "%.*e", p - 1, v);
+	e = atoi(strchr(buf, 'e') + 1);
+	if (e < -4 || e >= 16)
+		return;
+	snprintf(buf, n, "%.*f", p - 1 - e > 0 ? p - 1 - e : 0, v);
+	if (!strchr(buf, '.'))
 		snprintf(buf + strlen(buf), n - strlen(buf), ".0");
 }
 
@@ -109,7 +119,7 @@ static enum dr_class kindclass(uint8_t k)
  * Named parameters take their register class from the function's DWARF
  * (the call converted the arguments to them); the rest, and every argument
  * of a function without DWARF, from the kind bytes the defer site wrote,
- * with the default promotions a variadic call applies.
+ * a variadic function's extra ones with the default promotions.
  */
 static int decode(struct dr_target *t, const struct dr_defer *d, const struct dr_func *f, struct arg *a)
 {

@@ -258,3 +258,36 @@ def test_a_100kb_panic_message_is_dumped_whole(outdir):
     assert t["panics"][0]["message"] == whole
     r = inspect("dump", "--core", core, exe)
     assert '  panic 1: "%s"  [running]' % whole in r.stdout, r.stdout[-300:]
+
+
+DOUBLES = r"""
+#include <stdio.h>
+#include <unistd.h>
+#include "defer.h"
+static void d(double x) { printf("%g\n", x); }
+int main(void)
+{
+	static const double v[] = { VALUES };
+	defer_frame;
+	for (unsigned i = 0; i < sizeof v / sizeof *v; i++)
+		defer(d, v[i]);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+"""
+
+
+def test_double_arguments_are_written_as_gdbs_extension_writes_them():
+    """Python's repr (records.py _fmt_float): positional from 1e-4 up to
+    1e16, with ".0" on whole numbers, the fewest digits that read back."""
+    import conftest
+    values = [100.0, 1e15, 1e16, 1e-4, 1e-5, -0.0, 123.456, 0.1, 1 / 3, 2.5e-300, 1e300,
+              12345678901234567890.0, 5e-324]
+    exe = conftest.compile_program(DOUBLES.replace("VALUES", ", ".join(repr(v) for v in values)),
+                                   name="doubles")
+    with Running(exe) as p:
+        out = inspect_json("dump", "--pid", p.pid)
+    got = [d["args"][0]["value"] for d in out["threads"][0]["defers"]]
+    assert got == [repr(v) for v in reversed(values)]
