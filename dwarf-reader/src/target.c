@@ -261,6 +261,23 @@ static size_t readlive(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 	return done;
 }
 
+/* The rest of a core segment past its file contents: zeros, as ELF has
+ * it and gdb reads it (a stack the kernel did not dump, a core cut short),
+ * so that both readers see the same bytes (docs/abi.md V6, V7). */
+static size_t readzeros(const struct dr_target *t, uint64_t addr, void *buf, size_t n)
+{
+	const struct seg *s = segat(t, addr);
+	uint64_t avail;
+
+	if (!s)
+		return 0;
+	avail = s->memsz - (addr - s->vaddr);
+	if (avail > n)
+		avail = n;
+	memset(buf, 0, avail);
+	return avail;
+}
+
 size_t dr_read(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 {
 	size_t done = 0, got;
@@ -272,6 +289,8 @@ size_t dr_read(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 				 : readlive(t, addr + done, (char *)buf + done, n - done);
 		if (!got && t->is_core)
 			got = readfile(t, addr + done, (char *)buf + done, n - done);
+		if (!got && t->is_core)
+			got = readzeros(t, addr + done, (char *)buf + done, n - done);
 		if (!got)
 			break;
 		done += got;

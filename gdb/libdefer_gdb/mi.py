@@ -1,19 +1,26 @@
 # SPDX-License-Identifier: MIT
 """mi.py - GDB/MI commands for IDEs (gdb.MICommand, gdb 12+):
 
-  -defer-list-defers [--thread N]
+  -defer-list-threads
+      ^done,threads=[{lwp="1234",name="worker",status="running",in-target="1",
+          g="0x..."},...],error="allgs: ..." (when the list was cut short)
+      every thread record of allgs, dead ones too, in allgs order
+  -defer-list-defers [--thread N | --lwp TID]
       ^done,thread-id="1",defers=[{index="1",function="close_conn",
           call="close_conn(c=0x..., ...)",args=[{name="c",value="0x..."},...],
           state="pending",site={func="inner",file="scen.c",line="66",addr="0x..."},
           frame="1",record="0x..."},...]
-  -defer-list-panics [--thread N]
+  -defer-list-panics [--thread N | --lwp TID]
       ^done,thread-id="1",panics=[{index="1",message="...",state="running",
           value="0x..." (panic_value only),raised={func=,file=,line=,addr=},
           running-defer="1" (index into the defers, when running one)},...]
 
 `--thread N` is MI's own option (gdb selects the thread before invoking the
-command); it is also accepted after the command name.  A damaged chain adds
-error="..." next to what could be read.  Failures are ^error with one line.
+command); it is also accepted after the command name.  `--lwp TID` names a
+thread record by kernel thread id instead, also one gdb has no thread for
+(its records then have no frame).  A damaged chain adds error="..." next
+to what could be read, in the words of docs/abi.md rule V10.  Failures are
+^error with one line.
 """
 
 import gdb
@@ -23,12 +30,21 @@ from .records import Symbols
 
 
 def _thread(argv):
+    """(gdb thread or None, kernel tid) named by argv."""
     records.require_target()
     rest = list(argv)
     t = gdb.selected_thread()
+    lwp = None
     while rest:
         a = rest.pop(0)
-        if a == "--thread" and rest:
+        if a == "--lwp" and rest:
+            n = rest.pop(0)
+            try:
+                lwp = int(n)
+            except ValueError:
+                raise gdb.GdbError("Invalid thread id: %s" % n)
+            t = next((x for x in gdb.selected_inferior().threads() if x.ptid[1] == lwp), None)
+        elif a == "--thread" and rest:
             n = rest.pop(0)
             try:
                 num = int(n)
@@ -38,12 +54,21 @@ def _thread(argv):
             if t is None:
                 raise gdb.GdbError("No thread %s." % n)
         else:
-            raise gdb.GdbError("Unknown argument %s (usage: [--thread N])" % a)
+            raise gdb.GdbError("Unknown argument %s (usage: [--thread N | --lwp TID])" % a)
+    if lwp is not None and t is None:
+        return None, lwp
     if t is None:
         raise gdb.GdbError("No thread selected.")
     if t.is_running():
         raise gdb.GdbError("Thread %s is running." % records.thread_id_string(t))
-    return t
+    return t, t.ptid[1]
+
+
+def _head(t, lwp, key):
+    """The result's first fields: the gdb thread, or the record's lwp."""
+    if t is None:
+        return {"lwp": str(lwp), key: []}
+    return {"thread-id": records.thread_id_string(t), key: []}
 
 
 def _site(pc):
@@ -68,10 +93,10 @@ def _stopped(result, chain):
         result["error"] = chain.error
 
 
-def _snapshot_and_g(t):
+def _snapshot_and_g(t, lwp):
     records.require_target()
-    snap = records.Snapshot(records.runtime(), t.inferior)
-    return snap, snap.g_for_tid(t.ptid[1])
+    snap = records.Snapshot(records.runtime(), t.inferior if t else None)
+    return snap, snap.g_for_tid(lwp)
 
 
 class ListDefers(gdb.MICommand):
@@ -82,17 +107,17 @@ class ListDefers(gdb.MICommand):
 
     @records.memory_errors_as_gdb_errors
     def invoke(self, argv):
-        t = _thread(argv)
+        t, lwp = _thread(argv)
         with records.ThreadSwitch(t):
-            snap, g = _snapshot_and_g(t)
-            result = {"thread-id": records.thread_id_string(t), "defers": []}
+            snap, g = _snapshot_and_g(t, lwp)
+            result = _head(t, lwp, "defers")
             if g is None:
                 return result
             by_addr = {p.addr: p for p in snap.panics(g)}
             chain = snap.defers(g, None)
-            fm = records.FrameMap()
+            fm = records.FrameMap() if t is not None else None
             for d in chain:
-                level = fm.owner(d.sp)
+                level = fm.owner(d.sp) if fm else None
                 item = {
                     "index": str(d.index),
                     "function": records.format_call(d, with_args=False, raw=True),
@@ -118,10 +143,10 @@ class ListPanics(gdb.MICommand):
 
     @records.memory_errors_as_gdb_errors
     def invoke(self, argv):
-        t = _thread(argv)
+        t, lwp = _thread(argv)
         with records.ThreadSwitch(t):
-            snap, g = _snapshot_and_g(t)
-            result = {"thread-id": records.thread_id_string(t), "panics": []}
+            snap, g = _snapshot_and_g(t, lwp)
+            result = _head(t, lwp, "panics")
             if g is None:
                 return result
             chain = snap.panics(g)
@@ -138,8 +163,34 @@ class ListPanics(gdb.MICommand):
             return result
 
 
+_STATUS = {records.G_RUNNING: "running", records.G_DEAD: "dead"}
+
+
+class ListThreads(gdb.MICommand):
+    """-defer-list-threads: every thread record of allgs."""
+
+    def __init__(self):
+        gdb.MICommand.__init__(self, "-defer-list-threads")
+
+    @records.memory_errors_as_gdb_errors
+    def invoke(self, argv):
+        if argv:
+            raise gdb.GdbError("Unknown argument %s (usage: no arguments)" % argv[0])
+        inf = records.require_target()
+        gs = records.Snapshot(records.runtime(), inf).gs()
+        lwps = {t.ptid[1] for t in inf.threads()}
+        result = {"threads": [{"lwp": str(g.tid), "name": records.mi_text(g.name),
+                               "status": _STATUS.get(g.status, "unknown"),
+                               "in-target": "1" if g.tid in lwps else "0", "g": "%#x" % g.addr}
+                              for g in gs]}
+        if gs.error:
+            result["error"] = gs.error
+        return result
+
+
 def register():
     if not hasattr(gdb, "MICommand"):
         return      # gdb < 12
     ListDefers()
     ListPanics()
+    ListThreads()
