@@ -29,6 +29,14 @@ from . import records
 from .records import Symbols
 
 
+def _number(rest):
+    n = rest.pop(0)
+    try:
+        return int(n)
+    except ValueError:
+        raise gdb.GdbError("Invalid thread id: %s" % n) from None
+
+
 def _thread(argv):
     """(gdb thread or None, kernel tid) named by argv."""
     records.require_target()
@@ -38,21 +46,13 @@ def _thread(argv):
     while rest:
         a = rest.pop(0)
         if a == "--lwp" and rest:
-            n = rest.pop(0)
-            try:
-                lwp = int(n)
-            except ValueError:
-                raise gdb.GdbError("Invalid thread id: %s" % n)
+            lwp = _number(rest)
             t = next((x for x in gdb.selected_inferior().threads() if x.ptid[1] == lwp), None)
         elif a == "--thread" and rest:
-            n = rest.pop(0)
-            try:
-                num = int(n)
-            except ValueError:
-                raise gdb.GdbError("Invalid thread id: %s" % n)
+            num = _number(rest)
             t = next((x for x in gdb.selected_inferior().threads() if x.num == num), None)
             if t is None:
-                raise gdb.GdbError("No thread %s." % n)
+                raise gdb.GdbError("No thread %d." % num)
         else:
             raise gdb.GdbError("Unknown argument %s (usage: [--thread N | --lwp TID])" % a)
     if lwp is not None and t is None:
