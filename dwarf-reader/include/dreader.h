@@ -293,8 +293,10 @@ struct dr_panic {
 	uint8_t recovered, aborted, goexit;
 	char msg[257];
 	/* The whole message when msg holds only its first bytes (ABI 2), at
-	 * most DR_TEXT_MAX bytes of it, NUL-terminated (malloc'd, freed with
-	 * the state); NULL otherwise.  textlen: the message's real length. */
+	 * most DR_TEXT_MAX bytes of it and then what is missing, as gdb's
+	 * extension words it (docs/abi.md V10), NUL-terminated (malloc'd,
+	 * freed with the state); NULL otherwise.  textlen: the message's real
+	 * length. */
 	char *text;
 	uint64_t textlen;
 };

@@ -315,13 +315,14 @@ static void readdefers(struct walk *w, uint64_t a, struct dr_g *g)
 }
 
 /* ABI 2: a message longer than msg's 255 bytes is whole at _panic.text
- * (textlen bytes).  Read at most DR_TEXT_MAX of it, DR_TEXT_BUDGET in all;
- * anything else (no text, a wild pointer, unreadable) leaves msg alone. */
+ * (textlen bytes).  Read at most DR_TEXT_MAX of it, DR_TEXT_BUDGET in all,
+ * and say what is missing (docs/abi.md V10); no text, a wild pointer or
+ * the budget spent leave msg alone. */
 static void wholemsg(struct walk *w, const uint8_t *rec, struct dr_panic *p)
 {
 	const struct dr_layout *l = w->l;
 	uint64_t text, len;
-	size_t n;
+	size_t n, cap;
 
 	if (!l->ptext || l->ptext + 16 > l->p.size || strlen(p->msg) < 255)
 		return;
@@ -332,17 +333,21 @@ static void wholemsg(struct walk *w, const uint8_t *rec, struct dr_panic *p)
 	n = len < DR_TEXT_MAX ? (size_t)len : DR_TEXT_MAX;
 	if (n > w->textleft)
 		n = w->textleft;
-	if (!(p->text = malloc(n + 1)))
+	cap = (n > sizeof p->msg ? n : sizeof p->msg) + 64;
+	if (!(p->text = malloc(cap)))
 		return;
+	p->textlen = len;
 	if (dr_read(w->t, text, p->text, n) != n) {
-		free(p->text);
-		p->text = NULL;
+		snprintf(p->text, cap, "%s [... %llu more bytes: unreadable]", p->msg,
+			 (unsigned long long)(len - strlen(p->msg)));
 		return;
 	}
+	w->textleft -= n;
 	p->text[n] = 0;
 	p->text[strnlen(p->text, n)] = 0;
-	p->textlen = len;
-	w->textleft -= n;
+	if (n < len)
+		snprintf(p->text + strlen(p->text), 64, " [... %llu more bytes not shown]",
+			 (unsigned long long)(len - n));
 }
 
 static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)

@@ -320,19 +320,11 @@ static void textdefer(struct dr_target *t, const struct dr_g *g, int i)
 
 static const struct dr_runtime *cur_rt;   /* for records off the chain */
 
-/* The message to show: the whole one when the walk could read it (ABI 2),
- * and how much of it is missing when even that was cut. */
+/* The message to show: the whole one (ABI 2) when the walk read it,
+ * saying what is missing when it could not read it all. */
 static const char *message(const struct dr_panic *p)
 {
 	return p->text ? p->text : p->msg;
-}
-
-static void cutnote(const struct dr_panic *p)
-{
-	size_t n;
-
-	if (p->text && (n = strlen(p->text)) < p->textlen)
-		printf(" [... %llu more bytes not shown]", (unsigned long long)(p->textlen - n));
 }
 
 static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
@@ -345,7 +337,6 @@ static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 	} else {
 		printf("  panic %d: ", i + 1);
 		c_str(stdout, message(p), strlen(message(p)) + 1);
-		cutnote(p);
 		if (p->arg)
 			printf(" value=%#lx", (unsigned long)p->arg);
 		printf("  [%s]\n           raised in ", panicstate(p));
@@ -411,7 +402,6 @@ static void text(struct dr_target *t, const struct dr_state *st)
 			if (!g->panics[j].goexit) {
 				printf("%spanic: ", j == g->npanic - 1 ? "" : "\t");
 				c_text(stdout, message(&g->panics[j]));
-				cutnote(&g->panics[j]);
 				printf("%s\n", g->panics[j].recovered ? " [recovered]" : "");
 			}
 	}

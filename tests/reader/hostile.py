@@ -113,6 +113,26 @@ static void bad_panic(void)
 	panic("bad");
 }
 
+/* longmsg N HOW: a panic whose message is N bytes long; HOW "whole"
+ * keeps it, "unmapped" points _panic.text at memory that is not there. */
+static const char *longhow;
+static void long_runner(void)
+{
+	if (!strcmp(longhow, "unmapped"))
+		me()->_panic->text = (char *)0x7ead0000b000;
+	forever();
+}
+static void longmsg(long n, const char *how)
+{
+	char *m = malloc(n + 1);
+	memset(m, 'x', n);
+	m[n] = 0;
+	longhow = how;
+	defer_frame;
+	defer(long_runner);
+	panic("%s", m);
+}
+
 /* cycle N: N pending calls, the oldest linked back to the newest. */
 static void cycle(long n)
 {
@@ -230,6 +250,8 @@ int main(int argc, char **argv)
 		bad_panic();
 	else if (!strcmp(mode, "cycle"))
 		cycle(atol(argv[2]));
+	else if (!strcmp(mode, "longmsg"))
+		longmsg(atol(argv[2]), argv[3]);
 	else if (!strcmp(mode, "crossed"))
 		crossed(atol(argv[2]), atol(argv[3]));
 	else if (!strcmp(mode, "fns"))

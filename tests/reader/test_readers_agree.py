@@ -117,6 +117,8 @@ CASES = {
     "hostile-crossed": hostile_core("crossed", 6, 3),
     "hostile-threads-panic-cycle": hostile_core("threads", 3, 3),
     "hostile-names": hostile_core("names"),
+    "hostile-message-cut": hostile_core("longmsg", (1 << 20) + 5000, "whole"),
+    "hostile-message-unreadable": hostile_core("longmsg", 1000, "unmapped"),
     # test_malformed.py
     "core-cycle": surgery("cycle"),
     "core-wild": surgery("wild"),
@@ -149,7 +151,7 @@ REFUSED = {"core-cut-60", "core-cut-90"}
 # Cases whose damage is in the strings or in where pointers point, not in
 # the chains: neither reader may report a line for them.
 UNDAMAGED = {"hostile-stale", "hostile-fns", "hostile-crossed", "hostile-names",
-             "hostile-program-names"}
+             "hostile-program-names", "hostile-message-cut", "hostile-message-unreadable"}
 
 
 # ---- what each reader says, in one shape ----
