@@ -25,8 +25,8 @@ to what could be read, in the words of docs/abi.md rule V10.  Failures are
 
 import gdb
 
-from . import records
-from .records import Symbols
+from . import abi, errors, escape, formatting, frames, layout, snapshot
+from .symbols import Symbols
 
 
 def _number(rest):
@@ -39,7 +39,7 @@ def _number(rest):
 
 def _thread(argv):
     """(gdb thread or None, kernel tid) named by argv."""
-    records.require_target()
+    errors.require_target()
     rest = list(argv)
     t = gdb.selected_thread()
     lwp = None
@@ -60,7 +60,7 @@ def _thread(argv):
     if t is None:
         raise gdb.GdbError("No thread selected.")
     if t.is_running():
-        raise gdb.GdbError("Thread %s is running." % records.thread_id_string(t))
+        raise gdb.GdbError("Thread %s is running." % frames.thread_id_string(t))
     return t, t.ptid[1]
 
 
@@ -68,7 +68,7 @@ def _head(t, lwp, key):
     """The result's first fields: the gdb thread, or the record's lwp."""
     if t is None:
         return {"lwp": str(lwp), key: []}
-    return {"thread-id": records.thread_id_string(t), key: []}
+    return {"thread-id": frames.thread_id_string(t), key: []}
 
 
 def _site(pc):
@@ -88,14 +88,14 @@ def _stopped(result, chain):
     (and truncated="1") when the budget ended it."""
     if chain.budget:
         result["truncated"] = "1"
-        result["stopped"] = records.budget_note(len(chain))
+        result["stopped"] = snapshot.budget_note(len(chain))
     if chain.error:
         result["error"] = chain.error
 
 
 def _snapshot_and_g(t, lwp):
-    records.require_target()
-    snap = records.Snapshot(records.runtime(), t.inferior if t else None)
+    errors.require_target()
+    snap = snapshot.Snapshot(layout.runtime(), t.inferior if t else None)
     return snap, snap.g_for_tid(lwp)
 
 
@@ -105,25 +105,25 @@ class ListDefers(gdb.MICommand):
     def __init__(self):
         gdb.MICommand.__init__(self, "-defer-list-defers")
 
-    @records.memory_errors_as_gdb_errors
+    @errors.memory_errors_as_gdb_errors
     def invoke(self, argv):
         t, lwp = _thread(argv)
-        with records.ThreadSwitch(t):
+        with frames.ThreadSwitch(t):
             snap, g = _snapshot_and_g(t, lwp)
             result = _head(t, lwp, "defers")
             if g is None:
                 return result
             by_addr = {p.addr: p for p in snap.panics(g)}
             chain = snap.defers(g, None)
-            fm = records.FrameMap() if t is not None else None
+            fm = frames.FrameMap() if t is not None else None
             for d in chain:
                 level = fm.owner(d.sp) if fm else None
                 item = {
                     "index": str(d.index),
-                    "function": records.format_call(d, with_args=False, raw=True),
-                    "call": records.mi_text(records.format_call(d, raw=True)),
+                    "function": formatting.format_call(d, with_args=False, raw=True),
+                    "call": escape.mi_text(formatting.format_call(d, raw=True)),
                     "args": [{"name": name or "arg%d" % (i + 1), "value": text}
-                             for i, (name, text) in enumerate(records.arguments(d))],
+                             for i, (name, text) in enumerate(formatting.arguments(d))],
                     "state": d.state(by_addr),
                     "site": _site(d.pc),
                     "record": "%#x" % d.addr,
@@ -141,10 +141,10 @@ class ListPanics(gdb.MICommand):
     def __init__(self):
         gdb.MICommand.__init__(self, "-defer-list-panics")
 
-    @records.memory_errors_as_gdb_errors
+    @errors.memory_errors_as_gdb_errors
     def invoke(self, argv):
         t, lwp = _thread(argv)
-        with records.ThreadSwitch(t):
+        with frames.ThreadSwitch(t):
             snap, g = _snapshot_and_g(t, lwp)
             result = _head(t, lwp, "panics")
             if g is None:
@@ -152,7 +152,7 @@ class ListPanics(gdb.MICommand):
             chain = snap.panics(g)
             index = {d.addr: d.index for d in snap.defers(g, None)} if chain else {}
             for p in chain:
-                item = {"index": str(p.index), "message": records.mi_text(p.msg), "state": p.state(),
+                item = {"index": str(p.index), "message": escape.mi_text(p.msg), "state": p.state(),
                         "raised": _site(p.pc), "record": "%#x" % p.addr}
                 if p.arg:
                     item["value"] = "%#x" % p.arg
@@ -163,7 +163,7 @@ class ListPanics(gdb.MICommand):
             return result
 
 
-_STATUS = {records.G_RUNNING: "running", records.G_DEAD: "dead"}
+_STATUS = {abi.G_RUNNING: "running", abi.G_DEAD: "dead"}
 
 
 class ListThreads(gdb.MICommand):
@@ -172,14 +172,14 @@ class ListThreads(gdb.MICommand):
     def __init__(self):
         gdb.MICommand.__init__(self, "-defer-list-threads")
 
-    @records.memory_errors_as_gdb_errors
+    @errors.memory_errors_as_gdb_errors
     def invoke(self, argv):
         if argv:
             raise gdb.GdbError("Unknown argument %s (usage: no arguments)" % argv[0])
-        inf = records.require_target()
-        gs = records.Snapshot(records.runtime(), inf).gs()
+        inf = errors.require_target()
+        gs = snapshot.Snapshot(layout.runtime(), inf).gs()
         lwps = {t.ptid[1] for t in inf.threads()}
-        result = {"threads": [{"lwp": str(g.tid), "name": records.mi_text(g.name),
+        result = {"threads": [{"lwp": str(g.tid), "name": escape.mi_text(g.name),
                                "status": _STATUS.get(g.status, "unknown"),
                                "in-target": "1" if g.tid in lwps else "0", "g": "%#x" % g.addr}
                               for g in gs]}
