@@ -350,10 +350,28 @@ static void wholemsg(struct walk *w, const uint8_t *rec, struct dr_panic *p)
 			 (unsigned long long)(len - n));
 }
 
+/* V8: which of the three flag bytes hold more than 1 ("aborted=2 ...",
+ * in this order), or NULL. */
+static const char *panicgarbage(const struct dr_layout *l, const uint8_t *rec, char *why, size_t n)
+{
+	const struct { const char *name; uint32_t off; } f[] = {
+		{ "aborted", l->p.aborted }, { "goexit", l->p.goexit }, { "recovered", l->p.recovered },
+	};
+	size_t i, len = 0;
+
+	why[0] = 0;
+	for (i = 0; i < sizeof f / sizeof *f; i++)
+		if (rec[f[i].off] > 1 && len < n)
+			len += (size_t)snprintf(why + len, n - len, "%s%s=%u", len ? " " : "", f[i].name,
+						rec[f[i].off]);
+	return why[0] ? why : NULL;
+}
+
 static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 {
 	const struct dr_layout *l = w->l;
 	uint8_t rec[MAXREC];
+	char why[80];
 	int cap = 0, r;
 
 	/* The checks of each link in V2's order: budget, V3, V4, V5, V6, V8. */
@@ -386,9 +404,9 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 			     g->npanic + 1, (unsigned long)a, l->p.size, (unsigned long)a);
 			return;
 		}
-		if (rec[l->p.recovered] > 1 || rec[l->p.aborted] > 1 || rec[l->p.goexit] > 1) {
-			warn(g, 1, "corrupted panic chain: panic %d at 0x%lx holds garbage", g->npanic + 1,
-			     (unsigned long)a);
+		if (panicgarbage(l, rec, why, sizeof why)) {
+			warn(g, 1, "corrupted panic chain: panic %d at 0x%lx holds garbage (%s)", g->npanic + 1,
+			     (unsigned long)a, why);
 			return;
 		}
 		if (g->npanic == cap) {

@@ -181,16 +181,17 @@ class Snapshot:
             out.error = "cannot read allgs at %#x: %s" % (rt.allgs, e)
             return out
         seen = set()
+        # docs/abi.md V2's order: V3 cycle, V4 wild, V5 count, V6 unreadable.
         while addr:
             if addr in seen:
                 out.error = "allgs: cycle: entry %d links back to %#x" % (len(out), addr)
                 break
+            if not sane_pointer(addr):
+                out.error = "allgs: wild pointer %#x after %d entries" % (addr, len(out))
+                break
             if len(out) >= MAX_THREADS:
                 out.error = ("allgs: more than %d thread records: stopped (the most libdefer "
                              "reads)" % MAX_THREADS)
-                break
-            if not sane_pointer(addr):
-                out.error = "allgs: wild pointer %#x after %d entries" % (addr, len(out))
                 break
             seen.add(addr)
             try:
@@ -264,13 +265,11 @@ class Snapshot:
         left = self.left
         if left is not None and (cap < 0 or left < cap):
             cap, out.budget = left, True
+        # docs/abi.md V2's order: the budget, V3 cycle, V4 wild, V5 count,
+        # V6 unreadable, V7 garbage.
         while addr:
             if n == cap:
                 out.truncated = True
-                break
-            if n == MAX_DEFERS:
-                out.error = ("defer chain longer than %d records: stopped (a corrupted "
-                             "chain?)" % MAX_DEFERS)
                 break
             if addr in seen:
                 out.error = ("corrupted defer chain: cycle: the link of record #%d points "
@@ -279,6 +278,10 @@ class Snapshot:
             if addr & PMASK or addr >= PLIMIT:
                 out.error = ("corrupted defer chain: wild pointer %#x in the link of record "
                              "#%d" % (addr, n))
+                break
+            if n == MAX_DEFERS:
+                out.error = ("defer chain longer than %d records: stopped (a corrupted "
+                             "chain?)" % MAX_DEFERS)
                 break
             seen.add(addr)
             base = addr & mask
@@ -303,7 +306,7 @@ class Snapshot:
                     n + 1, addr, why)
                 break
             started, heap = flags
-            # _panic is meaningful only once the call started (defer_abi.h).
+            # V9: _panic is meaningful only once the call started.
             panic = t[ipanic] if started else 0
             n += 1
             append(new(Defer_, (addr, link, t[ifn], pc, sp, panic, nargs, started, heap,
@@ -347,7 +350,9 @@ class Snapshot:
         try:
             raw = self.mem.read(text, want)
         except Fault:
-            return msg + " [... %d more bytes: unreadable]" % (textlen - len(msg))
+            # V10, in bytes (msg may hold non-UTF-8 ones, as escapes)
+            shown = len(msg.encode("utf-8", "surrogateescape"))
+            return msg + " [... %d more bytes: unreadable]" % (textlen - shown)
         self.text_left -= want
         whole = raw.split(b"\0")[0].decode("utf-8", "surrogateescape")
         if want < textlen:
@@ -359,22 +364,24 @@ class Snapshot:
         rt, mem, out = self.rt, self.mem, Chain()
         seen = set()
         addr = g.panic
+        # docs/abi.md V2's order: the budget, V3 cycle, V4 wild, V5 count,
+        # V6 unreadable, V8 garbage.
         while addr:
             where = "panic %d at %#x" % (len(out) + 1, addr)
-            if addr in seen:
-                out.error = ("corrupted panic chain: cycle: the link of panic %d points back "
-                             "to %#x" % (len(out), addr))
-                break
             if len(out) == limit or self.left is not None and self.left <= 0:
                 out.truncated = True
                 out.budget = len(out) != limit
                 break
-            if len(out) >= MAX_PANICS:
-                out.error = ("more than %d nested panics: stopped (the most libdefer lists)" %
-                             MAX_PANICS)
+            if addr in seen:
+                out.error = ("corrupted panic chain: cycle: the link of panic %d points back "
+                             "to %#x" % (len(out), addr))
                 break
             if not sane_pointer(addr):
                 out.error = "corrupted panic chain: wild pointer %#x" % addr
+                break
+            if len(out) >= MAX_PANICS:
+                out.error = ("more than %d nested panics: stopped (the most libdefer lists)" %
+                             MAX_PANICS)
                 break
             seen.add(addr)
             try:
@@ -384,17 +391,17 @@ class Snapshot:
                 out.error = "panic chain unreadable at %s (%s)" % (where, e)
                 break
             f = rt.p.decode(buf)
+            why = validity.panic_garbage(f)
+            if why is not None:
+                out.why = "not a panic record (%s)" % why
+                out.error = "corrupted panic chain: %s holds garbage (%s)" % (where, why)
+                break
             raw = f["msg"].split(b"\0")[0]
             # The program's bytes: not UTF-8 ones kept as surrogate
             # escapes, for printable() to show and MI to spell out.
             msg = raw.decode("utf-8", "surrogateescape")
             if len(raw) == abi.PANIC_MSG - 1:       # msg is full: ABI 2 has the rest
                 msg = self._whole_message(buf, msg)
-            why = validity.panic_garbage(f)
-            if why is not None:
-                out.why = "not a panic record (%s)" % why
-                out.error = "corrupted panic chain: %s holds garbage (%s)" % (where, why)
-                break
             out.append(Panic(addr, f, msg, len(out) + 1))
             if self.left is not None:
                 self.left -= 1

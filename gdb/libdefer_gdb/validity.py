@@ -1,24 +1,26 @@
 # SPDX-License-Identifier: MIT
 """validity.py - what makes a record, a pointer or a count impossible.
 
-The rules the walks in snapshot.py apply (and defer-inspect's walk.c
-must apply the same way): the hard caps on chain lengths, what a sane
-record pointer is, and why a decoded record is garbage.  A walk stops at
-the first record that breaks a rule and reports the reason these
-functions give; nothing here raises.
+The rules the walks in snapshot.py apply, numbered V1-V10 in docs/abi.md
+("Validity rules"), which defer-inspect's walk.c applies the same way
+(tests/reader/test_readers_agree.py holds both to it): the hard caps on
+chain lengths (V5), what a sane record pointer is (V4), and why a decoded
+record is garbage (V7, V8).  A walk stops at the first record that breaks
+a rule and reports the reason these functions give; nothing here raises.
 """
 
 from . import abi
 
-# Hard caps, whatever `set defer max-entries` says: no real program has more
-# threads, nested panics or frames; reaching one is reported as such (never
-# as a wild pointer), and a walk stops there.
+# V5: hard caps, whatever `set defer max-entries` says: no real program has
+# more threads, nested panics or frames; reaching one is reported as such
+# (never as damage), and a walk stops there.  (MAX_FRAMES bounds unwinding,
+# not a chain.)
 MAX_THREADS = 1 << 16
 MAX_PANICS = 1 << 12
 MAX_FRAMES = 1 << 16
 MAX_DEFERS = 1 << 25    # 5 GB of records: beyond it the chain is not real
 
-# Every record is 8-aligned and in the user half of x86-64's address space.
+# V4: every record is 8-aligned and in the user half of x86-64's address space.
 POINTER_MASK = 7
 POINTER_LIMIT = 1 << 47
 
@@ -29,7 +31,7 @@ def sane_pointer(addr):
 
 
 def defer_garbage(nargs, flags, rawflags, link, sp, pc):
-    """Why a decoded _defer cannot be a real record, or None if it can.
+    """V7: why a decoded _defer cannot be a real record, or None if it can.
     flags is (started, heap), or None when rawflags has a bit no record
     has (layout.DeferCodec.flagtab).  The walk in snapshot.py tests the
     same rules inline first (its hot loop) and asks here for the reason."""
@@ -48,8 +50,8 @@ def defer_garbage(nargs, flags, rawflags, link, sp, pc):
 
 
 def panic_garbage(f):
-    """Why a decoded _panic (a dict of abi.FIELDS["p"]) cannot be a real
-    one, or None: its three flags are bytes holding 0 or 1."""
+    """V8: why a decoded _panic (a dict of abi.FIELDS["p"]) cannot be a
+    real one, or None: its three flags are bytes holding 0 or 1."""
     bad = [(k, f[k]) for k in ("aborted", "goexit", "recovered") if f[k] > 1]
     return " ".join("%s=%d" % kv for kv in bad) if bad else None
 

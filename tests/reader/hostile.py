@@ -133,6 +133,20 @@ static void longmsg(long n, const char *how)
 	panic("%s", m);
 }
 
+/* panics N: a chain of N well-formed panics whose last link is
+ * misaligned: a wild pointer exactly where a cap of N would stop. */
+static void panics(long n)
+{
+	struct _panic *ps = calloc(n, sizeof *ps);
+	for (long i = 0; i < n; i++) {
+		ps[i].link = i + 1 < n ? &ps[i + 1] : (struct _panic *)0x13;
+		ps[i].aborted = 1;
+		snprintf(ps[i].msg, sizeof ps[i].msg, "panic %ld", i);
+	}
+	me()->_panic = ps;
+	forever();
+}
+
 /* cycle N: N pending calls, the oldest linked back to the newest. */
 static void cycle(long n)
 {
@@ -250,6 +264,8 @@ int main(int argc, char **argv)
 		bad_panic();
 	else if (!strcmp(mode, "cycle"))
 		cycle(atol(argv[2]));
+	else if (!strcmp(mode, "panics"))
+		panics(atol(argv[2]));
 	else if (!strcmp(mode, "longmsg"))
 		longmsg(atol(argv[2]), argv[3]);
 	else if (!strcmp(mode, "crossed"))

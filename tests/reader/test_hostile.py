@@ -128,8 +128,8 @@ def test_panic_chain_garbage_and_cycle_are_flagged():
     with Target("panic-garbage") as t:
         r = inspect("dump", "--pid", t.pid)
     assert r.returncode == 9, r.stderr
-    assert re.search(r"^  error: corrupted panic chain: panic 1 at 0x[0-9a-f]+ holds garbage$", r.stdout,
-                     re.M), r.stdout
+    assert re.search(r"^  error: corrupted panic chain: panic 1 at 0x[0-9a-f]+ holds garbage "
+                     r"\(recovered=2\)$", r.stdout, re.M), r.stdout
     with Target("threads", 1, 3) as t:
         r = inspect("dump", "--json", "--pid", t.pid)
     assert r.returncode == 9, r.stderr

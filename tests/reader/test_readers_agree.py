@@ -117,6 +117,8 @@ CASES = {
     "hostile-crossed": hostile_core("crossed", 6, 3),
     "hostile-threads-panic-cycle": hostile_core("threads", 3, 3),
     "hostile-names": hostile_core("names"),
+    # V2: the wild-pointer rule comes before the 4,096-panic cap
+    "hostile-wild-after-4096-panics": hostile_core("panics", 4096),
     "hostile-message-cut": hostile_core("longmsg", (1 << 20) + 5000, "whole"),
     "hostile-message-unreadable": hostile_core("longmsg", 1000, "unmapped"),
     # test_malformed.py
@@ -223,6 +225,9 @@ def test_dump_json_and_gdb_mi_read_the_same_records_states_and_lines(case, tmp_p
     assert sorted(ours) == sorted(theirs)
     for tid in ours:
         assert ours[tid] == theirs[tid], (tid, ours[tid], theirs[tid])
+    if case == "hostile-wild-after-4096-panics":
+        (t,) = [t for t in ours.values() if len(t["panics"]) == 4096]
+        assert t["line"] == "corrupted panic chain: wild pointer 0x13", t["line"]
     if case in CYCLE_LENGTH:
         cut = [t for t in ours.values() if t["line"] and "cycle" in t["line"]]
         assert [len(t["defers"]) for t in cut] == [CYCLE_LENGTH[case]], cut
