@@ -158,10 +158,11 @@ UNDAMAGED = {"hostile-stale", "hostile-fns", "hostile-crossed", "hostile-names",
 
 # ---- what each reader says, in one shape ----
 
-def from_dump(exe, core):
+def from_dump(exe, core, pid=None):
     """{tid: {records and states, line}}, the allgs line and the allgs
     entries, from dump --json; None if dump refuses the core (one line)."""
-    r = inspect("dump", "--json", *BIG, "--core", core, exe, timeout=300)
+    where = ("--pid", pid) if pid else ("--core", core, exe)
+    r = inspect("dump", "--json", *BIG, *where, timeout=300)
     assert r.returncode in (0, 9), r.stderr
     if not r.stdout:
         assert r.returncode == 9 and r.stderr.count("\n") <= 4, r.stderr
@@ -181,11 +182,11 @@ def from_dump(exe, core):
     return threads, out["error"], [(t["tid"], t["status"]) for t in out["threads"]]
 
 
-def from_gdb(exe, core):
+def from_gdb(exe, core, pid=None):
     """The same from gdb's MI, every allgs entry by its kernel tid; None if
     gdb refuses the core."""
     try:
-        s = Session(program=exe, core=core, timeout=300)
+        s = Session(program=exe, core=core, pid=pid, timeout=300)
     except SessionError:
         return None
     with s:
@@ -236,3 +237,22 @@ def test_dump_json_and_gdb_mi_read_the_same_records_states_and_lines(case, tmp_p
         assert not lines, lines
     else:
         assert lines, "the case damaged nothing a reader noticed"
+
+
+LIVE = {"garbage-fill": ("garbage", "fill"), "cycle": ("cycle", 50),
+        "panic-garbage": ("panic-garbage",), "threads-panic-cycle": ("threads", 3, 3),
+        "message-unreadable": ("longmsg", 1000, "unmapped")}
+
+
+@pytest.mark.parametrize("case", sorted(LIVE))
+def test_dump_and_gdb_attached_to_a_live_damaged_process_agree(case):
+    """The same, reading the live process (one reader after the other)."""
+    with Target(*LIVE[case]) as t:
+        ours, theirs = from_dump(None, None, t.pid), from_gdb(None, None, t.pid)
+    assert ours == theirs
+    threads = ours[0].values()
+    if case == "message-unreadable":
+        assert any(p[2].endswith(" [... 745 more bytes: unreadable]")
+                   for x in threads for p in x["panics"]), ours
+    else:
+        assert [x for x in threads if x["line"]], ours
