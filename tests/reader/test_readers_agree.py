@@ -9,8 +9,9 @@ gdb/libdefer_gdb) must list the same records, in the same states, with the
 same messages and the same lines where reading stopped: the validity rules
 V1-V10 of docs/abi.md, applied once by each reader.
 
-Every case is made into a core first, so that both readers look at the
-same bytes."""
+Every case is made into a core, so that both readers look at the same
+bytes; a few are also read live, one reader after the other.  Budgets are
+set out of the way on both sides: they are each tool's own, not rules."""
 import json
 import struct
 import sys
