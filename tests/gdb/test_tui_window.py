@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from p2 import ENTRY, step_prog
+from gdbtest import ENTRY, step_prog
 
 ROOT = ENTRY.parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
