@@ -24,11 +24,12 @@ def at_panic_line(*cmds, opt="-O0"):
 
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
-def test_step_at_scope_exit_never_stops_in_a_deferred_call(opt):
-    # deferreturn has no line information: step steps over it, calls and all.
+def test_step_at_scope_exit_enters_deferreturn_in_the_runtimes_assembly(opt):
+    # defer.S has line information (-g): step enters deferreturn and goes on
+    # one instruction line at a time, before any deferred call runs.
     out = at_scope_exit(*["step"] * 5, opt=opt)
+    assert re.search(r"^deferreturn \(\) at \S*libdefer/src/x86_64/defer\.S:\d+$", out, re.M), out
     assert not any(d in out for d in DEFERRED), out
-    assert re.search(r"^main \(", out, re.M), out
 
 
 def test_next_at_scope_exit_runs_the_calls_and_stops_in_the_caller():
