@@ -3,11 +3,11 @@
 #
 #   make            build the runtime, the reader and the gdb extension
 #                   (never installs anything: the packages must be there)
-#   make deps       what the build and the tests need from outside: missing
-#                   Debian packages (apt-get), the gdb 16 and gdb 10
-#                   chroots, the npm test clients; each done once
+#   make deps       the missing Debian packages the build needs (apt-get)
+#   make test-deps  deps, and what the tests fetch: the gdb 16 and gdb 10
+#                   chroots, the npm test clients (each done once)
 #   make demo       deps, build, then run the example programs (and the gdb demo)
-#   make test       deps, build everything the tests need, then every test
+#   make test       test-deps, build everything the tests need, then every test
 #                   (pytest), and a bounded fuzz run (TEST_FUZZ_SECONDS per harness)
 #   make test-gdb, make test-reader, make test-release, make bench-gdb,
 #   make bench-reader
@@ -43,12 +43,13 @@ include examples/build.mk
 
 -include $(wildcard $(B)/*/*.d)
 
-# Everything fetched from outside, each once: the Debian packages
-# (scripts/install-deps; npm-deps adds npm if it has to), Debian 13's and
-# 11's gdb in chroots cached outside the clone (scripts/gdb-chroot), the
-# npm packages the DAP and MI tests drive gdb with (scripts/npm-deps).
-# `make demo` and `make test` run it first, alone (a fresh machine has no
-# compiler yet), then build in a second make.
+# What is fetched from outside, each once: the Debian packages
+# (scripts/install-deps), and for the tests Debian 13's and 11's gdb in
+# chroots cached outside the clone (scripts/gdb-chroot) and the npm
+# packages the DAP and MI tests drive gdb with (scripts/npm-deps, which
+# installs npm too if it has to).  `make demo` and `make test` run these
+# first, alone (a fresh machine has no compiler yet), then build in a
+# second make; a plain `make` runs none of them.
 $(B)/.deps: scripts/install-deps
 	@mkdir -p $(B)
 	@sh scripts/install-deps
@@ -60,7 +61,9 @@ $(B)/gdb10/gdb: scripts/gdb-chroot $(B)/.deps
 $(B)/.npm: scripts/npm-deps $(B)/.deps
 	sh scripts/npm-deps
 	@touch $@
-deps: $(B)/.deps $(B)/gdb16/gdb $(B)/gdb10/gdb $(B)/.npm
+deps: $(B)/.deps
+.PHONY: test-deps
+test-deps: deps $(B)/gdb16/gdb $(B)/gdb10/gdb $(B)/.npm
 
 demo: deps
 	@$(MAKE) --no-print-directory all examples
@@ -72,12 +75,12 @@ demo: deps
 # with Debian 13's gdb 16 from a chroot (scripts/gdb-chroot, cached outside
 # the clone); Debian 11's gdb 10 checks the version gate.
 # No test runs make to build what it needs: TEST_PREREQS are built before
-# pytest starts, and a test finds one missing says so (tests/conftest.py,
+# pytest starts, and a test that finds one missing says so (tests/conftest.py,
 # built()).  The tests of make itself (install, dist, deb) are the
 # exception: docs/hacking.md, "Tests".
 TEST_FUZZ_SECONDS ?= 60
 TEST_PREREQS := all examples $(B)/defer-inspect-asan
-test: deps
+test: test-deps
 	@$(MAKE) --no-print-directory $(TEST_PREREQS)
 	$(PYTHON) -m pytest -q tests
 	LIBDEFER_GDB_DIR=$(CURDIR)/gdb $(PYTHON) -m pytest -q examples

@@ -67,6 +67,6 @@ uninstall-gdb:
 bench-gdb: all
 	@$(PYTHON) gdb/bench.py
 
-test-gdb: deps
+test-gdb: test-deps
 	@$(MAKE) --no-print-directory all examples
 	$(PYTHON) -m pytest -q tests/gdb
