@@ -77,7 +77,7 @@ demo: deps
 # No test runs make to build what it needs: TEST_PREREQS are built before
 # pytest starts, and a test that finds one missing says so (tests/conftest.py,
 # built()).  The tests of make itself (install, dist, deb) are the
-# exception: docs/hacking.md, "Tests".
+# exception: docs/hacking.md, "How a test is built".
 TEST_FUZZ_SECONDS ?= 60
 TEST_PREREQS := all examples $(B)/defer-inspect-asan
 test: test-deps
