@@ -2,9 +2,13 @@
 # libdefer: one `make` builds everything; see README.md.
 #
 #   make            build the runtime, the reader and the gdb extension
-#   make demo       build, then run the example programs (and the gdb demo)
-#   make test       every test (pytest), including the sanitizer builds,
-#                   and a bounded fuzz run (TEST_FUZZ_SECONDS per harness)
+#                   (never installs anything: the packages must be there)
+#   make deps       the missing Debian packages the build needs (apt-get)
+#   make test-deps  deps, and what the tests fetch: the gdb 16 and gdb 10
+#                   chroots, the npm test clients (each done once)
+#   make demo       deps, build, then run the example programs (and the gdb demo)
+#   make test       test-deps, build everything the tests need, then every test
+#                   (pytest), and a bounded fuzz run (TEST_FUZZ_SECONDS per harness)
 #   make test-gdb, make test-reader, make test-release, make bench-gdb,
 #   make bench-reader
 #   make bench      performance table
@@ -25,27 +29,44 @@ B := build
 # builds do), so no installed file carries this checkout's path.
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -g -fdebug-prefix-map=$(CURDIR)=.
 OPT ?= -O2
+# Each object's header dependencies, as the compiler saw them (build/**/*.d).
+DEPFLAGS := -MMD -MP
 
 .PHONY: all deps demo test test-release bench install uninstall clean
-all: deps-stamp
+all:
 
 include libdefer/build.mk
--include dwarf-reader/build.mk
--include gdb/build.mk
+include dwarf-reader/build.mk
+include gdb/build.mk
 include man/build.mk
 include examples/build.mk
 
-# Missing Debian packages are installed once; the stamp remembers it.
-# INSTALL_DEPS=true skips that (debian/rules: dpkg checks Build-Depends).
-INSTALL_DEPS ?= sh scripts/install-deps
+-include $(wildcard $(B)/*/*.d)
+
+# What is fetched from outside, each once: the Debian packages
+# (scripts/install-deps), and for the tests Debian 13's and 11's gdb in
+# chroots cached outside the clone (scripts/gdb-chroot) and the npm
+# packages the DAP and MI tests drive gdb with (scripts/npm-deps, which
+# installs npm too if it has to).  `make demo` and `make test` run these
+# first, alone (a fresh machine has no compiler yet), then build in a
+# second make; a plain `make` runs none of them.
 $(B)/.deps: scripts/install-deps
 	@mkdir -p $(B)
-	@$(INSTALL_DEPS)
+	@sh scripts/install-deps
 	@touch $@
-deps-stamp: $(B)/.deps
+$(B)/gdb16/gdb: scripts/gdb-chroot $(B)/.deps
+	sh scripts/gdb-chroot trixie $(B)/gdb16
+$(B)/gdb10/gdb: scripts/gdb-chroot $(B)/.deps
+	sh scripts/gdb-chroot bullseye $(B)/gdb10
+$(B)/.npm: scripts/npm-deps $(B)/.deps
+	sh scripts/npm-deps
+	@touch $@
 deps: $(B)/.deps
+.PHONY: test-deps
+test-deps: deps $(B)/gdb16/gdb $(B)/gdb10/gdb $(B)/.npm
 
-demo: all examples
+demo: deps
+	@$(MAKE) --no-print-directory all examples
 	@sh scripts/demo
 
 # Every test (runtime, sanitizer and stress builds, gdb extension, reader,
@@ -53,8 +74,14 @@ demo: all examples
 # The gdb tests run twice: with this machine's gdb (13 on Debian 12) and
 # with Debian 13's gdb 16 from a chroot (scripts/gdb-chroot, cached outside
 # the clone); Debian 11's gdb 10 checks the version gate.
+# No test runs make to build what it needs: TEST_PREREQS are built before
+# pytest starts, and a test that finds one missing says so (tests/conftest.py,
+# built()).  The tests of make itself (install, dist, deb) are the
+# exception: docs/hacking.md, "How a test is built".
 TEST_FUZZ_SECONDS ?= 60
-test: all examples $(B)/defer-inspect-asan $(B)/gdb16/gdb $(B)/gdb10/gdb $(B)/.npm
+TEST_PREREQS := all examples $(B)/defer-inspect-asan
+test: test-deps
+	@$(MAKE) --no-print-directory $(TEST_PREREQS)
 	$(PYTHON) -m pytest -q tests
 	LIBDEFER_GDB_DIR=$(CURDIR)/gdb $(PYTHON) -m pytest -q examples
 	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \
@@ -65,14 +92,6 @@ test: all examples $(B)/defer-inspect-asan $(B)/gdb16/gdb $(B)/gdb10/gdb $(B)/.n
 # layout, man pages, the tarball and the Debian packages (about 2 min).
 test-release: all
 	$(PYTHON) -m pytest -q tests/packaging
-
-$(B)/gdb16/gdb: scripts/gdb-chroot $(B)/.deps
-	sh scripts/gdb-chroot trixie $(B)/gdb16
-$(B)/gdb10/gdb: scripts/gdb-chroot $(B)/.deps
-	sh scripts/gdb-chroot bullseye $(B)/gdb10
-$(B)/.npm: scripts/npm-deps $(B)/.deps
-	sh scripts/npm-deps
-	@touch $@
 
 bench: all
 	@sh scripts/bench

@@ -13,9 +13,10 @@ DR_CFLAGS := $(CFLAGS_COMMON) $(OPT) -Idwarf-reader/include -Idwarf-reader/src -
 DR_LIBS := -ldwarf -lelf -lz
 DR_OBJ := $(patsubst dwarf-reader/src/%.c,$(B)/dwarf-reader/%.o,$(DR_SRC))
 
-$(B)/dwarf-reader/%.o: dwarf-reader/src/%.c $(DR_HDR) $(B)/.deps
+# Headers order-only, as in libdefer/build.mk: the .d files say which.
+$(B)/dwarf-reader/%.o: dwarf-reader/src/%.c | $(DR_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(DR_CFLAGS) -c $< -o $@
+	$(CC) $(DR_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(B)/libdreader.a: $(DR_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -29,7 +30,7 @@ $(B)/defer-inspect: $(DR_TOOL) $(B)/libdreader.a libdefer/include/defer.h
 all: $(B)/defer-inspect
 
 # The same tool under AddressSanitizer and UBSan, for the tests.
-$(B)/defer-inspect-asan: $(DR_SRC) $(DR_TOOL) $(DR_HDR) libdefer/include/defer.h $(B)/.deps
+$(B)/defer-inspect-asan: $(DR_SRC) $(DR_TOOL) $(DR_HDR) libdefer/include/defer.h
 	$(CC) $(CFLAGS_COMMON) -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer -Idwarf-reader/include -Idwarf-reader/src -Ilibdefer/include \
 		$(DR_TOOL_CFLAGS) $(DR_SRC) dwarf-reader/tool/*.c $(DR_LIBS) -o $@
@@ -37,7 +38,7 @@ $(B)/defer-inspect-asan: $(DR_SRC) $(DR_TOOL) $(DR_HDR) libdefer/include/defer.h
 # libFuzzer harnesses (clang): one over a binary, one over a core.
 DR_FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Idwarf-reader/include -Idwarf-reader/src -Ilibdefer/include
-$(B)/fuzz/fuzz-%: dwarf-reader/fuzz/fuzz-%.c $(DR_SRC) $(DR_HDR) $(B)/.deps
+$(B)/fuzz/fuzz-%: dwarf-reader/fuzz/fuzz-%.c $(DR_SRC) $(DR_HDR)
 	@mkdir -p $(dir $@)
 	clang $(DR_FUZZ_FLAGS) $< $(DR_SRC) $(DR_LIBS) -o $@
 

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "gdb"))
+# Outside pytest: the test helpers' directories by hand (pytest.ini lists them).
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "gdb")]
 from gdbtest import ENTRY, free_port, scen  # noqa: E402
 
 TIMER = ("python import time; gdb.set_convenience_variable('_t0', time.perf_counter())",

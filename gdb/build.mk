@@ -67,5 +67,6 @@ uninstall-gdb:
 bench-gdb: all
 	@$(PYTHON) gdb/bench.py
 
-test-gdb: all
+test-gdb: test-deps
+	@$(MAKE) --no-print-directory all examples
 	$(PYTHON) -m pytest -q tests/gdb

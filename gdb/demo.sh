@@ -59,7 +59,7 @@ fi
 
 # No examples: the scenario program of tests/gdb.
 prog=$(cd "$root" && /usr/bin/python3 -c '
-import sys; sys.path.insert(0, "tests/gdb")
+import sys; sys.path[:0] = ["tests", "tests/gdb"]
 from gdbtest import scen; print(scen("gcc", "-O2", "static"))') || exit 1
 
 echo "== 1. Three worker threads and main, each with pending deferred calls"

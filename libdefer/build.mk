@@ -21,13 +21,17 @@ LIBDEFER_CFLAGS := $(CFLAGS_COMMON) $(OPT) -fPIC -Ilibdefer/include -fvisibility
 LIBDEFER_OBJ := $(patsubst libdefer/src/%.c,$(B)/libdefer/%.o,$(LIBDEFER_SRC)) \
 	$(B)/libdefer/defer.S.o
 
-$(B)/libdefer/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
+# The headers are order-only: they exist before the first compile; what
+# each object really includes is in its .d file (DEPFLAGS, Makefile).
+$(B)/libdefer/%.o: libdefer/src/%.c | $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBDEFER_CFLAGS) -c $< -o $@
+	$(CC) $(LIBDEFER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(B)/libdefer/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
+# Assembled with the C files' flags: -g gives it DWARF (line tables and its
+# functions' ranges), as gcc's own objects have.
+$(B)/libdefer/defer.S.o: $(LIBDEFER_ASM) | $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) -c $< -o $@
+	$(CC) $(LIBDEFER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(B)/libdefer.a: $(LIBDEFER_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -45,7 +49,7 @@ LIBDEFER_INSTALL_OBJ := $(filter-out $(B)/libdefer/gdb_autoload.o,$(LIBDEFER_OBJ
 
 $(B)/install/gdb_autoload.o: libdefer/src/gdb_autoload.c $(B)/install/prefix
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBDEFER_CFLAGS) -c $< -o $@
+	$(CC) $(LIBDEFER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(B)/install/libdefer.a: $(LIBDEFER_INSTALL_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -88,13 +92,13 @@ uninstall-libdefer:
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 define sanitized_libdefer # $(1): directory under build, $(2): flags
-$(B)/$(1)/%.o: libdefer/src/%.c $(LIBDEFER_HDR) $(B)/.deps
+$(B)/$(1)/%.o: libdefer/src/%.c | $(LIBDEFER_HDR)
 	@mkdir -p $$(dir $$@)
-	$(CC) $$(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden -c $$< -o $$@
+	$(CC) $$(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden $(DEPFLAGS) -c $$< -o $$@
 
-$(B)/$(1)/defer.S.o: $(LIBDEFER_ASM) $(B)/.deps
+$(B)/$(1)/defer.S.o: $(LIBDEFER_ASM) | $(LIBDEFER_HDR)
 	@mkdir -p $$(dir $$@)
-	$(CC) -c $$< -o $$@
+	$(CC) $$(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden $(DEPFLAGS) -c $$< -o $$@
 
 $(B)/$(1)/libdefer.a: $(patsubst libdefer/src/%.c,$(B)/$(1)/%.o,$(LIBDEFER_SRC)) $(B)/$(1)/defer.S.o
 	rm -f $$@ && ar rcs $$@ $$^

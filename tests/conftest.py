@@ -1,13 +1,18 @@
 # SPDX-License-Identifier: MIT
-"""Shared pytest helpers: build C programs against libdefer.
+"""Shared pytest helpers: build C programs against libdefer, and find what
+`make test` built before pytest started.
 
-`build(src, cc=..., opt=..., link=...)` compiles one scenario program
-(a path, or C source text) against the runtime built by `make` and returns
-the executable's path.  Every test directory (runtime/, gdb/, reader/)
-uses it, so a program is compiled the same way everywhere.
+`compile_program(src, cc=..., opt=..., link=...)` (also the `build`
+fixture) compiles one scenario program (a path, or C source text) against
+the runtime built by `make` and returns the executable's path.  Every test
+directory (runtime/, gdb/, reader/) uses it, so a program is compiled the
+same way everywhere.  `built(path)` is a file make builds; a test never
+runs make for it.  Test helpers import this module by name (`from conftest
+import ...`): pytest.ini puts tests/ on sys.path.
 """
 import hashlib
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -75,6 +80,24 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         raise AssertionError(f"compile failed: {' '.join(cmd)}\n{r.stderr}")
     os.replace(str(exe) + ".tmp", exe)
     return exe
+
+
+def built(path, target=None):
+    """`path` (under build/), which `make test` builds before pytest starts;
+    if it is missing the test fails saying which make target builds it."""
+    path = Path(path)
+    if not path.exists():
+        pytest.fail("%s is missing: `make %s` builds it (make test does, before pytest starts)"
+                    % (path, target or path.relative_to(ROOT)), pytrace=False)
+    return path
+
+
+def header_version(path=INCLUDE / "defer.h"):
+    """LIBDEFER_VERSION_MAJOR.MINOR.PATCH of defer.h, where the version is
+    written once."""
+    text = Path(path).read_text()
+    return ".".join(re.search(r"^#define LIBDEFER_VERSION_%s (\d+)$" % k, text, re.M).group(1)
+                    for k in ("MAJOR", "MINOR", "PATCH"))
 
 
 def run(exe, *args, env=None, timeout=60, input=None):

@@ -444,7 +444,8 @@ const char *dr_elf_runpath(const struct dr_elf *ce)
 	return e->runpath;
 }
 
-/* Walk the notes of every SHT_NOTE section (cores: PT_NOTE segments). */
+/* Walk the notes of every SHT_NOTE section (a core has none: its PT_NOTE
+ * segments are read by target.c). */
 static int eachnote(struct dr_elf *e, int (*fn)(struct dr_elf *, const GElf_Nhdr *, const char *,
 						 const uint8_t *, void *), void *arg)
 {

@@ -24,7 +24,7 @@ struct dr_linetab {
 	uint64_t *addr;  /* each row's address, read once */
 	Dwarf_Signed *seq; /* first and end row of each sequence, in pairs */
 	size_t nseq;
-	int file0is1;  /* see linetab() in dwarf.c */
+	int file0is1;  /* see linetab() in dwarf_lines.c */
 };
 
 /* A unit's top-level functions, for call-site look-ups: a pc range, or

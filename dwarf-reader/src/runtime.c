@@ -258,9 +258,77 @@ int dr_runtime_find(struct dr_elf *e, struct dr_runtime *rt, char *err, size_t e
 			"_defer_debug_offsets table", dr_elf_path(e));
 		return DR_ENODEBUG;
 	}
-	/* allgs from the symbol table is the same variable; prefer it if DWARF
-	 * had none (never reached: dwarflayout requires it). */
+	/* allgs from the symbol table is the same variable: the answer when
+	 * only the table was usable and it held none (a PIE's table whose
+	 * relocation readtable did not find). */
 	if (!rt->lay.allgs && rt->syms[0].found)
 		rt->lay.allgs = rt->syms[0].addr;
 	return 0;
+}
+
+/* ---- which file of a target holds the runtime ---- */
+
+int dr_is_runtime(struct dr_elf *e)
+{
+	uint64_t at, magic;
+
+	/* The symbols are cheap; the table is searched for by its magic
+	 * number through the file's data when they are gone (stripped).
+	 * allgs alone proves nothing: a program on the shared library that
+	 * reads allgs (or the table) itself has a copy-relocated one, zero
+	 * in its file. */
+	return dr_sym(e, "deferproc", NULL, NULL) == 0 || dr_sym(e, "gopanic", NULL, NULL) == 0 ||
+	       (dr_offsets_table(e, &at) == 0 && dr_elf_read(e, at, &magic, 8) == 8 &&
+		magic == DEFER_DEBUG_MAGIC);
+}
+
+int dr_target_runtime(struct dr_target *t, struct dr_runtime *rt, uint64_t *bias, char *err, size_t errlen)
+{
+	struct dr_elf *exe = dr_target_exe(t);
+	char why[512] = "";
+	uint64_t copy;
+	int i, pass, named = 0, r;
+
+	if (dr_is_runtime(exe)) {
+		*bias = dr_target_exe_bias(t);
+		return dr_runtime_find(exe, rt, err, errlen);
+	}
+	/* A shared libdefer: look at mapped files named like it first. */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < dr_nimages(t); i++) {
+			struct dr_image *im = dr_image(t, i);
+			const char *base = strrchr(im->path, '/');
+
+			base = base ? base + 1 : im->path;
+			if ((strstr(base, "libdefer") != NULL) != (pass == 0) || im->start == UINT64_MAX)
+				continue;
+			if (!dr_image_elf(im)) {
+				struct dr_elf *e;
+
+				/* The library the process mapped is gone or is no
+				 * longer a file: that, not "no libdefer", is the cause. */
+				if (pass == 0 && dr_elf_open(im->path, &e, why, sizeof why) != 0)
+					named = 1;
+				else if (pass == 0)
+					dr_elf_close(e);
+				continue;
+			}
+			if (im->elf == exe || !dr_is_runtime(im->elf))
+				continue;
+			*bias = im->bias;
+			if ((r = dr_runtime_find(im->elf, rt, err, errlen)) != 0)
+				return r;
+			/* A program that names allgs has it copy-relocated: the
+			 * library then uses the program's copy, not its own. */
+			if (dr_sym(exe, "allgs", &copy, NULL) == 0)
+				rt->lay.allgs = copy + dr_target_exe_bias(t) - im->bias;
+			return 0;
+		}
+	if (named)
+		dr_setf(err, errlen, "cannot read the libdefer the %s mapped: %s",
+			dr_target_is_core(t) ? "core" : "process", why);
+	else
+		dr_setf(err, errlen, "%s: not linked with libdefer (no libdefer in the process either)",
+			dr_elf_path(exe));
+	return DR_ENODEFER;
 }

@@ -398,7 +398,6 @@ static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 	}
 }
 
-/* Parse the build-id note out of an ELF image in target memory. */
 /* The image mapped at start (the last one if several), or -1. */
 static int findimage(const struct dr_target *t, uint64_t start)
 {
@@ -423,6 +422,8 @@ static void bindexe(struct dr_target *t)
 	im->bias = t->exe_bias;
 }
 
+/* The build-id note of the ELF image mapped at start, as the core kept it
+ * (copied to id, at most max bytes): its length, or 0. */
 static size_t membuildid(struct dr_target *t, uint64_t start, uint64_t bias, uint8_t *id, size_t max)
 {
 	Elf64_Ehdr eh;

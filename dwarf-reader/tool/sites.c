@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* sites.c - `defer-inspect sites`: every place the program defers a call. */
+/* sites.c - the `defer-inspect sites` command: every place the program
+ * defers a call (found by dr_sites, src/defersites.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "tool.h"

@@ -38,7 +38,7 @@ int openbin(const char *path, struct dr_elf **e);
 int runtime_of(struct dr_elf *e, struct dr_elf **rte, struct dr_runtime *rt);
 
 /* JSON output. */
-/* The version of --json's keys (docs/defer-inspect.md, "JSON schema"): the
+/* The version of --json's keys (docs/defer-inspect.md, "JSON"): the
  * first key of every document.  Bumped when a key is removed, renamed or
  * changes type or meaning; adding a key does not bump it. */
 #define JSON_SCHEMA 1

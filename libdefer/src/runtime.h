@@ -28,7 +28,8 @@ HIDDEN void __defer_invoke(struct _defer *d, uintptr_t *argp);
  * about to continue after a callee returned. */
 HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn));
 
-/* deferreturn.c: running records outside deferreturn (panics, goexit). */
+/* rundefer.c: running records outside deferreturn (panics, goexit), and
+ * deferreturn's calls into C. */
 /* Run the head record d of g for p (a panic, or goexit's pseudo-panic);
  * argp receives the call's CFA for recover() (NULL: none may recover).
  * d is unlinked after its call, not freed.  `what` names the caller in

@@ -1,39 +1,32 @@
 # SPDX-License-Identifier: MIT
-"""Helpers for the gdb extension's tests: build scenario programs, drive gdb
-in batch mode (as CPython's test_gdb does), parse what it prints."""
+"""Helpers for the gdb extension's tests: build the scenario programs
+(scenarios/scen.c, scenarios/step.c), drive gdb in batch mode (as CPython's
+test_gdb does) or at its prompt (pexpect, as a user types), parse what it
+prints."""
 import os
 import re
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
-def _top_conftest():
-    """tests/conftest.py (compile_program), loaded under its own name."""
-    import importlib.util
-    path = Path(__file__).resolve().parent.parent / "conftest.py"
-    mod = sys.modules.get("libdefer_tests_conftest")
-    if mod is None:
-        spec = importlib.util.spec_from_file_location("libdefer_tests_conftest", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["libdefer_tests_conftest"] = mod
-    return mod
-
-
-_top = _top_conftest()
-BUILD, ROOT, compile_program = _top.BUILD, _top.ROOT, _top.compile_program
+from conftest import BUILD, ROOT, compile_program  # tests/conftest.py (pytest.ini: pythonpath)
 
 GDB_DIR = ROOT / "gdb"
 ENTRY = GDB_DIR / "libdefer-gdb.py"
 SCEN = Path(__file__).resolve().parent / "scenarios"
 SCEN_C = SCEN / "scen.c"
+STEP_C = SCEN / "step.c"    # nested deferred calls and panics to step through
+PROMPT = "(gdb) "
 
 MATRIX = [("gcc", "-O0"), ("gcc", "-O2"), ("clang", "-O0"), ("clang", "-O2")]
 
 
 def scen(cc="gcc", opt="-O0", link="static"):
     return compile_program(SCEN_C, cc=cc, opt=opt, link=link)
+
+
+def step_prog(cc="gcc", opt="-O0", link="static"):
+    return compile_program(STEP_C, cc=cc, opt=opt, link=link)
 
 
 def plain_program():
@@ -114,6 +107,11 @@ def line_of(text, path=SCEN_C):
     raise AssertionError("%r not in %s" % (text, path))
 
 
+def step_line(text):
+    """Line number of the first line of step.c containing `text`."""
+    return line_of(text, STEP_C)
+
+
 def bt_levels(out):
     """{function: level} from bt lines `#N  ... in func (` or `#N  func (`."""
     res = {}
@@ -157,3 +155,57 @@ class gdbserver:
     def __exit__(self, *exc):
         self.proc.kill()
         self.proc.wait()
+
+
+def clean_env():
+    """The environment gdb runs in at its prompt: no DEFER_TRACEBACK, no
+    installed extension's directory, a terminal without escape codes."""
+    e = dict(os.environ)
+    e.pop("DEFER_TRACEBACK", None)
+    e.pop("LIBDEFER_GDB_DIR", None)
+    e["TERM"] = "dumb"
+    return e
+
+
+class Prompt:
+    """An interactive gdb: cmd() types a line and returns what gdb printed
+    before the next prompt."""
+
+    def __init__(self, exe, *args, timeout=60, extra=()):
+        import pexpect  # python3-pexpect (Debian); only the prompt tests need it
+        argv = ["-nx", "-q", "-iex", "set pagination off", "-iex", "set width 0",
+                "-iex", "set confirm off", "-iex", "source %s" % ENTRY]
+        for e in extra:
+            argv += ["-iex", e]
+        argv += ["--args", str(exe)] + [str(a) for a in args]
+        self.p = pexpect.spawn("gdb", argv, env=clean_env(), encoding="utf-8",
+                               timeout=timeout, dimensions=(50, 200))
+        self.p.expect_exact(PROMPT)
+        self.log = self.p.before
+
+    def cmd(self, line):
+        self.p.sendline(line)
+        self.p.expect_exact(PROMPT)
+        out = self.p.before
+        # The echo of the command itself comes first.
+        out = out.split("\n", 1)[1] if "\n" in out else ""
+        out = out.replace("\r", "")
+        self.log += "\n(gdb) %s\n%s" % (line, out)
+        assert "Traceback" not in out and "Python Exception" not in out, self.log
+        return out
+
+    def close(self):
+        import pexpect
+        if self.p.isalive():
+            self.p.sendline("kill")
+            self.p.sendline("quit")
+            self.p.expect(pexpect.EOF, timeout=20)
+        self.p.close(force=True)
+
+
+def stop_line(out):
+    """(function, line) of the location a stop printed: the last
+    `func (args) at file:line` and the source line after it."""
+    locs = re.findall(r"(?:0x[0-9a-f]+ in )?(\w+) \(.*\) at \S+:(\d+)\n", out)
+    assert locs, out
+    return locs[-1][0], int(locs[-1][1])

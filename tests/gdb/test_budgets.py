@@ -6,7 +6,6 @@ hostile numbers of records cost bounded time and memory.
 The bounds asserted are generous (a loaded 2-core machine); the figures
 measured on an idle one are in docs/gdb.md, "Hostile programs"."""
 import re
-from pathlib import Path
 
 import pytest
 
@@ -87,8 +86,8 @@ def test_running_out_of_memory_is_one_line_in_every_entry_point():
 
 
 def test_a_budget_never_makes_a_running_call_look_freed():
-    from gdbtest import compile_program
-    step = compile_program(Path(__file__).resolve().parent / "part2" / "scenarios" / "step.c")
+    from gdbtest import step_prog
+    step = step_prog()
     out = gdb("break seen_bottom", "run", "set defer max-entries 1", "info panics",
               exe=step, args=["panic"])
     assert "that record is freed" not in out, out

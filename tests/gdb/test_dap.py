@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from gdbtest import BUILD, ENTRY, ROOT, compile_program
+from gdbtest import BUILD, ENTRY, ROOT, STEP_C, compile_program
 
 GDB16 = BUILD / "gdb16" / "gdb"
 SESSION = Path(__file__).resolve().parent / "dap" / "session.js"
 NODE_MODULES = Path(os.environ.get("LIBDEFER_CACHE", "/var/cache/libdefer")) / "npm" / \
     "node_modules"
-STEP_C = Path(__file__).resolve().parent / "part2" / "scenarios" / "step.c"
 
 
 def _session(tmp_path, mode, link="static", adapter_argv=None, filters=None):

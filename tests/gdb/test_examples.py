@@ -84,8 +84,8 @@ def test_demo_transcript(tmp_path):
     """gdb/demo.sh (make demo): several threads' calls, bt with calls under
     frames, info panics during a panic; no warnings, no tracebacks."""
     import subprocess
-    if not (ROOT / "build" / "examples" / "engine").exists():
-        subprocess.run(["make", "-C", str(ROOT), "examples"], check=True, capture_output=True)
+    from conftest import built
+    built(ROOT / "build" / "examples" / "engine", "examples")
     r = subprocess.run(["sh", str(ROOT / "gdb" / "demo.sh")], capture_output=True, text=True,
                        timeout=300, stdin=subprocess.DEVNULL,
                        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})

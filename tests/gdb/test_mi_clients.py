@@ -7,21 +7,17 @@ commands must parse into what a front end reads."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from gdbtest import GDB_DIR, ROOT, compile_program
-
-sys.path.insert(0, str(GDB_DIR))
-from libdefer_session import Session  # noqa: E402
+from gdbtest import ROOT, STEP_C, compile_program
+from libdefer_session import Session
 
 PARSE = Path(__file__).resolve().parent / "dap" / "mi_parse.js"
 PARSE_EL = Path(__file__).resolve().parent / "dap" / "mi_parse.el"
 NODE_MODULES = Path(os.environ.get("LIBDEFER_CACHE", "/var/cache/libdefer")) / "npm" / \
     "node_modules"
-STEP_C = Path(__file__).resolve().parent / "part2" / "scenarios" / "step.c"
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,10 @@
 with: its MI parsing and its targets.  (examples/test_engine_in_gdb.py is
 the copyable example; make test runs it too.)"""
 import subprocess
-import sys
 import time
 
-from gdbtest import GDB_DIR, SCEN, compile_program, scen
-
-sys.path.insert(0, str(GDB_DIR))
-from libdefer_session import Session, parse_mi  # noqa: E402
+from gdbtest import SCEN, compile_program, scen
+from libdefer_session import Session, parse_mi
 
 
 def test_mi_strings_come_back_exactly_as_the_program_holds_them():

@@ -10,16 +10,8 @@ import subprocess
 
 import pytest
 
+from conftest import header_version
 from pkgtest import BUILD, PROG, ROOT
-
-HEADER = ROOT / "libdefer" / "include" / "defer.h"
-
-
-def header_version(path=HEADER):
-    text = path.read_text()
-    parts = [re.search(r"^#define LIBDEFER_VERSION_%s (\d+)$" % k, text, re.M).group(1)
-             for k in ("MAJOR", "MINOR", "PATCH")]
-    return ".".join(parts)
 
 
 def sh(*cmd, cwd=ROOT, **kw):
@@ -101,7 +93,7 @@ def test_changing_the_three_header_lines_changes_every_version(tmp_path):
                       flags=re.M)
     h.write_text(text)
     assert sh("make", "-s", "version", cwd=tmp_path).strip() == "2.3.4"
-    sh("make", "-s", "-j2", "INSTALL_DEPS=true", "build/libdefer.so.2.3.4", "build/defer-inspect",
+    sh("make", "-s", "-j2", "build/libdefer.so.2.3.4", "build/defer-inspect",
        cwd=tmp_path)
     assert soname(tmp_path / "build/libdefer.so.2.3.4") == "libdefer.so.2"
     assert (tmp_path / "build/libdefer.so.2").resolve().name == "libdefer.so.2.3.4"

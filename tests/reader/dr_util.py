@@ -28,10 +28,11 @@ GDB_EXT = ROOT / "gdb" / "libdefer-gdb.py"
 OUT = BUILD / "tests" / "reader"
 
 
-def ensure_tools():
-    """The sanitizer build of the tool is not part of `make all`."""
-    subprocess.run(["make", "-s", "-C", str(ROOT), "build/defer-inspect", "build/defer-inspect-asan"],
-                   check=True, capture_output=True)
+def require_tools():
+    """The tool and its sanitizer build (not part of `make all`: make test
+    and make test-reader build it)."""
+    conftest.built(TOOL)
+    conftest.built(TOOL_ASAN)
 
 
 def prog(name, cc="gcc", opt="-O0", link="static", extra=()):

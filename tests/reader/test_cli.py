@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from dr_util import BUILD, Running, inspect, prog
+from dr_util import Running, inspect, prog
 
 
 def usage_error(r, words):
@@ -57,8 +57,8 @@ def test_help_prints_the_usage_on_stdout_and_exits_0(flag):
 
 
 def test_version_prints_libdefers_version_and_exits_0():
-    version = __import__("subprocess").run(["make", "-s", "-C", str(BUILD.parent), "version"],
-                                           capture_output=True, text=True).stdout.strip()
+    from conftest import header_version
+    version = header_version()
     r = inspect("--version")
     assert (r.returncode, r.stdout, r.stderr) == (0, "defer-inspect (libdefer) %s\n" % version, "")
 

@@ -235,9 +235,8 @@ int main(void)
 
 
 def test_dump_marks_strings_longer_than_it_shows():
-    from dr_util import Running, ensure_tools, inspect
+    from dr_util import Running, inspect
     import conftest
-    ensure_tools()
     exe = conftest.compile_program(LONG_STRING, name="longstr")
     with Running(exe) as p:
         r = inspect("dump", "--pid", p.pid)

@@ -16,7 +16,7 @@ import time
 import pytest
 
 import conftest
-from dr_util import BUILD, OUT, PROGS, TOOL, TOOL_ASAN, ensure_tools, gcore, gdb_batch, inspect
+from dr_util import BUILD, OUT, PROGS, TOOL, TOOL_ASAN, require_tools, gcore, gdb_batch, inspect
 from hostile import SOURCE, Target, add_file_note, add_thread_notes, measured, program, task_status, wait_for
 
 FORGED = re.compile(r"^\s*defer 9:", re.M)
@@ -192,7 +192,7 @@ def test_layout_warns_on_an_implausible_offsets_table(tmp_path, start, length, w
 @pytest.mark.parametrize("mode", [("names",), ("stale",), ("garbage", "fill"), ("garbage", "into-g"),
                                   ("cycle", 2000), ("threads", 300, 50)])
 def test_hostile_targets_under_sanitizers(mode):
-    ensure_tools()
+    require_tools()
     with Target(*mode) as t:
         for args in (("dump", "--pid", t.pid), ("dump", "--json", "--pid", t.pid),
                      ("dump", "--max-output", 3000, "--max-panics", 500, "--pid", t.pid)):

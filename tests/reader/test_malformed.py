@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dr_util import BUILD, OUT, ROOT, TOOL_ASAN, Running, ensure_tools, gcore, inspect, prog, vaddr_to_offset
+from dr_util import BUILD, OUT, ROOT, TOOL_ASAN, Running, require_tools, gcore, inspect, prog, vaddr_to_offset
 
 REGRESSIONS = ROOT / "dwarf-reader" / "fuzz" / "regressions"
 OUR_CODES = {0, 3, 4, 5, 6, 7, 8, 9}
@@ -47,7 +47,7 @@ def survive(*args):
 
 @pytest.fixture(scope="module", autouse=True)
 def tools():
-    ensure_tools()
+    require_tools()
 
 
 @pytest.fixture(scope="module")

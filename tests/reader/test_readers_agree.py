@@ -14,16 +14,14 @@ bytes; a few are also read live, one reader after the other.  Budgets are
 set out of the way on both sides: they are each tool's own, not rules."""
 import json
 import struct
-import sys
 
 import pytest
 
 import conftest
-from dr_util import ROOT, Running, ensure_tools, gcore, gdb_batch, inspect, prog, vaddr_to_offset
+from dr_util import ROOT, Running, require_tools, gcore, gdb_batch, inspect, prog, vaddr_to_offset
 from hostile import Target, program
 
-sys.path.insert(0, str(ROOT / "gdb"))
-from libdefer_session import Session, SessionError  # noqa: E402
+from libdefer_session import Session, SessionError
 
 GDB_SCEN = ROOT / "tests" / "gdb" / "scenarios"
 # Budgets out of the way: what is compared is where the rules stop reading.
@@ -32,7 +30,7 @@ BIG = ("--max-threads", 1 << 20, "--max-records", 1 << 26, "--max-panics", 1 << 
 
 @pytest.fixture(scope="module", autouse=True)
 def tools():
-    ensure_tools()
+    require_tools()
 
 
 # ---- the cases: (exe, core) makers ----

@@ -12,15 +12,12 @@ the fatal stop (`info panics`), and, on a core or a live pid,
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gdb"))
-from gdbtest import gdb, gdbserver  # noqa: E402
-
-from conftest import BUILD, MATRIX_RESULTS, compile_program  # noqa: E402
+from conftest import BUILD, MATRIX_RESULTS, compile_program
+from gdbtest import gdb, gdbserver
 
 SCEN = Path(__file__).parent / "scenarios" / "matrix.c"
 TOOL = BUILD / "defer-inspect"

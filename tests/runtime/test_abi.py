@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, compile_program, run
+from conftest import BUILD, ROOT, built, compile_program, run
 
 SYMBOLS = ["deferproc", "deferreturn", "gopanic", "gorecover", "allgs", "fatalpanic",
            "_defer_debug_offsets"]
@@ -83,8 +83,7 @@ def test_make_install_honours_prefix_and_destdir_and_pkg_config_works(tmp_path):
 
 
 def test_no_heap_allocation_per_defer_and_big_chains_work():
-    exe = BUILD / "bench" / "defer_bench"
-    subprocess.run(["make", "-s", str(exe.relative_to(ROOT))], cwd=ROOT, check=True)
+    exe = built(BUILD / "bench" / "defer_bench")
     r = run(exe, "200000")
     assert r.returncode == 0, r.stdout
     assert "| heap allocations in 1,000,000 steady-state defers | 0 |" in r.stdout

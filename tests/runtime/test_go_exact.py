@@ -304,8 +304,6 @@ def test_go_panic_after_goexit_is_fatal_and_goexit_in_panic_is_not(variant):
 
 @pytest.mark.parametrize("cc,opt,link", [("gcc", "-O2", "static"), ("clang", "-O0", "shared")])
 def test_gdb_names_the_faulting_frame_of_a_fault_panic(cc, opt, link):
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gdb"))
     from gdbtest import gdb
     exe = compile_program(SCEN / "signals.c", cc=cc, opt=opt, link=link)
     out = gdb("handle SIGSEGV nostop noprint pass", "catch panic", "run", "bt 5",

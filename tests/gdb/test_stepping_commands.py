@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from p2 import gdb, line_of, step_prog
+from gdbtest import gdb, step_line, step_prog
 
 DEFERRED = ("third_call (", "second_call (", "first_call (")
 
@@ -14,38 +14,39 @@ DEFERRED = ("third_call (", "second_call (", "first_call (")
 def at_scope_exit(*cmds, opt="-O0"):
     """Stop on the last statement of normal(), `next` onto its exit (the
     cleanup that calls deferreturn), then run cmds."""
-    return gdb("break %d" % line_of('here("normal");'), "run", "next", *cmds,
+    return gdb("break %d" % step_line('here("normal");'), "run", "next", *cmds,
                exe=step_prog(opt=opt), args=["normal"])
 
 
 def at_panic_line(*cmds, opt="-O0"):
-    return gdb("break %d" % line_of("bottom panic line"), "run", *cmds,
+    return gdb("break %d" % step_line("bottom panic line"), "run", *cmds,
                exe=step_prog(opt=opt), args=["panic"])
 
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
-def test_step_at_scope_exit_never_stops_in_a_deferred_call(opt):
-    # deferreturn has no line information: step steps over it, calls and all.
+def test_step_at_scope_exit_enters_deferreturn_in_the_runtimes_assembly(opt):
+    # defer.S has line information (-g): step enters deferreturn and goes on
+    # one instruction line at a time, before any deferred call runs.
     out = at_scope_exit(*["step"] * 5, opt=opt)
+    assert re.search(r"^deferreturn \(\) at \S*libdefer/src/x86_64/defer\.S:\d+$", out, re.M), out
     assert not any(d in out for d in DEFERRED), out
-    assert re.search(r"^main \(", out, re.M), out
 
 
 def test_next_at_scope_exit_runs_the_calls_and_stops_in_the_caller():
     out = at_scope_exit("next", "next")
     assert not any(d in out for d in DEFERRED), out
-    assert re.search(r"^main \(.*\n%d\t" % line_of('here("after normal")'), out, re.M), out
+    assert re.search(r"^main \(.*\n%d\t" % step_line('here("after normal")'), out, re.M), out
 
 
 def test_finish_at_scope_exit_runs_the_calls_and_returns():
     out = at_scope_exit("finish")
     assert not any(d in out for d in DEFERRED), out
-    assert re.search(r"^main \(.*\n%d\t" % line_of('here("after normal")'), out, re.M), out
+    assert re.search(r"^main \(.*\n%d\t" % step_line('here("after normal")'), out, re.M), out
 
 
 def test_defer_step_at_scope_exit_enters_the_newest_call():
     out = at_scope_exit("defer step")
-    assert re.search(r"^third_call \(id=7\) at \S+:%d$" % line_of("third_call body"), out, re.M)
+    assert re.search(r"^third_call \(id=7\) at \S+:%d$" % step_line("third_call body"), out, re.M)
 
 
 def test_defer_step_with_normal_exits_off_is_delves_next():
@@ -69,5 +70,5 @@ def test_next_and_finish_at_a_panic_line_lose_control(cmd):
 
 def test_defer_step_at_a_panic_line_stops_in_the_first_call_the_panic_runs():
     out = at_panic_line("defer step")
-    assert re.search(r"^seen_bottom \(n=1\) at \S+:%d$" % line_of("seen_bottom body"), out, re.M)
+    assert re.search(r"^seen_bottom \(n=1\) at \S+:%d$" % step_line("seen_bottom body"), out, re.M)
     assert "exited" not in out

@@ -1,11 +1,10 @@
 # SPDX-License-Identifier: MIT
 """defer step, driven interactively (pexpect) as a user would type it."""
 import re
-import subprocess
 
 import pytest
 
-from p2 import Session, gdb, line_of, step_prog, stop_line
+from gdbtest import Prompt, gdb, step_line, step_prog, stop_line
 
 
 @pytest.fixture
@@ -13,7 +12,7 @@ def session(request):
     opened = []
 
     def start(*args, **kw):
-        s = Session(*args, **kw)
+        s = Prompt(*args, **kw)
         opened.append(s)
         return s
     yield start
@@ -33,9 +32,9 @@ def test_normal_return_enters_each_of_three_deferred_calls_newest_first(session)
         out = s.cmd("defer step")
         assert "run by the scope's exit" in out, out
         seen.append(stop_line(out))
-    assert seen == [("third_call", line_of("third_call body")),
-                    ("second_call", line_of("second_call body")),
-                    ("first_call", line_of("first_call body"))], s.log
+    assert seen == [("third_call", step_line("third_call body")),
+                    ("second_call", step_line("second_call body")),
+                    ("first_call", step_line("first_call body"))], s.log
     out = s.cmd("defer step")
     assert "normal returned" in out and stop_line(out)[0] == "main", out
 
@@ -45,13 +44,13 @@ def test_panic_seen_by_two_frames_recovered_by_the_third(session):
     s.cmd("catch panic")
     out = s.cmd("run")
     assert re.search(r'Catchpoint 1 \(panic\), "bottom failed: 42" raised in bottom at '
-                     r'\S+:%d' % line_of("bottom panic line"), out), out
-    expect = [("seen_bottom", line_of("seen_bottom body"), 'run by panic "bottom failed: 42"'),
-              ("seen_middle", line_of("seen_middle body"), 'run by panic "bottom failed: 42"'),
-              ("recover_it", line_of("recover_it recover"), 'run by panic "bottom failed: 42"'),
-              ("recover_it", line_of("recover_it recover"), 'recovered panic "bottom failed: 42"'),
-              ("top", line_of("top resume line"), "resumes here (defer_result)"),
-              ("main", line_of("main top call"), "top returned")]
+                     r'\S+:%d' % step_line("bottom panic line"), out), out
+    expect = [("seen_bottom", step_line("seen_bottom body"), 'run by panic "bottom failed: 42"'),
+              ("seen_middle", step_line("seen_middle body"), 'run by panic "bottom failed: 42"'),
+              ("recover_it", step_line("recover_it recover"), 'run by panic "bottom failed: 42"'),
+              ("recover_it", step_line("recover_it recover"), 'recovered panic "bottom failed: 42"'),
+              ("top", step_line("top resume line"), "resumes here (defer_result)"),
+              ("main", step_line("main top call"), "top returned")]
     for func, line, what in expect:
         out = s.cmd("defer step")
         assert what in out, s.log
@@ -76,7 +75,7 @@ def test_nested_panic_walk(session):
     s.cmd("run")
     out = s.cmd("defer step")      # inner_panics panics: its newest call runs
     assert 'run by panic "first panic"' in out and stop_line(out) == (
-        "panic_again", line_of("panic_again line")), s.log
+        "panic_again", step_line("panic_again line")), s.log
     out = s.cmd("defer step")      # panic_again panics again: the next call
     assert 'run by panic "second panic 2"' in out and stop_line(out)[0] == "seen_bottom", s.log
     out = s.cmd("defer step")
@@ -86,7 +85,7 @@ def test_nested_panic_walk(session):
     out = s.cmd("info panics")
     assert "[recovered]" in out and "[aborted]" in out, out
     out = s.cmd("defer step")
-    assert stop_line(out) == ("nested", line_of("nested resume line")), s.log
+    assert stop_line(out) == ("nested", step_line("nested resume line")), s.log
     assert "status 500" in s.cmd("continue")
 
 
@@ -99,7 +98,7 @@ def test_recovery_without_defer_result_resumes_in_the_caller(session):
     assert "resumes here (return of plain_owner)" in out, s.log
     # Right after the call: the rest of the call's line, or the next line.
     func, line = stop_line(out)
-    assert func == "plain" and line - line_of("plain call line") in (0, 1), s.log
+    assert func == "plain" and line - step_line("plain call line") in (0, 1), s.log
 
 
 def test_two_threads_deferring_at_once_each_step_stays_on_its_thread(session):
@@ -213,7 +212,7 @@ def test_at_the_unrecovered_panic_stop_it_refuses_in_one_line(session):
 
 def test_in_main_without_events_it_runs_to_the_end_like_finish_cannot(session):
     s = session(step_prog(), "never")
-    s.cmd("break %d" % line_of('here("never")'))
+    s.cmd("break %d" % step_line('here("never")'))
     s.cmd("run")
     out = s.cmd("defer step")
     assert "exited normally" in out, s.log

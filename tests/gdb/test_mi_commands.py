@@ -1,15 +1,12 @@
 # SPDX-License-Identifier: MIT
 """-defer-list-defers and -defer-list-panics over gdb --interpreter=mi3."""
 import re
-import sys
 
 import pexpect
 import pytest
 
-from p2 import ENTRY, STEP_C, clean_env, line_of, step_prog
-
-sys.path.insert(0, str(ENTRY.parent))
-from libdefer_session import parse_mi  # noqa: E402
+from gdbtest import ENTRY, clean_env, step_line, step_prog
+from libdefer_session import parse_mi
 
 
 class MI:
@@ -69,7 +66,7 @@ def test_list_defers_during_a_panic(mi):
     assert d1["call"] == "seen_middle(n=2)" and d1["args"] == [{"name": "n", "value": "2"}]
     assert d1["state"] == "run by panic 1"
     assert d1["site"]["func"] == "middle" and d1["site"]["line"] == str(
-        line_of("defer(seen_middle, 2)"))
+        step_line("defer(seen_middle, 2)"))
     assert d2["function"] == "recover_it" and d2["state"] == "pending"
     assert d2["site"]["func"] == "top" and d2["args"][0]["name"] == "status"
     # frame numbers are those of -stack-list-frames
@@ -86,7 +83,7 @@ def test_list_panics_with_running_defer(mi):
     p1, p2 = r["panics"]
     assert p1["message"] == "second panic 2" and p1["state"] == "running"
     assert p1["raised"]["func"] == "panic_again" and p1["raised"]["line"] == str(
-        line_of("panic_again line"))
+        step_line("panic_again line"))
     assert p2["message"] == "first panic" and p2["state"] == "aborted"
     defers = parse(m.cmd("-defer-list-defers"))["defers"]
     running = [d for d in defers if d["index"] == p1["running-defer"]]

@@ -2,12 +2,11 @@
 """catch panic / recover / deferreturn, and the stop before an unrecovered
 panic kills the process (batch gdb, as CPython's test_gdb does)."""
 import re
-import shutil
 import subprocess
 
 import pytest
 
-from p2 import compile_program, gdb, line_of, step_prog
+from gdbtest import compile_program, gdb, step_line, step_prog
 
 
 def test_catch_panic_stops_once_per_panic_with_one_line():
@@ -16,9 +15,9 @@ def test_catch_panic_stops_once_per_panic_with_one_line():
     assert "Catchpoint 1 (panic)\n" in out
     hits = re.findall(r"^Catchpoint 1 \(panic\), (.*)$", out, re.M)
     assert hits == ['"first panic" raised in inner_panics at %s:%d' % (
-        _src(out), line_of("inner_panics line")),
+        _src(out), step_line("inner_panics line")),
         '"second panic 2" raised in panic_again at %s:%d' % (
-        _src(out), line_of("panic_again line"))], out
+        _src(out), step_line("panic_again line"))], out
     # gdb's own "Breakpoint 1, gopanic (...)" is not printed.
     assert "Breakpoint 1," not in out
     assert "#0  gopanic" in out and "status 500" in out
@@ -44,7 +43,7 @@ def test_catch_panic_invalid_regex_is_one_line():
 def test_catch_recover_names_the_call_and_the_panic():
     out = gdb("catch recover", "run", "bt 1", exe=step_prog(), args=["panic"])
     assert re.search(r'^Catchpoint 1 \(recover\), recover_it recovered panic "bottom failed: '
-                     r'42" \(raised in bottom at \S+:%d\)$' % line_of("bottom panic line"),
+                     r'42" \(raised in bottom at \S+:%d\)$' % step_line("bottom panic line"),
                      out, re.M), out
     assert "#0  gorecover" in out
 
@@ -181,7 +180,7 @@ def test_unrecovered_panic_stops_before_exit_and_shows_the_chain():
     out = gdb("run", "bt 1", "continue", exe=step_prog(), args=["fatal"])
     head = out.index("Unrecovered panic in thread 1")
     assert re.search(r'^  panic 1: "nobody recovers this"  \[running\]\n\s+raised in fatal at '
-                     r'\S+:%d' % line_of("fatal panic line"), out[head:], re.M), out
+                     r'\S+:%d' % step_line("fatal panic line"), out[head:], re.M), out
     # Stopped before the report and the exit: bt runs in gopanic, then the
     # runtime prints and exits with status 2.
     assert out.index("#0  ") > head and out.index("#0  ") < out.index("panic: nobody recovers")

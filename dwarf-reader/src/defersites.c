@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sites.c - where a program defers calls (see dr_sites in dreader.h).
+ * defersites.c - where a program defers calls (see dr_sites in dreader.h).
  *
  * No disassembler: we look for the few instruction shapes that can reach
  * the const pointer __defer_deferproc, by their RIP-relative displacement

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * deferreturn.c - the C side of running deferred calls: what deferreturn
- * (defer.S) calls when something is wrong, and the one-record runner that
- * goexit uses.
+ * rundefer.c - running deferred calls from C: rundefer, the one-record
+ * runner of panics (panic.c) and goexit (goexit.c), dropstarted for a
+ * record they find abandoned, and the two checks deferreturn (defer.S)
+ * calls out to: a NULL function (nildefer) and a record that outlived its
+ * frame (__defer_checkstale).
  */
 #include "runtime.h"
 

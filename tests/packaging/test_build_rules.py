@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: MIT
+"""The build's rules (issue 13): a plain make installs nothing, a missing
+part's build file is an error, headers are tracked per object, defer.S
+has DWARF, and a test missing a prerequisite says which target builds it.
+These run make only dry (-n), which builds nothing."""
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BUILD, ROOT, built
+
+FETCHERS = ("scripts/install-deps", "scripts/gdb-chroot", "scripts/npm-deps", "apt-get")
+
+
+def make_n(*args, cwd=ROOT):
+    r = subprocess.run(["make", "-n", *args], capture_output=True, text=True, cwd=cwd,
+                       timeout=120)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_a_plain_make_runs_no_deps_step_and_make_demo_runs_it_first():
+    rc, out = make_n("-B", "all")
+    assert rc == 0, out
+    assert not [f for f in FETCHERS if f in out], out
+    rc, out = make_n("-B", "demo")
+    assert rc == 0, out
+    assert out.index("scripts/install-deps") < out.index(" -c "), out
+
+
+def test_a_missing_part_build_file_is_an_error(tmp_path):
+    for f in ("Makefile", "libdefer/build.mk", "libdefer/include/defer.h", "dwarf-reader/build.mk",
+              "man/build.mk", "examples/build.mk"):    # no gdb/build.mk
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / f, tmp_path / f)
+    rc, out = make_n(cwd=tmp_path)
+    assert rc != 0 and "gdb/build.mk" in out, out
+
+
+def test_a_header_change_recompiles_the_objects_that_include_it_and_no_other():
+    built(BUILD / "dwarf-reader" / "dwarf_units.d", "all")
+    rc, out = make_n("-W", "dwarf-reader/src/dwarf_impl.h", "build/libdreader.a")
+    assert rc == 0, out
+    compiled = set(re.findall(r" -c dwarf-reader/src/(\w+)\.c", out))
+    assert "dwarf_units" in compiled and "dwarf_lines" in compiled, out
+    assert not compiled & {"elf", "target", "walk", "leb128"}, out
+
+
+def test_defer_S_is_assembled_with_debug_information():
+    obj = built(BUILD / "libdefer" / "defer.S.o", "all")
+    sections = subprocess.run(["readelf", "-S", obj], capture_output=True, text=True).stdout
+    assert ".debug_info" in sections and ".debug_line" in sections, sections
+    info = subprocess.run(["readelf", "--debug-dump=info", obj], capture_output=True,
+                          text=True).stdout
+    assert re.search(r"DW_AT_name\s*:.*\bdeferreturn$", info, re.M), info[:3000]
+    # The library's flags: the source is named relative to the tree.
+    assert re.search(r"DW_AT_name\s*:.* libdefer/src/x86_64/defer\.S$", info, re.M), info[:3000]
+
+
+def test_a_missing_prerequisite_fails_naming_the_target_that_builds_it():
+    with pytest.raises(pytest.fail.Exception, match=r"`make build/no-such-file` builds it"):
+        built(BUILD / "no-such-file")
+    with pytest.raises(pytest.fail.Exception, match=r"`make examples` builds it"):
+        built(BUILD / "examples" / "no-such-example", "examples")
