@@ -322,6 +322,10 @@ static int program(struct cur *c, const struct header *h, uint64_t addr, char *f
 {
 	uint64_t a = 0, f = 1, prevf = 0;
 	int64_t l = 1, prevl = 0;
+	/* Line 0 is code of no particular line (clang marks merged code so):
+	 * it is named by the sequence's last real line before it. */
+	uint64_t realf = 0;
+	int64_t reall = 0;
 	uint64_t preva = 0;
 	int have = 0;
 
@@ -364,15 +368,20 @@ static int program(struct cur *c, const struct header *h, uint64_t addr, char *f
 		if (!row)
 			continue;
 		if (have && preva <= addr && addr < a) {
-			filename(h, prevf, file, len);
-			*line = prevl > 0 ? (unsigned)prevl : 0;
+			filename(h, prevl > 0 ? prevf : realf, file, len);
+			*line = prevl > 0 ? (unsigned)prevl : reall > 0 ? (unsigned)reall : 0;
 			return 1;
 		}
 		have = !endseq;
 		preva = a;
 		prevf = f;
 		prevl = l;
+		if (l > 0) {
+			realf = f;
+			reall = l;
+		}
 		if (endseq) {
+			reall = 0;
 			a = 0;
 			f = 1;
 			l = 1;

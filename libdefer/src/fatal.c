@@ -244,6 +244,15 @@ static int classify(uintptr_t addr, const struct symbol *s)
 	return FR_USER;
 }
 
+/* An object of the C library (libc.so.6; libpthread.so.0 before glibc 2.34). */
+static int inlibc(const char *object)
+{
+	const char *base = strrchr(object, '/');
+
+	base = base ? base + 1 : object;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libpthread.so", 13);
+}
+
 /* Where a code address is, as Go prints it: file:line +0xOFF when there
  * is line information, else the object and the offset in the function,
  * else the object and the address in it (for addr2line). */
@@ -300,14 +309,21 @@ static const struct _defer *runby(const struct g *g, uintptr_t cfa)
 static void printstack(struct report *r, const struct stack *st, const struct g *g, int system)
 {
 	static struct symbol syms[MAXFRAMES];
-	int kind[MAXFRAMES];
+	int kind[MAXFRAMES], belowmain = 0;
 
 	for (int i = 0; i < st->n; i++) {
 		uintptr_t addr = st->f[i].pc - (st->f[i].signal ? 0 : 1);
 
 		symbolize(addr, &syms[i]);
 		kind[i] = classify(addr, &syms[i]);
+		/* What runs main is the C library's, named or not. */
+		if (belowmain)
+			kind[i] = FR_RUNTIME;
+		belowmain |= kind[i] == FR_USER && !strcmp(syms[i].name, "main") && mainobject(addr);
 	}
+	/* And what starts a thread: the bottom frames in the C library. */
+	for (int i = st->n - 1; i > 0 && !syms[i].name[0] && inlibc(syms[i].object); i--)
+		kind[i] = FR_RUNTIME;
 	for (int i = 0; i < st->n; i++) {
 		const struct _defer *d;
 
