@@ -115,7 +115,12 @@
  * compiler deletes the code after the defer().  Defer a wrapper.
  *
  * UNRECOVERED panics print the panic chain and a backtrace to stderr and
- * exit with status 2; with DEFER_TRACEBACK=crash they abort() for a core.
+ * exit with status 2; DEFER_TRACEBACK=none|single|all|system|crash says how
+ * much (as Go's GOTRACEBACK: all is every thread's stack and pending calls,
+ * system adds the runtime's own frames, crash then calls abort() for a
+ * core).  Frames have file:line where the program, or its debug file
+ * found by build ID under DEFER_DEBUG_DIR (default /usr/lib/debug), has
+ * line tables.
  * Only the first thread to die prints; others that die meanwhile wait for
  * the end.  A stderr whose reader has gone loses the report (SIGPIPE is
  * blocked); one that accepts nothing for a second loses the rest of it;

@@ -2,8 +2,11 @@
 /*
  * fatal.c - the end of an unrecovered panic, and of the runtime's own
  * impossible states.  Output follows Go's: the panic chain oldest first,
- * then the thread and a traceback; exit status 2, or abort() for a core
- * file when DEFER_TRACEBACK=crash.
+ * then the thread and a traceback (per frame `function(...)` and
+ * `\tfile:line +0xOFF`, the runtime's frames folded as Go folds its own),
+ * as much as DEFER_TRACEBACK asks; exit status 2, or abort() for a core
+ * file when DEFER_TRACEBACK=crash.  Names and lines: symbolize.c; other
+ * threads' stacks: stacks.c.
  *
  * The process dies exactly once, the way it says, whatever stderr is:
  *  - one report: the first thread to get here prints it and ends the
@@ -18,8 +21,8 @@
  *  - a watchdog (SIGALRM after DIE_SECONDS) ends the process as it would
  *    have ended if anything else blocks, such as flushing a full stdout
  *    or an atexit handler.
- * Nothing here allocates: the report may be printed because memory ran
- * out.
+ * Nothing here allocates or takes a lock the crash may hold: the report
+ * may be printed because memory ran out, or a lock's holder died.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -401,8 +404,10 @@ static const char *statename(char c)
 	}
 }
 
-/* Every other thread: its stack and pending calls. */
-static void printothers(struct report *r, int system)
+/* Every other thread: its stack and pending calls.  They stay stopped
+ * for a core file (crash: abort() flushes nothing); otherwise they are let
+ * go, because exit() flushes stdio, whose lock a stopped thread may hold. */
+static void printothers(struct report *r, int system, int keepstopped)
 {
 	struct thread *t;
 	int more, n = freezethreads(&t, &more);
@@ -422,7 +427,8 @@ static void printothers(struct report *r, int system)
 	}
 	if (more)
 		rprintf(r, "\n...%d more threads...\n", more);
-	thawthreads();
+	if (!keepstopped)
+		thawthreads();
 }
 
 /* The dying thread's report after the panic lines: its stack from the
@@ -440,7 +446,7 @@ static void traceback(struct report *r, const struct g *g, int level, int system
 	printstack(r, &mine, g, system);
 	if (level >= TB_ALL) {
 		printpending(r, g);
-		printothers(r, system);
+		printothers(r, system, level == TB_CRASH);
 	}
 }
 

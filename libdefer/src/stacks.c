@@ -12,8 +12,8 @@
  * rarely use it, and debuggers pass it without stopping).  Its handler
  * unwinds its own stack into the thread's slot, says so through a futex,
  * and waits there until thawthreads: the thread is stopped while the
- * report reads its pending calls, then let go before the process exits
- * (a thread kept stopped inside stdio would make exit()'s flush wait).  A
+ * report reads its pending calls (and, for a core, until the abort).  The
+ * signal ends a sleep or an unrestartable wait it was in early.  A
  * thread that has SIGURG blocked, or is stuck, is reported silent after
  * THAW_MS.  The program's own SIGURG handler is replaced: the process is
  * dying.  The thread list is read from /proc/self/task with the raw
