@@ -197,3 +197,15 @@ def test_without_debug_info_frames_are_function_and_offset():
     assert re.search(r"\[running\]:\n" + known % ("flush", re.escape(str(exe)))
                      + r"\tdeferred by commit \+0x[0-9a-f]+\n", err), err
     assert re.search(known % ("commit", re.escape(str(exe))), err), err
+
+
+@pytest.mark.parametrize("link", ["static", "shared"])
+@pytest.mark.parametrize("level", ["single", "all"])
+def test_the_report_allocates_nothing(link, level):
+    """The program's malloc ends it with status 99 once it is about to
+    panic: the report, threads and line tables included, must not call it
+    (glibc's backtrace() did, loading libgcc_s)."""
+    exe = compile_program(SRC.parent / "report_nomalloc.c", opt="-O2", link=link)
+    err = die(exe, env={"DEFER_TRACEBACK": level})
+    assert re.search(r"\[running\]:\n" + frame("fail") + frame("main"), err), err
+    assert len(re.findall(r"^thread \d+ ", err, re.M)) == (2 if level == "all" else 1), err
