@@ -251,6 +251,14 @@ static const char *lookup(const struct sec *syms, const struct sec *strs, uint64
 	return best;
 }
 
+/* A name from the file goes to a terminal: no control characters. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static void copy(char *dst, size_t len, const char *src)
 {
 	size_t n = strlen(src);
@@ -259,6 +267,7 @@ static void copy(char *dst, size_t len, const char *src)
 		n = len - 1;
 	memcpy(dst, src, n);
 	dst[n] = 0;
+	printable(dst);
 }
 
 void symbolize(uintptr_t addr, struct symbol *s)
@@ -292,6 +301,7 @@ void symbolize(uintptr_t addr, struct symbol *s)
 	if (lines && dwarf_line(&lines->line, &lines->linestr, &lines->str, a, s->file,
 				sizeof s->file, &s->line) && !s->file[0])
 		s->line = 0;
+	printable(s->file);
 }
 
 int sameobject(uintptr_t a, uintptr_t b)

@@ -4,6 +4,7 @@ shape with file:line in every kind of build, the runtime's frames folded,
 deferred calls marked, DEFER_TRACEBACK's levels, and Go 1.25's
 "[recovered, repanicked]".  Lines are matched by structure (regexes), and
 line numbers by the `@name` markers in scenarios/report.c."""
+import os
 import re
 import shutil
 import signal
@@ -209,3 +210,35 @@ def test_the_report_allocates_nothing(link, level):
     err = die(exe, env={"DEFER_TRACEBACK": level})
     assert re.search(r"\[running\]:\n" + frame("fail") + frame("main"), err), err
     assert len(re.findall(r"^thread \d+ ", err, re.M)) == (2 if level == "all" else 1), err
+
+
+@pytest.mark.parametrize("section", [".debug_line", ".strtab", ".debug_line_str"])
+def test_a_damaged_debug_file_never_breaks_the_report(tmp_path, section):
+    """The debug file is read in a dying process: garbage in any section
+    it reads (random bytes, or real ones changed; seeded) gives wrong or
+    no names, never a crash or a hang."""
+    import random
+    exe = stripped_with_debug_file(tmp_path)
+    debug = next((tmp_path / "debug").rglob("*.debug"))
+    sections = subprocess.run(["readelf", "-SW", str(debug)], capture_output=True, text=True,
+                              check=True).stdout
+    # [Nr] Name Type Address Off Size ...
+    off, size = (int(x, 16) for x in re.search(
+        r"\]\s%s\s+\S+\s+\S+\s+(\S+)\s+(\S+)" % re.escape(section), sections).groups())
+    good = debug.read_bytes()
+    for seed in range(16):
+        rng = random.Random(seed)
+        if seed < 4:        # all garbage
+            junk = rng.randbytes(size)
+        else:               # the real bytes, 2% of them changed
+            junk = bytearray(good[off:off + size])
+            for i in rng.sample(range(size), max(1, size // 50)):
+                junk[i] = rng.randrange(256)
+        debug.write_bytes(good[:off] + junk + good[off + size:])
+        r = subprocess.run([str(exe), "nested"], capture_output=True, timeout=60,
+                           env=dict(os.environ, DEFER_DEBUG_DIR=str(tmp_path / "debug")))
+        assert r.returncode == 2, r.stderr
+        # Frames, each a name line and tab lines, no control characters
+        # but the layout's own.
+        assert re.search(rb'\[running\]:\n([^\t\n].*\n(\t.+\n)+)+\Z', r.stderr), r.stderr
+        assert not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", r.stderr), r.stderr
