@@ -152,7 +152,7 @@ static const char *entry5(struct cur c, unsigned nfmt, const uint64_t (*fmt)[2],
 	const char *path = 0;
 
 	*dir = 0;
-	if (k >= n)
+	if (k >= n || !nfmt)	/* entries of no fields take no bytes: none */
 		return 0;
 	for (uint64_t i = 0; i <= k && !c.bad; i++)
 		for (unsigned j = 0; j < nfmt; j++) {
@@ -289,6 +289,9 @@ static int header(struct cur *c, struct header *h, const unsigned char *unitend)
 		h->dirs = *c;
 		/* Skip the directories to reach the files' formats. */
 		uint64_t n = uleb(c);
+
+		if (!h->ndirfmt)
+			n = 0;	/* a count of empty entries: they take no bytes */
 		for (uint64_t i = 0; i < n && !c->bad; i++)
 			for (unsigned j = 0; j < h->ndirfmt; j++) {
 				const char *s;
