@@ -242,3 +242,36 @@ def test_a_damaged_debug_file_never_breaks_the_report(tmp_path, section):
         # but the layout's own.
         assert re.search(rb'\[running\]:\n([^\t\n].*\n(\t.+\n)+)+\Z', r.stderr), r.stderr
         assert not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", r.stderr), r.stderr
+
+
+REPANIC_SRC = r"""
+#include <stdio.h>
+#include <defer.h>
+static int code = 7;
+static void again(void)
+{
+	const struct _panic *p = recover();
+	if (p)
+		defer_repanic(p);
+}
+static void run(void)
+{
+	defer_frame;
+	defer(again);
+	panic_value(&code, "code %d", code);
+}
+int main(void)
+{
+	run();
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("cc,std", [("gcc", "c11"), ("clang", "c17"), ("g++", "c++17"),
+                                    ("clang++", "c++20")])
+def test_defer_repanic_compiles_under_strict_flags_in_c_and_cxx(cc, std):
+    from test_header_builds import strict_build
+    exe = strict_build(REPANIC_SRC, cc, std, name="repanic_strict")
+    err = die(exe)
+    assert err.startswith("panic: code 7 [recovered, repanicked]\n\nthread "), err
