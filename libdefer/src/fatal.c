@@ -458,6 +458,7 @@ static int crash(void)
 static __attribute__((noreturn)) void die(void)
 {
 	if (crash()) {
+		symbolize_fini();
 		signal(SIGABRT, SIG_DFL);
 		abort();
 	}
@@ -545,6 +546,7 @@ void throw(const char *why, ...)
 	rputs(&r, "\n");
 	traceback(&r, __defer_tls.g, level > TB_SINGLE ? level : TB_SINGLE, 1);
 	rflush(&r);
+	symbolize_fini();
 	signal(SIGABRT, SIG_DFL);
 	abort();
 }

@@ -65,9 +65,10 @@ struct symbol {
 /* Snapshot the loaded objects; call before stopping other threads. */
 HIDDEN void symbolize_init(void);
 HIDDEN void symbolize(uintptr_t addr, struct symbol *s);
-/* addr lies in the executable; b lies in the same object as a. */
+/* Unmap the files symbolize mapped (before an abort writes a core). */
+HIDDEN void symbolize_fini(void);
+/* addr lies in the executable. */
 HIDDEN int mainobject(uintptr_t addr);
-HIDDEN int sameobject(uintptr_t a, uintptr_t b);
 
 /* stacks.c: the frames of a thread, innermost first. */
 #define MAXFRAMES 100

@@ -304,11 +304,20 @@ void symbolize(uintptr_t addr, struct symbol *s)
 	printable(s->file);
 }
 
-int sameobject(uintptr_t a, uintptr_t b)
+/* A core file's readers find the loaded objects by the process's file
+ * mappings (NT_FILE); our read-only copies would be taken for them. */
+void symbolize_fini(void)
 {
-	struct module *m = findmodule(a);
+	for (int i = 0; i < nmods; i++) {
+		struct image *im[2] = { &mods[i].file, &mods[i].debug };
 
-	return m && b >= m->lo && b < m->hi;
+		for (int k = 0; k < 2; k++)
+			if (im[k]->p)
+				munmap((void *)im[k]->p, im[k]->n);
+		memset(&mods[i].file, 0, sizeof mods[i].file);
+		memset(&mods[i].debug, 0, sizeof mods[i].debug);
+		mods[i].state = 0;
+	}
 }
 
 int mainobject(uintptr_t pc)
