@@ -288,15 +288,18 @@ static void deferredby(struct report *r, uintptr_t site)
 		rprintf(r, "deferred at pc=%#lx", (unsigned long)site);
 }
 
-/* The record that the panics of g run in the frame whose callee's CFA
- * is cfa (the frame __defer_invoke called), or NULL. */
-static const struct _defer *runby(const struct g *g, uintptr_t cfa)
+/* The record that g's panics run in the frame at pc whose callee's CFA
+ * is cfa: the call entered at a panic's argp, or NULL.  An aborted panic's
+ * record was dropped, and may have been reused since: it must still be a
+ * call of the frame's function. */
+static const struct _defer *runby(const struct g *g, uintptr_t pc, uintptr_t cfa)
 {
 	int n = 0;
 
 	for (const struct _panic *p = g ? g->_panic : 0; p && n < 1000; p = p->link, n++)
 		if (p->argp == cfa && p->defer)
-			return p->defer;
+			return _Unwind_FindEnclosingFunction((void *)pc) == (void *)p->defer->fn ?
+			       p->defer : 0;
 	return 0;
 }
 
@@ -307,7 +310,8 @@ static const struct _defer *runby(const struct g *g, uintptr_t cfa)
  * the panic runs, as Go keeps runtime.gopanic), one "defer_goexit(...)"
  * where defer_goexit does, and nothing elsewhere (deferreturn, the fault
  * trampoline, and the dying panic itself at the top, which Go leaves out
- * too).  A deferred call that a panic runs says where it was deferred.
+ * too).  A deferred call that a panic runs says where it was deferred
+ * (goexit keeps no record of the call it runs once a panic dropped it).
  */
 static void printstack(struct report *r, const struct stack *st, const struct g *g, int system)
 {
@@ -345,7 +349,8 @@ static void printstack(struct report *r, const struct stack *st, const struct g 
 		}
 		rprintf(r, "%s(...)\n", syms[i].name[0] ? syms[i].name : "?");
 		where(r, &syms[i], st->f[i].pc);
-		if (i + 1 < st->n && (d = runby(g, st->f[i + 1].cfa))) {
+		if (i + 1 < st->n &&
+		    (d = runby(g, st->f[i].pc - (st->f[i].signal ? 0 : 1), st->f[i + 1].cfa))) {
 			rputs(r, "\t");
 			deferredby(r, d->pc);
 			rputs(r, "\n");

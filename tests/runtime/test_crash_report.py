@@ -85,6 +85,13 @@ def test_runtime_frames_are_folded_into_one_panic_line():
     assert frames == ["flush", "panic", "commit", "main"], err
 
 
+def test_calls_defer_goexit_runs_are_folded_into_one_defer_goexit_line():
+    err = die(report(), "goexit")
+    assert re.search(r"\[running\]:\n" + frame("flush", "flush")
+                     + r"defer_goexit\(\.\.\.\)\n\t\S+ \+0x[0-9a-f]+\n" + frame("leave", "goexit")
+                     + frame("leaver") + r"\Z", err), err
+
+
 def test_traceback_system_shows_the_runtimes_frames():
     err = die(report(), "nested", env={"DEFER_TRACEBACK": "system"})
     frames = re.findall(r"^(\S+)\(\.\.\.\)$", err, re.M)

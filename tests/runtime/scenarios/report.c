@@ -9,6 +9,7 @@
  *	report samevalue    the same, spelled panic_value(p->arg, "%s", p->msg)
  *	report other        a deferred call recovers and raises another panic
  *	report threads      two more threads wait with calls pending; main panics
+ *	report goexit       a call that defer_goexit runs panics
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -88,6 +89,19 @@ static void *worker(void *arg)
 	return 0;
 }
 
+static void leave(void)
+{
+	defer_frame;
+	defer(flush, "goexit");			/* @deferleave */
+	defer_goexit();				/* @goexit */
+}
+
+static void *leaver(void *arg)
+{
+	leave();
+	return arg;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "nested";
@@ -116,6 +130,11 @@ int main(int argc, char **argv)
 		}
 		pthread_barrier_wait(&ready);
 		commit(18);
+	} else if (!strcmp(mode, "goexit")) {
+		pthread_t t;
+
+		pthread_create(&t, 0, leaver, 0);
+		pthread_join(t, 0);
 	}
 	return 0;
 }
