@@ -58,6 +58,7 @@
  * PANIC.  panic("fmt", ...) starts a panic with a formatted message;
  * panic_value(ptr, "fmt", ...) also carries a pointer (an error object).
  * The thread's pending deferred calls then run, newest first, across frames.
+ * defer_repanic(p), in the deferred call that recovered p, raises it again.
  *
  * MESSAGES of any length: p->text is the whole message (p->textlen bytes,
  * NUL-terminated), p->msg its first 255 bytes.  A message longer than
@@ -114,7 +115,12 @@
  * compiler deletes the code after the defer().  Defer a wrapper.
  *
  * UNRECOVERED panics print the panic chain and a backtrace to stderr and
- * exit with status 2; with DEFER_TRACEBACK=crash they abort() for a core.
+ * exit with status 2; DEFER_TRACEBACK=none|single|all|system|crash says how
+ * much (as Go's GOTRACEBACK: all is every thread's stack and pending calls,
+ * system adds the runtime's own frames, crash then calls abort() for a
+ * core).  Frames have file:line where the program, or its debug file
+ * found by build ID under DEFER_DEBUG_DIR (default /usr/lib/debug), has
+ * line tables.
  * Only the first thread to die prints; others that die meanwhile wait for
  * the end.  A stderr whose reader has gone loses the report (SIGPIPE is
  * blocked); one that accepts nothing for a second loses the rest of it;
@@ -384,6 +390,16 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define panic(...) __DEFER_NOTAIL(gopanic(__DEFER_NULL, __VA_ARGS__))
 #define panic_value(value, ...) __DEFER_NOTAIL(gopanic((value), __VA_ARGS__))
 #define __DEFER_NOTAIL(call) (__extension__({ call; __asm__ volatile(""); }))
+/* defer_repanic(p): in the deferred call that recovered p, raise it again: the
+ * same value and message (Go's panic(recover())).  The report prints the
+ * two as one line, "panic: MSG [recovered, repanicked]", as Go 1.25 does;
+ * so does panic_value(p->arg, "%s", p->msg) when the message fits msg. */
+#define defer_repanic(p)                                                           \
+	(__extension__({                                                      \
+		const struct _panic *__defer_rp = (p);                        \
+		panic_value(__defer_rp->arg, "%s",                            \
+			    __defer_rp->text ? __defer_rp->text : __defer_rp->msg); \
+	}))
 /* The pin's label also names a pc inside the calling function, which
  * gorecover checks against the deferred function. */
 #define recover() __DEFER_PIN(gorecover(__builtin_frame_address(0), &&__defer_pin))

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/sdt.h>
 #include "defer.h"
 
@@ -42,8 +43,63 @@ HIDDEN void dropstarted(struct g *g, struct _defer *d);
 HIDDEN void nildefer(const struct _defer *d) __attribute__((noreturn));
 HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark);
 
-/* symbolize.c: the function containing pc (name, offset), or -1. */
-HIDDEN long symbolize(uintptr_t pc, char *name, size_t len, const char **file);
+/* A section of a mapped file: n bytes at p (p NULL: none). */
+struct sec {
+	const unsigned char *p;
+	uint64_t n;
+};
+
+/* dwarf_line.c: the file and line of addr (a link-time address) from the
+ * line programs in lines, or 0. */
+HIDDEN int dwarf_line(const struct sec *lines, const struct sec *linestr, const struct sec *str,
+		      uint64_t addr, char *file, size_t len, unsigned *line);
+
+/* symbolize.c: what the crash report says about a code address. */
+struct symbol {
+	const char *object;	/* the loaded object's path, or "?" */
+	uint64_t objaddr;	/* the address in the object's file (link-time) */
+	char name[128];		/* the function, or "" */
+	uintptr_t start;	/* its first byte (run-time), if named */
+	char file[256];		/* the source file, or "" */
+	unsigned line;		/* and line, or 0 */
+};
+/* Snapshot the loaded objects; call before stopping other threads. */
+HIDDEN void symbolize_init(void);
+HIDDEN void symbolize(uintptr_t addr, struct symbol *s);
+/* Unmap the files symbolize mapped (before an abort writes a core). */
+HIDDEN void symbolize_fini(void);
+/* addr lies in the executable. */
+HIDDEN int mainobject(uintptr_t addr);
+
+/* stacks.c: the frames of a thread, innermost first. */
+#define MAXFRAMES 100
+struct frame {
+	uintptr_t pc;	/* a return address, or (signal) the interrupted instruction */
+	uintptr_t cfa;	/* the CFA of the frame pc returns into's callee (libgcc's) */
+	int signal;	/* pc is not a return address: look it up as it is */
+};
+struct stack {
+	int n, more;	/* frames, and whether some were left out */
+	struct frame f[MAXFRAMES];
+};
+/* The calling thread's stack, from the caller of the frame whose pc is
+ * `after` (a return address taken with __builtin_return_address), or
+ * whole if after is 0. */
+HIDDEN void ownstack(struct stack *s, uintptr_t after);
+/* Every other thread of the process, stopped in a signal handler with
+ * its stack taken, until thawthreads. */
+struct thread {
+	int tid;
+	int state;	/* THREAD_*: what the report can say of it */
+	char name[16];
+	char run;	/* its /proc state letter before it was stopped */
+	struct stack stack;
+};
+enum { THREAD_ASKED = 1, THREAD_STOPPED, THREAD_GONE, THREAD_SILENT };
+#define MAXTHREADS 64
+/* Returns the number of threads in t, and in *more how many did not fit. */
+HIDDEN int freezethreads(struct thread **t, int *more);
+HIDDEN void thawthreads(void);
 
 /* overflow.c: report stack overflows in deferring threads. */
 HIDDEN int overflowed(const struct g *g, uintptr_t addr);
