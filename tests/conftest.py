@@ -87,6 +87,26 @@ def run(exe, *args, env=None, timeout=60, input=None):
                           env=e, timeout=timeout, input=input)
 
 
+def load_abi(root=ROOT):
+    """gdb/libdefer_gdb/abi.py of the tree at root, which make generates from
+    the spec (defer_abi.h): its constants and the offsets table's layout.
+    A plain module (it imports nothing), loaded without gdb."""
+    import runpy
+    import types
+    return types.SimpleNamespace(**runpy.run_path(str(root / "gdb" / "libdefer_gdb" / "abi.py")))
+
+
+def table_offset(abi, block, field):
+    """Byte offset of one uint32 of struct defer_debug_offsets in the table."""
+    import struct
+    pos = struct.calcsize("<" + "".join(code for _, code in abi.TABLE_HEADER))
+    for name, fields in abi.TABLE_BLOCKS:
+        if name == block:
+            return pos + 4 * fields.index(field)
+        pos += 4 * len(fields)
+    raise KeyError(block)
+
+
 @pytest.fixture
 def build():
     return compile_program

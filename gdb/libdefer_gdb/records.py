@@ -38,17 +38,13 @@ import struct
 
 import gdb
 
-from . import params
+from . import abi, params
 
-# Mirrors of defer_abi.h constants that are part of the versioned ABI
-# (values, not offsets; offsets always come from the program).
-DEFER_DEBUG_MAGIC = 0x5245464544444C00
-ABI_VERSION = 2
-MAXARGS = 6
-ARG_SIGNED, ARG_UNSIGNED, ARG_POINTER, ARG_FLOAT, ARG_DOUBLE, ARG_BOOL = (
-    0x10, 0x20, 0x30, 0x40, 0x50, 0x60)
-G_RUNNING, G_DEAD = 1, 2
-PANIC_MSG = 256
+# The versioned ABI's values (never offsets: those always come from the
+# program), from abi.py, which make generates from defer_abi.h.
+from .abi import MAGIC as DEFER_DEBUG_MAGIC, VERSION as ABI_VERSION  # noqa: E402
+from .abi import (MAXARGS, ARG_SIGNED, ARG_UNSIGNED, ARG_POINTER, ARG_FLOAT,  # noqa: E402,F401
+                  ARG_DOUBLE, ARG_BOOL, G_RUNNING, G_DEAD, PANIC_MSG)
 
 # Hard caps, whatever `set defer max-entries` says: no real program has more
 # threads, nested panics or frames; reaching one is reported as such (never
@@ -183,15 +179,7 @@ class Runtime:
     # The table's own layout (defer_abi.h, struct defer_debug_offsets), for
     # programs without debug info for it: a header, then one block of
     # uint32 per record type, each starting with the record's size.
-    TABLE_BLOCKS = (
-        ("g", ("size", "alllink", "defer", "panic", "tid", "status", "name")),
-        ("d", ("size", "link", "fn", "pc", "sp", "panic", "nargs", "kind", "flags",
-               "iregs", "fregs")),
-        ("mark", ("size", "armed", "resumable", "resume", "rec")),
-        ("p", ("size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
-               "goexit", "msg")),
-        ("ptext", ("text",)),       # version 2; textlen is the 8 bytes after text
-    )
+    TABLE_BLOCKS = abi.TABLE_BLOCKS
 
     def _from_table(self, addr):
         """Offsets from the runtime's _defer_debug_offsets at addr (works for
@@ -213,26 +201,21 @@ class Runtime:
         except (gdb.error, gdb.MemoryError, RuntimeError):
             blocks = None
         if blocks is None:
-            want = 24 + 4 * sum(len(f) for _, f in self.TABLE_BLOCKS)
             try:
-                raw = bytes(gdb.selected_inferior().read_memory(addr, want))
+                raw = bytes(gdb.selected_inferior().read_memory(addr, abi.TABLE_SIZE))
             except (gdb.MemoryError, gdb.error):
                 return False
-            magic, version, size = struct.unpack_from("<QII", raw)
-            # size is sizeof the C struct: `want` rounded up to its alignment
-            if magic != DEFER_DEBUG_MAGIC or version != ABI_VERSION or \
-                    size != (want + 7) & ~7:
+            hfmt = "<" + "".join(c for _, c in abi.TABLE_HEADER)
+            head = dict(zip((n for n, _ in abi.TABLE_HEADER), struct.unpack_from(hfmt, raw)))
+            if head["magic"] != DEFER_DEBUG_MAGIC or head["version"] != ABI_VERSION or \
+                    head["size"] != abi.TABLE_SIZE:
                 return False
-            blocks, pos = {}, 24
+            blocks, pos = {}, struct.calcsize(hfmt)
             for name, fields in self.TABLE_BLOCKS:
                 vals = struct.unpack_from("<%dI" % len(fields), raw, pos)
                 blocks[name] = dict(zip(fields, vals))
                 pos += 4 * len(fields)
-        p = dict(blocks["p"])
-        if "ptext" in blocks:
-            p["text"] = blocks["ptext"]["text"]
-            p["textlen"] = p["text"] + 8
-        self._set(blocks["g"], blocks["d"], p, blocks.get("mark"))
+        self._set(blocks["g"], blocks["d"], blocks["p"], blocks["mark"], blocks["resume"])
         self.source = "_defer_debug_offsets"
         return True
 
@@ -254,16 +237,17 @@ class Runtime:
         g, d, p = offsets("g"), offsets("_defer"), offsets("_panic")
         if not (g and d and p):
             return False
-        self._set(g, d, p, offsets("defer_mark"))
+        self._set(g, d, p, offsets("defer_mark"), offsets("defer_resume"))
         self.source = "DWARF"
         return True
 
-    def _set(self, g, d, p, mark=None):
+    def _set(self, g, d, p, mark=None, resume=None):
         self.g = Record("struct g", g["size"], g, _G_FIELDS)
         self.d = Record("struct _defer", d["size"], d, _D_FIELDS)
         self.p = Record("struct _panic", p["size"], p, _P_FIELDS)
         self.dcodec = DeferCodec(self.d)
         self.mark = mark
+        self.resume = resume            # struct defer_resume: what defer_result saved
 
 
 class DeferCodec:
@@ -746,6 +730,20 @@ class Snapshot:
         if left is not None:
             self.left = left - n
         return out
+
+    def resume_point(self, mark):
+        """Where a recovery resumes the frame whose struct defer_mark is at
+        mark when that frame used defer_result: (pc, sp) from the struct
+        defer_resume it saved; None when it did not (or the layout has no
+        defer_mark or defer_resume).  Raises Fault on unreadable memory."""
+        m, r = self.rt.mark, self.rt.resume
+        if not m or not r or not {"resumable", "resume"} <= set(m) or \
+                not {"rip", "rsp"} <= set(r):
+            return None
+        if not self.mem.read(mark + m["resumable"], 1)[0]:
+            return None
+        at = self.mem.u64(mark + m["resume"])
+        return self.mem.u64(at + r["rip"]), self.mem.u64(at + r["rsp"])
 
     def defer_at(self, addr):
         """The record at addr, read on its own (e.g. one a panic points to but

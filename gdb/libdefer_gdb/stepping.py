@@ -45,8 +45,6 @@ RUNTIME_FUNCTIONS = frozenset((
     "__defer_invoke", "__defer_jump", "__defer_setresume", "__defer_frame_exit",
     "__defer_refill", "__defer_checkstale"))
 
-RESUME_RIP = 56     # offsetof(struct defer_resume, rip), defer.h
-
 
 def is_runtime_pc(pc):
     """Is pc in libdefer's own code (defer.h's inline helper included)?"""
@@ -238,13 +236,9 @@ class Stepper:
         return "%s, deferred by %s, run by a panic" % (call, site)
 
     def _resume_pc(self, snap, mark):
-        rt = snap.rt
-        offs = rt.mark or {}
-        if "resumable" in offs and "resume" in offs:
-            resumable = snap.mem.read(mark + offs["resumable"], 1)[0]
-            if resumable:
-                r = snap.mem.u64(mark + offs["resume"])
-                return snap.mem.u64(r + RESUME_RIP), "defer_result"
+        point = snap.resume_point(mark)
+        if point is not None:
+            return point[0], "defer_result"
         # No defer_result: the owner returns to its caller, right after the call.
         fm = records.FrameMap()
         level = fm.owner(mark)
