@@ -143,6 +143,15 @@ class Record:
         return dict(zip(self.names, self.unpack(buf, base)))
 
 
+# The offsets table's header (magic, version, size, allgs), as abi.py has it.
+TABLE_HEADER = struct.Struct("<" + "".join(code for _, code in abi.TABLE_HEADER))
+
+
+def table_header(raw):
+    """{header field: value} of the table whose first bytes are raw."""
+    return dict(zip((name for name, _ in abi.TABLE_HEADER), TABLE_HEADER.unpack_from(raw)))
+
+
 def _ptr_value(expr):
     """Address of a symbol through gdb's parser: works with minimal symbols."""
     try:
@@ -163,8 +172,8 @@ class Runtime:
         if self.allgs is None and table is not None:
             try:
                 # In memory the table's allgs has been relocated already.
-                self.allgs = struct.unpack("<Q", bytes(
-                    gdb.selected_inferior().read_memory(table + 16, 8)))[0]
+                self.allgs = table_header(bytes(
+                    gdb.selected_inferior().read_memory(table, TABLE_HEADER.size)))["allgs"]
             except (gdb.MemoryError, gdb.error):
                 pass
         if self.allgs is None:
@@ -205,12 +214,11 @@ class Runtime:
                 raw = bytes(gdb.selected_inferior().read_memory(addr, abi.TABLE_SIZE))
             except (gdb.MemoryError, gdb.error):
                 return False
-            hfmt = "<" + "".join(c for _, c in abi.TABLE_HEADER)
-            head = dict(zip((n for n, _ in abi.TABLE_HEADER), struct.unpack_from(hfmt, raw)))
+            head = table_header(raw)
             if head["magic"] != DEFER_DEBUG_MAGIC or head["version"] != ABI_VERSION or \
                     head["size"] != abi.TABLE_SIZE:
                 return False
-            blocks, pos = {}, struct.calcsize(hfmt)
+            blocks, pos = {}, TABLE_HEADER.size
             for name, fields in self.TABLE_BLOCKS:
                 vals = struct.unpack_from("<%dI" % len(fields), raw, pos)
                 blocks[name] = dict(zip(fields, vals))
@@ -369,8 +377,8 @@ def _scan_for_table():
             while i >= 0:
                 cand = start + i
                 try:
-                    head = bytes(inf.read_memory(cand, 12))
-                    if head[:8] == _MAGIC and struct.unpack_from("<I", head, 8)[0] == ABI_VERSION:
+                    head = table_header(bytes(inf.read_memory(cand, TABLE_HEADER.size)))
+                    if head["magic"] == DEFER_DEBUG_MAGIC and head["version"] == ABI_VERSION:
                         return cand
                 except (gdb.MemoryError, gdb.error):
                     pass
