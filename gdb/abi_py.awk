@@ -24,6 +24,8 @@
 		blocks[rec] = blocks[rec] sprintf(", \"%s\"", a[2])
 		fields[rec] = fields[rec] sprintf("(\"%s\", \"%s\"), ", a[2], fmt)
 		members[rec] = members[rec] sprintf("\"%s\": \"%s\", ", a[2], a[3])
+	} else if (a[1] == "B") {
+		bits = bits sprintf("\"%s\": %s, ", a[2], a[3])
 	}
 }
 END {
@@ -41,10 +43,11 @@ END {
 	print "TABLE_HEADER  the table's header fields (name, struct code), then"
 	print "TABLE_BLOCKS  its blocks of uint32, in order: (block, (\"size\", field...));"
 	print "TABLE_SIZE    sizeof(struct defer_debug_offsets);"
-	print "STRUCTS       block -> the record's C struct tag;"
+	print "DWARF_STRUCTS block -> the record's C struct tag;"
 	print "FIELDS        block -> ((field, struct format), ...) as a reader decodes them;"
 	print "DWARF_MEMBERS block -> {field: C member}; a bit-field byte (d.flags) is named"
-	print "              by its first bit-field (started: bit FLAG_STARTED, heap FLAG_HEAP)."
+	print "              by its first bit-field;"
+	print "DWARF_FLAG_BITS  {bit-field member: its value in that byte} (FLAG_STARTED, FLAG_HEAP)."
 	print "\"\"\""
 	print ""
 	for (i = 1; i <= nconst; i++) {
@@ -57,9 +60,10 @@ END {
 	print ""
 	printf "TABLE_HEADER = (%s)\n", header
 	per_record("TABLE_BLOCKS", "(", ")", "    (\"%s\", (%s)),\n", blocks)
-	per_record("STRUCTS", "{", "}", "    \"%s\": \"%s\",\n", tag)
+	per_record("DWARF_STRUCTS", "{", "}", "    \"%s\": \"%s\",\n", tag)
 	per_record("FIELDS", "{", "}", "    \"%s\": (%s),\n", fields)
 	per_record("DWARF_MEMBERS", "{", "}", "    \"%s\": {%s},\n", members)
+	printf "DWARF_FLAG_BITS = {%s}\n", bits
 }
 
 # NAME = OPENING, a line per record (fmt: its block, then v[block]), CLOSING.

@@ -7,7 +7,8 @@
  *   C NAME VALUE                       a constant
  *   T NAME CODE                        a field of the table's header
  *   R BLOCK TAG                        a record: its table block, its C tag
- *   F BLOCK NAME MEMBER CODE COUNT     a published field of the last record
+ *   F NAME MEMBER CODE COUNT           a published field of the last record
+ *   B MEMBER BIT                       a bit-field of a BITS byte, its value
  */
 #include <stddef.h>
 #include "defer_abi.h"
@@ -29,7 +30,13 @@
 #define FIELD_F(S, type, member, dims, name, code)                            \
 	VALUE("F " #name " " #member " " #code, COUNT(S, member, code));
 #define FIELD_H(S, type, member, dims)
-#define FIELD_B(S, after, name, bit0, bit1) VALUE("F " #name " " #bit0 " B", 1);
+/* x86-64 (and every little-endian psABI) allocates bit-fields from the
+ * byte's low bit: bit0 is 1, bit1 is 2 (tests/runtime/test_abi_spec.py
+ * checks that DEFER_FLAG_* agree). */
+#define FIELD_B(S, after, name, bit0, bit1)                                   \
+	VALUE("F " #name " " #bit0 " B", 1);                                  \
+	LINE("B " #bit0 " 1");                                                \
+	LINE("B " #bit1 " 2");
 #define RECORD(block, S, list)                                                \
 	LINE("R " #block " " #S);                                             \
 	list(FIELD_F, FIELD_H, FIELD_B, S)

@@ -1,8 +1,19 @@
 # SPDX-License-Identifier: MIT
 """libdefer_gdb - gdb support for libdefer (Go's defer/panic/recover for C).
 
-Modules, by concern:
-  records      the only layer that reads inferior memory and decodes records
+Modules, by concern.  The records layer, the only code that reads the inferior and decodes
+libdefer's records (the rest asks it for plain Python objects):
+  abi          the ABI's constants and field lists (defer_abi.h)
+  layout       where allgs is and the records' offsets (table, DWARF, scan)
+  memory       reads of memory (a block cache), registers, probe arguments
+  validity     what makes a record, pointer or count impossible
+  snapshot     one stop's threads, defer and panic chains (G, Defer, Panic)
+  symbols      names, sites and parameter lists of addresses, cached
+  formatting   deferred calls and values as text (format_call, format_site)
+  escape       the program's bytes made safe to print
+  frames       which frame owns a record (FrameMap), thread switching and ids
+  errors       NotLinked, NoTarget, out of memory: one-line gdb errors
+The commands and views built on it:
   commands     info defers, info panics
   printers     pretty-printers for struct g, struct _defer, struct _panic
   framefilter  bt shows deferred calls under the frames that own them
@@ -57,12 +68,12 @@ def install():
     global _installed
     if _installed or not supported():
         return
-    from . import commands, framefilter, functions, params, records
+    from . import commands, framefilter, functions, params, snapshot
     params.register()
     commands.register()
     functions.register()
     framefilter.register()
-    records.connect_events()
+    snapshot.connect_events()
     from . import catchpoints, dap, mi, stepping, tui
     catchpoints.register()
     stepping.register()

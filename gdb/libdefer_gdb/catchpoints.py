@@ -36,7 +36,8 @@ import re
 
 import gdb
 
-from . import commands, dap, interp, params, records
+from . import (commands, dap, errors, escape, formatting, frames, interp, memory, params,
+               snapshot)
 
 # kind -> (probe, fallback function)
 POINTS = {
@@ -115,16 +116,8 @@ def make_quietly(factory):
 def _thread_g(snap, t):
     g = snap.g_for_tid(t.ptid[1])
     if g is None:
-        raise records.NotLinked("this thread has no libdefer record")
+        raise errors.NotLinked("this thread has no libdefer record")
     return g
-
-
-def probe_arg(i):
-    return int(gdb.parse_and_eval("(unsigned long)$_probe_arg%d" % i))
-
-
-def _reg(name):
-    return int(gdb.parse_and_eval("(unsigned long)$%s" % name))
 
 
 def _format_argument():
@@ -135,19 +128,18 @@ def _format_argument():
             raise ValueError
         addr = int(v)
     except (gdb.error, ValueError):
-        addr = _reg("rsi")
-    raw = bytes(gdb.selected_inferior().read_memory(addr, 256))
-    return raw.split(b"\0")[0].decode("utf-8", "backslashreplace")
+        addr = memory.register("rsi")
+    return snapshot.Snapshot().c_string(addr, 256)
 
 
 def panic_text(p):
-    value = records.panic_value_text(p.arg)
-    return "%s%s raised in %s" % (records.quoted(p.msg), value, records.format_site(p.pc))
+    value = formatting.panic_value_text(p.arg)
+    return "%s%s raised in %s" % (escape.quoted(p.msg), value, formatting.format_site(p.pc))
 
 
 def newest_panic(t):
-    """The newest panic of thread t (a records.Panic) or None."""
-    snap = records.Snapshot()
+    """The newest panic of thread t (a snapshot.Panic) or None."""
+    snap = snapshot.Snapshot()
     chain = snap.panics(_thread_g(snap, t))
     return chain[0] if chain else None
 
@@ -177,14 +169,14 @@ def _frame_line(f):
     sal = f.find_sal()
     name = f.name() or "??"
     if sal.symtab is not None and sal.line:
-        return records.printable("%s at %s:%d" % (name, sal.symtab.filename, sal.line))
-    return records.printable("%s at %#x" % (name, f.pc()))
+        return escape.printable("%s at %s:%d" % (name, sal.symtab.filename, sal.line))
+    return escape.printable("%s at %#x" % (name, f.pc()))
 
 
 def owner_line(sp):
     """'func at file:line' of the frame that owns records with this sp (the
     frame being left, at its closing brace or return)."""
-    fm = records.FrameMap()
+    fm = frames.FrameMap()
     level = fm.owner(sp)
     if level is None:
         return _caller_line()
@@ -218,7 +210,7 @@ class Catchpoint(gdb.Breakpoint):
         self.message = None
         try:
             text = self.describe(gdb.selected_thread())
-        except (records.NotLinked, records.Fault, gdb.error, gdb.MemoryError,
+        except (errors.NotLinked, memory.Fault, gdb.error, gdb.MemoryError,
                 ValueError, UnicodeError) as e:
             # A damaged record should not hide the event: stop and say why.
             text = "(cannot decode the event: %s)" % e
@@ -235,10 +227,10 @@ class Catchpoint(gdb.Breakpoint):
             if self.mode == "function":
                 return ("defer() in %s (no SDT probes: the record is not made yet, and "
                         "open-coded defers are not seen)" % _caller_line())
-            d = records.Snapshot().defer_at(probe_arg(0))
+            d = snapshot.Snapshot().defer_at(memory.probe_arg(0))
             if d is None:
-                return "(cannot read the record at %#x)" % probe_arg(0)
-            return "deferred %s in %s" % (records.format_call(d), records.format_site(d.pc))
+                return "(cannot read the record at %#x)" % memory.probe_arg(0)
+            return "deferred %s in %s" % (formatting.format_call(d), formatting.format_site(d.pc))
         if self.kind == "panic":
             if self.mode == "function":
                 # gopanic's entry: the message is not formatted yet.
@@ -246,7 +238,7 @@ class Catchpoint(gdb.Breakpoint):
                 if self.regex and not self.regex.search(fmt):
                     return None
                 return ("panic with format %s in %s (no SDT probes: message not formatted "
-                        "yet)" % (records.quoted(fmt), _caller_line()))
+                        "yet)" % (escape.quoted(fmt), _caller_line()))
             p = newest_panic(t)
             if p is None:
                 return "(no panic on this thread's chain)"
@@ -257,21 +249,21 @@ class Catchpoint(gdb.Breakpoint):
             if self.mode == "function":
                 return "recover() called in %s (no SDT probes: success unknown)" % _caller_line()
             p = newest_panic(t)
-            snap = records.Snapshot()
-            d = snap.defer_at(probe_arg(1))
-            who = records.format_call(d, with_args=False) if d is not None else "a deferred call"
+            snap = snapshot.Snapshot()
+            d = snap.defer_at(memory.probe_arg(1))
+            who = "a deferred call" if d is None else formatting.format_call(d, with_args=False)
             if p is None:
                 return "%s recovered a panic" % who
-            return "%s recovered panic %s (raised in %s)" % (who, records.quoted(p.msg),
-                                                             records.format_site(p.pc))
+            return "%s recovered panic %s (raised in %s)" % (who, escape.quoted(p.msg),
+                                                             formatting.format_site(p.pc))
         if self.kind == "deferreturn":
-            snap = records.Snapshot()
+            snap = snapshot.Snapshot()
             g = _thread_g(snap, t)
-            calls = frame_calls(snap, g, _reg("rdi"))
+            calls = frame_calls(snap, g, memory.register("rdi"))
             if not calls:
                 return None     # the frame's calls already ran (a panic ran them)
             return "leaving %s: runs %s" % (
-                owner_line(calls[0].sp), ", then ".join(records.format_call(d) for d in calls))
+                owner_line(calls[0].sp), ", then ".join(formatting.format_call(d) for d in calls))
         return None
 
 
@@ -279,7 +271,7 @@ def _thread_prefix(t):
     """gdb's "Thread 2 "name" hit " when the program has several threads."""
     if t is None or len(t.inferior.threads()) < 2:
         return ""
-    return "Thread %s %s hit " % (records.thread_id_string(t), records.quoted(t.name or ""))
+    return "Thread %s %s hit " % (frames.thread_id_string(t), escape.quoted(t.name or ""))
 
 
 def _on_stop(event):
@@ -294,7 +286,7 @@ def _on_stop(event):
             if hasattr(gdb, "notify_mi"):       # gdb 14+: =libdefer-catchpoint,...
                 gdb.notify_mi("libdefer-catchpoint", {
                     "bkptno": str(bp.number), "kind": bp.kind, "message": bp.message,
-                    "thread-id": records.thread_id_string(t) if t is not None else ""})
+                    "thread-id": frames.thread_id_string(t) if t is not None else ""})
             bp.message = None
         elif isinstance(bp, FatalStop) and bp.is_valid() and bp.hit_now:
             bp.hit_now = False
@@ -416,10 +408,10 @@ class FatalStop(gdb.Breakpoint):
 
     def report(self, t):
         lines = ["", "Unrecovered panic in thread %s %s: the process exits when it "
-                 "continues." % (records.thread_id_string(t), records.quoted(t.name or ""))]
+                 "continues." % (frames.thread_id_string(t), escape.quoted(t.name or ""))]
         try:
-            commands.list_thread_panics(records.Snapshot(), t, lines.append)
-        except (records.NotLinked, records.Fault, gdb.error) as e:
+            commands.list_thread_panics(snapshot.Snapshot(), t, lines.append)
+        except (errors.NotLinked, memory.Fault, gdb.error) as e:
             lines.append("  (cannot read the panic chain: %s)" % e)
         lines.append("(set defer stop-on-fatal-panic off: do not stop here)")
         gdb.write("\n".join(lines) + "\n")
@@ -440,7 +432,7 @@ def at_fatal_stop(t):
     if _fatal is None or not _fatal.is_valid() or getattr(_fatal, "last", None) is None:
         return False
     try:
-        with records.ThreadSwitch(t):
+        with frames.ThreadSwitch(t):
             pc = gdb.newest_frame().pc()
     except gdb.error:
         return False

@@ -10,7 +10,7 @@ one readable line; a damaged thread does not stop the others.
 
 import gdb
 
-from . import records
+from . import errors, escape, formatting, frames, layout, snapshot
 
 
 class Usage(gdb.GdbError):
@@ -28,7 +28,7 @@ class _errors_as_messages:
         if typ is not None and issubclass(typ, gdb.error) and not issubclass(typ, gdb.GdbError):
             raise gdb.GdbError("libdefer: %s" % value) from None
         if typ is not None and issubclass(typ, MemoryError):
-            raise records.out_of_memory() from None
+            raise errors.out_of_memory() from None
         return False
 
 
@@ -42,7 +42,7 @@ def _parse_threads(words):
     if not words:
         t = gdb.selected_thread()
         if t is None:
-            raise records.NoTarget("No thread selected.")
+            raise errors.NoTarget("No thread selected.")
         return [t], []
     if words == ["all"]:
         ts = []
@@ -83,13 +83,13 @@ def _parse_threads(words):
 
 
 def _header(t, ids):
-    tid = records.thread_id_string(t)
+    tid = frames.thread_id_string(t)
     target, name = ids.get(tid, ["", None])
     if not target:
         target = "LWP %d" % t.ptid[1]
     name = name or t.name
-    return "Thread %s (%s%s):" % (tid, records.printable(target),
-                                  " " + records.quoted(name) if name else "")
+    return "Thread %s (%s%s):" % (tid, escape.printable(target),
+                                  " " + escape.quoted(name) if name else "")
 
 
 def _complete_threads(text, word, options):
@@ -108,7 +108,7 @@ def _complete_threads(text, word, options):
     cands = [o for o in options if o not in before] + ([] if before and any(
         w[:1].isdigit() for w in before) else ["all"])
     try:
-        cands += [records.thread_id_string(t) for t in gdb.selected_inferior().threads()]
+        cands += [frames.thread_id_string(t) for t in gdb.selected_inferior().threads()]
     except gdb.error:
         pass
     cut = len(token) - len(word or "")
@@ -120,11 +120,11 @@ def _require_libdefer():
     """One clear error when the only program being debugged lacks libdefer;
     with several inferiors each thread says it for its own program."""
     if sum(1 for i in gdb.inferiors() if i.pid) <= 1:
-        records.runtime()
+        layout.runtime()
 
 
 class _Snapshots:
-    """One records.Snapshot per inferior (each has its own memory and,
+    """One snapshot.Snapshot per inferior (each has its own memory and,
     possibly, its own program)."""
 
     def __init__(self):
@@ -135,9 +135,9 @@ class _Snapshots:
         self.by_inf.setdefault(("thread", k), t)
         if k not in self.by_inf:
             try:
-                with records.ThreadSwitch(t):
-                    self.by_inf[k] = records.Snapshot(records.runtime(), t.inferior)
-            except records.NotLinked as e:
+                with frames.ThreadSwitch(t):
+                    self.by_inf[k] = snapshot.Snapshot(layout.runtime(), t.inferior)
+            except errors.NotLinked as e:
                 self.by_inf[k] = None
                 self.by_inf[("why", k)] = str(e)
         snap = self.by_inf[k]
@@ -152,7 +152,7 @@ class _Snapshots:
 
     def report(self, out):
         for snap, t in self.values():
-            with records.ThreadSwitch(t):
+            with frames.ThreadSwitch(t):
                 if snap.gs().error:
                     out("error: %s" % snap.gs().error)
 
@@ -185,7 +185,7 @@ def _thread_state_problem(t):
     if t.is_running():
         return ("this thread is running (non-stop mode): interrupt it "
                 "(interrupt, or thread %s then interrupt) to list its deferred calls." %
-                records.thread_id_string(t))
+                frames.thread_id_string(t))
     return None
 
 
@@ -193,7 +193,7 @@ def list_thread_defers(snap, t, out, full=False, frame=None, limit=None):
     """Print one thread's deferred calls (the body of `info defers`).
     The thread is selected meanwhile: gdb 13 reads memory and unwinds
     through the selected inferior and thread."""
-    with records.ThreadSwitch(t):
+    with frames.ThreadSwitch(t):
         _list_thread_defers(snap, t, out, full, frame, limit)
 
 
@@ -220,7 +220,7 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
     if not chain and not chain.error and not chain.truncated:
         out("  No deferred calls pending.")
         return
-    fm = records.FrameMap()
+    fm = frames.FrameMap()
     shown = 0
     for d in chain:
         level = fm.owner(d.sp)
@@ -240,7 +240,7 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
 def _stopped(out, chain):
     """The line saying a listing stopped early, and why."""
     if chain.budget:
-        out("  (%s)" % records.budget_note(len(chain)))
+        out("  (%s)" % snapshot.budget_note(len(chain)))
     elif chain.truncated:
         out("  (listing stopped after %d entries)" % len(chain))
 
@@ -248,8 +248,8 @@ def _stopped(out, chain):
 def _print_defer(out, d, level, by_addr, full):
     owner = "frame #%d" % level if level is not None else "frame unknown (not on the stack)"
     out("  defer %d: %s  [%s]\n           deferred by %s, %s" % (
-        d.index, records.format_call(d), d.state(by_addr),
-        records.format_site(d.pc), owner))
+        d.index, formatting.format_call(d), d.state(by_addr),
+        formatting.format_site(d.pc), owner))
     if full:
         kinds = " ".join("%#04x" % k for k in d.kind[:d.nargs]) or "-"
         out("           record %#x fn %#x pc %#x sp %#x _panic %#x link %#x" %
@@ -324,7 +324,7 @@ Examples:
                                                                   limit))
         if rest == ["all"]:
             for snap, t in snaps.values():
-                with records.ThreadSwitch(t):
+                with frames.ThreadSwitch(t):
                     _orphans(snap, threads, out, limit)
         snaps.report(out)
         out.flush()
@@ -334,10 +334,10 @@ def _each_thread(words, out, snaps, show):
     """The shared body of info defers / info panics: check the target, then
     for each thread the words name, its header and show(snap, thread).
     Returns the threads listed."""
-    records.require_target()
+    errors.require_target()
     _require_libdefer()
     threads, missing = _parse_threads(words)
-    ids = records.thread_target_ids()
+    ids = frames.thread_target_ids()
     for m in missing:
         out(m)
     for t in threads:
@@ -358,10 +358,10 @@ def _orphans(snap, threads, out, limit):
         if snap.left is not None and snap.left <= 0:
             out("")
             out("(%d more thread records not listed: %s)" % (len(orphans) - i,
-                                                              records.budget_hint()))
+                                                              snapshot.budget_hint()))
             break
         out("")
-        out("Thread record of LWP %d %s (no such thread in gdb):" % (g.tid, records.quoted(g.name)))
+        out("Thread record of LWP %d %s (no such thread in gdb):" % (g.tid, escape.quoted(g.name)))
         by_addr = {p.addr: p for p in snap.panics(g)}
         chain = snap.defers(g, limit)
         for d in chain:
@@ -389,23 +389,23 @@ def list_thread_panics(snap, t, out):
             out("  goexit %d: defer_goexit() is running this thread's deferred calls" %
                 p.index)
         else:
-            out("  panic %d: %s%s  [%s]" % (p.index, records.quoted(p.msg),
-                                             records.panic_value_text(p.arg), p.state()))
+            out("  panic %d: %s%s  [%s]" % (p.index, escape.quoted(p.msg),
+                                             formatting.panic_value_text(p.arg), p.state()))
         if not p.goexit:
-            out("           raised in %s" % records.format_site(p.pc))
+            out("           raised in %s" % formatting.format_site(p.pc))
         if p.defer:
             d = index.get(p.defer)
             if d is not None:
                 out("           running defer %d: %s (deferred by %s)" % (
-                    d.index, records.format_call(d), records.format_site(d.pc)))
+                    d.index, formatting.format_call(d), formatting.format_site(d.pc)))
             elif getattr(defers, "truncated", False):
                 # Not read, not freed: the budget ended the walk first.
                 out("           running a deferred call past the records read (%s)" %
-                    records.budget_hint())
+                    snapshot.budget_hint())
             else:
                 old = snap.defer_at(p.defer)
-                what = ("%s (deferred by %s)" % (records.format_call(old),
-                                                 records.format_site(old.pc))
+                what = ("%s (deferred by %s)" % (formatting.format_call(old),
+                                                 formatting.format_site(old.pc))
                         if old is not None and old.fn else "the call at %#x" % p.defer)
                 out("           was running %s when a newer panic took over; "
                     "that record is freed" % what)
@@ -465,7 +465,7 @@ Examples:
         snaps = _Snapshots()
 
         def panics(snap, t):
-            with records.ThreadSwitch(t):
+            with frames.ThreadSwitch(t):
                 list_thread_panics(snap, t, out)
         _each_thread(words, out, snaps, panics)
         snaps.report(out)

@@ -30,7 +30,7 @@ DAP module lacks what is wrapped, install() changes nothing and says so.
 
 import gdb
 
-from . import interp, records
+from . import errors, escape, formatting, interp, memory, snapshot
 
 FILTERS = (
     {"filter": "libdefer-panic", "label": "Panics (libdefer)", "default": False,
@@ -93,10 +93,10 @@ def _in_gdb(fn):
 def _call_children(d, by_addr):
     out = []
     try:
-        out.extend(records.argument_values(d))
+        out.extend(formatting.argument_values(d))
     except gdb.error as e:
         out.append(("arguments", "<%s>" % e))
-    out.append(("deferred by", records.format_site(d.pc, raw=True)))
+    out.append(("deferred by", formatting.format_site(d.pc, raw=True)))
     out.append(("state", d.state(by_addr)))
     return [(n or "arg%d" % (i + 1), v) for i, (n, v) in enumerate(out)]
 
@@ -128,9 +128,9 @@ def _make_refs():
         """One deferred call: value `fn(args)`, children its details."""
 
         def __init__(self, d, by_addr):
-            super().__init__("defer %d: %s" % (d.index, records.mi_text(
-                records.format_call(d, False, raw=True))), _call_children(d, by_addr),
-                {"value": records.mi_text(records.format_call(d, raw=True))})
+            super().__init__("defer %d: %s" % (d.index, escape.mi_text(
+                formatting.format_call(d, False, raw=True))), _call_children(d, by_addr),
+                {"value": escape.mi_text(formatting.format_call(d, raw=True))})
 
         def fetch_one_child(self, idx):
             name, value = self.kids[idx]
@@ -176,7 +176,7 @@ def _wrap_scopes(original):
         result = original(**args)
         try:
             extra = _in_gdb(lambda: _deferred_scope(args["frameId"]))
-        except (gdb.error, records.NotLinked, records.Fault, KeyError):
+        except (gdb.error, errors.NotLinked, memory.Fault, KeyError):
             extra = None
         if extra is not None:
             scopes = list(result["scopes"])
@@ -248,12 +248,12 @@ def note_stop(kind, t, bp):
         return                               # a user's own `catch panic`
     p = None
     try:
-        snap = records.Snapshot()
+        snap = snapshot.Snapshot()
         g = snap.g_for_tid(t.ptid[1])
         chain = snap.panics(g) if g is not None else []
         p = chain[0] if chain else None
         older = list(chain[1:])
-    except (records.NotLinked, records.Fault, gdb.error):
+    except (errors.NotLinked, memory.Fault, gdb.error):
         older = []
     _pending = (kind, p, older, bp)
 
@@ -284,7 +284,7 @@ def _wrap_stopped(original):
                 body["reason"] = "exception"
                 body["description"] = "unrecovered panic" if kind == "fatal" else "panic"
                 if p is not None:
-                    body["text"] = records.mi_text(p.msg)
+                    body["text"] = escape.mi_text(p.msg)
         return original(event, body)
     return send_event_maybe_later
 
@@ -296,16 +296,16 @@ def _exception_info(**args):
         kind, p, older = _stop
         details = {"typeName": "panic"}
         if p is not None:
-            details["message"] = records.mi_text(p.msg)
-            details["stackTrace"] = "raised in " + records.format_site(p.pc, raw=True)
+            details["message"] = escape.mi_text(p.msg)
+            details["stackTrace"] = "raised in " + formatting.format_site(p.pc, raw=True)
             if p.arg:
                 details["evaluateName"] = "(void *)%#x" % p.arg
             details["innerException"] = [
-                {"typeName": "panic", "message": records.mi_text(q.msg),
-                 "stackTrace": "raised in " + records.format_site(q.pc, raw=True)}
+                {"typeName": "panic", "message": escape.mi_text(q.msg),
+                 "stackTrace": "raised in " + formatting.format_site(q.pc, raw=True)}
                 for q in older]
         return {"exceptionId": "panic",
-                "description": records.mi_text(p.msg) if p is not None else "panic",
+                "description": escape.mi_text(p.msg) if p is not None else "panic",
                 "breakMode": "unhandled" if kind == "fatal" else "always",
                 "details": details}
     return _in_gdb(info)

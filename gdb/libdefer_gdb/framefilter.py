@@ -13,7 +13,8 @@ import itertools
 import gdb
 from gdb.FrameDecorator import FrameDecorator
 
-from . import interp, params, records
+from . import (errors, escape, formatting, frames, interp, layout, params, snapshot,
+               symbols)
 
 
 class _Arg:
@@ -41,7 +42,7 @@ def _safe(value):
         text = value.format_string()
     except (gdb.error, gdb.MemoryError, RuntimeError):
         return value
-    return value if text.isprintable() else records.printable(text)
+    return value if text.isprintable() else escape.printable(text)
 
 
 class DeferredCall(FrameDecorator):
@@ -55,7 +56,7 @@ class DeferredCall(FrameDecorator):
         tag = "defer %d" % self._d.index
         if self._state != "pending":
             tag += " (%s)" % self._state
-        return records.printable("%s: %s" % (tag, records.Symbols.function_name(self._d.fn)))
+        return escape.printable("%s: %s" % (tag, symbols.Symbols.function_name(self._d.fn)))
 
     def address(self):
         # gdb's DAP server needs an address for every frame it lists
@@ -64,7 +65,7 @@ class DeferredCall(FrameDecorator):
 
     def frame_args(self):
         try:
-            return [_Arg(n, _safe(v)) for n, v in records.argument_values(self._d)]
+            return [_Arg(n, _safe(v)) for n, v in formatting.argument_values(self._d)]
         except gdb.error:
             return None
 
@@ -72,18 +73,18 @@ class DeferredCall(FrameDecorator):
         return None
 
     def filename(self):
-        name = records.Symbols.site(self._d.pc)[1]
-        return records.printable(name) if name else name
+        name = symbols.Symbols.site(self._d.pc)[1]
+        return escape.printable(name) if name else name
 
     def line(self):
-        return records.Symbols.site(self._d.pc)[2]
+        return symbols.Symbols.site(self._d.pc)[2]
 
     def elided(self):
         return None
 
 
 def _printable(text):
-    return records.printable(text) if isinstance(text, str) else text
+    return escape.printable(text) if isinstance(text, str) else text
 
 
 class Plain(FrameDecorator):
@@ -177,18 +178,18 @@ def _owners():
     """{frame level: [(Defer, state)]} for the selected thread, and its
     panics by address."""
     try:
-        rt = records.runtime()
-    except records.NotLinked:
+        rt = layout.runtime()
+    except errors.NotLinked:
         return None, None
     t = gdb.selected_thread()
     if t is None or not t.is_stopped():
         return None, None
-    snap = records.Snapshot(rt)
+    snap = snapshot.Snapshot(rt)
     g = snap.g_for_tid(t.ptid[1])
     if g is None or not g.defer:
         return None, None
     by_addr = {p.addr: p for p in snap.panics(g)}
-    fm = records.FrameMap()
+    fm = frames.FrameMap()
     out = {}
     for d in snap.defers(g, params.max_entries()):
         level = fm.owner(d.sp)

@@ -13,14 +13,14 @@ like `break foo if $_panicking()` never fails.
 
 import gdb
 
-from . import records
+from . import errors, layout, snapshot
 
 
 def _g(thread_arg):
     """The record of the selected thread or of gdb thread number thread_arg."""
     try:
-        rt = records.runtime()
-    except records.NotLinked:
+        rt = layout.runtime()
+    except errors.NotLinked:
         return None, None
     t = gdb.selected_thread()
     if thread_arg is not None:
@@ -33,7 +33,7 @@ def _g(thread_arg):
             raise gdb.GdbError("No thread %d." % n)
     if t is None:
         return None, None
-    snap = records.Snapshot(rt)
+    snap = snapshot.Snapshot(rt)
     return snap, snap.g_for_tid(t.ptid[1])
 
 
@@ -63,7 +63,7 @@ Example:
     def __init__(self):
         gdb.Function.__init__(self, "_defer_count")
 
-    @records.memory_errors_as_gdb_errors
+    @errors.memory_errors_as_gdb_errors
     def invoke(self, thread=None):
         snap, g = _g(thread)
         if g is None:
@@ -80,7 +80,7 @@ Example:
     def __init__(self):
         gdb.Function.__init__(self, "_panicking")
 
-    @records.memory_errors_as_gdb_errors
+    @errors.memory_errors_as_gdb_errors
     def invoke(self, thread=None):
         snap, g = _g(thread)
         if g is None:
@@ -96,7 +96,7 @@ Example:
     def __init__(self):
         gdb.Function.__init__(self, "_panic_message")
 
-    @records.memory_errors_as_gdb_errors
+    @errors.memory_errors_as_gdb_errors
     def invoke(self, thread=None):
         snap, g = _g(thread)
         if g is None:

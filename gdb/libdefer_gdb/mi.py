@@ -18,12 +18,12 @@ error="..." next to what could be read.  Failures are ^error with one line.
 
 import gdb
 
-from . import records
-from .records import Symbols
+from . import errors, escape, formatting, frames, layout, snapshot
+from .symbols import Symbols
 
 
 def _thread(argv):
-    records.require_target()
+    errors.require_target()
     rest = list(argv)
     t = gdb.selected_thread()
     while rest:
@@ -42,7 +42,7 @@ def _thread(argv):
     if t is None:
         raise gdb.GdbError("No thread selected.")
     if t.is_running():
-        raise gdb.GdbError("Thread %s is running." % records.thread_id_string(t))
+        raise gdb.GdbError("Thread %s is running." % frames.thread_id_string(t))
     return t
 
 
@@ -63,14 +63,14 @@ def _stopped(result, chain):
     (and truncated="1") when the budget ended it."""
     if chain.budget:
         result["truncated"] = "1"
-        result["stopped"] = records.budget_note(len(chain))
+        result["stopped"] = snapshot.budget_note(len(chain))
     if chain.error:
         result["error"] = chain.error
 
 
 def _snapshot_and_g(t):
-    records.require_target()
-    snap = records.Snapshot(records.runtime(), t.inferior)
+    errors.require_target()
+    snap = snapshot.Snapshot(layout.runtime(), t.inferior)
     return snap, snap.g_for_tid(t.ptid[1])
 
 
@@ -80,25 +80,25 @@ class ListDefers(gdb.MICommand):
     def __init__(self):
         gdb.MICommand.__init__(self, "-defer-list-defers")
 
-    @records.memory_errors_as_gdb_errors
+    @errors.memory_errors_as_gdb_errors
     def invoke(self, argv):
         t = _thread(argv)
-        with records.ThreadSwitch(t):
+        with frames.ThreadSwitch(t):
             snap, g = _snapshot_and_g(t)
-            result = {"thread-id": records.thread_id_string(t), "defers": []}
+            result = {"thread-id": frames.thread_id_string(t), "defers": []}
             if g is None:
                 return result
             by_addr = {p.addr: p for p in snap.panics(g)}
             chain = snap.defers(g, None)
-            fm = records.FrameMap()
+            fm = frames.FrameMap()
             for d in chain:
                 level = fm.owner(d.sp)
                 item = {
                     "index": str(d.index),
-                    "function": records.format_call(d, with_args=False, raw=True),
-                    "call": records.mi_text(records.format_call(d, raw=True)),
+                    "function": formatting.format_call(d, with_args=False, raw=True),
+                    "call": escape.mi_text(formatting.format_call(d, raw=True)),
                     "args": [{"name": name or "arg%d" % (i + 1), "value": text}
-                             for i, (name, text) in enumerate(records.arguments(d))],
+                             for i, (name, text) in enumerate(formatting.arguments(d))],
                     "state": d.state(by_addr),
                     "site": _site(d.pc),
                     "record": "%#x" % d.addr,
@@ -116,19 +116,19 @@ class ListPanics(gdb.MICommand):
     def __init__(self):
         gdb.MICommand.__init__(self, "-defer-list-panics")
 
-    @records.memory_errors_as_gdb_errors
+    @errors.memory_errors_as_gdb_errors
     def invoke(self, argv):
         t = _thread(argv)
-        with records.ThreadSwitch(t):
+        with frames.ThreadSwitch(t):
             snap, g = _snapshot_and_g(t)
-            result = {"thread-id": records.thread_id_string(t), "panics": []}
+            result = {"thread-id": frames.thread_id_string(t), "panics": []}
             if g is None:
                 return result
             chain = snap.panics(g)
             index = {d.addr: d.index for d in snap.defers(g, None)} if chain else {}
             for p in chain:
-                item = {"index": str(p.index), "message": records.mi_text(p.msg), "state": p.state(),
-                        "raised": _site(p.pc), "record": "%#x" % p.addr}
+                item = {"index": str(p.index), "message": escape.mi_text(p.msg),
+                        "state": p.state(), "raised": _site(p.pc), "record": "%#x" % p.addr}
                 if p.arg:
                     item["value"] = "%#x" % p.arg
                 if p.defer and p.defer in index:

@@ -16,7 +16,7 @@ read prints as `<libdefer: ...>` plus whatever fields gdb can show.
 
 import gdb
 
-from . import records
+from . import errors, escape, formatting, memory, snapshot
 
 
 def _fields(val):
@@ -25,104 +25,77 @@ def _fields(val):
             yield f.name, val[f.name]
 
 
-def _defer_from_value(val):
-    f = {"link": int(val["link"]), "fn": int(val["fn"]), "pc": int(val["pc"]),
-         "sp": int(val["sp"]), "panic": int(val["_panic"]), "nargs": int(val["nargs"]),
-         "started": int(val["started"]), "heap": int(val["heap"])}
-    if not f["started"]:
-        f["panic"] = 0
-    kind = bytes(int(val["kind"][i]) & 0xFF for i in range(records.MAXARGS))
-    iregs = tuple(int(val["iregs"][i]) for i in range(records.MAXARGS))
-    fregs = tuple(int(val["fregs"][i]) for i in range(records.MAXARGS))
-    addr = int(val.address) if val.address is not None else 0
-    return records.Defer.from_fields(addr, f, kind, iregs, fregs, 0)
+def _address(snap, val):
+    """Where the value is in the program's memory, or, for one that gdb
+    holds elsewhere (a convenience variable), where snap serves its bytes:
+    summaries are decoded from there, by the walks' own decoder and rules
+    (snapshot.py)."""
+    if val.address is not None:
+        return int(val.address)
+    return snap.mem.pin(memory.value_bytes(val))
 
 
-class DeferPrinter:
+def _only(chain):
+    """The record a one-record read gave, or ValueError saying what is wrong."""
+    if not chain:
+        raise ValueError(chain.why or chain.error)
+    return chain[0]
+
+
+class _Printer:
     def __init__(self, val):
         self.val = val
 
     def to_string(self):
         try:
-            d = _defer_from_value(self.val)
-            if d.nargs > records.MAXARGS:
-                return "<libdefer: garbage record, nargs=%d>" % d.nargs
-            state = d.state()
-            if d.started and d.panic:
-                state = "run by the panic at %#x" % d.panic
-            return "defer %s [%s], deferred by %s" % (
-                records.format_call(d), state, records.format_site(d.pc))
-        except (gdb.error, gdb.MemoryError, RuntimeError, MemoryError) as e:
+            snap = snapshot.Snapshot()
+            return self.summary(snap, _address(snap, self.val))
+        except (errors.NotLinked, gdb.error, gdb.MemoryError, RuntimeError, ValueError,
+                MemoryError) as e:
             return "<libdefer: %s>" % e
 
     def children(self):
         return _fields(self.val)
 
 
-class PanicPrinter:
-    def __init__(self, val):
-        self.val = val
-
-    def to_string(self):
-        try:
-            v = self.val
-            flags = {"recovered": int(v["recovered"]), "aborted": int(v["aborted"]),
-                     "goexit": int(v["goexit"])}
-            if max(flags.values()) > 1:
-                return "<libdefer: not a panic record (%s)>" % " ".join(
-                    "%s=%d" % kv for kv in sorted(flags.items()))
-            msg = v["msg"].string(length=records.PANIC_MSG, errors="surrogateescape")
-            msg = msg.split("\0")[0]
-            p = records.Panic(0, flags, msg, 0)
-            if p.goexit:
-                return "goexit"
-            arg = int(v["arg"])
-            value = records.panic_value_text(arg)
-            return "panic %s%s [%s], raised in %s" % (
-                records.quoted(msg), value, p.state(), records.format_site(int(v["pc"])))
-        except (gdb.error, gdb.MemoryError, RuntimeError, UnicodeDecodeError, MemoryError) as e:
-            return "<libdefer: %s>" % e
-
-    def children(self):
-        return _fields(self.val)
+class DeferPrinter(_Printer):
+    def summary(self, snap, addr):
+        d = _only(snap.read_defer(addr))
+        state = d.state()
+        if d.started and d.panic:
+            state = "run by the panic at %#x" % d.panic
+        return "defer %s [%s], deferred by %s" % (
+            formatting.format_call(d), state, formatting.format_site(d.pc))
 
 
-class GPrinter:
-    def __init__(self, val):
-        self.val = val
+class PanicPrinter(_Printer):
+    def summary(self, snap, addr):
+        p = _only(snap.read_panic(addr))
+        if p.goexit:
+            return "goexit"
+        return "panic %s%s [%s], raised in %s" % (
+            escape.quoted(p.msg), formatting.panic_value_text(p.arg), p.state(),
+            formatting.format_site(p.pc))
 
-    def to_string(self):
-        try:
-            v = self.val
-            status = {records.G_RUNNING: "running", records.G_DEAD: "dead"}.get(
-                int(v["status"]))
-            if status is None:
-                return "<libdefer: not a thread record (status %d)>" % int(v["status"])
-            name = v["name"].string(length=16, errors="backslashreplace").split("\0")[0]
-            head = "thread LWP %d %s %s" % (int(v["tid"]), records.quoted(name), status)
-            try:
-                snap = records.Snapshot()
-            except records.NotLinked:
-                return head
-            g = records.G(int(v.address) if v.address is not None else 0,
-                          {"defer": int(v["_defer"]), "panic": int(v["_panic"])}, name)
-            defers = snap.defers(g)
-            panics = snap.panics(g)
-            n = "%d%s" % (len(defers), "+" if defers.truncated or defers.error else "")
-            head += ": %s deferred call%s pending" % (n, "" if n == "1" else "s")
-            if defers.error:
-                head += " (%s)" % defers.error
-            if panics:
-                head += ", panicking: %s [%s]" % (records.quoted(panics[0].msg),
-                                                  panics[0].state())
-            else:
-                head += ", no panic"
-            return head
-        except (gdb.error, gdb.MemoryError, RuntimeError, MemoryError) as e:
-            return "<libdefer: %s>" % e
 
-    def children(self):
-        return _fields(self.val)
+class GPrinter(_Printer):
+    def summary(self, snap, addr):
+        g, why = snap.g_at(addr)
+        if g is None:
+            raise ValueError(why)
+        status = "dead" if g.dead else "running"
+        head = "thread LWP %d %s %s" % (g.tid, escape.quoted(g.name), status)
+        defers = snap.defers(g)
+        panics = snap.panics(g)
+        n = "%d%s" % (len(defers), "+" if defers.truncated or defers.error else "")
+        head += ": %s deferred call%s pending" % (n, "" if n == "1" else "s")
+        if defers.error:
+            head += " (%s)" % defers.error
+        if panics:
+            head += ", panicking: %s [%s]" % (escape.quoted(panics[0].msg), panics[0].state())
+        else:
+            head += ", no panic"
+        return head
 
 
 _PRINTERS = {"_defer": DeferPrinter, "_panic": PanicPrinter, "g": GPrinter}

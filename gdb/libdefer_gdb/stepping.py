@@ -19,7 +19,7 @@ breakpoints or resume, so it only decides and records):
   1. thread-specific internal breakpoints on the run/recover/resume probes
      and one on the selected frame's return address, all silent;
   2. `continue`; a probe's stop() says whether the event is of interest
-     (records.py decodes the record) and records where to go;
+     (the records layer decodes the record) and records where to go;
   3. a temporary thread-specific breakpoint on that place, the probes
      disabled, `continue` again: the thread stops in user code, never in
      the runtime, and the usual source display is printed.
@@ -36,7 +36,8 @@ normal scope exit runs and stop only in those a panic runs (Delve's `next`).
 
 import gdb
 
-from . import catchpoints, params, records
+from . import (catchpoints, errors, escape, formatting, frames, layout, memory, params,
+               snapshot, symbols, validity)
 
 # Runtime functions: defer step never stops in them.
 RUNTIME_FUNCTIONS = frozenset((
@@ -48,10 +49,10 @@ RUNTIME_FUNCTIONS = frozenset((
 
 def is_runtime_pc(pc):
     """Is pc in libdefer's own code (defer.h's inline helper included)?"""
-    b = records.function_block_at(pc)
+    b = symbols.function_block_at(pc)
     name = b.function.name if b is not None else None
     if name is None:
-        name = (records.minimal_symbol(pc) or "").split("+")[0] or None
+        name = (symbols.minimal_symbol(pc) or "").split("+")[0] or None
     if name in RUNTIME_FUNCTIONS:
         return True
     sal = gdb.find_pc_line(pc)
@@ -92,7 +93,7 @@ def entry_spec(fn):
     sal = gdb.find_pc_line(fn)
     if sal.symtab is None or not sal.line:
         return None
-    b = records.function_block(fn)
+    b = symbols.function_block(fn)
     if b is None:
         return at_address(fn)
     return {"source": b.function.symtab.fullname(), "function": b.function.name}
@@ -112,7 +113,7 @@ class _Probe(gdb.Breakpoint):
     def stop(self):
         try:
             return self.stepper.on_event(self.kind)
-        except (records.NotLinked, records.Fault, gdb.error, gdb.MemoryError,
+        except (errors.NotLinked, memory.Fault, gdb.error, gdb.MemoryError,
                 ValueError) as e:
             self.stepper.event = ("error", str(e))
             return True
@@ -174,10 +175,10 @@ class Stepper:
 
     # -- called from stop() methods: decide, record, never resume --
     def on_event(self, kind):
-        snap = records.Snapshot()
+        snap = snapshot.Snapshot()
         if kind == "run":
-            d = snap.defer_at(catchpoints.probe_arg(0))
-            panic = catchpoints.probe_arg(1)
+            d = snap.defer_at(memory.probe_arg(0))
+            panic = memory.probe_arg(1)
             if d is None:
                 return False
             if not panic and not params_step_normal_exits():
@@ -194,14 +195,14 @@ class Stepper:
             g = snap.g_for_tid(self.thread.ptid[1])
             chain = snap.panics(g) if g is not None else []
             p = chain[0] if chain else None
-            d = snap.defer_at(catchpoints.probe_arg(1))
+            d = snap.defer_at(memory.probe_arg(1))
             caller = gdb.newest_frame().older()
             if caller is None:
                 return False
             self.event = ("recover", (at_address(caller.pc()), p, d))
             return True
         if kind == "resume":
-            mark = catchpoints.probe_arg(0)
+            mark = memory.probe_arg(0)
             pc, how = self._resume_pc(snap, mark)
             if pc is None:
                 return False
@@ -213,7 +214,7 @@ class Stepper:
         """Does the record with this sp belong to the frame defer step started
         in, or to one of its callers (not to a function it called)?"""
         f = gdb.newest_frame()
-        for _ in range(records.MAX_FRAMES):
+        for _ in range(validity.MAX_FRAMES):
             if f is None:
                 return True         # the start frame is gone: we are further out
             if f == self.start:
@@ -222,8 +223,8 @@ class Stepper:
         return True
 
     def _run_reason(self, snap, d, panic):
-        call = records.format_call(d)
-        site = records.format_site(d.pc)
+        call = formatting.format_call(d)
+        site = formatting.format_site(d.pc)
         if not panic:
             return "%s, deferred by %s, run by the scope's exit" % (call, site)
         g = snap.g_for_tid(self.thread.ptid[1])
@@ -232,15 +233,15 @@ class Stepper:
                 if p.goexit:
                     return "%s, deferred by %s, run by defer_goexit" % (call, site)
                 return "%s, deferred by %s, run by panic %s" % (call, site,
-                                                                records.quoted(p.msg))
+                                                                escape.quoted(p.msg))
         return "%s, deferred by %s, run by a panic" % (call, site)
 
     def _resume_pc(self, snap, mark):
-        point = snap.resume_point(mark)
-        if point is not None:
-            return point[0], "defer_result"
+        pc = snap.resume_point(mark)
+        if pc is not None:
+            return pc, "defer_result"
         # No defer_result: the owner returns to its caller, right after the call.
-        fm = records.FrameMap()
+        fm = frames.FrameMap()
         level = fm.owner(mark)
         if level is None:
             return None, None
@@ -335,9 +336,9 @@ class Stepper:
                 _show("defer step: entering %s" % why)
         elif kind == "recover":
             spec, p, d = data
-            who = records.format_call(d, with_args=False) if d is not None else \
+            who = formatting.format_call(d, with_args=False) if d is not None else \
                 "the deferred call"
-            what = records.quoted(p.msg) if p is not None else "the panic"
+            what = escape.quoted(p.msg) if p is not None else "the panic"
             if self.go_to(spec):
                 _show("defer step: %s recovered panic %s" % (who, what))
         elif kind == "resume":
@@ -360,7 +361,7 @@ def _show(header):
     if text.startswith("#0  "):
         text = text[4:]
     # gdb's own frame line holds the program's names and source line raw.
-    gdb.write("".join(records.printable(ln, tabs=True) + "\n" for ln in text.splitlines()))
+    gdb.write("".join(escape.printable(ln, tabs=True) + "\n" for ln in text.splitlines()))
 
 
 def params_locking():
@@ -389,16 +390,16 @@ def _check_thread():
         raise gdb.GdbError("defer step: no thread selected.")
     if t.is_running():
         raise gdb.GdbError("defer step: thread %s is running: interrupt it first." %
-                           records.thread_id_string(t))
+                           frames.thread_id_string(t))
     if catchpoints.at_fatal_stop(t):
         raise gdb.GdbError("defer step: this panic was not recovered: no deferred call is "
                            "left to run; continue lets the process exit.")
-    snap = records.Snapshot()
+    snap = snapshot.Snapshot()
     if snap.g_for_tid(t.ptid[1]) is None:
         # Not an error: the selected function may be about to defer.
         gdb.write("defer step: thread %s has never deferred a call; stopping where "
                   "finish would unless it defers or panics first.\n" %
-                  records.thread_id_string(t))
+                  frames.thread_id_string(t))
     return t
 
 
@@ -465,8 +466,8 @@ Example:
             raise gdb.GdbError("defer step takes no argument (got %r)." % arg.strip())
         try:
             t = _check_thread()
-            records.runtime()
-        except records.NotLinked as e:
+            layout.runtime()
+        except errors.NotLinked as e:
             raise gdb.GdbError("defer step: %s" % e)
         Stepper(t, _start_frame()).run()
 

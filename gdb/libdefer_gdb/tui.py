@@ -6,14 +6,14 @@
 
 The window shows the selected thread's pending deferred calls and its panic
 chain, as `info defers` and `info panics` print them (commands.py does the
-formatting; records.py the reading), and is redrawn before every prompt:
+formatting; snapshot.py the reading), and is redrawn before every prompt:
 after each stop, `thread N`, `frame N`, or a `defer step`.  Scroll it with
 the mouse wheel, or focus it (`focus defers`) and use the arrow keys.
 """
 
 import gdb
 
-from . import commands, records
+from . import commands, errors, escape, frames, layout, memory, snapshot
 
 _windows = []
 
@@ -27,16 +27,16 @@ def _lines():
     if t is None:
         return ["No thread selected."]
     if t.is_running():
-        return ["Thread %s is running." % records.thread_id_string(t)]
+        return ["Thread %s is running." % frames.thread_id_string(t)]
     out = []
     try:
-        rt = records.runtime()
-    except records.NotLinked as e:
+        rt = layout.runtime()
+    except errors.NotLinked as e:
         return [str(e)]
-    with records.ThreadSwitch(t):
-        snap = records.Snapshot(rt, t.inferior)
+    with frames.ThreadSwitch(t):
+        snap = snapshot.Snapshot(rt, t.inferior)
         out.append("Thread %s (LWP %d) %s - deferred calls, newest first:" % (
-            records.thread_id_string(t), t.ptid[1], records.quoted(t.name or "")))
+            frames.thread_id_string(t), t.ptid[1], escape.quoted(t.name or "")))
         commands.list_thread_defers(snap, t, out.append, limit=1000)
         out.append("")
         out.append("Panics:")
@@ -89,7 +89,7 @@ class DefersWindow:
             return
         try:
             lines = _lines()
-        except (gdb.error, records.Fault) as e:
+        except (gdb.error, memory.Fault) as e:
             lines = ["(cannot read the records: %s)" % e]
         key = _selected_key()
         if key != self.shown_for:           # another thread: from its top

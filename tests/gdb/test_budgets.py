@@ -77,7 +77,7 @@ def test_running_out_of_memory_is_one_line_in_every_entry_point():
     """Fault injection: a walk that raises MemoryError (as under ulimit -v
     with max-entries unlimited) gives gdb's one-line error, no traceback."""
     out = gdb("break checkpoint", "run",
-              "python import libdefer_gdb.records as r\n"
+              "python import libdefer_gdb.snapshot as r\n"
               "def oom(*a, **k): raise MemoryError()\n"
               "r.Snapshot.defers = oom",
               "info defers", "print $_defer_count()", 'interpreter-exec mi "-defer-list-defers"',

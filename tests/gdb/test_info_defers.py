@@ -168,7 +168,7 @@ def test_layout_from_dwarf_matches_the_offsets_table_and_lists_the_same_calls():
     """The records layer reads layouts from _defer_debug_offsets and falls
     back to DWARF for a program without the table: both give the same
     offsets, and a listing through the DWARF layout is the same."""
-    compare = ("python import libdefer_gdb.records as r; rt = r.Runtime(); "
+    compare = ("python import libdefer_gdb.layout as r; rt = r.Runtime(); "
                "t = [dict(x.offsets) for x in (rt.g, rt.d, rt.p)] + [dict(rt.mark)]; "
                "src = rt.source; rt._from_dwarf(); "
                "w = [dict(x.offsets) for x in (rt.g, rt.d, rt.p)] + [dict(rt.mark)]; "
@@ -176,9 +176,9 @@ def test_layout_from_dwarf_matches_the_offsets_table_and_lists_the_same_calls():
                "print('SOURCES', src, rt.source, 'DIFFER', bad)")
     out = gdb("break checkpoint", "run", compare, "info defers", exe=scen(), args=["basic"])
     assert "SOURCES _defer_debug_offsets DWARF DIFFER []" in out, out
-    forced = gdb("python import libdefer_gdb.records as r; "
+    forced = gdb("python import libdefer_gdb.layout as r; "
                  "r.Runtime._from_table = lambda self, addr: False",
                  "break checkpoint", "run", "info defers",
-                 "python print('FORCED', r.Snapshot().rt.source)", exe=scen(), args=["basic"])
+                 "python print('FORCED', r.runtime().source)", exe=scen(), args=["basic"])
     assert "FORCED DWARF" in forced, forced
     assert defers_of(forced) == defers_of(out) and len(defers_of(out)) == 6, forced

@@ -109,7 +109,7 @@ def test_stripped_program_and_library_use_the_offsets_table(tmp_path):
     subprocess.run(["strip", "-s", str(lib), str(prog)], check=True)
     out = gdb("set environment LD_LIBRARY_PATH=%s" % tmp_path, "set breakpoint pending on",
               "break deferreturn", "run", "info defers",
-              "python import libdefer_gdb.records as r; print('LAYOUT', r.runtime().source)",
+              "python import libdefer_gdb.layout as r; print('LAYOUT', r.runtime().source)",
               exe=prog, args=["basic"])
     assert "LAYOUT _defer_debug_offsets" in out, out
     calls = [d[1] for d in defers_of(out)]
@@ -129,7 +129,7 @@ def test_stripped_static_program_found_by_the_tables_magic(tmp_path):
     shutil.copy(compile_program(SCEN_C, extra=["-Wl,-u,_defer_debug_offsets"]), prog)
     subprocess.run(["strip", "-s", str(prog)], check=True)
     out = gdb("break -probe-stap libdefer:defer", "ignore 1 5", "run", "info defers",
-              "python import libdefer_gdb.records as r; print('LAYOUT', r.runtime().source)",
+              "python import libdefer_gdb.layout as r; print('LAYOUT', r.runtime().source)",
               exe=prog, args=["basic"])
     assert "LAYOUT _defer_debug_offsets" in out, out
     calls = [d[1] for d in defers_of(out)]

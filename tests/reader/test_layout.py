@@ -20,7 +20,7 @@ CASES = [(cc, dw, opt) for cc in ("gcc", "clang") for dw in ("-gdwarf-4", "-gdwa
          for opt in ("-O0", "-O2")] + [("gcc", "-gdwarf-2 -gstrict-dwarf", "-O2")]
 ABI = conftest.load_abi()
 # Every record of the spec, by its C tag (layout's JSON keys).
-RECORDS = {tag: tag for tag in ABI.STRUCTS.values()}
+RECORDS = {tag: tag for tag in ABI.DWARF_STRUCTS.values()}
 # Table names that differ from the C member names.
 RENAME = {"flags": "started"}
 

@@ -211,13 +211,13 @@ def test_the_changed_spec_reaches_gdb_through_the_generated_abi_py(changed_tree)
     assert ("d", ("size", "spec_probe", "link", "fn", "sp", "pc", "panic", "nargs", "kind",
                   "flags", "iregs", "fregs")) in abi.TABLE_BLOCKS
     assert abi.TABLE_SIZE == load_abi().TABLE_SIZE + 8
-    show = "python print('resume rip', __import__('libdefer_gdb').records.runtime().resume['rip'])"
+    show = "python print('resume rip', __import__('libdefer_gdb.layout').layout.runtime().resume['rip'])"
     rip = layout(tree / "build" / "defer-inspect", exe)["table"]["defer_resume"]["rip"]
     # The table through gdb's view of its type, and (stripped) as raw bytes
     # laid out by abi.py's TABLE_BLOCKS.
     for prog in (exe, stripped):
         out = gdb(tree, prog, "info defers", "python print('source', "
-                  "__import__('libdefer_gdb').records.runtime().source)", show)
+                  "__import__('libdefer_gdb.layout').layout.runtime().source)", show)
         assert "source _defer_debug_offsets" in out, out
         assert "resume rip %d" % rip in out, out
         # With debug info: show(a=7, b=2.5, c=0x... "seven"); stripped, the

@@ -1,0 +1,434 @@
+# SPDX-License-Identifier: MIT
+"""snapshot.py - the threads, deferred calls and panics of one stop, decoded.
+
+Owns the walks: allgs, a thread's defer chain and its panic chain, each
+giving a Chain of plain records (G, Defer, Panic) and at most one
+readable `error` saying what went wrong and where (a cycle, a wild
+pointer, garbage, a truncated core), by the rules of validity.py.  Also
+the one-record reads other modules need (the record a probe names, a
+pretty-printed value, a frame's resume point, a C string).
+
+A Snapshot holds one memory cache (memory.Memory) and one budget: every
+walk of one Snapshot (one command, one stop's catchpoint text, one redraw
+of the TUI, one convenience function...) reads at most `set defer
+max-entries` records in all, threads' chains together, so that caps do not
+multiply with the number of threads or of walks.  Reaching it says so with
+budget_note(); it is never an error.  Objects here are valid for one stop
+of the inferior: make a new Snapshot after the inferior ran.
+"""
+
+import gc
+import operator
+import struct
+
+import gdb
+
+from . import abi, layout, params, symbols, validity
+from .memory import Fault, Memory
+from .validity import MAX_DEFERS, MAX_PANICS, MAX_THREADS, sane_pointer
+
+# Long panic messages (struct _panic.text, since ABI 2): the most read of one
+# message, and of all messages in one command.
+TEXT_MAX = 1 << 20
+TEXT_BUDGET = 1 << 22
+
+_UNSET = object()
+
+
+def budget_hint():
+    return "set defer max-entries (now %s) to read more" % params.max_entries_text()
+
+
+def budget_note(n):
+    """The line printed where a walk stopped at the budget."""
+    return "stopped after %d records: %s" % (n, budget_hint())
+
+
+def _forget(_event=None):
+    layout.forget()
+    symbols.forget()
+
+
+def connect_events():
+    """Drop layouts and symbol caches when the program's objfiles change."""
+    gdb.events.new_objfile.connect(_forget)
+    gdb.events.clear_objfiles.connect(_forget)
+
+
+# ---------------------------------------------------------------------------
+# Decoded records.
+
+class G:
+    """A thread's record (struct g)."""
+    __slots__ = ("addr", "alllink", "defer", "panic", "tid", "status", "name")
+
+    def __init__(self, addr, f):
+        self.addr = addr
+        self.alllink, self.defer, self.panic = f["alllink"], f["defer"], f["panic"]
+        self.tid, self.status = f["tid"], f["status"]
+        self.name = f["name"].split(b"\0")[0].decode("utf-8", "replace")
+
+    @property
+    def dead(self):
+        return self.status == abi.G_DEAD
+
+
+def _g_holding(defer=0, panic=0):
+    """A made-up thread record whose chains start at these records."""
+    return G(0, {"alllink": 0, "defer": defer, "panic": panic, "tid": 0, "status": 0,
+                 "name": b""})
+
+
+class Defer(tuple):
+    """A deferred call (struct _defer), decoded: addr link fn pc sp panic
+    nargs started heap kind iregs fregs index.  `index` is 1 for the newest.
+    A tuple underneath: the walk makes 100,000s of them (PERF)."""
+    __slots__ = ()
+
+    addr = property(operator.itemgetter(0))
+    link = property(operator.itemgetter(1))
+    fn = property(operator.itemgetter(2))
+    pc = property(operator.itemgetter(3))
+    sp = property(operator.itemgetter(4))
+    panic = property(operator.itemgetter(5))
+    nargs = property(operator.itemgetter(6))
+    started = property(operator.itemgetter(7))
+    heap = property(operator.itemgetter(8))
+    kind = property(operator.itemgetter(9))
+    iregs = property(operator.itemgetter(10))
+    fregs = property(operator.itemgetter(11))
+    index = property(operator.itemgetter(12))
+
+    def state(self, panics_by_addr=None):
+        """'pending', 'running', or 'run by panic N' / 'run by defer_goexit'."""
+        if not self.started:
+            return "pending"
+        if not self.panic:
+            return "running"
+        p = panics_by_addr.get(self.panic) if panics_by_addr else None
+        if p is not None and p.goexit:
+            return "run by defer_goexit"
+        if p is not None:
+            return "run by panic %d" % p.index
+        return "run by a panic (%#x)" % self.panic
+
+
+class Panic:
+    """A panic (struct _panic).  `index` is 1 for the newest."""
+    __slots__ = ("addr", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
+                 "goexit", "msg", "index")
+
+    def __init__(self, addr, f, msg, index):
+        self.addr = addr
+        self.link, self.arg, self.argp, self.pc = f["link"], f["arg"], f["argp"], f["pc"]
+        self.defer = f["defer"]
+        self.recovered, self.aborted, self.goexit = f["recovered"], f["aborted"], f["goexit"]
+        self.msg, self.index = msg, index
+
+    def state(self):
+        if self.goexit:
+            return "goexit"
+        if self.recovered:
+            return "recovered"
+        if self.aborted:
+            return "aborted"
+        return "running"
+
+
+class Chain(list):
+    """The records of a walk that could be read, and why the walk stopped early
+    (`error`, None for a clean end of the list)."""
+
+    def __init__(self):
+        list.__init__(self)
+        self.error = None
+        self.truncated = False   # stopped at the caller's limit or the budget
+        self.budget = False      # ... at the budget (budget_note says so)
+        self.why = None          # what is wrong with the record it stopped at, if any
+
+
+_cache_space = None
+
+
+class Snapshot:
+    """All reads for one stop of one inferior: the memory cache and the walks."""
+
+    def __init__(self, rt=None, inferior=None, budget=_UNSET):
+        global _cache_space
+        self.rt = rt or layout.runtime()
+        self.mem = Memory(inferior)
+        self._gs = None
+        self._by_tid = None
+        self.text_left = TEXT_BUDGET    # bytes of long messages left to read
+        # Records left to read (None: unlimited); see budget_note.
+        self.left = params.max_entries() if budget is _UNSET else budget
+        # The symbol caches are keyed by address: valid for one program space.
+        space = layout.space_key()
+        if space != _cache_space:
+            symbols.forget()
+            _cache_space = space
+
+    # -- threads --
+    def gs(self):
+        """Every entry of allgs (a Chain of G), dead ones included."""
+        if self._gs is not None:
+            return self._gs
+        rt, mem, out = self.rt, self.mem, Chain()
+        self._gs = out
+        try:
+            addr = mem.u64(rt.allgs)
+        except Fault as e:
+            out.error = "cannot read allgs at %#x: %s" % (rt.allgs, e)
+            return out
+        seen = set()
+        while addr:
+            if addr in seen:
+                out.error = "allgs: cycle: entry %d links back to %#x" % (len(out), addr)
+                break
+            if len(out) >= MAX_THREADS:
+                out.error = ("allgs: more than %d thread records: stopped (the most libdefer "
+                             "reads)" % MAX_THREADS)
+                break
+            if not sane_pointer(addr):
+                out.error = "allgs: wild pointer %#x after %d entries" % (addr, len(out))
+                break
+            seen.add(addr)
+            try:
+                buf = mem.read(addr, rt.g.size)
+            except Fault as e:
+                out.error = "allgs: entry %d: %s" % (len(out) + 1, e)
+                break
+            g = G(addr, rt.g.decode(buf))
+            out.append(g)
+            addr = g.alllink
+        return out
+
+    def g_for_tid(self, tid):
+        """The live record of kernel thread `tid`, or None.  One dict for
+        the snapshot: matching every thread stays linear in their number."""
+        if self._by_tid is None:
+            self._by_tid = {}
+            for g in self.gs():
+                if not g.dead:
+                    self._by_tid.setdefault(g.tid, g)
+        return self._by_tid.get(tid)
+
+    def g_at(self, addr):
+        """(G, None) for the thread record at addr, or (None, why not)."""
+        try:
+            f = self.rt.g.decode(self.mem.read(addr, self.rt.g.size))
+        except Fault as e:
+            return None, str(e)
+        why = validity.g_garbage(f)
+        if why is not None:
+            return None, "not a thread record (%s)" % why
+        return G(addr, f), None
+
+    # -- deferred calls --
+    def defers(self, g, limit=None):
+        """g's deferred calls, newest first (a Chain of Defer).
+
+        Stops at `limit` entries (Chain.truncated), at the end of the list,
+        or at the first record that is unreadable, garbage or already seen
+        (Chain.error says which and where).  This is the hot loop of
+        `info defers` (100,000 records in well under a second): one
+        struct.unpack per record straight out of the block cache."""
+        # PERF: the walk allocates a tuple per record and nothing cyclic;
+        # the cyclic collector would rescan them all again and again.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._defers(g, limit)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _defers(self, g, limit):
+        rt, mem, out = self.rt, self.mem, Chain()
+        codec = rt.dcodec
+        size, unpack = rt.d.size, codec.unpack
+        ix = codec.index
+        il, ifn, ipc, isp, ipanic = ix["link"], ix["fn"], ix["pc"], ix["sp"], ix["panic"]
+        inargs, iflags, ikind = ix["nargs"], ix["flags"], ix["kind"]
+        iregs, ifregs = ix["iregs"], ix["fregs"]
+        blocks, BLOCK = mem.blocks, mem.BLOCK
+        mask = ~(BLOCK - 1)
+        new, Defer_ = tuple.__new__, Defer
+        flagtab = codec.flagtab
+        MAXARGS, PMASK, PLIMIT = abi.MAXARGS, validity.POINTER_MASK, validity.POINTER_LIMIT
+        append = out.append
+        seen = set()
+        addr = g.defer
+        n = 0
+        cap = limit if limit is not None else -1
+        left = self.left
+        if left is not None and (cap < 0 or left < cap):
+            cap, out.budget = left, True
+        while addr:
+            if n == cap:
+                out.truncated = True
+                break
+            if n == MAX_DEFERS:
+                out.error = ("defer chain longer than %d records: stopped (a corrupted "
+                             "chain?)" % MAX_DEFERS)
+                break
+            if addr in seen:
+                out.error = ("corrupted defer chain: cycle: the link of record #%d points "
+                             "back to %#x" % (n, addr))
+                break
+            if addr & PMASK or addr >= PLIMIT:
+                out.error = ("corrupted defer chain: wild pointer %#x in the link of record "
+                             "#%d" % (addr, n))
+                break
+            seen.add(addr)
+            base = addr & mask
+            b = blocks.get((base, BLOCK))
+            if b and addr + size <= base + BLOCK:
+                t = unpack(b, addr - base)
+            else:
+                try:
+                    t = unpack(mem.read(addr, size))
+                except Fault as e:
+                    out.why = str(e)
+                    out.error = ("defer chain unreadable at record %d (%#x): %s; the list "
+                                 "may be truncated" % (n + 1, addr, e))
+                    break
+            nargs, link, sp, pc = t[inargs], t[il], t[isp], t[ipc]
+            flags = flagtab[t[iflags]]
+            # validity.defer_garbage's rules, tested inline (the hot loop).
+            if nargs > MAXARGS or flags is None or (link | sp) & PMASK or not sp or not pc:
+                why = validity.defer_garbage(nargs, flags, t[iflags], link, sp, pc)
+                out.why = "garbage record (%s)" % why
+                out.error = "corrupted defer chain: record %d at %#x holds garbage (%s)" % (
+                    n + 1, addr, why)
+                break
+            started, heap = flags
+            # _panic is meaningful only once the call started (defer_abi.h).
+            panic = t[ipanic] if started else 0
+            n += 1
+            append(new(Defer_, (addr, link, t[ifn], pc, sp, panic, nargs, started, heap,
+                                t[ikind], t[iregs:iregs + MAXARGS],
+                                t[ifregs:ifregs + MAXARGS], n)))
+            addr = link
+        if not out.truncated:
+            out.budget = False
+        if left is not None:
+            self.left = left - n
+        return out
+
+    def read_defer(self, addr):
+        """The record at addr, read on its own (e.g. one a panic points to but
+        that is no longer on the chain): a Chain of at most one Defer,
+        with `error` saying why not."""
+        left, self.left = self.left, None       # one record: not worth a budget
+        try:
+            return self.defers(_g_holding(defer=addr), 1)
+        finally:
+            self.left = left
+
+    def defer_at(self, addr):
+        """The record at addr, or None if it cannot be read or is garbage."""
+        chain = self.read_defer(addr)
+        return chain[0] if chain else None
+
+    # -- panics --
+    def _whole_message(self, buf, msg):
+        """The whole message of a record (struct _panic.text, textlen
+        bytes, since ABI 2), when longer than msg's first bytes: at most
+        TEXT_MAX bytes of it (then the runtime's marker wording), and
+        TEXT_BUDGET bytes per snapshot in all."""
+        offs = self.rt.p.offsets
+        if "text" not in offs or "textlen" not in offs or \
+                max(offs["text"], offs["textlen"]) + 8 > len(buf):
+            return msg
+        (text,), (textlen,) = (struct.unpack_from("<Q", buf, offs[f]) for f in ("text", "textlen"))
+        if textlen < abi.PANIC_MSG or not sane_pointer(text) or self.text_left <= 0:
+            return msg
+        want = min(textlen, TEXT_MAX, self.text_left)
+        try:
+            raw = self.mem.read(text, want)
+        except Fault:
+            return msg + " [... %d more bytes: unreadable]" % (textlen - len(msg))
+        self.text_left -= want
+        whole = raw.split(b"\0")[0].decode("utf-8", "surrogateescape")
+        if want < textlen:
+            whole += " [... %d more bytes not shown]" % (textlen - want)
+        return whole
+
+    def panics(self, g, limit=None):
+        """g's panics, newest first (a Chain of Panic), at most `limit`."""
+        rt, mem, out = self.rt, self.mem, Chain()
+        seen = set()
+        addr = g.panic
+        while addr:
+            where = "panic %d at %#x" % (len(out) + 1, addr)
+            if addr in seen:
+                out.error = ("corrupted panic chain: cycle: the link of panic %d points back "
+                             "to %#x" % (len(out), addr))
+                break
+            if len(out) == limit or self.left is not None and self.left <= 0:
+                out.truncated = True
+                out.budget = len(out) != limit
+                break
+            if len(out) >= MAX_PANICS:
+                out.error = ("more than %d nested panics: stopped (the most libdefer lists)" %
+                             MAX_PANICS)
+                break
+            if not sane_pointer(addr):
+                out.error = "corrupted panic chain: wild pointer %#x" % addr
+                break
+            seen.add(addr)
+            try:
+                buf = mem.read(addr, rt.p.size)
+            except Fault as e:
+                out.why = str(e)
+                out.error = "panic chain unreadable at %s (%s)" % (where, e)
+                break
+            f = rt.p.decode(buf)
+            raw = f["msg"].split(b"\0")[0]
+            # The program's bytes: not UTF-8 ones kept as surrogate
+            # escapes, for printable() to show and MI to spell out.
+            msg = raw.decode("utf-8", "surrogateescape")
+            if len(raw) == abi.PANIC_MSG - 1:       # msg is full: ABI 2 has the rest
+                msg = self._whole_message(buf, msg)
+            why = validity.panic_garbage(f)
+            if why is not None:
+                out.why = "not a panic record (%s)" % why
+                out.error = "corrupted panic chain: %s holds garbage (%s)" % (where, why)
+                break
+            out.append(Panic(addr, f, msg, len(out) + 1))
+            if self.left is not None:
+                self.left -= 1
+            addr = f["link"]
+        return out
+
+    def read_panic(self, addr):
+        """The panic record at addr on its own: a Chain of at most one Panic."""
+        left, self.left = self.left, None
+        try:
+            return self.panics(_g_holding(panic=addr), 1)
+        finally:
+            self.left = left
+
+    # -- other reads --
+    def resume_point(self, mark):
+        """Where a recovery of the frame whose defer_mark is at `mark` goes on
+        when it used defer_result (struct defer_resume's rip), else None."""
+        offs = self.rt.mark or {}
+        if "resumable" not in offs or "resume" not in offs:
+            return None
+        if not self.mem.read(mark + offs["resumable"], 1)[0]:
+            return None
+        regs = layout.resume_offsets(self.rt)
+        if not regs or "rip" not in regs:
+            return None
+        resume = self.mem.u64(mark + offs["resume"])
+        return self.mem.u64(resume + regs["rip"])
+
+    def c_string(self, addr, limit):
+        """The NUL-terminated string at addr (at most limit bytes, as far as
+        memory is readable), bytes not UTF-8 as backslash escapes."""
+        raw = self.mem.readable_prefix(addr, limit)
+        if not raw:
+            raise Fault(addr, limit)
+        return raw.split(b"\0")[0].decode("utf-8", "backslashreplace")
