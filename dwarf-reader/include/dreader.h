@@ -162,9 +162,11 @@ int dr_func_at(struct dr_elf *e, uint64_t addr, const struct dr_func **out);
 /* File and line of a pc (link-time address).  0 or DR_ENOENT. */
 int dr_line(struct dr_elf *e, uint64_t pc, const char **file, unsigned *line);
 
-/* Call sites from DWARF (DW_TAG_call_site, DW_TAG_GNU_call_site) in the
- * function containing pc range [lo, hi): direct ones with their callee's
- * entry, indirect ones with callee 0. */
+/* Call sites from DWARF (DW_TAG_call_site, DW_TAG_GNU_call_site) of the
+ * functions that overlap [lo, hi), whose return address is in [lo, hi]
+ * (hi included: a call that ends a function, to a noreturn callee,
+ * returns to its end): direct ones with their callee's entry, indirect
+ * ones with callee 0. */
 struct dr_callsite {
 	uint64_t ret_pc;    /* return address of the call */
 	const char *callee; /* name of a direct callee, or NULL */

@@ -375,7 +375,9 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 
 /*
  * Shared by C and C++: counting, the descriptor (each argument's kind byte
- * packed after the count), the per-argument checks, and mapping a macro T
+ * packed after the count: the 8 bytes from struct _defer's nargs, as
+ * defer_abi.h lays them out and offsets.c checks; flags 0), the
+ * per-argument checks, and mapping a macro T
  * over the arguments.  What an argument's kind, check and type are is
  * defined per language below: C asks the builtins (__builtin_choose_expr,
  * __builtin_types_compatible_p), which C++ does not have; C++ asks templates.

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT, compile_program, load_abi, run
+from conftest import BUILD, ROOT, compile_program, load_abi, run, table_offset
 
 FLAGS_CHECK = r"""
 #include <stdio.h>
@@ -38,6 +38,30 @@ def test_flags_byte_bits_are_the_spec_flag_values():
     byte the table names and the bits DEFER_FLAG_* give are checked here."""
     r = run(compile_program(FLAGS_CHECK, name="flagbits"))
     assert r.stdout.strip() == "agree", r.stdout + r.stderr
+
+
+# The offsets table as version 2 laid it out (defer_abi.h of ABI 2): blocks
+# of uint32 after a 24-byte header.
+TABLE_V2 = (("g", ("size", "alllink", "defer", "panic", "tid", "status", "name")),
+            ("d", ("size", "link", "fn", "pc", "sp", "panic", "nargs", "kind", "flags",
+                   "iregs", "fregs")),
+            ("mark", ("size", "armed", "resumable", "resume", "rec")),
+            ("p", ("size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
+                   "goexit", "msg")),
+            ("ptext", ("text",)))
+
+
+def test_version_3_table_keeps_every_version_2_field_in_place():
+    """ABI 3 only appends to the table (p.textlen, the resume block), so a
+    program built against the version-2 header that reads the table finds
+    every field where it was (ptext.text is now p.text): no soname change."""
+    abi = load_abi()
+    pos = 24
+    for block, fields in TABLE_V2:
+        for f in fields:
+            now = ("p", "text") if block == "ptext" else (block, f)
+            assert table_offset(abi, *now) == pos, (block, f)
+            pos += 4
 
 
 # ---------------------------------------------------------------------------
