@@ -97,8 +97,12 @@ def load_abi(root=ROOT):
 
 
 def table_offset(abi, block, field):
-    """Byte offset of one uint32 of struct defer_debug_offsets in the table."""
+    """Byte offset of one field of struct defer_debug_offsets: a uint32 of
+    a block, or (block None) a field of the header."""
     import struct
+    if block is None:
+        names = [name for name, _ in abi.TABLE_HEADER]
+        return struct.calcsize("<" + "".join(c for _, c in abi.TABLE_HEADER[:names.index(field)]))
     pos = struct.calcsize("<" + "".join(code for _, code in abi.TABLE_HEADER))
     for name, fields in abi.TABLE_BLOCKS:
         if name == block:

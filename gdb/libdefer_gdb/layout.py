@@ -107,7 +107,12 @@ class Runtime:
         if self.allgs is None:
             raise NotLinked("This program does not use libdefer (no symbol allgs).")
         self.source = None
+        self.table_version = None       # the table's, when this extension cannot read it
         self._from_table(table) or self._from_dwarf()
+        if self.source is None and self.table_version is not None:
+            raise NotLinked("libdefer: this program's _defer_debug_offsets is ABI version %d; "
+                            "this extension reads version %d (and there is no debug info "
+                            "for the records)." % (self.table_version, abi.VERSION))
         if self.source is None:
             raise NotLinked("libdefer: cannot find the record layout: neither "
                             "_defer_debug_offsets nor debug info for struct _defer "
@@ -120,12 +125,16 @@ class Runtime:
         if addr is None:
             return False
         try:
+            # The header first: another version's table has another size.
+            head = dict(zip((f for f, _c in abi.TABLE_HEADER),
+                            _HEADER.unpack_from(memory.read_once(addr, _HEADER.size))))
+            if head["magic"] == abi.MAGIC and head["version"] != abi.VERSION:
+                self.table_version = head["version"]
+                return False
+            if head["magic"] != abi.MAGIC or head["size"] != abi.TABLE_SIZE:
+                return False
             raw = memory.read_once(addr, abi.TABLE_SIZE)
         except memory.Fault:
-            return False
-        head = dict(zip((f for f, _c in abi.TABLE_HEADER), _HEADER.unpack_from(raw)))
-        if head["magic"] != abi.MAGIC or head["version"] != abi.VERSION or \
-                head["size"] != abi.TABLE_SIZE:
             return False
         blocks, pos = {}, _HEADER.size
         for name, fields in abi.TABLE_BLOCKS:
@@ -233,7 +242,6 @@ def _scan_for_table():
         m = re.match(r"\s+0x([0-9a-f]+) - 0x[0-9a-f]+ is (\S+)(?: in (.*))?$", line)
         if m:
             starts.setdefault((m.group(3) or main, m.group(2)), int(m.group(1), 16))
-    version_at = _HEADER_AT["version"]
     for objfile in gdb.objfiles():
         path = objfile.filename
         if not path:
@@ -252,9 +260,8 @@ def _scan_for_table():
             while i >= 0:
                 cand = start + i
                 try:
-                    head = memory.read_once(cand, version_at + 4)
-                    if head[:8] == _MAGIC and \
-                            struct.unpack_from("<I", head, version_at)[0] == abi.VERSION:
+                    # Any version: _from_table names one it cannot read.
+                    if memory.read_once(cand, 8) == _MAGIC:
                         return cand
                 except memory.Fault:
                     pass

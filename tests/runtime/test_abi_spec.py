@@ -253,6 +253,30 @@ def test_the_changed_spec_reaches_gdb_through_the_generated_abi_py(changed_tree)
         assert re.search(r"\((a=)?1, (b=)?0\.5, (c=)?0x[0-9a-f]+", lines[2]), out
 
 
+def test_readers_refuse_a_table_version_they_do_not_know_in_one_line(tmp_path):
+    """A stripped program whose table says ABI 99: defer-inspect and gdb
+    each say which version it is and which they read, in one line."""
+    abi = load_abi()
+    exe = tmp_path / "prog"
+    subprocess.run(["strip", "-o", str(exe), str(compile_program(PROGRAM, name="spec-prog"))],
+                   check=True)
+    data = bytearray(exe.read_bytes())
+    at = data.index(abi.MAGIC.to_bytes(8, "little")) + table_offset(abi, None, "version")
+    assert int.from_bytes(data[at:at + 4], "little") == abi.VERSION
+    data[at:at + 4] = (99).to_bytes(4, "little")
+    exe.write_bytes(bytes(data))
+    r = subprocess.run([str(BUILD / "defer-inspect"), "layout", str(exe)], capture_output=True,
+                       text=True)
+    said = [l for l in r.stderr.splitlines() if "version 99" in l]
+    assert said == ["defer-inspect: warning: %s: libdefer ABI version 99 is not supported "
+                    "(this reader knows %d)" % (exe, abi.VERSION)], r.stderr
+    out = gdb(ROOT, exe, "info defers")
+    said = [l for l in out.splitlines() if "version 99" in l]
+    assert said == ["libdefer: this program's _defer_debug_offsets is ABI version 99; this "
+                    "extension reads version %d (and there is no debug info for the records)."
+                    % abi.VERSION], out
+
+
 # ---------------------------------------------------------------------------
 # No hand-written offsets.
 
