@@ -91,7 +91,9 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
  * in fregs in order: argument i lives in iregs[n] where n counts the
  * integer-class arguments before it, or likewise in fregs.  Only the
  * slots of the first nargs arguments mean anything; deferproc also copies
- * some registers past them.
+ * some registers past them.  Written by deferproc (defer.S, through
+ * asm_offsets.h's D_*) and by defer.h's open-coded defer (by member, and
+ * the descriptor at nargs, checked in offsets.c).
  */
 #define DEFER_DEFER_FIELDS(FIELD, PRIVATE, BITS, x_)                                        \
 	/* next older record of this thread, or NULL */                        \
@@ -122,7 +124,7 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	FIELD(x_, uint64_t, fregs, [DEFER_MAXARGS], fregs, Q)
 
 /* struct _panic: a panic.  It lives on gopanic's stack for as long as the
- * panic runs. */
+ * panic runs.  Only C writes it (panic.c, goexit.c, by member). */
 #define DEFER_PANIC_FIELDS(FIELD, PRIVATE, BITS, x_)                                        \
 	/* older panic of this thread, or NULL */                              \
 	FIELD(x_, struct _panic *, link, , link, Q)                                 \
@@ -152,7 +154,8 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	FIELD(x_, uint64_t, textlen, , textlen, Q)
 
 /* struct g: a thread's record, what gdb or a core reader needs to find its
- * chains without thread-local storage. */
+ * chains without thread-local storage.  defer.S reads _defer and pool
+ * (asm_offsets.h's G_*); the rest of the runtime uses the members. */
 #define DEFER_G_FIELDS(FIELD, PRIVATE, BITS, x_)                                            \
 	/* next entry of allgs, or NULL */                                     \
 	FIELD(x_, struct g *, alllink, , alllink, Q)                                \
@@ -177,7 +180,9 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 /* struct defer_resume: the registers __defer_setresume saves, where a
  * recovery resumes a frame that used defer_result (rsp: the stack pointer
  * after the return, rip: the return address; rax and xmm0: the value
- * __defer_jump makes it return). */
+ * __defer_jump makes it return).  defer.S saves and loads it
+ * (asm_offsets.h's R_*); panic.c's recovery fills one by member when it
+ * unwinds to a frame without defer_result. */
 #define DEFER_RESUME_FIELDS(FIELD, PRIVATE, BITS, x_)                                       \
 	FIELD(x_, uint64_t, rbx, , rbx, Q)                                          \
 	FIELD(x_, uint64_t, rbp, , rbp, Q)                                          \
@@ -193,7 +198,9 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 /* struct defer_mark: the frame marker a defer_frame declares.  `sp` in
  * struct _defer is its address.  It carries one record of its own so that
  * the first call a frame defers needs no pool (Go's stack-allocated
- * defer); the record is left uninitialised until deferproc fills it. */
+ * defer); the record is left uninitialised until deferproc fills it.
+ * defer.h's macros write it in the user's code (by member), deferproc
+ * reads it (asm_offsets.h's M_*). */
 #define DEFER_MARK_FIELDS(FIELD, PRIVATE, BITS, x_)                                         \
 	/* a call was deferred: run deferreturn on exit */                     \
 	FIELD(x_, uint8_t, armed, , armed, B)                                       \
