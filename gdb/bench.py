@@ -3,9 +3,11 @@
 """bench.py - timings of the gdb extension (make bench-gdb).
 
 Builds tests/gdb/scenarios/scen.c (gcc -O2, static), stops it with N
-pending deferred calls, and times `info defers` inside gdb (the command
-alone, output written to gdb's stdout, which goes to a file).  Prints
-markdown table rows `| what | measured | target |` with medians.
+pending deferred calls, and times `info defers` and `bt` inside gdb (the
+command alone, output written to gdb's stdout, which goes to a file), and
+gdb's peak resident memory (VmHWM, the whole gdb process).  Prints
+markdown table rows `| what | measured | target |` with medians; the
+growth rows say whether time and memory stay linear in N.
 """
 import statistics
 import subprocess
@@ -21,11 +23,14 @@ from gdbtest import ENTRY, free_port, scen  # noqa: E402
 
 TIMER = ("python import time; gdb.set_convenience_variable('_t0', time.perf_counter())",
          "python gdb.write('ELAPSED %.6f\\n' % (time.perf_counter() - "
-         "float(gdb.convenience_variable('_t0'))), gdb.STDERR)")
+         "float(gdb.convenience_variable('_t0'))), gdb.STDERR); "
+         "gdb.write('PEAK %s\\n' % [l.split()[1] for l in open('/proc/self/status') "
+         "if l.startswith('VmHWM:')][0], gdb.STDERR)")
 
 
 def one(exe, args, command, expect_lines, remote=False):
-    """Seconds taken by `command` in one gdb session; checks its output size."""
+    """(seconds taken by `command`, gdb's peak RSS in MB) in one gdb
+    session; checks its output size."""
     with tempfile.TemporaryFile("w+") as out:
         pre = ["gdb", "-nx", "-batch", "-iex", "set pagination off", "-iex",
                "source %s" % ENTRY, "-ex", "set defer max-entries unlimited"]
@@ -46,37 +51,53 @@ def one(exe, args, command, expect_lines, remote=False):
             srv.kill()
             srv.wait()
         out.seek(0)
-        lines = sum(1 for line in out if line.startswith("  defer "))
+        lines = sum(1 for line in out if line.lstrip().startswith("defer "))
     el = [l for l in r.stderr.splitlines() if l.startswith("ELAPSED ")]
-    if not el or lines != expect_lines:
+    peak = [l for l in r.stderr.splitlines() if l.startswith("PEAK ")]
+    if not el or not peak or lines != expect_lines:
         raise SystemExit("bench: %s %s: expected %d entries, got %d\n%s" % (
             command, args, expect_lines, lines, r.stderr[-2000:]))
-    return float(el[0].split()[1])
+    return float(el[0].split()[1]), int(peak[0].split()[1]) / 1024
 
 
 def median(exe, args, command, expect, runs, remote=False):
-    return statistics.median(one(exe, args, command, expect, remote) for _ in range(runs))
+    """(median seconds, median peak MB)."""
+    res = [one(exe, args, command, expect, remote) for _ in range(runs)]
+    return (statistics.median(t for t, _ in res), statistics.median(m for _, m in res))
 
 
 def main():
     exe = scen("gcc", "-O2", "static")
     rows = []
-    t = {}
+    t, m, bt = {}, {}, {}
     for n, runs in ((10000, 5), (100000, 5), (1000000, 3)):
-        t[n] = median(exe, ["many", str(n)], "info defers", n, runs)
+        t[n], m[n] = median(exe, ["many", str(n)], "info defers", n, runs)
     rows.append(("info defers, 10,000 pending calls (1 thread)", "%.3f s" % t[10000],
                  "linear (Delve stack -defer: ~1 s)"))
     rows.append(("info defers, 100,000 pending calls (1 thread)", "%.3f s" % t[100000],
                  "<= 1 s (Delve: ~124 s)"))
-    rows.append(("info defers, 1,000,000 pending calls (1 thread)", "%.3f s" % t[1000000],
-                 "linear: ~10x the 100k time"))
-    rows.append(("growth 100k -> 1M (ratio)", "%.1fx" % (t[1000000] / t[100000]), "~10x"))
-    tall = median(exe, ["threads", "256", "100"], "info defers all", 256 * 100 + 1, 5)
+    rows.append(("info defers, 1,000,000 pending calls (1 thread), set defer max-entries "
+                 "unlimited", "%.3f s" % t[1000000], "<= 3 s"))
+    rows.append(("gdb peak memory, info defers of 1,000,000 calls", "%.0f MB" % m[1000000],
+                 "<= 250 MB"))
+    rows.append(("gdb peak memory, 10,000 / 100,000 calls",
+                 "%.0f MB / %.0f MB" % (m[10000], m[100000]), "(gdb alone: the first)"))
+    rows.append(("growth 100k -> 1M, time (ratio)", "%.1fx" % (t[1000000] / t[100000]),
+                 "~10x (linear)"))
+    rows.append(("growth 100k -> 1M, memory above 10k's (ratio)",
+                 "%.1fx" % ((m[1000000] - m[10000]) / max(m[100000] - m[10000], 1)),
+                 "<= 10x (linear or better)"))
+    for n in (1000, 10000):
+        bt[n], _ = median(exe, ["many", str(n)], "bt", n, 5)
+    rows.append(("bt, 10,000 pending calls under one frame", "%.3f s" % bt[10000], "<= 0.2 s"))
+    rows.append(("growth bt 1k -> 10k, time (ratio)", "%.1fx" % (bt[10000] / bt[1000]),
+                 "~10x (linear)"))
+    tall, _ = median(exe, ["threads", "256", "100"], "info defers all", 256 * 100 + 1, 5)
     rows.append(("info defers all, 256 threads x 100 pending", "%.3f s" % tall, "<= 1 s"))
-    trem = median(exe, ["many", "100000"], "info defers", 100000, 3, remote=True)
+    trem, _ = median(exe, ["many", "100000"], "info defers", 100000, 3, remote=True)
     rows.append(("info defers, 100,000 pending, gdbserver on loopback", "%.3f s" % trem,
                  "(no target; bulk reads)"))
-    print("## gdb extension (info defers; medians)")
+    print("## gdb extension (info defers, bt; medians)")
     print()
     print("| what | measured | target |")
     print("|---|---|---|")

@@ -13,7 +13,20 @@
 # add-auto-load-safe-path line naming exactly $(GDB_INSTALL_DIR), which
 # holds nothing but this extension.  GDBINIT_D= (empty) skips that file.
 
-GDB_PKG := $(wildcard gdb/libdefer_gdb/*.py)
+# gdb/libdefer_gdb/abi.py: the spec (libdefer/include/defer_abi.h) as Python,
+# generated as asm_offsets.h is (libdefer/build.mk): gdb/abi_py.c compiled
+# to assembly by the library's compiler, its marker lines written out as
+# Python by gdb/abi_py.awk.  Git ignores it; make builds it for this tree
+# and make install installs it with the rest of the package.
+GDB_ABI := gdb/libdefer_gdb/abi.py
+$(GDB_ABI): gdb/abi_py.c gdb/abi_py.awk $(LIBDEFER_HDR)
+	@mkdir -p $(B)/gdb
+	$(CC) $(LIBDEFER_CFLAGS) -S gdb/abi_py.c -o $(B)/gdb/abi_py.s
+	awk -f gdb/abi_py.awk $(B)/gdb/abi_py.s > $(B)/gdb/abi.py.tmp
+	mv $(B)/gdb/abi.py.tmp $@
+all: $(GDB_ABI)
+
+GDB_PKG := $(sort $(wildcard gdb/libdefer_gdb/*.py) $(GDB_ABI))
 GDB_INSTALL_DIR := $(PREFIX)/share/libdefer/gdb
 GDBINIT_D ?= /etc/gdb/gdbinit.d
 
@@ -41,7 +54,7 @@ FORCE:
 .PHONY: install-gdb uninstall-gdb bench-gdb test-gdb
 INSTALL_TARGETS += install-gdb
 UNINSTALL_TARGETS += uninstall-gdb
-install-gdb:
+install-gdb: $(GDB_ABI)
 	@: $(call gdb_path_ok,$(GDB_INSTALL_DIR),PREFIX)
 	install -d $(DESTDIR)$(GDB_INSTALL_DIR)/libdefer_gdb $(DESTDIR)$(PREFIX)/bin
 	install -m 644 gdb/libdefer-gdb.py gdb/libdefer_session.py $(DESTDIR)$(GDB_INSTALL_DIR)/

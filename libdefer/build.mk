@@ -27,11 +27,26 @@ $(B)/libdefer/%.o: libdefer/src/%.c | $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBDEFER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# defer.S's offsets (asm_offsets.h), from the spec in defer_abi.h: the C
+# file compiled to assembly by the compiler that builds the library (so a
+# cross compiler gives its target's layout), each "->NAME VALUE" line made
+# a #define.
+LIBDEFER_ASM_OFFSETS := $(B)/libdefer/asm_offsets.h
+$(LIBDEFER_ASM_OFFSETS): libdefer/src/x86_64/asm_offsets.c $(LIBDEFER_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBDEFER_CFLAGS) -S $< -o $@.s
+	{ echo '/* Generated from libdefer/src/x86_64/asm_offsets.c by libdefer/build.mk: do not edit. */'; \
+	  sed -n 's/^[[:space:]]*\.ascii[[:space:]]*"->\([A-Za-z0-9_]*\) [$$]\{0,1\}\(-\{0,1\}[0-9][0-9]*\)"$$/#define \1 \2/p' $@.s; \
+	} > $@.tmp
+	@grep -q '^#define D_LINK ' $@.tmp || { echo "$@: no constants found in $@.s" >&2; exit 1; }
+	mv $@.tmp $@
+LIBDEFER_ASFLAGS := -I$(B)/libdefer
+
 # Assembled with the C files' flags: -g gives it DWARF (line tables and its
 # functions' ranges), as gcc's own objects have.
-$(B)/libdefer/defer.S.o: $(LIBDEFER_ASM) | $(LIBDEFER_HDR)
+$(B)/libdefer/defer.S.o: $(LIBDEFER_ASM) $(LIBDEFER_ASM_OFFSETS) | $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBDEFER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(CC) $(LIBDEFER_CFLAGS) $(LIBDEFER_ASFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(B)/libdefer.a: $(LIBDEFER_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -96,9 +111,9 @@ $(B)/$(1)/%.o: libdefer/src/%.c | $(LIBDEFER_HDR)
 	@mkdir -p $$(dir $$@)
 	$(CC) $$(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden $(DEPFLAGS) -c $$< -o $$@
 
-$(B)/$(1)/defer.S.o: $(LIBDEFER_ASM) | $(LIBDEFER_HDR)
+$(B)/$(1)/defer.S.o: $(LIBDEFER_ASM) $(LIBDEFER_ASM_OFFSETS) | $(LIBDEFER_HDR)
 	@mkdir -p $$(dir $$@)
-	$(CC) $$(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden $(DEPFLAGS) -c $$< -o $$@
+	$(CC) $$(CFLAGS_COMMON) -O1 $(2) -fPIC -Ilibdefer/include -fvisibility=hidden $(LIBDEFER_ASFLAGS) $(DEPFLAGS) -c $$< -o $$@
 
 $(B)/$(1)/libdefer.a: $(patsubst libdefer/src/%.c,$(B)/$(1)/%.o,$(LIBDEFER_SRC)) $(B)/$(1)/defer.S.o
 	rm -f $$@ && ar rcs $$@ $$^

@@ -110,6 +110,30 @@ def run(exe, *args, env=None, timeout=60, input=None):
                           env=e, timeout=timeout, input=input)
 
 
+def load_abi(root=ROOT):
+    """gdb/libdefer_gdb/abi.py of the tree at root, which make generates from
+    the spec (defer_abi.h): its constants and the offsets table's layout.
+    A plain module (it imports nothing), loaded without gdb."""
+    import runpy
+    import types
+    return types.SimpleNamespace(**runpy.run_path(str(root / "gdb" / "libdefer_gdb" / "abi.py")))
+
+
+def table_offset(abi, block, field):
+    """Byte offset of one field of struct defer_debug_offsets: a uint32 of
+    a block, or (block None) a field of the header."""
+    import struct
+    if block is None:
+        names = [name for name, _ in abi.TABLE_HEADER]
+        return struct.calcsize("<" + "".join(c for _, c in abi.TABLE_HEADER[:names.index(field)]))
+    pos = struct.calcsize("<" + "".join(code for _, code in abi.TABLE_HEADER))
+    for name, fields in abi.TABLE_BLOCKS:
+        if name == block:
+            return pos + 4 * fields.index(field)
+        pos += 4 * len(fields)
+    raise KeyError(block)
+
+
 @pytest.fixture
 def build():
     return compile_program

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "defer_abi.h"
 
 /* Failure classes; defer-inspect exits with these numbers. */
 enum {
@@ -246,18 +247,13 @@ int dr_target_is_core(const struct dr_target *t);
 
 /* ---- 3. the runtime ---- */
 
-/* The debugger ABI (defer_abi.h) as found in one binary: the same fields,
- * in the same order, as struct defer_debug_offsets (runtime.c checks it at
- * compile time).  d.flags is the byte holding the started and heap bits. */
+/* The debugger ABI (defer_abi.h) as found in one binary: the blocks of
+ * struct defer_debug_offsets (g, d, mark, p, resume: each the record's size,
+ * then its published fields), declared from the same spec.  d.flags is the
+ * byte holding the started and heap bits. */
 struct dr_layout {
 	uint64_t allgs;  /* link-time address of allgs */
-	struct { uint32_t size, alllink, defer, panic, tid, status, name; } g;
-	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
-	struct { uint32_t size, armed, resumable, resume, rec; } mark;
-	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
-	/* ABI 2: offset of _panic.text (the whole message; textlen is the 8
-	 * bytes after it), 0 if the runtime has none. */
-	uint32_t ptext;
+	DEFER_TABLE_BLOCKS
 };
 
 struct dr_runtime {
@@ -287,13 +283,13 @@ int dr_runtime_find(struct dr_elf *e, struct dr_runtime *rt, char *err, size_t e
 /* One deferred call, one panic, one thread, as read from the target. */
 struct dr_defer {
 	uint64_t addr, fn, pc, sp, panic;
-	uint8_t nargs, kind[6], started, heap;
-	uint64_t iregs[6], fregs[6];
+	uint8_t nargs, kind[DEFER_MAXARGS], started, heap;
+	uint64_t iregs[DEFER_MAXARGS], fregs[DEFER_MAXARGS];
 };
 struct dr_panic {
 	uint64_t addr, arg, argp, pc, defer;
 	uint8_t recovered, aborted, goexit;
-	char msg[257];
+	char msg[DEFER_PANIC_MSG + 1];
 	/* The whole message when msg holds only its first bytes (ABI 2), at
 	 * most DR_TEXT_MAX bytes of it and then what is missing, as gdb's
 	 * extension words it (docs/abi.md V10), NUL-terminated (malloc'd,

@@ -2,9 +2,9 @@
 /*
  * runtime.c - where libdefer's records are and how they are laid out.
  *
- * Two sources, checked against each other: the binary's DWARF (struct g,
- * struct _defer, struct _panic and the variable allgs), and the runtime's
- * own table _defer_debug_offsets, which survives stripping.  DWARF wins
+ * Two sources, checked against each other: the binary's DWARF (the records
+ * defer_abi.h's DEFER_RECORDS lists, and the variable allgs), and the
+ * runtime's own table _defer_debug_offsets, which survives stripping.  DWARF wins
  * when both are complete; a disagreement is reported.
  */
 #include <stdio.h>
@@ -18,11 +18,12 @@ static const char *const wanted[] = {
 	"fatalpanic", "__defer_deferproc",
 };
 
-/* dr_layout must stay the table's twin; a runtime change breaks the build. */
-_Static_assert(sizeof(((struct dr_layout *)0)->g) == sizeof(((struct defer_debug_offsets *)0)->g), "g");
-_Static_assert(sizeof(((struct dr_layout *)0)->d) == sizeof(((struct defer_debug_offsets *)0)->d), "d");
-_Static_assert(sizeof(((struct dr_layout *)0)->mark) == sizeof(((struct defer_debug_offsets *)0)->mark), "mark");
-_Static_assert(sizeof(((struct dr_layout *)0)->p) == sizeof(((struct defer_debug_offsets *)0)->p), "p");
+/* dr_layout holds the table's blocks (both are declared from defer_abi.h's
+ * DEFER_TABLE_BLOCKS): copied block by block. */
+#define SAMEBLOCK(block, S, list)                                             \
+	_Static_assert(sizeof(((struct dr_layout *)0)->block) ==              \
+		       sizeof(((struct defer_debug_offsets *)0)->block), #block);
+DEFER_RECORDS(SAMEBLOCK)
 
 /* The table as stored in the file.  Its allgs field is relocated at load
  * time in a PIE or a shared library: the file then holds 0 and the
@@ -62,11 +63,8 @@ static int readtable(struct dr_elf *e, uint64_t at, struct dr_layout *l, uint32_
 			break;
 		}
 	}
-	memcpy(&l->g, &t.g, sizeof l->g);
-	memcpy(&l->d, &t.d, sizeof l->d);
-	memcpy(&l->mark, &t.mark, sizeof l->mark);
-	memcpy(&l->p, &t.p, sizeof l->p);
-	l->ptext = t.ptext.text;
+#define COPYBLOCK(block, S, list) memcpy(&l->block, &t.block, sizeof l->block);
+	DEFER_RECORDS(COPYBLOCK)
 	return 0;
 }
 
@@ -116,33 +114,33 @@ static int fromdwarf(struct dr_elf *e, const char *sname, uint64_t hint, const c
 	return 0;
 }
 
-static const char *const gf[] = { "alllink", "_defer", "_panic", "tid", "status", "name" };
-/* "started" is a bit-field: its byte is the table's flags byte. */
-static const char *const df[] = { "link", "fn", "pc", "sp", "_panic", "nargs", "kind", "started",
-				  "iregs", "fregs" };
-static const char *const mf[] = { "armed", "resumable", "resume", "rec" };
-static const char *const pf[] = { "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
-				  "goexit", "msg" };
+/* Per record of struct dr_layout: the C struct's tag, the DWARF member
+ * behind each published field (a B entry's byte: its first bit-field), and
+ * each field's name in messages (the C member's; a B entry's own name).
+ * All from defer_abi.h's lists. */
+#define MEMBER_F(S, type, member, dims, name, code) #member,
+#define MEMBER_H(S, type, member, dims)
+#define MEMBER_B(S, after, name, bit0, bit1) #bit0,
+#define SHOWN_B(S, after, name, bit0, bit1) #name,
+#define NAMES(block, S, list)                                                 \
+	static const char *const block##_members[] = { list(MEMBER_F, MEMBER_H, MEMBER_B, S) }; \
+	static const char *const block##_shown[] = { list(MEMBER_F, MEMBER_H, SHOWN_B, S) };
+DEFER_RECORDS(NAMES)
 
 #define NFIELDS(a) (int)(sizeof(a) / sizeof((a)[0]))
-/* Each record of struct dr_layout: its name, its fields after size, and
- * where it lives.  The counts come from the arrays, which must name every
- * field of the struct (checked below). */
+/* Each record of struct dr_layout: its C tag, its fields after size, and
+ * where it lives. */
 static const struct layrec {
 	const char *name;
-	const char *const *fields;
+	const char *const *fields, *const *shown;
 	int n;
 	size_t off;
 } layrecs[] = {
-	{ "g", gf, NFIELDS(gf), offsetof(struct dr_layout, g) },
-	{ "_defer", df, NFIELDS(df), offsetof(struct dr_layout, d) },
-	{ "defer_mark", mf, NFIELDS(mf), offsetof(struct dr_layout, mark) },
-	{ "_panic", pf, NFIELDS(pf), offsetof(struct dr_layout, p) },
+#define LAYREC(block, S, list)                                                \
+	{ #S + sizeof "struct" /* the tag */, block##_members, block##_shown, NFIELDS(block##_members), \
+	  offsetof(struct dr_layout, block) },
+	DEFER_RECORDS(LAYREC)
 };
-_Static_assert(sizeof(((struct dr_layout *)0)->g) == 4 * (NFIELDS(gf) + 1), "gf");
-_Static_assert(sizeof(((struct dr_layout *)0)->d) == 4 * (NFIELDS(df) + 1), "df");
-_Static_assert(sizeof(((struct dr_layout *)0)->mark) == 4 * (NFIELDS(mf) + 1), "mf");
-_Static_assert(sizeof(((struct dr_layout *)0)->p) == 4 * (NFIELDS(pf) + 1), "pf");
 
 static uint32_t *recof(struct dr_layout *l, int r)
 {
@@ -166,16 +164,6 @@ static int dwarflayout(struct dr_elf *e, struct dr_runtime *rt, struct dr_layout
 		if (fromdwarf(e, layrecs[r].name, hp, layrecs[r].fields, layrecs[r].n, recof(l, r)) != 0)
 			return -1;
 	rt->dwarf_version = dr_dwarf_version(e);
-	{
-		/* ABI 2's whole message: optional, an older runtime has none. */
-		const struct dr_struct *s;
-		int64_t o;
-
-		l->ptext = 0;
-		if (dr_struct(e, "_panic", hp, &s) == 0 && (o = dr_member_offset(s, "text")) > 0 &&
-		    (uint64_t)o + 16 <= s->size)
-			l->ptext = (uint32_t)o;
-	}
 	if (dr_var_addr(e, "allgs", hg, &l->allgs) != 0) {
 		dr_warn("%s: no DWARF location for allgs", dr_elf_path(e));
 		return -1;
@@ -200,8 +188,7 @@ static void compare(struct dr_runtime *rt)
 		for (i = 0; i <= layrecs[r].n; i++)
 			if (a[i] != b[i]) {
 				snprintf(rt->mismatch, sizeof rt->mismatch, "%s.%s: DWARF %u, table %u",
-					 layrecs[r].name, !i ? "(size)" :
-					 layrecs[r].fields == df && i == 8 ? "flags" : layrecs[r].fields[i - 1],
+					 layrecs[r].name, !i ? "(size)" : layrecs[r].shown[i - 1],
 					 a[i], b[i]);
 				return;
 			}

@@ -89,40 +89,33 @@ static int wild(uint64_t a)
 static uint64_t u64(const uint8_t *rec, uint32_t off) { uint64_t v; memcpy(&v, rec + off, 8); return v; }
 static uint32_t u32(const uint8_t *rec, uint32_t off) { uint32_t v; memcpy(&v, rec + off, 4); return v; }
 
-/* Records must be of a plausible size, and every field the walk reads lie
- * inside its record.  0, or -1 with the first offending size or field in
- * why. */
+/* Every field must lie inside its record, and records be of a plausible
+ * size.  0, or -1 with the first offending field in why.  The fields and
+ * their lengths are defer_abi.h's lists. */
 int dr_layout_check(const struct dr_layout *l, char *why, size_t n)
 {
-#define G(f, len) { "g." #f, l->g.size, l->g.f, len }
-#define D(f, len) { "_defer." #f, l->d.size, l->d.f, len }
-#define P(f, len) { "_panic." #f, l->p.size, l->p.f, len }
-	const struct { const char *name; uint32_t size, off, len; } f[] = {
-		G(alllink, 8), G(defer, 8), G(panic, 8), G(tid, 4), G(status, 4), G(name, 16),
-		D(link, 8), D(fn, 8), D(pc, 8), D(sp, 8), D(panic, 8), D(nargs, 1), D(kind, 6),
-		D(flags, 1), D(iregs, 48), D(fregs, 48),
-		P(link, 8), P(arg, 8), P(argp, 8), P(pc, 8), P(defer, 8), P(recovered, 1),
-		P(aborted, 1), P(goexit, 1), P(msg, 1),
-	};
-#undef G
-#undef D
-#undef P
-	const struct { const char *name; uint32_t size; } r[] = {
-		{ "g", l->g.size }, { "_defer", l->d.size }, { "_panic", l->p.size },
-	};
-	size_t i;
+#define TAG(S) (#S + sizeof "struct") /* "struct g" -> "g" */
+#define CHECK_F(S, type, member, dims, name, code) { TAG(S), #name, sizeof(((S *)0)->member) },
+#define CHECK_H(S, type, member, dims)
+#define CHECK_B(S, after, name, bit0, bit1) { TAG(S), #name, 1 },
+#define CHECK(block, S, list) list(CHECK_F, CHECK_H, CHECK_B, S)
+#define RECORD(block, S, list) { TAG(S), &l->block.size, sizeof l->block / 4 },
+	static const struct { const char *rec, *name; uint32_t len; } f[] = { DEFER_RECORDS(CHECK) };
+	const struct { const char *name; const uint32_t *v; size_t n; } r[] = { DEFER_RECORDS(RECORD) };
+	size_t i, j, k = 0;
 
 	for (i = 0; i < sizeof r / sizeof *r; i++)
-		if (!r[i].size || r[i].size > MAXREC) {
-			dr_setf(why, n, "struct %s has size %u", r[i].name, r[i].size);
+		if (!r[i].v[0] || r[i].v[0] > MAXREC) {
+			dr_setf(why, n, "struct %s has size %u", r[i].name, r[i].v[0]);
 			return -1;
 		}
-	for (i = 0; i < sizeof f / sizeof *f; i++)
-		if (!dr_inside(f[i].off, f[i].len, f[i].size)) {
-			dr_setf(why, n, "%s at offset %u is outside its %u-byte record", f[i].name, f[i].off,
-				f[i].size);
-			return -1;
-		}
+	for (i = 0; i < sizeof r / sizeof *r; i++)
+		for (j = 1; j < r[i].n; j++, k++)
+			if (!dr_inside(r[i].v[j], f[k].len, r[i].v[0])) {
+				dr_setf(why, n, "%s.%s at offset %u is outside its %u-byte record", f[k].rec,
+					f[k].name, r[i].v[j], r[i].v[0]);
+				return -1;
+			}
 	return 0;
 }
 
@@ -161,14 +154,14 @@ static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, st
 	d->pc = u64(rec, l->d.pc);
 	d->sp = u64(rec, l->d.sp);
 	d->nargs = rec[l->d.nargs];
-	memcpy(d->kind, rec + l->d.kind, 6);
+	memcpy(d->kind, rec + l->d.kind, sizeof d->kind);
 	d->started = (rec[l->d.flags] & DEFER_FLAG_STARTED) != 0;
 	d->heap = (rec[l->d.flags] & DEFER_FLAG_HEAP) != 0;
 	/* V9: _panic is meaningful only once the call started; a record built
 	 * into a mark may hold stack bytes there. */
 	d->panic = d->started ? u64(rec, l->d.panic) : 0;
-	memcpy(d->iregs, rec + l->d.iregs, 48);
-	memcpy(d->fregs, rec + l->d.fregs, 48);
+	memcpy(d->iregs, rec + l->d.iregs, sizeof d->iregs);
+	memcpy(d->fregs, rec + l->d.fregs, sizeof d->fregs);
 }
 
 int dr_read_defer(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_defer *d)
@@ -324,11 +317,11 @@ static void wholemsg(struct walk *w, const uint8_t *rec, struct dr_panic *p)
 	uint64_t text, len;
 	size_t n, cap;
 
-	if (!l->ptext || l->ptext + 16 > l->p.size || strlen(p->msg) < 255)
+	if (strlen(p->msg) < DEFER_PANIC_MSG - 1)
 		return;
-	text = u64(rec, l->ptext);
-	len = u64(rec, l->ptext + 8);
-	if (len < 256 || wild(text) || !w->textleft)
+	text = u64(rec, l->p.text);
+	len = u64(rec, l->p.textlen);
+	if (len < DEFER_PANIC_MSG || wild(text) || !w->textleft)
 		return;
 	n = len < DR_TEXT_MAX ? (size_t)len : DR_TEXT_MAX;
 	if (n > w->textleft)
@@ -429,8 +422,8 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 		p->aborted = rec[l->p.aborted];
 		p->goexit = rec[l->p.goexit];
 		msglen = l->p.size - l->p.msg;
-		if (msglen > 256)
-			msglen = 256;
+		if (msglen > DEFER_PANIC_MSG)
+			msglen = DEFER_PANIC_MSG;
 		memcpy(p->msg, rec + l->p.msg, msglen);
 		p->msg[msglen] = 0;
 		wholemsg(w, rec, p);

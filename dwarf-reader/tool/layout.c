@@ -3,29 +3,29 @@
 #include <string.h>
 #include "tool.h"
 
-static const char *const gnames[] = { "size", "alllink", "_defer", "_panic", "tid", "status", "name" };
-static const char *const dnames[] = { "size", "link", "fn", "pc", "sp", "_panic", "nargs", "kind", "flags",
-				      "iregs", "fregs" };
-static const char *const mnames[] = { "size", "armed", "resumable", "resume", "rec" };
-static const char *const pnames[] = { "size", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
-				      "goexit", "msg" };
+/* Per record: the field names printed, size first (the C member's name;
+ * a B entry's own, "flags"), from defer_abi.h's lists. */
+#define NAME_F(S, type, member, dims, name, code) , #member
+#define NAME_H(S, type, member, dims)
+#define NAME_B(S, after, name, bit0, bit1) , #name
+#define NAMES(block, S, list) static const char *const block##_names[] = { "size" list(NAME_F, NAME_H, NAME_B, S) };
+DEFER_RECORDS(NAMES)
 
 struct rec { const char *name; const char *const *fields; int n; const uint32_t *v; };
 
-#define NREC 4
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
-/* Every field of struct dr_layout's records is named, size first. */
-_Static_assert(sizeof(((struct dr_layout *)0)->g) == 4 * N(gnames), "gnames");
-_Static_assert(sizeof(((struct dr_layout *)0)->d) == 4 * N(dnames), "dnames");
-_Static_assert(sizeof(((struct dr_layout *)0)->mark) == 4 * N(mnames), "mnames");
-_Static_assert(sizeof(((struct dr_layout *)0)->p) == 4 * N(pnames), "pnames");
+#define REC(block, S, list) + 1
+enum { NREC = 0 DEFER_RECORDS(REC) };
 
+/* Every field of struct dr_layout's records is named, size first. */
 static void recs(const struct dr_layout *l, struct rec r[NREC])
 {
-	r[0] = (struct rec){ "g", gnames, N(gnames), &l->g.size };
-	r[1] = (struct rec){ "_defer", dnames, N(dnames), &l->d.size };
-	r[2] = (struct rec){ "defer_mark", mnames, N(mnames), &l->mark.size };
-	r[3] = (struct rec){ "_panic", pnames, N(pnames), &l->p.size };
+	int i = 0;
+
+#define FILL(block, S, list)                                                  \
+	_Static_assert(sizeof l->block == 4 * N(block##_names), #block);      \
+	r[i++] = (struct rec){ #S + sizeof "struct" /* the tag */, block##_names, N(block##_names), &l->block.size };
+	DEFER_RECORDS(FILL)
 }
 
 /* The runtime's probes.  In a static program the open-coded defer()

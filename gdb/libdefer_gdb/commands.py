@@ -173,7 +173,7 @@ class _Output:
     def flush(self):
         if self.lines:
             gdb.write("\n".join(self.lines) + "\n")
-            self.lines = []
+            self.lines.clear()      # in place: _print_defers appends to it
 
 
 # ---------------------------------------------------------------------------
@@ -214,51 +214,81 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
     g = _thread_g(snap, t, out, "No deferred calls")
     if g is None:
         return
-    panics = snap.panics(g)
-    by_addr = {p.addr: p for p in panics}
-    chain = snap.defers(g, limit)
-    if not chain and not chain.error and not chain.truncated:
+    by_addr = {p.addr: p for p in snap.panics(g)}
+    status = snapshot.Chain()
+    fm = frames.FrameMap()
+    n, shown = _print_defers(out, snap.iter_defers(g, limit, status), by_addr, full, fm.owner,
+                             frame)
+    if not n and not status.error and not status.truncated:
         out("  No deferred calls pending.")
         return
-    fm = frames.FrameMap()
-    shown = 0
-    for d in chain:
-        level = fm.owner(d.sp)
-        if frame is not None and level != frame:
-            continue
-        shown += 1
-        _print_defer(out, d, level, by_addr, full)
     if fm.error and frame is None:
         out("  (note: %s; owners of older records are unknown)" % fm.error)
     if frame is not None and not shown:
         out("  No deferred calls owned by frame #%d." % frame)
-    _stopped(out, chain)
-    if chain.error:
-        out("  error: %s" % chain.error)
+    _stopped(out, status, n)
+    if status.error:
+        out("  error: %s" % status.error)
 
 
-def _stopped(out, chain):
-    """The line saying a listing stopped early, and why."""
+def _print_defers(out, defers, by_addr, full, owner=None, frame=None):
+    """Print the records `defers` yields, owned by `frame` (None: all):
+    (records read, records printed).  Streamed: a million records are
+    printed without being held.
+
+    PERF: the hot loop of `info defers`.  Calls deferred in one loop share
+    their function, site, owner and state: those parts of the text are made
+    once per run of equal records, and lines go to the output in batches."""
+    n = shown = 0
+    batch = out.lines if isinstance(out, _Output) else None
+    emit = batch.append if batch is not None else out
+    last_sp = level = key = call_key = None
+    for d in defers:
+        # d: addr link fn pc sp panic nargs started heap kind iregs fregs index
+        n += 1
+        if d[4] != last_sp:
+            last_sp = d[4]
+            level = owner(last_sp) if owner is not None else None
+        if frame is not None and level != frame:
+            continue
+        shown += 1
+        if (d[3], level, d[7], d[5]) != key:
+            key = (d[3], level, d[7], d[5])
+            where = "frame #%d" % level if level is not None else \
+                "frame unknown (not on the stack)"
+            tail = "  [%s]\n           deferred by %s, %s" % (
+                d.state(by_addr), formatting.format_site(d.pc), where)
+        if (d[2], d[6], d[9]) != call_key:
+            call_key = (d[2], d[6], d[9])
+            render = formatting.call_renderer(d)
+        call = render(d[10], d[11])
+        if not call.isprintable():
+            call = escape.printable(call)
+        emit("  defer %d: %s%s" % (d[12], call, tail))
+        if full:
+            _print_full(out, d)
+        if batch is not None and len(batch) >= 512:
+            out.flush()
+    return n, shown
+
+
+def _stopped(out, chain, n):
+    """The line saying a listing of n records stopped early, and why."""
     if chain.budget:
-        out("  (%s)" % snapshot.budget_note(len(chain)))
+        out("  (%s)" % snapshot.budget_note(n))
     elif chain.truncated:
-        out("  (listing stopped after %d entries)" % len(chain))
+        out("  (listing stopped after %d entries)" % n)
 
 
-def _print_defer(out, d, level, by_addr, full):
-    owner = "frame #%d" % level if level is not None else "frame unknown (not on the stack)"
-    out("  defer %d: %s  [%s]\n           deferred by %s, %s" % (
-        d.index, formatting.format_call(d), d.state(by_addr),
-        formatting.format_site(d.pc), owner))
-    if full:
-        kinds = " ".join("%#04x" % k for k in d.kind[:d.nargs]) or "-"
-        out("           record %#x fn %#x pc %#x sp %#x _panic %#x link %#x" %
-            (d.addr, d.fn, d.pc, d.sp, d.panic, d.link))
-        out("           nargs %d kind [%s] started %d heap %d (%s)" %
-            (d.nargs, kinds, d.started, d.heap,
-             "pool record" if d.heap else "record built into the frame's defer_mark"))
-        out("           iregs [%s] fregs [%s]" % (" ".join("%#x" % r for r in d.iregs),
-                                                   " ".join("%#x" % r for r in d.fregs)))
+def _print_full(out, d):
+    kinds = " ".join("%#04x" % k for k in d.kind[:d.nargs]) or "-"
+    out("           record %#x fn %#x pc %#x sp %#x _panic %#x link %#x" %
+        (d.addr, d.fn, d.pc, d.sp, d.panic, d.link))
+    out("           nargs %d kind [%s] started %d heap %d (%s)" %
+        (d.nargs, kinds, d.started, d.heap,
+         "pool record" if d.heap else "record built into the frame's defer_mark"))
+    out("           iregs [%s] fregs [%s]" % (" ".join("%#x" % r for r in d.iregs),
+                                               " ".join("%#x" % r for r in d.fregs)))
 
 
 class InfoDefers(gdb.Command):
@@ -362,13 +392,12 @@ def _orphans(snap, threads, out, limit):
             break
         out("")
         out("Thread record of LWP %d %s (no such thread in gdb):" % (g.tid, escape.quoted(g.name)))
-        by_addr = {p.addr: p for p in snap.panics(g)}
-        chain = snap.defers(g, limit)
-        for d in chain:
-            _print_defer(out, d, None, by_addr, False)
-        _stopped(out, chain)
-        if chain.error:
-            out("  error: %s" % chain.error)
+        status = snapshot.Chain()
+        n, _ = _print_defers(out, snap.iter_defers(g, limit, status),
+                             {p.addr: p for p in snap.panics(g)}, False)
+        _stopped(out, status, n)
+        if status.error:
+            out("  error: %s" % status.error)
 
 
 # ---------------------------------------------------------------------------
@@ -412,7 +441,7 @@ def list_thread_panics(snap, t, out):
         elif p.index == 1 and not p.recovered and not p.aborted and not p.goexit:
             out("           no deferred call running%s" % (
                 ": unrecovered, the program is exiting" if _in_fatal() else ""))
-    _stopped(out, chain)
+    _stopped(out, chain, len(chain))
     if chain.error:
         out("  error: %s" % chain.error)
 

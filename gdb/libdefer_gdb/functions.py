@@ -68,7 +68,7 @@ Example:
         snap, g = _g(thread)
         if g is None:
             return 0
-        return len(snap.defers(g, None))
+        return sum(1 for _ in snap.iter_defers(g))
 
 
 class Panicking(gdb.Function):

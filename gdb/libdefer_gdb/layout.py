@@ -107,8 +107,12 @@ class Runtime:
         if self.allgs is None:
             raise NotLinked("This program does not use libdefer (no symbol allgs).")
         self.source = None
-        self.resume = None
+        self.table_version = None       # the table's, when this extension cannot read it
         self._from_table(table) or self._from_dwarf()
+        if self.source is None and self.table_version is not None:
+            raise NotLinked("libdefer: this program's _defer_debug_offsets is ABI version %d; "
+                            "this extension reads version %d (and there is no debug info "
+                            "for the records)." % (self.table_version, abi.VERSION))
         if self.source is None:
             raise NotLinked("libdefer: cannot find the record layout: neither "
                             "_defer_debug_offsets nor debug info for struct _defer "
@@ -121,21 +125,22 @@ class Runtime:
         if addr is None:
             return False
         try:
+            # The header first: another version's table has another size.
+            head = dict(zip((f for f, _c in abi.TABLE_HEADER),
+                            _HEADER.unpack_from(memory.read_once(addr, _HEADER.size))))
+            if head["magic"] == abi.MAGIC and head["version"] != abi.VERSION:
+                self.table_version = head["version"]
+                return False
+            if head["magic"] != abi.MAGIC or head["size"] != abi.TABLE_SIZE:
+                return False
             raw = memory.read_once(addr, abi.TABLE_SIZE)
         except memory.Fault:
-            return False
-        head = dict(zip((f for f, _c in abi.TABLE_HEADER), _HEADER.unpack_from(raw)))
-        if head["magic"] != abi.MAGIC or head["version"] != abi.VERSION or \
-                head["size"] != abi.TABLE_SIZE:
             return False
         blocks, pos = {}, _HEADER.size
         for name, fields in abi.TABLE_BLOCKS:
             blocks[name] = dict(zip(fields, struct.unpack_from("<%dI" % len(fields), raw, pos)))
             pos += 4 * len(fields)
-        p = dict(blocks["p"])
-        p["text"] = blocks["ptext"]["text"]
-        p["textlen"] = p["text"] + 8        # defer_abi.h: the 8 bytes after text
-        self._set(blocks["g"], blocks["d"], p, blocks["mark"])
+        self._set(blocks["g"], blocks["d"], blocks["p"], blocks["mark"], blocks["resume"])
         self.source = "_defer_debug_offsets"
         return True
 
@@ -144,17 +149,17 @@ class Runtime:
         g, d, p = _dwarf_offsets("g"), _dwarf_offsets("d"), _dwarf_offsets("p")
         if not (g and d and p):
             return False
-        p.update({k: v for k, v in (_dwarf_offsets("ptext") or {}).items() if k != "size"})
-        self._set(g, d, p, _dwarf_offsets("mark"))
+        self._set(g, d, p, _dwarf_offsets("mark"), _dwarf_offsets("resume"))
         self.source = "DWARF"
         return True
 
-    def _set(self, g, d, p, mark=None):
+    def _set(self, g, d, p, mark=None, resume=None):
         self.g = Record("struct g", g["size"], g, abi.FIELDS["g"])
         self.d = Record("struct _defer", d["size"], d, abi.FIELDS["d"])
         self.p = Record("struct _panic", p["size"], p, abi.FIELDS["p"])
         self.dcodec = DeferCodec(self.d)
         self.mark = mark
+        self.resume = resume
 
 
 def _dwarf_offsets(block):
@@ -182,11 +187,9 @@ def _dwarf_offsets(block):
 
 
 def resume_offsets(rt):
-    """{"size", "rip"} of struct defer_resume: the one place that knows where
-    they come from (DWARF, else the ABI's value until the offsets table
-    has a resume block)."""
-    if rt.resume is None:
-        rt.resume = _dwarf_offsets("resume") or dict(abi.RESUME_FALLBACK)
+    """{"size", field: offset} of struct defer_resume (rip, rsp...), from
+    where the other layouts came (the table's resume block, ABI 3, or
+    DWARF); None if neither has it."""
     return rt.resume
 
 
@@ -239,7 +242,6 @@ def _scan_for_table():
         m = re.match(r"\s+0x([0-9a-f]+) - 0x[0-9a-f]+ is (\S+)(?: in (.*))?$", line)
         if m:
             starts.setdefault((m.group(3) or main, m.group(2)), int(m.group(1), 16))
-    version_at = _HEADER_AT["version"]
     for objfile in gdb.objfiles():
         path = objfile.filename
         if not path:
@@ -258,9 +260,8 @@ def _scan_for_table():
             while i >= 0:
                 cand = start + i
                 try:
-                    head = memory.read_once(cand, version_at + 4)
-                    if head[:8] == _MAGIC and \
-                            struct.unpack_from("<I", head, version_at)[0] == abi.VERSION:
+                    # Any version: _from_table names one it cannot read.
+                    if memory.read_once(cand, 8) == _MAGIC:
                         return cand
                 except memory.Fault:
                     pass

@@ -44,6 +44,7 @@ class Memory:
 
     BLOCK = 1 << 16
     PAGE = 1 << 12
+    CACHED = 256        # blocks (16 MiB) and pages kept
 
     # Where pin() serves bytes that are not in the program's memory: in
     # page zero, which no program maps, and aligned as a record is.
@@ -51,7 +52,8 @@ class Memory:
 
     def __init__(self, inferior=None):
         self.inf = inferior or gdb.selected_inferior()
-        self.blocks = {}
+        self.blocks = {}        # base -> BLOCK bytes, False if unreadable
+        self.pages = {}         # base -> PAGE bytes, the same
         self.pinned = None
 
     def pin(self, buf):
@@ -59,15 +61,19 @@ class Memory:
         self.pinned = buf
         return self.PINNED
 
-    def _block(self, base, size):
-        key = (base, size)
-        b = self.blocks.get(key)
+    def _block(self, cache, base, size):
+        b = cache.get(base)
         if b is None:
             try:
                 b = bytes(self.inf.read_memory(base, size))
             except (gdb.MemoryError, gdb.error):
-                b = False   # remembered: do not retry in this snapshot
-            self.blocks[key] = b
+                b = False   # remembered: do not retry while cached
+            if len(cache) >= self.CACHED:
+                # A walk of a million records must not keep 150 MB of them:
+                # chains are walked in address order mostly, so dropping the
+                # oldest block costs a re-read rarely.
+                del cache[next(iter(cache))]
+            cache[base] = b
         return b
 
     def read(self, addr, size):
@@ -78,7 +84,7 @@ class Memory:
             return self.pinned[addr - self.PINNED:addr - self.PINNED + size]
         base = addr & ~(self.BLOCK - 1)
         if addr + size <= base + self.BLOCK:
-            b = self._block(base, self.BLOCK)
+            b = self._block(self.blocks, base, self.BLOCK)
             if b:
                 return b[addr - base:addr - base + size]
         # Block unreadable or straddled: go page by page.
@@ -86,7 +92,7 @@ class Memory:
         a, end = addr, addr + size
         while a < end:
             pbase = a & ~(self.PAGE - 1)
-            b = self._block(pbase, self.PAGE)
+            b = self._block(self.pages, pbase, self.PAGE)
             if not b:
                 raise Fault(addr, size)
             n = min(end, pbase + self.PAGE) - a

@@ -50,9 +50,10 @@ class _Printer:
         try:
             snap = snapshot.Snapshot()
             return self.summary(snap, _address(snap, self.val))
-        except (errors.NotLinked, gdb.error, gdb.MemoryError, RuntimeError, ValueError,
-                MemoryError) as e:
+        except (errors.NotLinked, gdb.error, gdb.MemoryError, RuntimeError, ValueError) as e:
             return "<libdefer: %s>" % e
+        except MemoryError:
+            return "<%s>" % errors.out_of_memory()
 
     def children(self):
         return _fields(self.val)
@@ -106,9 +107,15 @@ def _is_libdefer_g(t):
     return {"alllink", "_defer", "_panic", "tid"} <= names
 
 
+_MAYBE_OURS = (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_TYPEDEF)
+
+
 def lookup(val):
     """gdb pretty-printer lookup: None for anything that is not ours."""
-    t = val.type.strip_typedefs()
+    t = val.type
+    if t.code not in _MAYBE_OURS:
+        return None         # PERF: bt asks for every argument of 10,000 calls
+    t = t.strip_typedefs()
     if t.code != gdb.TYPE_CODE_STRUCT or t.tag is None:
         return None
     cls = _PRINTERS.get(t.tag)

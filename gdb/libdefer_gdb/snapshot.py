@@ -27,7 +27,7 @@ from . import abi, layout, params, symbols, validity
 from .memory import Fault, Memory
 from .validity import MAX_DEFERS, MAX_PANICS, MAX_THREADS, sane_pointer
 
-# Long panic messages (ABI 2, struct _panic.text): the most read of one
+# Long panic messages (struct _panic.text, since ABI 2): the most read of one
 # message, and of all messages in one command.
 TEXT_MAX = 1 << 20
 TEXT_BUDGET = 1 << 22
@@ -231,93 +231,103 @@ class Snapshot:
 
         Stops at `limit` entries (Chain.truncated), at the end of the list,
         or at the first record that is unreadable, garbage or already seen
-        (Chain.error says which and where).  This is the hot loop of
-        `info defers` (100,000 records in well under a second): one
-        struct.unpack per record straight out of the block cache."""
+        (Chain.error says which and where)."""
+        out = Chain()
         # PERF: the walk allocates a tuple per record and nothing cyclic;
-        # the cyclic collector would rescan them all again and again.
+        # while a list holds them all, the cyclic collector would rescan
+        # them again and again.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._defers(g, limit)
+            out.extend(self.iter_defers(g, limit, out))
         finally:
             if enabled:
                 gc.enable()
+        return out
 
-    def _defers(self, g, limit):
-        rt, mem, out = self.rt, self.mem, Chain()
+    def iter_defers(self, g, limit=None, status=None):
+        """The walk of defers(), one Defer at a time, for callers that need
+        not hold them all (info defers over a million records): `status`, a
+        Chain, gets the error and truncation once the iteration ends.
+
+        The hot loop of `info defers`: one struct.unpack per record straight
+        out of the block cache."""
+        rt, mem, out = self.rt, self.mem, status if status is not None else Chain()
         codec = rt.dcodec
         size, unpack = rt.d.size, codec.unpack
         ix = codec.index
         il, ifn, ipc, isp, ipanic = ix["link"], ix["fn"], ix["pc"], ix["sp"], ix["panic"]
         inargs, iflags, ikind = ix["nargs"], ix["flags"], ix["kind"]
-        iregs, ifregs = ix["iregs"], ix["fregs"]
+        iregs = slice(ix["iregs"], ix["iregs"] + abi.MAXARGS)
+        ifregs = slice(ix["fregs"], ix["fregs"] + abi.MAXARGS)
         blocks, BLOCK = mem.blocks, mem.BLOCK
         mask = ~(BLOCK - 1)
         new, Defer_ = tuple.__new__, Defer
         flagtab = codec.flagtab
         MAXARGS, PMASK, PLIMIT = abi.MAXARGS, validity.POINTER_MASK, validity.POINTER_LIMIT
-        append = out.append
         seen = set()
         addr = g.defer
-        n = 0
+        n = lo = hi = 0
+        b = None
         cap = limit if limit is not None else -1
         left = self.left
         if left is not None and (cap < 0 or left < cap):
             cap, out.budget = left, True
         # docs/abi.md V2's order: the budget, V3 cycle, V4 wild, V5 count,
         # V6 unreadable, V7 garbage.
-        while addr:
-            if n == cap:
-                out.truncated = True
-                break
-            if addr in seen:
-                out.error = ("corrupted defer chain: cycle: the link of record #%d points "
-                             "back to %#x" % (n, addr))
-                break
-            if addr & PMASK or addr >= PLIMIT:
-                out.error = ("corrupted defer chain: wild pointer %#x in the link of record "
-                             "#%d" % (addr, n))
-                break
-            if n == MAX_DEFERS:
-                out.error = ("defer chain longer than %d records: stopped (a corrupted "
-                             "chain?)" % MAX_DEFERS)
-                break
-            seen.add(addr)
-            base = addr & mask
-            b = blocks.get((base, BLOCK))
-            if b and addr + size <= base + BLOCK:
-                t = unpack(b, addr - base)
-            else:
-                try:
-                    t = unpack(mem.read(addr, size))
-                except Fault as e:
-                    out.why = str(e)
-                    out.error = ("defer chain unreadable at record %d (%#x): %s; the list "
-                                 "may be truncated" % (n + 1, addr, e))
+        try:
+            while addr:
+                if n == cap:
+                    out.truncated = True
                     break
-            nargs, link, sp, pc = t[inargs], t[il], t[isp], t[ipc]
-            flags = flagtab[t[iflags]]
-            # validity.defer_garbage's rules, tested inline (the hot loop).
-            if nargs > MAXARGS or flags is None or (link | sp) & PMASK or not sp or not pc:
-                why = validity.defer_garbage(nargs, flags, t[iflags], link, sp, pc)
-                out.why = "garbage record (%s)" % why
-                out.error = "corrupted defer chain: record %d at %#x holds garbage (%s)" % (
-                    n + 1, addr, why)
-                break
-            started, heap = flags
-            # V9: _panic is meaningful only once the call started.
-            panic = t[ipanic] if started else 0
-            n += 1
-            append(new(Defer_, (addr, link, t[ifn], pc, sp, panic, nargs, started, heap,
-                                t[ikind], t[iregs:iregs + MAXARGS],
-                                t[ifregs:ifregs + MAXARGS], n)))
-            addr = link
-        if not out.truncated:
-            out.budget = False
-        if left is not None:
-            self.left = left - n
-        return out
+                if addr in seen:
+                    out.error = ("corrupted defer chain: cycle: the link of record #%d "
+                                 "points back to %#x" % (n, addr))
+                    break
+                if addr & PMASK or addr >= PLIMIT:
+                    out.error = ("corrupted defer chain: wild pointer %#x in the link of "
+                                 "record #%d" % (addr, n))
+                    break
+                if n == MAX_DEFERS:
+                    out.error = ("defer chain longer than %d records: stopped (a "
+                                 "corrupted chain?)" % MAX_DEFERS)
+                    break
+                seen.add(addr)
+                if lo <= addr <= hi:        # in the block of the previous record
+                    t = unpack(b, addr - lo)
+                elif blocks.get(addr & mask) and addr + size <= (addr & mask) + BLOCK:
+                    lo = addr & mask
+                    b, hi = blocks[lo], lo + BLOCK - size
+                    t = unpack(b, addr - lo)
+                else:
+                    try:
+                        t = unpack(mem.read(addr, size))
+                    except Fault as e:
+                        out.why = str(e)
+                        out.error = ("defer chain unreadable at record %d (%#x): %s; the "
+                                     "list may be truncated" % (n + 1, addr, e))
+                        break
+                nargs, link, sp, pc = t[inargs], t[il], t[isp], t[ipc]
+                flags = flagtab[t[iflags]]
+                # validity.defer_garbage's rules, tested inline (the hot loop).
+                if nargs > MAXARGS or flags is None or (link | sp) & PMASK or not sp or not pc:
+                    why = validity.defer_garbage(nargs, flags, t[iflags], link, sp, pc)
+                    out.why = "garbage record (%s)" % why
+                    out.error = ("corrupted defer chain: record %d at %#x holds garbage "
+                                 "(%s)" % (n + 1, addr, why))
+                    break
+                started, heap = flags
+                # V9: _panic is meaningful only once the call started.
+                panic = t[ipanic] if started else 0
+                n += 1
+                yield new(Defer_, (addr, link, t[ifn], pc, sp, panic, nargs, started, heap,
+                                   t[ikind], t[iregs], t[ifregs], n))
+                addr = link
+        finally:
+            if not out.truncated:
+                out.budget = False
+            if left is not None:
+                self.left = left - n
 
     def read_defer(self, addr):
         """The record at addr, read on its own (e.g. one a panic points to but
@@ -336,14 +346,15 @@ class Snapshot:
 
     # -- panics --
     def _whole_message(self, buf, msg):
-        """The whole message of a version-2 record (struct _panic.text,
-        textlen bytes), when longer than msg's first bytes: at most
+        """The whole message of a record (struct _panic.text, textlen
+        bytes, since ABI 2), when longer than msg's first bytes: at most
         TEXT_MAX bytes of it (then the runtime's marker wording), and
         TEXT_BUDGET bytes per snapshot in all."""
         offs = self.rt.p.offsets
-        if "text" not in offs or offs["textlen"] + 8 > len(buf):
+        if "text" not in offs or "textlen" not in offs or \
+                max(offs["text"], offs["textlen"]) + 8 > len(buf):
             return msg
-        text, textlen = struct.unpack_from("<QQ", buf, offs["text"])
+        (text,), (textlen,) = (struct.unpack_from("<Q", buf, offs[f]) for f in ("text", "textlen"))
         if textlen < abi.PANIC_MSG or not sane_pointer(text) or self.text_left <= 0:
             return msg
         want = min(textlen, TEXT_MAX, self.text_left)
@@ -425,8 +436,11 @@ class Snapshot:
             return None
         if not self.mem.read(mark + offs["resumable"], 1)[0]:
             return None
+        regs = layout.resume_offsets(self.rt)
+        if not regs or "rip" not in regs:
+            return None
         resume = self.mem.u64(mark + offs["resume"])
-        return self.mem.u64(resume + layout.resume_offsets(self.rt)["rip"])
+        return self.mem.u64(resume + regs["rip"])
 
     def c_string(self, addr, limit):
         """The NUL-terminated string at addr (at most limit bytes, as far as

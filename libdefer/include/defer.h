@@ -202,30 +202,13 @@ extern "C" {
 /* Everything declared here is exported from libdefer.so. */
 #pragma GCC visibility push(default)
 
-/* Registers saved by __defer_setresume: where a recovery resumes a frame
- * that used defer_result. */
-struct defer_resume {
-	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rax, xmm0;
-};
-
-/* The frame marker a defer_frame declares.  `sp` in struct _defer is its
- * address.  It carries one record of its own so that the first call a
- * frame defers needs no pool (Go's stack-allocated defer); the record is
- * left uninitialised until deferproc fills it. */
-struct defer_mark {
-	uint8_t armed;   /* a call was deferred: run deferreturn on exit */
-	uint8_t resumable; /* defer_result was used: resume holds where */
-	struct defer_resume *resume;
-	/* Hand-over from the defer() macro to deferproc. */
-	void (*fn)(void);
-	uint64_t desc;   /* nargs and kind[] as laid out in struct _defer */
-	struct defer_mark *prev; /* __defer_tls.frame before this defer() */
-	struct _defer rec;
-};
+/* struct defer_mark (what defer_frame declares) and struct defer_resume
+ * (what defer_result saves) are records of the spec, in defer_abi.h. */
 
 /* Per-thread data: the thread's g, and the slot through which a defer()
  * compiled by clang tells deferproc_tls which frame's mark holds the rest
- * (the arguments travel in their registers). */
+ * (the arguments travel in their registers).  defer.S reaches its members
+ * through the generated asm_offsets.h (TLS_G, TLS_FRAME). */
 struct defer_tls {
 	struct g *g;
 	struct defer_mark *frame;
@@ -408,7 +391,9 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 
 /*
  * Shared by C and C++: counting, the descriptor (each argument's kind byte
- * packed after the count), the per-argument checks, and mapping a macro T
+ * packed after the count: the 8 bytes from struct _defer's nargs, as
+ * defer_abi.h lays them out and offsets.c checks; flags 0), the
+ * per-argument checks, and mapping a macro T
  * over the arguments.  What an argument's kind, check and type are is
  * defined per language below: C asks the builtins (__builtin_choose_expr,
  * __builtin_types_compatible_p), which C++ does not have; C++ asks templates.

@@ -20,13 +20,41 @@
  *  - g._panic is the newest panic; _panic.link goes to older ones.
  *  - Field offsets are also published at run time in _defer_debug_offsets,
  *    so tools can read stripped binaries.
+ *
+ * THE SPEC.  Every record's members are listed once, in the DEFER_*_FIELDS
+ * lists below; the structs are declared from them, and so is the offsets
+ * table.  Generated from the same lists at build time, never edited by hand:
+ *   - the table's contents (libdefer/src/offsets.c);
+ *   - the offsets defer.S uses (libdefer/src/x86_64/asm_offsets.c, compiled
+ *     to assembly by the library's own compiler: build/libdefer/asm_offsets.h);
+ *   - the reader's struct dr_layout and its field names (dwarf-reader:
+ *     dreader.h, src/runtime.c, src/walk.c's layout check, tool/layout.c);
+ *   - the gdb extension's gdb/libdefer_gdb/abi.py (gdb/abi_py.c, abi_py.awk).
+ * What still hand-codes a layout must match the lists and is checked against
+ * them at compile time in offsets.c: the 8-byte descriptor at _defer.nargs
+ * (nargs, kind[], flags) that defer.h's __DEFER_DESC builds and deferproc
+ * copies, and the flags byte's bits.  To add a field: add it to its list (FIELD
+ * to publish it, PRIVATE to keep it from readers), bump
+ * DEFER_ABI_VERSION, and describe it in docs/abi.md.
+ *
+ * A list entry is one of
+ *   FIELD(x_, type, member, dims, name, code)  the member `type member dims;`,
+ *        published in the table as `name`; a reader decodes it with the
+ *        Python struct code `code` (Q 8 bytes, I/i 4 unsigned/signed, B 1,
+ *        s bytes), as many as the member holds;
+ *   PRIVATE(x_, type, member, dims)  a member private to the runtime;
+ *   BITS(x_, after, name, bit0, bit1)  a byte of two one-bit fields
+ *        (DEFER_FLAG_* are their values), right after member `after`,
+ *        published as `name`.
+ * x_ is whatever the list's user passes through (the struct's type, here).
+ * A user expands a list with macros of its own in those three places.
  */
 #ifndef DEFER_ABI_H
 #define DEFER_ABI_H
 
 #include <stdint.h>
 
-#define DEFER_ABI_VERSION 2 /* 2: _panic.text and textlen */
+#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume in the table */
 #define DEFER_DEBUG_MAGIC 0x5245464544444c00ull /* "\0LDDEFER" little-endian */
 
 #define DEFER_MAXARGS 6
@@ -47,96 +75,200 @@ enum {
 	DEFER_ARG_SIZE = 0x0f,
 };
 
-/*
- * A deferred call.  The arguments are kept as the registers the System V
- * x86-64 calling convention would use for them: the defer site calls
- * deferproc through the deferred function's own type, so the compiler
- * converts every argument exactly as for a direct call (prototypes,
- * variadic promotions) and deferproc saves the argument registers.
- * Integer-class arguments are in iregs in order, floating ones in fregs in
- * order: argument i lives in iregs[n] where n counts the integer-class
- * arguments before it, or likewise in fregs.
- */
-struct _defer {
-	struct _defer *link;   /* next older record of this thread, or NULL */
-	void (*fn)(void);      /* the deferred function (called with the saved registers) */
-	uintptr_t pc;          /* defer site: return address of the call to deferproc */
-	uintptr_t sp;          /* address of the owning struct defer_mark, inside the
-	                        * deferring function's stack frame: the innermost frame
-	                        * whose CFA is above sp owns the record */
-	struct _panic *_panic; /* the panic running this call: valid only if started */
-	uint8_t nargs;         /* number of arguments, 0..DEFER_MAXARGS */
-	uint8_t kind[DEFER_MAXARGS]; /* DEFER_ARG_* per argument */
-	uint8_t started : 1;   /* a panic or goexit began this call (bit 0 of byte 47) */
-	uint8_t heap : 1;      /* 1: from the thread's record pool; 0: the record built
-	                        * into the owning defer_mark, on the stack (bit 1) */
-	uint8_t pad[8];
-	/* Only the first nargs entries of each array are written: a call with
-	 * n arguments has at most n of either class. */
-	uint64_t iregs[DEFER_MAXARGS]; /* %rdi %rsi %rdx %rcx %r8 %r9 */
-	uint64_t fregs[DEFER_MAXARGS]; /* low 64 bits of %xmm0..%xmm5 */
-};
-
-/* A panic.  It lives on gopanic's stack for as long as the panic runs. */
-struct _panic {
-	struct _panic *link;   /* older panic of this thread, or NULL */
-	void *arg;             /* the user's value (panic_value), or NULL */
-	uintptr_t argp;        /* stack address where the running deferred call was entered:
-	                        * recover() succeeds only in that frame */
-	uintptr_t pc;          /* where panic was called (return address into the caller) */
-	struct _defer *defer;  /* deferred call this panic is running, or NULL */
-	uint8_t recovered;     /* recover() stopped it */
-	uint8_t aborted;       /* a newer panic started in one of its deferred calls */
-	uint8_t goexit;        /* not a panic: defer_goexit() running the thread's calls */
-	uint8_t pad[5];
-	char msg[DEFER_PANIC_MSG]; /* the message's first bytes, NUL-terminated */
-	/* Version 2.  The whole message, NUL-terminated, textlen bytes: msg
-	 * itself when it fits, else memory the runtime mapped for it (freed when
-	 * the panic is recovered).  If that mapping failed, text is msg, cut,
-	 * ending in " [... N more bytes not shown]". */
-	const char *text;
-	uint64_t textlen;
-};
-
 enum { DEFER_G_RUNNING = 1, DEFER_G_DEAD = 2 };
 
-/* Bits of the byte at _defer_debug_offsets.d.flags. */
+/* Bits of the _defer flags byte (_defer_debug_offsets.d.flags): started
+ * and heap, the BITS entry of DEFER_DEFER_FIELDS. */
 enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 
-/* A thread's record: what gdb or a core reader needs to find its chains
- * without thread-local storage. */
-struct g {
-	struct g *alllink;     /* next entry of allgs, or NULL */
-	struct _defer *_defer; /* newest pending deferred call */
-	struct _panic *_panic; /* newest panic */
-	int32_t tid;           /* kernel thread id (gettid) */
-	uint32_t status;       /* DEFER_G_RUNNING or DEFER_G_DEAD */
-	char name[16];         /* thread name when the record was made (comm) */
-	/* Below: private to the runtime. */
-	struct _defer *pool;   /* free records */
-	void *chunks;          /* the memory they live in */
-	uintptr_t stacklo;     /* lowest address of the thread's stack */
-	void *altstack;        /* the signal stack the runtime gave the thread */
-};
+/*
+ * struct _defer: a deferred call.  The arguments are kept as the registers
+ * the System V x86-64 calling convention would use for them: the defer
+ * site calls deferproc through the deferred function's own type, so the
+ * compiler converts every argument exactly as for a direct call
+ * (prototypes, variadic promotions) and deferproc saves the argument
+ * registers.  Integer-class arguments are in iregs in order, floating ones
+ * in fregs in order: argument i lives in iregs[n] where n counts the
+ * integer-class arguments before it, or likewise in fregs.  Only the
+ * slots of the first nargs arguments mean anything; deferproc also copies
+ * some registers past them.  Written by deferproc (defer.S, through
+ * asm_offsets.h's D_*) and by defer.h's open-coded defer (by member, and
+ * the descriptor at nargs, checked in offsets.c).
+ */
+#define DEFER_DEFER_FIELDS(FIELD, PRIVATE, BITS, x_)                                        \
+	/* next older record of this thread, or NULL */                        \
+	FIELD(x_, struct _defer *, link, , link, Q)                                 \
+	/* the deferred function (called with the saved registers) */           \
+	FIELD(x_, __typeof__(void (*)(void)), fn, , fn, Q)                          \
+	/* defer site: return address of the call to deferproc */              \
+	FIELD(x_, uintptr_t, pc, , pc, Q)                                           \
+	/* address of the owning struct defer_mark, inside the deferring       \
+	 * function's stack frame: the innermost frame whose CFA is above sp   \
+	 * owns the record */                                                  \
+	FIELD(x_, uintptr_t, sp, , sp, Q)                                           \
+	/* the panic running this call: valid only if started */               \
+	FIELD(x_, struct _panic *, _panic, , panic, Q)                              \
+	/* number of arguments, 0..DEFER_MAXARGS; then DEFER_ARG_* per         \
+	 * argument; then the flags byte: these 8 bytes are the descriptor     \
+	 * defer.h builds (__DEFER_DESC) */                                    \
+	FIELD(x_, uint8_t, nargs, , nargs, B)                                       \
+	FIELD(x_, uint8_t, kind, [DEFER_MAXARGS], kind, s)                          \
+	/* started: a panic or goexit began this call; heap: from the          \
+	 * thread's record pool (0: the record built into the owning           \
+	 * defer_mark, on the stack) */                                        \
+	BITS(x_, kind, flags, started, heap)                                       \
+	PRIVATE(x_, uint8_t, pad, [8])                                                \
+	/* %rdi %rsi %rdx %rcx %r8 %r9 */                                      \
+	FIELD(x_, uint64_t, iregs, [DEFER_MAXARGS], iregs, Q)                       \
+	/* low 64 bits of %xmm0..%xmm5 */                                      \
+	FIELD(x_, uint64_t, fregs, [DEFER_MAXARGS], fregs, Q)
+
+/* struct _panic: a panic.  It lives on gopanic's stack for as long as the
+ * panic runs.  Only C writes it (panic.c, goexit.c, by member). */
+#define DEFER_PANIC_FIELDS(FIELD, PRIVATE, BITS, x_)                                        \
+	/* older panic of this thread, or NULL */                              \
+	FIELD(x_, struct _panic *, link, , link, Q)                                 \
+	/* the user's value (panic_value), or NULL */                          \
+	FIELD(x_, void *, arg, , arg, Q)                                            \
+	/* stack address where the running deferred call was entered:          \
+	 * recover() succeeds only in that frame */                            \
+	FIELD(x_, uintptr_t, argp, , argp, Q)                                       \
+	/* where panic was called (return address into the caller) */          \
+	FIELD(x_, uintptr_t, pc, , pc, Q)                                           \
+	/* deferred call this panic is running, or NULL */                     \
+	FIELD(x_, struct _defer *, defer, , defer, Q)                               \
+	/* recover() stopped it */                                             \
+	FIELD(x_, uint8_t, recovered, , recovered, B)                               \
+	/* a newer panic started in one of its deferred calls */               \
+	FIELD(x_, uint8_t, aborted, , aborted, B)                                   \
+	/* not a panic: defer_goexit() running the thread's calls */           \
+	FIELD(x_, uint8_t, goexit, , goexit, B)                                     \
+	PRIVATE(x_, uint8_t, pad, [5])                                                \
+	/* the message's first bytes, NUL-terminated */                        \
+	FIELD(x_, char, msg, [DEFER_PANIC_MSG], msg, s)                             \
+	/* The whole message, NUL-terminated, textlen bytes: msg itself when   \
+	 * it fits, else memory the runtime mapped for it (freed when the      \
+	 * panic is recovered).  If that mapping failed, text is msg, cut,     \
+	 * ending in " [... N more bytes not shown]". */                       \
+	FIELD(x_, const char *, text, , text, Q)                                    \
+	FIELD(x_, uint64_t, textlen, , textlen, Q)
+
+/* struct g: a thread's record, what gdb or a core reader needs to find its
+ * chains without thread-local storage.  defer.S reads _defer and pool
+ * (asm_offsets.h's G_*); the rest of the runtime uses the members. */
+#define DEFER_G_FIELDS(FIELD, PRIVATE, BITS, x_)                                            \
+	/* next entry of allgs, or NULL */                                     \
+	FIELD(x_, struct g *, alllink, , alllink, Q)                                \
+	/* newest pending deferred call */                                     \
+	FIELD(x_, struct _defer *, _defer, , defer, Q)                              \
+	/* newest panic */                                                     \
+	FIELD(x_, struct _panic *, _panic, , panic, Q)                              \
+	/* kernel thread id (gettid) */                                        \
+	FIELD(x_, int32_t, tid, , tid, i)                                           \
+	/* DEFER_G_RUNNING or DEFER_G_DEAD */                                  \
+	FIELD(x_, uint32_t, status, , status, I)                                    \
+	/* thread name when the record was made (comm) */                      \
+	FIELD(x_, char, name, [16], name, s)                                        \
+	/* Below: private to the runtime.  Free records, the memory they       \
+	 * live in, the lowest address of the thread's stack, the signal      \
+	 * stack the runtime gave the thread. */                               \
+	PRIVATE(x_, struct _defer *, pool, )                                          \
+	PRIVATE(x_, void *, chunks, )                                                 \
+	PRIVATE(x_, uintptr_t, stacklo, )                                             \
+	PRIVATE(x_, void *, altstack, )
+
+/* struct defer_resume: the registers __defer_setresume saves, where a
+ * recovery resumes a frame that used defer_result (rsp: the stack pointer
+ * after the return, rip: the return address; rax and xmm0: the value
+ * __defer_jump makes it return).  defer.S saves and loads it
+ * (asm_offsets.h's R_*); panic.c's recovery fills one by member when it
+ * unwinds to a frame without defer_result. */
+#define DEFER_RESUME_FIELDS(FIELD, PRIVATE, BITS, x_)                                       \
+	FIELD(x_, uint64_t, rbx, , rbx, Q)                                          \
+	FIELD(x_, uint64_t, rbp, , rbp, Q)                                          \
+	FIELD(x_, uint64_t, r12, , r12, Q)                                          \
+	FIELD(x_, uint64_t, r13, , r13, Q)                                          \
+	FIELD(x_, uint64_t, r14, , r14, Q)                                          \
+	FIELD(x_, uint64_t, r15, , r15, Q)                                          \
+	FIELD(x_, uint64_t, rsp, , rsp, Q)                                          \
+	FIELD(x_, uint64_t, rip, , rip, Q)                                          \
+	FIELD(x_, uint64_t, rax, , rax, Q)                                          \
+	FIELD(x_, uint64_t, xmm0, , xmm0, Q)
+
+/* struct defer_mark: the frame marker a defer_frame declares.  `sp` in
+ * struct _defer is its address.  It carries one record of its own so that
+ * the first call a frame defers needs no pool (Go's stack-allocated
+ * defer); the record is left uninitialised until deferproc fills it.
+ * defer.h's macros write it in the user's code (by member), deferproc
+ * reads it (asm_offsets.h's M_*). */
+#define DEFER_MARK_FIELDS(FIELD, PRIVATE, BITS, x_)                                         \
+	/* a call was deferred: run deferreturn on exit */                     \
+	FIELD(x_, uint8_t, armed, , armed, B)                                       \
+	/* defer_result was used: resume holds where */                        \
+	FIELD(x_, uint8_t, resumable, , resumable, B)                               \
+	FIELD(x_, struct defer_resume *, resume, , resume, Q)                       \
+	/* Hand-over from the defer() macro to deferproc: the function, the    \
+	 * descriptor (nargs and kind[] as laid out in struct _defer), and     \
+	 * __defer_tls.frame before this defer(). */                           \
+	PRIVATE(x_, __typeof__(void (*)(void)), fn, )                                 \
+	PRIVATE(x_, uint64_t, desc, )                                                 \
+	PRIVATE(x_, struct defer_mark *, prev, )                                      \
+	FIELD(x_, struct _defer, rec, , rec, s)
+
+/* Every record, in the offsets table's order: its block name in the table,
+ * its C type, its list.  Must match struct defer_debug_offsets' users: all
+ * of them expand this. */
+#define DEFER_RECORDS(X)                                                      \
+	X(g, struct g, DEFER_G_FIELDS)                                         \
+	X(d, struct _defer, DEFER_DEFER_FIELDS)                                \
+	X(mark, struct defer_mark, DEFER_MARK_FIELDS)                          \
+	X(p, struct _panic, DEFER_PANIC_FIELDS)                                \
+	X(resume, struct defer_resume, DEFER_RESUME_FIELDS)
+
+/* The table's header, before the blocks: X(type, name, code).  allgs is the
+ * address of allgs: in the file, the link-time address (0 in a PIE or
+ * shared library, where an R_X86_64_RELATIVE or R_X86_64_64 relocation
+ * supplies it); in a running process or a core, the relocated run-time
+ * address. */
+#define DEFER_TABLE_HEADER(X)                                                 \
+	X(uint64_t, magic, Q)          /* DEFER_DEBUG_MAGIC */                 \
+	X(uint32_t, version, I)        /* DEFER_ABI_VERSION */                 \
+	X(uint32_t, size, I)           /* sizeof(struct defer_debug_offsets) */ \
+	X(uint64_t, allgs, Q)
+
+/* Declaring the records from their lists. */
+#define DEFER_DECL_F_(x, type, member, dims, name, code) type member dims;
+#define DEFER_DECL_H_(x, type, member, dims) type member dims;
+#define DEFER_DECL_B_(x, after, name, bit0, bit1) uint8_t bit0 : 1; uint8_t bit1 : 1;
+#define DEFER_DECLARE(list) list(DEFER_DECL_F_, DEFER_DECL_H_, DEFER_DECL_B_, )
+
+struct _defer { DEFER_DECLARE(DEFER_DEFER_FIELDS) };
+struct _panic { DEFER_DECLARE(DEFER_PANIC_FIELDS) };
+struct g { DEFER_DECLARE(DEFER_G_FIELDS) };
+struct defer_resume { DEFER_DECLARE(DEFER_RESUME_FIELDS) };
+struct defer_mark { DEFER_DECLARE(DEFER_MARK_FIELDS) };
 
 extern struct g *volatile allgs __attribute__((visibility("default")));
 
+/*
+ * The offsets table's blocks: per record, its size, then one uint32 per
+ * published field (FIELD and BITS entries), in list order.  struct dr_layout
+ * (dwarf-reader) is declared with the same blocks.  Offset of a BITS entry's
+ * byte: DEFER_FLAGS_AT.
+ */
+#define DEFER_BLOCK_F_(x, type, member, dims, name, code) , name
+#define DEFER_BLOCK_H_(x, type, member, dims)
+#define DEFER_BLOCK_B_(x, after, name, bit0, bit1) , name
+#define DEFER_BLOCK_(block, S, list)                                          \
+	struct { uint32_t size list(DEFER_BLOCK_F_, DEFER_BLOCK_H_, DEFER_BLOCK_B_, S); } block;
+#define DEFER_TABLE_BLOCKS DEFER_RECORDS(DEFER_BLOCK_)
+#define DEFER_FLAGS_AT(S, after) (__builtin_offsetof(S, after) + sizeof(((S *)0)->after))
+
 /* Layout table for out-of-process readers (cf. CPython's _Py_DebugOffsets). */
+#define DEFER_HEADER_DECL_(type, name, code) type name;
 struct defer_debug_offsets {
-	uint64_t magic;        /* DEFER_DEBUG_MAGIC */
-	uint32_t version;      /* DEFER_ABI_VERSION */
-	uint32_t size;         /* sizeof(struct defer_debug_offsets) */
-	uint64_t allgs;        /* address of allgs: in the file, the link-time address (0 in a
-	                        * PIE or shared library, where an R_X86_64_RELATIVE or
-	                        * R_X86_64_64 relocation supplies it); in a running process
-	                        * or a core, the relocated run-time address */
-	struct { uint32_t size, alllink, defer, panic, tid, status, name; } g;
-	struct { uint32_t size, link, fn, pc, sp, panic, nargs, kind, flags, iregs, fregs; } d;
-	struct { uint32_t size, armed, resumable, resume, rec; } mark;
-	struct { uint32_t size, link, arg, argp, pc, defer, recovered, aborted, goexit, msg; } p;
-	/* Version 2: _panic.text; textlen is the 8 bytes after it.  One field
-	 * only, so that the table keeps its size (it fills the padding). */
-	struct { uint32_t text; } ptext;
+	DEFER_TABLE_HEADER(DEFER_HEADER_DECL_)
+	DEFER_TABLE_BLOCKS
 };
 
 extern const struct defer_debug_offsets _defer_debug_offsets __attribute__((visibility("default")));

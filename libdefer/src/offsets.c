@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * offsets.c - the debug-offsets table that lets tools read the records of
- * a stripped binary, and compile-time checks that defer.S agrees with the
- * C layout.
+ * a stripped binary, generated from the spec's lists (defer_abi.h), and
+ * compile-time checks of the layouts that code still writes by hand.
  */
 #include "runtime.h"
 
-#define G(f) offsetof(struct g, f)
-#define D(f) offsetof(struct _defer, f)
-#define P(f) offsetof(struct _panic, f)
-#define M(f) offsetof(struct defer_mark, f)
+#define OFF_F(S, type, member, dims, name, code) , offsetof(S, member)
+#define OFF_H(S, type, member, dims)
+#define OFF_B(S, after, name, bit0, bit1) , DEFER_FLAGS_AT(S, after)
+#define BLOCK(block, S, list) .block = { sizeof(S) list(OFF_F, OFF_H, OFF_B, S) },
 
 __attribute__((used, visibility("default")))
 const struct defer_debug_offsets _defer_debug_offsets = {
@@ -17,27 +17,21 @@ const struct defer_debug_offsets _defer_debug_offsets = {
 	.version = DEFER_ABI_VERSION,
 	.size = sizeof(struct defer_debug_offsets),
 	.allgs = (uint64_t)(uintptr_t)&allgs,
-	.g = { sizeof(struct g), G(alllink), G(_defer), G(_panic), G(tid), G(status),
-	       G(name) },
-	.d = { sizeof(struct _defer), D(link), D(fn), D(pc), D(sp), D(_panic), D(nargs),
-	       D(kind), D(kind) + DEFER_MAXARGS, D(iregs), D(fregs) },
-	.mark = { sizeof(struct defer_mark), M(armed), M(resumable), M(resume), M(rec) },
-	.p = { sizeof(struct _panic), P(link), P(arg), P(argp), P(pc), P(defer),
-	       P(recovered), P(aborted), P(goexit), P(msg) },
-	.ptext = { P(text) },
+	DEFER_RECORDS(BLOCK)
 };
 
-/* The constants defer.S uses. */
-_Static_assert(offsetof(struct defer_tls, g) == 0 && offsetof(struct defer_tls, frame) == 8,
-	       "TLS_*");
-_Static_assert(G(_defer) == 8 && G(pool) == 48, "G_*");
-_Static_assert(D(link) == 0 && D(fn) == 8 && D(pc) == 16 && D(sp) == 24 &&
-	       D(_panic) == 32 && D(nargs) == 40 && D(kind) == 41 &&
-	       D(iregs) == 56 && D(fregs) == 104, "D_*");
-_Static_assert(M(armed) == 0 && M(fn) == 16 && M(desc) == 24 && M(prev) == 32 &&
-	       M(rec) == 40, "M_*");
-_Static_assert(P(textlen) == P(text) + 8, "ptext: textlen follows text");
-_Static_assert(sizeof(struct defer_debug_offsets) == 160, "the table kept its version-1 size");
-_Static_assert(offsetof(struct defer_resume, rsp) == 48 &&
-	       offsetof(struct defer_resume, rip) == 56 &&
-	       offsetof(struct defer_resume, rax) == 64, "defer_resume");
+/*
+ * The descriptor: defer.h's __DEFER_DESC packs nargs in byte 0 and the
+ * kinds in bytes 1..6 of a uint64_t, with the flags byte 0 in byte 7; the
+ * open-coded defer stores it at &rec.nargs and deferproc copies it there
+ * (movq M_DESC, D_DESC), so those 8 bytes must be exactly nargs, kind[]
+ * and the flags byte.
+ */
+#define D_FLAGS DEFER_FLAGS_AT(struct _defer, kind)
+_Static_assert(DEFER_MAXARGS == 6 && sizeof(((struct defer_mark *)0)->desc) == 8,
+	       "__DEFER_DESC packs six kinds into 8 bytes");
+_Static_assert(offsetof(struct _defer, kind) == offsetof(struct _defer, nargs) + 1 &&
+	       D_FLAGS == offsetof(struct _defer, nargs) + 1 + DEFER_MAXARGS,
+	       "the descriptor is nargs, kind[], flags");
+/* The B entry's byte is the one after kind: nothing else sits between. */
+_Static_assert(offsetof(struct _defer, pad) == D_FLAGS + 1, "_defer: flags byte after kind");

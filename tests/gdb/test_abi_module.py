@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """gdb/libdefer_gdb/abi.py, the extension's only copy of the ABI's facts,
 agrees with defer_abi.h as the compiler laid it out in a real program."""
+import re
+
 from gdbtest import gdb, scen
 
 # Run inside gdb on a program built with debug info; prints one line per
@@ -50,9 +52,6 @@ for block, fields in abi.FIELDS.items():
 d = gdb.lookup_type("struct _defer")
 for member, bit in abi.DWARF_FLAG_BITS.items():
     same("DWARF_FLAG_BITS %s" % member, bit, 1 << (d[member].bitpos % 8))
-resume = gdb.lookup_type("struct defer_resume")
-same("RESUME_FALLBACK", abi.RESUME_FALLBACK, {"size": resume.sizeof,
-                                              "rip": resume["rip"].bitpos // 8})
 print("BAD " + "\nBAD ".join(bad) if bad else "ALL AGREE")
 print("CHECKED", n)
 '''
@@ -66,15 +65,17 @@ def test_abi_module_agrees_with_defer_abi_h_as_compiled(tmp_path):
     assert int(out.split("CHECKED ")[1].split()[0]) > 60, out
 
 
-def test_resume_offsets_come_from_dwarf_and_equal_the_fallback():
-    """layout.resume_offsets, the one place defer step learns where
-    struct defer_resume keeps rip: from the program's DWARF when it has
-    the type, else abi.RESUME_FALLBACK; both agree."""
+def test_resume_offsets_come_from_the_table_or_dwarf_and_agree():
+    """layout.resume_offsets, where defer step learns where struct
+    defer_resume keeps rip and rsp: the offsets table's resume block (ABI 3)
+    or, when the layout comes from DWARF, the program's type; both agree
+    with the program's own offsetof."""
     out = gdb("break checkpoint", "run",
-              "python from libdefer_gdb import abi, layout; rt = layout.runtime(); "
-              "print('DWARF', layout.resume_offsets(rt)); "
-              "rt.resume = None; layout._dwarf_offsets = lambda block: None; "
-              "print('FALLBACK', layout.resume_offsets(rt))",
+              "python from libdefer_gdb import layout; rt = layout.runtime(); "
+              "print('TABLE', rt.source, layout.resume_offsets(rt)['rip']); "
+              "print('DWARF', layout._dwarf_offsets('resume')['rip'])",
+              "print (int)&((struct defer_resume *)0)->rip",
               exe=scen(), args=["basic"])
-    assert "DWARF {'size': 80, 'rip': 56}" in out, out
-    assert "FALLBACK {'size': 80, 'rip': 56}" in out, out
+    rip = int(re.search(r"^\$1 = (\d+)$", out, re.M).group(1))
+    assert "TABLE _defer_debug_offsets %d" % rip in out, out
+    assert "DWARF %d" % rip in out, out

@@ -127,6 +127,35 @@ def test_max_entries_caps_the_list():
     assert len(defers_of(out)) == 20 and "listing stopped" not in out
 
 
+def test_a_long_listing_prints_every_call_once_in_order():
+    """info defers streams the chain to gdb in batches: 5,000 calls (many
+    batches, many 64 KiB blocks) come out each once, newest first, with
+    the owner and site of each; the TUI's listing (another output) too."""
+    n = 5000
+    out = gdb("break checkpoint", "run", "set defer max-entries unlimited", "info defers",
+              "python from libdefer_gdb import tui; print('TUI', len([l for l in tui._lines() "
+              "if l.startswith('  defer ')]))",
+              exe=scen(), args=["many", str(n)])
+    ds = defers_of(out)
+    assert [d[0] for d in ds] == list(range(1, n + 1)), out[-2000:]
+    assert [d[1] for d in ds] == ["step_many(i=%d)" % i for i in range(n - 1, -1, -1)]
+    assert {(d[3], d[5]) for d in ds} == {("many", 1)}, ds[:3]
+    assert "TUI 1000" in out, out[-2000:]
+
+
+def test_a_walk_keeps_a_bounded_number_of_blocks():
+    """Walking a million records must not keep them all in gdb: the memory
+    cache holds at most Memory.CACHED blocks however long the chain."""
+    out = gdb("break checkpoint", "run",
+              "python from libdefer_gdb import snapshot, memory; s = snapshot.Snapshot(None, "
+              "None, None); g = s.g_for_tid(gdb.selected_thread().ptid[1]); "
+              "n = sum(1 for _ in s.iter_defers(g)); "
+              "print('WALKED', n, len(s.mem.blocks) <= memory.Memory.CACHED, "
+              "n * 150 > memory.Memory.CACHED * memory.Memory.BLOCK)",
+              exe=scen("gcc", "-O2"), args=["many", "200000"])
+    assert "WALKED 200000 True True" in out, out
+
+
 def test_bad_options_are_one_line_errors():
     out = gdb("break checkpoint", "run", "info defers -bogus", "info defers -frame",
               "info defers x", exe=scen(), args=["basic"])

@@ -189,7 +189,7 @@ def test_stripped_static_program(tmp_path):
     subprocess.run(["strip", "-o", str(exe), str(build_prog("threads.c", "gcc", "-O2", "static"))],
                    check=True)
     lay = inspect_json("layout", exe)
-    assert lay["source"] == "table" and lay["abi_version"] == 2
+    assert lay["source"] == "table" and lay["abi_version"] == 3
     core = tmp_path / "s.core"
     with Running(exe, 2, 4) as p:
         gcore(p.pid, core)

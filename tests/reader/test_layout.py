@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+import conftest
 from dr_util import BUILD, OUT, ROOT, inspect, inspect_json, prog
 
 RUNTIME = sorted(str(p) for p in (ROOT / "libdefer" / "src").glob("*.c")) + [
@@ -17,7 +18,9 @@ MAIN = "#include \"defer.h\"\nstatic void f(int x) { (void)x; }\n" \
        "int main(void) { defer_frame; defer(f, 1); return 0; }\n"
 CASES = [(cc, dw, opt) for cc in ("gcc", "clang") for dw in ("-gdwarf-4", "-gdwarf-5")
          for opt in ("-O0", "-O2")] + [("gcc", "-gdwarf-2 -gstrict-dwarf", "-O2")]
-RECORDS = {"g": "g", "_defer": "_defer", "defer_mark": "defer_mark", "_panic": "_panic"}
+ABI = conftest.load_abi()
+# Every record of the spec, by its C tag (layout's JSON keys).
+RECORDS = {tag: tag for tag in ABI.DWARF_STRUCTS.values()}
 # Table names that differ from the C member names.
 RENAME = {"flags": "started"}
 
@@ -31,7 +34,9 @@ def build_runtime(cc, dwarf, opt):
     src = OUT / "layout-main.c"
     src.write_text(MAIN)
     # gdb_autoload.c wants the extension's path (gdb/build.mk): any will do.
+    # defer.S includes the offsets make generated (build/libdefer/asm_offsets.h).
     cmd = [cc, "-std=gnu11", opt, *dwarf.split(), "-I", str(ROOT / "libdefer" / "include"),
+           "-I", str(BUILD / "libdefer"),
            "-fvisibility=hidden", '-DLIBDEFER_GDB_SCRIPT="%s"' % (ROOT / "gdb" / "libdefer-gdb.py"),
            str(src), *RUNTIME, "-lpthread", "-lgcc_s", "-o", str(exe)]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -107,8 +112,8 @@ def test_layout_agrees_with_gdb_ptype(cc, dwarf, opt):
 def test_layout_agrees_with_offsets_table():
     lay = inspect_json("layout", BUILD / "libdefer.so.1")
     assert lay["have_table"] and lay["have_dwarf"] and lay["agree"] is True
-    assert lay["abi_version"] == 2
-    for rec in ("g", "_defer", "defer_mark", "_panic"):
+    assert lay["abi_version"] == 3
+    for rec in RECORDS:
         assert lay["dwarf"][rec] == lay["table"][rec]
     assert lay["dwarf"]["allgs"] == lay["table"]["allgs"] == lay["symbols"]["allgs"]
 
@@ -127,8 +132,7 @@ def test_layout_reports_table_disagreement(tmp_path):
         if m and int(m.group(2), 16) <= off < int(m.group(2), 16) + int(m.group(4), 16):
             fileoff = off - int(m.group(2), 16) + int(m.group(3), 16)
             break
-    # magic 8, version 4, size 4, allgs 8, g: 7 x 4, then d.size, d.link, d.fn
-    pos = fileoff + 24 + 7 * 4 + 8
+    pos = fileoff + conftest.table_offset(ABI, "d", "fn")
     assert int.from_bytes(data[pos:pos + 4], "little") == lay["table"]["_defer"]["fn"]
     data[pos:pos + 4] = (99).to_bytes(4, "little")
     lib.write_bytes(bytes(data))
@@ -147,7 +151,7 @@ def test_stripped_library_layout_from_table(tmp_path):
     full = inspect_json("layout", BUILD / "libdefer.so.1")
     lay = inspect_json("layout", lib)
     assert lay["source"] == "table" and not lay["have_dwarf"]
-    for rec in ("g", "_defer", "defer_mark", "_panic"):
+    for rec in RECORDS:
         assert lay["layout"][rec] == full["dwarf"][rec]
     assert lay["layout"]["allgs"] == full["dwarf"]["allgs"]
     assert "layouts from  _defer_debug_offsets" in inspect("layout", lib).stdout

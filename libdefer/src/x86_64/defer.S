@@ -1,34 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The pieces of libdefer that deal in argument registers and stack
- * pointers rather than C values, and the two hot paths.  Offsets are those
- * of defer_abi.h and defer.h; offsets.c checks them at compile time.
+ * pointers rather than C values, and the two hot paths.
  */
 #include <sys/sdt.h>
-
-#define TLS_G      0
-#define TLS_FRAME  8
-
-#define G_DEFER    8
-#define G_POOL     48
-
-#define D_LINK     0
-#define D_FN       8
-#define D_PC       16
-#define D_SP       24
-#define D_PANIC    32
-#define D_DESC     40	/* nargs, kind[6], flags */
-#define D_FLAGS    47
-#define DEFER_FLAG_STARTED 1
-#define DEFER_FLAG_HEAP 2
-#define D_IREGS    56
-#define D_FREGS    104
-
-#define M_ARMED    0
-#define M_FN       16
-#define M_DESC     24
-#define M_PREV     32
-#define M_REC      40
+/* TLS_*, G_*, D_*, M_*, R_* and DEFER_FLAG_HEAP: offsets of defer_abi.h's
+ * and defer.h's records, generated at build time from asm_offsets.c. */
+#include "asm_offsets.h"
 
 /*
  * LOADARGS(r, done): the argument registers from the record in r (which
@@ -396,16 +374,16 @@ __defer_invoke:
 	.type	__defer_setresume, @function
 __defer_setresume:
 	.cfi_startproc
-	movq	%rbx, 0(%rdi)
-	movq	%rbp, 8(%rdi)
-	movq	%r12, 16(%rdi)
-	movq	%r13, 24(%rdi)
-	movq	%r14, 32(%rdi)
-	movq	%r15, 40(%rdi)
+	movq	%rbx, R_RBX(%rdi)
+	movq	%rbp, R_RBP(%rdi)
+	movq	%r12, R_R12(%rdi)
+	movq	%r13, R_R13(%rdi)
+	movq	%r14, R_R14(%rdi)
+	movq	%r15, R_R15(%rdi)
 	leaq	8(%rsp), %rax
-	movq	%rax, 48(%rdi)
+	movq	%rax, R_RSP(%rdi)
 	movq	(%rsp), %rax
-	movq	%rax, 56(%rdi)
+	movq	%rax, R_RIP(%rdi)
 	xorl	%eax, %eax
 	ret
 	.cfi_endproc
@@ -422,16 +400,16 @@ __defer_setresume:
 	.type	__defer_jump, @function
 __defer_jump:
 	.cfi_startproc
-	movq	0(%rdi), %rbx
-	movq	8(%rdi), %rbp
-	movq	16(%rdi), %r12
-	movq	24(%rdi), %r13
-	movq	32(%rdi), %r14
-	movq	40(%rdi), %r15
-	movq	64(%rdi), %rax
-	movq	72(%rdi), %xmm0
-	movq	56(%rdi), %rcx
-	movq	48(%rdi), %rsp
+	movq	R_RBX(%rdi), %rbx
+	movq	R_RBP(%rdi), %rbp
+	movq	R_R12(%rdi), %r12
+	movq	R_R13(%rdi), %r13
+	movq	R_R14(%rdi), %r14
+	movq	R_R15(%rdi), %r15
+	movq	R_RAX(%rdi), %rax
+	movq	R_XMM0(%rdi), %xmm0
+	movq	R_RIP(%rdi), %rcx
+	movq	R_RSP(%rdi), %rsp
 	jmp	*%rcx
 	.cfi_endproc
 	.size	__defer_jump, .-__defer_jump
