@@ -801,7 +801,8 @@ put(struct _defer &r, int nreal, int i, T x)
  * compiler knows it after every defer(), and drops this whole path, the
  * load of g included, from every later one of a straight-line sequence.
  * armed is still tested where __defer_on is 0, since only armed is right
- * after a longjmp back into the frame.  The publishing store is an asm whose
+ * after a longjmp back into the frame (__defer_on is 1 only while armed is:
+ * both go back to 0 only together, in defer_return).  The publishing store is an asm whose
  * inputs are the mark (every store to it is done first) and no memory
  * clobber, not __atomic_store_n, whose compiler barrier made gcc forget
  * that armed is 1 and test it again at the frame's exit.  x86 keeps a
@@ -827,7 +828,7 @@ put(struct _defer &r, int nreal, int i, T x)
 			__defer_on = 1;                                       \
 			break;                                                \
 		}                                                             \
-		if (__builtin_expect(__defer_fr.armed, 1) &&                  \
+		if (__builtin_expect(__defer_on || __defer_fr.armed, 1) &&    \
 		    __builtin_expect((__defer_r = (__defer_g = __defer_tls.g)->pool) != __DEFER_NULL, 1)) { \
 			/* A later call: a record from the pool (see deferproc's .Lpool). */ \
 			__asm__ volatile("movq %2, %0" : "=m"(__defer_g->pool), "+r"(__defer_r) \
