@@ -243,7 +243,7 @@ deferreturn:
 
 	/* Newer calls first, from the pool, each called from this loop and
 	 * its record given back.  Kept across the calls: %rbx g, %r13 the
-	 * mark, %r12 the mark's own record.  %rdx: the record. */
+	 * mark, %r12 the mark's own record.  %r10: the record. */
 .Lgeneral:
 	testq	%rdx, %rdx
 	jz	.Lnone
@@ -261,35 +261,37 @@ deferreturn:
 	movq	%rax, %rbx
 	movq	%rdi, %r13
 	leaq	M_REC(%rdi), %r12
+	movq	%rdx, %r10
 .Lnext:
-	movq	D_LINK(%rdx), %rcx
+	movq	D_LINK(%r10), %rcx
 	movq	%rcx, G_DEFER(%rbx)		/* unlink before the call, as Go does */
-	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
-	movq	D_FN(%rdx), %r11
+	STAP_PROBE2(libdefer, run, 8@%r10, 8@$0)
+	movq	D_FN(%r10), %r11
 	testq	%r11, %r11
 	jz	.Lnil
-	movq	%rdx, %r10
 	cmpq	recover@GOTPCREL(%rip), %r11	/* defer(recover): see panic.c */
-	je	3f
+	je	.Lrecovernext
 	LOADARGS(%r10, 1f)
 1:	FREE(%r10)
 	movl	$6, %eax			/* vector registers, for variadic callees */
 	call	*%r11
-	jmp	4f
-3:	movq	%r13, %rdi			/* deferredrecover(mark, defer site) */
+.Lran:
+	movq	G_DEFER(%rbx), %r10		/* the call pushed and popped its own */
+	cmpq	%r12, %r10			/* records: the head must be ours */
+	je	.Lpoplast
+	testq	%r10, %r10
+	jz	.Lbad
+	cmpq	%r13, D_SP(%r10)
+	je	.Lnext
+	jmp	.Lbad
+.Lrecovernext:
+	movq	%r13, %rdi			/* deferredrecover(mark, defer site) */
 	movq	D_PC(%r10), %rsi
 	FREE(%r10)
 	call	deferredrecover
-4:
-	movq	G_DEFER(%rbx), %rdx		/* the call pushed and popped its own */
-	cmpq	%r12, %rdx			/* records: the head must be ours */
-	je	.Lpoplast
-	testq	%rdx, %rdx
-	jz	.Lbad
-	cmpq	%r13, D_SP(%rdx)
-	je	.Lnext
-	jmp	.Lbad
+	jmp	.Lran
 .Lpoplast:
+	movq	%r10, %rdx
 	movq	%rbx, %rax
 	popq	%r13
 	.cfi_adjust_cfa_offset -8
@@ -338,7 +340,7 @@ deferreturn:
 	.cfi_offset %rbx, -16
 	.cfi_offset %r12, -24
 	.cfi_offset %r13, -32
-	movq	%rdx, %rdi
+	movq	%r10, %rdi
 	call	nildefer
 	ud2
 .Lbad:
