@@ -76,6 +76,7 @@ $(B)/.npm: scripts/npm-deps $(B)/.deps
 
 bench: all
 	@sh scripts/bench
+	@echo; sh scripts/panic_bench
 
 install: all install-files
 

@@ -118,3 +118,9 @@ $(B)/bench/defer_bench: libdefer/bench/defer_bench.c libdefer/bench/forced_unwin
 		$< $@-fu.o $(B)/libdefer.a -o $@
 all: $(B)/bench/defer_bench
 
+# Instructions per panic + recover (scripts/panic_bench, make bench).
+$(B)/bench/panic_bench: libdefer/bench/panic_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 -Ilibdefer/include $< $(B)/libdefer.a -o $@
+all: $(B)/bench/panic_bench
+

@@ -200,6 +200,10 @@ extern "C" {
  * that used defer_result. */
 struct defer_resume {
 	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rax, xmm0;
+	/* The owner's CFA (__builtin_dwarf_cfa), stored by defer_result: it
+	 * separates the owner's frames' records from its callers' without an
+	 * unwind (panic.c, recovery). */
+	uint64_t cfa;
 };
 
 /* The frame marker a defer_frame declares.  `sp` in struct _defer is its
@@ -344,6 +348,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define __DEFER_RESULT_0(var) *__DEFER_PCAST(volatile __typeof__(var) *, &(var))
 #define __DEFER_RESUME_POINT                                                 \
 	__DEFER_SHADOW(struct defer_resume __defer_rs)                        \
+	__defer_rs.cfa = __DEFER_PCAST(uintptr_t, __builtin_dwarf_cfa());     \
 	__defer_fr.resume = &__defer_rs;                                      \
 	__defer_fr.resumable = 1;                                             \
 	if (__builtin_expect(__defer_setresume(&__defer_rs), 0))

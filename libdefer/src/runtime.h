@@ -89,6 +89,6 @@ HIDDEN const struct _panic *deferredrecover(const struct defer_mark *mark, uintp
 /* Give back the memory of a long message; text is msg afterwards. */
 HIDDEN void freetext(struct _panic *p);
 HIDDEN void sigpanic(void) __attribute__((noreturn));
-HIDDEN void recovery(struct g *g, struct _defer *d) __attribute__((noreturn));
+HIDDEN void recovery(struct g *g, struct _defer *d, uintptr_t from) __attribute__((noreturn));
 
 #endif
