@@ -122,5 +122,8 @@ all: $(B)/bench/defer_bench
 $(B)/bench/panic_bench: libdefer/bench/panic_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O2 -Ilibdefer/include $< $(B)/libdefer.a -o $@
-all: $(B)/bench/panic_bench
+$(B)/bench/panic_unwind_bench: libdefer/bench/panic_unwind_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 -fexceptions -Ilibdefer/include $< $(B)/libdefer.a -o $@
+all: $(B)/bench/panic_bench $(B)/bench/panic_unwind_bench
 

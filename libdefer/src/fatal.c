@@ -142,14 +142,22 @@ static void printpanics(struct report *r, const struct _panic *p, int depth)
 }
 
 /* Print the caller's stack, leaving out the runtime's own `skip` frames
- * below it (this function included). */
-__attribute__((noinline)) static void traceback(struct report *r, int skip)
+ * below it (this function included); or the stack p had, if p is a panic
+ * that unwound. */
+__attribute__((noinline)) static void traceback(struct report *r, int skip, const struct _panic *p)
 {
-	void *pcs[64];
-	int i, n = backtrace(pcs, 64);
+	void *mine[64];
+	void *const *pcs = mine;
+	int i, n;
 	char name[128];
 	const char *file;
 
+	/* A panic that unwound has lost its stack: the one it had (its
+	 * first pc is unwindpanic's) is the report's. */
+	if ((n = unwoundpcs(p, &pcs)))
+		skip = 1;
+	else
+		n = backtrace(mine, 64);
 	for (i = skip; i < n; i++) {
 		uintptr_t pc = (uintptr_t)pcs[i];
 		long off = symbolize(pc - 1, name, sizeof name, &file);
@@ -234,7 +242,7 @@ void fatalpanic(struct g *g)
 	if (faultline(g->_panic, sigline, sizeof sigline))
 		rputs(&r, sigline);
 	rprintf(&r, "\nthread %d \"%s\" [running]:\n", (int)gettid(), name);
-	traceback(&r, 2);	/* from gopanic up */
+	traceback(&r, 2, g->_panic);	/* from gopanic up */
 	rflush(&r);
 	die();
 }
@@ -251,7 +259,7 @@ void throw(const char *why, ...)
 	rvprintf(&r, why, ap);
 	va_end(ap);
 	rputs(&r, "\n\n");
-	traceback(&r, 2);
+	traceback(&r, 2, 0);
 	rflush(&r);
 	signal(SIGABRT, SIG_DFL);
 	abort();

@@ -80,11 +80,13 @@ static int format(char msg[DEFER_PANIC_MSG], const char *fmt, va_list ap)
 {
 	size_t n;
 
-	if (strchr(fmt, '%'))
-		return vsnprintf(msg, DEFER_PANIC_MSG, fmt, ap);
-	n = strlen(fmt);
-	memcpy(msg, fmt, n < DEFER_PANIC_MSG ? n + 1 : DEFER_PANIC_MSG - 1);
-	msg[DEFER_PANIC_MSG - 1] = 0;
+	for (n = 0; fmt[n]; n++) {
+		if (fmt[n] == '%')
+			return vsnprintf(msg, DEFER_PANIC_MSG, fmt, ap);
+		if (n < DEFER_PANIC_MSG - 1)
+			msg[n] = fmt[n];
+	}
+	msg[n < DEFER_PANIC_MSG - 1 ? n : DEFER_PANIC_MSG - 1] = 0;
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
@@ -95,12 +97,15 @@ const char __defer_faultfmt[] = "%s";
 void gopanic(void *value, const char *fmt, ...)
 {
 	struct g *g = getg();
-	struct _panic p = { 0 };
+	struct _panic p;
 	struct _defer *d;
+	uintptr_t from;
 	va_list ap, again;
 	int n;
 
 	__defer_inruntime = 1;
+	/* msg is written below, NUL-terminated; the bytes after are not read. */
+	memset(&p, 0, offsetof(struct _panic, msg));
 	if (!fmt)
 		fmt = "(nil)";
 	va_start(ap, fmt);
@@ -119,21 +124,33 @@ void gopanic(void *value, const char *fmt, ...)
 	g->_panic = &p;
 	STAP_PROBE2(libdefer, panic, &p, g);
 
+	/* Records from the frame with landing pads on (bound) are reached by
+	 * unwinding, so that cleanups and calls interleave (unwound.c). */
+	from = (uintptr_t)__builtin_dwarf_cfa();
 	while ((d = g->_defer)) {
-		if (d->started) {
-			dropstarted(g, d);
-			continue;
-		}
-		p.defer = d;
-		rundefer(g, d, &p, &p.argp, "panic");
-		p.argp = 0;
-		p.defer = 0;
-		if (p.recovered)
-			recovery(g, d, (uintptr_t)__builtin_dwarf_cfa());
-		freedefer(g, d);
+		if (!d->started && crossescleanups(from, d->sp))
+			unwindpanic(g, &p);
+		if (panicrun(g, d, &p))
+			recovery(g, d, from);
 	}
 	STAP_PROBE2(libdefer, fatal, &p, g);
 	fatalpanic(g);
+}
+
+int panicrun(struct g *g, struct _defer *d, struct _panic *p)
+{
+	if (d->started) {
+		dropstarted(g, d);
+		return 0;
+	}
+	p->defer = d;
+	rundefer(g, d, p, &p->argp, "panic");
+	p->argp = 0;
+	p->defer = 0;
+	if (p->recovered)
+		return 1;
+	freedefer(g, d);
+	return 0;
 }
 
 /*
@@ -312,14 +329,6 @@ const struct _panic *(recover)(void)
 
 extern void __asan_handle_no_return(void) __attribute__((weak));
 
-struct unwind {
-	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
-	int found;
-	int masked;          /* the recovery leaves a signal handler: restore mask */
-	uintptr_t prevcfa, previp; /* the context before the current one */
-	sigset_t mask;
-	struct defer_resume r;
-};
 
 /*
  * A recovery that jumps out of a signal handler skips its sigreturn, which
@@ -331,7 +340,7 @@ struct unwind {
  * marks the interrupted frame's context as a signal frame.  The mask to
  * restore is that of the outermost handler the jump leaves.
  */
-static void sigframe(struct unwind *u, struct _Unwind_Context *ctx)
+void sigframe(struct unwind *u, struct _Unwind_Context *ctx)
 {
 	static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00,
 						    0x0f, 0x05 };
@@ -406,6 +415,8 @@ enum { SCANMAX = 64 << 10 };
  * pointer is that address, there is none.  A handler on an alternate stack
  * puts from outside that range, and so goes the long way too.
  */
+/* It reads other frames' words, AddressSanitizer's redzones too. */
+__attribute__((no_sanitize_address))
 static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uintptr_t from)
 {
 	const struct defer_resume *r = frame->resume;
@@ -431,7 +442,7 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
  * run them had it returned.  Returns the innermost frame that has a
  * defer_result, starting with the recovering one.
  */
-static struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
+struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
 {
 	struct defer_mark *resume = frame->resumable ? frame : 0;
 	struct _defer *d;
@@ -450,10 +461,25 @@ static struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintpt
 	return resume;
 }
 
+/* Pop the recovered panic and the aborted ones behind it; 1 if one of
+ * those was a goexit (see recovery). */
+int poppanics(struct g *g)
+{
+	int goexit = 0;
+
+	freepanic(g->_panic);
+	g->_panic = g->_panic->link;
+	while (g->_panic && g->_panic->aborted) {
+		goexit |= g->_panic->goexit;
+		freepanic(g->_panic);
+		g->_panic = g->_panic->link;
+	}
+	return goexit;
+}
+
 /* Leave for resume's defer_result, or else for the owner's caller (r),
  * restoring the signal mask a handler's return would have (mask). */
-__attribute__((noreturn))
-static void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
+void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
 		  const struct defer_resume *r, const sigset_t *mask)
 {
 	STAP_PROBE2(libdefer, resume, frame, g);
@@ -487,24 +513,16 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from)
 	struct _panic *p = g->_panic;
 	struct unwind u;
 	uintptr_t cfa;
-	int goexit = 0;
 
 	if (p != d->_panic)
 		throw("recovery of a panic that is not the newest");
 	freedefer(g, d);
-	g->_panic = p->link;
-	freetext(p);
-	while (g->_panic && g->_panic->aborted) {
-		goexit |= g->_panic->goexit;
-		freetext(g->_panic);
-		g->_panic = g->_panic->link;
-	}
 	/* The panic was raised by a call defer_goexit was running, and a
 	 * recovery would bypass the goexit: as in Go since 1.14 (issue 29226)
 	 * the goexit goes on instead, with the calls that are left, and the
 	 * thread still ends.  So defer_goexit never returns, whatever its
 	 * calls do.  Their frames are all above us: nothing is unwound. */
-	if (goexit)
+	if (poppanics(g))
 		goexit1(g);
 	/* Where the owner of the recovering frame returns to, before anything
 	 * runs: its CFA separates its frames' records from its callers'.

@@ -90,5 +90,44 @@ HIDDEN const struct _panic *deferredrecover(const struct defer_mark *mark, uintp
 HIDDEN void freetext(struct _panic *p);
 HIDDEN void sigpanic(void) __attribute__((noreturn));
 HIDDEN void recovery(struct g *g, struct _defer *d, uintptr_t from) __attribute__((noreturn));
+/* Run the head record d for panic p (drop it if an older panic started
+ * it); 1 if its call recovered p: d is then off the chain, not freed. */
+HIDDEN int panicrun(struct g *g, struct _defer *d, struct _panic *p);
+/* Pop the recovered newest panic and the aborted ones behind it; 1 if a
+ * goexit was among them. */
+HIDDEN int poppanics(struct g *g);
+/* The walk to the owner's caller (recovery, and unwound.c's stop). */
+struct unwind {
+	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
+	int found;
+	int masked;          /* the recovery leaves a signal handler: restore mask */
+	uintptr_t prevcfa, previp; /* the context before the current one */
+	sigset_t mask;
+	struct defer_resume r;
+};
+struct _Unwind_Context;
+/* Note a signal frame the walk passes (its mask is to be restored). */
+HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
+/* Run the owner's records below cfa, from frame out; the innermost of
+ * those frames with a defer_result, or NULL. */
+HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa);
+/* End a recovery: to resume's defer_result, else to r (the owner's
+ * caller), restoring mask if not NULL. */
+HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
+		  const struct defer_resume *r, const sigset_t *mask) __attribute__((noreturn));
+
+/* unwound.c: panics that cross frames with landing pads. */
+/* Whether a frame from gopanic's CFA (from) up to the one holding mark
+ * has a landing pad where it is: the mark's records are then reached by
+ * unwinding. */
+HIDDEN int crossescleanups(uintptr_t from, uintptr_t mark);
+/* Go on with p by unwinding: the frames' landing pads run their cleanups
+ * and (defer_frame being one) their calls, as p's. */
+HIDDEN void unwindpanic(struct g *g, struct _panic *p) __attribute__((noreturn));
+/* Give back a popped panic: its text, and its slot if it unwound. */
+HIDDEN void freepanic(struct _panic *p);
+/* The stack an unwound panic had when it began to unwind, for the
+ * report: the number of pcs, 0 if p did not unwind. */
+HIDDEN int unwoundpcs(const struct _panic *p, void *const **pcs);
 
 #endif
