@@ -96,7 +96,7 @@ const char __defer_faultfmt[] = "%s";
 
 void gopanic(void *value, const char *fmt, ...)
 {
-	struct g *g = getg();
+	struct g *g = __defer_tls.g ? __defer_tls.g : getg();
 	struct _panic p;
 	struct _defer *d;
 	uintptr_t from;
@@ -135,22 +135,6 @@ void gopanic(void *value, const char *fmt, ...)
 	}
 	STAP_PROBE2(libdefer, fatal, &p, g);
 	fatalpanic(g);
-}
-
-int panicrun(struct g *g, struct _defer *d, struct _panic *p)
-{
-	if (d->started) {
-		dropstarted(g, d);
-		return 0;
-	}
-	p->defer = d;
-	rundefer(g, d, p, &p->argp, "panic");
-	p->argp = 0;
-	p->defer = 0;
-	if (p->recovered)
-		return 1;
-	freedefer(g, d);
-	return 0;
 }
 
 /*
@@ -490,7 +474,10 @@ void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
 		__asan_handle_no_return();
 	__defer_inruntime = 0;	/* wherever we jump is the program's code */
 	if (resume) {
-		/* Back to defer_result, which returns its variable. */
+		/* Back to defer_result, which returns its variable.  Every call
+		 * of the owner's frames has run (runowner): the frame exit on
+		 * that return has nothing to do. */
+		resume->armed = 0;
 		resume->resume->rax = 1;
 		__defer_jump(resume->resume);
 	}

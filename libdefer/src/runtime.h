@@ -91,8 +91,23 @@ HIDDEN void freetext(struct _panic *p);
 HIDDEN void sigpanic(void) __attribute__((noreturn));
 HIDDEN void recovery(struct g *g, struct _defer *d, uintptr_t from) __attribute__((noreturn));
 /* Run the head record d for panic p (drop it if an older panic started
- * it); 1 if its call recovered p: d is then off the chain, not freed. */
-HIDDEN int panicrun(struct g *g, struct _defer *d, struct _panic *p);
+ * it); 1 if its call recovered p: d is then off the chain, not freed.
+ * Inline: it is most of a panic's loop. */
+static inline int panicrun(struct g *g, struct _defer *d, struct _panic *p)
+{
+	if (d->started) {
+		dropstarted(g, d);
+		return 0;
+	}
+	p->defer = d;
+	rundefer(g, d, p, &p->argp, "panic");
+	p->argp = 0;
+	p->defer = 0;
+	if (p->recovered)
+		return 1;
+	freedefer(g, d);
+	return 0;
+}
 /* Pop the recovered newest panic and the aborted ones behind it; 1 if a
  * goexit was among them. */
 HIDDEN int poppanics(struct g *g);

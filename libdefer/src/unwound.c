@@ -378,7 +378,8 @@ void freepanic(struct _panic *p)
 {
 	struct slot *s = slotof(p);
 
-	freetext(p);
+	if (p->text != p->msg)
+		freetext(p);
 	if (s)
 		s->inuse = 0;
 }
@@ -462,6 +463,15 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 			.rip = _Unwind_GetIP(ctx), .rsp = sp,
 		};
 		leave(g, m, resume, &r, masked ? &mask : 0);
+	}
+	if (end && s->p.goexit) {
+		/* Every call ran: the thread ends, as defer_goexit's own loop
+		 * ends it.  pthread_exit's unwind passes the frames again, with
+		 * nothing left to run. */
+		g->_panic = s->p.link;
+		s->inuse = 0;
+		__defer_inruntime = 0;
+		pthread_exit(0);
 	}
 	if (end) {
 		STAP_PROBE2(libdefer, fatal, &s->p, g);

@@ -123,6 +123,19 @@ def test_plain_frames_between_run_their_calls_but_no_cleanups(build, cc, tmp_pat
     ]
 
 
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_goexit_runs_the_cleanups_of_the_frames_it_ends_in_order(build, cc, opt):
+    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "goexit")) == [
+        "cleanup exiter after defer_frame",
+        "catch: nothing",
+        "cleanup exiter before defer_frame",
+        "defer thread",
+        "cleanup thread",
+        "joined",
+    ]
+
+
 CXX_ORDER = [
     "~guard inner after defer_frame",
     "defer inner",

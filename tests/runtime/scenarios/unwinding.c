@@ -10,6 +10,8 @@
  *   double    a double-valued defer_result after unwinding
  *   repeat    1000 times, with malloc'd cleanups (no leak under valgrind)
  *   fatal     unrecovered: every cleanup runs, then the report
+ *   goexit    defer_goexit in a thread: the same order, then the thread
+ *             ends (recover() finds nothing)
  *   mixed     (-DWITH_PLAIN, linked with nofexc.c built without
  *             -fexceptions) the panic crosses plain frames between frames
  *             with cleanups
@@ -113,6 +115,27 @@ __attribute__((noinline)) static double withdouble(int i)
 	return -1;
 }
 
+__attribute__((noinline)) static void exiter(void)
+{
+	CLEANUP(c, "exiter before defer_frame");
+	int r = 0;
+	defer_frame;
+	defer(catch_set, &r);
+	CLEANUP(d, "exiter after defer_frame");
+	defer_goexit();
+	(void)c, (void)d;
+}
+
+static void *goexit_thread(void *arg)
+{
+	CLEANUP(c, "thread");
+	defer_frame;
+	defer(note, "thread");
+	exiter();
+	(void)c;
+	return arg;
+}
+
 #ifdef WITH_PLAIN
 void crossplain(void (*f)(void));	/* nofexc.c */
 
@@ -153,6 +176,12 @@ int main(int argc, char **argv)
 		printf("sum %g\n", sum);
 	} else if (!strcmp(mode, "fatal")) {
 		middle();
+	} else if (!strcmp(mode, "goexit")) {
+		pthread_t t;
+
+		pthread_create(&t, 0, goexit_thread, 0);
+		pthread_join(t, 0);
+		printf("joined\n");
 	}
 #ifdef WITH_PLAIN
 	else if (!strcmp(mode, "mixed"))
