@@ -155,3 +155,14 @@ CXX_ORDER = [
 def test_destructors_of_crossed_cplusplus_frames_run_with_the_deferred_calls(build, cxx, std, link):
     exe = build(CXX, cc=cxx, opt="-O2" if link == "static" else "-O1", link=link, std=std)
     assert lines(run(exe)) == CXX_ORDER
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_an_unwinding_recovery_out_of_a_signal_handler_unblocks_the_signal(build, cc):
+    # With -fexceptions the recovering frame's defer_frame is a landing
+    # pad: the panic unwinds through the kernel's signal frame (on the
+    # thread's stack, then on an alternate one) and the mask comes back.
+    out = lines(run(build(SCEN / "signals.c", cc=cc, opt="-O2", extra=EH), "handler_result"))
+    assert "blocked afterwards: 0 0 0" in out
+    assert "blocked afterwards (alternate stack): 0 0 0" in out
+    assert out[-1] == "main: done"
