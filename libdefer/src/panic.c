@@ -411,10 +411,11 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 		return 0;
 	if (from < g->stacklo || from > r->rsp || r->rsp - from > SCANMAX || !(rt = restorer()))
 		return 0;
-	for (w = (const uintptr_t *)from; w < (const uintptr_t *)r->rsp; w++)
-		if (*w == rt)
-			return 0;
-	return r->cfa;
+	scanquiet(1);
+	for (w = (const uintptr_t *)from; w < (const uintptr_t *)r->rsp && *w != rt; w++)
+		;
+	scanquiet(0);
+	return w < (const uintptr_t *)r->rsp ? 0 : r->cfa;
 }
 
 /*
@@ -503,7 +504,8 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from)
 
 	if (p != d->_panic)
 		throw("recovery of a panic that is not the newest");
-	freedefer(g, d);
+	if (d->heap)	/* the mark's own record needs no giving back */
+		freedefer(g, d);
 	/* The panic was raised by a call defer_goexit was running, and a
 	 * recovery would bypass the goexit: as in Go since 1.14 (issue 29226)
 	 * the goexit goes on instead, with the calls that are left, and the

@@ -131,6 +131,32 @@ HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintpt
 HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
 		  const struct defer_resume *r, const sigset_t *mask) __attribute__((noreturn));
 
+/* The stack scans (ownercfa, crossescleanups) read words nobody
+ * initialised, on purpose: under valgrind's memcheck they turn its error
+ * reporting off meanwhile (no-ops elsewhere, and without valgrind's
+ * header).  Memcheck is the tool that answers its own request (-1) for
+ * a word marked defined that is defined already. */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define DEFER_VALGRIND 1
+#endif
+#endif
+#ifdef DEFER_VALGRIND
+extern int __defer_onvalgrind HIDDEN;	/* -1: not asked yet, 1: memcheck */
+HIDDEN void __defer_scanquiet(int begin);
+static inline void scanquiet(int begin)
+{
+	if (__builtin_expect(__defer_onvalgrind, 0))
+		__defer_scanquiet(begin);
+}
+#else
+static inline void scanquiet(int begin)
+{
+	(void)begin;
+}
+#endif
+
 /* unwound.c: panics that cross frames with landing pads. */
 /* Whether a frame from gopanic's CFA (from) up to the one holding mark
  * has a landing pad where it is: the mark's records are then reached by

@@ -77,6 +77,7 @@ struct slot {
 	int inuse;
 	int recovered;		/* in a landing pad: stop at the owner's caller */
 	uintptr_t frame;	/* the recovering frame's mark */
+	uintptr_t at;		/* stack pointer of the frame being unwound */
 	struct defer_mark *resume; /* the owner's innermost frame with defer_result */
 	struct unwind u;	/* signal frames passed */
 	int npcs;
@@ -320,29 +321,41 @@ static const struct known *getknown(void)
  * code without -fexceptions (where glibc's frames are not between) costs
  * a look-up per other object its words point into.
  */
-/* It reads other frames' words, AddressSanitizer's redzones too. */
-__attribute__((no_sanitize_address))
-int crossescleanups(uintptr_t from, uintptr_t mark)
+#ifdef DEFER_VALGRIND
+int __defer_onvalgrind = -1;
+
+void __defer_scanquiet(int begin)
+{
+	if (__defer_onvalgrind < 0) {
+		int defined = 0;
+
+		__defer_onvalgrind = (long)VALGRIND_MAKE_MEM_DEFINED(&defined, sizeof defined) == -1;
+		if (!__defer_onvalgrind)
+			return;
+	}
+	if (begin)
+		VALGRIND_DISABLE_ERROR_REPORTING;
+	else
+		VALGRIND_ENABLE_ERROR_REPORTING;
+}
+#endif
+
+/* Whether a word of [from - 8, end) points into an object with LSDAs.
+ * It reads other frames' words, AddressSanitizer's redzones too. */
+__attribute__((no_sanitize_address, always_inline))
+static inline int wordsinlsda(uintptr_t from, uintptr_t end)
 {
 	const struct known *k = getknown();
-	const struct defer_mark *m = (const struct defer_mark *)mark;
 	struct objrange last = k->obj[0];
-	uintptr_t end = mark;
 	const uintptr_t *w;
 
-	/* A frame's return address is just below its callee's CFA: the
-	 * innermost's (into the panicking function) is gopanic's, below
-	 * from; the owner's callee's is below the owner's stack pointer,
-	 * which defer_result saw (the rest of the owner's frame holds none). */
-	if (m->resumable && m->resume->rsp <= mark && m->resume->rsp > from)
-		end = m->resume->rsp;
 	for (w = (const uintptr_t *)from - 1; w < (const uintptr_t *)end; w++) {
 		uintptr_t v = *w;
 		const struct objrange *r;
 
 		if (v - last.lo < last.hi - last.lo) {
 			if (last.lsda)
-				goto ask;
+				return 1;
 			continue;
 		}
 		if (v < 4096 || v - k->stacklo < k->stackhi - k->stacklo)
@@ -355,12 +368,30 @@ int crossescleanups(uintptr_t from, uintptr_t mark)
 		else if (findobj(v, &last))
 			continue;
 		if (last.lsda)
-			goto ask;
+			return 1;
 	}
 	return 0;
-ask:;
-	struct search s = { from, mark, 0 };
+}
 
+__attribute__((no_sanitize_address))	/* wordsinlsda is in it */
+int crossescleanups(uintptr_t from, uintptr_t mark)
+{
+	const struct defer_mark *m = (const struct defer_mark *)mark;
+	struct search s = { from, mark, 0 };
+	uintptr_t end = mark;
+	int maybe;
+
+	/* A frame's return address is just below its callee's CFA: the
+	 * innermost's (into the panicking function) is gopanic's, below
+	 * from; the owner's callee's is below the owner's stack pointer,
+	 * which defer_result saw (the rest of the owner's frame holds none). */
+	if (m->resumable && m->resume->rsp <= mark && m->resume->rsp > from)
+		end = m->resume->rsp;
+	scanquiet(1);
+	maybe = wordsinlsda(from, end);
+	scanquiet(0);
+	if (!maybe)
+		return 0;
 	_Unwind_Backtrace(findlp, &s);
 	return s.lp;
 }
@@ -385,11 +416,14 @@ void freepanic(struct _panic *p)
 }
 
 /* The panic unwinding the thread now, if it is not recovered. */
-static struct slot *unwinding(const struct g *g)
+/* The panic unwinding the frame of mark m now, if it is not recovered.
+ * A mark below the frame the unwind is at belongs to a frame that a call
+ * the panic runs entered: its exits are ordinary ones. */
+static struct slot *unwinding(const struct g *g, const struct defer_mark *m)
 {
 	struct slot *s = g && g->_panic ? slotof(g->_panic) : 0;
 
-	return s && !s->recovered ? s : 0;
+	return s && !s->recovered && (uintptr_t)m >= s->at ? s : 0;
 }
 
 /* The owner's caller, as ctx has it, continues: the owner returned its
@@ -478,6 +512,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		fatalpanic(g);
 	}
 	sigframe(&s->u, ctx);
+	s->at = sp;
 	__defer_inruntime = 0;
 	return _URC_NO_REASON;
 }
@@ -524,7 +559,7 @@ void unwindpanic(struct g *g, struct _panic *p)
 void __defer_unwound(struct defer_mark *m)
 {
 	struct g *g = __defer_tls.g;
-	struct slot *s = unwinding(g);
+	struct slot *s = unwinding(g, m);
 	struct _defer *d;
 
 	m->armed = 1;

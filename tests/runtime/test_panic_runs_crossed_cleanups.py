@@ -125,6 +125,20 @@ def test_plain_frames_between_run_their_calls_but_no_cleanups(build, cc, tmp_pat
 
 @pytest.mark.parametrize("cc", COMPILERS)
 @pytest.mark.parametrize("opt", OPTS)
+def test_a_panic_recovered_inside_a_call_an_unwinding_panic_runs_leaves_the_first_going(build, cc, opt):
+    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "nested")) == [
+        "catch: second",
+        "cleanup second",
+        "second returned",
+        "catch: nothing",       # run_nested's own exit: not the first panic's call
+        "cleanup first",
+        "catch: first",
+        "outer_nested returned 42",
+    ]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
 def test_goexit_runs_the_cleanups_of_the_frames_it_ends_in_order(build, cc, opt):
     assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "goexit")) == [
         "cleanup exiter after defer_frame",

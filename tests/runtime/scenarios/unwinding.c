@@ -10,6 +10,9 @@
  *   double    a double-valued defer_result after unwinding
  *   repeat    1000 times, with malloc'd cleanups (no leak under valgrind)
  *   fatal     unrecovered: every cleanup runs, then the report
+ *   nested    a call that an unwinding panic runs panics and recovers
+ *             in frames of its own, which then return normally: their
+ *             calls are not the first panic's
  *   goexit    defer_goexit in a thread: the same order, then the thread
  *             ends (recover() finds nothing)
  *   mixed     (-DWITH_PLAIN, linked with nofexc.c built without
@@ -115,6 +118,50 @@ __attribute__((noinline)) static double withdouble(int i)
 	return -1;
 }
 
+static void catch_quiet_print(void)
+{
+	const struct _panic *p = recover();
+	printf("catch: %s\n", p ? p->msg : "nothing");
+}
+
+__attribute__((noinline)) static void second(void)
+{
+	CLEANUP(c, "second");
+	defer_frame;
+	defer_result();
+	defer(catch_quiet_print);
+	panic("second");
+	(void)c;
+}
+
+/* Run by the first panic from outer_nested's landing pad. */
+static void run_nested(void)
+{
+	defer_frame;
+	defer(catch_quiet_print);	/* a normal exit: recovers nothing */
+	second();
+	printf("second returned\n");
+}
+
+__attribute__((noinline)) static void first(void)
+{
+	CLEANUP(c, "first");
+	defer_frame;
+	defer(run_nested);
+	panic("first");
+	(void)c;
+}
+
+__attribute__((noinline)) static int outer_nested(void)
+{
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	defer(catch_set, &r);
+	first();
+	return 0;
+}
+
 __attribute__((noinline)) static void exiter(void)
 {
 	CLEANUP(c, "exiter before defer_frame");
@@ -176,6 +223,8 @@ int main(int argc, char **argv)
 		printf("sum %g\n", sum);
 	} else if (!strcmp(mode, "fatal")) {
 		middle();
+	} else if (!strcmp(mode, "nested")) {
+		printf("outer_nested returned %d\n", outer_nested());
 	} else if (!strcmp(mode, "goexit")) {
 		pthread_t t;
 
