@@ -521,8 +521,13 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from)
 	 * compiler may skip a frame's exit on the path from defer_result: it
 	 * may assume nothing was deferred yet when __defer_setresume
 	 * returns.) */
-	if ((cfa = ownercfa(g, frame, from)))
+	if ((cfa = ownercfa(g, frame, from))) {
+		/* frame is resumable (ownercfa): with nothing of the owner's
+		 * left on the chain (the usual case), it is the one. */
+		if (!g->_defer || g->_defer->sp >= cfa)
+			leave(g, frame, frame, 0, 0);
 		leave(g, frame, runowner(g, frame, cfa), 0, 0);
+	}
 	memset(&u, 0, sizeof u);
 	u.frame = d->sp;
 	_Unwind_Backtrace(findcaller, &u);

@@ -134,8 +134,7 @@ HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resu
 /* The stack scans (ownercfa, crossescleanups) read words nobody
  * initialised, on purpose: under valgrind's memcheck they turn its error
  * reporting off meanwhile (no-ops elsewhere, and without valgrind's
- * header).  Memcheck is the tool that answers its own request (-1) for
- * a word marked defined that is defined already. */
+ * header).  crossescleanups runs first in every panic and asks. */
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
@@ -143,11 +142,12 @@ HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resu
 #endif
 #endif
 #ifdef DEFER_VALGRIND
-extern int __defer_onvalgrind HIDDEN;	/* -1: not asked yet, 1: memcheck */
+/* Per thread, set by the first scan's crossescleanups: 1 under memcheck. */
+extern __thread int __defer_memcheck __attribute__((tls_model("initial-exec"))) HIDDEN;
 HIDDEN void __defer_scanquiet(int begin);
 static inline void scanquiet(int begin)
 {
-	if (__builtin_expect(__defer_onvalgrind, 0))
+	if (__builtin_expect(__defer_memcheck, 0))
 		__defer_scanquiet(begin);
 }
 #else

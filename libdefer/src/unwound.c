@@ -292,6 +292,14 @@ static const struct known *getknown(void)
 	if (k->ready)
 		return k;
 	k->ready = 1;
+#ifdef DEFER_VALGRIND
+	{
+		/* Memcheck is the tool that answers its own request (-1). */
+		int defined = 0;
+
+		__defer_memcheck = (long)VALGRIND_MAKE_MEM_DEFINED(&defined, sizeof defined) == -1;
+	}
+#endif
 	at[0] = getauxval(AT_ENTRY);
 	at[1] = getauxval(AT_BASE);
 	at[2] = (uintptr_t)crossescleanups;
@@ -322,17 +330,10 @@ static const struct known *getknown(void)
  * a look-up per other object its words point into.
  */
 #ifdef DEFER_VALGRIND
-int __defer_onvalgrind = -1;
+__thread int __defer_memcheck;
 
 void __defer_scanquiet(int begin)
 {
-	if (__defer_onvalgrind < 0) {
-		int defined = 0;
-
-		__defer_onvalgrind = (long)VALGRIND_MAKE_MEM_DEFINED(&defined, sizeof defined) == -1;
-		if (!__defer_onvalgrind)
-			return;
-	}
 	if (begin)
 		VALGRIND_DISABLE_ERROR_REPORTING;
 	else
@@ -387,6 +388,7 @@ int crossescleanups(uintptr_t from, uintptr_t mark)
 	 * which defer_result saw (the rest of the owner's frame holds none). */
 	if (m->resumable && m->resume->rsp <= mark && m->resume->rsp > from)
 		end = m->resume->rsp;
+	getknown();	/* and __defer_memcheck */
 	scanquiet(1);
 	maybe = wordsinlsda(from, end);
 	scanquiet(0);
