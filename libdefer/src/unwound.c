@@ -13,10 +13,10 @@
  *
  *  - gopanic runs the records of the frames below the first frame with a
  *    landing pad on top of the stack, as always (crossescleanups decides,
- *    per record, by walking up to its frame and reading each frame's LSDA:
- *    does its call-site table give a landing pad for the frame's pc?  The
- *    answer is kept per thread, keyed by the stack words between gopanic
- *    and the record's frame, in which every return address lies);
+ *    per record: only if a word of the stack between gopanic and the
+ *    record's frame, where every return address of those frames lies,
+ *    points into an object with LSDAs does it walk up to the frame and
+ *    ask each frame's call-site table whether its pc has a landing pad);
  *  - then unwindpanic moves the panic out of gopanic's frame (which the
  *    unwind abandons) into a per-thread slot, marks every armed frame of
  *    the chain (armed 2) and unwinds;
@@ -30,15 +30,14 @@
  *  - a recovery in a landing pad lets it finish (the frame's other
  *    cleanups and calls run once, as on a return), and the unwind stops at
  *    the owner's caller, which continues as if the owner had returned
- *    defer_result's variable.  A recovery of a frame without a pt->landing
+ *    defer_result's variable.  A recovery of a frame without a landing
  *    pad, run by the stop function, ends as recovery() does.
  *
- * An unrecovered panic that unwound reports the stack it had when it
- * started unwinding (kept in the slot), not the one that is left.
+ * An unrecovered panic that unwound reports the stack it had (the frames
+ * the unwind passed, kept in the slot), not the one that is left.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <execinfo.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -81,7 +80,7 @@ struct slot {
 	struct defer_mark *resume; /* the owner's innermost frame with defer_result */
 	struct unwind u;	/* signal frames passed */
 	int npcs;
-	void *pcs[64];		/* the stack when the unwinding began */
+	void *pcs[64];		/* the stack the panic had (the frames the unwind passed) */
 };
 enum { NSLOTS = 4 };
 
@@ -467,6 +466,12 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 
 	(void)version, (void)cls, (void)e;
 	__defer_inruntime = 1;
+	/* The report's stack: the unwind passes every frame, from
+	 * unwindpanic's up, before anything of it runs (a frame whose
+	 * landing pad resumed the unwind comes again: its stack pointer is
+	 * the last one's). */
+	if (!end && s->npcs < 64 && (!s->npcs || sp > s->at))
+		s->pcs[s->npcs++] = (void *)_Unwind_GetIP(ctx);
 	if (s->recovered) {
 		if (end)
 			throw("recover: the stack ended before the recovering frame's caller");
@@ -547,7 +552,6 @@ void unwindpanic(struct g *g, struct _panic *p)
 	if (__defer_fault.p == p)
 		__defer_fault.p = &s->p;
 	g->_panic = &s->p;
-	s->npcs = backtrace(s->pcs, 64);
 	/* Their cleanups run their calls as the panic's (__defer_unwound). */
 	for (d = g->_defer; d; d = d->link)
 		if (((struct defer_mark *)d->sp)->armed == 1)

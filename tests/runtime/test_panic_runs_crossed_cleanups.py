@@ -102,6 +102,7 @@ def test_an_unrecovered_panic_runs_every_cleanup_then_reports_the_panic_sites_st
     assert re.search(r"\ngopanic\(\.\.\.\)\n\t[^\n]*\ninner\(\.\.\.\)\n\t[^\n]*\nmiddle\(\.\.\.\)\n",
                      r.stderr), r.stderr
     assert "_Unwind" not in r.stderr
+    assert r.stderr.count("\ninner(...)") == 1     # once, though its landing pad resumed
 
 
 @pytest.mark.parametrize("cc", COMPILERS)
