@@ -53,12 +53,11 @@ struct objrange {
 	int lsda;
 };
 
-/* The stack (g has only its bottom), and the objects that are never
- * unloaded and that the words of a stack point into most: the
- * executable, the dynamic loader (its data), the one libdefer is in. */
+/* The objects that are never unloaded and that the words of a stack point
+ * into most: the executable, the dynamic loader (its data), the one
+ * libdefer is in. */
 struct known {
 	int ready;
-	uintptr_t stacklo, stackhi;
 	struct objrange obj[3];
 	int nobj;
 };
@@ -284,9 +283,6 @@ static const struct known *getknown(void)
 {
 	struct known *k = &known;
 	uintptr_t at[3];
-	pthread_attr_t a;
-	void *lo;
-	size_t size;
 
 	if (k->ready)
 		return k;
@@ -302,13 +298,6 @@ static const struct known *getknown(void)
 	at[0] = getauxval(AT_ENTRY);
 	at[1] = getauxval(AT_BASE);
 	at[2] = (uintptr_t)crossescleanups;
-	if (!pthread_getattr_np(pthread_self(), &a)) {
-		if (!pthread_attr_getstack(&a, &lo, &size)) {
-			k->stacklo = (uintptr_t)lo;
-			k->stackhi = (uintptr_t)lo + size;
-		}
-		pthread_attr_destroy(&a);
-	}
 	for (int i = 0; i < 3; i++) {
 		int dup = 0;
 
@@ -348,6 +337,13 @@ static inline int wordsinlsda(uintptr_t from, uintptr_t end)
 	const struct known *k = getknown();
 	struct objrange last = k->obj[0];
 	const uintptr_t *w;
+	/* Words pointing into this thread's stack are not code: from its
+	 * bottom (g.c took it when the thread's g was made) to somewhat above
+	 * the frames scanned.  Not pthread_getattr_np here: for the main
+	 * thread it reads /proc/self/maps through malloc, and a panic takes
+	 * nothing from malloc (panic.c). */
+	const struct g *g = __defer_tls.g;
+	uintptr_t stacklo = g && g->stacklo ? g->stacklo : from, stackhi = end + (1 << 16);
 
 	for (w = (const uintptr_t *)from - 1; w < (const uintptr_t *)end; w++) {
 		uintptr_t v = *w;
@@ -358,7 +354,7 @@ static inline int wordsinlsda(uintptr_t from, uintptr_t end)
 				return 1;
 			continue;
 		}
-		if (v < 4096 || v - k->stacklo < k->stackhi - k->stacklo)
+		if (v < 4096 || v - stacklo < stackhi - stacklo)
 			continue;
 		for (r = k->obj; r < k->obj + k->nobj; r++)
 			if (v - r->lo < r->hi - r->lo)
