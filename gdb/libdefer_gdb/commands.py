@@ -10,7 +10,7 @@ one readable line; a damaged thread does not stop the others.
 
 import gdb
 
-from . import errors, escape, formatting, frames, layout, snapshot
+from . import errors, escape, formatting, frames, layout, snapshot, values
 
 
 class Usage(gdb.GdbError):
@@ -421,6 +421,8 @@ def list_thread_panics(snap, t, out):
         else:
             out("  panic %d: %s%s  [%s]" % (p.index, escape.quoted(p.msg),
                                              formatting.panic_value_text(p.arg), p.state()))
+        if p.arg:
+            out("           value = %s" % escape.printable(values.value_text(p, chain)))
         if not p.goexit:
             out("           raised in %s" % formatting.format_site(p.pc))
         if p.defer:

@@ -54,7 +54,7 @@
 
 #include <stdint.h>
 
-#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume in the table */
+#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume in the table, _panic.vtype */
 #define DEFER_DEBUG_MAGIC 0x5245464544444c00ull /* "\0LDDEFER" little-endian */
 
 #define DEFER_MAXARGS 6
@@ -130,6 +130,10 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	FIELD(x_, struct _panic *, link, , link, Q)                                 \
 	/* the user's value (panic_value), or NULL */                          \
 	FIELD(x_, void *, arg, , arg, Q)                                            \
+	/* panic_value's site object: a static of arg's static type at the     \
+	 * panic site (defer.h's __DEFER_VTYPE), whose debug information gives \
+	 * readers that type; NULL for panic() */                              \
+	FIELD(x_, const void *, vtype, , vtype, Q)                                  \
 	/* stack address where the running deferred call was entered:          \
 	 * recover() succeeds only in that frame */                            \
 	FIELD(x_, uintptr_t, argp, , argp, Q)                                       \

@@ -94,7 +94,7 @@ static int format(char msg[DEFER_PANIC_MSG], const char *fmt, va_list ap)
  * faulting instruction. */
 const char __defer_faultfmt[] = "%s";
 
-void gopanic(void *value, const char *fmt, ...)
+void gopanic(void *value, const void *vtype, const char *fmt, ...)
 {
 	struct g *g = __defer_tls.g ? __defer_tls.g : getg();
 	struct _panic p;
@@ -115,6 +115,7 @@ void gopanic(void *value, const char *fmt, ...)
 	va_end(again);
 	va_end(ap);
 	p.arg = value;
+	p.vtype = vtype;
 	p.pc = (uintptr_t)__builtin_return_address(0);
 	if (fmt == __defer_faultfmt) {
 		p.pc = __defer_fault.pc + 1;	/* read as a return address, pc - 1 */
@@ -144,7 +145,7 @@ void gopanic(void *value, const char *fmt, ...)
  */
 void sigpanic(void)
 {
-	gopanic(0, __defer_faultfmt, faultmsg(&__defer_fault));
+	gopanic(0, 0, __defer_faultfmt, faultmsg(&__defer_fault));
 	throw("recovery returned into sigpanic");
 }
 
