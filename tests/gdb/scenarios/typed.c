@@ -4,10 +4,13 @@
  *   typed     a struct pointer's panic, recovered by main's caller frame
  *   repanic   the same value re-raised by defer_repanic
  *   int       an int pointer's panic
- *   fatal     the struct pointer's panic, unrecovered */
+ *   fatal     the struct pointer's panic, unrecovered
+ *   hold      the struct pointer's panic, its deferred call printing
+ *             "ready" and waiting (for a reader attaching to the pid) */
 #include <defer.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 struct kv_error {
 	int code;
@@ -18,6 +21,13 @@ static struct kv_error locked = { 423, "locked" };
 static int answer = 42;
 
 static void release(void) { }
+
+static void hold(void)
+{
+	printf("ready\n");
+	fflush(stdout);
+	pause();
+}
 
 static void swallow(void)
 {
@@ -62,6 +72,12 @@ static void repanic(void)
 	compact(&locked);
 }
 static void counted(void) { count(&answer); }
+static void held(void)
+{
+	defer_frame;
+	defer(hold);
+	compact(&locked);
+}
 
 int main(int argc, char **argv)
 {
@@ -74,5 +90,7 @@ int main(int argc, char **argv)
 		guarded(counted);
 	else if (!strcmp(mode, "fatal"))
 		typed();
+	else if (!strcmp(mode, "hold"))
+		held();
 	return 0;
 }
