@@ -113,7 +113,7 @@ def valid(r, name, status=0):
 
 def test_the_schema_tables_parse_into_every_documented_object():
     assert set(SCHEMA) == {"layout", "probe", "records", "sites", "site", "dump", "target",
-                           "runtime", "thread", "defer", "arg", "panic", "where"}
+                           "runtime", "thread", "defer", "arg", "panic", "field", "where"}
     assert SCHEMA["dump"]["schema"] == ("int", True)
     assert SCHEMA["layout"]["dwarf"] == ("object records", False)
 
@@ -165,6 +165,17 @@ def test_dump_of_a_fatal_panic_chain_matches_the_schema():
     assert sum(len(t["panics"]) for t in dump["threads"]) == 2
 
 
+def test_dump_full_of_a_typed_panic_value_matches_the_schema():
+    """panic_value's type and, with --full, its fields."""
+    from conftest import compile_program
+    exe = compile_program(ROOT / "tests" / "gdb" / "scenarios" / "typed.c")
+    OUT.mkdir(parents=True, exist_ok=True)
+    core = core_at(exe, ["fatal"], "fatalpanic", OUT / "schema-typed.core")
+    dump = valid(inspect("dump", "--json", "--full", "--core", core, exe), "dump")
+    p = dump["threads"][0]["panics"][0]
+    assert p["value_type"] == "struct kv_error *" and len(p["fields"]) == 2, p
+
+
 def test_dump_of_a_corrupt_chain_matches_the_schema():
     """A record whose link points to itself: exit 9, the thread's warning
     and corrupt set."""
@@ -201,4 +212,5 @@ def test_every_documented_object_is_exercised_by_real_output():
     test_layout_and_sites_of_a_program_match_the_schema("static")
     test_dump_of_a_core_and_of_a_live_pid_match_the_schema("static")
     test_dump_of_a_fatal_panic_chain_matches_the_schema()
+    test_dump_full_of_a_typed_panic_value_matches_the_schema()
     assert SEEN == set(SCHEMA)
