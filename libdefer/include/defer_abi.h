@@ -130,10 +130,6 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	FIELD(x_, struct _panic *, link, , link, Q)                                 \
 	/* the user's value (panic_value), or NULL */                          \
 	FIELD(x_, void *, arg, , arg, Q)                                            \
-	/* panic_value's site object: a static of arg's static type at the     \
-	 * panic site (defer.h's __DEFER_VTYPE), whose debug information gives \
-	 * readers that type; NULL for panic() */                              \
-	FIELD(x_, const void *, vtype, , vtype, Q)                                  \
 	/* stack address where the running deferred call was entered:          \
 	 * recover() succeeds only in that frame */                            \
 	FIELD(x_, uintptr_t, argp, , argp, Q)                                       \
@@ -155,7 +151,12 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	 * panic is recovered).  If that mapping failed, text is msg, cut,     \
 	 * ending in " [... N more bytes not shown]". */                       \
 	FIELD(x_, const char *, text, , text, Q)                                    \
-	FIELD(x_, uint64_t, textlen, , textlen, Q)
+	FIELD(x_, uint64_t, textlen, , textlen, Q)                                  \
+	/* panic_value's site object: a static of arg's static type at the     \
+	 * panic site (defer.h's __DEFER_TYPED), whose debug information gives \
+	 * readers that type; NULL for panic().  Last: the table only grows    \
+	 * (every version-2 entry keeps its place). */                         \
+	FIELD(x_, const void *, vtype, , vtype, Q)
 
 /* struct g: a thread's record, what gdb or a core reader needs to find its
  * chains without thread-local storage.  defer.S reads _defer and pool
