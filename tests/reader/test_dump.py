@@ -124,7 +124,6 @@ def test_real_crash_core(outdir, tmp_path):
 def test_core_with_stripped_runtime_uses_offsets_table(outdir, tmp_path):
     """libdefer.so stripped of its debug info: the walk runs from
     _defer_debug_offsets alone and gives the same result."""
-    import shutil
     import subprocess
     lib = tmp_path / "lib"
     lib.mkdir()
