@@ -282,7 +282,7 @@ static void site(struct dr_target *t, uint64_t pc)
 		printf("%#lx", (unsigned long)pc);
 }
 
-/* The record's state in gdb's words (records.py Defer.state); d->panic is
+/* The record's state in gdb's words (snapshot.py Defer.state); d->panic is
  * already 0 unless started (docs/abi.md V9). */
 static const char *state(const struct dr_g *g, const struct dr_defer *d, char *buf, size_t n)
 {

@@ -7,7 +7,6 @@ read from its table), sites (static, shared), dump (a core, a live pid,
 a fatal panic chain, a corrupt chain).  A key missing, undocumented or of
 another type fails; so does a documented object no output exercised."""
 import re
-import shutil
 import subprocess
 
 import pytest
