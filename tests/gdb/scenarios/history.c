@@ -20,6 +20,8 @@ static pthread_barrier_t ready, done;
 
 __attribute__((noinline)) void checkpoint(void) { __asm__ volatile(""); }
 
+static void noop(void) {}
+
 static void catcher(void)
 {
 	recover();
@@ -55,7 +57,9 @@ int main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 3, workers = argc > 2 ? atoi(argv[2]) : 0;
 	const char *then = argc > 3 ? argv[3] : "";
 	pthread_t t[16];
+	defer_frame;
 
+	defer(noop);	/* main has a g even if it recovers nothing */
 	pthread_barrier_init(&ready, 0, (unsigned)workers + 1);
 	pthread_barrier_init(&done, 0, (unsigned)workers + 1);
 	for (long k = 1; k <= workers && k <= 16; k++)
