@@ -20,7 +20,7 @@ static const char *badring(const struct dr_g *g, char *why, size_t n)
 	else if (g->recovered && !g->histcap)
 		dr_setf(why, n, "%llu recovered panics but no ring", (unsigned long long)g->recovered);
 	else if (g->histcap && (!g->hist || (g->hist & 7) || g->hist >= 1ull << 47))
-		dr_setf(why, n, "ring at wild pointer %#llx", (unsigned long long)g->hist);
+		dr_setf(why, n, "ring at wild pointer 0x%llx", (unsigned long long)g->hist);
 	else
 		return NULL;
 	return why;
@@ -72,7 +72,7 @@ int dr_history(struct dr_target *t, const struct dr_layout *l, const struct dr_g
 		return DR_ENOMEM;
 	}
 	if (dr_read(t, g->hist, ring, ringlen) != ringlen) {
-		dr_setf(why, whylen, "panic history unreadable (cannot read %zu bytes at %#llx)", ringlen,
+		dr_setf(why, whylen, "panic history unreadable (cannot read %zu bytes at 0x%llx)", ringlen,
 			(unsigned long long)g->hist);
 		free(ring);
 		return 0;
@@ -83,7 +83,7 @@ int dr_history(struct dr_target *t, const struct dr_layout *l, const struct dr_g
 		struct dr_recovered *h = &(*out)[*n];
 
 		if (badrecord(l, rec, seq, reason, sizeof reason)) {
-			dr_setf(why, whylen, "panic history: record %llu at %#llx: %s",
+			dr_setf(why, whylen, "panic history: record %llu at 0x%llx: %s",
 				(unsigned long long)seq, (unsigned long long)(g->hist + at), reason);
 			break;
 		}

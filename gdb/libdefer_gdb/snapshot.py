@@ -462,10 +462,11 @@ class Snapshot:
         if why is not None:
             out.error = "corrupted panic history: %s" % why
             return out
+        size = g.histcap * rec.size
         try:        # the whole ring at once: one read over gdbserver
-            ring = self.mem.read(g.hist, g.histcap * rec.size)
-        except Fault as e:
-            out.error = "panic history unreadable (%s)" % e
+            ring = self.mem.read(g.hist, size)
+        except Fault:
+            out.error = "panic history unreadable (cannot read %d bytes at %#x)" % (size, g.hist)
             return out
         for k in range(min(g.recovered, g.histcap)):
             seq = g.recovered - k

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """validity.py - what makes a record, a pointer or a count impossible.
 
-The rules the walks in snapshot.py apply, numbered V1-V10 in docs/abi.md
+The rules the walks in snapshot.py apply, numbered V1-V12 in docs/abi.md
 ("Validity rules"), which defer-inspect's walk.c applies the same way
 (tests/reader/test_readers_agree.py holds both to it): the hard caps on
 chain lengths (V5), what a sane record pointer is (V4), and why a decoded
