@@ -183,10 +183,15 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	PRIVATE(x_, struct _defer *, pool, )                                          \
 	PRIVATE(x_, void *, chunks, )                                                 \
 	PRIVATE(x_, uintptr_t, stacklo, )                                             \
-	PRIVATE(x_, void *, altstack, )                                               \
-	/* The history ring: histcap records (allocated with the g), and how   \
-	 * many panics the thread recovered; the newest is hist[(recovered-1)  \
-	 * % histcap].  Written only by a recovery (history.c). */             \
+	PRIVATE(x_, void *, altstack, )
+
+/* The rest of struct g: its panic history, published in a block of its
+ * own at the table's end (the table only grows: the g block keeps the
+ * place it had in version 2).  The ring: histcap records (allocated with
+ * the g), and how many panics the thread recovered; the newest is
+ * hist[(recovered - 1) % histcap].  Written only by a recovery
+ * (history.c). */
+#define DEFER_G_HISTORY_FIELDS(FIELD, PRIVATE, BITS, x_)                                    \
 	FIELD(x_, struct defer_recovered *, hist, , hist, Q)                        \
 	FIELD(x_, uint64_t, recovered, , recovered, Q)                              \
 	FIELD(x_, uint32_t, histcap, , histcap, I)                                  \
@@ -266,7 +271,7 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	FIELD(x_, char, msg, [DEFER_HISTORY_MSG], msg, s)
 
 /* Every record, in the offsets table's order: its block name in the table,
- * its C type, its list.  Must match struct defer_debug_offsets' users: all
+ * its C type, its list (struct g has two: ghist is its history).  Must match struct defer_debug_offsets' users: all
  * of them expand this. */
 #define DEFER_RECORDS(X)                                                      \
 	X(g, struct g, DEFER_G_FIELDS)                                         \
@@ -274,6 +279,7 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	X(mark, struct defer_mark, DEFER_MARK_FIELDS)                          \
 	X(p, struct _panic, DEFER_PANIC_FIELDS)                                \
 	X(resume, struct defer_resume, DEFER_RESUME_FIELDS)                    \
+	X(ghist, struct g, DEFER_G_HISTORY_FIELDS)                              \
 	X(hist, struct defer_recovered, DEFER_HISTORY_FIELDS)
 
 /* The table's header, before the blocks: X(type, name, code).  allgs is the
@@ -295,7 +301,7 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 
 struct _defer { DEFER_DECLARE(DEFER_DEFER_FIELDS) };
 struct _panic { DEFER_DECLARE(DEFER_PANIC_FIELDS) };
-struct g { DEFER_DECLARE(DEFER_G_FIELDS) };
+struct g { DEFER_DECLARE(DEFER_G_FIELDS) DEFER_DECLARE(DEFER_G_HISTORY_FIELDS) };
 struct defer_resume { DEFER_DECLARE(DEFER_RESUME_FIELDS) };
 struct defer_mark { DEFER_DECLARE(DEFER_MARK_FIELDS) };
 struct defer_recovered { DEFER_DECLARE(DEFER_HISTORY_FIELDS) };
