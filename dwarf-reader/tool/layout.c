@@ -12,7 +12,7 @@
 #define NAMES(block, S, list) static const char *const block##_names[] = { "size" list(NAME_F, NAME_H, NAME_B, S) };
 DEFER_RECORDS(NAMES)
 
-struct rec { const char *name; const char *const *fields; int n; const uint32_t *v; };
+struct rec { const char *name, *block; const char *const *fields; int n; const uint32_t *v; };
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 #define REC(block, S, list) + 1
@@ -25,8 +25,18 @@ static void recs(const struct dr_layout *l, struct rec r[NREC])
 
 #define FILL(block, S, list)                                                  \
 	_Static_assert(sizeof l->block == 4 * N(block##_names), #block);      \
-	r[i++] = (struct rec){ #S + sizeof "struct" /* the tag */, block##_names, N(block##_names), &l->block.size };
+	r[i++] = (struct rec){ #S + sizeof "struct" /* the tag */, #block, block##_names, N(block##_names), &l->block.size };
 	DEFER_RECORDS(FILL)
+}
+
+/* A record's name: its C tag, or for a struct's second block (g's
+ * history, ghist) the block's name, so that JSON keys stay unique. */
+static const char *recname(const struct rec *r, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (!strcmp(r[j].name, r[i].name))
+			return r[i].block;
+	return r[i].name;
 }
 
 /* The runtime's probes.  In a static program the open-coded defer()
@@ -154,7 +164,10 @@ static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 		printf("  (and %d open-coded defer() sites: defer-inspect sites)\n", ps.sites);
 	recs(&rt->lay, r);
 	for (i = 0; i < NREC; i++) {
-		printf("\nstruct %-10s size %u\n", r[i].name, r[i].v[0]);
+		if (recname(r, i) != r[i].name)
+			printf("\nstruct %-10s (%s)\n", r[i].name, r[i].block);
+		else
+			printf("\nstruct %-10s size %u\n", r[i].name, r[i].v[0]);
 		for (j = 1; j < r[i].n; j++)
 			printf("  %-10s %4u\n", r[i].fields[j], r[i].v[j]);
 	}
@@ -168,7 +181,7 @@ static void layoutjson(const char *key, const struct dr_layout *l)
 	recs(l, r);
 	printf(", \"%s\": {\"allgs\": %lu", key, (unsigned long)l->allgs);
 	for (i = 0; i < NREC; i++) {
-		printf(", \"%s\": {", r[i].name);
+		printf(", \"%s\": {", recname(r, i));
 		for (j = 0; j < r[i].n; j++)
 			printf("%s\"%s\": %u", j ? ", " : "", r[i].fields[j], r[i].v[j]);
 		printf("}");

@@ -488,7 +488,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		if (!panicrun(g, d, &s->p))
 			continue;
 		freedefer(g, d);
-		if (poppanics(g))
+		if (poppanics(g, d))
 			goexit1(g);
 		if (end)
 			throw("recover: the stack ended before the recovering frame's caller");
@@ -579,7 +579,7 @@ void __defer_unwound(struct defer_mark *m)
 		if (!panicrun(g, d, &s->p))
 			continue;
 		freedefer(g, d);
-		if (poppanics(g))
+		if (poppanics(g, d))
 			goexit1(g);
 		s->inuse = 1;	/* until the unwind stops (land) */
 		s->recovered = 1;
