@@ -337,22 +337,22 @@ static int showfields;                    /* --full */
  */
 struct vinfo { const char *why; struct dr_vartype vt; };
 
-static void valuetype(struct dr_target *t, const struct dr_panic *p, struct vinfo *v)
+static void valuetype(struct dr_target *t, uint64_t vtype, uint64_t pc, struct vinfo *v)
 {
-	struct dr_image *im = p->vtype ? dr_image_at(t, p->vtype) : NULL;
+	struct dr_image *im = vtype ? dr_image_at(t, vtype) : NULL;
 	struct dr_elf *e = im ? dr_image_elf(im) : NULL;
 	/* The panic's pc (a return address), link-time, if the object's
 	 * image holds it too (a repanic's may not): its unit is searched first. */
-	uint64_t hint = im && dr_image_at(t, p->pc - 1) == im ? p->pc - 1 - im->bias : 0;
+	uint64_t hint = im && dr_image_at(t, pc - 1) == im ? pc - 1 - im->bias : 0;
 	const char *file;
 	unsigned line;
 
 	v->why = NULL;
-	if (!p->vtype)
+	if (!vtype)
 		v->why = "not recorded";
 	else if (!e || (hint ? dr_line(e, hint, &file, &line) != 0 : !dr_has_dwarf(e)))
 		v->why = "no debug info";
-	else if (dr_var_type_at(e, p->vtype - im->bias, hint, &v->vt) != 0)
+	else if (dr_var_type_at(e, vtype - im->bias, hint, &v->vt) != 0)
 		v->why = "site not found";
 }
 
@@ -377,7 +377,7 @@ static void textvalue(struct dr_target *t, const struct dr_panic *p)
 	char buf[200];
 	int k;
 
-	valuetype(t, p, &v);
+	valuetype(t, p->vtype, p->pc, &v);
 	if (v.why) {
 		printf("           value = (untyped: %s) %#lx\n", v.why, (unsigned long)p->arg);
 		return;
@@ -400,7 +400,7 @@ static void jsonvalue(struct dr_target *t, const struct dr_panic *p)
 	char buf[200];
 	int k;
 
-	valuetype(t, p, &v);
+	valuetype(t, p->vtype, p->pc, &v);
 	printf(", \"value_type\": ");
 	if (v.why) {
 		printf("null, \"untyped\": \"%s\"", v.why);
@@ -509,7 +509,18 @@ static void texthistory(struct dr_target *t, const struct dr_g *g)
 			printf(" value=%#lx", (unsigned long)h->arg);
 		printf("  [");
 		monotonic(h->time);
-		printf("]\n           raised in ");
+		printf("]\n");
+		if (h->arg) {
+			/* Only the type: what the value pointed to may be gone. */
+			struct vinfo v;
+
+			valuetype(t, h->type, h->pc, &v);
+			if (v.why)
+				printf("           value type: (untyped: %s)\n", v.why);
+			else
+				printf("           value type: %s\n", v.vt.type.name);
+		}
+		printf("           raised in ");
 		site(t, h->pc);
 		printf("\n           recovered by ");
 		where(t, h->fn, 0, &fw);

@@ -465,6 +465,10 @@ def list_thread_history(snap, t, out):
         out("  recovered %d: %s%s%s  [t=%d.%06ds]" % (
             h.seq, escape.quoted(h.msg), " [cut: %d bytes in all]" % h.textlen if h.cut else "",
             formatting.panic_value_text(h.arg), h.time // 10**9, h.time % 10**9 // 1000))
+        if h.arg:
+            # Only the type: what the value pointed to may be gone by now.
+            t, why = values.site_type(h.type, [h.pc])
+            out("           value type: %s" % (t if t is not None else "(untyped: %s)" % why))
         out("           raised in %s" % formatting.format_site(h.pc))
         out("           recovered by %s (deferred by %s)" % (
             Symbols.function_name(h.fn), formatting.format_site(h.site)))

@@ -39,22 +39,29 @@ def _site_type(vtype, pc):
     return None
 
 
-def panic_type(p, chain):
-    """(gdb.Type, None) for panic p of chain (snapshot.Panic objects), or
-    (None, why): 'no value', 'not recorded' (panic() or a fault), 'no debug
-    info', 'site not found'."""
-    if not p.arg:
-        return None, "no value"
-    if not p.vtype:
+def site_type(vtype, pcs):
+    """(gdb.Type, None) for the site object at vtype, looked for around the
+    return addresses pcs in turn, or (None, why): 'not recorded' (no object:
+    panic() or a fault), 'no debug info', 'site not found'."""
+    if not vtype:
         return None, "not recorded"
-    older = [q.pc for q in chain if q.index > p.index and q.vtype == p.vtype]
     seen_debug = False
-    for pc in [p.pc] + older:
-        t = _site_type(p.vtype, pc)
+    for pc in pcs:
+        t = _site_type(vtype, pc)
         if t:
             return t, None
         seen_debug = seen_debug or t is None
     return None, "site not found" if seen_debug else "no debug info"
+
+
+def panic_type(p, chain):
+    """site_type for panic p of chain (snapshot.Panic objects): its own
+    site, then those of older panics with the same object (a repanic's);
+    (None, 'no value') without a value."""
+    if not p.arg:
+        return None, "no value"
+    older = [q.pc for q in chain if q.index > p.index and q.vtype == p.vtype]
+    return site_type(p.vtype, [p.pc] + older)
 
 
 def typed_value(p, chain):

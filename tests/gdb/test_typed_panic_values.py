@@ -105,3 +105,9 @@ def test_a_panic_without_value_has_no_value_line():
     out = gdb("catch panic", "run", "info panics", exe=compile_program(src, name="plain"))
     assert 'panic 1: "plain 1"  [running]' in out, out
     assert "value =" not in out, out
+
+
+def test_history_of_recovered_panics_names_the_values_type():
+    out = gdb("break exit", "run", "info panics -history", exe=typed_prog(), args=["typed"])
+    assert re.search(r'recovered 1: "compact: locked" value=0x[0-9a-f]+ <locked>.*\n'
+                     r'\s+value type: struct kv_error \*\n\s+raised in compact', out), out
