@@ -24,6 +24,14 @@ MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 PYTHON := /usr/bin/python3
 B := build
+# LIBC=musl: the runtime (static and shared), libdefer.pc, the examples and
+# the test programs for musl-gcc, in build/musl (libdefer/build.mk, "musl").
+ifeq ($(LIBC),musl)
+B := build/musl
+CC := musl-gcc
+else ifneq ($(LIBC),)
+$(error LIBC=$(LIBC): the supported C libraries are the system's glibc (no LIBC) and musl (LIBC=musl))
+endif
 
 # Debug info names sources relative to the tree (as Debian's reproducible
 # builds do), so no installed file carries this checkout's path.
