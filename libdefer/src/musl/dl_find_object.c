@@ -73,7 +73,10 @@ static int match(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-/* 0 and *result filled if pc is in a loaded object, else -1 (glibc's contract). */
+/* 0 and *result filled if pc is in a loaded object, else -1 (glibc's
+ * contract).  Exported from libdefer.so too: a musl-dynamic program that
+ * calls the unwinder itself links its own libgcc_eh.a, which needs it. */
+__attribute__((visibility("default")))
 int _dl_find_object(void *pc, struct dl_find_object *result)
 {
 	struct query q = { (uintptr_t)pc, result };
