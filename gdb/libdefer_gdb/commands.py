@@ -242,24 +242,25 @@ def _print_defers(out, defers, by_addr, full, owner=None, frame=None):
     n = shown = 0
     batch = out.lines if isinstance(out, _Output) else None
     emit = batch.append if batch is not None else out
-    last_sp = level = key = call_key = None
+    last_sp = level = pc = panic = started = fn = kind = nargs = None
     for d in defers:
         # d: addr link fn pc sp panic nargs started heap kind iregs fregs index
         n += 1
         if d[4] != last_sp:
             last_sp = d[4]
             level = owner(last_sp) if owner is not None else None
+            pc = None                   # the owner changed: remake the tail
         if frame is not None and level != frame:
             continue
         shown += 1
-        if (d[3], level, d[7], d[5]) != key:
-            key = (d[3], level, d[7], d[5])
+        if d[3] != pc or d[5] != panic or d[7] != started:
+            pc, panic, started = d[3], d[5], d[7]
             where = "frame #%d" % level if level is not None else \
                 "frame unknown (not on the stack)"
             tail = "  [%s]\n           deferred by %s, %s" % (
-                d.state(by_addr), formatting.format_site(d.pc), where)
-        if (d[2], d[6], d[9]) != call_key:
-            call_key = (d[2], d[6], d[9])
+                d.state(by_addr), formatting.format_site(pc), where)
+        if d[2] != fn or d[9] != kind or d[6] != nargs:
+            fn, kind, nargs = d[2], d[9], d[6]
             render = formatting.call_renderer(d)
         call = render(d[10], d[11])
         if not call.isprintable():

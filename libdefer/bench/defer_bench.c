@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <defer.h>
+#include "clock.h"
 
 /* Count allocations: every malloc in the process comes through here. */
 extern void *__libc_malloc(size_t);
@@ -98,25 +99,7 @@ __attribute__((noinline)) static void with_recover_point(void)
 	thrower();
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 #define ROUNDS 31
-static double median(double *t, int n)
-{
-	qsort(t, n, sizeof t[0], cmp);
-	return t[n / 2];
-}
 
 /* ns per call of f over n calls */
 static double once(void (*f)(void *), long n)

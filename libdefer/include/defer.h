@@ -50,10 +50,11 @@
  * whose callees hold no objects with destructors.
  *
  * DEBUGGING.  The records are meant to be read: gdb's `info defers`, `catch
- * defer`, `catch panic`; defer-inspect on a core.  A frame's first defer()
- * whose arguments already have the parameters' types is open-coded and
- * does not call deferproc: break on the SDT probe libdefer:defer (what
- * `catch defer` does) rather than on deferproc to see every defer.
+ * defer`, `catch panic`; defer-inspect on a core.  A defer() whose
+ * arguments already have the parameters' types is open-coded (while the
+ * thread's record pool has records) and does not call deferproc: break on
+ * the SDT probe libdefer:defer (what `catch defer` does) rather than on
+ * deferproc to see every defer.
  *
  * PANIC.  panic("fmt", ...) starts a panic with a formatted message;
  * panic_value(ptr, "fmt", ...) also carries a pointer (an error object).
@@ -314,6 +315,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 
 #define defer_frame                                                          \
 	__DEFER_SHADOW(struct defer_mark __defer_fr __attribute__((cleanup(__defer_frame_exit)))) \
+	__DEFER_SHADOW(unsigned char __defer_on __attribute__((unused)) = 0) \
 	__defer_fr.armed = 0;                                                 \
 	__defer_fr.resumable = 0;                                             \
 	(void)__DEFER_PIN(0)
@@ -363,6 +365,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 	do {                                                                  \
 		__defer_frame_exit(&__defer_fr);                              \
 		__defer_fr.armed = 0;                                         \
+		__defer_on = 0;                                               \
 		return *__DEFER_PCAST(volatile __typeof__(var) *, &(var));    \
 	} while (0)
 
@@ -574,9 +577,9 @@ struct __defer_no_match;
 #define __DEFER_STORE(x, nreal, i)                                            \
 	do {                                                                  \
 		if (__DEFER_IS_REAL(x))                                       \
-			__defer_fr.rec.fregs[(nreal)] = __DEFER_FBITS(x);     \
+			__defer_r->fregs[(nreal)] = __DEFER_FBITS(x);         \
 		else                                                          \
-			__defer_fr.rec.iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)__DEFER_V(x); \
+			__defer_r->iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)__DEFER_V(x); \
 	} while (0)
 
 #elif __cplusplus >= 201703L
@@ -708,7 +711,7 @@ put(struct _defer &r, int nreal, int i, T x)
 	static_assert(__DEFER_FN(f)::params, "defer: in C++, the parameters must be scalars passed by value");
 #define __DEFER_EXACT(n, f, ...)                                              \
 	(__DEFER_FN(f)::template exact<__DEFER_PARAMS(n, __DEFER_CXX_T, __VA_ARGS__)>())
-#define __DEFER_STORE(x, nreal, i) ::__defer_cxx::put(__defer_fr.rec, (nreal), (i), (x))
+#define __DEFER_STORE(x, nreal, i) ::__defer_cxx::put(*__defer_r, (nreal), (i), (x))
 
 #else
 /* Older C++ may include the header for recover(), panic() and the records. */
@@ -783,34 +786,77 @@ put(struct _defer &r, int nreal, int i, T x)
 #define __DEFER_COUNTER_POP
 #endif
 /*
- * What deferproc does for a frame's first call, in the same order: armed,
- * the record (pc: an address inside this defer, as a return address would
- * be), then a release store that publishes it, so that neither the
- * compiler nor a debugger that stops here sees a half-written record on the
- * chain.  The function is evaluated before the arguments, as on the
- * deferproc path.
+ * What deferproc does, in the same order: for a frame's first call armed
+ * and the mark's own record, for a later one a record from the pool; the
+ * record (pc: an address inside this defer, as a return address would be),
+ * then the store that publishes it, so that neither the compiler nor a
+ * debugger that stops here sees a half-written record on the chain.  The
+ * function is evaluated before the arguments, as on the deferproc path;
+ * an empty pool, or no g yet, leaves it to deferproc.  The pool record is
+ * taken as deferproc takes it (see .Lpool in defer.S): the asm that stores
+ * the new pool head also "changes" the record's pointer, so that no store
+ * into the record can be done before the record is ours.
+ *
+ * __defer_on, a local of the frame that no call can change, says that a
+ * defer() of this frame has run (so the mark's record is taken): the
+ * compiler knows it after every defer(), and drops this whole path, the
+ * load of g included, from every later one of a straight-line sequence.
+ * armed is still tested where __defer_on is 0, since only armed is right
+ * after a longjmp back into the frame (__defer_on is 1 only while armed is:
+ * both go back to 0 only together, in defer_return).  The publishing store is an asm whose
+ * inputs are the mark (every store to it is done first) and no memory
+ * clobber, not __atomic_store_n, whose compiler barrier made gcc forget
+ * that armed is 1 and test it again at the frame's exit.  x86 keeps a
+ * thread's stores in order, so a debugger or a signal handler that stops
+ * the thread sees the record before the head.
  */
 #ifndef DEFER_NO_OPEN_CODE
 #define __DEFER_OPEN(n, __f, ...) __DEFER_OPEN_(__COUNTER__, n, __f, __VA_ARGS__)
 #define __DEFER_OPEN_(site, n, __f, ...)                                      \
 	if (__DEFER_EXACT(n, __f, __VA_ARGS__)) {                             \
-		struct g *__defer_g = __defer_tls.g;                          \
-		if (__builtin_expect(__defer_g && !__defer_fr.armed, 1)) {     \
-			uint64_t __defer_pc, __defer_desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
-			__defer_fr.rec.fn = __DEFER_PCAST(void (*)(void), __f); \
+		struct g *__defer_g;                                          \
+		struct _defer *__defer_r;                                     \
+		uint64_t __defer_desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
+		if (!__defer_on && !__defer_fr.armed &&                       \
+		    __builtin_expect((__defer_g = __defer_tls.g) != __DEFER_NULL, 1)) { \
+			__defer_r = &__defer_fr.rec;                          \
+			__defer_r->fn = __DEFER_PCAST(void (*)(void), __f);   \
 			__defer_fr.armed = 1;                                 \
-			__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)               \
-			__builtin_memcpy(__DEFER_PCAST(char *, &__defer_fr.rec) + \
-					 __builtin_offsetof(struct _defer, nargs), \
-					 &__defer_desc, 8);                   \
-			__asm__ volatile("leaq 0(%%rip), %0 # defer site " #site : "=r"(__defer_pc)); \
-			__defer_fr.rec.pc = __defer_pc;                       \
-			__defer_fr.rec.sp = __DEFER_PCAST(uintptr_t, &__defer_fr); \
-			__defer_fr.rec.link = __defer_g->_defer;              \
-			__atomic_store_n(&__defer_g->_defer, &__defer_fr.rec, __ATOMIC_RELEASE); \
-			__DEFER_PROBE(site, &__defer_fr.rec);                 \
+			__DEFER_FILL(site, n, __defer_desc, __VA_ARGS__)      \
+			__asm__ volatile("movq %1, %0" : "=m"(__defer_g->_defer) \
+					 : "r"(__defer_r), "m"(__defer_fr));  \
+			__DEFER_PROBE(site, __defer_r);                       \
+			__defer_on = 1;                                       \
 			break;                                                \
 		}                                                             \
+		if (__builtin_expect(__defer_on || __defer_fr.armed, 1) &&    \
+		    __builtin_expect((__defer_r = (__defer_g = __defer_tls.g)->pool) != __DEFER_NULL, 1)) { \
+			/* A later call: a record from the pool (see deferproc's .Lpool). */ \
+			__asm__ volatile("movq %2, %0" : "=m"(__defer_g->pool), "+r"(__defer_r) \
+					 : "r"(__defer_r->link));             \
+			__defer_r->fn = __DEFER_PCAST(void (*)(void), __f);   \
+			__DEFER_FILL(site, n, __defer_desc | __DEFER_ICAST(uint64_t, DEFER_FLAG_HEAP) << 56, \
+				     __VA_ARGS__)                             \
+			__asm__ volatile("movq %1, %0" : "=m"(__defer_g->_defer) \
+					 : "r"(__defer_r), "m"(*__defer_r));  \
+			__DEFER_PROBE(site, __defer_r);                       \
+			__defer_on = 1;                                       \
+			break;                                                \
+		}                                                             \
+	}
+/* The record __defer_r, but fn and the link's store: the arguments, the
+ * descriptor (nargs, kinds, flags), pc (an address inside this defer, as
+ * a return address would be), sp and link. */
+#define __DEFER_FILL(site, n, desc, ...)                                      \
+	{                                                                     \
+		uint64_t __defer_pc, __defer_dsc = (desc);                    \
+		__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)                       \
+		__builtin_memcpy(__DEFER_PCAST(char *, __defer_r) +           \
+				 __builtin_offsetof(struct _defer, nargs), &__defer_dsc, 8); \
+		__asm__ volatile("leaq 0(%%rip), %0 # defer site " #site : "=r"(__defer_pc)); \
+		__defer_r->pc = __defer_pc;                                   \
+		__defer_r->sp = __DEFER_PCAST(uintptr_t, &__defer_fr);        \
+		__defer_r->link = __defer_g->_defer;                          \
 	}
 #else
 #define __DEFER_OPEN(n, __f, ...)
@@ -834,6 +880,16 @@ put(struct _defer &r, int nreal, int i, T x)
 		__defer_fr.fn = __DEFER_PCAST(void (*)(void), __f);           \
 		__defer_fr.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__);  \
 		__DEFER_ENTER(__DEFER_PCAST(__typeof__(&*(__f)), __DEFER_PROC)(__VA_ARGS__)); \
+		__DEFER_ARMED();                                              \
+	} while (0)
+/* deferproc always leaves the frame armed: saying so lets the compiler
+ * call deferreturn at the exit without testing armed again, where every
+ * path to it has deferred. */
+#define __DEFER_ARMED()                                                      \
+	do {                                                                  \
+		if (!__defer_fr.armed)                                        \
+			__builtin_unreachable();                              \
+		__defer_on = 1;                                               \
 	} while (0)
 
 /* Every variadic macro gets at least one (maybe empty) argument for its
