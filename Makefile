@@ -31,6 +31,10 @@ B := build
 ifeq ($(LIBC),musl)
 B := build/musl
 CC := musl-gcc
+# Its libraries would replace the system's glibc ones under the same names.
+ifneq ($(filter install uninstall deb test,$(MAKECMDGOALS)),)
+$(error LIBC=musl builds into build/musl only: make $(filter install uninstall deb test,$(MAKECMDGOALS)) is for the glibc build (make test runs the musl tests too))
+endif
 else ifneq ($(LIBC),)
 $(error LIBC=$(LIBC): the supported C libraries are the system's glibc (no LIBC) and musl (LIBC=musl))
 endif

@@ -80,6 +80,11 @@ def test_make_libc_musl_runs_the_deps_step_then_builds_into_build_musl_with_musl
     assert re.search(r"ar rcs build/musl/libdefer\.a ", out), out
 
 
+def test_make_libc_musl_install_is_refused_rather_than_replacing_the_glibc_libraries():
+    rc, out = make_n("LIBC=musl", "install", "DESTDIR=/nonexistent")
+    assert rc != 0 and "build/musl only" in out, out
+
+
 def test_an_unknown_libc_is_an_error_naming_the_supported_ones():
     rc, out = make_n("LIBC=uclibc")
     assert rc != 0 and "LIBC=musl" in out, out
