@@ -59,6 +59,35 @@ int main(void)
 }
 """
 
+FAULT = r"""
+#include <stdio.h>
+#include <defer.h>
+
+volatile int *volatile nowhere;
+
+static void catch(void)
+{
+	const struct _panic *p = recover();
+	printf("recovered: %s\n", p ? p->msg : "nothing");
+}
+
+__attribute__((noinline)) static int load(void)
+{
+	defer_frame;
+	defer(catch);
+	return *nowhere;
+}
+
+int main(void)
+{
+	defer_panic_on_fault(1);
+	load();
+	load();
+	printf("main: done\n");
+	return 0;
+}
+"""
+
 
 def test_a_deferred_fclose_of_musls_incomplete_file_runs_during_a_recovered_panic(tmp_path):
     exe = compile_program(FCLOSE, name="musl_fclose", libc="musl")
@@ -78,3 +107,14 @@ def test_a_static_musl_programs_report_names_its_frames_with_file_and_line():
                      + r"panic\(\.\.\.\)\n\t\S+ \+0x[0-9a-f]+\n" + frame % ("inner", line)
                      + frame % ("outer", r"\d+") + frame % ("main", r"\d+") + r"\Z",
                      r.stderr), r.stderr
+
+
+def test_a_fault_in_the_programs_own_code_recovers_under_musl():
+    """Only the program's frames and the signal frame lie between the fault
+    and the recovering frame (musl's libc, without unwind tables, is not
+    crossed)."""
+    exe = compile_program(FAULT, opt="-O2", name="musl_fault", libc="musl")
+    r = run(exe)
+    assert r.returncode == 0, r.stderr
+    nil = "runtime error: invalid memory address or nil pointer dereference"
+    assert r.stdout == "recovered: %s\nrecovered: %s\nmain: done\n" % (nil, nil)
