@@ -113,6 +113,7 @@ test-release: all
 
 bench: all
 	@sh scripts/bench
+	@echo; sh scripts/panic_bench
 
 install: all install-files
 

@@ -46,8 +46,8 @@
  * header for recover(), panic() and the records only.  A C++ exception
  * that leaves a defer_frame runs the frame's calls (its cleanup runs during
  * unwinding, as in C built with -fexceptions); a panic that crosses C++
- * frames skips their destructors, as longjmp would, so recover in a frame
- * whose callees hold no objects with destructors.
+ * frames runs their destructors (see CLEANUPS); a catch (...) it crosses
+ * must rethrow it.
  *
  * DEBUGGING.  The records are meant to be read: gdb's `info defers`, `catch
  * defer`, `catch panic`; defer-inspect on a core.  A defer() whose
@@ -103,10 +103,18 @@
  * (Go's `defer func() { err = f.Close() }()`).
  *
  * The rest of that function is skipped, like the rest of any frame the panic
- * went through; `__attribute__((cleanup))` variables in those frames do not
- * run (as with longjmp, also with -fexceptions): use defer.  Nor do the
- * recovering function's own cleanup variables declared after its
- * defer_result (the return there is before their scope).
+ * went through.
+ *
+ * CLEANUPS.  In code built with landing pads (-fexceptions in C, always in
+ * C++) a panic unwinds the frames it crosses, as thread cancellation does:
+ * their `__attribute__((cleanup))` variables, _Defer blocks, destructors
+ * and pthread_cleanup_push handlers run innermost first, and a
+ * defer_frame's calls run where its own cleanup stands (after what was
+ * declared after it, before what was declared before it); the recovering
+ * function returns defer_result's variable (at most 8 bytes) after its own
+ * cleanups ran, once each.  Code without landing pads drops those cleanups
+ * as longjmp does (use defer there), and a recovering function's cleanup
+ * variables declared after its defer_result do not run.
  *
  * panic() is deliberately not noreturn (see gopanic below); a function
  * that owns a defer_frame must be able to return, so do not end all of its
@@ -255,13 +263,20 @@ int defer_panic_on_fault(int on);
  * recover(). */
 const struct _panic *(recover)(void);
 
+/* A frame's exit while a panic unwinds it (armed 2): its calls run as
+ * the panic's, where the landing pad calls the frame's cleanup. */
+void __defer_unwound(struct defer_mark *frame);
 
 #pragma GCC visibility pop
 
 static inline void __defer_frame_exit(struct defer_mark *f)
 {
-	if (f->armed)
-		deferreturn(f);
+	if (f->armed) {
+		if (__builtin_expect(f->armed == 1, 1))
+			deferreturn(f);
+		else
+			__defer_unwound(f);
+	}
 }
 
 /*
@@ -330,11 +345,17 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * `, ##__VA_ARGS__`, which strict ISO modes do not honour.
  */
 #define defer_result(...)                                                     \
+	__DEFER_SHADOW(struct defer_resume __defer_rs)                        \
+	__DEFER_CAT(__DEFER_VAR_, __DEFER_EMPTY(__VA_ARGS__))(__VA_ARGS__);   \
 	__DEFER_RESUME_POINT return __DEFER_CAT(__DEFER_RESULT_, __DEFER_EMPTY(__VA_ARGS__))(__VA_ARGS__)
 #define __DEFER_RESULT_1(...)
 #define __DEFER_RESULT_0(var) *__DEFER_PCAST(volatile __typeof__(var) *, &(var))
+#define __DEFER_VAR_1(...) __defer_rs.var = __DEFER_NULL
+#define __DEFER_VAR_0(v)                                                      \
+	(__defer_rs.var = &(v),                                               \
+	 __defer_rs.varinfo = sizeof(v) | (__DEFER_IS_REAL(v) ? 0x100u : 0u))
 #define __DEFER_RESUME_POINT                                                 \
-	__DEFER_SHADOW(struct defer_resume __defer_rs)                        \
+	__defer_rs.cfa = __DEFER_PCAST(uintptr_t, __builtin_dwarf_cfa());     \
 	__defer_fr.resume = &__defer_rs;                                      \
 	__defer_fr.resumable = 1;                                             \
 	if (__builtin_expect(__defer_setresume(&__defer_rs), 0))

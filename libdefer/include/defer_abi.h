@@ -180,7 +180,8 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 /* struct defer_resume: the registers __defer_setresume saves, where a
  * recovery resumes a frame that used defer_result (rsp: the stack pointer
  * after the return, rip: the return address; rax and xmm0: the value
- * __defer_jump makes it return).  defer.S saves and loads it
+ * __defer_jump makes it return; cfa, var and varinfo are the runtime's
+ * own).  defer.S saves and loads it
  * (asm_offsets.h's R_*); panic.c's recovery fills one by member when it
  * unwinds to a frame without defer_result. */
 #define DEFER_RESUME_FIELDS(FIELD, PRIVATE, BITS, x_)                                       \
@@ -193,7 +194,16 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	FIELD(x_, uint64_t, rsp, , rsp, Q)                                          \
 	FIELD(x_, uint64_t, rip, , rip, Q)                                          \
 	FIELD(x_, uint64_t, rax, , rax, Q)                                          \
-	FIELD(x_, uint64_t, xmm0, , xmm0, Q)
+	FIELD(x_, uint64_t, xmm0, , xmm0, Q)                                        \
+	/* The owner's CFA (__builtin_dwarf_cfa), stored by defer_result: it   \
+	 * separates the owner's frames' records from its callers' without an  \
+	 * unwind (panic.c, recovery). */                                      \
+	PRIVATE(x_, uint64_t, cfa, )                                                  \
+	/* defer_result's variable (NULL for defer_result()) and its size,     \
+	 * plus 0x100 if it is floating: what the owner returns when a panic   \
+	 * that unwound its frame (its cleanups ran) is recovered (unwound.c). */ \
+	PRIVATE(x_, const void *, var, )                                              \
+	PRIVATE(x_, uint64_t, varinfo, )
 
 /* struct defer_mark: the frame marker a defer_frame declares.  `sp` in
  * struct _defer is its address.  It carries one record of its own so that

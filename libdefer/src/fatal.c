@@ -444,17 +444,31 @@ static void printothers(struct report *r, int system, int keepstopped)
 }
 
 /* The dying thread's report after the panic lines: its stack from the
- * caller of its caller (fatalpanic, throw), and with "all" everything else. */
+ * caller of its caller (fatalpanic, throw), or the stack the dying panic p
+ * had if it unwound; with "all" everything else. */
 __attribute__((noinline))
-static void traceback(struct report *r, const struct g *g, int level, int system)
+static void traceback(struct report *r, const struct g *g, const struct _panic *p, int level,
+		      int system)
 {
 	static struct stack mine;
 	char name[17] = { 0 };
+	void *const *pcs;
+	int n = p ? unwoundpcs(p, &pcs) : 0;
 
 	prctl(PR_GET_NAME, name);
 	rprintf(r, "\nthread %d \"%s\" [running]:\n", (int)gettid(), name);
-	/* From the caller of our caller (fatalpanic, throw): gopanic. */
-	ownstack(&mine, (uintptr_t)__builtin_return_address(0));
+	if (n > 1) {
+		/* A panic that unwound (it crossed cleanups) has lost its
+		 * stack: the one it had, from the frame above unwindpanic's,
+		 * is the report's.  Only the pcs were kept (unwound.c), so no
+		 * frame is matched to a record by its CFA. */
+		mine.n = mine.more = 0;
+		for (int i = 1; i < n && mine.n < MAXFRAMES; i++)
+			mine.f[mine.n++] = (struct frame){ (uintptr_t)pcs[i], 0, 0 };
+	} else {
+		/* From the caller of our caller (fatalpanic, throw): gopanic. */
+		ownstack(&mine, (uintptr_t)__builtin_return_address(0));
+	}
 	printstack(r, &mine, g, system);
 	if (level >= TB_ALL) {
 		printpending(r, g);
@@ -535,7 +549,7 @@ void fatalpanic(struct g *g)
 	if (faultline(p, sigline, sizeof sigline))
 		rputs(&r, sigline);
 	if (level > TB_NONE)
-		traceback(&r, g, level, level >= TB_SYSTEM);
+		traceback(&r, g, p, level, level >= TB_SYSTEM);
 	rflush(&r);
 	die();
 }
@@ -556,7 +570,7 @@ void throw(const char *why, ...)
 	rvprintf(&r, why, ap);
 	va_end(ap);
 	rputs(&r, "\n");
-	traceback(&r, __defer_tls.g, level > TB_SINGLE ? level : TB_SINGLE, 1);
+	traceback(&r, __defer_tls.g, 0, level > TB_SINGLE ? level : TB_SINGLE, 1);
 	rflush(&r);
 	symbolize_fini();
 	signal(SIGABRT, SIG_DFL);
