@@ -54,6 +54,12 @@ MUSL_NO_LIBC_UNWIND = ("musl's libc is built without unwind tables: a panic from
                        "raised inside a libc call cannot unwind through it")
 
 
+# Why a panic cannot cross a musl-dynamic program's landing pads when it
+# links libdefer.so (docs/runtime.md, "musl").
+MUSL_TWO_UNWINDERS = ("no shared libgcc unwinder for musl: the program and libdefer.so each "
+                      "link their own, which cannot share an unwind")
+
+
 def musl_link(link):
     """musl-gcc's link flags for build/musl's runtime, from its libdefer.pc
     (so the tests check what pkg-config gives users)."""

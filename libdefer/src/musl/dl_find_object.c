@@ -12,29 +12,14 @@
  * -Wl,--eh-frame-hdr) dlfo_eh_frame is NULL and the unwinder finds no
  * frames, as it would with glibc.  libdefer/build.mk links it with
  * -Wl,--undefined=_dl_find_object: libgcc_eh comes after libdefer.a on
- * the link line, too late to pull this member in by itself.
+ * the link line, too late to pull this member in by itself.  The runtime
+ * asks it too (unwound.c: which object holds a stack word).
  */
 #define _GNU_SOURCE
 #include <link.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#ifndef __x86_64__
-#error "dl_find_object.c: the layout below is glibc's for x86-64 (no dlfo_eh_dbase)"
-#endif
-
-/* Must match glibc's struct dl_find_object on x86-64 (<dlfcn.h>,
- * DLFO_STRUCT_HAS_EH_DBASE 0, DLFO_STRUCT_HAS_EH_COUNT 0): libgcc_eh.a
- * was compiled against it. */
-struct dl_find_object {
-	unsigned long long dlfo_flags;
-	void *dlfo_map_start;
-	void *dlfo_map_end;
-	void *dlfo_link_map;
-	void *dlfo_eh_frame;
-	unsigned long long reserved[7];
-};
-_Static_assert(sizeof(struct dl_find_object) == 96, "glibc's x86-64 size");
+#include "dl_find_object.h"
 
 struct query {
 	uintptr_t pc;
