@@ -95,7 +95,8 @@ demo: deps
 # built()).  The tests of make itself (install, dist, deb) are the
 # exception: docs/hacking.md, "How a test is built".
 TEST_FUZZ_SECONDS ?= 60
-TEST_PREREQS := all examples $(B)/defer-inspect-asan
+TEST_PREREQS := all examples $(B)/defer-inspect-asan \
+	$(addprefix $(B)/bench/,shapes shapes-deferproc shapes-go)
 test: test-deps
 	@$(MAKE) --no-print-directory $(TEST_PREREQS)
 	@$(MAKE) --no-print-directory LIBC=musl

@@ -167,8 +167,9 @@
  *
  * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception through C
  * code built without -fexceptions) across a defer_frame skips its calls;
- * the next frame exit that notices the stale records reports it and
- * aborts.  Recovery unwinds with the frames' unwind tables (.eh_frame, the
+ * the exit of a deferring frame around the setjmp or the catch notices
+ * the stale records, reports them and aborts (docs/runtime.md, "Limits").
+ * Recovery unwinds with the frames' unwind tables (.eh_frame, the
  * default for gcc and clang on x86-64), which also let recover() tell the
  * deferred function from a helper it tail-calls.
  * Signal handlers may defer; a handler's defer allocates nothing while the

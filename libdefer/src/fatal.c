@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <unwind.h>
 #include <sys/prctl.h>
@@ -476,6 +477,44 @@ static void traceback(struct report *r, const struct g *g, const struct _panic *
 	}
 }
 
+/* The thread's history (history.c): how many panics it recovered before
+ * this one, and with "all" the ones its ring still holds, newest first. */
+static void printhistory(struct report *r, const struct g *g, int list)
+{
+	uint64_t n = g ? g->recovered : 0, now;
+	struct timespec ts;
+	struct symbol s;
+
+	if (!n)
+		return;
+	rprintf(r, "\nthis thread recovered %lu panic%s before%s\n", (unsigned long)n,
+		n == 1 ? "" : "s", list ? ", newest first:" : "");
+	if (!list || !g->hist || !g->histcap)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	for (uint64_t seq = n; seq > 0 && seq + g->histcap > n; seq--) {
+		const struct defer_recovered *h = &g->hist[(seq - 1) % g->histcap];
+		uint64_t us;
+
+		if (h->seq != seq)
+			break;
+		us = (now - h->time) / 1000;
+
+		/* Integers only: glibc's %f may allocate. */
+		rprintf(r, "recovered panic %lu, %lu.%06lus ago: %s%s\n", (unsigned long)seq,
+			(unsigned long)(us / 1000000), (unsigned long)(us % 1000000), h->msg,
+			h->textlen >= sizeof h->msg ? " [...]" : "");
+		symbolize(h->pc - 1, &s);
+		rprintf(r, "\traised in %s(...)\n", s.name[0] ? s.name : "?");
+		where(r, &s, h->pc - 1);
+		symbolize((uintptr_t)h->fn, &s);
+		rprintf(r, "\trecovered by %s, ", s.name[0] ? s.name : "?");
+		deferredby(r, h->site);
+		rputs(r, "\n");
+	}
+}
+
 static int crash(void)
 {
 	return tblevel() == TB_CRASH;
@@ -550,6 +589,7 @@ void fatalpanic(struct g *g)
 		rputs(&r, sigline);
 	if (level > TB_NONE)
 		traceback(&r, g, p, level, level >= TB_SYSTEM);
+	printhistory(&r, g, level >= TB_ALL);
 	rflush(&r);
 	die();
 }

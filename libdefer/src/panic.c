@@ -450,11 +450,14 @@ struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa
 }
 
 /* Pop the recovered panic and the aborted ones behind it; 1 if one of
- * those was a goexit (see recovery). */
-int poppanics(struct g *g)
+ * those was a goexit (see recovery).  d made the recovery: every path
+ * that ends a panic by recovering it comes here, so the history is
+ * written here. */
+int poppanics(struct g *g, const struct _defer *d)
 {
 	int goexit = 0;
 
+	remember(g, g->_panic, d);
 	freepanic(g->_panic);
 	g->_panic = g->_panic->link;
 	while (g->_panic && g->_panic->aborted) {
@@ -514,7 +517,7 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from)
 	 * the goexit goes on instead, with the calls that are left, and the
 	 * thread still ends.  So defer_goexit never returns, whatever its
 	 * calls do.  Their frames are all above us: nothing is unwound. */
-	if (poppanics(g))
+	if (poppanics(g, d))
 		goexit1(g);
 	/* Where the owner of the recovering frame returns to, before anything
 	 * runs: its CFA separates its frames' records from its callers'.

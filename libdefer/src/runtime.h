@@ -165,9 +165,11 @@ static inline int panicrun(struct g *g, struct _defer *d, struct _panic *p)
 	freedefer(g, d);
 	return 0;
 }
-/* Pop the recovered newest panic and the aborted ones behind it; 1 if a
- * goexit was among them. */
-HIDDEN int poppanics(struct g *g);
+/* Pop the recovered newest panic, which d's call recovered, and the
+ * aborted ones behind it; 1 if a goexit was among them. */
+HIDDEN int poppanics(struct g *g, const struct _defer *d);
+/* history.c: note in g's history that d's call recovered p. */
+HIDDEN void remember(struct g *g, const struct _panic *p, const struct _defer *d);
 /* The walk to the owner's caller (recovery, and unwound.c's stop). */
 struct unwind {
 	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */

@@ -312,14 +312,6 @@ static const struct known *getknown(void)
 	return k;
 }
 
-/*
- * Every return address of the frames from gopanic's CFA (from) up to the
- * one holding mark is a word of the stack between them.  Only if one of
- * those words points into an object that has LSDAs at all can one of the
- * frames have a landing pad, and the unwinder is asked then: a panic in
- * code without -fexceptions (where glibc's frames are not between) costs
- * a look-up per other object its words point into.
- */
 #ifdef DEFER_VALGRIND
 __thread int __defer_memcheck;
 
@@ -372,6 +364,14 @@ static inline int wordsinlsda(uintptr_t from, uintptr_t end)
 	return 0;
 }
 
+/*
+ * Every return address of the frames from gopanic's CFA (from) up to the
+ * one holding mark is a word of the stack between them.  Only if one of
+ * those words points into an object that has LSDAs at all can one of the
+ * frames have a landing pad, and the unwinder is asked then: a panic in
+ * code without -fexceptions (where glibc's frames are not between) costs
+ * a look-up per other object its words point into.
+ */
 __attribute__((no_sanitize_address))	/* wordsinlsda is in it */
 int crossescleanups(uintptr_t from, uintptr_t mark)
 {
@@ -491,7 +491,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		if (!panicrun(g, d, &s->p))
 			continue;
 		freedefer(g, d);
-		if (poppanics(g))
+		if (poppanics(g, d))
 			goexit1(g);
 		if (end)
 			throw("recover: the stack ended before the recovering frame's caller");
@@ -582,7 +582,7 @@ void __defer_unwound(struct defer_mark *m)
 		if (!panicrun(g, d, &s->p))
 			continue;
 		freedefer(g, d);
-		if (poppanics(g))
+		if (poppanics(g, d))
 			goexit1(g);
 		s->inuse = 1;	/* until the unwind stops (land) */
 		s->recovered = 1;

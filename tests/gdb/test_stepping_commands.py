@@ -27,7 +27,7 @@ def at_panic_line(*cmds, opt="-O0"):
 def test_step_at_scope_exit_steps_over_the_runtime_and_its_calls(opt):
     # With the extension, defer.S (which has line information) is skipped:
     # step steps over deferreturn, calls and all, to the caller.
-    out = at_scope_exit(*["step"] * 5, opt=opt)
+    out = at_scope_exit(*["step"] * 8, opt=opt)
     assert "defer.S" not in out, out
     assert not any(d in out for d in DEFERRED), out
     assert re.search(r"^main \(", out, re.M), out

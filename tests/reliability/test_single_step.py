@@ -4,7 +4,6 @@ records caught half-written mid-deferproc or mid-way through an open-coded
 defer, half-unlinked mid-deferreturn, a panic half-pushed mid-gopanic."""
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

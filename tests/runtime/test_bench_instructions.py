@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, built
 
 BENCH = ROOT / "libdefer" / "bench"
 spec = importlib.util.spec_from_file_location("instructions", BENCH / "instructions.py")
@@ -20,14 +20,14 @@ SHAPES = ["one", "eight", "loop100", "six", "variadic", "recover_point", "recove
           "recover_unwind10"]
 
 
-def built(name):
-    subprocess.run(["make", "-s", "build/bench/" + name], cwd=ROOT, check=True)
-    return str(BUILD / "bench" / name)
+def bench(name):
+    """A program of make bench, which make test builds first (TEST_PREREQS)."""
+    return str(built(BUILD / "bench" / name))
 
 
 @pytest.mark.parametrize("prog", ["shapes", "shapes-deferproc"])
 def test_every_shape_and_its_direct_twin_runs(prog):
-    exe = built(prog)
+    exe = bench(prog)
     for shape in SHAPES + [s + ".direct" for s in SHAPES[:6]]:
         subprocess.run([exe, "ir", shape, "3"], check=True)
     assert subprocess.run([exe, "ir", "no-such-shape", "3"]).returncode == 2
@@ -35,7 +35,7 @@ def test_every_shape_and_its_direct_twin_runs(prog):
 
 @pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind is not installed")
 def test_counts_are_per_operation_of_the_shape_alone():
-    exe = built("shapes")
+    exe = bench("shapes")
     direct = instructions.ir(exe, "one.direct", "run", 50)
     deferred = instructions.ir(exe, "one", "run", 50)
     # whole instructions per operation, the same at another N, and a
@@ -47,7 +47,7 @@ def test_counts_are_per_operation_of_the_shape_alone():
 
 @pytest.mark.skipif(not shutil.which("go"), reason="go is not installed")
 def test_the_go_shapes_build_and_run():
-    exe = built("shapes-go")
+    exe = bench("shapes-go")
     for shape in SHAPES[:5] + ["recover_point", "recover_unwind10"]:
         subprocess.run([exe, "ir", shape, "3"], check=True)
     assert int(subprocess.run([exe, "size"], capture_output=True, text=True,
