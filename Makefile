@@ -3,6 +3,8 @@
 #
 #   make            build the runtime, the reader and the gdb extension
 #                   (never installs anything: the packages must be there)
+#   make LIBC=musl  deps, then the runtime, libdefer.pc and the examples for
+#                   musl-gcc in build/musl
 #   make deps       the missing Debian packages the build needs (apt-get)
 #   make test-deps  deps, and what the tests fetch: the gdb 16 and gdb 10
 #                   chroots, the npm test clients (each done once)
@@ -24,6 +26,18 @@ MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 PYTHON := /usr/bin/python3
 B := build
+# LIBC=musl: the runtime (static and shared), libdefer.pc, the examples and
+# the test programs for musl-gcc, in build/musl (libdefer/build.mk, "musl").
+ifeq ($(LIBC),musl)
+B := build/musl
+CC := musl-gcc
+# Its libraries would replace the system's glibc ones under the same names.
+ifneq ($(filter install uninstall deb test,$(MAKECMDGOALS)),)
+$(error LIBC=musl builds into build/musl only: make $(filter install uninstall deb test,$(MAKECMDGOALS)) is for the glibc build (make test runs the musl tests too))
+endif
+else ifneq ($(LIBC),)
+$(error LIBC=$(LIBC): the supported C libraries are the system's glibc (no LIBC) and musl (LIBC=musl))
+endif
 
 # Debug info names sources relative to the tree (as Debian's reproducible
 # builds do), so no installed file carries this checkout's path.
@@ -70,7 +84,9 @@ demo: deps
 	@sh scripts/demo
 
 # Every test (runtime, sanitizer and stress builds, gdb extension, reader,
-# portability matrix), then a bounded fuzz run of the reader.
+# portability matrix), the runtime's again against musl (`make LIBC=musl`,
+# DEFER_TEST_LIBC=musl: tests/conftest.py), then a bounded fuzz run of the
+# reader.
 # The gdb tests run twice: with this machine's gdb (13 on Debian 12) and
 # with Debian 13's gdb 16 from a chroot (scripts/gdb-chroot, cached outside
 # the clone); Debian 11's gdb 10 checks the version gate.
@@ -83,7 +99,9 @@ TEST_PREREQS := all examples $(B)/defer-inspect-asan \
 	$(addprefix $(B)/bench/,shapes shapes-deferproc shapes-go)
 test: test-deps
 	@$(MAKE) --no-print-directory $(TEST_PREREQS)
+	@$(MAKE) --no-print-directory LIBC=musl
 	$(PYTHON) -m pytest -q tests
+	DEFER_TEST_LIBC=musl $(PYTHON) -m pytest -q tests/runtime
 	LIBDEFER_GDB_DIR=$(CURDIR)/gdb $(PYTHON) -m pytest -q examples
 	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \
 		--ignore=tests/gdb/test_install.py

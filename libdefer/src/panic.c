@@ -371,7 +371,8 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 /*
  * The address glibc's sigaction makes every handler return to (its
  * __restore_rt, the kernel's signal frame's return address), learnt from
- * the handler the runtime or the program has for SIGSEGV; 0 if unknown.
+ * the handler the runtime or the program has for SIGSEGV; 0 if unknown
+ * (musl: the unwind then finds the signal frame, sigframe).
  */
 static uintptr_t restorer(void)
 {
@@ -381,6 +382,8 @@ static uintptr_t restorer(void)
 
 	if (v)
 		return v;
+	/* musl's sigaction does not report sa_restorer: it stays 0. */
+	memset(&sa, 0, sizeof sa);
 	if (sigaction(SIGSEGV, 0, &sa) || !sa.sa_restorer)
 		return 0;
 	v = (uintptr_t)sa.sa_restorer;
