@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					char buf[64];
 					if (im)
 						dr_sym_at(im->elf, st.gs[i].defers[j].fn - im->bias, NULL);
-					dr_read(t, st.gs[i].defers[j].args[0], buf, sizeof buf);
+					dr_read(t, st.gs[i].defers[j].iregs[0], buf, sizeof buf);
 				}
 			dr_state_free(&st);
 		}

@@ -284,7 +284,7 @@ int dr_runtime_find(struct dr_elf *e, struct dr_runtime *rt, char *err, size_t e
 struct dr_defer {
 	uint64_t addr, fn, pc, sp, panic;
 	uint8_t nargs, kind[DEFER_MAXARGS], started, heap;
-	uint64_t args[DEFER_MAXARGS];	/* argument i, in its class's register */
+	uint64_t iregs[DEFER_MAXARGS], fregs[DEFER_MAXARGS];
 };
 struct dr_panic {
 	uint64_t addr, arg, argp, pc, defer;

@@ -160,7 +160,8 @@ static void unpack(const struct dr_layout *l, const uint8_t *rec, uint64_t a, st
 	/* V9: _panic is meaningful only once the call started; a record built
 	 * into a mark may hold stack bytes there. */
 	d->panic = d->started ? u64(rec, l->d.panic) : 0;
-	memcpy(d->args, rec + l->d.args, sizeof d->args);
+	memcpy(d->iregs, rec + l->d.iregs, sizeof d->iregs);
+	memcpy(d->fregs, rec + l->d.fregs, sizeof d->fregs);
 }
 
 int dr_read_defer(struct dr_target *t, const struct dr_layout *l, uint64_t a, struct dr_defer *d)

@@ -116,15 +116,14 @@ static enum dr_class kindclass(uint8_t k)
 }
 
 /*
- * Argument i is args[i].  Named parameters take their type from the
- * function's DWARF (the call converted the arguments to them); the rest,
- * and every argument of a function without DWARF, from the kind bytes the
- * defer site wrote, a variadic function's extra ones with the default
- * promotions.
+ * Named parameters take their register class from the function's DWARF
+ * (the call converted the arguments to them); the rest, and every argument
+ * of a function without DWARF, from the kind bytes the defer site wrote,
+ * a variadic function's extra ones with the default promotions.
  */
 static int decode(struct dr_target *t, const struct dr_defer *d, const struct dr_func *f, struct arg *a)
 {
-	int i;
+	int i, ni = 0, nf = 0;
 
 	for (i = 0; i < d->nargs; i++) {
 		enum dr_class cls;
@@ -155,7 +154,13 @@ static int decode(struct dr_target *t, const struct dr_defer *d, const struct dr
 					size = 4;
 			}
 		}
-		raw = d->args[i];
+		if (cls == DR_CLASS_FLOAT) {
+			raw = nf < 6 ? d->fregs[nf] : 0;
+			nf++;
+		} else {
+			raw = ni < 6 ? d->iregs[ni] : 0;
+			ni++;
+		}
 		value(t, cls, size ? size : 8, charp, raw, a[i].value, sizeof a[i].value);
 	}
 	return d->nargs;

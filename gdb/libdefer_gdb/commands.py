@@ -244,7 +244,7 @@ def _print_defers(out, defers, by_addr, full, owner=None, frame=None):
     emit = batch.append if batch is not None else out
     last_sp = level = pc = panic = started = fn = kind = nargs = None
     for d in defers:
-        # d: addr link fn pc sp panic nargs started heap kind args index
+        # d: addr link fn pc sp panic nargs started heap kind iregs fregs index
         n += 1
         if d[4] != last_sp:
             last_sp = d[4]
@@ -262,10 +262,10 @@ def _print_defers(out, defers, by_addr, full, owner=None, frame=None):
         if d[2] != fn or d[9] != kind or d[6] != nargs:
             fn, kind, nargs = d[2], d[9], d[6]
             render = formatting.call_renderer(d)
-        call = render(d[10])
+        call = render(d[10], d[11])
         if not call.isprintable():
             call = escape.printable(call)
-        emit("  defer %d: %s%s" % (d[11], call, tail))
+        emit("  defer %d: %s%s" % (d[12], call, tail))
         if full:
             _print_full(out, d)
         if batch is not None and len(batch) >= 512:
@@ -288,7 +288,8 @@ def _print_full(out, d):
     out("           nargs %d kind [%s] started %d heap %d (%s)" %
         (d.nargs, kinds, d.started, d.heap,
          "pool record" if d.heap else "record built into the frame's defer_mark"))
-    out("           args [%s]" % " ".join("%#x" % r for r in d.args))
+    out("           iregs [%s] fregs [%s]" % (" ".join("%#x" % r for r in d.iregs),
+                                               " ".join("%#x" % r for r in d.fregs)))
 
 
 class InfoDefers(gdb.Command):

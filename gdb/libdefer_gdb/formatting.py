@@ -105,23 +105,33 @@ def _fmt_typed(typ, raw):
 
 
 def _slots(d):
-    """Yield (Param or None, kind byte) per argument: argument i is
-    d.args[i].  Parameters come from the callee's debug info when it has
+    """Yield (Param or None, kind byte, 0 for iregs / 1 for fregs, index)
+    per argument.  Parameters come from the callee's debug info when it has
     some and the count is consistent with the record; extra (variadic)
     arguments and functions without debug info fall back to the kinds the
-    runtime wrote."""
+    runtime wrote.  Argument i lives in iregs[n] or fregs[n], n counting the
+    earlier arguments of the same class (SysV)."""
     params = Symbols.params(d.fn)
     if params is not None and len(params) > d.nargs:
         params = None       # the record disagrees with the prototype: trust the record
+    ni = nf = 0
     for i in range(min(d.nargs, abi.MAXARGS)):
-        yield (params[i] if params is not None and i < len(params) else None), d.kind[i]
+        k = d.kind[i]
+        p = params[i] if params is not None and i < len(params) else None
+        cls = p.cls if p is not None else k & abi.ARG_CLASS
+        if cls in (abi.ARG_FLOAT, abi.ARG_DOUBLE):
+            yield p, k, 1, nf
+            nf += 1
+        else:
+            yield p, k, 0, ni
+            ni += 1
 
 
 def arguments(d):
     """The deferred call's arguments as text: a list of (name or None, text),
     as format_call prints them."""
-    args = d.args
-    return [(prefix[:-1] or None, f(args[i])) for i, (prefix, f) in enumerate(_plan(d)[1])]
+    regs = (d.iregs, d.fregs)
+    return [(prefix[:-1] or None, f(regs[src][idx])) for prefix, src, idx, f in _plan(d)[1]]
 
 
 _KIND_TYPES = {
@@ -147,8 +157,9 @@ def argument_values(d):
     """The arguments as (name, gdb.Value), for frame decorators and printers.
     Arguments without debug info get a type from their recorded kind and the
     names arg1, arg2, ..."""
-    out = []
-    for (name, typ), raw in zip(_value_plan(d), d.args):
+    regs, out = (d.iregs, d.fregs), []
+    for name, typ, src, idx in _value_plan(d):
+        raw = regs[src][idx]
         try:
             v = gdb.Value(struct.pack("<Q", raw)[:typ.sizeof], typ)
         except (gdb.error, RuntimeError, ValueError, AttributeError):
@@ -158,18 +169,20 @@ def argument_values(d):
 
 
 def _value_plan(d):
-    """Per argument (name, gdb.Type or None), cached per function and argument shape like _plan: bt shows
+    """Per argument (name, gdb.Type or None, 0 for iregs / 1 for fregs,
+    index), cached per function and argument shape like _plan: bt shows
     10,000 calls of one function."""
     key = (d.fn, d.nargs, d.kind)
     plan = _value_plans.get(key)
     if plan is None:
         plan = []
-        for i, (p, k) in enumerate(_slots(d)):
+        for i, (p, k, src, idx) in enumerate(_slots(d)):
             try:
                 typ = p.type if p is not None else _kind_type(k)
             except (gdb.error, RuntimeError):
                 typ = None
-            plan.append((p.name if p is not None and p.name else "arg%d" % (i + 1), typ))
+            plan.append((p.name if p is not None and p.name else "arg%d" % (i + 1),
+                         typ, src, idx))
         plan = _value_plans[key] = tuple(plan)
     return plan
 
@@ -192,14 +205,14 @@ def _fast_formatter(fast):
 
 def _plan(d):
     """How to print calls of d.fn with this argument shape: the function name
-    and, per argument (argument i from args[i]), (prefix, formatter).
+    and, per argument, (prefix, 0 for iregs / 1 for fregs, index, formatter).
     Cached: 100,000 calls deferred in a loop share one plan."""
     key = (d.fn, d.nargs, d.kind)
     plan = _plans.get(key)
     if plan is not None:
         return plan
     steps = []
-    for p, k in _slots(d):
+    for p, k, src, idx in _slots(d):
         if p is None:
             f = (lambda k: lambda raw: _fmt_kind(k, raw))(k)
             prefix = ""
@@ -209,7 +222,7 @@ def _plan(d):
         else:
             f = (lambda t: lambda raw: _fmt_typed(t, raw))(p.type)
             prefix = p.name + "="
-        steps.append((prefix, f))
+        steps.append((prefix, src, idx, f))
     plan = _plans[key] = (Symbols.function_name(d.fn), steps)
     return plan
 
@@ -222,32 +235,37 @@ def format_call(d, with_args=True, raw=False):
     raw=True as the program's bytes (MI and DAP, which quote it themselves)."""
     name, steps = _plan(d)
     if with_args:
-        name = "%s(%s)" % (name, ", ".join([prefix + f(raw)
-                                            for (prefix, f), raw in zip(steps, d.args)]))
+        regs = (d.iregs, d.fregs)
+        name = "%s(%s)" % (name, ", ".join([prefix + f(regs[src][idx])
+                                            for prefix, src, idx, f in steps]))
     return name if raw else printable(name)
 
 
 def call_renderer(d):
     """For a long run of records calling d.fn with d's argument kinds (info
-    defers): render(args) -> the call's text, not escaped; a
+    defers): render(iregs, fregs) -> the call's text, not escaped; a
     one-argument call is put together without the general join."""
     return _renderer(*_plan(d))
 
 
 def _renderer(name, steps):
-    """fn(args) -> the call's text, for one plan."""
+    """fn(iregs, fregs) -> the call's text, for one plan."""
     if len(steps) == 1:
-        prefix, f = steps[0]
+        prefix, src, idx, f = steps[0]
         head = name + "(" + prefix
         mask, sign = getattr(f, "mask_sign", (None, None))
-        if mask is not None:
+        if src == 0 and mask is not None:
             # PERF: a loop's `defer(f, i)`, a million times: no call per argument.
-            return lambda args: "%s%d)" % (head, (args[0] & mask) - ((args[0] & sign) << 1))
-        return lambda args: head + f(args[0]) + ")"
+            return lambda iregs, fregs: "%s%d)" % (
+                head, (iregs[idx] & mask) - ((iregs[idx] & sign) << 1))
+        if src == 0:
+            return lambda iregs, fregs: head + f(iregs[idx]) + ")"
+        return lambda iregs, fregs: head + f(fregs[idx]) + ")"
 
-    def render(args):
-        return "%s(%s)" % (name, ", ".join([prefix + f(raw)
-                                            for (prefix, f), raw in zip(steps, args)]))
+    def render(iregs, fregs):
+        regs = (iregs, fregs)
+        return "%s(%s)" % (name, ", ".join([prefix + f(regs[src][idx])
+                                            for prefix, src, idx, f in steps]))
     return render
 
 

@@ -59,8 +59,8 @@ def _compile(name, size, offsets, fields):
 
 class DeferCodec:
     """One struct.Struct for a whole _defer record (abi.FIELDS["d"]), and
-    where each field lands in its result tuple: `index[field]` (args is the
-    first of abi.MAXARGS)."""
+    where each field lands in its result tuple: `index[field]` (iregs and
+    fregs are the first of abi.MAXARGS)."""
 
     def __init__(self, rec):
         self.unpack, order = _compile(rec.name, rec.size, rec.offsets, abi.FIELDS["d"])

@@ -81,7 +81,7 @@ def _g_holding(defer=0, panic=0):
 
 class Defer(tuple):
     """A deferred call (struct _defer), decoded: addr link fn pc sp panic
-    nargs started heap kind args index.  `index` is 1 for the newest.
+    nargs started heap kind iregs fregs index.  `index` is 1 for the newest.
     A tuple underneath: the walk makes 100,000s of them (PERF)."""
     __slots__ = ()
 
@@ -95,8 +95,9 @@ class Defer(tuple):
     started = property(operator.itemgetter(7))
     heap = property(operator.itemgetter(8))
     kind = property(operator.itemgetter(9))
-    args = property(operator.itemgetter(10))
-    index = property(operator.itemgetter(11))
+    iregs = property(operator.itemgetter(10))
+    fregs = property(operator.itemgetter(11))
+    index = property(operator.itemgetter(12))
 
     def state(self, panics_by_addr=None):
         """'pending', 'running', or 'run by panic N' / 'run by defer_goexit'."""
@@ -257,7 +258,8 @@ class Snapshot:
         ix = codec.index
         il, ifn, ipc, isp, ipanic = ix["link"], ix["fn"], ix["pc"], ix["sp"], ix["panic"]
         inargs, iflags, ikind = ix["nargs"], ix["flags"], ix["kind"]
-        iargs = slice(ix["args"], ix["args"] + abi.MAXARGS)
+        iregs = slice(ix["iregs"], ix["iregs"] + abi.MAXARGS)
+        ifregs = slice(ix["fregs"], ix["fregs"] + abi.MAXARGS)
         blocks, BLOCK = mem.blocks, mem.BLOCK
         mask = ~(BLOCK - 1)
         new, Defer_ = tuple.__new__, Defer
@@ -319,7 +321,7 @@ class Snapshot:
                 panic = t[ipanic] if started else 0
                 n += 1
                 yield new(Defer_, (addr, link, t[ifn], pc, sp, panic, nargs, started, heap,
-                                   t[ikind], t[iargs], n))
+                                   t[ikind], t[iregs], t[ifregs], n))
                 addr = link
         finally:
             if not out.truncated:

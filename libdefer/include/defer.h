@@ -595,12 +595,12 @@ struct __defer_no_match;
 	__builtin_choose_expr(__DEFER_SIZE(x) == 4,                           \
 		(uint64_t)((union { float __f; uint32_t __u; }){ .__f = __DEFER_REAL(x, float) }).__u, \
 		((union { double __d; uint64_t __u; }){ .__d = __DEFER_REAL(x, double) }).__u)
-#define __DEFER_STORE(x, i)                                                   \
+#define __DEFER_STORE(x, nreal, i)                                            \
 	do {                                                                  \
 		if (__DEFER_IS_REAL(x))                                       \
-			__defer_r->args[(i)] = __DEFER_FBITS(x);              \
+			__defer_r->fregs[(nreal)] = __DEFER_FBITS(x);         \
 		else                                                          \
-			__defer_r->args[(i)] = (uint64_t)(uintptr_t)__DEFER_V(x); \
+			__defer_r->iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)__DEFER_V(x); \
 	} while (0)
 
 #elif __cplusplus >= 201703L
@@ -698,22 +698,22 @@ struct nosig {   /* not a function or function pointer */
 };
 nosig sigof(...);
 
-/* The open-coded record's register image of one argument, in args[i]. */
+/* The open-coded record's register image of one argument. */
 template <class T> __attribute__((always_inline)) inline void
-put(struct _defer &r, int i, T x)
+put(struct _defer &r, int nreal, int i, T x)
 {
 	if constexpr (same<T, float>::v) {
 		uint32_t u;
 		__builtin_memcpy(&u, &x, sizeof u);
-		r.args[i] = u;
+		r.fregs[nreal] = u;
 	} else if constexpr (same<T, double>::v) {
-		__builtin_memcpy(&r.args[i], &x, sizeof x);
+		__builtin_memcpy(&r.fregs[nreal], &x, sizeof x);
 	} else if constexpr (ptr<T>::v) {
-		r.args[i] = reinterpret_cast<uintptr_t>(x);
+		r.iregs[i - nreal] = reinterpret_cast<uintptr_t>(x);
 	} else if constexpr (same<T, decltype(nullptr)>::v) {
-		r.args[i] = 0;
+		r.iregs[i - nreal] = 0;
 	} else {
-		r.args[i] = static_cast<uint64_t>(x);
+		r.iregs[i - nreal] = static_cast<uint64_t>(x);
 	}
 }
 } /* namespace __defer_cxx */
@@ -732,7 +732,7 @@ put(struct _defer &r, int i, T x)
 	static_assert(__DEFER_FN(f)::params, "defer: in C++, the parameters must be scalars passed by value");
 #define __DEFER_EXACT(n, f, ...)                                              \
 	(__DEFER_FN(f)::template exact<__DEFER_PARAMS(n, __DEFER_CXX_T, __VA_ARGS__)>())
-#define __DEFER_STORE(x, i) ::__defer_cxx::put(*__defer_r, (i), (x))
+#define __DEFER_STORE(x, nreal, i) ::__defer_cxx::put(*__defer_r, (nreal), (i), (x))
 
 #else
 /* Older C++ may include the header for recover(), panic() and the records. */
@@ -745,14 +745,19 @@ put(struct _defer &r, int i, T x)
 	(__defer_fr.prev = __defer_tls.frame, __defer_tls.frame = &__defer_fr, (void)(call))
 #endif
 
-/* Argument i into args[i]. */
+/* How many of the arguments before the one at `i` are floating. */
+#define __DEFER_R(x) (__DEFER_IS_REAL(x) ? 1 : 0)
 #define __DEFER_ST0()
-#define __DEFER_ST1(a) __DEFER_STORE(a, 0);
-#define __DEFER_ST2(a, b) __DEFER_ST1(a) __DEFER_STORE(b, 1);
-#define __DEFER_ST3(a, b, c) __DEFER_ST2(a, b) __DEFER_STORE(c, 2);
-#define __DEFER_ST4(a, b, c, d) __DEFER_ST3(a, b, c) __DEFER_STORE(d, 3);
-#define __DEFER_ST5(a, b, c, d, e) __DEFER_ST4(a, b, c, d) __DEFER_STORE(e, 4);
-#define __DEFER_ST6(a, b, c, d, e, f) __DEFER_ST5(a, b, c, d, e) __DEFER_STORE(f, 5);
+#define __DEFER_ST1(a) __DEFER_STORE(a, 0, 0);
+#define __DEFER_ST2(a, b) __DEFER_ST1(a) __DEFER_STORE(b, __DEFER_R(a), 1);
+#define __DEFER_ST3(a, b, c) __DEFER_ST2(a, b)                              \
+	__DEFER_STORE(c, __DEFER_R(a) + __DEFER_R(b), 2);
+#define __DEFER_ST4(a, b, c, d) __DEFER_ST3(a, b, c)                        \
+	__DEFER_STORE(d, __DEFER_R(a) + __DEFER_R(b) + __DEFER_R(c), 3);
+#define __DEFER_ST5(a, b, c, d, e) __DEFER_ST4(a, b, c, d)                  \
+	__DEFER_STORE(e, __DEFER_R(a) + __DEFER_R(b) + __DEFER_R(c) + __DEFER_R(d), 4);
+#define __DEFER_ST6(a, b, c, d, e, f) __DEFER_ST5(a, b, c, d, e)            \
+	__DEFER_STORE(f, __DEFER_R(a) + __DEFER_R(b) + __DEFER_R(c) + __DEFER_R(d) + __DEFER_R(e), 5);
 
 /*
  * The SDT probe libdefer:defer with the record in a register: a nop and a

@@ -54,8 +54,7 @@
 
 #include <stdint.h>
 
-#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume in the table,
-                              * _defer.args for iregs and fregs (96 bytes) */
+#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume in the table */
 #define DEFER_DEBUG_MAGIC 0x5245464544444c00ull /* "\0LDDEFER" little-endian */
 
 #define DEFER_MAXARGS 6
@@ -83,16 +82,16 @@ enum { DEFER_G_RUNNING = 1, DEFER_G_DEAD = 2 };
 enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 
 /*
- * struct _defer: a deferred call, 96 bytes.  The arguments are kept as the
- * registers the System V x86-64 calling convention would use for them:
- * the defer site calls deferproc through the deferred function's own type,
- * so the compiler converts every argument exactly as for a direct call
+ * struct _defer: a deferred call.  The arguments are kept as the registers
+ * the System V x86-64 calling convention would use for them: the defer
+ * site calls deferproc through the deferred function's own type, so the
+ * compiler converts every argument exactly as for a direct call
  * (prototypes, variadic promotions) and deferproc saves the argument
- * registers.  args[i] is argument i: an integer-class argument's integer
- * register, a floating one's (DEFER_ARG_FLOAT, DEFER_ARG_DOUBLE) vector
- * register, the class read from kind[i].  Only the slots of the first
- * nargs arguments mean anything; deferproc may write the others.
- * Written by deferproc (defer.S, through
+ * registers.  Integer-class arguments are in iregs in order, floating ones
+ * in fregs in order: argument i lives in iregs[n] where n counts the
+ * integer-class arguments before it, or likewise in fregs.  Only the
+ * slots of the first nargs arguments mean anything; deferproc also copies
+ * some registers past them.  Written by deferproc (defer.S, through
  * asm_offsets.h's D_*) and by defer.h's open-coded defer (by member, and
  * the descriptor at nargs, checked in offsets.c).
  */
@@ -118,10 +117,11 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	 * thread's record pool (0: the record built into the owning           \
 	 * defer_mark, on the stack) */                                        \
 	BITS(x_, kind, flags, started, heap)                                       \
-	/* argument i: the next of %rdi %rsi %rdx %rcx %r8 %r9 for an integer \
-	 * class, the low 64 bits of the next of %xmm0..%xmm5 (a float in the  \
-	 * low 32) for a floating one */                                       \
-	FIELD(x_, uint64_t, args, [DEFER_MAXARGS], args, Q)
+	PRIVATE(x_, uint8_t, pad, [8])                                                \
+	/* %rdi %rsi %rdx %rcx %r8 %r9 */                                      \
+	FIELD(x_, uint64_t, iregs, [DEFER_MAXARGS], iregs, Q)                       \
+	/* low 64 bits of %xmm0..%xmm5 */                                      \
+	FIELD(x_, uint64_t, fregs, [DEFER_MAXARGS], fregs, Q)
 
 /* struct _panic: a panic.  It lives on gopanic's stack for as long as the
  * panic runs.  Only C writes it (panic.c, goexit.c, by member). */

@@ -34,4 +34,4 @@ _Static_assert(offsetof(struct _defer, kind) == offsetof(struct _defer, nargs) +
 	       D_FLAGS == offsetof(struct _defer, nargs) + 1 + DEFER_MAXARGS,
 	       "the descriptor is nargs, kind[], flags");
 /* The B entry's byte is the one after kind: nothing else sits between. */
-_Static_assert(offsetof(struct _defer, args) == D_FLAGS + 1, "_defer: flags byte after kind");
+_Static_assert(offsetof(struct _defer, pad) == D_FLAGS + 1, "_defer: flags byte after kind");

@@ -41,7 +41,8 @@ int main(void)
 		o->allgs == (uint64_t)(uintptr_t)&allgs &&
 		o->d.size == sizeof(struct _defer) && o->d.link == offsetof(struct _defer, link) &&
 		o->d.fn == offsetof(struct _defer, fn) && o->d.sp == offsetof(struct _defer, sp) &&
-		o->d.args == offsetof(struct _defer, args) && sizeof(struct _defer) == 96 &&
+		o->d.iregs == offsetof(struct _defer, iregs) &&
+		o->d.fregs == offsetof(struct _defer, fregs) &&
 		o->p.msg == offsetof(struct _panic, msg) && o->g.tid == offsetof(struct g, tid) &&
 		o->g.defer == offsetof(struct g, _defer);
 	printf("%s sizeof(struct _defer)=%u\n", ok ? "agree" : "DISAGREE", o->d.size);

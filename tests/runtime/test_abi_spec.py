@@ -233,7 +233,7 @@ def test_the_changed_spec_reaches_gdb_through_the_generated_abi_py(changed_tree)
     tree, exe, stripped = changed_tree
     abi = load_abi(tree)
     assert ("d", ("size", "spec_probe", "link", "fn", "sp", "pc", "panic", "nargs", "kind",
-                  "flags", "args")) in abi.TABLE_BLOCKS
+                  "flags", "iregs", "fregs")) in abi.TABLE_BLOCKS
     assert abi.TABLE_SIZE == load_abi().TABLE_SIZE + 8
     show = "python print('resume rip', __import__('libdefer_gdb.layout').layout.runtime().resume['rip'])"
     rip = layout(tree / "build" / "defer-inspect", exe)["table"]["defer_resume"]["rip"]

@@ -28,7 +28,8 @@ void asm_offsets(void)
 	/* The descriptor: nargs, kind[], flags (offsets.c checks the order). */
 	OFFSET(D_DESC, struct _defer, nargs);
 	DEFINE(D_FLAGS, DEFER_FLAGS_AT(struct _defer, kind));
-	OFFSET(D_ARGS, struct _defer, args);
+	OFFSET(D_IREGS, struct _defer, iregs);
+	OFFSET(D_FREGS, struct _defer, fregs);
 	DEFINE(DEFER_FLAG_HEAP, DEFER_FLAG_HEAP);
 
 	OFFSET(M_ARMED, struct defer_mark, armed);

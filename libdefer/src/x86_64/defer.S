@@ -9,101 +9,28 @@
 #include "asm_offsets.h"
 
 /*
- * A record keeps argument i in args[i], in the register its kind's class
- * says (defer_abi.h).  Which register goes to which slot depends on the
- * order of the classes, so for two or more arguments the code that moves
- * them is one of 64 entries, one per pattern of floating arguments, 64
- * bytes each: .Lstores (deferproc: registers to slots) and .Lloads
- * (__defer_loadargs: slots to registers).  An entry moves all six slots
- * (the kind bytes past nargs are 0, integer): those past nargs hold
- * nothing anyone reads.
- *
- * FMASK(d, t): d, the descriptor (nargs, kind[6], flags), becomes the
- * entry's offset, bit i of the pattern set where kind[i]'s class is
- * DEFER_ARG_FLOAT (0x40) or DEFER_ARG_DOUBLE (0x50): bit 6 of the byte
- * set and bit 5 clear, gathered from bytes 1..6 into bits 58..63 by one
- * multiply (no two partial products meet, so nothing carries).  t is
- * scratch.
+ * LOADARGS(r, done): the argument registers from the record in r (which
+ * must not be one of them).  Only nargs of each class were saved, so past the
+ * first of each class it stops at `done` for a call of 0 or 1 arguments;
+ * LOADREST(r) is that rest.
  */
-#define FMASK(d, t)					\
-	leaq	(d,d), t;				\
-	notq	t;					\
-	andq	t, d;					\
-	movabsq	$0x0040404040404000, t;			\
-	andq	t, d;					\
-	movabsq	$0x0000102040810200, t;			\
-	imulq	t, d;					\
-	shrq	$58, d;					\
-	shlq	$6, d
-
-/* The entries, generated here: for pattern m, slot i is the next vector
- * register if bit i of m is set, else the next integer register. */
-/* XFER op, reg, slot, base: op is store (reg to args[slot] of the record
- * in %base) or load; registers are named without their %. */
-.macro XFER op, reg, slot, base
-	.ifc \op, store
-	movq	%\reg, D_ARGS+8*\slot(%\base)
-	.else
-	movq	D_ARGS+8*\slot(%\base), %\reg
-	.endif
-.endm
-.macro IREG op, n, slot, base
-	.if \n == 0
-	XFER \op, rdi, \slot, \base
-	.elseif \n == 1
-	XFER \op, rsi, \slot, \base
-	.elseif \n == 2
-	XFER \op, rdx, \slot, \base
-	.elseif \n == 3
-	XFER \op, rcx, \slot, \base
-	.elseif \n == 4
-	XFER \op, r8, \slot, \base
-	.elseif \n == 5
-	XFER \op, r9, \slot, \base
-	.endif
-.endm
-.macro FREG op, n, slot, base
-	.if \n == 0
-	XFER \op, xmm0, \slot, \base
-	.elseif \n == 1
-	XFER \op, xmm1, \slot, \base
-	.elseif \n == 2
-	XFER \op, xmm2, \slot, \base
-	.elseif \n == 3
-	XFER \op, xmm3, \slot, \base
-	.elseif \n == 4
-	XFER \op, xmm4, \slot, \base
-	.elseif \n == 5
-	XFER \op, xmm5, \slot, \base
-	.endif
-.endm
-.macro MOVE op, base, m
-	.set .Lni, 0
-	.set .Lnf, 0
-	.irp i, 0, 1, 2, 3, 4, 5
-	.if (\m >> \i) & 1
-	FREG \op, .Lnf, \i, \base
-	.set .Lnf, .Lnf + 1
-	.else
-	IREG \op, .Lni, \i, \base
-	.set .Lni, .Lni + 1
-	.endif
-	.endr
-.endm
-/* ENTRIES label, op, base, end: the 64 entries at label for the record in base, each
- * ending with the instruction end; op is store or load, base a register
- * named without its %. */
-.macro ENTRIES label, op, base, end:vararg
-	.p2align 6
-\label:
-	.set .Lm, 0
-	.rept 64
-	.org	\label + 64 * .Lm, 0xcc	/* an error if an entry outgrew 64 bytes */
-	MOVE \op, \base, .Lm
-	\end
-	.set .Lm, .Lm + 1
-	.endr
-.endm
+#define LOADREST(r)					\
+	movq	D_FREGS+8(r), %xmm1;			\
+	movq	D_FREGS+16(r), %xmm2;			\
+	movq	D_FREGS+24(r), %xmm3;			\
+	movq	D_FREGS+32(r), %xmm4;			\
+	movq	D_FREGS+40(r), %xmm5;			\
+	movq	D_IREGS+8(r), %rsi;			\
+	movq	D_IREGS+16(r), %rdx;			\
+	movq	D_IREGS+24(r), %rcx;			\
+	movq	D_IREGS+32(r), %r8;			\
+	movq	D_IREGS+40(r), %r9
+#define LOADARGS(r, done)				\
+	movq	D_IREGS+0(r), %rdi;			\
+	movq	D_FREGS+0(r), %xmm0;			\
+	cmpb	$1, D_DESC(r);				\
+	jbe	done;					\
+	LOADREST(r)
 
 /*
  * FREE(r): give the pool record in r back (g in %rbx, %rax scratch), once
@@ -159,22 +86,17 @@ deferproc:
 	/* The frame's first call: its mark's own record (flags 0: not heap). */
 	movb	$1, M_ARMED(%r10)
 	leaq	M_REC(%r10), %rax
-	movq	%rdi, D_ARGS+0(%rax)		/* argument 0 if it is an integer */
+	movq	%rdi, D_IREGS+0(%rax)
 	movq	M_DESC(%r10), %rdi		/* nargs, kind[], flags 0 */
 	movq	%rdi, D_DESC(%rax)
 .Lregs:
+	movq	%xmm0, D_FREGS+0(%rax)
 	cmpb	$1, %dil
 	ja	.Lmore
-	testl	$0x4000, %edi			/* kind[0] DEFER_ARG_FLOAT or _DOUBLE: */
-	jz	.Lfinish			/* bit 6 set, bit 5 clear */
-	testl	$0x2000, %edi
-	jnz	.Lfinish
-	movq	%xmm0, D_ARGS+0(%rax)
 .Lfinish:
 	movq	%r10, D_SP(%rax)
 	movq	M_FN(%r10), %rdi
 	movq	%rdi, D_FN(%rax)
-.Lpublish:
 	movq	(%rsp), %rdi
 	movq	%rdi, D_PC(%rax)
 	movq	G_DEFER(%r11), %rdi
@@ -182,17 +104,22 @@ deferproc:
 	movq	%rax, G_DEFER(%r11)		/* publish */
 	STAP_PROBE1(libdefer, defer, 8@%rax)
 	ret
-	/* Two or more: the mark is not needed past sp and fn, so %r10 and
-	 * %rdi (its register saved in args[0]) can find the entry. */
 .Lmore:
-	movq	%r10, D_SP(%rax)
-	movq	M_FN(%r10), %r10
-	movq	%r10, D_FN(%rax)
-	FMASK(%rdi, %r10)
-	leaq	.Lstores(%rip), %r10
-	addq	%rdi, %r10
-	movq	D_ARGS+0(%rax), %rdi
-	jmp	*%r10
+	movq	%rsi, D_IREGS+8(%rax)
+	movq	%xmm1, D_FREGS+8(%rax)
+	cmpb	$2, %dil
+	je	.Lfinish
+	movq	%rdx, D_IREGS+16(%rax)
+	movq	%xmm2, D_FREGS+16(%rax)
+	cmpb	$3, %dil
+	je	.Lfinish
+	movq	%rcx, D_IREGS+24(%rax)
+	movq	%xmm3, D_FREGS+24(%rax)
+	movq	%r8, D_IREGS+32(%rax)
+	movq	%xmm4, D_FREGS+32(%rax)
+	movq	%r9, D_IREGS+40(%rax)
+	movq	%xmm5, D_FREGS+40(%rax)
+	jmp	.Lfinish
 
 	/* Later calls of the frame: a record from the thread's pool.  A
 	 * signal handler that defers may borrow the same record between the
@@ -205,7 +132,7 @@ deferproc:
 	jz	.Lslow
 	movq	D_LINK(%rax), %xmm6		/* no argument is in %xmm6: six at most */
 	movq	%xmm6, G_POOL(%r11)
-	movq	%rdi, D_ARGS+0(%rax)
+	movq	%rdi, D_IREGS+0(%rax)
 	movq	M_DESC(%r10), %rdi
 	movq	%rdi, D_DESC(%rax)
 	movb	$DEFER_FLAG_HEAP, D_FLAGS(%rax)
@@ -245,10 +172,6 @@ deferproc:
 	addq	$120, %rsp
 	.cfi_adjust_cfa_offset -120
 	jmp	.Lbody
-
-	/* The registers of a call of two or more arguments into their slots
-	 * of the record in %rax (see ENTRIES). */
-	ENTRIES .Lstores, store, rax, jmp .Lpublish
 	.cfi_endproc
 	.size	deferproc, .-deferproc
 
@@ -285,16 +208,15 @@ deferreturn:
 	jz	.Lnillast
 	cmpq	recover@GOTPCREL(%rip), %r11	/* defer(recover): see panic.c */
 	je	.Lrecoverlast
-	/* One argument or none: args[0] in both its possible registers. */
-	movq	D_ARGS+0(%rdx), %rdi
-	movq	D_ARGS+0(%rdx), %xmm0
+	movq	D_IREGS+0(%rdx), %rdi
+	movq	D_FREGS+0(%rdx), %xmm0
 	cmpb	$1, D_DESC(%rdx)
 	ja	.Lloadrest
 	movl	$6, %eax			/* vector registers, for variadic callees */
 	jmp	*%r11
 .Lloadrest:
 	movq	%rdx, %r10
-	call	__defer_loadargs
+	LOADREST(%r10)
 	movl	$6, %eax
 	jmp	*%r11
 
@@ -328,11 +250,7 @@ deferreturn:
 	jz	.Lnil
 	cmpq	recover@GOTPCREL(%rip), %r11	/* defer(recover): see panic.c */
 	je	.Lrecovernext
-	movq	D_ARGS+0(%r10), %rdi
-	movq	D_ARGS+0(%r10), %xmm0
-	cmpb	$1, D_DESC(%r10)
-	jbe	1f
-	call	__defer_loadargs
+	LOADARGS(%r10, 1f)
 1:	FREE(%r10)
 	movl	$6, %eax			/* vector registers, for variadic callees */
 	call	*%r11
@@ -417,24 +335,6 @@ deferreturn:
 	.text
 
 /*
- * __defer_loadargs: the argument registers from the record in %r10, each
- * slot into the register its class says (see ENTRIES).  Clobbers %rax;
- * keeps %r10 and %r11.
- */
-	.p2align 5
-	.type	__defer_loadargs, @function
-__defer_loadargs:
-	.cfi_startproc
-	movq	D_DESC(%r10), %rdi
-	FMASK(%rdi, %rax)
-	leaq	.Lloads(%rip), %rax
-	addq	%rax, %rdi
-	jmp	*%rdi
-	ENTRIES .Lloads, load, r10, ret
-	.cfi_endproc
-	.size	__defer_loadargs, .-__defer_loadargs
-
-/*
  * __defer_invoke(d, argp): call d->fn with d's saved argument registers.
  * *argp, if given, receives the callee's CFA: recover() compares it.
  */
@@ -453,8 +353,18 @@ __defer_invoke:
 	jz	1f
 	movq	%rsp, (%rsi)
 1:	movq	D_FN(%rdi), %r11
-	movq	%rdi, %r10
-	call	__defer_loadargs
+	movq	D_FREGS+0(%rdi), %xmm0
+	movq	D_FREGS+8(%rdi), %xmm1
+	movq	D_FREGS+16(%rdi), %xmm2
+	movq	D_FREGS+24(%rdi), %xmm3
+	movq	D_FREGS+32(%rdi), %xmm4
+	movq	D_FREGS+40(%rdi), %xmm5
+	movq	D_IREGS+8(%rdi), %rsi
+	movq	D_IREGS+16(%rdi), %rdx
+	movq	D_IREGS+24(%rdi), %rcx
+	movq	D_IREGS+32(%rdi), %r8
+	movq	D_IREGS+40(%rdi), %r9
+	movq	D_IREGS+0(%rdi), %rdi
 	movl	$6, %eax
 	call	*%r11
 	popq	%rbp

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 		d[i].sp = (uintptr_t)&d[i];
 		d[i].nargs = 1;
 		d[i].kind[0] = DEFER_ARG_SIGNED | 4;
-		d[i].args[0] = (uint64_t)i;
+		d[i].iregs[0] = (uint64_t)i;
 	}
 	for (long i = 0; i < ng; i++) {
 		gs[i].alllink = i + 1 < ng ? &gs[i + 1] : NULL;
