@@ -3,6 +3,8 @@
 #
 #   make            build the runtime, the reader and the gdb extension
 #                   (never installs anything: the packages must be there)
+#   make ARCH=aarch64  deps (the cross toolchain), then the runtime,
+#                   libdefer.pc and the examples for aarch64 in build/aarch64
 #   make deps       the missing Debian packages the build needs (apt-get)
 #   make test-deps  deps, and what the tests fetch: the gdb 16 and gdb 10
 #                   chroots, the npm test clients (each done once)
@@ -24,6 +26,25 @@ MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 PYTHON := /usr/bin/python3
 B := build
+# ARCH=aarch64: the runtime (static and shared), libdefer.pc and the
+# examples cross-built for aarch64 Linux with Debian's toolchain, in
+# build/aarch64 (libdefer/build.mk, "Cross builds"); they run under qemu.
+# CLANG is the clang that tests cross-compile with, for the same target.
+HOST_ARCH := $(shell uname -m)
+ARCH ?= $(HOST_ARCH)
+ifeq ($(ARCH),aarch64)
+ifneq ($(HOST_ARCH),aarch64)
+B := build/aarch64
+CC := aarch64-linux-gnu-gcc
+CROSS := aarch64
+# Its libraries are aarch64's: nothing installs them over the host's.
+ifneq ($(filter install uninstall deb test,$(MAKECMDGOALS)),)
+$(error ARCH=aarch64 builds into build/aarch64 only: make $(filter install uninstall deb test,$(MAKECMDGOALS)) is for the host's build (make test runs the aarch64 tests too))
+endif
+endif
+else ifneq ($(ARCH),$(HOST_ARCH))
+$(error ARCH=$(ARCH): the supported architectures are x86_64 and aarch64)
+endif
 
 # Debug info names sources relative to the tree (as Debian's reproducible
 # builds do), so no installed file carries this checkout's path.
@@ -52,7 +73,7 @@ include examples/build.mk
 # second make; a plain `make` runs none of them.
 $(B)/.deps: scripts/install-deps
 	@mkdir -p $(B)
-	@sh scripts/install-deps
+	@sh scripts/install-deps $(CROSS)
 	@touch $@
 $(B)/gdb16/gdb: scripts/gdb-chroot $(B)/.deps
 	sh scripts/gdb-chroot trixie $(B)/gdb16
