@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compile_program, run
+from conftest import command, compile_program, run
 from test_runtime import VARIANTS, ok, prog  # noqa: F401  (the variant fixture)
 from test_runtime import variant  # noqa: F401
 
@@ -96,7 +96,7 @@ def dying_with_stderr(exe, args, env, close_reader):
     e = dict(os.environ)
     e.pop("DEFER_TRACEBACK", None)
     e.update(env)
-    p = subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=w, env=e)
+    p = subprocess.Popen(command(exe) + list(args), stdout=subprocess.DEVNULL, stderr=w, env=e)
     os.close(w)
     try:
         return p.wait(timeout=120)

@@ -385,10 +385,12 @@ __defer_jump:
  * __defer_sigpanic_tramp: where a fault turned into a panic (sigpanic.c)
  * resumes the faulting thread, as if the faulting instruction had called
  * sigpanic.  0(sp) holds the faulting pc, 8(sp) the faulting frame's stack
- * pointer; the other registers are the faulting frame's, x30 too, so the
- * return address cannot be column x30: the unwind rules name the faulting
- * pc in column 32 (the return column here), CFA = *(sp + 8), x30 as saved
- * below, and the signal-frame flag (the pc is looked up as it is).
+ * pointer; the other registers are the faulting frame's, x30 too, which
+ * the unwind rules must give back, so the return address cannot be in
+ * column x30: they name the faulting pc in column x16 (IP0, which nothing
+ * expects to survive a call, and which libgcc can hold), CFA = *(sp + 8),
+ * x30 as saved below, and the signal-frame flag (the faulting pc is
+ * looked up as it is, not as a return address).
  */
 	.p2align 4
 	.globl	__defer_sigpanic_tramp
@@ -398,12 +400,12 @@ __defer_jump:
 __defer_sigpanic_tramp:
 	.cfi_startproc simple
 	.cfi_signal_frame
-	.cfi_return_column 32
+	.cfi_return_column x16
 	.cfi_escape 0x0f, 0x03, 0x8f, 0x08, 0x06	/* DW_CFA_def_cfa_expression: breg31(sp) 8; deref */
-	.cfi_escape 0x10, 0x20, 0x02, 0x8f, 0x00	/* DW_CFA_expression r32: breg31(sp) 0 */
+	.cfi_escape 0x10, 0x10, 0x02, 0x8f, 0x00	/* DW_CFA_expression x16: breg31(sp) 0 */
 	str	x30, [sp, #-16]!
 	.cfi_escape 0x0f, 0x03, 0x8f, 0x18, 0x06	/* CFA: breg31(sp) 24; deref */
-	.cfi_escape 0x10, 0x20, 0x02, 0x8f, 0x10	/* r32: breg31(sp) 16 */
+	.cfi_escape 0x10, 0x10, 0x02, 0x8f, 0x10	/* x16: breg31(sp) 16 */
 	.cfi_escape 0x10, 0x1e, 0x02, 0x8f, 0x00	/* x30: breg31(sp) 0 */
 	bl	sigpanic
 	brk	#0
