@@ -100,7 +100,8 @@ demo: deps
 # built()).  The tests of make itself (install, dist, deb) are the
 # exception: docs/hacking.md, "How a test is built".
 TEST_FUZZ_SECONDS ?= 60
-TEST_PREREQS := all examples $(B)/defer-inspect-asan
+TEST_PREREQS := all examples $(B)/defer-inspect-asan \
+	$(addprefix $(B)/bench/,shapes shapes-deferproc shapes-go)
 test: test-deps
 	@$(MAKE) --no-print-directory $(TEST_PREREQS)
 	$(PYTHON) -m pytest -q tests
@@ -116,6 +117,7 @@ test-release: all
 
 bench: all
 	@sh scripts/bench
+	@echo; sh scripts/panic_bench
 
 install: all install-files
 

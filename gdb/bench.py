@@ -28,7 +28,40 @@ TIMER = ("python import time; gdb.set_convenience_variable('_t0', time.perf_coun
          "if l.startswith('VmHWM:')][0], gdb.STDERR)")
 
 
-def one(exe, args, command, expect_lines, remote=False):
+# bt's floor: a frame filter that puts 10,000 elided frames returning
+# constants under frame 1, libdefer's own filter off.  What gdb itself
+# takes to print them, whatever the extension does.
+FLOOR = """
+import gdb
+from gdb.FrameDecorator import FrameDecorator
+class Arg:
+    def symbol(self): return "i"
+    def value(self): return VALUE
+VALUE = gdb.Value(5)
+class Call(FrameDecorator):
+    def __init__(self, base, i): FrameDecorator.__init__(self, base); self.i = i
+    def function(self): return "defer %d: step_many" % self.i
+    def address(self): return None
+    def frame_args(self): return [Arg()]
+    def frame_locals(self): return None
+    def filename(self): return "scen.c"
+    def line(self): return 190
+    def elided(self): return None
+class Owner(FrameDecorator):
+    def __init__(self, base, calls): FrameDecorator.__init__(self, base); self.calls = calls
+    def elided(self): return iter(self.calls)
+class Floor:
+    name, priority, enabled = "floor", 100, True
+    def filter(self, frames):
+        for i, fd in enumerate(frames):
+            yield Owner(fd, [Call(fd.inferior_frame(), j + 1) for j in range(N)]) if i == 1 else fd
+N = 10000
+gdb.execute("set defer backtrace off")
+gdb.frame_filters["floor"] = Floor()
+"""
+
+
+def one(exe, args, command, expect_lines, remote=False, setup=()):
     """(seconds taken by `command`, gdb's peak RSS in MB) in one gdb
     session; checks its output size."""
     with tempfile.TemporaryFile("w+") as out:
@@ -44,8 +77,10 @@ def one(exe, args, command, expect_lines, remote=False):
                           "-ex", "continue", "-ex", TIMER[0], "-ex", command, "-ex", TIMER[1],
                           "-ex", "kill", str(exe)]
         else:
-            argv = pre + ["-ex", "break checkpoint", "-ex", "run", "-ex", TIMER[0], "-ex",
-                          command, "-ex", TIMER[1], "--args", str(exe)] + args
+            argv = pre + ["-ex", "break checkpoint", "-ex", "run"]
+            for c in setup:
+                argv += ["-ex", c]
+            argv += ["-ex", TIMER[0], "-ex", command, "-ex", TIMER[1], "--args", str(exe)] + args
         r = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, timeout=900)
         if srv:
             srv.kill()
@@ -60,9 +95,9 @@ def one(exe, args, command, expect_lines, remote=False):
     return float(el[0].split()[1]), int(peak[0].split()[1]) / 1024
 
 
-def median(exe, args, command, expect, runs, remote=False):
+def median(exe, args, command, expect, runs, remote=False, setup=()):
     """(median seconds, median peak MB)."""
-    res = [one(exe, args, command, expect, remote) for _ in range(runs)]
+    res = [one(exe, args, command, expect, remote, setup) for _ in range(runs)]
     return (statistics.median(t for t, _ in res), statistics.median(m for _, m in res))
 
 
@@ -90,6 +125,12 @@ def main():
     for n in (1000, 10000):
         bt[n], _ = median(exe, ["many", str(n)], "bt", n, 5)
     rows.append(("bt, 10,000 pending calls under one frame", "%.3f s" % bt[10000], "<= 0.2 s"))
+    with tempfile.NamedTemporaryFile("w", suffix=".py") as f:
+        f.write(FLOOR)
+        f.flush()
+        floor, _ = median(exe, ["many", "10"], "bt", 10000, 5, setup=("source " + f.name,))
+    rows.append(("bt floor: gdb printing 10,000 constant elided frames", "%.3f s" % floor,
+                 "(what gdb alone takes)"))
     rows.append(("growth bt 1k -> 10k, time (ratio)", "%.1fx" % (bt[10000] / bt[1000]),
                  "~10x (linear)"))
     tall, _ = median(exe, ["threads", "256", "100"], "info defers all", 256 * 100 + 1, 5)

@@ -52,14 +52,29 @@ class SessionError(Exception):
 # "c-strings", {tuples} or [lists] (of values or of name=value results).
 
 def parse_mi(line):
-    """('^'|'*'|'='|'~'|'@'|'&', class or text, {results}) for one MI line."""
+    """('^'|'*'|'='|'~'|'@'|'&', class or text, {results}) for one MI line.
+    A line that is not a whole record (cut short, or not MI at all) raises
+    SessionError naming it; text after a whole record is ignored."""
+    try:
+        return _record(line)
+    except IndexError:
+        # _value and _cstring index past the end of a record cut short.
+        why = "cut short"
+    except SessionError as e:
+        why = str(e)
+    raise SessionError("not a whole MI record (%s): %r" % (why, line))
+
+
+def _record(line):
+    if not line:
+        raise SessionError("empty MI line")
     kind, rest = line[0], line[1:]
     if kind in "~@&":
         text, _ = _cstring(rest, 0)
         return kind, text, {}
     m = re.match(r"[\w-]+", rest)
     if m is None:
-        raise SessionError("not an MI record: %r" % line)
+        raise SessionError("no record class")
     results, pos = {}, m.end()
     while pos < len(rest) and rest[pos] == ",":
         name, value, pos = _result(rest, pos + 1)
@@ -70,7 +85,7 @@ def parse_mi(line):
 def _result(s, pos):
     m = re.compile(r"[\w-]+=").match(s, pos)
     if m is None:
-        raise SessionError("bad MI result at %d: %r" % (pos, s))
+        raise SessionError("no result at %d" % pos)
     value, pos = _value(s, m.end())
     return m.group(0)[:-1], value, pos
 
@@ -81,7 +96,7 @@ def _value(s, pos):
         return _cstring(s, pos)
     close = {"{": "}", "[": "]"}.get(c)
     if close is None:
-        raise SessionError("bad MI value at %d: %r" % (pos, s))
+        raise SessionError("no value at %d" % pos)
     pos += 1
     named, items = {}, []
     while s[pos] != close:
@@ -101,9 +116,12 @@ _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r", "a": "\a", "b
             "f": "\f", "v": "\v", "e": "\x1b"}
 
 
+_STOPPED = re.compile(r"\*stopped(?=,|$)")
+
+
 def _cstring(s, pos):
     if s[pos] != '"':
-        raise SessionError("expected a string at %d: %r" % (pos, s))
+        raise SessionError("no string at %d" % pos)
     out, pos = [], pos + 1
     while s[pos] != '"':
         if s[pos] == "\\":
@@ -177,13 +195,33 @@ class Session:
             pass
 
     def _take(self, line):
-        """Keep stream text and stop records seen on the way."""
+        """Keep stream text and stop records seen on the way; the line from
+        its MI record on, or None.
+
+        The program writes to gdb's stdout too, so a line can be its output,
+        which may look like a cut record (skipped), or start with text it
+        printed without a newline before gdb's record (`partial*stopped,...`).
+        A *stopped record that does not parse is an error: skipping it would
+        lose the stop and wait_stop would only time out."""
         if not line or line == "(gdb) ":
             return None
         if line[0] in "~@&":
-            self.console.append(parse_mi(line)[1])
-        elif line.startswith("*stopped"):
-            self.stops.append(parse_mi(line)[2])
+            try:
+                self.console.append(parse_mi(line)[1])
+            except SessionError:
+                pass                    # the program's output, not gdb's
+            return None
+        if line[0] not in "^*=" and not re.match(r"\d+\^", line):
+            at = _STOPPED.search(line)          # after the program's text?
+            if at is None:
+                return line
+            line = line[at.start():]
+        if _STOPPED.match(line):
+            try:
+                self.stops.append(parse_mi(line)[2])
+            except SessionError as e:
+                raise SessionError("a stop record gdb printed was cut, maybe by the "
+                                   "program's output on the same pipe: %s" % e) from None
         return line
 
     def command(self, text):
@@ -196,9 +234,19 @@ class Session:
         deadline = time.monotonic() + self.timeout
         while True:
             line = self._take(self._line(deadline))
-            if line is None or not line.startswith(tok):
+            if line is None:
                 continue
-            kind, cls, results = parse_mi(line[len(tok):])
+            m = re.match(r"(\d*)\^", line)
+            # Our answer starts the line, or follows the program's text
+            # printed without a newline (then "tok^" is ours: later tokens
+            # have not been sent yet).
+            if m:
+                at = 0 if m.group(1) == tok else -1
+            else:
+                at = line.find(tok + "^") if line[0] not in "*=" else -1
+            if at < 0:
+                continue
+            kind, cls, results = parse_mi(line[at + len(tok):])
             if cls == "error":
                 raise SessionError(results.get("msg", line))
             return results

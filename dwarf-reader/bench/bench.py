@@ -85,9 +85,12 @@ def big_clang_program():
     with ThreadPoolExecutor(os.cpu_count() or 2) as ex:
         objs = list(ex.map(cc, range(NFILES)))
     rt = sorted(str(p) for p in (ROOT / "libdefer" / "src").glob("*.c"))
-    # defer.S includes build/libdefer/asm_offsets.h, which make generates.
+    # defer.S includes build/libdefer/asm_offsets.h, which make generates;
+    # gdb_autoload.c names the extension's entry script, as gdb/build.mk says.
+    script = '-DLIBDEFER_GDB_SCRIPT="%s"' % (ROOT / "gdb" / "libdefer-gdb.py")
     subprocess.run(["clang", "-std=gnu11", "-g", "-O2", "-I", str(ROOT / "libdefer" / "include"),
-                    "-I", str(ROOT / "build" / "libdefer"), "-fvisibility=hidden", str(src / "main.c"), *objs, *rt,
+                    "-I", str(ROOT / "build" / "libdefer"), "-fvisibility=hidden", script,
+                    str(src / "main.c"), *objs, *rt,
                     str(ROOT / "libdefer" / "src" / "x86_64" / "defer.S"), "-lpthread", "-lgcc_s",
                     "-o", str(exe)], check=True)
     return exe

@@ -310,12 +310,22 @@ struct dr_g {
 	uint32_t status;
 	char name[17];
 	int in_target;          /* the thread exists in the core / process */
+	/* The panic history's ring as the g says (dr_history reads it): its
+	 * address, the panics recovered in all, the ring's size. */
+	uint64_t hist, recovered;
+	uint32_t histcap;
 	int ndefer, npanic;
 	struct dr_defer *defers; /* newest first */
 	struct dr_panic *panics; /* newest first */
 	int corrupt;             /* a chain holds garbage, a cycle or a wild pointer */
 	char warning[320];       /* why a chain was cut short ("; "-joined), "" if it was not */
 };
+/* One recovered panic of a thread's history (struct defer_recovered). */
+struct dr_recovered {
+	uint64_t addr, seq, time, arg, type, pc, fn, site, textlen;
+	char msg[DEFER_HISTORY_MSG + 1];
+};
+#define DR_MAX_HISTORY 4096        /* V11: the largest ring that is real */
 struct dr_state {
 	int ng;
 	struct dr_g *gs;
@@ -357,6 +367,15 @@ extern const char *const dr_budget_option[];
  * results carry per-thread warnings. */
 int dr_walk(struct dr_target *t, const struct dr_runtime *rt, uint64_t bias,
 	    const struct dr_limits *lim, struct dr_state *st, char *err, size_t errlen);
+/*
+ * g's recovered panics that its ring still holds, newest first, under
+ * docs/abi.md's V11-V12 (as gdb's snapshot.history applies them): *out
+ * gets a malloc'd array of *n records (free it), why the reason the
+ * listing stopped early ("" if it did not).  0, or DR_ENOMEM.
+ */
+int dr_history(struct dr_target *t, const struct dr_layout *l, const struct dr_g *g,
+	       struct dr_recovered **out, int *n, char *why, size_t whylen);
+
 void dr_state_free(struct dr_state *st);
 /* Seconds on CLOCK_MONOTONIC, for dr_limits.deadline. */
 double dr_now(void);

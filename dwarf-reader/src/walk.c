@@ -509,6 +509,9 @@ static int readg(struct walk *w, uint64_t a, uint8_t *rec, size_t *cap)
 	g->status = u32(rec, l->g.status);
 	memcpy(g->name, rec + l->g.name, 16);
 	g->name[16] = 0;
+	g->hist = u64(rec, l->ghist.hist);
+	g->recovered = u64(rec, l->ghist.recovered);
+	g->histcap = u32(rec, l->ghist.histcap);
 	g->in_target = bsearch(&g->tid, w->tids, w->ntids, sizeof *w->tids, dr_cmptid) != NULL;
 	return 0;
 }

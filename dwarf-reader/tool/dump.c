@@ -282,7 +282,7 @@ static void site(struct dr_target *t, uint64_t pc)
 		printf("%#lx", (unsigned long)pc);
 }
 
-/* The record's state in gdb's words (records.py Defer.state); d->panic is
+/* The record's state in gdb's words (snapshot.py Defer.state); d->panic is
  * already 0 unless started (docs/abi.md V9). */
 static const char *state(const struct dr_g *g, const struct dr_defer *d, char *buf, size_t n)
 {
@@ -367,7 +367,64 @@ static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 	}
 }
 
-static void text(struct dr_target *t, const struct dr_state *st)
+/* The thread's panic history, read once per dump (dr_history). */
+static struct { struct dr_recovered *h; int n; char why[240]; } hist;
+
+static int readhistory(struct dr_target *t, const struct dr_g *g)
+{
+	free(hist.h);
+	return dr_history(t, &cur_rt->lay, g, &hist.h, &hist.n, hist.why, sizeof hist.why);
+}
+
+/* CLOCK_MONOTONIC nanoseconds as gdb's extension prints them. */
+static void monotonic(uint64_t ns)
+{
+	printf("t=%llu.%06llus", (unsigned long long)(ns / 1000000000u),
+	       (unsigned long long)(ns % 1000000000u / 1000));
+}
+
+static void texthistory(struct dr_target *t, const struct dr_g *g)
+{
+	if (readhistory(t, g))
+		return;
+	if (!g->recovered && !hist.why[0]) {
+		printf("  No recovered panic.\n");
+		return;
+	}
+	printf("  %llu panic%s recovered", (unsigned long long)g->recovered, g->recovered == 1 ? "" : "s");
+	if (hist.n)
+		printf("; the last %d, newest first:\n", hist.n);
+	else
+		printf(".\n");
+	for (int i = 0; i < hist.n && !out_full(); i++) {
+		const struct dr_recovered *h = &hist.h[i];
+		struct where fw;
+
+		printf("  recovered %llu: ", (unsigned long long)h->seq);
+		c_str(stdout, h->msg, strlen(h->msg) + 1);
+		if (h->textlen > strlen(h->msg))
+			printf(" [cut: %llu bytes in all]", (unsigned long long)h->textlen);
+		if (h->arg)
+			printf(" value=%#lx", (unsigned long)h->arg);
+		printf("  [");
+		monotonic(h->time);
+		printf("]\n           raised in ");
+		site(t, h->pc);
+		printf("\n           recovered by ");
+		where(t, h->fn, 0, &fw);
+		if (fw.func)
+			c_text(stdout, fw.func);
+		else
+			printf("%#lx", (unsigned long)h->fn);
+		printf(" (deferred by ");
+		site(t, h->site);
+		printf(")\n");
+	}
+	if (hist.why[0])
+		printf("  error: %s\n", hist.why);
+}
+
+static void text(struct dr_target *t, const struct dr_state *st, int history)
 {
 	int i, j, shown = 0;
 
@@ -388,6 +445,8 @@ static void text(struct dr_target *t, const struct dr_state *st)
 			textpanic(t, g, j);
 		if (g->warning[0])
 			printf("  error: %s\n", g->warning);
+		if (history)
+			texthistory(t, g);
 	}
 	if (!shown)
 		printf("No thread has deferred a call.\n");
@@ -418,8 +477,37 @@ static void jwhere(const char *key, const struct where *w)
 	printf("}");
 }
 
+/* The thread's "recovered" count, its "history" and "history_error". */
+static void jsonhistory(struct dr_target *t, const struct dr_g *g)
+{
+	int oom = readhistory(t, g);
+
+	printf(", \"recovered\": %llu, \"history\": [", (unsigned long long)g->recovered);
+	for (int i = 0; !oom && i < hist.n && !out_full(); i++) {
+		const struct dr_recovered *h = &hist.h[i];
+		struct where w, fw, sw;
+
+		where(t, h->pc, 1, &w);
+		where(t, h->fn, 0, &fw);
+		where(t, h->site, 1, &sw);
+		printf("%s{\"seq\": %llu, \"record\": %lu, \"message\": ", i ? ", " : "",
+		       (unsigned long long)h->seq, (unsigned long)h->addr);
+		json_str(stdout, h->msg);
+		printf(", \"textlen\": %llu, \"time_ns\": %llu, \"arg\": %lu, \"type\": %lu, "
+		       "\"pc\": %lu, \"fn\": %lu, \"site\": %lu", (unsigned long long)h->textlen,
+		       (unsigned long long)h->time, (unsigned long)h->arg, (unsigned long)h->type,
+		       (unsigned long)h->pc, (unsigned long)h->fn, (unsigned long)h->site);
+		jwhere("where", &w);
+		jwhere("function", &fw);
+		jwhere("deferred", &sw);
+		printf("}");
+	}
+	printf("], \"history_error\": ");
+	json_str(stdout, oom ? "out of memory" : hist.why[0] ? hist.why : NULL);
+}
+
 static void json(struct dr_target *t, const struct dr_state *st, const char *kind, const char *path,
-		 const struct dr_runtime *rt)
+		 const struct dr_runtime *rt, int history)
 {
 	int i, j, k;
 
@@ -491,12 +579,15 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 			jwhere("where", &w);
 			printf("}");
 		}
-		printf("]}");
+		printf("]");
+		if (history)
+			jsonhistory(t, g);
+		printf("}");
 	}
 	printf("]}\n");
 }
 
-int cmd_dump(const char *core, const char *binary, int pid, int asjson)
+int cmd_dump(const char *core, const char *binary, int pid, int asjson, int history)
 {
 	struct dr_elf *exe = NULL;
 	struct dr_target *t;
@@ -533,9 +624,9 @@ int cmd_dump(const char *core, const char *binary, int pid, int asjson)
 		snprintf(where_, sizeof where_, "%d", pid);
 	cur_rt = &rt;
 	if (asjson)
-		json(t, &st, core ? "core" : "pid", core ? core : where_, &rt);
+		json(t, &st, core ? "core" : "pid", core ? core : where_, &rt, history);
 	else
-		text(t, &st);
+		text(t, &st, history);
 	r = 0;
 	if (st.budget) {
 		r = fail(DR_EBUDGET, st.budget_msg);
@@ -545,6 +636,8 @@ int cmd_dump(const char *core, const char *binary, int pid, int asjson)
 			 asjson ? "\"warning\" fields" : "\"error:\" lines");
 		r = fail(DR_ECORRUPT, err);
 	}
+	free(hist.h);
+	hist.h = NULL;
 	free(ix.defers);
 	free(ix.panics);
 	ix.defers = ix.panics = NULL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* layout.c - `defer-inspect layout`: symbols, record layouts, ABI version. */
+#include <stdlib.h>
 #include <string.h>
 #include "tool.h"
 
@@ -11,7 +12,7 @@
 #define NAMES(block, S, list) static const char *const block##_names[] = { "size" list(NAME_F, NAME_H, NAME_B, S) };
 DEFER_RECORDS(NAMES)
 
-struct rec { const char *name; const char *const *fields; int n; const uint32_t *v; };
+struct rec { const char *name, *block; const char *const *fields; int n; const uint32_t *v; };
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 #define REC(block, S, list) + 1
@@ -24,15 +25,69 @@ static void recs(const struct dr_layout *l, struct rec r[NREC])
 
 #define FILL(block, S, list)                                                  \
 	_Static_assert(sizeof l->block == 4 * N(block##_names), #block);      \
-	r[i++] = (struct rec){ #S + sizeof "struct" /* the tag */, block##_names, N(block##_names), &l->block.size };
+	r[i++] = (struct rec){ #S + sizeof "struct" /* the tag */, #block, block##_names, N(block##_names), &l->block.size };
 	DEFER_RECORDS(FILL)
+}
+
+/* A record's name: its C tag, or for a struct's second block (g's
+ * history, ghist) the block's name, so that JSON keys stay unique. */
+static const char *recname(const struct rec *r, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (!strcmp(r[j].name, r[i].name))
+			return r[i].block;
+	return r[i].name;
 }
 
 /* The runtime's probes.  In a static program the open-coded defer()
  * sites' libdefer:defer probes are in the same file: they are counted
  * here, and listed by `sites`.  Without symbols (stripped) none can be
  * told from the runtime's own, and all are listed. */
-struct probes { FILE *f; struct dr_elf *e; int json, n, sites; };
+struct probes {
+	FILE *f;
+	struct dr_elf *e;
+	int json, n, sites;
+	/* The file:line of each site counted: an open-coded defer() has a
+	 * probe on each of its paths (the frame's own record, the pool), and
+	 * is one site. */
+	struct { char *file; unsigned line; } *seen;
+	size_t nseen, cap;
+};
+
+/* Whether the defer() at pc was counted already (by its file:line; a
+ * probe without line information counts on its own). */
+static int counted(struct probes *ps, uint64_t pc)
+{
+	const char *file;
+	unsigned line;
+	size_t i;
+
+	if (dr_line(ps->e, pc, &file, &line) != 0 || !file)
+		return 0;
+	for (i = 0; i < ps->nseen; i++)
+		if (ps->seen[i].line == line && !strcmp(ps->seen[i].file, file))
+			return 1;
+	if (ps->nseen == ps->cap) {
+		size_t cap = ps->cap ? 2 * ps->cap : 16;
+		void *v = realloc(ps->seen, cap * sizeof *ps->seen);
+
+		if (!v)
+			return 0;
+		ps->seen = v, ps->cap = cap;
+	}
+	/* A copy: the line table that file points into may be dropped. */
+	if (!(ps->seen[ps->nseen].file = strdup(file)))
+		return 0;
+	ps->seen[ps->nseen++].line = line;
+	return 0;
+}
+
+static void forget(struct probes *ps)
+{
+	while (ps->nseen)
+		free(ps->seen[--ps->nseen].file);
+	free(ps->seen);
+}
 
 static int onprobe(const struct dr_probe *p, void *arg)
 {
@@ -42,7 +97,7 @@ static int onprobe(const struct dr_probe *p, void *arg)
 	if (strcmp(p->provider, "libdefer") != 0)
 		return 0;
 	if (dr_probe_open_coded(ps->e, p, &func, NULL) && func) {
-		ps->sites++;
+		ps->sites += !counted(ps, p->pc);
 		return 0;
 	}
 	if (ps->json) {
@@ -69,7 +124,7 @@ static const char *source(const struct dr_runtime *rt)
 static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *rt)
 {
 	struct rec r[NREC];
-	struct probes ps = { stdout, rte, 0, 0, 0 };
+	struct probes ps = { .f = stdout, .e = rte };
 	char buf[4096];
 	int i, j;
 
@@ -102,13 +157,17 @@ static void text(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 	       rt->have_dwarf ? " (DWARF location)" : " (table)");
 	printf("\nprobes (SDT, provider libdefer)\n");
 	dr_probes(rte, onprobe, &ps);
+	forget(&ps);
 	if (!ps.n)
 		printf("  (none)\n");
 	if (ps.sites)
 		printf("  (and %d open-coded defer() sites: defer-inspect sites)\n", ps.sites);
 	recs(&rt->lay, r);
 	for (i = 0; i < NREC; i++) {
-		printf("\nstruct %-10s size %u\n", r[i].name, r[i].v[0]);
+		if (recname(r, i) != r[i].name)
+			printf("\nstruct %-10s (%s)\n", r[i].name, r[i].block);
+		else
+			printf("\nstruct %-10s size %u\n", r[i].name, r[i].v[0]);
 		for (j = 1; j < r[i].n; j++)
 			printf("  %-10s %4u\n", r[i].fields[j], r[i].v[j]);
 	}
@@ -122,7 +181,7 @@ static void layoutjson(const char *key, const struct dr_layout *l)
 	recs(l, r);
 	printf(", \"%s\": {\"allgs\": %lu", key, (unsigned long)l->allgs);
 	for (i = 0; i < NREC; i++) {
-		printf(", \"%s\": {", r[i].name);
+		printf(", \"%s\": {", recname(r, i));
 		for (j = 0; j < r[i].n; j++)
 			printf("%s\"%s\": %u", j ? ", " : "", r[i].fields[j], r[i].v[j]);
 		printf("}");
@@ -132,7 +191,7 @@ static void layoutjson(const char *key, const struct dr_layout *l)
 
 static void json(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *rt)
 {
-	struct probes ps = { stdout, rte, 1, 0, 0 };
+	struct probes ps = { .f = stdout, .e = rte, .json = 1 };
 	int i;
 
 	printf("{\"schema\": %d, \"binary\": ", JSON_SCHEMA);
@@ -158,6 +217,7 @@ static void json(struct dr_elf *e, struct dr_elf *rte, const struct dr_runtime *
 	}
 	printf("}, \"probes\": [");
 	dr_probes(rte, onprobe, &ps);
+	forget(&ps);
 	printf("], \"open_coded_sites\": %d", ps.sites);
 	layoutjson("layout", &rt->lay);
 	if (rt->have_dwarf)

@@ -23,8 +23,10 @@ disabled, deleted and given conditions... by gdb's own commands) with:
 | deferreturn  | libdefer:deferreturn | deferreturn | a scope exit with calls to run       |
 | fatal stop   | libdefer:fatal   | fatalpanic   | before an unrecovered panic exits       |
 
-A frame's first defer is usually open-coded (defer.h): it never enters
-deferproc, and its probe is in the program, at the defer() line.  gdb's
+A defer whose arguments already have the parameters' types is open-coded
+(defer.h: a frame's first from its mark, later ones from the pool): it
+never enters deferproc, and its probe is in the program, at the defer()
+line.  gdb's
 `-probe-stap libdefer:defer` finds every copy, in every objfile.
 
 The `deferreturn` probe sits at the function's first instruction, where
@@ -360,9 +362,9 @@ Usage: catch defer
 Stops once defer() has put the call on the thread's chain, and prints the
 function, its arguments as evaluated at the defer, and the defer() line.
 The catchpoint is a breakpoint on the libdefer:defer SDT probe: the one in
-deferproc and the one at each open-coded defer() site (a frame's first
-defer, whose arguments need no conversion, never calls deferproc, so
-`break deferproc` misses it).
+deferproc and the one at each open-coded defer() site (a defer whose
+arguments need no conversion never calls deferproc while the thread's
+pool has records, so `break deferproc` misses it).
 
 Example:
   catch defer"""

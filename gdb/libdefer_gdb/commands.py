@@ -11,6 +11,7 @@ one readable line; a damaged thread does not stop the others.
 import gdb
 
 from . import errors, escape, formatting, frames, layout, snapshot
+from .symbols import Symbols
 
 
 class Usage(gdb.GdbError):
@@ -242,24 +243,25 @@ def _print_defers(out, defers, by_addr, full, owner=None, frame=None):
     n = shown = 0
     batch = out.lines if isinstance(out, _Output) else None
     emit = batch.append if batch is not None else out
-    last_sp = level = key = call_key = None
+    last_sp = level = pc = panic = started = fn = kind = nargs = None
     for d in defers:
         # d: addr link fn pc sp panic nargs started heap kind iregs fregs index
         n += 1
         if d[4] != last_sp:
             last_sp = d[4]
             level = owner(last_sp) if owner is not None else None
+            pc = None                   # the owner changed: remake the tail
         if frame is not None and level != frame:
             continue
         shown += 1
-        if (d[3], level, d[7], d[5]) != key:
-            key = (d[3], level, d[7], d[5])
+        if d[3] != pc or d[5] != panic or d[7] != started:
+            pc, panic, started = d[3], d[5], d[7]
             where = "frame #%d" % level if level is not None else \
                 "frame unknown (not on the stack)"
             tail = "  [%s]\n           deferred by %s, %s" % (
-                d.state(by_addr), formatting.format_site(d.pc), where)
-        if (d[2], d[6], d[9]) != call_key:
-            call_key = (d[2], d[6], d[9])
+                d.state(by_addr), formatting.format_site(pc), where)
+        if d[2] != fn or d[9] != kind or d[6] != nargs:
+            fn, kind, nargs = d[2], d[9], d[6]
             render = formatting.call_renderer(d)
         call = render(d[10], d[11])
         if not call.isprintable():
@@ -446,6 +448,28 @@ def list_thread_panics(snap, t, out):
         out("  error: %s" % chain.error)
 
 
+def list_thread_history(snap, t, out):
+    """One thread's recovered panics (the body of `info panics -history`)."""
+    g = _thread_g(snap, t, out, "No panic history")
+    if g is None:
+        return
+    chain = snap.history(g)
+    if not chain.total and not chain.error:
+        out("  No recovered panic.")
+        return
+    out("  %d panic%s recovered%s" % (chain.total, "" if chain.total == 1 else "s",
+                                     "; the last %d, newest first:" % len(chain) if chain else "."))
+    for h in chain:
+        out("  recovered %d: %s%s%s  [t=%d.%06ds]" % (
+            h.seq, escape.quoted(h.msg), " [cut: %d bytes in all]" % h.textlen if h.cut else "",
+            formatting.panic_value_text(h.arg), h.time // 10**9, h.time % 10**9 // 1000))
+        out("           raised in %s" % formatting.format_site(h.pc))
+        out("           recovered by %s (deferred by %s)" % (
+            Symbols.function_name(h.fn), formatting.format_site(h.site)))
+    if chain.error:
+        out("  error: %s" % chain.error)
+
+
 def _in_fatal():
     """Is fatalpanic (the end of an unrecovered panic) on the selected stack?"""
     try:
@@ -463,23 +487,29 @@ def _in_fatal():
 
 class InfoPanics(gdb.Command):
     """Show the panic chain of libdefer threads, newest panic first.
-Usage: info panics [THREAD-ID... | all]
+Usage: info panics [-history] [THREAD-ID... | all]
 
 For each panic: its message and value (panic_value's pointer), whether it
 was recovered or aborted by a newer panic, the deferred call it is running,
 and where it was raised.  In a core dumped by an unrecovered panic
 (DEFER_TRACEBACK=crash) this is the fatal chain.
 
+-history: instead, the panics the thread recovered earlier, newest first:
+how many in all, and the last ones the runtime keeps (16 by default), each
+with its message, value, where it was raised, the deferred call that
+recovered it and its monotonic time (CLOCK_MONOTONIC) of recovery.
+
 Examples:
   info panics
   info panics all
-  info panics 3"""
+  info panics 3
+  info panics -history all"""
 
     def __init__(self):
         gdb.Command.__init__(self, "info panics", gdb.COMMAND_STATUS)
 
     def complete(self, text, word):
-        return _complete_threads(text, word, [])
+        return _complete_threads(text, word, ["-history"])
 
     def invoke(self, arg, from_tty):
         with _errors_as_messages():
@@ -487,15 +517,19 @@ Examples:
 
     def _invoke(self, arg):
         words = gdb.string_to_argv(arg)
+        history = "-history" in words
+        words = [w for w in words if w != "-history"]
         for w in words:
             if w.startswith("-"):
-                raise Usage("Unknown option %s (usage: info panics [THREAD-ID... | all])" % w)
+                raise Usage("Unknown option %s (usage: info panics [-history] "
+                            "[THREAD-ID... | all])" % w)
         out = _Output()
         snaps = _Snapshots()
+        show = list_thread_history if history else list_thread_panics
 
         def panics(snap, t):
             with frames.ThreadSwitch(t):
-                list_thread_panics(snap, t, out)
+                show(snap, t, out)
         _each_thread(words, out, snaps, panics)
         snaps.report(out)
         out.flush()

@@ -140,7 +140,8 @@ class Runtime:
         for name, fields in abi.TABLE_BLOCKS:
             blocks[name] = dict(zip(fields, struct.unpack_from("<%dI" % len(fields), raw, pos)))
             pos += 4 * len(fields)
-        self._set(blocks["g"], blocks["d"], blocks["p"], blocks["mark"], blocks["resume"])
+        self._set(dict(blocks["g"], **blocks["ghist"]), blocks["d"], blocks["p"],
+                  blocks["mark"], blocks["resume"], blocks["hist"])
         self.source = "_defer_debug_offsets"
         return True
 
@@ -149,12 +150,19 @@ class Runtime:
         g, d, p = _dwarf_offsets("g"), _dwarf_offsets("d"), _dwarf_offsets("p")
         if not (g and d and p):
             return False
-        self._set(g, d, p, _dwarf_offsets("mark"), _dwarf_offsets("resume"))
+        g.update(_dwarf_offsets("ghist") or {})
+        self._set(g, d, p, _dwarf_offsets("mark"), _dwarf_offsets("resume"),
+                  _dwarf_offsets("hist"))
         self.source = "DWARF"
         return True
 
-    def _set(self, g, d, p, mark=None, resume=None):
-        self.g = Record("struct g", g["size"], g, abi.FIELDS["g"])
+    def _set(self, g, d, p, mark=None, resume=None, hist=None):
+        # struct g's two blocks (ghist: its panic history) in one record
+        self.g = Record("struct g", g["size"], g, abi.FIELDS["g"] + abi.FIELDS["ghist"])
+        # The panic history's records (struct defer_recovered), if the
+        # program's runtime keeps one.
+        self.hist = Record("struct defer_recovered", hist["size"], hist,
+                           abi.FIELDS["hist"]) if hist else None
         self.d = Record("struct _defer", d["size"], d, abi.FIELDS["d"])
         self.p = Record("struct _panic", p["size"], p, abi.FIELDS["p"])
         self.dcodec = DeferCodec(self.d)
@@ -187,7 +195,7 @@ def _dwarf_offsets(block):
 
 
 def resume_offsets(rt):
-    """{"size", field: offset} of struct defer_resume (rip, rsp...), from
+    """{"size", field: offset} of struct defer_resume (pc, sp...), from
     where the other layouts came (the table's resume block, ABI 3, or
     DWARF); None if neither has it."""
     return rt.resume

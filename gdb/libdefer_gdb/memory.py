@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""memory.py - the only code that reads the inferior's memory, registers and
-probe arguments.
+"""memory.py - the only code that reads the inferior's memory, the selected
+frame's registers and probe arguments (frames.py and stepping.py take other
+frames' stack pointers from gdb.Frame, which unwinds to them).
 
   Memory       a block cache over Inferior.read_memory for one snapshot:
                records are read 64 KiB at a time, because one gdb read per

@@ -14,6 +14,12 @@
       ^done,thread-id="1",panics=[{index="1",message="...",state="running",
           value="0x..." (panic_value only),raised={func=,file=,line=,addr=},
           running-defer="1" (index into the defers, when running one)},...]
+  -defer-list-panics --history [--thread N | --lwp TID]
+      ^done,thread-id="1",history=[{seq="3",message="...",textlen="14",
+          time-ns="..." (CLOCK_MONOTONIC),raised={...},recovered-by="catcher",
+          deferred={...},record="0x...",value="0x..."},...],recovered="3"
+      the panics the thread recovered, newest first: the ones the runtime's
+      ring still holds; recovered counts all
 
 `--thread N` is MI's own option (gdb selects the thread before invoking the
 command); it is also accepted after the command name.  `--lwp TID` names a
@@ -136,13 +142,16 @@ class ListDefers(gdb.MICommand):
 
 
 class ListPanics(gdb.MICommand):
-    """-defer-list-panics [--thread N]: the thread's panic chain."""
+    """-defer-list-panics [--history] [--thread N]: the thread's panic chain,
+    or with --history the panics it recovered earlier."""
 
     def __init__(self):
         gdb.MICommand.__init__(self, "-defer-list-panics")
 
     @errors.memory_errors_as_gdb_errors
     def invoke(self, argv):
+        if "--history" in argv:
+            return _history([a for a in argv if a != "--history"])
         t, lwp = _thread(argv)
         with frames.ThreadSwitch(t):
             snap, g = _snapshot_and_g(t, lwp)
@@ -161,6 +170,30 @@ class ListPanics(gdb.MICommand):
                 result["panics"].append(item)
             _stopped(result, chain)
             return result
+
+
+def _history(argv):
+    """-defer-list-panics --history: the thread's recovered panics, newest
+    first, and how many it recovered in all."""
+    t, lwp = _thread(argv)
+    with frames.ThreadSwitch(t):
+        snap, g = _snapshot_and_g(t, lwp)
+        result = _head(t, lwp, "history")
+        if g is None:
+            return result
+        chain = snap.history(g)
+        result["recovered"] = str(chain.total)
+        for h in chain:
+            item = {"seq": str(h.seq), "message": escape.mi_text(h.msg),
+                    "textlen": str(h.textlen), "time-ns": str(h.time), "raised": _site(h.pc),
+                    "recovered-by": Symbols.function_name(h.fn), "deferred": _site(h.site),
+                    "record": "%#x" % h.addr}
+            if h.arg:
+                item["value"] = "%#x" % h.arg
+            result["history"].append(item)
+        if chain.error:
+            result["error"] = chain.error
+        return result
 
 
 _STATUS = {abi.G_RUNNING: "running", abi.G_DEAD: "dead"}

@@ -60,11 +60,15 @@ def connect_events():
 
 class G:
     """A thread's record (struct g)."""
-    __slots__ = ("addr", "alllink", "defer", "panic", "tid", "status", "name")
+    __slots__ = ("addr", "alllink", "defer", "panic", "tid", "status", "name",
+                 "hist", "recovered", "histcap")
 
     def __init__(self, addr, f):
         self.addr = addr
         self.alllink, self.defer, self.panic = f["alllink"], f["defer"], f["panic"]
+        # The panic history's ring (0s from a runtime without one).
+        self.hist, self.recovered = f.get("hist", 0), f.get("recovered", 0)
+        self.histcap = f.get("histcap", 0)
         self.tid, self.status = f["tid"], f["status"]
         self.name = f["name"].split(b"\0")[0].decode("utf-8", "replace")
 
@@ -133,6 +137,22 @@ class Panic:
         if self.aborted:
             return "aborted"
         return "running"
+
+
+class Recovered:
+    """A recovered panic of the thread's history (struct defer_recovered)."""
+    __slots__ = ("addr", "seq", "time", "arg", "type", "pc", "fn", "site", "textlen", "msg")
+
+    def __init__(self, addr, f):
+        self.addr = addr
+        for k in self.__slots__[1:-1]:
+            setattr(self, k, f[k])
+        self.msg = f["msg"].split(b"\0")[0].decode("utf-8", "surrogateescape")
+
+    @property
+    def cut(self):
+        """Is msg only the message's first bytes?"""
+        return self.textlen > len(self.msg.encode("utf-8", "surrogateescape"))
 
 
 class Chain(list):
@@ -427,20 +447,53 @@ class Snapshot:
         finally:
             self.left = left
 
+    # -- the panic history --
+    def history(self, g):
+        """g's recovered panics that its ring still holds, newest first (a
+        Chain of Recovered; `total` is how many the thread recovered).
+        docs/abi.md V11-V12: a ring that cannot be real, or a record whose
+        seq is not its place's, ends the listing with the reason."""
+        out = Chain()
+        out.total = g.recovered
+        rec = self.rt.hist
+        if rec is None or not g.recovered:
+            return out
+        why = validity.history_garbage(g.histcap, g.hist, g.recovered)
+        if why is not None:
+            out.error = "corrupted panic history: %s" % why
+            return out
+        size = g.histcap * rec.size
+        try:        # the whole ring at once: one read over gdbserver
+            ring = self.mem.read(g.hist, size)
+        except Fault:
+            out.error = "panic history unreadable (cannot read %d bytes at %#x)" % (size, g.hist)
+            return out
+        for k in range(min(g.recovered, g.histcap)):
+            seq = g.recovered - k
+            at = ((seq - 1) % g.histcap) * rec.size
+            addr = g.hist + at
+            f = rec.decode(ring, at)
+            why = validity.recovered_garbage(f, seq)
+            if why is not None:
+                out.error = "panic history: record %d at %#x: %s" % (seq, addr, why)
+                break
+            out.append(Recovered(addr, f))
+        return out
+
     # -- other reads --
     def resume_point(self, mark):
         """Where a recovery of the frame whose defer_mark is at `mark` goes on
-        when it used defer_result (struct defer_resume's rip), else None."""
+        when it used defer_result (struct defer_resume's pc), else None."""
         offs = self.rt.mark or {}
         if "resumable" not in offs or "resume" not in offs:
             return None
         if not self.mem.read(mark + offs["resumable"], 1)[0]:
             return None
         regs = layout.resume_offsets(self.rt)
-        if not regs or "rip" not in regs:
+        if not regs or "pc" not in regs:
             return None
         resume = self.mem.u64(mark + offs["resume"])
-        return self.mem.u64(resume + regs["rip"])
+        return self.mem.u64(resume + regs["pc"])
 
     def c_string(self, addr, limit):
         """The NUL-terminated string at addr (at most limit bytes, as far as

@@ -487,11 +487,31 @@ def _has_command(name):
     return name in text.split()
 
 
+# The runtime's assembly, as a glob gdb matches against a source file's
+# trailing path components (libdefer/src/ARCH/defer.S in the tree, the
+# installed libraries and Debian's package alike).
+RUNTIME_ASSEMBLY = "libdefer/src/*/defer.S"
+
+
+def _skip_runtime_assembly():
+    """defer.S carries line information (so that addr2line, perf and the
+    crash report name it), which makes plain `step` at a scope exit walk
+    deferreturn one instruction line at a time.  Skipping the file gives
+    `step` back what it did before: step over the runtime, the deferred calls
+    included; `defer step` enters them.  `info skip` shows the entry, `skip
+    delete N` removes it."""
+    try:
+        gdb.execute("skip -gfile %s" % RUNTIME_ASSEMBLY, to_string=True)
+    except gdb.error:
+        pass
+
+
 def register():
     global _normal_exits, _locking
     if not _has_command("defer"):
         DeferPrefix()
     DeferStep()
+    _skip_runtime_assembly()
     _normal_exits = params.define(
         "step-normal-exits", gdb.COMMAND_RUNNING, gdb.PARAM_BOOLEAN, True,
         """Whether defer step stops in calls run by a normal scope exit.

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """validity.py - what makes a record, a pointer or a count impossible.
 
-The rules the walks in snapshot.py apply, numbered V1-V10 in docs/abi.md
+The rules the walks in snapshot.py apply, numbered V1-V12 in docs/abi.md
 ("Validity rules"), which defer-inspect's walk.c applies the same way
 (tests/reader/test_readers_agree.py holds both to it): the hard caps on
 chain lengths (V5), what a sane record pointer is (V4), and why a decoded
@@ -19,6 +19,7 @@ MAX_THREADS = 1 << 16
 MAX_PANICS = 1 << 12
 MAX_FRAMES = 1 << 16
 MAX_DEFERS = 1 << 25    # 5 GB of records: beyond it the chain is not real
+MAX_HISTORY = 1 << 12   # V11: a history ring larger than this is not real
 
 # V4: every record is 8-aligned and in the user half of x86-64's address space.
 POINTER_MASK = 7
@@ -60,4 +61,29 @@ def g_garbage(f):
     """Why a decoded struct g cannot be a thread record, or None."""
     if f["status"] not in (abi.G_RUNNING, abi.G_DEAD):
         return "status %d" % f["status"]
+    return None
+
+
+def history_garbage(histcap, hist, recovered):
+    """V11: why a thread's history ring (g.histcap, g.hist, g.recovered)
+    cannot be real, or None."""
+    if histcap > MAX_HISTORY:
+        return "histcap %d, at most %d" % (histcap, MAX_HISTORY)
+    if recovered and not histcap:
+        return "%d recovered panics but no ring" % recovered
+    if histcap and not sane_pointer(hist):
+        return "ring at wild pointer %#x" % hist
+    return None
+
+
+def recovered_garbage(f, seq):
+    """V12: why a history record (a dict of abi.FIELDS["hist"]) cannot be
+    the one numbered seq, or None.  A record with another seq is being
+    written (the runtime stores seq last) or overwritten memory."""
+    if f["seq"] != seq:
+        return "seq %d where %d belongs (being written, or garbage)" % (f["seq"], seq)
+    if b"\0" not in f["msg"]:
+        return "message not NUL-terminated"
+    if f["textlen"] < f["msg"].index(b"\0"):
+        return "textlen %d shorter than its message" % f["textlen"]
     return None

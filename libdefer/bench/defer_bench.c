@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <defer.h>
+#include "clock.h"
 
 /* Count allocations: every malloc in the process comes through here. */
 extern void *__libc_malloc(size_t);
@@ -98,25 +99,7 @@ __attribute__((noinline)) static void with_recover_point(void)
 	thrower();
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 #define ROUNDS 31
-static double median(double *t, int n)
-{
-	qsort(t, n, sizeof t[0], cmp);
-	return t[n / 2];
-}
 
 /* ns per call of f over n calls */
 static double once(void (*f)(void *), long n)
@@ -159,7 +142,7 @@ static double measure(void (*f)(void *), long n)
 	return median(t, ROUNDS);
 }
 
-/* forced_unwind.c (-fexceptions). */
+/* forced_unwind.c (-fexceptions, libforced_unwind.so). */
 void bench_forced_unwind_once(void *unused);
 int bench_forced_unwind_ran(long n);
 
@@ -239,8 +222,8 @@ int main(int argc, char **argv)
 	printf("| panic + recover through one frame, with `defer_result()` | %.0f ns | goal <= 100 ns (Go 1.19: ~180 ns) |\n", pj);
 	printf("| panic + recover through one frame, by unwinding | %.0f ns | (C++ throw/catch: ~1250 ns) |\n", pr);
 	printf("| forced unwind through one frame with a cleanup variable, ended by a jump "
-	       "(glibc's cancellation mechanism; panics do not unwind yet) | %.0f ns | "
-	       "what running the cleanups of crossed frames would cost |\n", fu);
+	       "(glibc's cancellation mechanism, which unwinding panics use) | %.0f ns | "
+	       "the unwinder's part of a panic that crosses cleanups |\n", fu);
 	printf("| heap allocations in 1,000,000 steady-state defers | %lu | 0 |\n", steady);
 	printf("| sizeof(struct _defer) | %zu bytes | |\n", sizeof(struct _defer));
 	printf("| 1,000,000 defers pending in one frame, then run | %.1f ms, %ld ran (heap: %.0f MB of records) | works |\n",

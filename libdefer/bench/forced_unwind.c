@@ -3,10 +3,10 @@
  * forced_unwind.c - built with -fexceptions: what it would cost to run
  * the cleanups of the frames a panic crosses the way glibc's thread
  * cancellation runs them, by the unwinder's forced unwinding
- * (_Unwind_ForcedUnwind with a stop function that ends it by a jump).
- * libdefer's panics do not unwind yet: they skip those cleanups, as
- * longjmp does (docs/runtime.md, "Cleanups of the frames a panic
- * crosses"); this is the figure to weigh against today's recovery.
+ * (_Unwind_ForcedUnwind with a stop function that ends it by a jump): the
+ * mechanism a panic uses to cross frames with landing pads (docs/runtime.md,
+ * "Cleanups of the frames a panic crosses"), without libdefer.  A shared
+ * object of defer_bench's (libdefer/build.mk says why).
  */
 #include <setjmp.h>
 #include <stdint.h>

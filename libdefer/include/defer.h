@@ -46,14 +46,15 @@
  * header for recover(), panic() and the records only.  A C++ exception
  * that leaves a defer_frame runs the frame's calls (its cleanup runs during
  * unwinding, as in C built with -fexceptions); a panic that crosses C++
- * frames skips their destructors, as longjmp would, so recover in a frame
- * whose callees hold no objects with destructors.
+ * frames runs their destructors (see CLEANUPS); a catch (...) it crosses
+ * must rethrow it.
  *
  * DEBUGGING.  The records are meant to be read: gdb's `info defers`, `catch
- * defer`, `catch panic`; defer-inspect on a core.  A frame's first defer()
- * whose arguments already have the parameters' types is open-coded and
- * does not call deferproc: break on the SDT probe libdefer:defer (what
- * `catch defer` does) rather than on deferproc to see every defer.
+ * defer`, `catch panic`; defer-inspect on a core.  A defer() whose
+ * arguments already have the parameters' types is open-coded (while the
+ * thread's record pool has records) and does not call deferproc: break on
+ * the SDT probe libdefer:defer (what `catch defer` does) rather than on
+ * deferproc to see every defer.
  *
  * PANIC.  panic("fmt", ...) starts a panic with a formatted message;
  * panic_value(ptr, "fmt", ...) also carries a pointer (an error object).
@@ -102,10 +103,18 @@
  * (Go's `defer func() { err = f.Close() }()`).
  *
  * The rest of that function is skipped, like the rest of any frame the panic
- * went through; `__attribute__((cleanup))` variables in those frames do not
- * run (as with longjmp, also with -fexceptions): use defer.  Nor do the
- * recovering function's own cleanup variables declared after its
- * defer_result (the return there is before their scope).
+ * went through.
+ *
+ * CLEANUPS.  In code built with landing pads (-fexceptions in C, always in
+ * C++) a panic unwinds the frames it crosses, as thread cancellation does:
+ * their `__attribute__((cleanup))` variables, _Defer blocks, destructors
+ * and pthread_cleanup_push handlers run innermost first, and a
+ * defer_frame's calls run where its own cleanup stands (after what was
+ * declared after it, before what was declared before it); the recovering
+ * function returns defer_result's variable (at most 8 bytes) after its own
+ * cleanups ran, once each.  Code without landing pads drops those cleanups
+ * as longjmp does (use defer there), and a recovering function's cleanup
+ * variables declared after its defer_result do not run.
  *
  * panic() is deliberately not noreturn (see gopanic below); a function
  * that owns a defer_frame must be able to return, so do not end all of its
@@ -158,8 +167,9 @@
  *
  * LIMITS.  x86-64 (System V) and aarch64 (AAPCS64) Linux only.  longjmp (or a C++ exception through C
  * code built without -fexceptions) across a defer_frame skips its calls;
- * the next frame exit that notices the stale records reports it and
- * aborts.  Recovery unwinds with the frames' unwind tables (.eh_frame, the
+ * the exit of a deferring frame around the setjmp or the catch notices
+ * the stale records, reports them and aborts (docs/runtime.md, "Limits").
+ * Recovery unwinds with the frames' unwind tables (.eh_frame, the
  * default for gcc and clang on x86-64), which also let recover() tell the
  * deferred function from a helper it tail-calls.
  * Signal handlers may defer; a handler's defer allocates nothing while the
@@ -209,18 +219,21 @@ extern "C" {
  * puts it N above; clang's __builtin_dwarf_cfa returns x29, 16 below it),
  * so recover() passes NULL and gorecover finds its caller's CFA by
  * unwinding.  The probe's nop
- * carries a comment in the assembler's syntax.
+ * carries a comment in the assembler's syntax; __DEFER_STORE_ASM(n) is the
+ * store of operand n into operand 0, a 64-bit word in memory.
  */
 #if defined(__x86_64__)
 #define __DEFER_HERE(pc, site) __asm__ volatile("leaq 0(%%rip), %0 # defer site " #site : "=r"(pc))
 #define __DEFER_CALLER_FRAME() __builtin_frame_address(0)
 #define __DEFER_FRAME_CFA 16
 #define __DEFER_ASM_COMMENT "#"
+#define __DEFER_STORE_ASM(reg) "movq %" #reg ", %0"
 #else
 #define __DEFER_HERE(pc, site) __asm__ volatile("adr %0, . // defer site " #site : "=r"(pc))
 #define __DEFER_CALLER_FRAME() __DEFER_NULL
 #define __DEFER_FRAME_CFA 0
 #define __DEFER_ASM_COMMENT "//"
+#define __DEFER_STORE_ASM(reg) "str %" #reg ", %0"
 #endif
 
 /* Everything declared here is exported from libdefer.so. */
@@ -278,13 +291,20 @@ int defer_panic_on_fault(int on);
  * recover(). */
 const struct _panic *(recover)(void);
 
+/* A frame's exit while a panic unwinds it (armed 2): its calls run as
+ * the panic's, where the landing pad calls the frame's cleanup. */
+void __defer_unwound(struct defer_mark *frame);
 
 #pragma GCC visibility pop
 
 static inline void __defer_frame_exit(struct defer_mark *f)
 {
-	if (f->armed)
-		deferreturn(f);
+	if (f->armed) {
+		if (__builtin_expect(f->armed == 1, 1))
+			deferreturn(f);
+		else
+			__defer_unwound(f);
+	}
 }
 
 /*
@@ -338,6 +358,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 
 #define defer_frame                                                          \
 	__DEFER_SHADOW(struct defer_mark __defer_fr __attribute__((cleanup(__defer_frame_exit)))) \
+	__DEFER_SHADOW(unsigned char __defer_on __attribute__((unused)) = 0) \
 	__defer_fr.armed = 0;                                                 \
 	__defer_fr.resumable = 0;                                             \
 	(void)__DEFER_PIN(0)
@@ -352,11 +373,17 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * `, ##__VA_ARGS__`, which strict ISO modes do not honour.
  */
 #define defer_result(...)                                                     \
+	__DEFER_SHADOW(struct defer_resume __defer_rs)                        \
+	__DEFER_CAT(__DEFER_VAR_, __DEFER_EMPTY(__VA_ARGS__))(__VA_ARGS__);   \
 	__DEFER_RESUME_POINT return __DEFER_CAT(__DEFER_RESULT_, __DEFER_EMPTY(__VA_ARGS__))(__VA_ARGS__)
 #define __DEFER_RESULT_1(...)
 #define __DEFER_RESULT_0(var) *__DEFER_PCAST(volatile __typeof__(var) *, &(var))
+#define __DEFER_VAR_1(...) __defer_rs.var = __DEFER_NULL
+#define __DEFER_VAR_0(v)                                                      \
+	(__defer_rs.var = &(v),                                               \
+	 __defer_rs.varinfo = sizeof(v) | (__DEFER_IS_REAL(v) ? 0x100u : 0u))
 #define __DEFER_RESUME_POINT                                                 \
-	__DEFER_SHADOW(struct defer_resume __defer_rs)                        \
+	__defer_rs.cfa = __DEFER_PCAST(uintptr_t, __builtin_dwarf_cfa());     \
 	__defer_fr.resume = &__defer_rs;                                      \
 	__defer_fr.resumable = 1;                                             \
 	if (__builtin_expect(__defer_setresume(&__defer_rs), 0))
@@ -387,6 +414,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 	do {                                                                  \
 		__defer_frame_exit(&__defer_fr);                              \
 		__defer_fr.armed = 0;                                         \
+		__defer_on = 0;                                               \
 		return *__DEFER_PCAST(volatile __typeof__(var) *, &(var));    \
 	} while (0)
 
@@ -598,9 +626,9 @@ struct __defer_no_match;
 #define __DEFER_STORE(x, nreal, i)                                            \
 	do {                                                                  \
 		if (__DEFER_IS_REAL(x))                                       \
-			__defer_fr.rec.fregs[(nreal)] = __DEFER_FBITS(x);     \
+			__defer_r->fregs[(nreal)] = __DEFER_FBITS(x);         \
 		else                                                          \
-			__defer_fr.rec.iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)__DEFER_V(x); \
+			__defer_r->iregs[(i) - (nreal)] = (uint64_t)(uintptr_t)__DEFER_V(x); \
 	} while (0)
 
 #elif __cplusplus >= 201703L
@@ -732,7 +760,7 @@ put(struct _defer &r, int nreal, int i, T x)
 	static_assert(__DEFER_FN(f)::params, "defer: in C++, the parameters must be scalars passed by value");
 #define __DEFER_EXACT(n, f, ...)                                              \
 	(__DEFER_FN(f)::template exact<__DEFER_PARAMS(n, __DEFER_CXX_T, __VA_ARGS__)>())
-#define __DEFER_STORE(x, nreal, i) ::__defer_cxx::put(__defer_fr.rec, (nreal), (i), (x))
+#define __DEFER_STORE(x, nreal, i) ::__defer_cxx::put(*__defer_r, (nreal), (i), (x))
 
 #else
 /* Older C++ may include the header for recover(), panic() and the records. */
@@ -807,34 +835,77 @@ put(struct _defer &r, int nreal, int i, T x)
 #define __DEFER_COUNTER_POP
 #endif
 /*
- * What deferproc does for a frame's first call, in the same order: armed,
- * the record (pc: an address inside this defer, as a return address would
- * be), then a release store that publishes it, so that neither the
- * compiler nor a debugger that stops here sees a half-written record on the
- * chain.  The function is evaluated before the arguments, as on the
- * deferproc path.
+ * What deferproc does, in the same order: for a frame's first call armed
+ * and the mark's own record, for a later one a record from the pool; the
+ * record (pc: an address inside this defer, as a return address would be),
+ * then the store that publishes it, so that neither the compiler nor a
+ * debugger that stops here sees a half-written record on the chain.  The
+ * function is evaluated before the arguments, as on the deferproc path;
+ * an empty pool, or no g yet, leaves it to deferproc.  The pool record is
+ * taken as deferproc takes it (see .Lpool in defer.S): the asm that stores
+ * the new pool head also "changes" the record's pointer, so that no store
+ * into the record can be done before the record is ours.
+ *
+ * __defer_on, a local of the frame that no call can change, says that a
+ * defer() of this frame has run (so the mark's record is taken): the
+ * compiler knows it after every defer(), and drops this whole path, the
+ * load of g included, from every later one of a straight-line sequence.
+ * armed is still tested where __defer_on is 0, since only armed is right
+ * after a longjmp back into the frame (__defer_on is 1 only while armed is:
+ * both go back to 0 only together, in defer_return).  The publishing store is an asm whose
+ * inputs are the mark (every store to it is done first) and no memory
+ * clobber, not __atomic_store_n, whose compiler barrier made gcc forget
+ * that armed is 1 and test it again at the frame's exit.  x86 keeps a
+ * thread's stores in order, so a debugger or a signal handler that stops
+ * the thread sees the record before the head.
  */
 #ifndef DEFER_NO_OPEN_CODE
 #define __DEFER_OPEN(n, __f, ...) __DEFER_OPEN_(__COUNTER__, n, __f, __VA_ARGS__)
 #define __DEFER_OPEN_(site, n, __f, ...)                                      \
 	if (__DEFER_EXACT(n, __f, __VA_ARGS__)) {                             \
-		struct g *__defer_g = __defer_tls.g;                          \
-		if (__builtin_expect(__defer_g && !__defer_fr.armed, 1)) {     \
-			uint64_t __defer_pc, __defer_desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
-			__defer_fr.rec.fn = __DEFER_PCAST(void (*)(void), __f); \
+		struct g *__defer_g;                                          \
+		struct _defer *__defer_r;                                     \
+		uint64_t __defer_desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__); \
+		if (!__defer_on && !__defer_fr.armed &&                       \
+		    __builtin_expect((__defer_g = __defer_tls.g) != __DEFER_NULL, 1)) { \
+			__defer_r = &__defer_fr.rec;                          \
+			__defer_r->fn = __DEFER_PCAST(void (*)(void), __f);   \
 			__defer_fr.armed = 1;                                 \
-			__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)               \
-			__builtin_memcpy(__DEFER_PCAST(char *, &__defer_fr.rec) + \
-					 __builtin_offsetof(struct _defer, nargs), \
-					 &__defer_desc, 8);                   \
-			__DEFER_HERE(__defer_pc, site);                       \
-			__defer_fr.rec.pc = __defer_pc;                       \
-			__defer_fr.rec.sp = __DEFER_PCAST(uintptr_t, &__defer_fr); \
-			__defer_fr.rec.link = __defer_g->_defer;              \
-			__atomic_store_n(&__defer_g->_defer, &__defer_fr.rec, __ATOMIC_RELEASE); \
-			__DEFER_PROBE(site, &__defer_fr.rec);                 \
+			__DEFER_FILL(site, n, __defer_desc, __VA_ARGS__)      \
+			__asm__ volatile(__DEFER_STORE_ASM(1) : "=m"(__defer_g->_defer) \
+					 : "r"(__defer_r), "m"(__defer_fr));  \
+			__DEFER_PROBE(site, __defer_r);                       \
+			__defer_on = 1;                                       \
 			break;                                                \
 		}                                                             \
+		if (__builtin_expect(__defer_on || __defer_fr.armed, 1) &&    \
+		    __builtin_expect((__defer_r = (__defer_g = __defer_tls.g)->pool) != __DEFER_NULL, 1)) { \
+			/* A later call: a record from the pool (see deferproc's .Lpool). */ \
+			__asm__ volatile(__DEFER_STORE_ASM(2) : "=m"(__defer_g->pool), "+r"(__defer_r) \
+					 : "r"(__defer_r->link));             \
+			__defer_r->fn = __DEFER_PCAST(void (*)(void), __f);   \
+			__DEFER_FILL(site, n, __defer_desc | __DEFER_ICAST(uint64_t, DEFER_FLAG_HEAP) << 56, \
+				     __VA_ARGS__)                             \
+			__asm__ volatile(__DEFER_STORE_ASM(1) : "=m"(__defer_g->_defer) \
+					 : "r"(__defer_r), "m"(*__defer_r));  \
+			__DEFER_PROBE(site, __defer_r);                       \
+			__defer_on = 1;                                       \
+			break;                                                \
+		}                                                             \
+	}
+/* The record __defer_r, but fn and the link's store: the arguments, the
+ * descriptor (nargs, kinds, flags), pc (an address inside this defer, as
+ * a return address would be), sp and link. */
+#define __DEFER_FILL(site, n, desc, ...)                                      \
+	{                                                                     \
+		uint64_t __defer_pc, __defer_dsc = (desc);                    \
+		__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)                       \
+		__builtin_memcpy(__DEFER_PCAST(char *, __defer_r) +           \
+				 __builtin_offsetof(struct _defer, nargs), &__defer_dsc, 8); \
+		__DEFER_HERE(__defer_pc, site);                               \
+		__defer_r->pc = __defer_pc;                                   \
+		__defer_r->sp = __DEFER_PCAST(uintptr_t, &__defer_fr);        \
+		__defer_r->link = __defer_g->_defer;                          \
 	}
 #else
 #define __DEFER_OPEN(n, __f, ...)
@@ -858,6 +929,16 @@ put(struct _defer &r, int nreal, int i, T x)
 		__defer_fr.fn = __DEFER_PCAST(void (*)(void), __f);           \
 		__defer_fr.desc = __DEFER_CAT(__DEFER_DESC, n)(__VA_ARGS__);  \
 		__DEFER_ENTER(__DEFER_PCAST(__typeof__(&*(__f)), __DEFER_PROC)(__VA_ARGS__)); \
+		__DEFER_ARMED();                                              \
+	} while (0)
+/* deferproc always leaves the frame armed: saying so lets the compiler
+ * call deferreturn at the exit without testing armed again, where every
+ * path to it has deferred. */
+#define __DEFER_ARMED()                                                      \
+	do {                                                                  \
+		if (!__defer_fr.armed)                                        \
+			__builtin_unreachable();                              \
+		__defer_on = 1;                                               \
 	} while (0)
 
 /* Every variadic macro gets at least one (maybe empty) argument for its

@@ -54,11 +54,19 @@
 
 #include <stdint.h>
 
-#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume in the table */
+#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume and the
+                             * panic history (struct defer_recovered) in the table */
 #define DEFER_DEBUG_MAGIC 0x5245464544444c00ull /* "\0LDDEFER" little-endian */
 
 #define DEFER_MAXARGS 6
 #define DEFER_PANIC_MSG 256
+/* Recovered panics each thread remembers (its history ring), and the bytes
+ * of each one's message kept there.  Compiled into the runtime; readers take
+ * the count from g.histcap, never from here. */
+#ifndef DEFER_HISTORY
+#define DEFER_HISTORY 16
+#endif
+#define DEFER_HISTORY_MSG 64
 
 /* Argument kinds, one byte per argument: class in the high nibble, size in
  * bytes in the low nibble.  They describe the argument expressions as
@@ -177,6 +185,18 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	PRIVATE(x_, uintptr_t, stacklo, )                                             \
 	PRIVATE(x_, void *, altstack, )
 
+/* The rest of struct g: its panic history, published in a block of its
+ * own at the table's end (the table only grows: the g block keeps the
+ * place it had in version 2).  The ring: histcap records (allocated with
+ * the g), and how many panics the thread recovered; the newest is
+ * hist[(recovered - 1) % histcap].  Written only by a recovery
+ * (history.c). */
+#define DEFER_G_HISTORY_FIELDS(FIELD, PRIVATE, BITS, x_)                                    \
+	FIELD(x_, struct defer_recovered *, hist, , hist, Q)                        \
+	FIELD(x_, uint64_t, recovered, , recovered, Q)                              \
+	FIELD(x_, uint32_t, histcap, , histcap, I)                                  \
+	PRIVATE(x_, uint32_t, histpad, )
+
 /* struct defer_resume: the registers __defer_setresume saves, where a
  * recovery resumes a frame that used defer_result.  Published by role, the
  * same names on every architecture, so that one reader reads any target's
@@ -198,8 +218,9 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
  *	more	-	x24-x28
  *	fsaved	-	d8-d15
  *
- * defer.S saves and loads it (asm_offsets.h's R_*); panic.c's recovery
- * fills one by member when it unwinds to a frame without defer_result. */
+ * cfa, var and varinfo are the runtime's own.  defer.S saves and loads
+ * it (asm_offsets.h's R_*); panic.c's recovery fills one by member when it
+ * unwinds to a frame without defer_result. */
 #if defined(__aarch64__)
 #define DEFER_RESUME_ARCH_(PRIVATE, x_)                                       \
 	PRIVATE(x_, uint64_t, more, [5])                                      \
@@ -218,6 +239,15 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	FIELD(x_, uint64_t, pc, , pc, Q)                                            \
 	FIELD(x_, uint64_t, ret, , ret, Q)                                          \
 	FIELD(x_, uint64_t, fret, , fret, Q)                                        \
+	/* The owner's CFA, stored by defer_result: it separates the owner's   \
+	 * frames' records from its callers' without an unwind (panic.c,       \
+	 * recovery). */                                                       \
+	PRIVATE(x_, uint64_t, cfa, )                                                  \
+	/* defer_result's variable (NULL for defer_result()) and its size,     \
+	 * plus 0x100 if it is floating: what the owner returns when a panic   \
+	 * that unwound its frame (its cleanups ran) is recovered (unwound.c). */ \
+	PRIVATE(x_, const void *, var, )                                              \
+	PRIVATE(x_, uint64_t, varinfo, )                                              \
 	DEFER_RESUME_ARCH_(PRIVATE, x_)
 
 /* struct defer_mark: the frame marker a defer_frame declares.  `sp` in
@@ -240,15 +270,42 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	PRIVATE(x_, struct defer_mark *, prev, )                                      \
 	FIELD(x_, struct _defer, rec, , rec, s)
 
+/* struct defer_recovered: one recovered panic in its thread's history
+ * ring (g.hist).  Written by history.c on the recovery path, seq last: a
+ * slot whose seq is not the one its place in the ring implies is being
+ * written, or garbage (docs/abi.md, V11-V12). */
+#define DEFER_HISTORY_FIELDS(FIELD, PRIVATE, BITS, x_)                                      \
+	/* 1 for the thread's first recovered panic; 0: never written */       \
+	FIELD(x_, uint64_t, seq, , seq, Q)                                          \
+	/* CLOCK_MONOTONIC at the recovery, in nanoseconds */                  \
+	FIELD(x_, uint64_t, time, , time, Q)                                        \
+	/* the panic's value (_panic.arg) */                                   \
+	FIELD(x_, void *, arg, , arg, Q)                                            \
+	/* the value's type site, when the panic recorded one (typed panic     \
+	 * values, issue 17); 0 otherwise */                                   \
+	FIELD(x_, const void *, type, , type, Q)                                    \
+	/* where panic was called (_panic.pc: a return address) */             \
+	FIELD(x_, uintptr_t, pc, , pc, Q)                                           \
+	/* the deferred call that recovered it: its function and defer site   \
+	 * (_defer.fn, _defer.pc) */                                           \
+	FIELD(x_, __typeof__(void (*)(void)), fn, , fn, Q)                          \
+	FIELD(x_, uintptr_t, site, , site, Q)                                       \
+	/* the whole message's length (_panic.textlen) */                      \
+	FIELD(x_, uint64_t, textlen, , textlen, Q)                                  \
+	/* its first bytes, NUL-terminated */                                  \
+	FIELD(x_, char, msg, [DEFER_HISTORY_MSG], msg, s)
+
 /* Every record, in the offsets table's order: its block name in the table,
- * its C type, its list.  Must match struct defer_debug_offsets' users: all
+ * its C type, its list (struct g has two: ghist is its history).  Must match struct defer_debug_offsets' users: all
  * of them expand this. */
 #define DEFER_RECORDS(X)                                                      \
 	X(g, struct g, DEFER_G_FIELDS)                                         \
 	X(d, struct _defer, DEFER_DEFER_FIELDS)                                \
 	X(mark, struct defer_mark, DEFER_MARK_FIELDS)                          \
 	X(p, struct _panic, DEFER_PANIC_FIELDS)                                \
-	X(resume, struct defer_resume, DEFER_RESUME_FIELDS)
+	X(resume, struct defer_resume, DEFER_RESUME_FIELDS)                    \
+	X(ghist, struct g, DEFER_G_HISTORY_FIELDS)                              \
+	X(hist, struct defer_recovered, DEFER_HISTORY_FIELDS)
 
 /* The table's header, before the blocks: X(type, name, code).  allgs is the
  * address of allgs: in the file, the link-time address (0 in a PIE or
@@ -269,9 +326,10 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 
 struct _defer { DEFER_DECLARE(DEFER_DEFER_FIELDS) };
 struct _panic { DEFER_DECLARE(DEFER_PANIC_FIELDS) };
-struct g { DEFER_DECLARE(DEFER_G_FIELDS) };
+struct g { DEFER_DECLARE(DEFER_G_FIELDS) DEFER_DECLARE(DEFER_G_HISTORY_FIELDS) };
 struct defer_resume { DEFER_DECLARE(DEFER_RESUME_FIELDS) };
 struct defer_mark { DEFER_DECLARE(DEFER_MARK_FIELDS) };
+struct defer_recovered { DEFER_DECLARE(DEFER_HISTORY_FIELDS) };
 
 extern struct g *volatile allgs __attribute__((visibility("default")));
 

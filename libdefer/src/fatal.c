@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <unwind.h>
 #include <sys/prctl.h>
@@ -437,21 +438,73 @@ static void printothers(struct report *r, int system, int keepstopped)
 }
 
 /* The dying thread's report after the panic lines: its stack from the
- * caller of its caller (fatalpanic, throw), and with "all" everything else. */
+ * caller of its caller (fatalpanic, throw), or the stack the dying panic p
+ * had if it unwound; with "all" everything else. */
 __attribute__((noinline))
-static void traceback(struct report *r, const struct g *g, int level, int system)
+static void traceback(struct report *r, const struct g *g, const struct _panic *p, int level,
+		      int system)
 {
 	static struct stack mine;
 	char name[17] = { 0 };
+	void *const *pcs;
+	int n = p ? unwoundpcs(p, &pcs) : 0;
 
 	prctl(PR_GET_NAME, name);
 	rprintf(r, "\nthread %d \"%s\" [running]:\n", (int)gettid(), name);
-	/* From the caller of our caller (fatalpanic, throw): gopanic. */
-	ownstack(&mine, (uintptr_t)__builtin_return_address(0));
+	if (n > 1) {
+		/* A panic that unwound (it crossed cleanups) has lost its
+		 * stack: the one it had, from the frame above unwindpanic's,
+		 * is the report's.  Only the pcs were kept (unwound.c), so no
+		 * frame is matched to a record by its CFA. */
+		mine.n = mine.more = 0;
+		for (int i = 1; i < n && mine.n < MAXFRAMES; i++)
+			mine.f[mine.n++] = (struct frame){ (uintptr_t)pcs[i], 0, 0 };
+	} else {
+		/* From the caller of our caller (fatalpanic, throw): gopanic. */
+		ownstack(&mine, (uintptr_t)__builtin_return_address(0));
+	}
 	printstack(r, &mine, g, system);
 	if (level >= TB_ALL) {
 		printpending(r, g);
 		printothers(r, system, level == TB_CRASH);
+	}
+}
+
+/* The thread's history (history.c): how many panics it recovered before
+ * this one, and with "all" the ones its ring still holds, newest first. */
+static void printhistory(struct report *r, const struct g *g, int list)
+{
+	uint64_t n = g ? g->recovered : 0, now;
+	struct timespec ts;
+	struct symbol s;
+
+	if (!n)
+		return;
+	rprintf(r, "\nthis thread recovered %lu panic%s before%s\n", (unsigned long)n,
+		n == 1 ? "" : "s", list ? ", newest first:" : "");
+	if (!list || !g->hist || !g->histcap)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	for (uint64_t seq = n; seq > 0 && seq + g->histcap > n; seq--) {
+		const struct defer_recovered *h = &g->hist[(seq - 1) % g->histcap];
+		uint64_t us;
+
+		if (h->seq != seq)
+			break;
+		us = (now - h->time) / 1000;
+
+		/* Integers only: glibc's %f may allocate. */
+		rprintf(r, "recovered panic %lu, %lu.%06lus ago: %s%s\n", (unsigned long)seq,
+			(unsigned long)(us / 1000000), (unsigned long)(us % 1000000), h->msg,
+			h->textlen >= sizeof h->msg ? " [...]" : "");
+		symbolize(h->pc - 1, &s);
+		rprintf(r, "\traised in %s(...)\n", s.name[0] ? s.name : "?");
+		where(r, &s, h->pc - 1);
+		symbolize((uintptr_t)h->fn, &s);
+		rprintf(r, "\trecovered by %s, ", s.name[0] ? s.name : "?");
+		deferredby(r, h->site);
+		rputs(r, "\n");
 	}
 }
 
@@ -528,7 +581,8 @@ void fatalpanic(struct g *g)
 	if (faultline(p, sigline, sizeof sigline))
 		rputs(&r, sigline);
 	if (level > TB_NONE)
-		traceback(&r, g, level, level >= TB_SYSTEM);
+		traceback(&r, g, p, level, level >= TB_SYSTEM);
+	printhistory(&r, g, level >= TB_ALL);
 	rflush(&r);
 	die();
 }
@@ -549,7 +603,7 @@ void throw(const char *why, ...)
 	rvprintf(&r, why, ap);
 	va_end(ap);
 	rputs(&r, "\n");
-	traceback(&r, __defer_tls.g, level > TB_SINGLE ? level : TB_SINGLE, 1);
+	traceback(&r, __defer_tls.g, 0, level > TB_SINGLE ? level : TB_SINGLE, 1);
 	rflush(&r);
 	symbolize_fini();
 	signal(SIGABRT, SIG_DFL);

@@ -170,14 +170,22 @@ static struct g *newg(void)
 	for (g = allgs; g && g->status != DEFER_G_DEAD; g = g->alllink)
 		;
 	if (!g) {
-		g = calloc(1, sizeof *g);
+		/* The history ring comes with the g (history.c): a recovery,
+		 * maybe in a signal handler, must not allocate. */
+		g = calloc(1, sizeof *g + DEFER_HISTORY * sizeof(struct defer_recovered));
 		if (!g) {
 			pthread_mutex_unlock(&allglock);
 			pthread_sigmask(SIG_SETMASK, &old, 0);
 			throw("out of memory for a thread record");
 		}
+		g->hist = (struct defer_recovered *)(g + 1);
+		g->histcap = DEFER_HISTORY;
 		g->alllink = allgs;
 		allgs = g;
+	} else {
+		/* A dead thread's g: the new thread's history starts empty. */
+		g->recovered = 0;
+		memset(g->hist, 0, g->histcap * sizeof *g->hist);
 	}
 	g->tid = gettid();
 	g->stacklo = lo;

@@ -6,7 +6,9 @@
  * It pushes a pseudo-panic marked goexit, as Go does, so that recover()
  * returns NULL in the calls it runs and debuggers can tell why the calls
  * are running.  A record found already started was abandoned by a panic in
- * its call, whose panic is then aborted, exactly as in gopanic.
+ * its call, whose panic is then aborted, exactly as in gopanic.  Frames
+ * with landing pads are unwound, as by a panic (unwound.c), so that their
+ * cleanups run in order with the calls; the unwind ends the thread.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 void goexit1(struct g *g)
 {
 	struct _panic p = { .goexit = 1 };
+	uintptr_t from = (uintptr_t)__builtin_dwarf_cfa();
 	struct _defer *d;
 
 	__defer_inruntime = 1;
@@ -29,6 +32,11 @@ void goexit1(struct g *g)
 			dropstarted(g, d);
 			continue;
 		}
+		/* Frames with landing pads from here: unwind them, as a panic
+		 * does, so that their cleanups and calls interleave; the unwind
+		 * ends the thread (unwound.c). */
+		if (crossescleanups(from, d->sp))
+			unwindpanic(g, &p);
 		rundefer(g, d, &p, NULL, "goexit");
 		freedefer(g, d);
 	}

@@ -29,7 +29,7 @@ static void say(const char *s)
 	(void)r;
 }
 
-/* Whether a SIGSEGV at addr is g's stack overflowing. */
+/* Whether a SIGSEGV at address a is g's stack overflowing. */
 int overflowed(const struct g *g, uintptr_t a)
 {
 	return g && g->stacklo && a + SLOP >= g->stacklo && a < g->stacklo + SLOP;
@@ -67,7 +67,7 @@ void overflow_init(void)
 }
 
 /* Per thread: an alternate stack, unless the thread has one.  Returns the
- * memory to free at thread exit, or NULL. */
+ * mapping overflow_thread_exit unmaps at thread exit, or NULL. */
 void *overflow_thread(void)
 {
 	stack_t old, ss;

@@ -21,6 +21,7 @@
  * owns that frame return to its caller.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -71,24 +72,45 @@ void freetext(struct _panic *p)
 	p->text = p->msg;
 }
 
+/* The message's first bytes into msg, and its whole length.  A format
+ * without conversions is the message: copied, not parsed (vsnprintf costs
+ * most of a recovered panic otherwise). */
+__attribute__((format(printf, 2, 0)))
+static int format(char msg[DEFER_PANIC_MSG], const char *fmt, va_list ap)
+{
+	size_t n;
+
+	for (n = 0; fmt[n]; n++) {
+		if (fmt[n] == '%')
+			return vsnprintf(msg, DEFER_PANIC_MSG, fmt, ap);
+		if (n < DEFER_PANIC_MSG - 1)
+			msg[n] = fmt[n];
+	}
+	msg[n < DEFER_PANIC_MSG - 1 ? n : DEFER_PANIC_MSG - 1] = 0;
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
 /* The format sigpanic passes: the panic is a fault's, its site the
  * faulting instruction. */
 const char __defer_faultfmt[] = "%s";
 
 void gopanic(void *value, const char *fmt, ...)
 {
-	struct g *g = getg();
-	struct _panic p = { 0 };
+	struct g *g = __defer_tls.g ? __defer_tls.g : getg();
+	struct _panic p;
 	struct _defer *d;
+	uintptr_t from;
 	va_list ap, again;
 	int n;
 
 	__defer_inruntime = 1;
+	/* msg is written below, NUL-terminated; the bytes after are not read. */
+	memset(&p, 0, offsetof(struct _panic, msg));
 	if (!fmt)
 		fmt = "(nil)";
 	va_start(ap, fmt);
 	va_copy(again, ap);
-	n = vsnprintf(p.msg, sizeof p.msg, fmt, ap);
+	n = format(p.msg, fmt, ap);
 	settext(&p, n, fmt, again);
 	va_end(again);
 	va_end(ap);
@@ -102,18 +124,14 @@ void gopanic(void *value, const char *fmt, ...)
 	g->_panic = &p;
 	STAP_PROBE2(libdefer, panic, &p, g);
 
+	/* Records from the frame with landing pads on (bound) are reached by
+	 * unwinding, so that cleanups and calls interleave (unwound.c). */
+	from = (uintptr_t)__builtin_dwarf_cfa();
 	while ((d = g->_defer)) {
-		if (d->started) {
-			dropstarted(g, d);
-			continue;
-		}
-		p.defer = d;
-		rundefer(g, d, &p, &p.argp, "panic");
-		p.argp = 0;
-		p.defer = 0;
-		if (p.recovered)
-			recovery(g, d);
-		freedefer(g, d);
+		if (!d->started && crossescleanups(from, d->sp))
+			unwindpanic(g, &p);
+		if (panicrun(g, d, &p))
+			recovery(g, d, from);
 	}
 	STAP_PROBE2(libdefer, fatal, &p, g);
 	fatalpanic(g);
@@ -128,6 +146,37 @@ void sigpanic(void)
 {
 	gopanic(0, __defer_faultfmt, faultmsg(&__defer_fault));
 	throw("recovery returned into sigpanic");
+}
+
+/*
+ * Whether the pc of a recover() site lies in fn (or nothing says it does
+ * not: no unwind tables).  The answer is the same on every panic, and the
+ * look-up (an FDE search) cost a third of a recovered panic: a yes is kept
+ * per thread, keyed by the site and the function, so a stale entry (code
+ * unloaded, other code loaded at the same address) would need fn at the
+ * very same address too.
+ */
+struct sitefn {
+	const void *pc;
+	void (*fn)(void);
+};
+static __thread struct sitefn sitecache[8] __attribute__((tls_model("initial-exec")));
+
+static int inside(const void *pc, void (*fn)(void))
+{
+	struct sitefn *c = &sitecache[((uintptr_t)pc >> 4) & 7];
+	void *caller;
+
+	if (c->pc == pc && c->fn == fn)
+		return 1;
+	/* It looks up pc - 1, as for a return address; the label may be the
+	 * function's first byte. */
+	caller = _Unwind_FindEnclosingFunction((char *)pc + 1);
+	if (caller && caller != (void *)fn)
+		return 0;
+	c->pc = pc;
+	c->fn = fn;
+	return 1;
 }
 
 /*
@@ -171,7 +220,6 @@ const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 	struct g *g = __defer_tls.g;
 	struct _panic *p = g ? g->_panic : 0;
 	uintptr_t cfa;
-	void *caller;
 
 	if (!p || p->goexit || p->recovered || !p->argp || !p->defer)
 		return 0;
@@ -184,10 +232,7 @@ const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 	}
 	if (p->argp != cfa)
 		return 0;
-	/* It looks up pc - 1, as for a return address; the label may be the
-	 * function's first byte. */
-	caller = _Unwind_FindEnclosingFunction((char *)caller_pc + 1);
-	if (caller && caller != (void *)p->defer->fn)
+	if (!inside(caller_pc, p->defer->fn))
 		return 0;
 	p->recovered = 1;
 	STAP_PROBE2(libdefer, recover, p, p->defer);
@@ -304,14 +349,6 @@ const struct _panic *(recover)(void)
 
 extern void __asan_handle_no_return(void) __attribute__((weak));
 
-struct unwind {
-	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
-	int found;
-	int masked;          /* the recovery leaves a signal handler: restore mask */
-	uintptr_t prevcfa, previp; /* the context before the current one */
-	sigset_t mask;
-	struct defer_resume r;
-};
 
 /*
  * What differs per architecture (docs/runtime.md): the sigreturn
@@ -325,7 +362,7 @@ struct unwind {
 static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00,
 					    0x0f, 0x05 };	/* mov $15, %rax; syscall */
 #define UCONTEXT_AT 0
-static void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx)
+void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx)
 {
 	r->saved0 = _Unwind_GetGR(ctx, 3);	/* rbx */
 	r->fp = _Unwind_GetGR(ctx, 6);		/* rbp */
@@ -338,7 +375,7 @@ static void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx)
 static const unsigned char restore_rt[] = { 0x68, 0x11, 0x80, 0xd2,	/* mov x8, #139 */
 					    0x01, 0x00, 0x00, 0xd4 };	/* svc #0 */
 #define UCONTEXT_AT sizeof(siginfo_t)
-static void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx)
+void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx)
 {
 	int i;
 
@@ -366,7 +403,7 @@ static void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx)
  * marks the interrupted frame's context as a signal frame.  The mask to
  * restore is that of the outermost handler the jump leaves.
  */
-static void sigframe(struct unwind *u, struct _Unwind_Context *ctx)
+void sigframe(struct unwind *u, struct _Unwind_Context *ctx)
 {
 	int before = 0;
 
@@ -403,6 +440,57 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 }
 
 /*
+ * The address glibc's sigaction makes every handler return to (its
+ * __restore_rt, the kernel's signal frame's return address), learnt from
+ * the handler the runtime or the program has for SIGSEGV; 0 if unknown.
+ */
+static uintptr_t restorer(void)
+{
+	static uintptr_t rt;
+	uintptr_t v = __atomic_load_n(&rt, __ATOMIC_RELAXED);
+	struct sigaction sa;
+
+	if (v)
+		return v;
+	if (sigaction(SIGSEGV, 0, &sa) || !sa.sa_restorer)
+		return 0;
+	v = (uintptr_t)sa.sa_restorer;
+	__atomic_store_n(&rt, v, __ATOMIC_RELAXED);
+	return v;
+}
+
+/* More stack than this between the runtime and the owner is walked. */
+enum { SCANMAX = 64 << 10 };
+
+/*
+ * The owner's CFA without unwinding, or 0.  A recovering frame with a
+ * defer_result knows it (defer_result stored it), and the unwind is then
+ * needed only for a signal frame the jump would leave (sigframe): the
+ * kernel's frame holds the restorer as its handler's return address, so
+ * when no word between gopanic's frame (from) and the owner's stack
+ * pointer is that address, there is none.  A handler on an alternate stack
+ * puts from outside that range, and so goes the long way too.
+ */
+/* It reads other frames' words, AddressSanitizer's redzones too. */
+__attribute__((no_sanitize_address))
+static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uintptr_t from)
+{
+	const struct defer_resume *r = frame->resume;
+	uintptr_t rt;
+	const uintptr_t *w;
+
+	if (!frame->resumable || r->sp > (uintptr_t)frame || (uintptr_t)frame >= r->cfa)
+		return 0;
+	if (from < g->stacklo || from > r->sp || r->sp - from > SCANMAX || !(rt = restorer()))
+		return 0;
+	scanquiet(1);
+	for (w = (const uintptr_t *)from; w < (const uintptr_t *)r->sp && *w != rt; w++)
+		;
+	scanquiet(0);
+	return w < (const uintptr_t *)r->sp ? 0 : r->cfa;
+}
+
+/*
  * The frames of the owner: every record at the head of the chain whose
  * mark lies below the owner's CFA belongs to one of the owner's
  * defer_frames (the recovering one, blocks around it, the function-level
@@ -411,7 +499,7 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
  * run them had it returned.  Returns the innermost frame that has a
  * defer_result, starting with the recovering one.
  */
-static struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
+struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
 {
 	struct defer_mark *resume = frame->resumable ? frame : 0;
 	struct _defer *d;
@@ -430,64 +518,98 @@ static struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintpt
 	return resume;
 }
 
-/*
- * d's call recovered the newest panic; d is already off the chain.
- * Called on the panic's stack, which is still intact below the recovering
- * frame, so the frames' marks can still be read.
- */
-void recovery(struct g *g, struct _defer *d)
+/* Pop the recovered panic and the aborted ones behind it; 1 if one of
+ * those was a goexit (see recovery).  d made the recovery: every path
+ * that ends a panic by recovering it comes here, so the history is
+ * written here. */
+int poppanics(struct g *g, const struct _defer *d)
 {
-	struct defer_mark *frame = (struct defer_mark *)d->sp, *resume;
-	struct _panic *p = g->_panic;
-	struct unwind u = { .frame = d->sp };
 	int goexit = 0;
 
-	if (p != d->_panic)
-		throw("recovery of a panic that is not the newest");
-	freedefer(g, d);
-	g->_panic = p->link;
-	freetext(p);
+	remember(g, g->_panic, d);
+	freepanic(g->_panic);
+	g->_panic = g->_panic->link;
 	while (g->_panic && g->_panic->aborted) {
 		goexit |= g->_panic->goexit;
-		freetext(g->_panic);
+		freepanic(g->_panic);
 		g->_panic = g->_panic->link;
 	}
-	/* The panic was raised by a call defer_goexit was running, and a
-	 * recovery would bypass the goexit: as in Go since 1.14 (issue 29226)
-	 * the goexit goes on instead, with the calls that are left, and the
-	 * thread still ends.  So defer_goexit never returns, whatever its
-	 * calls do.  Their frames are all above us: nothing is unwound. */
-	if (goexit)
-		goexit1(g);
-	/* Where the owner of the recovering frame returns to, before anything
-	 * runs: its CFA separates its frames' records from its callers'. */
-	_Unwind_Backtrace(findcaller, &u);
-	/* The owner's other calls run now, as Go's deferreturn runs them after
-	 * the resumed deferproc; they see no panic of theirs.  (The compiler
-	 * may skip a frame's exit on the path from defer_result: it may
-	 * assume nothing was deferred yet when __defer_setresume returns.)
-	 * Without unwind tables only the recovering frame's are known. */
-	if (u.found) {
-		resume = runowner(g, frame, u.r.sp);
-	} else {
-		deferreturn(frame);
-		resume = frame->resumable ? frame : 0;
-	}
+	return goexit;
+}
+
+/* Leave for resume's defer_result, or else for the owner's caller (r),
+ * restoring the signal mask a handler's return would have (mask). */
+void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
+		  const struct defer_resume *r, const sigset_t *mask)
+{
 	STAP_PROBE2(libdefer, resume, frame, g);
-	if (u.masked)
-		pthread_sigmask(SIG_SETMASK, &u.mask, 0);
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, 0);
 	/* The frames we abandon may carry AddressSanitizer redzones. */
 	if (__asan_handle_no_return)
 		__asan_handle_no_return();
 	__defer_inruntime = 0;	/* wherever we jump is the program's code */
 	if (resume) {
-		/* Back to defer_result, which returns its variable. */
+		/* Back to defer_result, which returns its variable.  Every call
+		 * of the owner's frames has run (runowner): the frame exit on
+		 * that return has nothing to do. */
+		resume->armed = 0;
 		resume->resume->ret = 1;
 		__defer_jump(resume->resume);
 	}
 	/* Otherwise the owner returns now. */
-	if (!u.found)
+	if (!r)
 		throw("recover: cannot unwind to the caller of the recovering frame "
 		      "(missing unwind tables?)");
-	__defer_jump(&u.r);
+	__defer_jump(r);
+}
+
+/*
+ * d's call recovered the newest panic; d is already off the chain.
+ * Called on the panic's stack, which is still intact below the recovering
+ * frame, so the frames' marks can still be read.  from: the CFA of
+ * gopanic, the bottom of the frames the panic crossed.
+ */
+void recovery(struct g *g, struct _defer *d, uintptr_t from)
+{
+	struct defer_mark *frame = (struct defer_mark *)d->sp;
+	struct _panic *p = g->_panic;
+	struct unwind u;
+	uintptr_t cfa;
+
+	if (p != d->_panic)
+		throw("recovery of a panic that is not the newest");
+	if (d->heap)	/* the mark's own record needs no giving back */
+		freedefer(g, d);
+	/* The panic was raised by a call defer_goexit was running, and a
+	 * recovery would bypass the goexit: as in Go since 1.14 (issue 29226)
+	 * the goexit goes on instead, with the calls that are left, and the
+	 * thread still ends.  So defer_goexit never returns, whatever its
+	 * calls do.  Their frames are all above us: nothing is unwound. */
+	if (poppanics(g, d))
+		goexit1(g);
+	/* Where the owner of the recovering frame returns to, before anything
+	 * runs: its CFA separates its frames' records from its callers'.
+	 * defer_result noted it (ownercfa); else the unwind finds it.
+	 * The owner's other calls run then, as Go's deferreturn runs them
+	 * after the resumed deferproc; they see no panic of theirs.  (The
+	 * compiler may skip a frame's exit on the path from defer_result: it
+	 * may assume nothing was deferred yet when __defer_setresume
+	 * returns.) */
+	if ((cfa = ownercfa(g, frame, from))) {
+		/* frame is resumable (ownercfa): with nothing of the owner's
+		 * left on the chain (the usual case), it is the one. */
+		if (!g->_defer || g->_defer->sp >= cfa)
+			leave(g, frame, frame, 0, 0);
+		leave(g, frame, runowner(g, frame, cfa), 0, 0);
+	}
+	memset(&u, 0, sizeof u);
+	u.frame = d->sp;
+	_Unwind_Backtrace(findcaller, &u);
+	/* Without unwind tables only the recovering frame's calls are known. */
+	if (u.found) {
+		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, u.masked ? &u.mask : 0);
+	}
+	deferreturn(frame);
+	leave(g, frame, frame->resumable ? frame : 0, 0, 0);
 }

@@ -146,6 +146,91 @@ HIDDEN const struct _panic *deferredrecover(const struct defer_mark *mark, uintp
 /* Give back the memory of a long message; text is msg afterwards. */
 HIDDEN void freetext(struct _panic *p);
 HIDDEN void sigpanic(void) __attribute__((noreturn));
-HIDDEN void recovery(struct g *g, struct _defer *d) __attribute__((noreturn));
+HIDDEN void recovery(struct g *g, struct _defer *d, uintptr_t from) __attribute__((noreturn));
+/* Run the head record d for panic p (drop it if an older panic started
+ * it); 1 if its call recovered p: d is then off the chain, not freed.
+ * Inline: it is most of a panic's loop. */
+static inline int panicrun(struct g *g, struct _defer *d, struct _panic *p)
+{
+	if (d->started) {
+		dropstarted(g, d);
+		return 0;
+	}
+	p->defer = d;
+	rundefer(g, d, p, &p->argp, "panic");
+	p->argp = 0;
+	p->defer = 0;
+	if (p->recovered)
+		return 1;
+	freedefer(g, d);
+	return 0;
+}
+/* Pop the recovered newest panic, which d's call recovered, and the
+ * aborted ones behind it; 1 if a goexit was among them. */
+HIDDEN int poppanics(struct g *g, const struct _defer *d);
+/* history.c: note in g's history that d's call recovered p. */
+HIDDEN void remember(struct g *g, const struct _panic *p, const struct _defer *d);
+/* The walk to the owner's caller (recovery, and unwound.c's stop). */
+struct unwind {
+	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
+	int found;
+	int masked;          /* the recovery leaves a signal handler: restore mask */
+	uintptr_t prevcfa, previp; /* the context before the current one */
+	sigset_t mask;
+	struct defer_resume r;
+};
+struct _Unwind_Context;
+/* Note a signal frame the walk passes (its mask is to be restored). */
+HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
+/* The callee-saved registers of ctx into r, by the architecture's DWARF
+ * numbers (panic.c). */
+HIDDEN void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx);
+/* Run the owner's records below cfa, from frame out; the innermost of
+ * those frames with a defer_result, or NULL. */
+HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa);
+/* End a recovery: to resume's defer_result, else to r (the owner's
+ * caller), restoring mask if not NULL. */
+HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
+		  const struct defer_resume *r, const sigset_t *mask) __attribute__((noreturn));
+
+/* The stack scans (ownercfa, crossescleanups) read words nobody
+ * initialised, on purpose: under valgrind's memcheck they turn its error
+ * reporting off meanwhile (no-ops elsewhere, and without valgrind's
+ * header).  crossescleanups runs first in every panic and asks. */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define DEFER_VALGRIND 1
+#endif
+#endif
+#ifdef DEFER_VALGRIND
+/* Per thread, set by the first scan's crossescleanups: 1 under memcheck. */
+extern __thread int __defer_memcheck __attribute__((tls_model("initial-exec"))) HIDDEN;
+HIDDEN void __defer_scanquiet(int begin);
+static inline void scanquiet(int begin)
+{
+	if (__builtin_expect(__defer_memcheck, 0))
+		__defer_scanquiet(begin);
+}
+#else
+static inline void scanquiet(int begin)
+{
+	(void)begin;
+}
+#endif
+
+/* unwound.c: panics that cross frames with landing pads. */
+/* Whether a frame from gopanic's CFA (from) up to the one holding mark
+ * has a landing pad where it is: the mark's records are then reached by
+ * unwinding. */
+HIDDEN int crossescleanups(uintptr_t from, uintptr_t mark);
+/* Go on with p by unwinding: the frames' landing pads run their cleanups
+ * and (defer_frame being one) their calls, as p's. */
+HIDDEN void unwindpanic(struct g *g, struct _panic *p) __attribute__((noreturn));
+/* Give back a popped panic: its text, and its slot if it unwound. */
+HIDDEN void freepanic(struct _panic *p);
+/* The stack an unwound panic had when it began to unwind, for the
+ * report: the number of pcs, 0 if p did not unwind. */
+HIDDEN int unwoundpcs(const struct _panic *p, void *const **pcs);
 
 #endif

@@ -89,12 +89,13 @@ def test_catch_defer_sees_open_coded_defers_that_skip_deferproc(cc, opt):
     events = re.findall(r"^(?:Breakpoint 2, .*deferproc|Catchpoint 1 \(defer\), (.*))", out, re.M)
     events = [e or "deferproc" for e in events]
     at = r" in (?:twice|pick) at \S+\.c:(\d+)$"
-    # twice(1): both defers enter deferproc (the first twice: the slow
-    # path re-enters it once the g exists); twice(2): the first does not;
-    # nor do pick()'s.
+    # twice(1): the first defer enters deferproc (twice: the slow path
+    # re-enters it once the g exists, and fills the pool); the second, and
+    # every later one, is open-coded: the first into the mark's record, the
+    # second from the pool; nor do pick()'s enter deferproc.
     assert [re.sub(at, "", e) for e in events] == [
-        "deferproc", "deferproc", "deferred use(id=1)", "deferproc", "deferred use(id=10)",
-        "deferred use(id=2)", "deferproc", "deferred use(id=20)",
+        "deferproc", "deferproc", "deferred use(id=1)", "deferred use(id=10)",
+        "deferred use(id=2)", "deferred use(id=20)",
         "deferred use(id=3)", "deferred half(x=1.5)"], out
     # Each at its own line: the optimiser may not merge the two arms'
     # open code into one probe and one pc.

@@ -8,7 +8,6 @@ nothing of it reaches the machine.  The overlays' upper layers also show
 exactly what a command wrote."""
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -24,12 +24,29 @@ def at_panic_line(*cmds, opt="-O0"):
 
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
-def test_step_at_scope_exit_enters_deferreturn_in_the_runtimes_assembly(opt):
-    # defer.S has line information (-g): step enters deferreturn and goes on
-    # one instruction line at a time, before any deferred call runs.
-    out = at_scope_exit(*["step"] * 5, opt=opt)
+def test_step_at_scope_exit_steps_over_the_runtime_and_its_calls(opt):
+    # With the extension, defer.S (which has line information) is skipped:
+    # step steps over deferreturn, calls and all, to the caller.
+    out = at_scope_exit(*["step"] * 8, opt=opt)
+    assert "defer.S" not in out, out
+    assert not any(d in out for d in DEFERRED), out
+    assert re.search(r"^main \(", out, re.M), out
+
+
+def test_without_the_extension_step_enters_deferreturn_in_the_runtimes_assembly():
+    # What the skip undoes: defer.S has line information (-g), so plain gdb's
+    # step enters deferreturn, one instruction line at a time.
+    out = gdb("break %d" % step_line('here("normal");'), "run", "next", *["step"] * 5,
+              exe=step_prog(opt="-O0"), args=["normal"], load=None)
     assert re.search(r"^deferreturn \(\) at \S*libdefer/src/x86_64/defer\.S:\d+$", out, re.M), out
     assert not any(d in out for d in DEFERRED), out
+
+
+def test_the_runtime_assembly_skip_is_listed_and_can_be_deleted():
+    out = gdb("info skip")
+    assert re.search(r"libdefer/src/\*/defer\.S", out), out
+    out = at_scope_exit("skip delete", *["step"] * 5)
+    assert "defer.S" in out, out
 
 
 def test_next_at_scope_exit_runs_the_calls_and_stops_in_the_caller():

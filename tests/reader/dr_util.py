@@ -11,7 +11,6 @@ by entry.
 import json
 import os
 import re
-import signal
 import struct
 import subprocess
 import time

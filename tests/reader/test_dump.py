@@ -124,7 +124,6 @@ def test_real_crash_core(outdir, tmp_path):
 def test_core_with_stripped_runtime_uses_offsets_table(outdir, tmp_path):
     """libdefer.so stripped of its debug info: the walk runs from
     _defer_debug_offsets alone and gives the same result."""
-    import shutil
     import subprocess
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -279,7 +278,7 @@ int main(void)
 
 
 def test_double_arguments_are_written_as_gdbs_extension_writes_them():
-    """Python's repr (records.py _fmt_float): positional from 1e-4 up to
+    """Python's repr (formatting.py _fmt_float): positional from 1e-4 up to
     1e16, with ".0" on whole numbers, the fewest digits that read back."""
     import conftest
     values = [100.0, 1e15, 1e16, 1e-4, 1e-5, -0.0, 123.456, 0.1, 1 / 3, 2.5e-300, 1e300,

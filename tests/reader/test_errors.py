@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from dr_util import BUILD, OUT, Running, gcore, inspect, inspect_json, prog
+from dr_util import BUILD, Running, gcore, inspect, prog
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 

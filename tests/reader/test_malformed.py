@@ -4,11 +4,9 @@ segments, cyclic and wild chains, and every input the fuzzers kept.  The
 tool gives an error or a partial result with a warning, never a crash or a
 hang; run under AddressSanitizer and UBSan (build/defer-inspect-asan)."""
 import json
-import os
 import re
 import struct
 import subprocess
-from pathlib import Path
 
 import pytest
 

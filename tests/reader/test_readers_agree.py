@@ -255,3 +255,64 @@ def test_dump_and_gdb_attached_to_a_live_damaged_process_agree(case):
                    for x in threads for p in x["panics"]), ours
     else:
         assert [x for x in threads if x["line"]], ours
+
+
+# ---- the panic history (V11, V12): dump --json --history and MI --history ----
+
+def history_core(*cmds, workers=0):
+    """scenarios/history.c (main recovers 20 panics, worker k recovers k)
+    at checkpoint(), its ring damaged with gdb commands; with no workers
+    allgs is main's g alone."""
+    return scen_core(*cmds, args=(20, workers), source=GDB_SCEN / "history.c")
+
+
+HISTORY = {
+    "whole": history_core(workers=2),
+    "seq": history_core("set var allgs->hist[(allgs->recovered - 3) % allgs->histcap].seq = 77"),
+    "msg-no-nul": history_core("call (void)memset(allgs->hist[19 % 16].msg, 65, 64)"),
+    "textlen": history_core("set var allgs->hist[18 % 16].textlen = 1"),
+    "histcap": history_core("set var allgs->histcap = 5000"),
+    "no-ring": history_core("set var allgs->histcap = 0"),
+    "wild-ring": history_core("set var allgs->hist = (struct defer_recovered *)0x13"),
+    "unmapped-ring": history_core("set var allgs->hist = (struct defer_recovered *)0x7ff000000000"),
+}
+# How many records each case lists in main's thread, and the start of its line.
+HISTORY_SHOWN = {"whole": (16, None), "seq": (2, "panic history: record 18 at "),
+                 "msg-no-nul": (0, "panic history: record 20 at "),
+                 "textlen": (1, "panic history: record 19 at "),
+                 "histcap": (0, "corrupted panic history: histcap 5000, at most 4096"),
+                 "no-ring": (0, "corrupted panic history: 20 recovered panics but no ring"),
+                 "wild-ring": (0, "corrupted panic history: ring at wild pointer 0x13"),
+                 "unmapped-ring": (0, "panic history unreadable (cannot read ")}
+
+
+def history_from_dump(exe, core):
+    r = inspect("dump", "--json", "--history", *BIG, "--core", core, exe, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return {t["tid"]: (t["recovered"], [(h["seq"], h["record"], h["message"], h["time_ns"], h["arg"])
+                                        for h in t["history"]], t["history_error"])
+            for t in json.loads(r.stdout)["threads"] if t["status"] != "dead"}
+
+
+def history_from_gdb(exe, core):
+    with Session(program=exe, core=core, timeout=300) as s:
+        out = {}
+        for t in s.command("-defer-list-threads")["threads"]:
+            if t["status"] == "dead":
+                continue
+            h = s.command("-defer-list-panics --history --lwp %s" % t["lwp"])
+            out[int(t["lwp"])] = (int(h["recovered"]), [
+                (int(x["seq"]), int(x["record"], 16), x["message"], int(x["time-ns"]),
+                 int(x.get("value", "0"), 16)) for x in h["history"]], h.get("error"))
+        return out
+
+
+@pytest.mark.parametrize("case", sorted(HISTORY))
+def test_dump_and_gdb_read_the_same_panic_history(case, tmp_path):
+    exe, core = HISTORY[case](tmp_path)
+    ours, theirs = history_from_dump(exe, core), history_from_gdb(exe, core)
+    assert ours == theirs
+    (main,) = [v for v in ours.values() if v[0] == 20]
+    shown, line = HISTORY_SHOWN[case]
+    assert [x[0] for x in main[1]] == list(range(20, 20 - shown, -1)), main
+    assert (main[2] or None) == line if line is None else main[2].startswith(line), main

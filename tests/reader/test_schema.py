@@ -4,10 +4,9 @@ docs/defer-inspect.md ("JSON"): the tables there are parsed here and real
 output of every command and target kind is validated against them: layout
 (static program, shared program, libdefer.so itself, a stripped library
 read from its table), sites (static, shared), dump (a core, a live pid,
-a fatal panic chain, a corrupt chain).  A key missing, undocumented or of
+a fatal panic chain, a corrupt chain, a panic history).  A key missing, undocumented or of
 another type fails; so does a documented object no output exercised."""
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -113,7 +112,7 @@ def valid(r, name, status=0):
 
 def test_the_schema_tables_parse_into_every_documented_object():
     assert set(SCHEMA) == {"layout", "probe", "records", "sites", "site", "dump", "target",
-                           "runtime", "thread", "defer", "arg", "panic", "where"}
+                           "runtime", "thread", "defer", "arg", "panic", "recovered", "where"}
     assert SCHEMA["dump"]["schema"] == ("int", True)
     assert SCHEMA["layout"]["dwarf"] == ("object records", False)
 
@@ -194,6 +193,42 @@ int main(void)
     assert dump["corrupt"] == 1 and any(t["corrupt"] and t["warning"] for t in dump["threads"])
 
 
+def history_dump(*args):
+    """dump --json --history of scenarios/history.c (main recovers 20
+    panics, worker k recovers k), live and from its core."""
+    from conftest import compile_program
+    from gdbtest import SCEN
+    exe = compile_program(SCEN / "history.c")
+    OUT.mkdir(parents=True, exist_ok=True)
+    core = OUT / "schema-history.core"
+    with Running(exe, 20, 2, "sleep") as p:
+        live = valid(inspect("dump", "--json", "--history", "--pid", p.pid), "dump")
+        gcore(p.pid, core)
+    return live, valid(inspect("dump", "--json", "--history", "--core", core, exe), "dump")
+
+
+def test_dump_history_of_a_live_pid_and_a_core_match_the_schema():
+    for dump in history_dump():
+        by_count = {t["recovered"]: t for t in dump["threads"]}
+        assert sorted(by_count) == [1, 2, 20]
+        main = by_count[20]
+        assert [h["seq"] for h in main["history"]] == list(range(20, 4, -1))
+        assert main["history_error"] is None
+        h = main["history"][0]
+        assert h["message"] == "main failure 20" and h["textlen"] == len(h["message"])
+        assert h["where"]["function"] == "fail" and h["function"]["function"] == "catcher"
+        assert h["deferred"]["function"] == "attempt" and h["arg"] and h["type"] == 0
+        times = [x["time_ns"] for x in main["history"]]
+        assert times == sorted(times, reverse=True)
+
+
+def test_dump_without_history_has_no_history_keys():
+    exe = prog("threads.c", "gcc", "-O0", "static")
+    with Running(exe, 2, 3) as p:
+        dump = valid(inspect("dump", "--json", "--pid", p.pid), "dump")
+    assert all("history" not in t for t in dump["threads"])
+
+
 def test_every_documented_object_is_exercised_by_real_output():
     """No table documents an object the tool never prints (on its own:
     the checks above, again, from an empty record)."""
@@ -201,4 +236,5 @@ def test_every_documented_object_is_exercised_by_real_output():
     test_layout_and_sites_of_a_program_match_the_schema("static")
     test_dump_of_a_core_and_of_a_live_pid_match_the_schema("static")
     test_dump_of_a_fatal_panic_chain_matches_the_schema()
+    history_dump()
     assert SEEN == set(SCHEMA)

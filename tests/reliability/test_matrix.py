@@ -9,7 +9,6 @@ three workers' pending calls with their arguments (`info defers all`),
 unrecovered panic runs (live, gdbserver), the unrecovered panic's chain at
 the fatal stop (`info panics`), and, on a core or a live pid,
 `defer-inspect dump`.  The results are printed as a table at the end of the test run."""
-import json
 import re
 import subprocess
 from pathlib import Path

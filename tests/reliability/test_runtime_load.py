@@ -3,7 +3,6 @@
 Each test asserts the figure the README's Reliability section quotes."""
 import re
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest

@@ -4,7 +4,6 @@ records caught half-written mid-deferproc or mid-way through an open-coded
 defer, half-unlinked mid-deferreturn, a panic half-pushed mid-gopanic."""
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,10 +25,10 @@ def test_info_defers_and_panics_at_every_instruction_of_the_runtime(cc, opt):
     m = re.search(r"STEPPED deferproc=(\d+) deferreturn=(\d+) frames=(\d+) gopanic=(\d+)", out)
     assert m, out
     counts = dict(zip(("deferproc", "deferreturn", "frames", "gopanic"), map(int, m.groups())))
-    # 7 defers through deferproc, 3 frame exits (one a loop), 2 panics,
-    # 2 calls of frames() (the second open-codes its first defer): each
-    # path was walked
-    assert counts["deferproc"] >= 7 * 15 and counts["deferreturn"] >= 30, counts
+    # 8 defers through deferproc (no g yet, the mark's record, the pool),
+    # 5 frame exits (loops among them), 2 panics, 2 calls of frames() (the
+    # second open-codes its first defer and a pool one): each path was walked
+    assert counts["deferproc"] >= 8 * 15 and counts["deferreturn"] >= 50, counts
     assert counts["gopanic"] >= 50 and counts["frames"] >= 2 * 20, counts
     assert "PROBLEMS 0" in out, out
     assert "done" in out

@@ -3,7 +3,6 @@
 table, and make install with pkg-config."""
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import shutil
 import subprocess
+import signal
 from pathlib import Path
 
 import pytest
@@ -226,21 +227,46 @@ def test_cplusplus_defer_works_with_the_header_inside_extern_c(cc):
     assert ok(strict_build(src, cc, "c++17", name="cxx_extern_c")) == ["ran"]
 
 
+def cxx_exception_through_c(cc, cxx, cflags, tmp_path):
+    """A C frame with a pending call that a C++ exception crosses; the catch
+    is in C++ code that a deferring C frame called, which then returns;
+    then main calls another deferring C frame."""
+    (tmp_path / "c.c").write_text(
+        "#include <stdio.h>\n#include <defer.h>\n"
+        "void cxx_throw(void);\nvoid cxx_catch(void (*f)(void));\n"
+        'static void say(const char *s) { printf("%s\\n", s); fflush(stdout); }\n'
+        'static void c_frame(void) { defer_frame; defer(say, "c frame: call ran"); cxx_throw(); }\n'
+        'void c_outer(void) { defer_frame; defer(say, "outer: call ran"); cxx_catch(c_frame); }\n'
+        'void c_after(void) { defer_frame; defer(say, "after: call ran"); }\n')
+    (tmp_path / "m.cc").write_text(
+        '#include <cstdio>\nextern "C" void c_outer(void);\nextern "C" void c_after(void);\n'
+        'extern "C" void cxx_throw(void) { throw 1; }\n'
+        'extern "C" void cxx_catch(void (*f)(void)) {\n'
+        '  try { f(); } catch (int) { std::printf("caught\\n"); std::fflush(stdout); } }\n'
+        'int main() { c_outer(); c_after(); }\n')
+    inc = ["-I", str(BUILD.parent / "libdefer" / "include")]
+    subprocess.run([cc, *cflags, "-c", *inc, str(tmp_path / "c.c"), "-o", str(tmp_path / "c.o")],
+                   check=True)
+    subprocess.run([cxx, str(tmp_path / "m.cc"), str(tmp_path / "c.o"), str(BUILD / "libdefer.a"),
+                    "-lpthread", "-o", str(tmp_path / "m")], check=True)
+    return tmp_path / "m"
+
+
 @pytest.mark.parametrize("cc,cxx", [("gcc", "g++"), ("clang", "clang++")])
 def test_a_cplusplus_exception_through_c_built_with_fexceptions_runs_the_calls(cc, cxx, tmp_path):
     """As documented in defer.h: the frame's cleanup runs during unwinding
     when the C code has unwind landing pads (-fexceptions)."""
-    (tmp_path / "c.c").write_text(
-        "#include <stdio.h>\n#include <defer.h>\nvoid cxx_throw(void);\n"
-        'static void say(const char *s) { printf("%s\\n", s); }\n'
-        'void c_frame(void) { defer_frame; defer(say, "c frame: call ran"); cxx_throw(); }\n')
-    (tmp_path / "m.cc").write_text(
-        '#include <cstdio>\nextern "C" void c_frame(void);\n'
-        'extern "C" void cxx_throw(void) { throw 1; }\n'
-        'int main() { try { c_frame(); } catch (int) { std::printf("caught\\n"); } }\n')
-    inc = ["-I", str(BUILD.parent / "libdefer" / "include")]
-    subprocess.run([cc, "-fexceptions", "-c", *inc, str(tmp_path / "c.c"), "-o", str(tmp_path / "c.o")],
-                   check=True)
-    subprocess.run([cxx, str(tmp_path / "m.cc"), str(tmp_path / "c.o"), str(BUILD / "libdefer.a"),
-                    "-lpthread", "-o", str(tmp_path / "m")], check=True)
-    assert ok(tmp_path / "m") == ["c frame: call ran", "caught"]
+    exe = cxx_exception_through_c(cc, cxx, ["-fexceptions"], tmp_path)
+    assert ok(exe) == ["c frame: call ran", "caught", "outer: call ran", "after: call ran"]
+
+
+@pytest.mark.parametrize("cc,cxx", [("gcc", "g++"), ("clang", "clang++")])
+def test_a_cplusplus_exception_through_c_without_fexceptions_is_reported_at_the_enclosing_exit(
+        cc, cxx, tmp_path):
+    """README, Limits: without landing pads the exception skips the frame's
+    calls, as longjmp does, and the exit of the deferring frame around the
+    catch says so and aborts rather than run a call whose frame is gone."""
+    r = run(cxx_exception_through_c(cc, cxx, ["-fno-exceptions"], tmp_path))
+    assert r.returncode == -signal.SIGABRT, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.splitlines() == ["caught"]
+    assert "outlived its frame (longjmp or a C++ exception across a defer_frame?)" in r.stderr

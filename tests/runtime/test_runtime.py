@@ -4,7 +4,6 @@ level and link mode: each scenario program prints what happened, and the
 tests check it against Go's semantics."""
 import itertools
 import json
-import os
 import re
 import signal
 import subprocess

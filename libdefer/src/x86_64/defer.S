@@ -33,17 +33,14 @@
 	LOADREST(r)
 
 /*
- * FREE(r): give the pool record in r back (g in %rax), once everything has
- * been read from it: a signal handler that defers may take it from the
- * pool at once.  The pool head travels through the stack: no register is
- * free.
+ * FREE(r): give the pool record in r back (g in %rbx, %rax scratch), once
+ * everything has been read from it: a signal handler that defers may take
+ * it from the pool at once.
  */
 #define FREE(r)						\
-	pushq	G_POOL(%rax);				\
-	.cfi_adjust_cfa_offset 8;			\
-	popq	D_LINK(r);				\
-	.cfi_adjust_cfa_offset -8;			\
-	movq	r, G_POOL(%rax)
+	movq	G_POOL(%rbx), %rax;			\
+	movq	%rax, D_LINK(r);			\
+	movq	r, G_POOL(%rbx)
 
 	.text
 	.globl	__defer_text_start
@@ -133,12 +130,8 @@ deferproc:
 	movq	G_POOL(%r11), %rax
 	testq	%rax, %rax
 	jz	.Lslow
-	pushq	%rdi
-	.cfi_adjust_cfa_offset 8
-	movq	D_LINK(%rax), %rdi
-	movq	%rdi, G_POOL(%r11)
-	popq	%rdi
-	.cfi_adjust_cfa_offset -8
+	movq	D_LINK(%rax), %xmm6		/* no argument is in %xmm6: six at most */
+	movq	%xmm6, G_POOL(%r11)
 	movq	%rdi, D_IREGS+0(%rax)
 	movq	M_DESC(%r10), %rdi
 	movq	%rdi, D_DESC(%rax)
@@ -228,7 +221,8 @@ deferreturn:
 	jmp	*%r11
 
 	/* Newer calls first, from the pool, each called from this loop and
-	 * its record given back.  %rbx: the mark; %rdx: the record; %rax: g. */
+	 * its record given back.  Kept across the calls: %rbx g, %r13 the
+	 * mark, %r12 the mark's own record.  %r10: the record. */
 .Lgeneral:
 	testq	%rdx, %rdx
 	jz	.Lnone
@@ -237,39 +231,53 @@ deferreturn:
 	pushq	%rbx
 	.cfi_adjust_cfa_offset 8
 	.cfi_offset %rbx, -16
-	movq	%rdi, %rbx
+	pushq	%r12
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r12, -24
+	pushq	%r13
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r13, -32
+	movq	%rax, %rbx
+	movq	%rdi, %r13
+	leaq	M_REC(%rdi), %r12
+	movq	%rdx, %r10
 .Lnext:
-	movq	D_LINK(%rdx), %rcx
-	movq	%rcx, G_DEFER(%rax)		/* unlink before the call, as Go does */
-	STAP_PROBE2(libdefer, run, 8@%rdx, 8@$0)
-	movq	D_FN(%rdx), %r11
+	movq	D_LINK(%r10), %rcx
+	movq	%rcx, G_DEFER(%rbx)		/* unlink before the call, as Go does */
+	STAP_PROBE2(libdefer, run, 8@%r10, 8@$0)
+	movq	D_FN(%r10), %r11
 	testq	%r11, %r11
 	jz	.Lnil
-	movq	%rdx, %r10
 	cmpq	recover@GOTPCREL(%rip), %r11	/* defer(recover): see panic.c */
-	je	3f
+	je	.Lrecovernext
 	LOADARGS(%r10, 1f)
 1:	FREE(%r10)
 	movl	$6, %eax			/* vector registers, for variadic callees */
 	call	*%r11
-	jmp	4f
-3:	movq	%rbx, %rdi			/* deferredrecover(mark, defer site) */
+.Lran:
+	movq	G_DEFER(%rbx), %r10		/* the call pushed and popped its own */
+	cmpq	%r12, %r10			/* records: the head must be ours */
+	je	.Lpoplast
+	testq	%r10, %r10
+	jz	.Lbad
+	cmpq	%r13, D_SP(%r10)
+	je	.Lnext
+	jmp	.Lbad
+.Lrecovernext:
+	movq	%r13, %rdi			/* deferredrecover(mark, defer site) */
 	movq	D_PC(%r10), %rsi
 	FREE(%r10)
 	call	deferredrecover
-4:
-	movq	__defer_tls@gottpoff(%rip), %rax
-	movq	%fs:TLS_G(%rax), %rax
-	movq	G_DEFER(%rax), %rdx		/* the call pushed and popped its own */
-	leaq	M_REC(%rbx), %rcx		/* records: the head must be ours */
-	cmpq	%rcx, %rdx
-	je	.Lpoplast
-	testq	%rdx, %rdx
-	jz	.Lbad
-	cmpq	%rbx, D_SP(%rdx)
-	je	.Lnext
-	jmp	.Lbad
+	jmp	.Lran
 .Lpoplast:
+	movq	%r10, %rdx
+	movq	%rbx, %rax
+	popq	%r13
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r13
+	popq	%r12
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r12
 	popq	%rbx
 	.cfi_adjust_cfa_offset -8
 	.cfi_restore %rbx
@@ -305,15 +313,16 @@ deferreturn:
 	call	nildefer
 	ud2
 	.cfi_adjust_cfa_offset -8
+	/* In the loop: %rbx, %r12 and %r13 pushed. */
 .Lnil:
-	.cfi_adjust_cfa_offset 8
+	.cfi_def_cfa_offset 32
 	.cfi_offset %rbx, -16
-	movq	%rdx, %rdi
+	.cfi_offset %r12, -24
+	.cfi_offset %r13, -32
+	movq	%r10, %rdi
 	call	nildefer
 	ud2
 .Lbad:
-	.cfi_adjust_cfa_offset 8
-	.cfi_offset %rbx, -16
 	leaq	.Lbadmsg(%rip), %rdi
 	xorl	%eax, %eax
 	call	throw

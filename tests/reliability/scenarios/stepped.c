@@ -2,7 +2,9 @@
 /*
  * stepped.c - a little of everything the runtime does, for single-stepping
  * every instruction of deferproc, deferreturn and gopanic under gdb, and of
- * frames(), whose first defer is open-coded once the thread has a g.
+ * frames(), whose defers with exact argument types are open-coded once the
+ * thread has a g (the first into the mark's record, later ones from the
+ * pool).  Arguments that need converting go through deferproc.
  */
 #include <stdio.h>
 #include <defer.h>
@@ -16,8 +18,15 @@ __attribute__((noinline)) static void frames(void)
 {
 	defer_frame;
 	defer(use, 1, 1.5);         /* the frame's own record: open-coded */
-	defer(use, 2, 2.5);         /* pool records */
-	defer(use, 3, 3.5);
+	defer(use, 2, 2.5);         /* a pool record, open-coded */
+	defer(use, 3, 3);           /* 3 to a double: a pool record from deferproc */
+}
+
+__attribute__((noinline)) static void converted(void)
+{
+	defer_frame;
+	defer(use, 5, 5);           /* deferproc: the mark's own record */
+	defer(use, 6, 6);           /* deferproc: a pool record */
 }
 
 static void panics(void)
@@ -26,14 +35,16 @@ static void panics(void)
 	defer_result();
 	defer(catch);
 	defer(again);               /* aborts the first panic */
-	defer(use, 4, 4.5);
+	defer(use, 4, 4);
 	panic("first");
 }
 
 int main(void)
 {
-	frames();                   /* no g yet: all through deferproc */
+	frames();                   /* no g yet: the first through deferproc */
 	frames();
+	converted();
+	converted();
 	panics();
 	printf("done\n");
 	return 0;

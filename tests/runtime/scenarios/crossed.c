@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What a recovered panic runs of the frames it crosses, and of the
- * recovering frame, besides libdefer's own deferred calls: the documented
- * limit (README "Limits", docs/runtime.md "Recovery").  The frames it
- * crosses are dropped as longjmp drops them, with or without
- * -fexceptions: their cleanup variables (and clang's _Defer blocks) do
- * not run.  The recovering frame with defer_result returns at the
- * defer_result line: the cleanup variables in scope there (declared
- * before it) run, those declared after it do not.
+ * recovering frame, besides libdefer's own deferred calls
+ * (docs/runtime.md "Cleanups of the frames a panic crosses").  Without
+ * -fexceptions the frames it crosses are dropped as longjmp drops them:
+ * their cleanup variables do not run, and the recovering frame with
+ * defer_result returns at the defer_result line: the cleanup variables in
+ * scope there (declared before it) run, those declared after it do not.
+ * With -fexceptions the panic unwinds them and every cleanup (and
+ * clang's _Defer blocks) runs once, innermost first.
  */
 #include <stdio.h>
 #include <defer.h>

@@ -3,6 +3,8 @@
  *   handler      a program's own SIGSEGV/SIGBUS/SIGFPE handler panics; the
  *                panic is recovered, three times per signal: the signal
  *                must not stay blocked
+ *   handler_result  the same, recovered by frames with defer_result(), the
+ *                handler on the thread's stack and on an alternate one
  *   fault        defer_panic_on_fault: real SIGSEGV and SIGBUS faults, and
  *                SIGFPE with its fault codes, recovered three times each
  *   fault_fatal  an unrecovered nil dereference: Go's report
@@ -61,6 +63,16 @@ static void raise_in_frame(int sig)
 	printf("raise_in_frame: not reached\n");
 }
 
+/* A recovery that resumes at defer_result() leaves the handler too. */
+static void raise_in_result_frame(int sig)
+{
+	defer_frame;
+	defer_result();
+	defer(catch);
+	fault(sig);
+	printf("raise_in_result_frame: not reached\n");
+}
+
 static void catch_count(int *n)
 {
 	if (recover())
@@ -84,6 +96,34 @@ static void handler_case(void)
 	pthread_sigmask(SIG_SETMASK, 0, &now);
 	printf("blocked afterwards: %d %d %d\n", sigismember(&now, SIGSEGV),
 	       sigismember(&now, SIGBUS), sigismember(&now, SIGFPE));
+}
+
+static void handler_result_case(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE };
+	static char alt[1 << 16];
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
+	struct sigaction sa;
+	sigset_t now;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = onsig;
+	sigemptyset(&sa.sa_mask);
+	for (int onstack = 0; onstack < 2; onstack++) {
+		if (onstack) {
+			sigaltstack(&ss, 0);
+			sa.sa_flags = SA_ONSTACK;
+		}
+		for (int i = 0; i < 3; i++)
+			sigaction(sigs[i], &sa, 0);
+		for (int i = 0; i < 3; i++)
+			for (int k = 0; k < 2; k++)
+				raise_in_result_frame(sigs[i]);
+		pthread_sigmask(SIG_SETMASK, 0, &now);
+		printf("blocked afterwards%s: %d %d %d\n", onstack ? " (alternate stack)" : "",
+		       sigismember(&now, SIGSEGV), sigismember(&now, SIGBUS),
+		       sigismember(&now, SIGFPE));
+	}
 }
 
 /* ---- defer_panic_on_fault ---- */
@@ -189,6 +229,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "handler"))
 		handler_case();
+	else if (argc > 1 && !strcmp(argv[1], "handler_result"))
+		handler_result_case();
 	else if (argc > 1 && !strcmp(argv[1], "fault"))
 		fault_case();
 	else if (argc > 1 && !strcmp(argv[1], "fault_fatal")) {

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * history.c - each thread's last DEFER_HISTORY recovered panics.
+ *
+ * A ring of struct defer_recovered that the thread's g points to (g.c
+ * allocates it with the g), so that a debugger, a core reader or the crash
+ * report can say what went wrong before.  Only a recovery writes it: the
+ * deferring fast paths never touch it.  A reader trusts a slot only if its
+ * seq is the one the slot's place implies (docs/abi.md, V11-V12), so seq
+ * is cleared first and stored last: a core written mid-recovery shows the
+ * older records and says the newest is being written.
+ */
+#include <string.h>
+#include <time.h>
+#include "runtime.h"
+
+void remember(struct g *g, const struct _panic *p, const struct _defer *d)
+{
+	uint64_t seq = g->recovered + 1;
+	struct defer_recovered *h;
+	struct timespec ts;
+
+	if (!g->hist || !g->histcap)
+		return;
+	h = &g->hist[(seq - 1) % g->histcap];
+	__atomic_store_n(&h->seq, 0, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	/* The vDSO's clock: no system call, safe in a signal handler. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	h->time = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	h->arg = p->arg;
+	h->type = 0;
+	h->pc = p->pc;
+	h->fn = d->fn;
+	h->site = d->pc;
+	h->textlen = p->textlen;
+	/* The first bytes whole, then the end: cheaper than measuring the
+	 * message (the recovery is timed by make bench).  Bytes after an
+	 * early NUL are gopanic's, not read by anyone. */
+	memcpy(h->msg, p->msg, sizeof h->msg - 1);
+	h->msg[sizeof h->msg - 1] = 0;
+	__atomic_store_n(&h->seq, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&g->recovered, seq, __ATOMIC_RELEASE);
+}

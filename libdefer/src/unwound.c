@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * unwound.c - panics that cross frames with landing pads.
+ *
+ * A frame built with unwind tables and landing pads (-fexceptions in C,
+ * always in C++) has cleanups the compiler runs only while the unwinder
+ * unwinds it: cleanup variables, _Defer blocks, destructors,
+ * pthread_cleanup_push handlers, and defer_frame itself, which is a
+ * cleanup variable.  A panic reaches such frames the way glibc's thread
+ * cancellation does, by forced unwinding (_Unwind_ForcedUnwind with a stop
+ * function), so that everything runs in the compiler's order, innermost
+ * first, interleaved with the frames' deferred calls:
+ *
+ *  - gopanic runs the records of the frames below the first frame with a
+ *    landing pad on top of the stack, as always (crossescleanups decides,
+ *    per record: only if a word of the stack between gopanic and the
+ *    record's frame, where every return address of those frames lies,
+ *    points into an object with LSDAs does it walk up to the frame and
+ *    ask each frame's call-site table whether its pc has a landing pad);
+ *  - then unwindpanic moves the panic out of gopanic's frame (which the
+ *    unwind abandons) into a per-thread slot, marks every armed frame of
+ *    the chain (armed 2) and unwinds;
+ *  - a landing pad runs defer_frame's cleanup, __defer_frame_exit, which
+ *    for armed 2 calls __defer_unwound: the frame's records run as the
+ *    panic's (started, recover() allowed), exactly where the frame's other
+ *    cleanups put them;
+ *  - the stop function, called before each frame's landing pad, runs the
+ *    records of the frames already unwound that had no landing pad (code
+ *    without -fexceptions), as gopanic would have;
+ *  - a recovery in a landing pad lets it finish (the frame's other
+ *    cleanups and calls run once, as on a return), and the unwind stops at
+ *    the owner's caller, which continues as if the owner had returned
+ *    defer_result's variable.  A recovery of a frame without a landing
+ *    pad, run by the stop function, ends as recovery() does.
+ *
+ * An unrecovered panic that unwound reports the stack it had (the frames
+ * the unwind passed, kept in the slot), not the one that is left.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unwind.h>
+#include "runtime.h"
+
+/* ---- the thread's state ---- */
+
+/* The range of an object and whether it has LSDAs. */
+struct objrange {
+	uintptr_t lo, hi;
+	int lsda;
+};
+
+/* The objects that are never unloaded and that the words of a stack point
+ * into most: the executable, the dynamic loader (its data), the one
+ * libdefer is in. */
+struct known {
+	int ready;
+	struct objrange obj[3];
+	int nobj;
+};
+
+/* objlsda's answers, by the object's PT_GNU_EH_FRAME. */
+struct lsdaseen {
+	const void *hdr;
+	int lsda;
+};
+
+/* A panic that unwinds lives here: gopanic's frame is abandoned. */
+struct slot {
+	struct _panic p;	/* first: a slot's address is its panic's */
+	struct _Unwind_Exception exc;
+	int inuse;
+	int recovered;		/* in a landing pad: stop at the owner's caller */
+	uintptr_t frame;	/* the recovering frame's mark */
+	uintptr_t at;		/* stack pointer of the frame being unwound */
+	struct defer_mark *resume; /* the owner's innermost frame with defer_result */
+	struct unwind u;	/* signal frames passed */
+	int npcs;
+	void *pcs[64];		/* the stack the panic had (the frames the unwind passed) */
+};
+enum { NSLOTS = 4 };
+
+struct perthread {
+	struct lsdaseen lsdacache[8];
+	unsigned lsdanext;
+	/* The slot whose panic a landing pad recovered, until the unwind
+	 * stops. */
+	struct slot *landing;
+	struct slot slots[NSLOTS];
+};
+
+/*
+ * Mapped on a thread's first need, unmapped at its exit.  Not in TLS
+ * itself: libdefer's TLS is initial-exec, which makes a plugin that links
+ * libdefer.a take all of its TLS from the scarce static block, and 5 KB
+ * would not fit.  known is small, and is what every panic reads.
+ */
+static __thread struct perthread *pt __attribute__((tls_model("initial-exec")));
+static __thread struct known known __attribute__((tls_model("initial-exec")));
+static pthread_key_t ptkey;
+static pthread_once_t ptonce = PTHREAD_ONCE_INIT;
+
+static void freept(void *t)
+{
+	munmap(t, sizeof(struct perthread));
+	pt = 0;
+}
+
+static void mkkey(void)
+{
+	if (pthread_key_create(&ptkey, freept))
+		throw("panic: no thread-specific key for the unwinding state");
+}
+
+/* NULL if no memory can be had (then nothing is cached, and a panic
+ * cannot unwind). */
+static struct perthread *getpt(void)
+{
+	void *t;
+
+	if (pt)
+		return pt;
+	pthread_once(&ptonce, mkkey);
+	t = mmap(0, sizeof(struct perthread), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return 0;
+	pthread_setspecific(ptkey, t);
+	return pt = t;
+}
+
+/* ---- where the landing pads are ---- */
+
+/* A value of the LSDA's encoding e at *p (DW_EH_PE_*, the low nibble:
+ * the call-site table's are offsets); -1 if the encoding is not one. */
+static int readenc(const unsigned char **p, unsigned e, uint64_t *v)
+{
+	const unsigned char *q = *p;
+	uint64_t x = 0;
+	unsigned shift = 0;
+
+	switch (e & 0x0f) {
+	case 0x00: case 0x04: case 0x0c: memcpy(&x, q, 8); q += 8; break;
+	case 0x02: case 0x0a: { uint16_t h; memcpy(&h, q, 2); x = h; q += 2; break; }
+	case 0x03: case 0x0b: { uint32_t w; memcpy(&w, q, 4); x = w; q += 4; break; }
+	case 0x01: case 0x09:
+		do
+			x |= (uint64_t)(*q & 0x7f) << shift, shift += 7;
+		while (*q++ & 0x80 && shift < 64);
+		break;
+	default:
+		return -1;
+	}
+	*p = q;
+	*v = x;
+	return 0;
+}
+
+/* Whether the call-site table of lsda (gcc_except_table) gives ip, in the
+ * function starting at start, a landing pad.  An LSDA it cannot read
+ * counts as one: unwinding costs more, skipping a cleanup is wrong. */
+static int haslp(const unsigned char *lsda, uintptr_t start, uintptr_t ip)
+{
+	const unsigned char *p = lsda, *end;
+	uint64_t v, cs, len, lp, action;
+	unsigned enc;
+
+	if (*p++ != 0xff && readenc(&p, p[-1], &v))	/* LPStart */
+		return 1;
+	if (*p++ != 0xff && readenc(&p, 0x01, &v))	/* TType offset */
+		return 1;
+	enc = *p++;
+	if (readenc(&p, 0x01, &len))
+		return 1;
+	for (end = p + len; p < end;) {
+		if (readenc(&p, enc, &cs) || readenc(&p, enc, &len) || readenc(&p, enc, &lp) ||
+		    readenc(&p, 0x01, &action))
+			return 1;
+		if (ip < start + cs)
+			return 0;
+		if (ip < start + cs + len)
+			return lp != 0;
+	}
+	return 0;
+}
+
+struct search {
+	uintptr_t from, upto;	/* the frames whose stack pointer is in [from, upto] */
+	int lp;
+};
+
+static _Unwind_Reason_Code findlp(struct _Unwind_Context *ctx, void *arg)
+{
+	struct search *s = arg;
+	uintptr_t sp = _Unwind_GetCFA(ctx);	/* the frame's stack pointer */
+	const unsigned char *lsda;
+	int before = 0;
+	uintptr_t ip;
+
+	if (sp < s->from)
+		return _URC_NO_REASON;
+	if (sp > s->upto)
+		return _URC_END_OF_STACK;
+	ip = _Unwind_GetIPInfo(ctx, &before);
+	lsda = _Unwind_GetLanguageSpecificData(ctx);
+	if (lsda && haslp(lsda, _Unwind_GetRegionStart(ctx), before ? ip : ip - 1)) {
+		s->lp = 1;
+		return _URC_END_OF_STACK;
+	}
+	return _URC_NO_REASON;
+}
+
+/*
+ * Whether an object has any function with an LSDA: a CIE whose
+ * augmentation has 'L', found through .eh_frame_hdr's table of FDEs
+ * (hdr: the PT_GNU_EH_FRAME segment).  Encodings other than the usual
+ * (datarel sdata4 table, pcrel sdata4 pointer) count as yes.
+ */
+static int objlsda(const unsigned char *hdr)
+{
+	const unsigned char *last = 0;
+	const int32_t *t;
+	uint32_t n, i;
+
+	if (!hdr || hdr[0] != 1 || hdr[2] != 0x03 || hdr[3] != 0x3b)
+		return 1;
+	memcpy(&n, hdr + 8, 4);
+	t = (const int32_t *)(hdr + 12);
+	for (i = 0; i < n; i++) {
+		const unsigned char *fde = hdr + t[2 * i + 1], *cie;
+		int32_t off;
+
+		memcpy(&off, fde + 4, 4);	/* CIE pointer: back from this field */
+		cie = fde + 4 - off;
+		if (cie == last)
+			continue;
+		last = cie;
+		if (cie[8] == 1 || cie[8] == 3) {
+			const char *aug = (const char *)cie + 9;
+
+			if (aug[0] == 'z' && strchr(aug, 'L'))
+				return 1;
+		} else {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int haslsda(const void *hdr)
+{
+	struct perthread *t = getpt();
+	struct lsdaseen *c;
+
+	if (!t)
+		return objlsda(hdr);
+	for (c = t->lsdacache; c < t->lsdacache + 8; c++)
+		if (c->hdr == hdr)
+			return c->lsda;
+	c = &t->lsdacache[t->lsdanext++ & 7];
+	c->hdr = hdr;
+	c->lsda = objlsda(hdr);
+	return c->lsda;
+}
+
+
+static int findobj(uintptr_t v, struct objrange *r)
+{
+	struct dl_find_object o;
+
+	if (_dl_find_object((void *)v, &o))
+		return -1;
+	r->lo = (uintptr_t)o.dlfo_map_start;
+	r->hi = (uintptr_t)o.dlfo_map_end;
+	r->lsda = haslsda(o.dlfo_eh_frame);
+	return 0;
+}
+
+static const struct known *getknown(void)
+{
+	struct known *k = &known;
+	uintptr_t at[3];
+
+	if (k->ready)
+		return k;
+	k->ready = 1;
+#ifdef DEFER_VALGRIND
+	{
+		/* Memcheck is the tool that answers its own request (-1). */
+		int defined = 0;
+
+		__defer_memcheck = (long)VALGRIND_MAKE_MEM_DEFINED(&defined, sizeof defined) == -1;
+	}
+#endif
+	at[0] = getauxval(AT_ENTRY);
+	at[1] = getauxval(AT_BASE);
+	at[2] = (uintptr_t)crossescleanups;
+	for (int i = 0; i < 3; i++) {
+		int dup = 0;
+
+		for (int j = 0; j < k->nobj; j++)
+			dup |= at[i] - k->obj[j].lo < k->obj[j].hi - k->obj[j].lo;
+		if (at[i] && !dup && !findobj(at[i], &k->obj[k->nobj]))
+			k->nobj++;
+	}
+	return k;
+}
+
+#ifdef DEFER_VALGRIND
+__thread int __defer_memcheck;
+
+void __defer_scanquiet(int begin)
+{
+	if (begin)
+		VALGRIND_DISABLE_ERROR_REPORTING;
+	else
+		VALGRIND_ENABLE_ERROR_REPORTING;
+}
+#endif
+
+/* Whether a word of [from - 8, end) points into an object with LSDAs.
+ * It reads other frames' words, AddressSanitizer's redzones too. */
+__attribute__((no_sanitize_address, always_inline))
+static inline int wordsinlsda(uintptr_t from, uintptr_t end)
+{
+	const struct known *k = getknown();
+	struct objrange last = k->obj[0];
+	const uintptr_t *w;
+	/* Words pointing into this thread's stack are not code: from its
+	 * bottom (g.c took it when the thread's g was made) to somewhat above
+	 * the frames scanned.  Not pthread_getattr_np here: for the main
+	 * thread it reads /proc/self/maps through malloc, and a panic takes
+	 * nothing from malloc (panic.c). */
+	const struct g *g = __defer_tls.g;
+	uintptr_t stacklo = g && g->stacklo ? g->stacklo : from, stackhi = end + (1 << 16);
+
+	for (w = (const uintptr_t *)from - 1; w < (const uintptr_t *)end; w++) {
+		uintptr_t v = *w;
+		const struct objrange *r;
+
+		if (v - last.lo < last.hi - last.lo) {
+			if (last.lsda)
+				return 1;
+			continue;
+		}
+		if (v < 4096 || v - stacklo < stackhi - stacklo)
+			continue;
+		for (r = k->obj; r < k->obj + k->nobj; r++)
+			if (v - r->lo < r->hi - r->lo)
+				break;
+		if (r < k->obj + k->nobj)
+			last = *r;
+		else if (findobj(v, &last))
+			continue;
+		if (last.lsda)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Every return address of the frames from gopanic's CFA (from) up to the
+ * one holding mark is a word of the stack between them.  Only if one of
+ * those words points into an object that has LSDAs at all can one of the
+ * frames have a landing pad, and the unwinder is asked then: a panic in
+ * code without -fexceptions (where glibc's frames are not between) costs
+ * a look-up per other object its words point into.
+ */
+__attribute__((no_sanitize_address))	/* wordsinlsda is in it */
+int crossescleanups(uintptr_t from, uintptr_t mark)
+{
+	const struct defer_mark *m = (const struct defer_mark *)mark;
+	struct search s = { from, mark, 0 };
+	uintptr_t end = mark;
+	int maybe;
+
+	/* A frame's return address is just below its callee's CFA: the
+	 * innermost's (into the panicking function) is gopanic's, below
+	 * from; the owner's callee's is below the owner's stack pointer,
+	 * which defer_result saw (the rest of the owner's frame holds none). */
+	if (m->resumable && m->resume->sp <= mark && m->resume->sp > from)
+		end = m->resume->sp;
+	getknown();	/* and __defer_memcheck */
+	scanquiet(1);
+	maybe = wordsinlsda(from, end);
+	scanquiet(0);
+	if (!maybe)
+		return 0;
+	_Unwind_Backtrace(findlp, &s);
+	return s.lp;
+}
+
+/* ---- the unwinding ---- */
+
+static struct slot *slotof(const struct _panic *p)
+{
+	struct slot *s = (struct slot *)(uintptr_t)p;
+
+	return pt && s >= pt->slots && s < pt->slots + NSLOTS ? s : 0;
+}
+
+void freepanic(struct _panic *p)
+{
+	struct slot *s = slotof(p);
+
+	if (p->text != p->msg)
+		freetext(p);
+	if (s)
+		s->inuse = 0;
+}
+
+/* The panic unwinding the thread now, if it is not recovered. */
+/* The panic unwinding the frame of mark m now, if it is not recovered.
+ * A mark below the frame the unwind is at belongs to a frame that a call
+ * the panic runs entered: its exits are ordinary ones. */
+static struct slot *unwinding(const struct g *g, const struct defer_mark *m)
+{
+	struct slot *s = g && g->_panic ? slotof(g->_panic) : 0;
+
+	return s && !s->recovered && (uintptr_t)m >= s->at ? s : 0;
+}
+
+/* The owner's caller, as ctx has it, continues: the owner returned its
+ * defer_result variable (the owner's frame is gone, its memory is not). */
+static void land(struct g *g, struct slot *s, struct _Unwind_Context *ctx)
+{
+	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx) };
+	const struct defer_resume *v = s->resume ? s->resume->resume : 0;
+	sigset_t mask = s->u.mask;
+	int masked = s->u.masked;
+
+	callee_saved(&r, ctx);
+	if (v && v->var) {
+		size_t size = v->varinfo & 0xff;
+
+		if (size > 8)
+			throw("recover: a %zu-byte defer_result variable cannot be returned "
+			      "after a panic unwound its frame", size);
+		memcpy(v->varinfo & 0x100 ? (void *)&r.fret : (void *)&r.ret, v->var, size);
+	}
+	pt->landing = 0;
+	s->inuse = 0;
+	leave(g, (struct defer_mark *)s->frame, 0, &r, masked ? &mask : 0);
+}
+
+/* Called for each frame before its landing pad, and at the end. */
+static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exception_Class cls,
+				struct _Unwind_Exception *e, struct _Unwind_Context *ctx, void *arg)
+{
+	struct slot *s = arg;
+	struct g *g = __defer_tls.g;
+	int end = actions & _UA_END_OF_STACK;
+	uintptr_t sp = end ? UINTPTR_MAX : _Unwind_GetCFA(ctx);
+	struct _defer *d;
+
+	(void)version, (void)cls, (void)e;
+	__defer_inruntime = 1;
+	/* The report's stack: the unwind passes every frame, from
+	 * unwindpanic's up, before anything of it runs (a frame whose
+	 * landing pad resumed the unwind comes again: its stack pointer is
+	 * the last one's). */
+	if (!end && s->npcs < 64 && (!s->npcs || sp > s->at))
+		s->pcs[s->npcs++] = (void *)_Unwind_GetIP(ctx);
+	if (s->recovered) {
+		if (end)
+			throw("recover: the stack ended before the recovering frame's caller");
+		if (sp > s->frame)
+			land(g, s, ctx);
+		sigframe(&s->u, ctx);
+		__defer_inruntime = 0;
+		return _URC_NO_REASON;
+	}
+	/* The frames below that had no landing pad of their own: their
+	 * records, and a recovery there ends as recovery() does. */
+	while ((d = g->_defer) && d->sp < sp) {
+		struct defer_mark *m = (struct defer_mark *)d->sp, *resume;
+		struct defer_resume r;
+		sigset_t mask = s->u.mask;
+		int masked = s->u.masked;
+
+		if (!panicrun(g, d, &s->p))
+			continue;
+		freedefer(g, d);
+		if (poppanics(g, d))
+			goexit1(g);
+		if (end)
+			throw("recover: the stack ended before the recovering frame's caller");
+		resume = runowner(g, m, sp);
+		r = (struct defer_resume){ .pc = _Unwind_GetIP(ctx), .sp = sp };
+		callee_saved(&r, ctx);
+		leave(g, m, resume, &r, masked ? &mask : 0);
+	}
+	if (end && s->p.goexit) {
+		/* Every call ran: the thread ends, as defer_goexit's own loop
+		 * ends it.  pthread_exit's unwind passes the frames again, with
+		 * nothing left to run. */
+		g->_panic = s->p.link;
+		s->inuse = 0;
+		__defer_inruntime = 0;
+		pthread_exit(0);
+	}
+	if (end) {
+		STAP_PROBE2(libdefer, fatal, &s->p, g);
+		fatalpanic(g);
+	}
+	sigframe(&s->u, ctx);
+	s->at = sp;
+	__defer_inruntime = 0;
+	return _URC_NO_REASON;
+}
+
+/* A C++ catch (...) that does not rethrow ends the unwind and deletes
+ * the exception: the panic can go nowhere. */
+static void swallowed(_Unwind_Reason_Code why, struct _Unwind_Exception *e)
+{
+	(void)why, (void)e;
+	throw("a panic unwinding C++ frames was caught by catch (...) and not rethrown");
+}
+
+void unwindpanic(struct g *g, struct _panic *p)
+{
+	struct slot *s;
+	struct _defer *d;
+
+	if (!getpt())
+		throw("panic: no memory to unwind the frames with cleanups");
+	s = pt->slots;
+	while (s < pt->slots + NSLOTS && s->inuse)
+		s++;
+	if (s == pt->slots + NSLOTS)
+		throw("more than %d panics unwinding at once", NSLOTS);
+	memset(s, 0, offsetof(struct slot, pcs));
+	s->inuse = 1;
+	s->p = *p;
+	if (p->text == p->msg)
+		s->p.text = s->p.msg;
+	if (__defer_fault.p == p)
+		__defer_fault.p = &s->p;
+	g->_panic = &s->p;
+	/* Their cleanups run their calls as the panic's (__defer_unwound). */
+	for (d = g->_defer; d; d = d->link)
+		if (((struct defer_mark *)d->sp)->armed == 1)
+			((struct defer_mark *)d->sp)->armed = 2;
+	s->exc.exception_class = 0x4c44464b50414e43ull;	/* "LDFKPANC" */
+	s->exc.exception_cleanup = swallowed;
+	_Unwind_ForcedUnwind(&s->exc, stop, s);
+	throw("panic: cannot unwind the stack (missing unwind tables?)");
+}
+
+void __defer_unwound(struct defer_mark *m)
+{
+	struct g *g = __defer_tls.g;
+	struct slot *s = unwinding(g, m);
+	struct _defer *d;
+
+	m->armed = 1;
+	if (!s) {
+		/* An ordinary exit: of the recovering owner's other frames while
+		 * its landing pad finishes, or later of a frame the unwind did
+		 * not reach. */
+		if (pt->landing && !pt->landing->resume && m->resumable)
+			pt->landing->resume = m;
+		deferreturn(m);
+		return;
+	}
+	__defer_inruntime = 1;
+	while ((d = g->_defer) && d->sp == (uintptr_t)m) {
+		if (!panicrun(g, d, &s->p))
+			continue;
+		freedefer(g, d);
+		if (poppanics(g, d))
+			goexit1(g);
+		s->inuse = 1;	/* until the unwind stops (land) */
+		s->recovered = 1;
+		s->frame = (uintptr_t)m;
+		s->resume = m->resumable ? m : 0;
+		pt->landing = s;
+		STAP_PROBE2(libdefer, resume, m, g);
+		break;
+	}
+	__defer_inruntime = 0;
+	if (s->recovered)
+		deferreturn(m);	/* the frame's other calls: no panic of theirs */
+}
+
+/* The stack an unwound panic had, for the report; 0 if it did not unwind. */
+int unwoundpcs(const struct _panic *p, void *const **pcs)
+{
+	const struct slot *s = slotof(p);
+
+	if (!s)
+		return 0;
+	*pcs = s->pcs;
+	return s->npcs;
+}

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: MIT
+"""make bench's instruction counts: every shape of the table runs in each
+program, and callgrind counts the benchmark loop (a shape's count per
+operation is its own, start-up cancelled).  No figure is a target here:
+the targets live in make bench."""
+import importlib.util
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BUILD, ROOT, built
+
+BENCH = ROOT / "libdefer" / "bench"
+spec = importlib.util.spec_from_file_location("instructions", BENCH / "instructions.py")
+instructions = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(instructions)
+
+SHAPES = ["one", "eight", "loop100", "six", "variadic", "recover_point", "recover_unwind",
+          "recover_unwind10"]
+
+
+def bench(name):
+    """A program of make bench, which make test builds first (TEST_PREREQS)."""
+    return str(built(BUILD / "bench" / name))
+
+
+@pytest.mark.parametrize("prog", ["shapes", "shapes-deferproc"])
+def test_every_shape_and_its_direct_twin_runs(prog):
+    exe = bench(prog)
+    for shape in SHAPES + [s + ".direct" for s in SHAPES[:6]]:
+        subprocess.run([exe, "ir", shape, "3"], check=True)
+    assert subprocess.run([exe, "ir", "no-such-shape", "3"]).returncode == 2
+
+
+@pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind is not installed")
+def test_counts_are_per_operation_of_the_shape_alone():
+    exe = bench("shapes")
+    direct = instructions.ir(exe, "one.direct", "run", 50)
+    deferred = instructions.ir(exe, "one", "run", 50)
+    # whole instructions per operation, the same at another N, and a
+    # defer costs more than the direct call it makes
+    assert direct == int(direct) and direct > 0
+    assert instructions.ir(exe, "one.direct", "run", 200) == direct
+    assert deferred > direct
+
+
+@pytest.mark.skipif(not shutil.which("go"), reason="go is not installed")
+def test_the_go_shapes_build_and_run():
+    exe = bench("shapes-go")
+    for shape in SHAPES[:5] + ["recover_point", "recover_unwind10"]:
+        subprocess.run([exe, "ir", shape, "3"], check=True)
+    assert int(subprocess.run([exe, "size"], capture_output=True, text=True,
+                              check=True).stdout) > 0

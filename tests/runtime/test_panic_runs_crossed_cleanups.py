@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: MIT
+"""A panic that crosses frames built with landing pads (-fexceptions in C,
+always in C++) runs their cleanups: cleanup variables, pthread_cleanup_push
+handlers, clang-22 _Defer blocks and C++ destructors, in the compiler's
+order, innermost first, with each defer_frame's calls where its own
+cleanup stands (issue 12 point 4).  Frames without landing pads keep the
+old behaviour: their deferred calls run, nothing else."""
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import COMPILERS, OPTS, run
+from test_runtime import SCEN
+
+C = SCEN / "unwinding.c"
+CXX = SCEN / "unwinding.cc"
+EH = ["-fexceptions", "-lpthread"]
+
+# inner: c, defer_frame, d, defer 1, [_Defer], defer 2, pthread_cleanup_push;
+# middle: c, { defer_frame, defer, b }; outer: c, defer_frame,
+# defer_result, d, defer, defer(catch_set).
+CROSSED = [
+    "pthread_cleanup inner",
+    "cleanup inner after defer_frame",
+    "defer inner 2",
+    "defer inner 1",
+    "cleanup inner before defer_frame",
+    "cleanup middle block",
+    "defer middle block",
+    "cleanup middle",
+]
+ORDER = CROSSED + [
+    "cleanup outer after defer_result",
+    "catch: boom",
+    "defer outer",
+    "cleanup outer before defer_frame",
+    "outer returned 42",
+]
+
+
+def lines(r):
+    assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    assert r.stderr == ""
+    return r.stdout.splitlines()
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+@pytest.mark.parametrize("link", ["static", "shared", "sanitize"])
+def test_cleanups_and_deferred_calls_of_crossed_frames_run_innermost_first(build, cc, opt, link):
+    assert lines(run(build(C, cc=cc, opt=opt, link=link, extra=EH), "order")) == ORDER
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_frame_without_defer_result_returns_after_its_cleanups_ran(build, cc):
+    assert lines(run(build(C, cc=cc, opt="-O2", extra=EH), "noresult")) == CROSSED + [
+        "catch: boom", "cleanup noresult", "noresult returned"]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_floating_defer_result_is_returned_after_unwinding(build, cc):
+    assert lines(run(build(C, cc=cc, opt="-O2", extra=EH), "double")) == [
+        "withdouble returned 2.5"]
+
+
+@pytest.mark.skipif(not shutil.which("clang-22"), reason="clang-22 not installed")
+@pytest.mark.parametrize("opt", OPTS)
+def test_defer_ts_blocks_of_crossed_frames_run_in_scope_order(build, opt):
+    exe = build(C, cc="clang-22", opt=opt, extra=EH + ["-fdefer-ts", "-DDEFER_TS"])
+    order = list(ORDER)
+    order.insert(1, "_Defer inner")
+    assert lines(run(exe, "order")) == order
+
+
+@pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind not installed")
+def test_a_thousand_unwinding_panics_leak_nothing(build):
+    exe = build(C, cc="gcc", opt="-O2", extra=EH)
+    # Only the thread's record and pool stay (reachable) until the end.
+    r = subprocess.run(["valgrind", "--leak-check=full",
+                        "--errors-for-leak-kinds=definite,indirect,possible",
+                        "--error-exitcode=9", str(exe), "repeat"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["sum 2500"]
+    assert "definitely lost: 0 bytes" in r.stderr or "All heap blocks were freed" in r.stderr
+
+
+def test_a_thousand_unwinding_panics_are_clean_under_asan(build):
+    exe = build(C, cc="clang", opt="-O1", link="sanitize", extra=EH)
+    assert lines(run(exe, "repeat")) == ["sum 2500"]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_an_unrecovered_panic_runs_every_cleanup_then_reports_the_panic_sites_stack(build, cc):
+    r = run(build(C, cc=cc, opt="-O0", extra=EH), "fatal")
+    assert r.returncode == 2
+    assert r.stdout.splitlines() == CROSSED
+    assert r.stderr.startswith("panic: boom\n")
+    # The stack the panic had, not the unwinder's that is left.
+    # (the runtime's frames folded away, the panic site's frame first, as Go
+    # prints it).
+    assert re.search(r"\[running\]:\ninner\(\.\.\.\)\n\t[^\n]*\nmiddle\(\.\.\.\)\n", r.stderr), r.stderr
+    assert "_Unwind" not in r.stderr
+    assert r.stderr.count("\ninner(...)") == 1     # once, though its landing pad resumed
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_plain_frames_between_run_their_calls_but_no_cleanups(build, cc, tmp_path):
+    obj = tmp_path / "nofexc.o"
+    subprocess.run([cc, "-O2", "-c", "-I", str(SCEN.parent.parent.parent / "libdefer" / "include"),
+                    str(SCEN / "nofexc.c"), "-o", str(obj)], check=True)
+    assert lines(run(build(C, cc=cc, opt="-O2", extra=EH + ["-DWITH_PLAIN", str(obj)]), "mixed")) == [
+        "pthread_cleanup inner",
+        "cleanup inner after defer_frame",
+        "defer inner 2",
+        "defer inner 1",
+        "cleanup inner before defer_frame",
+        "defer plain",
+        "defer plain",
+        "catch: boom",
+        "cleanup mixed",
+        "mixed returned 42",
+    ]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_a_panic_recovered_inside_a_call_an_unwinding_panic_runs_leaves_the_first_going(build, cc, opt):
+    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "nested")) == [
+        "catch: second",
+        "cleanup second",
+        "second returned",
+        "catch: nothing",       # run_nested's own exit: not the first panic's call
+        "cleanup first",
+        "catch: first",
+        "outer_nested returned 42",
+    ]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_goexit_runs_the_cleanups_of_the_frames_it_ends_in_order(build, cc, opt):
+    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "goexit")) == [
+        "cleanup exiter after defer_frame",
+        "catch: nothing",
+        "cleanup exiter before defer_frame",
+        "defer thread",
+        "cleanup thread",
+        "joined",
+    ]
+
+
+CXX_ORDER = [
+    "~guard inner after defer_frame",
+    "defer inner",
+    "~guard inner before defer_frame",
+    "catch (...) rethrows",
+    "~guard rethrows",
+    "~guard outer after defer_result",
+    "catch: boom 1",
+    "~guard outer before defer_frame",
+    "outer returned 42",
+]
+
+
+@pytest.mark.parametrize("cxx", ["g++", "clang++"])
+@pytest.mark.parametrize("std", ["c++17", "c++20"])
+@pytest.mark.parametrize("link", ["static", "sanitize"])
+def test_destructors_of_crossed_cplusplus_frames_run_with_the_deferred_calls(build, cxx, std, link):
+    exe = build(CXX, cc=cxx, opt="-O2" if link == "static" else "-O1", link=link, std=std)
+    assert lines(run(exe)) == CXX_ORDER
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_an_unwinding_recovery_out_of_a_signal_handler_unblocks_the_signal(build, cc):
+    # With -fexceptions the recovering frame's defer_frame is a landing
+    # pad: the panic unwinds through the kernel's signal frame (on the
+    # thread's stack, then on an alternate one) and the mask comes back.
+    out = lines(run(build(SCEN / "signals.c", cc=cc, opt="-O2", extra=EH), "handler_result"))
+    assert "blocked afterwards: 0 0 0" in out
+    assert "blocked afterwards (alternate stack): 0 0 0" in out
+    assert out[-1] == "main: done"
