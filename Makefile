@@ -91,7 +91,9 @@ demo: deps
 	@sh scripts/demo
 
 # Every test (runtime, sanitizer and stress builds, gdb extension, reader,
-# portability matrix), then a bounded fuzz run of the reader.
+# portability matrix), the runtime's behaviours again for aarch64 under qemu
+# (`make ARCH=aarch64`, DEFER_TEST_ARCH=aarch64: tests/conftest.py), then a
+# bounded fuzz run of the reader.
 # The gdb tests run twice: with this machine's gdb (13 on Debian 12) and
 # with Debian 13's gdb 16 from a chroot (scripts/gdb-chroot, cached outside
 # the clone); Debian 11's gdb 10 checks the version gate.
@@ -104,7 +106,9 @@ TEST_PREREQS := all examples $(B)/defer-inspect-asan \
 	$(addprefix $(B)/bench/,shapes shapes-deferproc shapes-go)
 test: test-deps
 	@$(MAKE) --no-print-directory $(TEST_PREREQS)
+	@$(MAKE) --no-print-directory ARCH=aarch64
 	$(PYTHON) -m pytest -q tests
+	DEFER_TEST_ARCH=aarch64 $(PYTHON) -m pytest -q tests/runtime/test_runtime.py
 	LIBDEFER_GDB_DIR=$(CURDIR)/gdb $(PYTHON) -m pytest -q examples
 	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \
 		--ignore=tests/gdb/test_install.py
