@@ -5,6 +5,8 @@
 #                   (never installs anything: the packages must be there)
 #   make ARCH=aarch64  deps (the cross toolchain), then the runtime,
 #                   libdefer.pc and the examples for aarch64 in build/aarch64
+#   make LIBC=musl  deps, then the runtime, libdefer.pc and the examples for
+#                   musl-gcc in build/musl
 #   make deps       the missing Debian packages the build needs (apt-get)
 #   make test-deps  deps, and what the tests fetch: the gdb 16 and gdb 10
 #                   chroots, the npm test clients (each done once)
@@ -44,6 +46,18 @@ endif
 endif
 else ifneq ($(ARCH),$(HOST_ARCH))
 $(error ARCH=$(ARCH): the supported architectures are x86_64 and aarch64)
+endif
+# LIBC=musl: the runtime (static and shared), libdefer.pc, the examples and
+# the test programs for musl-gcc, in build/musl (libdefer/build.mk, "musl").
+ifeq ($(LIBC),musl)
+B := build/musl
+CC := musl-gcc
+# Its libraries would replace the system's glibc ones under the same names.
+ifneq ($(filter install uninstall deb test,$(MAKECMDGOALS)),)
+$(error LIBC=musl builds into build/musl only: make $(filter install uninstall deb test,$(MAKECMDGOALS)) is for the glibc build (make test runs the musl tests too))
+endif
+else ifneq ($(LIBC),)
+$(error LIBC=$(LIBC): the supported C libraries are the system's glibc (no LIBC) and musl (LIBC=musl))
 endif
 
 # Debug info names sources relative to the tree (as Debian's reproducible
@@ -91,7 +105,8 @@ demo: deps
 	@sh scripts/demo
 
 # Every test (runtime, sanitizer and stress builds, gdb extension, reader,
-# portability matrix), the runtime's behaviours again for aarch64 under qemu
+# portability matrix), the runtime's again against musl (`make LIBC=musl`,
+# DEFER_TEST_LIBC=musl) and the runtime's behaviours for aarch64 under qemu
 # (`make ARCH=aarch64`, DEFER_TEST_ARCH=aarch64: tests/conftest.py), then a
 # bounded fuzz run of the reader.
 # The gdb tests run twice: with this machine's gdb (13 on Debian 12) and
@@ -106,8 +121,10 @@ TEST_PREREQS := all examples $(B)/defer-inspect-asan \
 	$(addprefix $(B)/bench/,shapes shapes-deferproc shapes-go)
 test: test-deps
 	@$(MAKE) --no-print-directory $(TEST_PREREQS)
+	@$(MAKE) --no-print-directory LIBC=musl
 	@$(MAKE) --no-print-directory ARCH=aarch64
 	$(PYTHON) -m pytest -q tests
+	DEFER_TEST_LIBC=musl $(PYTHON) -m pytest -q tests/runtime
 	DEFER_TEST_ARCH=aarch64 $(PYTHON) -m pytest -q tests/runtime/test_runtime.py
 	LIBDEFER_GDB_DIR=$(CURDIR)/gdb $(PYTHON) -m pytest -q examples
 	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \

@@ -20,6 +20,38 @@ LIBDEFER_CFLAGS := $(CFLAGS_COMMON) $(OPT) -fPIC -Ilibdefer/include -fvisibility
 
 LIBDEFER_OBJ := $(patsubst libdefer/src/%.c,$(B)/libdefer/%.o,$(LIBDEFER_SRC)) \
 	$(B)/libdefer/defer.S.o
+# What the shared library links, and what a program linked with the
+# runtime needs after it (the examples; libdefer.pc's Libs.private).
+LIBDEFER_SO_LIBS := -lgcc_s
+LIBDEFER_LIBS := -lpthread
+
+# LIBC=musl (the Makefile sets B and CC).  musl-gcc searches musl's headers
+# only: $(B)/sysinclude links in the header-only system headers the
+# runtime uses (<sys/sdt.h>; the kernel's <linux/futex.h>), searched after
+# musl's.  Its specs also drop gcc's --eh-frame-hdr, without which the
+# unwinder finds no frames (recovery aborts), and Debian's libgcc_eh.a
+# needs glibc's _dl_find_object (src/musl/dl_find_object.c): both are in
+# LIBDEFER_LINK, which libdefer.pc's Libs carry.  libgcc_s is glibc's: the
+# shared library links libgcc_eh.a in, as musl-gcc's specs do.
+ifeq ($(LIBC),musl)
+MUSL_SYSINC := $(B)/sysinclude
+LIBDEFER_CFLAGS += -idirafter $(MUSL_SYSINC)
+LIBDEFER_OBJ += $(B)/libdefer/musl/dl_find_object.o
+LIBDEFER_LINK := -Wl,--eh-frame-hdr -Wl,--undefined=_dl_find_object
+LIBDEFER_SO_LIBS := -Wl,--eh-frame-hdr
+LIBDEFER_LIBS := -static $(LIBDEFER_LINK) -lpthread
+MUSL_SYSHDRS := sys/sdt.h sys/sdt-config.h linux asm asm-generic
+$(MUSL_SYSINC)/.stamp: libdefer/build.mk
+	@mkdir -p $(MUSL_SYSINC)/sys
+	@for h in $(MUSL_SYSHDRS); do \
+		for d in /usr/include/$$(gcc -print-multiarch) /usr/include; do \
+			[ -e $$d/$$h ] && { ln -sfn $$d/$$h $(MUSL_SYSINC)/$$h; break; }; \
+		done; \
+		[ -e $(MUSL_SYSINC)/$$h ] || { echo "$$h: not found (packages systemtap-sdt-dev, linux-libc-dev)" >&2; exit 1; }; \
+	done
+	@touch $@
+$(LIBDEFER_OBJ) $(B)/libdefer/asm_offsets.h: | $(MUSL_SYSINC)/.stamp
+endif
 
 # Cross builds (ARCH=aarch64; the Makefile sets B, CC and CROSS).  Debian's
 # cross compiler searches its target's headers only: $(B)/sysinclude links
@@ -84,7 +116,7 @@ $(B)/libdefer.a: $(LIBDEFER_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/$(LIBDEFER_REALNAME): $(LIBDEFER_OBJ)
-	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -Wl,-z,nodelete -o $@ $^ -lgcc_s
+	$(CC) -shared -Wl,-soname,$(LIBDEFER_SONAME) -Wl,-z,nodelete -o $@ $^ $(LIBDEFER_SO_LIBS)
 	ln -sf $(LIBDEFER_REALNAME) $(B)/$(LIBDEFER_SONAME)
 	ln -sf $(LIBDEFER_SONAME) $(B)/libdefer.so
 
@@ -200,3 +232,19 @@ $(B)/bench/panic_unwind_bench: libdefer/bench/panic_unwind_bench.c $(B)/libdefer
 	$(CC) $(CFLAGS_COMMON) -O2 -fexceptions -Ilibdefer/include $< $(B)/libdefer.a -o $@
 all: $(B)/bench/panic_bench $(B)/bench/panic_unwind_bench
 
+
+# `make LIBC=musl`: the deps step (musl-tools), then the runtime, its
+# libdefer.pc for this tree (PKG_CONFIG_PATH=build/musl; the tests link
+# with its flags) and the examples.
+ifeq ($(LIBC),musl)
+$(B)/libdefer.pc: libdefer/libdefer.pc.in libdefer/build.mk
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(CURDIR)/$(B)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' \
+		-e 's|^includedir=.*|includedir=$(CURDIR)/libdefer/include|' \
+		-e 's|^Libs: .*|& $(LIBDEFER_LINK)|' $< > $@
+.DEFAULT_GOAL := musl
+.PHONY: musl musl-build
+musl: deps
+	@$(MAKE) --no-print-directory musl-build
+musl-build: $(B)/libdefer.a $(B)/$(LIBDEFER_REALNAME) $(B)/libdefer.pc examples
+endif

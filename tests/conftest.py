@@ -65,17 +65,70 @@ def on_host(what):
         pytest.skip("%s: %s" % (ARCH, what))
 
 
-COMPILERS = ["gcc", "clang"]
+# DEFER_TEST_LIBC=musl runs the same tests against `make LIBC=musl`'s
+# runtime (build/musl): programs are built by musl-gcc with the flags of
+# build/musl/libdefer.pc, "static" is a fully static program and "shared"
+# a musl-dynamic one; compilers and builds musl has no set-up for here
+# (clang, C++, the sanitizers) are skipped.  compile_program(libc="musl")
+# builds one program so from any run (the portability matrix).
+LIBC = os.environ.get("DEFER_TEST_LIBC", "glibc")
+if LIBC not in ("glibc", "musl"):
+    raise pytest.UsageError("DEFER_TEST_LIBC=%s: glibc or musl" % LIBC)
+MUSL_BUILD = BUILD / "musl"
+
+COMPILERS = ["gcc"] if LIBC == "musl" else ["gcc", "clang"]
 OPTS = ["-O0", "-O2"]
 LINKS = ["static", "shared"]
 SAN_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
              "-fno-omit-frame-pointer"]
 
 
+def not_on_musl(reason):
+    """Skip the test in a musl run: what it checks needs something musl
+    does not do (docs/runtime.md, "musl")."""
+    if LIBC == "musl":
+        pytest.skip("musl: " + reason)
+
+
+# The reason a recovery from a signal raised inside a libc call cannot work
+# with musl (docs/runtime.md, "musl").
+MUSL_NO_LIBC_UNWIND = ("musl's libc is built without unwind tables: a panic from a signal "
+                       "raised inside a libc call cannot unwind through it")
+
+
+# Why a panic cannot cross a musl-dynamic program's landing pads when it
+# links libdefer.so (docs/runtime.md, "musl").
+MUSL_TWO_UNWINDERS = ("no shared libgcc unwinder for musl: the program and libdefer.so each "
+                      "link their own, which cannot share an unwind")
+
+
+def musl_link(link):
+    """musl-gcc's link flags for build/musl's runtime, from its libdefer.pc
+    (so the tests check what pkg-config gives users)."""
+    pc = built(MUSL_BUILD / "libdefer.pc", "LIBC=musl")
+    if link not in ("static", "shared"):
+        pytest.skip("%s: no such runtime for musl here" % link)
+    flags = subprocess.run(["pkg-config", "--libs", "--static", str(pc)], capture_output=True,
+                           text=True, check=True).stdout.split()
+    # The header-only system headers musl-gcc does not search (<sys/sdt.h>),
+    # as the runtime's build finds them (libdefer/build.mk).
+    flags += ["-idirafter", str(MUSL_BUILD / "sysinclude")]
+    # musl-gcc's specs also drop Debian gcc's --build-id, by which the
+    # crash report finds a stripped program's debug file.
+    flags += ["-Wl,--build-id"]
+    if link == "static":
+        return ["-static"] + flags
+    return flags + ["-Wl,-rpath,%s" % MUSL_BUILD]
+
+
 def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None, std="gnu11",
-                    arch=None):
+                    libc=None, arch=None):
     """Compile `src` (a Path, or C source text; C++ when cc is g++ or a
     clang++) with -std=`std` and return the binary's Path.
+
+    libc="musl" (default: DEFER_TEST_LIBC, else glibc) builds it with
+    musl-gcc against build/musl's runtime, "static" fully static; other
+    compilers and link modes are skipped there.
 
     arch="aarch64" (default: DEFER_TEST_ARCH, else this machine's) builds
     it for aarch64 against build/aarch64's runtime; run() runs it under
@@ -94,22 +147,29 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         text = src
         stem = name or "prog"
     extra = list(extra)
+    libc = libc or LIBC
     arch = arch or ARCH
-    lib, out = BUILD, OUT
-    if cross(arch):
+    out = OUT
+    lib = BUILD
+    libs = (BUILD / "libdefer.a", BUILD / "libdefer.so.1", BUILD / "san" / "libdefer.a",
+            BUILD / "tsan" / "libdefer.a")
+    if libc == "musl":
+        if cc != "gcc":
+            pytest.skip("%s: the musl build is musl-gcc's (no musl set-up for it here)" % cc)
+        out = MUSL_BUILD / "tests"
+        libs = (MUSL_BUILD / "libdefer.a", MUSL_BUILD / "libdefer.so.1")
+    elif cross(arch):
         if link not in ("static", "shared", "none"):
             pytest.skip("%s: no %s runtime here" % (link, arch))
         lib = built(AARCH64_BUILD / "libdefer.a", "ARCH=aarch64").parent
         out = lib / "tests"
+        libs = (lib / "libdefer.a", lib / "libdefer.so.1")
     # The runtime is part of the key: a rebuilt header or library means a
     # fresh binary.
     deps = [f"{p}:{p.stat().st_mtime_ns}" for p in sorted(INCLUDE.glob("*.h"))]
-    deps += [f"{p}:{p.stat().st_mtime_ns}" for p in
-             (lib / "libdefer.a", lib / "libdefer.so.1", lib / "san" / "libdefer.a",
-              lib / "tsan" / "libdefer.a")
-             if p.exists()]
+    deps += [f"{p}:{p.stat().st_mtime_ns}" for p in libs if p.exists()]
     key = [text, cc, opt, link] + ([std] if std != "gnu11" else []) + \
-        ([arch] if cross(arch) else [])
+        (["musl"] if libc == "musl" else []) + ([arch] if cross(arch) else [])
     key = hashlib.sha1("\0".join(key + extra + deps).encode()).hexdigest()[:10]
     out.mkdir(parents=True, exist_ok=True)
     exe = out / f"{stem}-{cc}{opt}-{link}-{key}"
@@ -117,12 +177,15 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         return exe
     csrc = out / f"{stem}-{key}.{'cc' if '++' in cc else 'c'}"
     csrc.write_text(text)
-    cmd = cross_cc(cc, arch) + [f"-std={std}", opt, "-g", "-Wall", "-Wextra", "-Werror",
-                                "-I", str(INCLUDE), str(csrc), "-o", str(exe) + ".tmp"] + extra
+    cmd = (["musl-gcc"] if libc == "musl" else cross_cc(cc, arch)) + [
+        f"-std={std}", opt, "-g", "-Wall", "-Wextra", "-Werror", "-I", str(INCLUDE), str(csrc),
+        "-o", str(exe) + ".tmp"] + extra
     if cross(arch):
         # <sys/sdt.h>, as the runtime's cross build finds it (libdefer/build.mk).
         cmd += ["-idirafter", str(lib / "sysinclude")]
-    if link == "static":
+    if libc == "musl":
+        cmd += musl_link(link)
+    elif link == "static":
         cmd += [str(lib / "libdefer.a")]
     elif link == "sanitize":
         cmd += SAN_FLAGS + [str(BUILD / "san" / "libdefer.a")]
@@ -132,7 +195,8 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         pass
     else:
         cmd += ["-L", str(lib), "-ldefer", f"-Wl,-rpath,{lib}"]
-    cmd += ["-lpthread"]
+    if libc != "musl":
+        cmd += ["-lpthread"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise AssertionError(f"compile failed: {' '.join(cmd)}\n{r.stderr}")

@@ -153,6 +153,23 @@ struct dr_type {
 	int is_char_ptr;    /* char * or const char *: worth reading as a string */
 	char name[64];      /* as C would spell it, e.g. "const char *" */
 };
+/* The static variable whose location is exactly addr (link-time), inside
+ * functions and lexical blocks too, looked for in the unit for hint
+ * first: panic_value's site object (defer.h's __DEFER_TYPED), whose type
+ * is the panic value's static type.  type: that type, top-level
+ * qualifiers dropped ("struct kv_error *"); when it points to a struct or
+ * union, fields: the pointee's first DR_MAXFIELDS members, the ones at a
+ * constant offset, described (DR_CLASS_OTHER for aggregates).  0 or
+ * DR_ENOENT. */
+#define DR_MAXFIELDS 32
+struct dr_field { const char *name; uint64_t offset; struct dr_type type; };
+struct dr_vartype {
+	struct dr_type type;
+	int nfields;
+	struct dr_field fields[DR_MAXFIELDS];
+};
+int dr_var_type_at(struct dr_elf *e, uint64_t addr, uint64_t hint, struct dr_vartype *out);
+
 /* A function's named parameters, in order; *variadic set if it takes "...". */
 struct dr_func {
 	uint64_t lowpc;
@@ -291,7 +308,7 @@ struct dr_defer {
 	uint64_t iregs[DEFER_MAXARGS], fregs[DEFER_MAXARGS];
 };
 struct dr_panic {
-	uint64_t addr, arg, argp, pc, defer;
+	uint64_t addr, arg, vtype, argp, pc, defer;
 	uint8_t recovered, aborted, goexit;
 	char msg[DEFER_PANIC_MSG + 1];
 	/* The whole message when msg holds only its first bytes (ABI 2), at

@@ -53,5 +53,7 @@ HIDDEN int dr_eachtop(struct dr_elf *e, uint64_t hint, dr_dievisit fn, void *arg
 HIDDEN uint64_t dr_typesize(struct dr_elf *e, uint64_t off, int depth);
 /* Classify and name the type at off into t (zeroed by the caller). */
 HIDDEN void dr_describe(struct dr_elf *e, uint64_t off, struct dr_type *t, int depth);
+/* The type at off as dr_var_type_at gives it (out zeroed by the caller). */
+HIDDEN void dr_vartype(struct dr_elf *e, uint64_t off, struct dr_vartype *out);
 
 #endif

@@ -160,3 +160,61 @@ out:
 	if (d)
 		dwarf_dealloc_die(d);
 }
+
+/* The members of the struct or union a pointer type (at off) points to. */
+static void fields(struct dr_elf *e, uint64_t off, struct dr_vartype *out)
+{
+	Dwarf_Die p = dr_offdie(e, off), s = 0, m;
+	uint64_t t, mo;
+	int tg;
+
+	if (p && dr_tag(e, p) == DW_TAG_pointer_type && dr_ref(e, p, DW_AT_type, &t) == 0)
+		s = strip(e, dr_offdie(e, t), 0);
+	if (p)
+		dwarf_dealloc_die(p);
+	if (!s)
+		return;
+	tg = dr_tag(e, s);
+	if (tg != DW_TAG_structure_type && tg != DW_TAG_union_type && tg != DW_TAG_class_type) {
+		dwarf_dealloc_die(s);
+		return;
+	}
+	for (m = dr_child(e, s); m && out->nfields < DR_MAXFIELDS; m = dr_next(e, m)) {
+		struct dr_field *f = &out->fields[out->nfields];
+
+		/* A bit-field or a location expression: not one we read. */
+		if (dr_tag(e, m) != DW_TAG_member || dr_has(e, m, DW_AT_bit_size) ||
+		    dr_udata(e, m, DW_AT_data_member_location, &mo) != 0 ||
+		    dr_ref(e, m, DW_AT_type, &t) != 0)
+			continue;
+		f->name = dr_strdup(e, dr_diename(e, m));
+		f->offset = mo;
+		dr_describe(e, t, &f->type, 0);
+		if (f->type.cls == DR_CLASS_OTHER || f->type.cls == DR_CLASS_NONE)
+			f->type.size = (unsigned)dr_typesize(e, t, 0);
+		out->nfields++;
+	}
+	if (m)
+		dwarf_dealloc_die(m);
+	dwarf_dealloc_die(s);
+}
+
+void dr_vartype(struct dr_elf *e, uint64_t off, struct dr_vartype *out)
+{
+	Dwarf_Die d;
+	int i;
+
+	/* The site object is `T const`: the value's type is T. */
+	for (i = 0; i < DR_MAXDEPTH && (d = dr_offdie(e, off)); i++) {
+		int tg = dr_tag(e, d), more = tg == DW_TAG_const_type || tg == DW_TAG_volatile_type;
+		uint64_t sub = 0;
+
+		more = more && dr_ref(e, d, DW_AT_type, &sub) == 0;
+		dwarf_dealloc_die(d);
+		if (!more)
+			break;
+		off = sub;
+	}
+	dr_describe(e, off, &out->type, 0);
+	fields(e, off, out);
+}

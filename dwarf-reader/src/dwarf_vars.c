@@ -73,3 +73,46 @@ int dr_var_addr(struct dr_elf *e, const char *vname, uint64_t hint, uint64_t *ad
 	*addr = q.addr;
 	return 0;
 }
+
+/* dr_var_type_at: a search of every DIE under a unit's top-level ones
+ * (functions, their blocks, inlined copies), as deep as DR_MAXDEPTH and
+ * as many as DR_MAXSTEPS in all. */
+struct atq { uint64_t addr, type; unsigned steps; };
+
+static int below(struct dr_elf *e, Dwarf_Die d, struct atq *q, int depth)
+{
+	Dwarf_Die c;
+	uint64_t a;
+	int hit = 0;
+
+	if (dr_tag(e, d) == DW_TAG_variable && dr_has(e, d, DW_AT_location) &&
+	    locaddr(e, d, &a) == 0 && a == q->addr)
+		return dr_ref(e, d, DW_AT_type, &q->type) == 0;
+	if (depth >= DR_MAXDEPTH)
+		return 0;
+	for (c = dr_child(e, d); c && !hit && q->steps < DR_MAXSTEPS; q->steps++) {
+		hit = below(e, c, q, depth + 1);
+		if (!hit)
+			c = dr_next(e, c);
+	}
+	if (c)
+		dwarf_dealloc_die(c);
+	return hit;
+}
+
+static int atfn(struct dr_elf *e, Dwarf_Die cu, Dwarf_Die d, void *arg)
+{
+	(void)cu;
+	return below(e, d, arg, 0);
+}
+
+int dr_var_type_at(struct dr_elf *e, uint64_t addr, uint64_t hint, struct dr_vartype *out)
+{
+	struct atq q = { addr, 0, 0 };
+
+	memset(out, 0, sizeof *out);
+	if (!dr_eachtop(e, hint, atfn, &q))
+		return DR_ENOENT;
+	dr_vartype(e, q.type, out);
+	return 0;
+}

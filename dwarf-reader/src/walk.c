@@ -415,6 +415,7 @@ static void readpanics(struct walk *w, uint64_t a, struct dr_g *g)
 		memset(p, 0, sizeof *p);
 		p->addr = a;
 		p->arg = u64(rec, l->p.arg);
+		p->vtype = u64(rec, l->p.vtype);
 		p->argp = u64(rec, l->p.argp);
 		p->pc = u64(rec, l->p.pc);
 		p->defer = u64(rec, l->p.defer);

@@ -327,6 +327,104 @@ static const char *message(const struct dr_panic *p)
 	return p->text ? p->text : p->msg;
 }
 
+static int showfields;                    /* --full */
+
+/*
+ * panic_value's value typed (docs/defer-inspect.md): the type of the site
+ * object at _panic.vtype, from the DWARF of the image holding it.  Untyped,
+ * why says so: "not recorded" (no object: panic(), or a value passed on
+ * by hand), "no debug info" (none for the panic's pc), "site not found".
+ */
+struct vinfo { const char *why; struct dr_vartype vt; };
+
+static void valuetype(struct dr_target *t, uint64_t vtype, uint64_t pc, struct vinfo *v)
+{
+	struct dr_image *im = vtype ? dr_image_at(t, vtype) : NULL;
+	struct dr_elf *e = im ? dr_image_elf(im) : NULL;
+	/* The panic's pc (a return address), link-time, if the object's
+	 * image holds it too (a repanic's may not): its unit is searched first. */
+	uint64_t hint = im && dr_image_at(t, pc - 1) == im ? pc - 1 - im->bias : 0;
+	const char *file;
+	unsigned line;
+
+	v->why = NULL;
+	if (!vtype)
+		v->why = "not recorded";
+	else if (!e || (hint ? dr_line(e, hint, &file, &line) != 0 : !dr_has_dwarf(e)))
+		v->why = "no debug info";
+	else if (dr_var_type_at(e, vtype - im->bias, hint, &v->vt) != 0)
+		v->why = "site not found";
+}
+
+/* A field of the pointee at base, as gdb prints it; "{...}" for aggregates. */
+static void fieldvalue(struct dr_target *t, uint64_t base, const struct dr_field *f, char *buf,
+		       size_t n)
+{
+	uint64_t raw = 0;
+	unsigned size = f->type.size;
+
+	if (f->type.cls == DR_CLASS_OTHER || f->type.cls == DR_CLASS_NONE || !size || size > 8)
+		snprintf(buf, n, "{...}");
+	else if (dr_read(t, base + f->offset, &raw, size) != size)
+		snprintf(buf, n, "<unreadable>");
+	else
+		value(t, f->type.cls, size, f->type.is_char_ptr, raw, buf, n);
+}
+
+static void textvalue(struct dr_target *t, const struct dr_panic *p)
+{
+	struct vinfo v;
+	char buf[200];
+	int k;
+
+	valuetype(t, p->vtype, p->pc, &v);
+	if (v.why) {
+		printf("           value = (untyped: %s) %#lx\n", v.why, (unsigned long)p->arg);
+		return;
+	}
+	printf("           value = (%s) %#lx", v.vt.type.name, (unsigned long)p->arg);
+	if (showfields && v.vt.nfields) {
+		for (k = 0; k < v.vt.nfields; k++) {
+			fieldvalue(t, p->arg, &v.vt.fields[k], buf, sizeof buf);
+			printf("%s%s = %s", k ? ", " : " {", v.vt.fields[k].name ? v.vt.fields[k].name : "?",
+			       buf);
+		}
+		printf("}");
+	}
+	printf("\n");
+}
+
+static void jsonvalue(struct dr_target *t, const struct dr_panic *p)
+{
+	struct vinfo v;
+	char buf[200];
+	int k;
+
+	valuetype(t, p->vtype, p->pc, &v);
+	printf(", \"value_type\": ");
+	if (v.why) {
+		printf("null, \"untyped\": \"%s\"", v.why);
+		return;
+	}
+	json_str(stdout, v.vt.type.name);
+	if (!showfields || !v.vt.nfields)
+		return;
+	printf(", \"fields\": [");
+	for (k = 0; k < v.vt.nfields; k++) {
+		const struct dr_field *f = &v.vt.fields[k];
+
+		fieldvalue(t, p->arg, f, buf, sizeof buf);
+		printf("%s{\"name\": ", k ? ", " : "");
+		json_str(stdout, f->name);
+		printf(", \"type\": ");
+		json_str(stdout, f->type.name);
+		printf(", \"offset\": %lu, \"value\": ", (unsigned long)f->offset);
+		json_str(stdout, buf);
+		printf("}");
+	}
+	printf("]");
+}
+
 static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 {
 	const struct dr_panic *p = &g->panics[i];
@@ -339,7 +437,10 @@ static void textpanic(struct dr_target *t, const struct dr_g *g, int i)
 		c_str(stdout, message(p), strlen(message(p)) + 1);
 		if (p->arg)
 			printf(" value=%#lx", (unsigned long)p->arg);
-		printf("  [%s]\n           raised in ", panicstate(p));
+		printf("  [%s]\n", panicstate(p));
+		if (p->arg)
+			textvalue(t, p);
+		printf("           raised in ");
 		site(t, p->pc);
 		printf("\n");
 	}
@@ -408,7 +509,18 @@ static void texthistory(struct dr_target *t, const struct dr_g *g)
 			printf(" value=%#lx", (unsigned long)h->arg);
 		printf("  [");
 		monotonic(h->time);
-		printf("]\n           raised in ");
+		printf("]\n");
+		if (h->arg) {
+			/* Only the type: what the value pointed to may be gone. */
+			struct vinfo v;
+
+			valuetype(t, h->type, h->pc, &v);
+			if (v.why)
+				printf("           value type: (untyped: %s)\n", v.why);
+			else
+				printf("           value type: %s\n", v.vt.type.name);
+		}
+		printf("           raised in ");
 		site(t, h->pc);
 		printf("\n           recovered by ");
 		where(t, h->fn, 0, &fw);
@@ -576,6 +688,8 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 			       p->recovered ? "true" : "false", p->aborted ? "true" : "false",
 			       p->goexit ? "true" : "false", deferindex(g, p->defer), (unsigned long)p->arg,
 			       (unsigned long)p->pc);
+			if (p->arg)
+				jsonvalue(t, p);
 			jwhere("where", &w);
 			printf("}");
 		}
@@ -587,7 +701,7 @@ static void json(struct dr_target *t, const struct dr_state *st, const char *kin
 	printf("]}\n");
 }
 
-int cmd_dump(const char *core, const char *binary, int pid, int asjson, int history)
+int cmd_dump(const char *core, const char *binary, int pid, int asjson, int history, int full)
 {
 	struct dr_elf *exe = NULL;
 	struct dr_target *t;
@@ -623,6 +737,7 @@ int cmd_dump(const char *core, const char *binary, int pid, int asjson, int hist
 	if (!core)
 		snprintf(where_, sizeof where_, "%d", pid);
 	cur_rt = &rt;
+	showfields = full;
 	if (asjson)
 		json(t, &st, core ? "core" : "pid", core ? core : where_, &rt, history);
 	else

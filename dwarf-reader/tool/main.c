@@ -4,8 +4,8 @@
  *
  *   defer-inspect layout [--json] BINARY
  *   defer-inspect sites  [--json] BINARY
- *   defer-inspect dump   [--json] [--history] --core CORE BINARY
- *   defer-inspect dump   [--json] [--history] --pid PID
+ *   defer-inspect dump   [--json] [--history] [--full] --core CORE BINARY
+ *   defer-inspect dump   [--json] [--history] [--full] --pid PID
  *   defer-inspect -h | --help | --version
  *   budgets: --max-threads N --max-records N --max-panics N
  *            --max-output BYTES --max-time SECONDS
@@ -29,8 +29,8 @@
 static const char usage[] =
 	"usage: defer-inspect layout [--json] BINARY\n"
 	"       defer-inspect sites [--json] BINARY\n"
-	"       defer-inspect dump [--json] [--history] --core CORE BINARY\n"
-	"       defer-inspect dump [--json] [--history] --pid PID\n"
+	"       defer-inspect dump [--json] [--history] [--full] --core CORE BINARY\n"
+	"       defer-inspect dump [--json] [--history] [--full] --pid PID\n"
 	"       defer-inspect -h | --help | --version\n"
 	"budgets: --max-threads N (65536) --max-records N (1048576) --max-panics N (65536)\n"
 	"         --max-output BYTES (268435456) --max-time SECONDS (60)\n"
@@ -52,7 +52,7 @@ static int bad(const char *why)
 	return DR_EUSAGE;
 }
 
-struct args { const char *cmd, *core, *pos; int json, pid, history; };
+struct args { const char *cmd, *core, *pos; int json, pid, history, full; };
 
 /* Under the sanitizers (the test build) a report must not look like one of
  * our exit codes to the parent below. */
@@ -72,7 +72,7 @@ static int run(const struct args *a)
 	else if (!strcmp(a->cmd, "sites"))
 		r = cmd_sites(a->pos, a->json);
 	else
-		r = cmd_dump(a->core, a->pos, a->pid, a->json, a->history);
+		r = cmd_dump(a->core, a->pos, a->pid, a->json, a->history, a->full);
 	r = out_budget(r);
 	fflush(stdout);
 	return r;
@@ -149,10 +149,11 @@ static int isolated(const struct args *a)
 }
 
 /* Long options; a budget's val is OPT_BUDGET + its case in budget(). */
-enum { OPT_JSON = 0x80, OPT_CORE, OPT_PID, OPT_VERSION, OPT_HISTORY, OPT_BUDGET = 0x100 };
+enum { OPT_JSON = 0x80, OPT_CORE, OPT_PID, OPT_VERSION, OPT_HISTORY, OPT_FULL, OPT_BUDGET = 0x100 };
 static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "history", no_argument, NULL, OPT_HISTORY },
+	{ "full", no_argument, NULL, OPT_FULL },
 	{ "core", required_argument, NULL, OPT_CORE },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "help", no_argument, NULL, 'h' },
@@ -200,6 +201,9 @@ static int parse(int argc, char **argv, struct args *a)
 		case OPT_HISTORY:
 			a->history = 1;
 			break;
+		case OPT_FULL:
+			a->full = 1;
+			break;
 		case OPT_CORE:
 			a->core = optarg;
 			break;
@@ -246,6 +250,8 @@ static int parse(int argc, char **argv, struct args *a)
 			return bad("wants one BINARY");
 		if (a->history)
 			return bad("--history is an option of dump");
+		if (a->full)
+			return bad("--full is an option of dump");
 	} else if (!strcmp(a->cmd, "dump")) {
 		if (!(a->pid && !a->core && !a->pos) && !(a->core && a->pos && !a->pid))
 			return bad("dump wants --core CORE BINARY or --pid PID");

@@ -8,8 +8,9 @@
 
 int cmd_layout(const char *path, int json);
 int cmd_sites(const char *path, int json);
-/* history: also each thread's recovered panics (dr_history). */
-int cmd_dump(const char *core, const char *binary, int pid, int json, int history);
+/* history: also each thread's recovered panics (dr_history); full: a typed
+ * panic value's fields too. */
+int cmd_dump(const char *core, const char *binary, int pid, int json, int history, int full);
 
 /* Budgets over a whole command (options --max-*): the walk's, the bytes
  * of output and the seconds it may take. */

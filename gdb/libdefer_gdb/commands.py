@@ -10,7 +10,7 @@ one readable line; a damaged thread does not stop the others.
 
 import gdb
 
-from . import errors, escape, formatting, frames, layout, snapshot
+from . import errors, escape, formatting, frames, layout, snapshot, values
 from .symbols import Symbols
 
 
@@ -218,8 +218,7 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
     by_addr = {p.addr: p for p in snap.panics(g)}
     status = snapshot.Chain()
     fm = frames.FrameMap()
-    n, shown = _print_defers(out, snap.iter_defers(g, limit, status), by_addr, full, fm.owner,
-                             frame)
+    n, shown = _print_defers(out, snap.iter_defers(g, limit, status), by_addr, full, fm, frame)
     if not n and not status.error and not status.truncated:
         out("  No deferred calls pending.")
         return
@@ -232,10 +231,10 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
         out("  error: %s" % status.error)
 
 
-def _print_defers(out, defers, by_addr, full, owner=None, frame=None):
-    """Print the records `defers` yields, owned by `frame` (None: all):
-    (records read, records printed).  Streamed: a million records are
-    printed without being held.
+def _print_defers(out, defers, by_addr, full, fm=None, frame=None):
+    """Print the records `defers` yields, owned by `frame` (None: all) as
+    the FrameMap `fm` says: (records read, records printed).  Streamed: a
+    million records are printed without being held.
 
     PERF: the hot loop of `info defers`.  Calls deferred in one loop share
     their function, site, owner and state: those parts of the text are made
@@ -249,7 +248,7 @@ def _print_defers(out, defers, by_addr, full, owner=None, frame=None):
         n += 1
         if d[4] != last_sp:
             last_sp = d[4]
-            level = owner(last_sp) if owner is not None else None
+            level = fm.owner(last_sp) if fm is not None else None
             pc = None                   # the owner changed: remake the tail
         if frame is not None and level != frame:
             continue
@@ -257,7 +256,7 @@ def _print_defers(out, defers, by_addr, full, owner=None, frame=None):
         if d[3] != pc or d[5] != panic or d[7] != started:
             pc, panic, started = d[3], d[5], d[7]
             where = "frame #%d" % level if level is not None else \
-                "frame unknown (not on the stack)"
+                "frame unknown (%s)" % (fm.unknown_why() if fm is not None else "not on the stack")
             tail = "  [%s]\n           deferred by %s, %s" % (
                 d.state(by_addr), formatting.format_site(pc), where)
         if d[2] != fn or d[9] != kind or d[6] != nargs:
@@ -422,6 +421,8 @@ def list_thread_panics(snap, t, out):
         else:
             out("  panic %d: %s%s  [%s]" % (p.index, escape.quoted(p.msg),
                                              formatting.panic_value_text(p.arg), p.state()))
+        if p.arg:
+            out("           value = %s" % escape.printable(values.value_text(p, chain)))
         if not p.goexit:
             out("           raised in %s" % formatting.format_site(p.pc))
         if p.defer:
@@ -463,6 +464,10 @@ def list_thread_history(snap, t, out):
         out("  recovered %d: %s%s%s  [t=%d.%06ds]" % (
             h.seq, escape.quoted(h.msg), " [cut: %d bytes in all]" % h.textlen if h.cut else "",
             formatting.panic_value_text(h.arg), h.time // 10**9, h.time % 10**9 // 1000))
+        if h.arg:
+            # Only the type: what the value pointed to may be gone by now.
+            t, why = values.site_type(h.type, [h.pc])
+            out("           value type: %s" % (t if t is not None else "(untyped: %s)" % why))
         out("           raised in %s" % formatting.format_site(h.pc))
         out("           recovered by %s (deferred by %s)" % (
             Symbols.function_name(h.fn), formatting.format_site(h.site)))

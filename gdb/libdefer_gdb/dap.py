@@ -30,7 +30,7 @@ DAP module lacks what is wrapped, install() changes nothing and says so.
 
 import gdb
 
-from . import errors, escape, formatting, interp, memory, snapshot
+from . import errors, escape, formatting, interp, memory, snapshot, values
 
 FILTERS = (
     {"filter": "libdefer-panic", "label": "Panics (libdefer)", "default": False,
@@ -255,7 +255,13 @@ def note_stop(kind, t, bp):
         older = list(chain[1:])
     except (errors.NotLinked, memory.Fault, gdb.error):
         older = []
-    _pending = (kind, p, older, bp)
+    typed = None
+    if p is not None and p.arg:
+        try:
+            typed = values.typed_value(p, chain)
+        except gdb.error:
+            pass
+    _pending = (kind, p, older, bp, typed)
 
 
 def _forget_stop(_event=None):
@@ -266,7 +272,7 @@ def _forget_stop(_event=None):
 def _ours(pending, body):
     """Is this stop the one note_stop saw coming?"""
     from . import catchpoints
-    kind, _p, _older, bp = pending
+    kind, _p, _older, bp, _typed = pending
     if kind == "fatal":
         return catchpoints.at_fatal_stop(gdb.selected_thread())
     return bp.is_valid() and bp.number in body.get("hitBreakpointIds", ())
@@ -279,8 +285,8 @@ def _wrap_stopped(original):
             pending, _pending = _pending, None
             _stop = None
             if pending is not None and _ours(pending, body):
-                kind, p, older, _bp = pending
-                _stop = (kind, p, older)
+                kind, p, older, _bp, typed = pending
+                _stop = (kind, p, older, typed)
                 body["reason"] = "exception"
                 body["description"] = "unrecovered panic" if kind == "fatal" else "panic"
                 if p is not None:
@@ -293,13 +299,18 @@ def _exception_info(**args):
     def info():
         if _stop is None:
             raise gdb.GdbError("not stopped at a libdefer panic")
-        kind, p, older = _stop
+        kind, p, older, typed = _stop
         details = {"typeName": "panic"}
         if p is not None:
             details["message"] = escape.mi_text(p.msg)
             details["stackTrace"] = "raised in " + formatting.format_site(p.pc, raw=True)
             if p.arg:
                 details["evaluateName"] = "(void *)%#x" % p.arg
+            if typed is not None and typed[1] is None:
+                # The value's static type at the panic site (values.py);
+                # $_panic_value() is the typed value, for evaluate.
+                details["fullTypeName"] = str(typed[0].type)
+                details["evaluateName"] = "$_panic_value()"
             details["innerException"] = [
                 {"typeName": "panic", "message": escape.mi_text(q.msg),
                  "stackTrace": "raised in " + formatting.format_site(q.pc, raw=True)}

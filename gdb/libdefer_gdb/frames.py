@@ -29,6 +29,7 @@ class FrameMap:
         self.cfas = []          # their CFAs, ascending
         self.frames = []
         self.error = None
+        self.stuck = None       # the level gdb cannot unwind past
 
     def _extend(self):
         f = self._next
@@ -40,9 +41,16 @@ class FrameMap:
         try:
             older = f.older()
             cfa = int(older.read_register(regs.SP)) if older is not None else 1 << 64
+            stuck = _unwind_failed(f, older)
         except (gdb.error, RuntimeError, gdb.MemoryError) as e:
-            self.error = "cannot unwind past frame %d: %s" % (f.level(), e)
-            older, cfa = None, 1 << 64
+            stuck = str(e)
+        if stuck:
+            # f's CFA is unknown, so it owns nothing and every older
+            # record's owner is unknown, rather than some wrong frame.
+            self.error = "cannot unwind past frame %d: %s" % (f.level(), stuck)
+            self.stuck = f.level()
+            self._next = None
+            return False
         if self.cfas and cfa < self.cfas[-1]:
             cfa = self.cfas[-1]     # keep the list sorted for bisect
         self.frames.append(f)
@@ -50,6 +58,12 @@ class FrameMap:
         self.cfas.append(cfa)
         self._next = older
         return True
+
+    def unknown_why(self):
+        """Why owner() found no frame, for the listing."""
+        if self.stuck is not None:
+            return "gdb cannot unwind past frame #%d" % self.stuck
+        return "not on the stack"
 
     def owner(self, sp):
         """The level of the frame that owns a record with this sp, or None."""
@@ -64,6 +78,24 @@ class FrameMap:
                 self.frames[i].type() == gdb.INLINE_FRAME:
             i += 1
         return self.levels[i]
+
+
+def _unwind_failed(f, older):
+    """Why gdb's unwinding of f to its caller cannot be trusted, or None.
+    gdb reports an error as f's stop reason; where a frame has no unwind
+    tables (musl's libc: a thread blocked in __timedwait_cp) its guess may
+    instead read a return address of 0 and show a caller "0x0 in ()"."""
+    if older is None:
+        why = f.unwind_stop_reason()
+        # The ends of a stack; gdb's other reasons are errors (its
+        # FRAME_UNWIND_FIRST_ERROR, which Python does not export).
+        if why in (gdb.FRAME_UNWIND_NO_REASON, gdb.FRAME_UNWIND_NULL_ID,
+                   gdb.FRAME_UNWIND_OUTERMOST):
+            return None
+        return gdb.frame_stop_reason_string(why)
+    if older.pc() == 0:
+        return "its return address reads as 0 (no unwind information)"
+    return None
 
 
 class ThreadSwitch:

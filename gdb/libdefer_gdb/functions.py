@@ -6,6 +6,8 @@
   $_panicking([THREAD])     1 if the thread has a panic that is neither
                             recovered nor a defer_goexit, else 0
   $_panic_message([THREAD]) the newest panic's message, "" if none
+  $_panic_value([THREAD])   the newest panic's value (panic_value's pointer)
+                            typed as at the panic site, (void *) 0 if none
 
 They answer 0 / "" in a program that does not use libdefer, so a condition
 like `break foo if $_panicking()` never fails.
@@ -13,7 +15,7 @@ like `break foo if $_panicking()` never fails.
 
 import gdb
 
-from . import errors, layout, snapshot
+from . import errors, layout, snapshot, values
 
 
 def _g(thread_arg):
@@ -105,7 +107,29 @@ Example:
         return _fit_value_size(chain[0].msg) if chain else _empty_string()
 
 
+class PanicValue(gdb.Function):
+    """$_panic_value([THREAD]) - the newest panic's value, typed.
+panic_value's pointer with the static type it had at the panic site (from
+the site's debug information; void * without it), or (void *) 0 when the
+panic has no value.  Dereference it, print its fields, ptype it.
+Example:
+  print *$_panic_value()
+  print $_panic_value()->code"""
+
+    def __init__(self):
+        gdb.Function.__init__(self, "_panic_value")
+
+    @errors.memory_errors_as_gdb_errors
+    def invoke(self, thread=None):
+        snap, g = _g(thread)
+        chain = snap.panics(g) if g is not None else []
+        if not chain or not chain[0].arg:
+            return gdb.Value(0).cast(gdb.lookup_type("void").pointer())
+        return values.typed_value(chain[0], chain)[0]
+
+
 def register():
     DeferCount()
     Panicking()
     PanicMessage()
+    PanicValue()

@@ -31,7 +31,7 @@ to what could be read, in the words of docs/abi.md rule V10.  Failures are
 
 import gdb
 
-from . import abi, errors, escape, formatting, frames, layout, snapshot
+from . import abi, errors, escape, formatting, frames, layout, snapshot, values
 from .symbols import Symbols
 
 
@@ -165,6 +165,12 @@ class ListPanics(gdb.MICommand):
                         "raised": _site(p.pc), "record": "%#x" % p.addr}
                 if p.arg:
                     item["value"] = "%#x" % p.arg
+                    v, why = values.typed_value(p, chain)
+                    if why is None:
+                        item["value-type"] = str(v.type)
+                        item["typed-value"] = escape.mi_text(values.value_text(p, chain))
+                    else:
+                        item["untyped"] = why
                 if p.defer and p.defer in index:
                     item["running-defer"] = str(index[p.defer])
                 result["panics"].append(item)

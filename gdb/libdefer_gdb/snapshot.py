@@ -119,12 +119,13 @@ class Defer(tuple):
 
 class Panic:
     """A panic (struct _panic).  `index` is 1 for the newest."""
-    __slots__ = ("addr", "link", "arg", "argp", "pc", "defer", "recovered", "aborted",
+    __slots__ = ("addr", "link", "arg", "vtype", "argp", "pc", "defer", "recovered", "aborted",
                  "goexit", "msg", "index")
 
     def __init__(self, addr, f, msg, index):
         self.addr = addr
         self.link, self.arg, self.argp, self.pc = f["link"], f["arg"], f["argp"], f["pc"]
+        self.vtype = f["vtype"]
         self.defer = f["defer"]
         self.recovered, self.aborted, self.goexit = f["recovered"], f["aborted"], f["goexit"]
         self.msg, self.index = msg, index

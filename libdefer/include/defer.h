@@ -264,7 +264,9 @@ void deferreturn(struct defer_mark *frame);
  * always panics concludes that the function never returns and deletes the
  * code after calls to it; but a recovery makes the owner of the recovering
  * frame return to exactly that code. */
-void gopanic(void *value, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* vtype: panic_value's site object (__DEFER_VTYPE), or NULL. */
+void gopanic(void *value, const void *vtype, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 const struct _panic *gorecover(void *caller_frame, const void *caller_pc);
 /* Like setjmp: returns 0, and 1 again when a recovery resumes here. */
 int __defer_setresume(struct defer_resume *r) __attribute__((returns_twice));
@@ -422,8 +424,31 @@ static inline void __defer_frame_exit(struct defer_mark *f)
  * which would leave the panicking function out of the stack: gopanic's
  * return address is the panic site that the report, gdb and
  * defer-inspect name. */
-#define panic(...) __DEFER_NOTAIL(gopanic(__DEFER_NULL, __VA_ARGS__))
-#define panic_value(value, ...) __DEFER_NOTAIL(gopanic((value), __VA_ARGS__))
+#define panic(...) __DEFER_NOTAIL(gopanic(__DEFER_NULL, __DEFER_NULL, __VA_ARGS__))
+#define panic_value(value, ...)                                               \
+	__DEFER_TYPED(value, gopanic((value), &__defer_vtype, __VA_ARGS__))
+/* The panic's record keeps the address of a static object whose type is
+ * value's static type (never written, never read: debuggers take that type
+ * from the debug information of the variable at that address), so a typed
+ * value costs one address load at the site.  The object is declared in the
+ * block that holds the call, so that the block has code and debuggers keep
+ * its variables (a block with an empty range is dropped).  Zero-initialised,
+ * {} in C++ (a const object needs an initialiser there; a constant one takes
+ * no guard).  __typeof__ does not evaluate value. */
+#ifdef __cplusplus
+#define __DEFER_VTYPE_INIT {}
+#else
+#define __DEFER_VTYPE_INIT
+#endif
+#define __DEFER_TYPED(value, call)                                            \
+	(__extension__ ({                                                     \
+		__DEFER_GNU_PUSH                                              \
+		static __typeof__(value) const __defer_vtype                  \
+			__attribute__((used)) __DEFER_VTYPE_INIT;             \
+		__DEFER_GNU_POP                                               \
+		call;                                                         \
+		__asm__ volatile("");                                         \
+	}))
 #define __DEFER_NOTAIL(call) (__extension__({ call; __asm__ volatile(""); }))
 /* defer_repanic(p): in the deferred call that recovered p, raise it again: the
  * same value and message (Go's panic(recover())).  The report prints the
@@ -432,8 +457,8 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 #define defer_repanic(p)                                                           \
 	(__extension__({                                                      \
 		const struct _panic *__defer_rp = (p);                        \
-		panic_value(__defer_rp->arg, "%s",                            \
-			    __defer_rp->text ? __defer_rp->text : __defer_rp->msg); \
+		__DEFER_NOTAIL(gopanic(__defer_rp->arg, __defer_rp->vtype, "%s", \
+			    __defer_rp->text ? __defer_rp->text : __defer_rp->msg)); \
 	}))
 /* The pin's label also names a pc inside the calling function, which
  * gorecover checks against the deferred function. */

@@ -54,8 +54,8 @@
 
 #include <stdint.h>
 
-#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume and the
-                             * panic history (struct defer_recovered) in the table */
+#define DEFER_ABI_VERSION 3 /* 2: _panic.text and textlen; 3: struct defer_resume, the panic
+                             * history (struct defer_recovered) in the table, _panic.vtype */
 #define DEFER_DEBUG_MAGIC 0x5245464544444c00ull /* "\0LDDEFER" little-endian */
 
 #define DEFER_MAXARGS 6
@@ -159,7 +159,12 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	 * panic is recovered).  If that mapping failed, text is msg, cut,     \
 	 * ending in " [... N more bytes not shown]". */                       \
 	FIELD(x_, const char *, text, , text, Q)                                    \
-	FIELD(x_, uint64_t, textlen, , textlen, Q)
+	FIELD(x_, uint64_t, textlen, , textlen, Q)                                  \
+	/* panic_value's site object: a static of arg's static type at the     \
+	 * panic site (defer.h's __DEFER_TYPED), whose debug information gives \
+	 * readers that type; NULL for panic().  Last: the table only grows    \
+	 * (every version-2 entry keeps its place). */                         \
+	FIELD(x_, const void *, vtype, , vtype, Q)
 
 /* struct g: a thread's record, what gdb or a core reader needs to find its
  * chains without thread-local storage.  defer.S reads _defer and pool

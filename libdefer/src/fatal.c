@@ -254,7 +254,9 @@ static int inlibc(const char *object)
 	const char *base = strrchr(object, '/');
 
 	base = base ? base + 1 : object;
-	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libpthread.so", 13);
+	/* musl's libc.so is its dynamic linker, ld-musl-ARCH.so.1. */
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libpthread.so", 13) ||
+	       !strncmp(base, "ld-musl-", 8);
 }
 
 /* Where a code address is, as Go prints it: file:line +0xOFF when there
@@ -329,9 +331,14 @@ static void printstack(struct report *r, const struct stack *st, const struct g 
 			kind[i] = FR_RUNTIME;
 		belowmain |= kind[i] == FR_USER && !strcmp(syms[i].name, "main") && mainobject(addr);
 	}
-	/* And what starts a thread: the bottom frames in the C library. */
+	/* And what starts a thread: the bottom frames in the C library; in a
+	 * static musl program the bottom frame, musl's static start (its libc
+	 * has no unwind tables: unwinding ends there). */
 	for (int i = st->n - 1; i > 0 && !syms[i].name[0] && inlibc(syms[i].object); i--)
 		kind[i] = FR_RUNTIME;
+	if (st->n > 1 && (!strcmp(syms[st->n - 1].name, "start") ||
+			  !strcmp(syms[st->n - 1].name, "start_c11")))
+		kind[st->n - 1] = FR_RUNTIME;
 	for (int i = 0; i < st->n; i++) {
 		const struct _defer *d;
 

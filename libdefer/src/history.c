@@ -29,7 +29,7 @@ void remember(struct g *g, const struct _panic *p, const struct _defer *d)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	h->time = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	h->arg = p->arg;
-	h->type = 0;
+	h->type = p->vtype;
 	h->pc = p->pc;
 	h->fn = d->fn;
 	h->site = d->pc;

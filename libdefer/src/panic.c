@@ -94,7 +94,7 @@ static int format(char msg[DEFER_PANIC_MSG], const char *fmt, va_list ap)
  * faulting instruction. */
 const char __defer_faultfmt[] = "%s";
 
-void gopanic(void *value, const char *fmt, ...)
+void gopanic(void *value, const void *vtype, const char *fmt, ...)
 {
 	struct g *g = __defer_tls.g ? __defer_tls.g : getg();
 	struct _panic p;
@@ -115,6 +115,7 @@ void gopanic(void *value, const char *fmt, ...)
 	va_end(again);
 	va_end(ap);
 	p.arg = value;
+	p.vtype = vtype;
 	p.pc = (uintptr_t)__builtin_return_address(0);
 	if (fmt == __defer_faultfmt) {
 		p.pc = __defer_fault.pc + 1;	/* read as a return address, pc - 1 */
@@ -144,7 +145,7 @@ void gopanic(void *value, const char *fmt, ...)
  */
 void sigpanic(void)
 {
-	gopanic(0, __defer_faultfmt, faultmsg(&__defer_fault));
+	gopanic(0, 0, __defer_faultfmt, faultmsg(&__defer_fault));
 	throw("recovery returned into sigpanic");
 }
 
@@ -442,7 +443,8 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 /*
  * The address glibc's sigaction makes every handler return to (its
  * __restore_rt, the kernel's signal frame's return address), learnt from
- * the handler the runtime or the program has for SIGSEGV; 0 if unknown.
+ * the handler the runtime or the program has for SIGSEGV; 0 if unknown
+ * (musl: the unwind then finds the signal frame, sigframe).
  */
 static uintptr_t restorer(void)
 {
@@ -452,6 +454,8 @@ static uintptr_t restorer(void)
 
 	if (v)
 		return v;
+	/* musl's sigaction does not report sa_restorer: it stays 0. */
+	memset(&sa, 0, sizeof sa);
 	if (sigaction(SIGSEGV, 0, &sa) || !sa.sa_restorer)
 		return 0;
 	v = (uintptr_t)sa.sa_restorer;

@@ -12,7 +12,7 @@
  * returns only through a recovery, which resumes a frame further out. */
 void nildefer(const struct _defer *d)
 {
-	gopanic(0, "runtime error: invalid memory address or nil pointer dereference "
+	gopanic(0, 0, "runtime error: invalid memory address or nil pointer dereference "
 		   "(deferred function is NULL, deferred at pc %#lx)", (unsigned long)d->pc);
 	throw("recovery returned into a NULL deferred call");
 }

@@ -83,9 +83,9 @@ static int addmodule(struct dl_phdr_info *info, size_t size, void *arg)
 	if (m->lo >= m->hi)
 		return 0;
 	m->bias = info->dlpi_addr;
-	/* The executable is the first, and has no name (static programs
-	 * name nothing else). */
-	if (nmods == 0 && (!name || !*name)) {
+	/* The executable is the first: glibc names it "", musl argv[0] (maybe
+	 * relative) or, in a static program, "/proc/self/exe". */
+	if (nmods == 0) {
 		m->main = 1;
 		name = (const char *)getauxval(AT_EXECFN);
 		if (!name)

@@ -44,6 +44,9 @@
 #include <sys/mman.h>
 #include <unwind.h>
 #include "runtime.h"
+#ifndef DLFO_EH_SEGMENT_TYPE	/* <dlfcn.h> without it: musl */
+#include "musl/dl_find_object.h"
+#endif
 
 /* ---- the thread's state ---- */
 

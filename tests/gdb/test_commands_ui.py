@@ -10,7 +10,8 @@ from gdbtest import gdb, scen
 
 @pytest.mark.parametrize("cmd", ["info defers", "info panics", "set defer backtrace",
                                  "set defer max-entries", "function _defer_count",
-                                 "function _panicking", "function _panic_message"])
+                                 "function _panicking", "function _panic_message",
+                                 "function _panic_value"])
 def test_help_has_an_example(cmd):
     out = gdb("help %s" % cmd)
     assert "Example" in out and len(out.strip().splitlines()) >= 3, out

@@ -21,7 +21,7 @@ NODE_MODULES = Path(os.environ.get("LIBDEFER_CACHE", "/var/cache/libdefer")) / "
     "node_modules"
 
 
-def _session(tmp_path, mode, link="static", adapter_argv=None, filters=None):
+def _session(tmp_path, mode, link="static", adapter_argv=None, filters=None, src=STEP_C):
     for need in (GDB16, NODE_MODULES / "@vscode" / "debugadapter-testsupport"):
         if not need.exists():
             pytest.fail("make test sets up %s (scripts/gdb-chroot, scripts/npm-deps)" % need)
@@ -30,7 +30,7 @@ def _session(tmp_path, mode, link="static", adapter_argv=None, filters=None):
     adapter = tmp_path / "adapter.sh"
     adapter.write_text("#!/bin/sh\nexec %s\n" % (adapter_argv or
                                                 '%s -q -i dap -iex "source %s"' % (GDB16, ENTRY)))
-    exe = compile_program(STEP_C, link=link)
+    exe = compile_program(src, link=link)
     r = subprocess.run(["node", str(SESSION), str(adapter), str(exe.resolve()), mode] +
                        ([json.dumps(filters)] if filters else []),
                        capture_output=True, text=True, timeout=300, cwd=str(ROOT),
@@ -139,3 +139,15 @@ def test_the_unrecovered_filter_refuses_a_condition(tmp_path):
         {"filterId": "libdefer-unrecovered", "condition": "1"}]})
     assert out["exceptionBreakpoints"] == [
         {"verified": False, "message": "this filter takes no condition"}], out
+
+
+def test_exception_info_carries_the_panic_values_type_and_typed_value(tmp_path):
+    """A panic_value panic: exceptionInfo names the value's static type at the
+    panic site, and its evaluateName gives the typed value, with fields."""
+    from gdbtest import SCEN
+    out = _session(tmp_path, "typed", src=SCEN / "typed.c", filters={"filters": ["libdefer-panic"]})
+    stop = next(s for s in out["stops"] if s["reason"] == "exception")
+    details = stop["info"]["details"]
+    assert details["fullTypeName"] == "struct kv_error *", details
+    assert stop["evaluated"]["type"] == "struct kv_error *", stop
+    assert stop["evaluated"]["variablesReference"], stop      # expandable: its fields

@@ -76,7 +76,9 @@ def test_handler_stops_only_in_panicking_requests():
               args=["/home", "/missing", "/admin"])
     assert "No panic." not in out
     assert re.search(r'panic 1: "render: /missing: no such page" value=0x[0-9a-f]+ <not_found>  '
-                     r'\[running\]\n.*\n\s+running defer 1: to_status\(status=0x', out), out
+                     r'\[running\]\n\s+value = \(struct error \*\) 0x[0-9a-f]+ <not_found> '
+                     r'\{\w+ = 404, .*\n.*\n\s+running defer 1: to_status\(status=0x',
+                     out), out
     assert 'panic 1: "lookup_user: index 7 out of range [0,2)"' in out
 
 

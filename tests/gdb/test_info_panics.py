@@ -16,7 +16,8 @@ def test_nested_panics_newest_first_with_running_call(cc, opt):
     assert m1, out
     assert at_line(m1.group(1), 'panic("second panic') and at_line(m1.group(2), "defer(in_second)")
     m2 = re.search(r'^  panic 2: "first panic: boom" value=0x[0-9a-f]+ <error_object>  '
-                   r'\[aborted\]\n\s+raised in panicky at (\S+)\n'
+                   r'\[aborted\]\n\s+value = \(int \*\) 0x[0-9a-f]+ <error_object>\n'
+                   r'\s+raised in panicky at (\S+)\n'
                    r'\s+was running repanic\(level=2\)', out, re.M)
     assert m2, out
     assert at_line(m2.group(1), "panic_value(&error_object")

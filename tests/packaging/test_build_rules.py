@@ -63,3 +63,28 @@ def test_a_missing_prerequisite_fails_naming_the_target_that_builds_it():
         built(BUILD / "no-such-file")
     with pytest.raises(pytest.fail.Exception, match=r"`make examples` builds it"):
         built(BUILD / "examples" / "no-such-example", "examples")
+
+
+def test_make_libc_musl_runs_the_deps_step_then_builds_into_build_musl_with_musl_gcc():
+    rc, out = make_n("-B", "LIBC=musl")
+    assert rc == 0, out
+    assert "musl-tools" in (ROOT / "scripts" / "install-deps").read_text()
+    assert out.index("scripts/install-deps") < out.index("musl-gcc "), out
+    outputs = set(re.findall(r" -o (\S+)", out)) | set(re.findall(r"> (\S+libdefer\.pc)\b", out))
+    for want in ("libdefer.so.1.0.0", "libdefer.pc", "examples/engine",
+                 "libdefer/musl/dl_find_object.o"):
+        assert "build/musl/" + want in outputs, out
+    assert all(o.startswith("build/musl/") for o in outputs), out
+    compiles = [line for line in out.splitlines() if re.match(r"(cc|gcc|clang|musl-gcc) ", line)]
+    assert compiles and all(line.startswith("musl-gcc ") for line in compiles), out
+    assert re.search(r"ar rcs build/musl/libdefer\.a ", out), out
+
+
+def test_make_libc_musl_install_is_refused_rather_than_replacing_the_glibc_libraries():
+    rc, out = make_n("LIBC=musl", "install", "DESTDIR=/nonexistent")
+    assert rc != 0 and "build/musl only" in out, out
+
+
+def test_an_unknown_libc_is_an_error_naming_the_supported_ones():
+    rc, out = make_n("LIBC=uclibc")
+    assert rc != 0 and "LIBC=musl" in out, out

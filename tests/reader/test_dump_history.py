@@ -21,7 +21,7 @@ def entries(text):
         lines = [re.sub(r"(value=0x[0-9a-f]+) <[^>]*>", r"\1", re.sub(r"\S*/", "", l))
                  for l in block.splitlines()
                  if re.match(r"  (\d+ panics? recovered|recovered \d+:|No recovered)|           "
-                             r"(raised in|recovered by)", l)]
+                             r"(raised in|recovered by|value type:)", l)]
         if lines:
             out.append(lines)
     return sorted(out)
@@ -40,6 +40,7 @@ def test_dump_history_of_a_core_prints_what_gdb_prints(tmp_path):
     assert main[0] == "  19 panics recovered; the last 16, newest first:"
     assert re.match(r'  recovered 19: "main failure 19" value=0x[0-9a-f]+  \[t=\d+\.\d{6}s\]$',
                     main[1]), main
+    assert main[2] == "           value type: int *", main     # panic_value's static type
 
 
 def test_dump_without_history_prints_no_history():

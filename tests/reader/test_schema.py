@@ -112,7 +112,7 @@ def valid(r, name, status=0):
 
 def test_the_schema_tables_parse_into_every_documented_object():
     assert set(SCHEMA) == {"layout", "probe", "records", "sites", "site", "dump", "target",
-                           "runtime", "thread", "defer", "arg", "panic", "recovered", "where"}
+                           "runtime", "thread", "defer", "arg", "panic", "field", "recovered", "where"}
     assert SCHEMA["dump"]["schema"] == ("int", True)
     assert SCHEMA["layout"]["dwarf"] == ("object records", False)
 
@@ -162,6 +162,17 @@ def test_dump_of_a_fatal_panic_chain_matches_the_schema():
     core = core_at(exe, [], "fatalpanic", OUT / "schema-chain.core")
     dump = valid(inspect("dump", "--json", "--core", core, exe), "dump")
     assert sum(len(t["panics"]) for t in dump["threads"]) == 2
+
+
+def test_dump_full_of_a_typed_panic_value_matches_the_schema():
+    """panic_value's type and, with --full, its fields."""
+    from conftest import compile_program
+    exe = compile_program(ROOT / "tests" / "gdb" / "scenarios" / "typed.c")
+    OUT.mkdir(parents=True, exist_ok=True)
+    core = core_at(exe, ["fatal"], "fatalpanic", OUT / "schema-typed.core")
+    dump = valid(inspect("dump", "--json", "--full", "--core", core, exe), "dump")
+    p = dump["threads"][0]["panics"][0]
+    assert p["value_type"] == "struct kv_error *" and len(p["fields"]) == 2, p
 
 
 def test_dump_of_a_corrupt_chain_matches_the_schema():
@@ -217,7 +228,8 @@ def test_dump_history_of_a_live_pid_and_a_core_match_the_schema():
         h = main["history"][0]
         assert h["message"] == "main failure 20" and h["textlen"] == len(h["message"])
         assert h["where"]["function"] == "fail" and h["function"]["function"] == "catcher"
-        assert h["deferred"]["function"] == "attempt" and h["arg"] and h["type"] == 0
+        # panic_value's site object: the value's type (typed panic values).
+        assert h["deferred"]["function"] == "attempt" and h["arg"] and h["type"]
         times = [x["time_ns"] for x in main["history"]]
         assert times == sorted(times, reverse=True)
 
@@ -236,5 +248,6 @@ def test_every_documented_object_is_exercised_by_real_output():
     test_layout_and_sites_of_a_program_match_the_schema("static")
     test_dump_of_a_core_and_of_a_live_pid_match_the_schema("static")
     test_dump_of_a_fatal_panic_chain_matches_the_schema()
+    test_dump_full_of_a_typed_panic_value_matches_the_schema()
     history_dump()
     assert SEEN == set(SCHEMA)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compile_program, run
+from conftest import compile_program, not_on_musl, run
 
 SRC = Path(__file__).parent / "scenarios" / "report.c"
 MARK = {m.group(1): i for i, line in enumerate(SRC.read_text().splitlines(), 1)
@@ -152,7 +152,12 @@ def check_workers(err, system):
         assert bool(re.search(r"^start_thread\(", text, re.M)) == system, text
 
 
+MUSL_BLOCKED = ("musl's libc has no unwind tables: a thread blocked in a libc call "
+                "shows that call alone")
+
+
 def test_traceback_all_prints_every_thread_and_its_pending_calls():
+    not_on_musl(MUSL_BLOCKED)
     err = die(report(), "threads", env={"DEFER_TRACEBACK": "all"})
     main = re.split(r"\n(?=thread \d+ )", err)[1]
     assert re.match(r'thread \d+ "[^"]*" \[running\]:\n' + frame("flush", "flush"), main), err
@@ -160,6 +165,7 @@ def test_traceback_all_prints_every_thread_and_its_pending_calls():
 
 
 def test_traceback_crash_prints_all_threads_with_runtime_frames_then_aborts():
+    not_on_musl(MUSL_BLOCKED)
     err = die(report(), "threads", env={"DEFER_TRACEBACK": "crash"}, status=-signal.SIGABRT)
     assert re.search(r"^gopanic\(\.\.\.\)$", err, re.M), err
     check_workers(err, system=True)

@@ -42,8 +42,14 @@ async function main() {
 			const stop = { reason: ev.body.reason, text: ev.body.text,
 				description: ev.body.description };
 			const tid = ev.body.threadId;
-			if (ev.body.reason === 'exception')
+			if (ev.body.reason === 'exception') {
 				stop.info = (await dc.exceptionInfoRequest({ threadId: tid })).body;
+				// What a client shows for the exception's value.
+				const name = stop.info.details && stop.info.details.evaluateName;
+				if (name)
+					stop.evaluated = (await dc.evaluateRequest({ expression: name,
+						context: 'watch' })).body;
+			}
 			const all = await dc.stackTraceRequest({ threadId: tid, format: { includeAll: true } });
 			stop.framesAll = all.body.stackFrames.map(f => f.name);
 			const st = await dc.stackTraceRequest({ threadId: tid });
