@@ -3,6 +3,8 @@
 #
 #   make            build the runtime, the reader and the gdb extension
 #                   (never installs anything: the packages must be there)
+#   make ARCH=aarch64  deps (the cross toolchain), then the runtime,
+#                   libdefer.pc and the examples for aarch64 in build/aarch64
 #   make LIBC=musl  deps, then the runtime, libdefer.pc and the examples for
 #                   musl-gcc in build/musl
 #   make deps       the missing Debian packages the build needs (apt-get)
@@ -26,6 +28,25 @@ MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 PYTHON := /usr/bin/python3
 B := build
+# ARCH=aarch64: the runtime (static and shared), libdefer.pc and the
+# examples cross-built for aarch64 Linux with Debian's toolchain, in
+# build/aarch64 (libdefer/build.mk, "Cross builds"); they run under qemu.
+# CLANG is the clang that tests cross-compile with, for the same target.
+HOST_ARCH := $(shell uname -m)
+ARCH ?= $(HOST_ARCH)
+ifeq ($(ARCH),aarch64)
+ifneq ($(HOST_ARCH),aarch64)
+B := build/aarch64
+CC := aarch64-linux-gnu-gcc
+CROSS := aarch64
+# Its libraries are aarch64's: nothing installs them over the host's.
+ifneq ($(filter install uninstall deb test,$(MAKECMDGOALS)),)
+$(error ARCH=aarch64 builds into build/aarch64 only: make $(filter install uninstall deb test,$(MAKECMDGOALS)) is for the host's build (make test runs the aarch64 tests too))
+endif
+endif
+else ifneq ($(ARCH),$(HOST_ARCH))
+$(error ARCH=$(ARCH): the supported architectures are x86_64 and aarch64)
+endif
 # LIBC=musl: the runtime (static and shared), libdefer.pc, the examples and
 # the test programs for musl-gcc, in build/musl (libdefer/build.mk, "musl").
 ifeq ($(LIBC),musl)
@@ -66,7 +87,7 @@ include examples/build.mk
 # second make; a plain `make` runs none of them.
 $(B)/.deps: scripts/install-deps
 	@mkdir -p $(B)
-	@sh scripts/install-deps
+	@sh scripts/install-deps $(CROSS)
 	@touch $@
 $(B)/gdb16/gdb: scripts/gdb-chroot $(B)/.deps
 	sh scripts/gdb-chroot trixie $(B)/gdb16
@@ -85,8 +106,9 @@ demo: deps
 
 # Every test (runtime, sanitizer and stress builds, gdb extension, reader,
 # portability matrix), the runtime's again against musl (`make LIBC=musl`,
-# DEFER_TEST_LIBC=musl: tests/conftest.py), then a bounded fuzz run of the
-# reader.
+# DEFER_TEST_LIBC=musl) and the runtime's behaviours for aarch64 under qemu
+# (`make ARCH=aarch64`, DEFER_TEST_ARCH=aarch64: tests/conftest.py), then a
+# bounded fuzz run of the reader.
 # The gdb tests run twice: with this machine's gdb (13 on Debian 12) and
 # with Debian 13's gdb 16 from a chroot (scripts/gdb-chroot, cached outside
 # the clone); Debian 11's gdb 10 checks the version gate.
@@ -100,8 +122,10 @@ TEST_PREREQS := all examples $(B)/defer-inspect-asan \
 test: test-deps
 	@$(MAKE) --no-print-directory $(TEST_PREREQS)
 	@$(MAKE) --no-print-directory LIBC=musl
+	@$(MAKE) --no-print-directory ARCH=aarch64
 	$(PYTHON) -m pytest -q tests
 	DEFER_TEST_LIBC=musl $(PYTHON) -m pytest -q tests/runtime
+	DEFER_TEST_ARCH=aarch64 $(PYTHON) -m pytest -q tests/runtime/test_runtime.py
 	LIBDEFER_GDB_DIR=$(CURDIR)/gdb $(PYTHON) -m pytest -q examples
 	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \
 		--ignore=tests/gdb/test_install.py

@@ -8,8 +8,8 @@
 # only when a program built against the old header could break with the
 # new library.
 
-LIBDEFER_SRC := $(wildcard libdefer/src/*.c)
-LIBDEFER_ASM := libdefer/src/x86_64/defer.S
+LIBDEFER_SRC := $(filter-out libdefer/src/asm_offsets.c,$(wildcard libdefer/src/*.c))
+LIBDEFER_ASM := libdefer/src/$(ARCH)/defer.S
 LIBDEFER_HDR := $(wildcard libdefer/include/*.h) libdefer/src/runtime.h
 libdefer_v = $(shell sed -n 's/^\#define LIBDEFER_VERSION_$(1) *\([0-9][0-9]*\)$$/\1/p' libdefer/include/defer.h)
 LIBDEFER_MAJOR := $(call libdefer_v,MAJOR)
@@ -53,6 +53,38 @@ $(MUSL_SYSINC)/.stamp: libdefer/build.mk
 $(LIBDEFER_OBJ) $(B)/libdefer/asm_offsets.h: | $(MUSL_SYSINC)/.stamp
 endif
 
+# Cross builds (ARCH=aarch64; the Makefile sets B, CC and CROSS).  Debian's
+# cross compiler searches its target's headers only: $(B)/sysinclude links
+# in <sys/sdt.h>, which is the same text for every architecture (the
+# host's systemtap-sdt-dev), searched after the target's own.
+ifdef CROSS
+CROSS_SYSINC := $(B)/sysinclude
+LIBDEFER_CFLAGS += -idirafter $(CROSS_SYSINC)
+$(CROSS_SYSINC)/.stamp: libdefer/build.mk
+	@mkdir -p $(CROSS_SYSINC)/sys
+	@for h in sdt.h sdt-config.h; do \
+		for d in /usr/include/$$(gcc -print-multiarch)/sys /usr/include/sys; do \
+			[ -e $$d/$$h ] && { ln -sfn $$d/$$h $(CROSS_SYSINC)/sys/$$h; break; }; \
+		done; \
+		[ -e $(CROSS_SYSINC)/sys/$$h ] || { echo "sys/$$h: not found (package systemtap-sdt-dev)" >&2; exit 1; }; \
+	done
+	@touch $@
+$(LIBDEFER_OBJ) $(B)/libdefer/asm_offsets.h: | $(CROSS_SYSINC)/.stamp
+
+# `make ARCH=aarch64`: the deps step (the cross toolchain, qemu), then the
+# runtime, its libdefer.pc for this tree (PKG_CONFIG_PATH=build/aarch64)
+# and the examples.
+$(B)/libdefer.pc: libdefer/libdefer.pc.in libdefer/build.mk
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(CURDIR)/$(B)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' \
+		-e 's|^includedir=.*|includedir=$(CURDIR)/libdefer/include|' $< > $@
+.PHONY: cross cross-build
+cross: deps
+	@$(MAKE) --no-print-directory ARCH=$(ARCH) cross-build
+cross-build: $(B)/libdefer.a $(B)/$(LIBDEFER_REALNAME) $(B)/libdefer.pc examples
+.DEFAULT_GOAL := cross
+endif
+
 # The headers are order-only: they exist before the first compile; what
 # each object really includes is in its .d file (DEPFLAGS, Makefile).
 $(B)/libdefer/%.o: libdefer/src/%.c | $(LIBDEFER_HDR)
@@ -64,10 +96,10 @@ $(B)/libdefer/%.o: libdefer/src/%.c | $(LIBDEFER_HDR)
 # cross compiler gives its target's layout), each "->NAME VALUE" line made
 # a #define.
 LIBDEFER_ASM_OFFSETS := $(B)/libdefer/asm_offsets.h
-$(LIBDEFER_ASM_OFFSETS): libdefer/src/x86_64/asm_offsets.c $(LIBDEFER_HDR)
+$(LIBDEFER_ASM_OFFSETS): libdefer/src/asm_offsets.c $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBDEFER_CFLAGS) -S $< -o $@.s
-	{ echo '/* Generated from libdefer/src/x86_64/asm_offsets.c by libdefer/build.mk: do not edit. */'; \
+	{ echo '/* Generated from libdefer/src/asm_offsets.c by libdefer/build.mk: do not edit. */'; \
 	  sed -n 's/^[[:space:]]*\.ascii[[:space:]]*"->\([A-Za-z0-9_]*\) [$$]\{0,1\}\(-\{0,1\}[0-9][0-9]*\)"$$/#define \1 \2/p' $@.s; \
 	} > $@.tmp
 	@grep -q '^#define D_LINK ' $@.tmp || { echo "$@: no constants found in $@.s" >&2; exit 1; }

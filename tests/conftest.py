@@ -12,6 +12,7 @@ import ...`): pytest.ini puts tests/ on sys.path.
 """
 import hashlib
 import os
+import platform
 import re
 import subprocess
 from pathlib import Path
@@ -22,6 +23,47 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 INCLUDE = ROOT / "libdefer" / "include"
 OUT = BUILD / "tests"
+
+# DEFER_TEST_ARCH=aarch64 runs the same tests against `make ARCH=aarch64`'s
+# runtime (build/aarch64) on this x86-64 machine: programs are cross-built
+# (gcc as aarch64-linux-gnu-gcc, clang with --target=aarch64-linux-gnu)
+# and run() runs them under qemu-aarch64-static; builds there is no
+# aarch64 set-up for here (C++, the sanitizers) are skipped.
+# compile_program(arch="aarch64") builds one program so from any run (the
+# portability matrix).
+HOST_ARCH = platform.machine()
+ARCH = os.environ.get("DEFER_TEST_ARCH", HOST_ARCH)
+if ARCH not in ("x86_64", "aarch64"):
+    raise pytest.UsageError("DEFER_TEST_ARCH=%s: x86_64 or aarch64" % ARCH)
+AARCH64_BUILD = BUILD / "aarch64"
+AARCH64_SYSROOT = "/usr/aarch64-linux-gnu"
+# The command that runs an aarch64 program here (the loader and libraries
+# of a dynamic one come from the cross sysroot).
+QEMU = ["qemu-aarch64-static", "-L", AARCH64_SYSROOT]
+
+
+def cross(arch):
+    """Whether `arch` is run under qemu here."""
+    return arch != HOST_ARCH
+
+
+def cross_cc(cc, arch):
+    """The compiler command that builds for `arch`."""
+    if not cross(arch):
+        return [cc]
+    if cc == "gcc":
+        return ["aarch64-linux-gnu-gcc"]
+    if cc.startswith("clang") and "++" not in cc:
+        return [cc, "--target=aarch64-linux-gnu"]
+    pytest.skip("%s: no %s set-up for it here" % (cc, arch))
+
+
+def on_host(what):
+    """Skip the test in a cross run: it needs a native program (ptrace, the
+    host's gdb, perf...)."""
+    if cross(ARCH):
+        pytest.skip("%s: %s" % (ARCH, what))
+
 
 # DEFER_TEST_LIBC=musl runs the same tests against `make LIBC=musl`'s
 # runtime (build/musl): programs are built by musl-gcc with the flags of
@@ -80,13 +122,17 @@ def musl_link(link):
 
 
 def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None, std="gnu11",
-                    libc=None):
+                    libc=None, arch=None):
     """Compile `src` (a Path, or C source text; C++ when cc is g++ or a
     clang++) with -std=`std` and return the binary's Path.
 
     libc="musl" (default: DEFER_TEST_LIBC, else glibc) builds it with
     musl-gcc against build/musl's runtime, "static" fully static; other
     compilers and link modes are skipped there.
+
+    arch="aarch64" (default: DEFER_TEST_ARCH, else this machine's) builds
+    it for aarch64 against build/aarch64's runtime; run() runs it under
+    qemu (the binary's ELF machine says so).
 
     link="static" links build/libdefer.a, "shared" links build/libdefer.so
     with an rpath so the program runs from the build tree, "sanitize" links
@@ -102,7 +148,9 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         stem = name or "prog"
     extra = list(extra)
     libc = libc or LIBC
+    arch = arch or ARCH
     out = OUT
+    lib = BUILD
     libs = (BUILD / "libdefer.a", BUILD / "libdefer.so.1", BUILD / "san" / "libdefer.a",
             BUILD / "tsan" / "libdefer.a")
     if libc == "musl":
@@ -110,12 +158,18 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
             pytest.skip("%s: the musl build is musl-gcc's (no musl set-up for it here)" % cc)
         out = MUSL_BUILD / "tests"
         libs = (MUSL_BUILD / "libdefer.a", MUSL_BUILD / "libdefer.so.1")
+    elif cross(arch):
+        if link not in ("static", "shared", "none"):
+            pytest.skip("%s: no %s runtime here" % (link, arch))
+        lib = built(AARCH64_BUILD / "libdefer.a", "ARCH=aarch64").parent
+        out = lib / "tests"
+        libs = (lib / "libdefer.a", lib / "libdefer.so.1")
     # The runtime is part of the key: a rebuilt header or library means a
     # fresh binary.
     deps = [f"{p}:{p.stat().st_mtime_ns}" for p in sorted(INCLUDE.glob("*.h"))]
     deps += [f"{p}:{p.stat().st_mtime_ns}" for p in libs if p.exists()]
     key = [text, cc, opt, link] + ([std] if std != "gnu11" else []) + \
-        (["musl"] if libc == "musl" else [])
+        (["musl"] if libc == "musl" else []) + ([arch] if cross(arch) else [])
     key = hashlib.sha1("\0".join(key + extra + deps).encode()).hexdigest()[:10]
     out.mkdir(parents=True, exist_ok=True)
     exe = out / f"{stem}-{cc}{opt}-{link}-{key}"
@@ -123,12 +177,16 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         return exe
     csrc = out / f"{stem}-{key}.{'cc' if '++' in cc else 'c'}"
     csrc.write_text(text)
-    cmd = ["musl-gcc" if libc == "musl" else cc, f"-std={std}", opt, "-g", "-Wall", "-Wextra",
-           "-Werror", "-I", str(INCLUDE), str(csrc), "-o", str(exe) + ".tmp"] + extra
+    cmd = (["musl-gcc"] if libc == "musl" else cross_cc(cc, arch)) + [
+        f"-std={std}", opt, "-g", "-Wall", "-Wextra", "-Werror", "-I", str(INCLUDE), str(csrc),
+        "-o", str(exe) + ".tmp"] + extra
+    if cross(arch):
+        # <sys/sdt.h>, as the runtime's cross build finds it (libdefer/build.mk).
+        cmd += ["-idirafter", str(lib / "sysinclude")]
     if libc == "musl":
         cmd += musl_link(link)
     elif link == "static":
-        cmd += [str(BUILD / "libdefer.a")]
+        cmd += [str(lib / "libdefer.a")]
     elif link == "sanitize":
         cmd += SAN_FLAGS + [str(BUILD / "san" / "libdefer.a")]
     elif link == "tsan":
@@ -136,7 +194,7 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
     elif link == "none":
         pass
     else:
-        cmd += ["-L", str(BUILD), "-ldefer", f"-Wl,-rpath,{BUILD}"]
+        cmd += ["-L", str(lib), "-ldefer", f"-Wl,-rpath,{lib}"]
     if libc != "musl":
         cmd += ["-lpthread"]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -170,8 +228,27 @@ def run(exe, *args, env=None, timeout=60, input=None):
     e.pop("DEFER_TRACEBACK", None)
     if env:
         e.update(env)
-    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
+    return subprocess.run(command(exe) + list(map(str, args)), capture_output=True, text=True,
                           env=e, timeout=timeout, input=input)
+
+
+def elf_machine(path):
+    """"x86_64" or "aarch64": the ELF file's e_machine."""
+    with open(path, "rb") as f:
+        head = f.read(20)
+    return {62: "x86_64", 183: "aarch64"}.get(int.from_bytes(head[18:20], "little"), "?")
+
+
+def comm(name, arch=None):
+    """The kernel's name for a thread of the program called name: under
+    qemu the process is qemu's, and so is its comm."""
+    return Path(QEMU[0]).name[:15] if cross(arch or ARCH) else name
+
+
+def command(exe):
+    """The command line that runs the program exe here: itself, or under
+    qemu when it is another architecture's."""
+    return (QEMU if cross(elf_machine(exe)) else []) + [str(exe)]
 
 
 def load_abi(root=ROOT):

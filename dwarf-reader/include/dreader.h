@@ -98,6 +98,10 @@ size_t dr_elf_read(struct dr_elf *e, uint64_t addr, void *buf, size_t n);
 
 /* A section's bytes in the file (NULL, *size 0 if absent or out of bounds). */
 const uint8_t *dr_elf_section(struct dr_elf *e, const char *name, uint64_t *addr, size_t *size);
+/* The kind of relocation `type` is in e's architecture (x86-64 or
+ * aarch64: the file's e_machine, never this machine's): DR_REL_*, or 0. */
+enum { DR_REL_RELATIVE = 1, DR_REL_ABS64, DR_REL_GLOB_DAT };
+int dr_elf_reltype(const struct dr_elf *e, uint32_t type);
 
 /* SDT probes (.note.stapsdt).  pc is corrected for prelink moves of
  * .stapsdt.base; add the load bias at run time. */

@@ -91,9 +91,10 @@ static void gotslots(struct dr_elf *e, struct sites *s)
 		memcpy(&add, rel + i + 16, 8);
 		type = (uint32_t)info;
 		idx = info >> 32;
-		if (type == 8 /* RELATIVE */ && in(s->value, s->nvalue, (uint64_t)add)) {
+		if (dr_elf_reltype(e, type) == DR_REL_RELATIVE && in(s->value, s->nvalue, (uint64_t)add)) {
 			s->addr[s->naddr++] = off;
-		} else if ((type == 6 /* GLOB_DAT */ || type == 1 /* 64 */) && sym && str &&
+		} else if ((dr_elf_reltype(e, type) == DR_REL_GLOB_DAT ||
+			    dr_elf_reltype(e, type) == DR_REL_ABS64) && sym && str &&
 			   idx < nsym / 24) {
 			uint32_t n32;
 			memcpy(&n32, sym + idx * 24, 4);

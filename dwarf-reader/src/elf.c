@@ -119,8 +119,8 @@ int dr_elf_open(const char *path, struct dr_elf **out, char *err, size_t errlen)
 		goto bad;
 	}
 	if (e->eh.e_ident[EI_CLASS] != ELFCLASS64 || e->eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    e->eh.e_machine != EM_X86_64) {
-		dr_setf(err, errlen, "%s: not an x86-64 ELF file", path);
+	    (e->eh.e_machine != EM_X86_64 && e->eh.e_machine != EM_AARCH64)) {
+		dr_setf(err, errlen, "%s: not an x86-64 or aarch64 ELF file", path);
 		goto bad;
 	}
 	if (elf_getphdrnum(e->elf, &e->nph) != 0 || e->nph > 65535) {
@@ -538,4 +538,15 @@ int dr_probes(struct dr_elf *e, int (*fn)(const struct dr_probe *, void *), void
 	if (findscn(e, ".stapsdt.base", &sh))
 		w.base = sh.sh_addr;
 	return eachnote(e, sdtnote, &w);
+}
+
+int dr_elf_reltype(const struct dr_elf *e, uint32_t type)
+{
+	if (e->eh.e_machine == EM_AARCH64)
+		return type == R_AARCH64_RELATIVE ? DR_REL_RELATIVE :
+		       type == R_AARCH64_ABS64 ? DR_REL_ABS64 :
+		       type == R_AARCH64_GLOB_DAT ? DR_REL_GLOB_DAT : 0;
+	return type == R_X86_64_RELATIVE ? DR_REL_RELATIVE :
+	       type == R_X86_64_64 ? DR_REL_ABS64 :
+	       type == R_X86_64_GLOB_DAT ? DR_REL_GLOB_DAT : 0;
 }

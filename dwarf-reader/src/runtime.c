@@ -27,7 +27,8 @@ DEFER_RECORDS(SAMEBLOCK)
 
 /* The table as stored in the file.  Its allgs field is relocated at load
  * time in a PIE or a shared library: the file then holds 0 and the
- * link-time address is the addend of an R_X86_64_RELATIVE relocation. */
+ * link-time address is the addend of a RELATIVE relocation (R_X86_64_,
+ * R_AARCH64_), or the exported symbol's value of an absolute one. */
 static int readtable(struct dr_elf *e, uint64_t at, struct dr_layout *l, uint32_t *version)
 {
 	struct defer_debug_offsets t;
@@ -53,9 +54,9 @@ static int readtable(struct dr_elf *e, uint64_t at, struct dr_layout *l, uint32_
 			if (off != at + offsetof(struct defer_debug_offsets, allgs))
 				continue;
 			idx = info >> 32;
-			if ((info & 0xffffffff) == 8 /* R_X86_64_RELATIVE */) {
+			if (dr_elf_reltype(e, (uint32_t)info) == DR_REL_RELATIVE) {
 				l->allgs = (uint64_t)add;
-			} else if ((info & 0xffffffff) == 1 /* R_X86_64_64: allgs is exported */ &&
+			} else if (dr_elf_reltype(e, (uint32_t)info) == DR_REL_ABS64 && /* allgs is exported */
 				   sym && idx < nsym / 24) {
 				memcpy(&v, sym + idx * 24 + 8, 8);
 				l->allgs = v + (uint64_t)add;

@@ -360,8 +360,20 @@ static void ntfile(struct dr_target *t, const uint8_t *d, size_t n)
 	}
 }
 
+/* Where NT_PRSTATUS (struct elf_prstatus) holds a thread's pc and stack
+ * pointer, by the core's architecture (its e_machine, never this
+ * machine's): pr_reg starts at 112; x86-64's user_regs_struct has rip at
+ * 16 and rsp at 19, aarch64's user_pt_regs x0-x30, sp, pc. */
+struct prstatus {
+	size_t size, pc, sp;
+};
+static const struct prstatus prstatus_x86_64 = { 112 + 27 * 8, 112 + 16 * 8, 112 + 19 * 8 };
+static const struct prstatus prstatus_aarch64 = { 392, 112 + 32 * 8, 112 + 31 * 8 };
+
 static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 {
+	const struct prstatus *pr =
+		t->core->eh.e_machine == EM_AARCH64 ? &prstatus_aarch64 : &prstatus_x86_64;
 	Elf_Data *d;
 	GElf_Nhdr nh;
 	size_t off = 0, noff, doff;
@@ -374,13 +386,13 @@ static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 	while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
 		const uint8_t *desc = (const uint8_t *)d->d_buf + doff;
 
-		if (nh.n_type == NT_PRSTATUS && nh.n_descsz >= 112 + 27 * 8) {
+		if (nh.n_type == NT_PRSTATUS && nh.n_descsz >= pr->size) {
 			int32_t tid;
-			uint64_t rip, rsp;
+			uint64_t pc, sp;
 			memcpy(&tid, desc + 32, 4);
-			memcpy(&rip, desc + 112 + 16 * 8, 8);
-			memcpy(&rsp, desc + 112 + 19 * 8, 8);
-			addthread(t, tid, rip, rsp, 0);
+			memcpy(&pc, desc + pr->pc, 8);
+			memcpy(&sp, desc + pr->sp, 8);
+			addthread(t, tid, pc, sp, 0);
 		} else if (nh.n_type == NT_AUXV) {
 			size_t i;
 			for (i = 0; i + 16 <= nh.n_descsz; i += 16) {

@@ -38,7 +38,7 @@ import re
 
 import gdb
 
-from . import (commands, dap, errors, escape, formatting, frames, interp, memory, params,
+from . import (commands, dap, errors, escape, formatting, frames, interp, memory, params, regs,
                snapshot)
 
 # kind -> (probe, fallback function)
@@ -130,7 +130,7 @@ def _format_argument():
             raise ValueError
         addr = int(v)
     except (gdb.error, ValueError):
-        addr = memory.register("rsi")
+        addr = memory.register(regs.argument(1))
     return snapshot.Snapshot().c_string(addr, 256)
 
 
@@ -261,7 +261,7 @@ class Catchpoint(gdb.Breakpoint):
         if self.kind == "deferreturn":
             snap = snapshot.Snapshot()
             g = _thread_g(snap, t)
-            calls = frame_calls(snap, g, memory.register("rdi"))
+            calls = frame_calls(snap, g, memory.register(regs.argument(0)))
             if not calls:
                 return None     # the frame's calls already ran (a panic ran them)
             return "leaving %s: runs %s" % (

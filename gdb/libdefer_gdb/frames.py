@@ -12,6 +12,7 @@ import bisect
 
 import gdb
 
+from . import regs
 from .validity import MAX_FRAMES
 
 
@@ -39,7 +40,7 @@ class FrameMap:
             return False
         try:
             older = f.older()
-            cfa = int(older.read_register("rsp")) if older is not None else 1 << 64
+            cfa = int(older.read_register(regs.SP)) if older is not None else 1 << 64
             stuck = _unwind_failed(f, older)
         except (gdb.error, RuntimeError, gdb.MemoryError) as e:
             stuck = str(e)

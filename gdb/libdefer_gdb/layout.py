@@ -195,7 +195,7 @@ def _dwarf_offsets(block):
 
 
 def resume_offsets(rt):
-    """{"size", field: offset} of struct defer_resume (rip, rsp...), from
+    """{"size", field: offset} of struct defer_resume (pc, sp...), from
     where the other layouts came (the table's resume block, ABI 3, or
     DWARF); None if neither has it."""
     return rt.resume

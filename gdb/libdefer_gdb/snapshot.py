@@ -484,17 +484,17 @@ class Snapshot:
     # -- other reads --
     def resume_point(self, mark):
         """Where a recovery of the frame whose defer_mark is at `mark` goes on
-        when it used defer_result (struct defer_resume's rip), else None."""
+        when it used defer_result (struct defer_resume's pc), else None."""
         offs = self.rt.mark or {}
         if "resumable" not in offs or "resume" not in offs:
             return None
         if not self.mem.read(mark + offs["resumable"], 1)[0]:
             return None
         regs = layout.resume_offsets(self.rt)
-        if not regs or "rip" not in regs:
+        if not regs or "pc" not in regs:
             return None
         resume = self.mem.u64(mark + offs["resume"])
-        return self.mem.u64(resume + regs["rip"])
+        return self.mem.u64(resume + regs["pc"])
 
     def c_string(self, addr, limit):
         """The NUL-terminated string at addr (at most limit bytes, as far as

@@ -36,7 +36,7 @@ normal scope exit runs and stop only in those a panic runs (Delve's `next`).
 
 import gdb
 
-from . import (catchpoints, errors, escape, formatting, frames, layout, memory, params,
+from . import (catchpoints, errors, escape, formatting, frames, layout, memory, params, regs,
                snapshot, symbols, validity)
 
 # Runtime functions: defer step never stops in them.
@@ -151,7 +151,7 @@ class _Finish(gdb.Breakpoint):
 
     def stop(self):
         try:
-            sp = int(gdb.selected_frame().read_register("rsp"))
+            sp = int(gdb.selected_frame().read_register(regs.SP))
         except gdb.error:
             return False
         if sp < self.cfa:
@@ -218,7 +218,7 @@ class Stepper:
             if f is None:
                 return True         # the start frame is gone: we are further out
             if f == self.start:
-                return sp >= int(f.read_register("rsp"))
+                return sp >= int(f.read_register(regs.SP))
             f = f.older()
         return True
 
@@ -257,7 +257,7 @@ class Stepper:
             self.bps.append(catchpoints.make_quietly(lambda k=kind: _Probe(self, k)))
         caller = self.start.older()
         if caller is not None:      # None: main, the outermost frame for gdb
-            pc, cfa = caller.pc(), int(caller.read_register("rsp"))
+            pc, cfa = caller.pc(), int(caller.read_register(regs.SP))
             self.bps.append(catchpoints.make_quietly(lambda: _Finish(self, pc, cfa)))
         self.probes = self.bps[:3]
 

@@ -30,7 +30,7 @@
  * integers or pointers as the ABI passes them.
  *
  * COMPILERS AND LANGUAGES.  gcc 12 or later, or clang 14 or later (tested
- * with gcc 12 and clang 14, 19 and 22), on x86-64.  C11, C17, C2x and their
+ * with gcc 12 and clang 14, 19 and 22), on x86-64 and aarch64 Linux.  C11, C17, C2x and their
  * GNU dialects; C++17 and C++20.  The macros rely on GNU C features with no
  * ISO equivalent (statement expressions, __typeof__, label addresses, local
  * labels, the cleanup attribute, __builtin_choose_expr and
@@ -165,7 +165,7 @@
  * and aborts ("outlived its frame").  exit() with calls pending skips
  * them, as Go's os.Exit does, also from a deferred call during a panic.
  *
- * LIMITS.  x86-64 System V only.  longjmp (or a C++ exception through C
+ * LIMITS.  x86-64 (System V) and aarch64 (AAPCS64) Linux only.  longjmp (or a C++ exception through C
  * code built without -fexceptions) across a defer_frame skips its calls;
  * the exit of a deferring frame around the setjmp or the catch notices
  * the stale records, reports them and aborts (docs/runtime.md, "Limits").
@@ -205,8 +205,35 @@ __attribute__((visibility("default"))) const char *defer_version(void);
 extern "C" {
 #endif
 
-#if !defined(__x86_64__) || !defined(__GNUC__)
-#error "libdefer supports GCC or clang on x86-64 only"
+#if !defined(__GNUC__) || !(defined(__x86_64__) || defined(__aarch64__)) || defined(__ILP32__)
+#error "libdefer supports GCC or clang on x86-64 (LP64) and aarch64 (LP64) Linux only"
+#endif
+
+/*
+ * What the macros below do per architecture: take the address of the
+ * current instruction (the open-coded defer's pc), and give recover() the
+ * caller's frame such that gorecover finds its CFA __DEFER_FRAME_CFA above
+ * it.  On x86-64 that is the frame pointer (the CFA is 16 above it, the
+ * rule of programs built before aarch64 was supported).  On aarch64 the
+ * frame pointer says nothing of the CFA (gcc's `stp x29, x30, [sp, -N]!`
+ * puts it N above; clang's __builtin_dwarf_cfa returns x29, 16 below it),
+ * so recover() passes NULL and gorecover finds its caller's CFA by
+ * unwinding.  The probe's nop
+ * carries a comment in the assembler's syntax; __DEFER_STORE_ASM(n) is the
+ * store of operand n into operand 0, a 64-bit word in memory.
+ */
+#if defined(__x86_64__)
+#define __DEFER_HERE(pc, site) __asm__ volatile("leaq 0(%%rip), %0 # defer site " #site : "=r"(pc))
+#define __DEFER_CALLER_FRAME() __builtin_frame_address(0)
+#define __DEFER_FRAME_CFA 16
+#define __DEFER_ASM_COMMENT "#"
+#define __DEFER_STORE_ASM(reg) "movq %" #reg ", %0"
+#else
+#define __DEFER_HERE(pc, site) __asm__ volatile("adr %0, . // defer site " #site : "=r"(pc))
+#define __DEFER_CALLER_FRAME() __DEFER_NULL
+#define __DEFER_FRAME_CFA 0
+#define __DEFER_ASM_COMMENT "//"
+#define __DEFER_STORE_ASM(reg) "str %" #reg ", %0"
 #endif
 
 /* Everything declared here is exported from libdefer.so. */
@@ -435,7 +462,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 	}))
 /* The pin's label also names a pc inside the calling function, which
  * gorecover checks against the deferred function. */
-#define recover() __DEFER_PIN(gorecover(__builtin_frame_address(0), &&__defer_pin))
+#define recover() __DEFER_PIN(gorecover(__DEFER_CALLER_FRAME(), &&__defer_pin))
 
 /* ---- argument classification (compile time) ---- */
 
@@ -533,7 +560,7 @@ static inline void __defer_frame_exit(struct defer_mark *f)
 
 /*
  * How the frame's mark reaches deferproc beside the arguments.  gcc passes
- * it in the static-chain register (%r10), which no argument uses and the
+ * it in the static-chain register (%r10; x18 on aarch64), which no argument uses and the
  * kernel saves around signal handlers.  clang (and C++, where the builtin
  * does not exist) has no way to set it, so the mark goes through
  * __defer_tls.frame to deferproc_tls, which puts back what the slot held
@@ -795,7 +822,7 @@ put(struct _defer &r, int nreal, int i, T x)
  * both.
  */
 #define __DEFER_PROBE(site, rec)                                              \
-	__asm__ volatile("990: nop # libdefer:defer, site " #site "\n"      \
+	__asm__ volatile("990: nop " __DEFER_ASM_COMMENT " libdefer:defer, site " #site "\n" \
 			 ".pushsection .note.stapsdt,\"?\",\"note\"\n"       \
 			 ".balign 4\n"                                        \
 			 ".4byte 992f-991f, 994f-993f, 3\n"                   \
@@ -870,7 +897,7 @@ put(struct _defer &r, int nreal, int i, T x)
 			__defer_r->fn = __DEFER_PCAST(void (*)(void), __f);   \
 			__defer_fr.armed = 1;                                 \
 			__DEFER_FILL(site, n, __defer_desc, __VA_ARGS__)      \
-			__asm__ volatile("movq %1, %0" : "=m"(__defer_g->_defer) \
+			__asm__ volatile(__DEFER_STORE_ASM(1) : "=m"(__defer_g->_defer) \
 					 : "r"(__defer_r), "m"(__defer_fr));  \
 			__DEFER_PROBE(site, __defer_r);                       \
 			__defer_on = 1;                                       \
@@ -879,12 +906,12 @@ put(struct _defer &r, int nreal, int i, T x)
 		if (__builtin_expect(__defer_on || __defer_fr.armed, 1) &&    \
 		    __builtin_expect((__defer_r = (__defer_g = __defer_tls.g)->pool) != __DEFER_NULL, 1)) { \
 			/* A later call: a record from the pool (see deferproc's .Lpool). */ \
-			__asm__ volatile("movq %2, %0" : "=m"(__defer_g->pool), "+r"(__defer_r) \
+			__asm__ volatile(__DEFER_STORE_ASM(2) : "=m"(__defer_g->pool), "+r"(__defer_r) \
 					 : "r"(__defer_r->link));             \
 			__defer_r->fn = __DEFER_PCAST(void (*)(void), __f);   \
 			__DEFER_FILL(site, n, __defer_desc | __DEFER_ICAST(uint64_t, DEFER_FLAG_HEAP) << 56, \
 				     __VA_ARGS__)                             \
-			__asm__ volatile("movq %1, %0" : "=m"(__defer_g->_defer) \
+			__asm__ volatile(__DEFER_STORE_ASM(1) : "=m"(__defer_g->_defer) \
 					 : "r"(__defer_r), "m"(*__defer_r));  \
 			__DEFER_PROBE(site, __defer_r);                       \
 			__defer_on = 1;                                       \
@@ -900,7 +927,7 @@ put(struct _defer &r, int nreal, int i, T x)
 		__DEFER_CAT(__DEFER_ST, n)(__VA_ARGS__)                       \
 		__builtin_memcpy(__DEFER_PCAST(char *, __defer_r) +           \
 				 __builtin_offsetof(struct _defer, nargs), &__defer_dsc, 8); \
-		__asm__ volatile("leaq 0(%%rip), %0 # defer site " #site : "=r"(__defer_pc)); \
+		__DEFER_HERE(__defer_pc, site);                               \
 		__defer_r->pc = __defer_pc;                                   \
 		__defer_r->sp = __DEFER_PCAST(uintptr_t, &__defer_fr);        \
 		__defer_r->link = __defer_g->_defer;                          \

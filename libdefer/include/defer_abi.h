@@ -25,7 +25,7 @@
  * lists below; the structs are declared from them, and so is the offsets
  * table.  Generated from the same lists at build time, never edited by hand:
  *   - the table's contents (libdefer/src/offsets.c);
- *   - the offsets defer.S uses (libdefer/src/x86_64/asm_offsets.c, compiled
+ *   - the offsets defer.S uses (libdefer/src/asm_offsets.c, compiled
  *     to assembly by the library's own compiler: build/libdefer/asm_offsets.h);
  *   - the reader's struct dr_layout and its field names (dwarf-reader:
  *     dreader.h, src/runtime.c, src/walk.c's layout check, tool/layout.c);
@@ -91,7 +91,7 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 
 /*
  * struct _defer: a deferred call.  The arguments are kept as the registers
- * the System V x86-64 calling convention would use for them: the defer
+ * the calling convention (System V x86-64, AAPCS64) uses for them: the defer
  * site calls deferproc through the deferred function's own type, so the
  * compiler converts every argument exactly as for a direct call
  * (prototypes, variadic promotions) and deferproc saves the argument
@@ -126,9 +126,9 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	 * defer_mark, on the stack) */                                        \
 	BITS(x_, kind, flags, started, heap)                                       \
 	PRIVATE(x_, uint8_t, pad, [8])                                                \
-	/* %rdi %rsi %rdx %rcx %r8 %r9 */                                      \
+	/* %rdi %rsi %rdx %rcx %r8 %r9 (aarch64: x0-x5) */                     \
 	FIELD(x_, uint64_t, iregs, [DEFER_MAXARGS], iregs, Q)                       \
-	/* low 64 bits of %xmm0..%xmm5 */                                      \
+	/* low 64 bits of %xmm0..%xmm5 (aarch64: d0-d5) */                     \
 	FIELD(x_, uint64_t, fregs, [DEFER_MAXARGS], fregs, Q)
 
 /* struct _panic: a panic.  It lives on gopanic's stack for as long as the
@@ -203,32 +203,57 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	PRIVATE(x_, uint32_t, histpad, )
 
 /* struct defer_resume: the registers __defer_setresume saves, where a
- * recovery resumes a frame that used defer_result (rsp: the stack pointer
- * after the return, rip: the return address; rax and xmm0: the value
- * __defer_jump makes it return; cfa, var and varinfo are the runtime's
- * own).  defer.S saves and loads it
- * (asm_offsets.h's R_*); panic.c's recovery fills one by member when it
+ * recovery resumes a frame that used defer_result.  Published by role, the
+ * same names on every architecture, so that one reader reads any target's
+ * table: pc (the return address), sp (the stack pointer after the
+ * return), fp (the frame pointer), ret and fret (the integer and floating
+ * return registers: the value __defer_jump makes it return), saved0..4
+ * (other callee-saved registers).  The order keeps version 3's x86-64
+ * layout (rbx rbp r12 r13 r14 r15 rsp rip rax xmm0); aarch64 keeps the
+ * callee-saved registers that do not fit there in private members:
+ *
+ *	role	x86-64	aarch64
+ *	saved0	rbx	x19
+ *	fp	rbp	x29
+ *	saved1-4 r12-r15 x20-x23
+ *	sp	rsp	sp
+ *	pc	rip	the return address (x30 at the call)
+ *	ret	rax	x0
+ *	fret	xmm0	d0
+ *	more	-	x24-x28
+ *	fsaved	-	d8-d15
+ *
+ * cfa, var and varinfo are the runtime's own.  defer.S saves and loads
+ * it (asm_offsets.h's R_*); panic.c's recovery fills one by member when it
  * unwinds to a frame without defer_result. */
+#if defined(__aarch64__)
+#define DEFER_RESUME_ARCH_(PRIVATE, x_)                                       \
+	PRIVATE(x_, uint64_t, more, [5])                                      \
+	PRIVATE(x_, uint64_t, fsaved, [8])
+#else
+#define DEFER_RESUME_ARCH_(PRIVATE, x_)
+#endif
 #define DEFER_RESUME_FIELDS(FIELD, PRIVATE, BITS, x_)                                       \
-	FIELD(x_, uint64_t, rbx, , rbx, Q)                                          \
-	FIELD(x_, uint64_t, rbp, , rbp, Q)                                          \
-	FIELD(x_, uint64_t, r12, , r12, Q)                                          \
-	FIELD(x_, uint64_t, r13, , r13, Q)                                          \
-	FIELD(x_, uint64_t, r14, , r14, Q)                                          \
-	FIELD(x_, uint64_t, r15, , r15, Q)                                          \
-	FIELD(x_, uint64_t, rsp, , rsp, Q)                                          \
-	FIELD(x_, uint64_t, rip, , rip, Q)                                          \
-	FIELD(x_, uint64_t, rax, , rax, Q)                                          \
-	FIELD(x_, uint64_t, xmm0, , xmm0, Q)                                        \
-	/* The owner's CFA (__builtin_dwarf_cfa), stored by defer_result: it   \
-	 * separates the owner's frames' records from its callers' without an  \
-	 * unwind (panic.c, recovery). */                                      \
+	FIELD(x_, uint64_t, saved0, , saved0, Q)                                    \
+	FIELD(x_, uint64_t, fp, , fp, Q)                                            \
+	FIELD(x_, uint64_t, saved1, , saved1, Q)                                    \
+	FIELD(x_, uint64_t, saved2, , saved2, Q)                                    \
+	FIELD(x_, uint64_t, saved3, , saved3, Q)                                    \
+	FIELD(x_, uint64_t, saved4, , saved4, Q)                                    \
+	FIELD(x_, uint64_t, sp, , sp, Q)                                            \
+	FIELD(x_, uint64_t, pc, , pc, Q)                                            \
+	FIELD(x_, uint64_t, ret, , ret, Q)                                          \
+	FIELD(x_, uint64_t, fret, , fret, Q)                                        \
+	/* The owner's CFA, stored by defer_result: it separates the owner's   \
+	 * frames' records from its callers' without an unwind (panic.c,       \
+	 * recovery). */                                                       \
 	PRIVATE(x_, uint64_t, cfa, )                                                  \
 	/* defer_result's variable (NULL for defer_result()) and its size,     \
 	 * plus 0x100 if it is floating: what the owner returns when a panic   \
 	 * that unwound its frame (its cleanups ran) is recovered (unwound.c). */ \
 	PRIVATE(x_, const void *, var, )                                              \
-	PRIVATE(x_, uint64_t, varinfo, )
+	PRIVATE(x_, uint64_t, varinfo, )                                              \
+	DEFER_RESUME_ARCH_(PRIVATE, x_)
 
 /* struct defer_mark: the frame marker a defer_frame declares.  `sp` in
  * struct _defer is its address.  It carries one record of its own so that
@@ -289,8 +314,8 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 
 /* The table's header, before the blocks: X(type, name, code).  allgs is the
  * address of allgs: in the file, the link-time address (0 in a PIE or
- * shared library, where an R_X86_64_RELATIVE or R_X86_64_64 relocation
- * supplies it); in a running process or a core, the relocated run-time
+ * shared library, where an R_X86_64_RELATIVE or R_X86_64_64 relocation,
+ * R_AARCH64_RELATIVE or R_AARCH64_ABS64 on aarch64, supplies it); in a running process or a core, the relocated run-time
  * address. */
 #define DEFER_TABLE_HEADER(X)                                                 \
 	X(uint64_t, magic, Q)          /* DEFER_DEBUG_MAGIC */                 \

@@ -182,20 +182,56 @@ static int inside(const void *pc, void (*fn)(void))
 
 /*
  * Only the deferred call itself may recover (Go's argp rule): its frame is
- * the one __defer_invoke entered.  caller_frame is the caller's frame
- * pointer, so its CFA is 16 above; caller_pc is a pc inside it.  A function
+ * the one __defer_invoke entered.  caller_frame is what recover() passes:
+ * __DEFER_FRAME_CFA below the caller's CFA (on x86-64 its frame pointer),
+ * or NULL to find that CFA by unwinding (aarch64); caller_pc is a pc
+ * inside the caller.  A function
  * that the deferred call reached by a tail call sits in the same frame; the
  * enclosing-function check tells it apart when unwind tables are there to
  * ask.
  */
+struct callercfa {
+	const void *caller;	/* the function that called gorecover */
+	int n;
+	uintptr_t cfa;
+};
+
+/* Context 1 has its IP where gorecover returns to and the CFA of
+ * gorecover; context 2 the CFA of that caller, unless the caller
+ * tail-called gorecover (context 1's IP is then in the caller's caller,
+ * and gorecover's CFA is the caller's). */
+static _Unwind_Reason_Code findcallercfa(struct _Unwind_Context *ctx, void *arg)
+{
+	struct callercfa *w = arg;
+
+	if (w->n == 1 && _Unwind_FindEnclosingFunction((void *)(_Unwind_GetIP(ctx) - 1)) != w->caller) {
+		w->cfa = _Unwind_GetCFA(ctx);
+		return _URC_END_OF_STACK;
+	}
+	if (w->n++ == 2) {
+		w->cfa = _Unwind_GetCFA(ctx);
+		return _URC_END_OF_STACK;
+	}
+	return _URC_NO_REASON;
+}
+
 __attribute__((noinline))
 const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 {
 	struct g *g = __defer_tls.g;
 	struct _panic *p = g ? g->_panic : 0;
+	uintptr_t cfa;
 
-	if (!p || p->goexit || p->recovered || !p->argp || !p->defer ||
-	    p->argp != (uintptr_t)caller_frame + 16)
+	if (!p || p->goexit || p->recovered || !p->argp || !p->defer)
+		return 0;
+	cfa = (uintptr_t)caller_frame + __DEFER_FRAME_CFA;
+	if (!caller_frame) {	/* aarch64's recover() (defer.h): unwind */
+		struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), 0, 0 };
+
+		_Unwind_Backtrace(findcallercfa, &w);
+		cfa = w.cfa;
+	}
+	if (p->argp != cfa)
 		return 0;
 	if (!inside(caller_pc, p->defer->fn))
 		return 0;
@@ -277,7 +313,7 @@ static struct _panic *recoverable(void)
  * stops at, in one place). */
 static const struct _panic *asif(const struct _panic *p, const void *at)
 {
-	return gorecover((void *)(p->argp - 16), (const char *)at - 1);
+	return gorecover((void *)(p->argp - __DEFER_FRAME_CFA), (const char *)at - 1);
 }
 
 const struct _panic *deferredrecover(const struct defer_mark *mark, uintptr_t pc)
@@ -316,24 +352,65 @@ extern void __asan_handle_no_return(void) __attribute__((weak));
 
 
 /*
+ * What differs per architecture (docs/runtime.md): the sigreturn
+ * trampoline the kernel's signal frame returns to (glibc's __restore_rt on
+ * x86-64; the vDSO's __kernel_rt_sigreturn on aarch64, and qemu's copy of
+ * it), where the ucontext lies from that frame's CFA (aarch64's rt_sigframe
+ * starts with the siginfo), and the callee-saved registers by their DWARF
+ * numbers.
+ */
+#if defined(__x86_64__)
+static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00,
+					    0x0f, 0x05 };	/* mov $15, %rax; syscall */
+#define UCONTEXT_AT 0
+void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx)
+{
+	r->saved0 = _Unwind_GetGR(ctx, 3);	/* rbx */
+	r->fp = _Unwind_GetGR(ctx, 6);		/* rbp */
+	r->saved1 = _Unwind_GetGR(ctx, 12);
+	r->saved2 = _Unwind_GetGR(ctx, 13);
+	r->saved3 = _Unwind_GetGR(ctx, 14);
+	r->saved4 = _Unwind_GetGR(ctx, 15);
+}
+#elif defined(__aarch64__)
+static const unsigned char restore_rt[] = { 0x68, 0x11, 0x80, 0xd2,	/* mov x8, #139 */
+					    0x01, 0x00, 0x00, 0xd4 };	/* svc #0 */
+#define UCONTEXT_AT sizeof(siginfo_t)
+void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx)
+{
+	int i;
+
+	r->saved0 = _Unwind_GetGR(ctx, 19);
+	r->saved1 = _Unwind_GetGR(ctx, 20);
+	r->saved2 = _Unwind_GetGR(ctx, 21);
+	r->saved3 = _Unwind_GetGR(ctx, 22);
+	r->saved4 = _Unwind_GetGR(ctx, 23);
+	for (i = 0; i < 5; i++)
+		r->more[i] = _Unwind_GetGR(ctx, 24 + i);
+	r->fp = _Unwind_GetGR(ctx, 29);
+	for (i = 0; i < 8; i++)		/* d8-d15 are DWARF 72-79 */
+		r->fsaved[i] = _Unwind_GetGR(ctx, 72 + i);
+}
+#endif
+
+/*
  * A recovery that jumps out of a signal handler skips its sigreturn, which
  * would have put back the signal mask of the code the signal interrupted
  * (without the signal itself, and sa_mask): left as it is, the signal
  * stays blocked and its next occurrence kills the process.  libgcc unwinds
- * through the kernel's signal frame (it recognises glibc's __restore_rt,
- * `mov $15, %rax; syscall`, whose "frame" has the ucontext at its CFA) and
+ * through the kernel's signal frame (it recognises the sigreturn
+ * trampoline, restore_rt above, whose "frame" has the ucontext at its CFA,
+ * UCONTEXT_AT past it) and
  * marks the interrupted frame's context as a signal frame.  The mask to
  * restore is that of the outermost handler the jump leaves.
  */
 void sigframe(struct unwind *u, struct _Unwind_Context *ctx)
 {
-	static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00,
-						    0x0f, 0x05 };
 	int before = 0;
 
 	_Unwind_GetIPInfo(ctx, &before);
 	if (before && u->previp && !memcmp((const void *)u->previp, restore_rt, sizeof restore_rt)) {
-		u->mask = ((const ucontext_t *)u->prevcfa)->uc_sigmask;
+		u->mask = ((const ucontext_t *)(u->prevcfa + UCONTEXT_AT))->uc_sigmask;
 		u->masked = 1;
 	}
 	u->prevcfa = _Unwind_GetCFA(ctx);
@@ -356,14 +433,9 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 		sigframe(u, ctx);
 		return _URC_NO_REASON;
 	}
-	u->r.rbx = _Unwind_GetGR(ctx, 3);
-	u->r.rbp = _Unwind_GetGR(ctx, 6);
-	u->r.r12 = _Unwind_GetGR(ctx, 12);
-	u->r.r13 = _Unwind_GetGR(ctx, 13);
-	u->r.r14 = _Unwind_GetGR(ctx, 14);
-	u->r.r15 = _Unwind_GetGR(ctx, 15);
-	u->r.rip = _Unwind_GetIP(ctx);
-	u->r.rsp = _Unwind_GetCFA(ctx);
+	callee_saved(&u->r, ctx);
+	u->r.pc = _Unwind_GetIP(ctx);
+	u->r.sp = _Unwind_GetCFA(ctx);
 	u->found = 1;
 	return _URC_END_OF_STACK;
 }
@@ -411,15 +483,15 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 	uintptr_t rt;
 	const uintptr_t *w;
 
-	if (!frame->resumable || r->rsp > (uintptr_t)frame || (uintptr_t)frame >= r->cfa)
+	if (!frame->resumable || r->sp > (uintptr_t)frame || (uintptr_t)frame >= r->cfa)
 		return 0;
-	if (from < g->stacklo || from > r->rsp || r->rsp - from > SCANMAX || !(rt = restorer()))
+	if (from < g->stacklo || from > r->sp || r->sp - from > SCANMAX || !(rt = restorer()))
 		return 0;
 	scanquiet(1);
-	for (w = (const uintptr_t *)from; w < (const uintptr_t *)r->rsp && *w != rt; w++)
+	for (w = (const uintptr_t *)from; w < (const uintptr_t *)r->sp && *w != rt; w++)
 		;
 	scanquiet(0);
-	return w < (const uintptr_t *)r->rsp ? 0 : r->cfa;
+	return w < (const uintptr_t *)r->sp ? 0 : r->cfa;
 }
 
 /*
@@ -486,7 +558,7 @@ void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
 		 * of the owner's frames has run (runowner): the frame exit on
 		 * that return has nothing to do. */
 		resume->armed = 0;
-		resume->resume->rax = 1;
+		resume->resume->ret = 1;
 		__defer_jump(resume->resume);
 	}
 	/* Otherwise the owner returns now. */
@@ -540,7 +612,7 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from)
 	_Unwind_Backtrace(findcaller, &u);
 	/* Without unwind tables only the recovering frame's calls are known. */
 	if (u.found) {
-		leave(g, frame, runowner(g, frame, u.r.rsp), &u.r, u.masked ? &u.mask : 0);
+		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, u.masked ? &u.mask : 0);
 	}
 	deferreturn(frame);
 	leave(g, frame, frame->resumable ? frame : 0, 0, 0);

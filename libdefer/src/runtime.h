@@ -182,6 +182,9 @@ struct unwind {
 struct _Unwind_Context;
 /* Note a signal frame the walk passes (its mask is to be restored). */
 HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
+/* The callee-saved registers of ctx into r, by the architecture's DWARF
+ * numbers (panic.c). */
+HIDDEN void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx);
 /* Run the owner's records below cfa, from frame out; the innermost of
  * those frames with a defer_result, or NULL. */
 HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa);

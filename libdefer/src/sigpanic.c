@@ -32,7 +32,18 @@
 __thread int __defer_inruntime __attribute__((tls_model("initial-exec")));
 __thread struct fault __defer_fault __attribute__((tls_model("initial-exec")));
 
-#define REDZONE 128	/* below the stack pointer, the faulting code's (SysV ABI) */
+/* The faulting thread's pc and stack pointer in its signal context, and
+ * the bytes below its stack pointer that its code may use (the System V
+ * red zone; AAPCS64 has none). */
+#if defined(__x86_64__)
+#define CTX_PC(uc) ((uc)->uc_mcontext.gregs[REG_RIP])
+#define CTX_SP(uc) ((uc)->uc_mcontext.gregs[REG_RSP])
+#define REDZONE 128
+#elif defined(__aarch64__)
+#define CTX_PC(uc) ((uc)->uc_mcontext.pc)
+#define CTX_SP(uc) ((uc)->uc_mcontext.sp)
+#define REDZONE 0
+#endif
 
 static int paniconfault;
 
@@ -46,27 +57,26 @@ void onfault(int sig, siginfo_t *si, void *ctx)
 {
 	struct g *g = __defer_tls.g;
 	ucontext_t *uc = ctx;
-	greg_t *r = uc->uc_mcontext.gregs;
 	uintptr_t sp;
 
 	if (sig == SIGSEGV && overflowed(g, (uintptr_t)si->si_addr))
 		overflow_report(g);
 	if (!__atomic_load_n(&paniconfault, __ATOMIC_RELAXED) || !g || si->si_code <= 0 ||
-	    inruntime((uintptr_t)r[REG_RIP])) {
+	    inruntime((uintptr_t)CTX_PC(uc))) {
 		signal(sig, SIG_DFL);	/* not ours: the fault repeats, fatally */
 		if (si->si_code <= 0)
 			raise(sig);	/* a sent signal does not */
 		return;
 	}
 	__defer_fault = (struct fault){ 0, sig, si->si_code, (uintptr_t)si->si_addr,
-					(uintptr_t)r[REG_RIP] };
+					(uintptr_t)CTX_PC(uc) };
 	/* The call, past the red zone: __defer_sigpanic_tramp finds the
-	 * faulting pc at 0(%rsp) and its stack pointer at 8(%rsp). */
-	sp = (((uintptr_t)r[REG_RSP] - REDZONE) & ~(uintptr_t)15) - 16;
-	((uintptr_t *)sp)[0] = (uintptr_t)r[REG_RIP];
-	((uintptr_t *)sp)[1] = (uintptr_t)r[REG_RSP];
-	r[REG_RSP] = (greg_t)sp;
-	r[REG_RIP] = (greg_t)(uintptr_t)__defer_sigpanic_tramp;
+	 * faulting pc at 0(sp) and its stack pointer at 8(sp). */
+	sp = (((uintptr_t)CTX_SP(uc) - REDZONE) & ~(uintptr_t)15) - 16;
+	((uintptr_t *)sp)[0] = (uintptr_t)CTX_PC(uc);
+	((uintptr_t *)sp)[1] = (uintptr_t)CTX_SP(uc);
+	CTX_SP(uc) = sp;
+	CTX_PC(uc) = (uintptr_t)__defer_sigpanic_tramp;
 }
 
 /* Go's messages (runtime/panic.go: panicmem, panicdivide, panicoverflow,

@@ -384,8 +384,8 @@ int crossescleanups(uintptr_t from, uintptr_t mark)
 	 * innermost's (into the panicking function) is gopanic's, below
 	 * from; the owner's callee's is below the owner's stack pointer,
 	 * which defer_result saw (the rest of the owner's frame holds none). */
-	if (m->resumable && m->resume->rsp <= mark && m->resume->rsp > from)
-		end = m->resume->rsp;
+	if (m->resumable && m->resume->sp <= mark && m->resume->sp > from)
+		end = m->resume->sp;
 	getknown();	/* and __defer_memcheck */
 	scanquiet(1);
 	maybe = wordsinlsda(from, end);
@@ -430,23 +430,19 @@ static struct slot *unwinding(const struct g *g, const struct defer_mark *m)
  * defer_result variable (the owner's frame is gone, its memory is not). */
 static void land(struct g *g, struct slot *s, struct _Unwind_Context *ctx)
 {
-	struct defer_resume r = {
-		.rbx = _Unwind_GetGR(ctx, 3), .rbp = _Unwind_GetGR(ctx, 6),
-		.r12 = _Unwind_GetGR(ctx, 12), .r13 = _Unwind_GetGR(ctx, 13),
-		.r14 = _Unwind_GetGR(ctx, 14), .r15 = _Unwind_GetGR(ctx, 15),
-		.rip = _Unwind_GetIP(ctx), .rsp = _Unwind_GetCFA(ctx),
-	};
+	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx) };
 	const struct defer_resume *v = s->resume ? s->resume->resume : 0;
 	sigset_t mask = s->u.mask;
 	int masked = s->u.masked;
 
+	callee_saved(&r, ctx);
 	if (v && v->var) {
 		size_t size = v->varinfo & 0xff;
 
 		if (size > 8)
 			throw("recover: a %zu-byte defer_result variable cannot be returned "
 			      "after a panic unwound its frame", size);
-		memcpy(v->varinfo & 0x100 ? (void *)&r.xmm0 : (void *)&r.rax, v->var, size);
+		memcpy(v->varinfo & 0x100 ? (void *)&r.fret : (void *)&r.ret, v->var, size);
 	}
 	pt->landing = 0;
 	s->inuse = 0;
@@ -496,12 +492,8 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		if (end)
 			throw("recover: the stack ended before the recovering frame's caller");
 		resume = runowner(g, m, sp);
-		r = (struct defer_resume){
-			.rbx = _Unwind_GetGR(ctx, 3), .rbp = _Unwind_GetGR(ctx, 6),
-			.r12 = _Unwind_GetGR(ctx, 12), .r13 = _Unwind_GetGR(ctx, 13),
-			.r14 = _Unwind_GetGR(ctx, 14), .r15 = _Unwind_GetGR(ctx, 15),
-			.rip = _Unwind_GetIP(ctx), .rsp = sp,
-		};
+		r = (struct defer_resume){ .pc = _Unwind_GetIP(ctx), .sp = sp };
+		callee_saved(&r, ctx);
 		leave(g, m, resume, &r, masked ? &mask : 0);
 	}
 	if (end && s->p.goexit) {

@@ -67,14 +67,14 @@ def test_abi_module_agrees_with_defer_abi_h_as_compiled(tmp_path):
 
 def test_resume_offsets_come_from_the_table_or_dwarf_and_agree():
     """layout.resume_offsets, where defer step learns where struct
-    defer_resume keeps rip and rsp: the offsets table's resume block (ABI 3)
+    defer_resume keeps pc and sp: the offsets table's resume block (ABI 3)
     or, when the layout comes from DWARF, the program's type; both agree
     with the program's own offsetof."""
     out = gdb("break checkpoint", "run",
               "python from libdefer_gdb import layout; rt = layout.runtime(); "
-              "print('TABLE', rt.source, layout.resume_offsets(rt)['rip']); "
-              "print('DWARF', layout._dwarf_offsets('resume')['rip'])",
-              "print (int)&((struct defer_resume *)0)->rip",
+              "print('TABLE', rt.source, layout.resume_offsets(rt)['pc']); "
+              "print('DWARF', layout._dwarf_offsets('resume')['pc'])",
+              "print (int)&((struct defer_resume *)0)->pc",
               exe=scen(), args=["basic"])
     rip = int(re.search(r"^\$1 = (\d+)$", out, re.M).group(1))
     assert "TABLE _defer_debug_offsets %d" % rip in out, out

@@ -192,7 +192,7 @@ def test_the_changed_spec_reaches_the_offsets_table_and_the_reader(changed_tree)
     d, g, r = lay["table"]["_defer"], lay["table"]["g"], lay["table"]["defer_resume"]
     assert d["spec_probe"] == 0 and d["link"] == 8 and d["sp"] < d["pc"]
     assert d["size"] == ours["_defer"]["size"] + 8
-    assert g["alllink"] == ours["g"]["alllink"] + 16 and r["rip"] == ours["defer_resume"]["rip"] + 8
+    assert g["alllink"] == ours["g"]["alllink"] + 16 and r["pc"] == ours["defer_resume"]["pc"] + 8
     assert lay["dwarf"] == lay["table"] == lay["layout"]
     # Stripped: the table alone, read through the changed struct dr_layout.
     bare = layout(tool, stripped)
@@ -235,8 +235,8 @@ def test_the_changed_spec_reaches_gdb_through_the_generated_abi_py(changed_tree)
     assert ("d", ("size", "spec_probe", "link", "fn", "sp", "pc", "panic", "nargs", "kind",
                   "flags", "iregs", "fregs")) in abi.TABLE_BLOCKS
     assert abi.TABLE_SIZE == load_abi().TABLE_SIZE + 8
-    show = "python print('resume rip', __import__('libdefer_gdb.layout').layout.runtime().resume['rip'])"
-    rip = layout(tree / "build" / "defer-inspect", exe)["table"]["defer_resume"]["rip"]
+    show = "python print('resume rip', __import__('libdefer_gdb.layout').layout.runtime().resume['pc'])"
+    rip = layout(tree / "build" / "defer-inspect", exe)["table"]["defer_resume"]["pc"]
     # The table through gdb's view of its type, and (stripped) as raw bytes
     # laid out by abi.py's TABLE_BLOCKS.
     for prog in (exe, stripped):
@@ -319,7 +319,7 @@ def test_hard_coded_offset_patterns_catch_what_the_tree_used_to_hold():
     """The patterns above match the forms the spec replaced (so the test
     above can fail)."""
     old = {".S": "movq\t56(%rdi), %rcx\n#define D_FLAGS    47\n",
-           ".c": "_Static_assert(offsetof(struct defer_resume, rip) == 56, \"r\");\n",
+           ".c": "_Static_assert(offsetof(struct defer_resume, pc) == 56, \"r\");\n",
            ".py": "RESUME_RIP = 56\nv = snap.mem.u64(r + 56)\n"
                   "x = struct.unpack_from(\"<I\", head, 8)\n"}
     hits = [(ext, pattern) for pattern, globs in HARD_CODED for ext, text in old.items()

@@ -4,10 +4,12 @@
  * compiler that builds the library (Linux's asm-offsets): libdefer/build.mk
  * compiles this file to assembly and turns each "->NAME VALUE" line into
  * `#define NAME VALUE` in build/libdefer/asm_offsets.h.  Nothing here is
- * linked.  The names are defer.S's; the layouts are defer_abi.h's and
- * defer.h's (struct defer_tls).
+ * linked.  The names are those of the defer.S of every architecture
+ * (x86_64/, aarch64/); the layouts are defer_abi.h's and defer.h's
+ * (struct defer_tls).  The resume block's registers are named as each
+ * architecture's defer.S knows them (defer_abi.h's table of roles).
  */
-#include "../runtime.h"
+#include "runtime.h"
 
 #define DEFINE(sym, val) __asm__ volatile("\n.ascii \"->" #sym " %0\"" : : "i"(val))
 #define OFFSET(sym, S, member) DEFINE(sym, offsetof(S, member))
@@ -38,14 +40,29 @@ void asm_offsets(void)
 	OFFSET(M_PREV, struct defer_mark, prev);
 	OFFSET(M_REC, struct defer_mark, rec);
 
-	OFFSET(R_RBX, struct defer_resume, rbx);
-	OFFSET(R_RBP, struct defer_resume, rbp);
-	OFFSET(R_R12, struct defer_resume, r12);
-	OFFSET(R_R13, struct defer_resume, r13);
-	OFFSET(R_R14, struct defer_resume, r14);
-	OFFSET(R_R15, struct defer_resume, r15);
-	OFFSET(R_RSP, struct defer_resume, rsp);
-	OFFSET(R_RIP, struct defer_resume, rip);
-	OFFSET(R_RAX, struct defer_resume, rax);
-	OFFSET(R_XMM0, struct defer_resume, xmm0);
+#if defined(__x86_64__)
+	OFFSET(R_RBX, struct defer_resume, saved0);
+	OFFSET(R_RBP, struct defer_resume, fp);
+	OFFSET(R_R12, struct defer_resume, saved1);
+	OFFSET(R_R13, struct defer_resume, saved2);
+	OFFSET(R_R14, struct defer_resume, saved3);
+	OFFSET(R_R15, struct defer_resume, saved4);
+	OFFSET(R_RSP, struct defer_resume, sp);
+	OFFSET(R_RIP, struct defer_resume, pc);
+	OFFSET(R_RAX, struct defer_resume, ret);
+	OFFSET(R_XMM0, struct defer_resume, fret);
+#elif defined(__aarch64__)
+	OFFSET(R_X19, struct defer_resume, saved0);
+	OFFSET(R_X20, struct defer_resume, saved1);
+	OFFSET(R_X21, struct defer_resume, saved2);
+	OFFSET(R_X22, struct defer_resume, saved3);
+	OFFSET(R_X23, struct defer_resume, saved4);
+	OFFSET(R_X24, struct defer_resume, more);	/* x24..x28 */
+	OFFSET(R_X29, struct defer_resume, fp);
+	OFFSET(R_SP, struct defer_resume, sp);
+	OFFSET(R_PC, struct defer_resume, pc);
+	OFFSET(R_X0, struct defer_resume, ret);
+	OFFSET(R_D0, struct defer_resume, fret);
+	OFFSET(R_D8, struct defer_resume, fsaved);	/* d8..d15 */
+#endif
 }
