@@ -184,11 +184,12 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 	FIELD(x_, char, name, [16], name, s)                                        \
 	/* Below: private to the runtime.  Free records, the memory they       \
 	 * live in, the lowest address of the thread's stack, the signal      \
-	 * stack the runtime gave the thread. */                               \
+	 * stack the runtime gave the thread, the end of the stack. */         \
 	PRIVATE(x_, struct _defer *, pool, )                                          \
 	PRIVATE(x_, void *, chunks, )                                                 \
 	PRIVATE(x_, uintptr_t, stacklo, )                                             \
-	PRIVATE(x_, void *, altstack, )
+	PRIVATE(x_, void *, altstack, )                                               \
+	PRIVATE(x_, uintptr_t, stackhi, )
 
 /* The rest of struct g: its panic history, published in a block of its
  * own at the table's end (the table only grows: the g block keeps the

@@ -56,6 +56,23 @@ static void freechunks(struct g *g)
  * the calls cannot run now.  Said once per process: the program does it
  * the same way every time.
  */
+/* Whether d can be a record of g: built into a mark on g's stack
+ * [lo, hi), or one of its pool's chunks; and aligned as records are. */
+static inline int ownrecord(const struct g *g, const struct _defer *d, uintptr_t lo,
+			    uintptr_t hi)
+{
+	uintptr_t a = (uintptr_t)d;
+
+	if (a % _Alignof(struct _defer))
+		return 0;
+	if (a - lo < hi - lo && hi - a >= sizeof *d)
+		return 1;
+	for (const struct chunk *c = g->chunks; c; c = c->next)
+		if (a >= (uintptr_t)c->d && a < (uintptr_t)(c->d + CHUNK))
+			return (a - (uintptr_t)c->d) % sizeof *d == 0;
+	return 0;
+}
+
 static void lostcalls(const struct g *g)
 {
 	/* Static: the frames the unwinding skipped may have left
@@ -64,16 +81,30 @@ static void lostcalls(const struct g *g)
 	static char line[256];
 	static int said;
 	long n = 0;
-	int k;
+	int k, more = 0;
+	/* The records of the frames the unwinding left are in stack memory
+	 * that this destructor's frames, and every call made from here, may
+	 * reuse: so the walk comes first, calls nothing, and follows a link
+	 * only to where a record of this thread can be (its stack, as newg
+	 * found it, or its chunks).  A clobbered link ends the count instead
+	 * of the process. */
+	uintptr_t lo = g->stacklo, hi = g->stackhi;
 
-	for (const struct _defer *d = g->_defer; d && n < 1000000; d = d->link)
+	if (!g->_defer || __atomic_load_n(&said, __ATOMIC_RELAXED))
+		return;
+	for (const struct _defer *d = g->_defer; d && n < 1000000; d = d->link) {
+		if (!ownrecord(g, d, lo, hi)) {
+			more = 1;
+			break;
+		}
 		n++;
-	if (!n || __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+	}
+	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		return;
 	k = snprintf(line, sizeof line,
-		     "libdefer: thread %d ended (pthread_exit or cancellation) with %ld deferred "
+		     "libdefer: thread %d ended (pthread_exit or cancellation) with %s%ld deferred "
 		     "call(s) pending: not run (build with -fexceptions to run them)\n",
-		     g->tid, n);
+		     g->tid, more ? "at least " : "", n + more);
 	if (write(2, line, (size_t)k) < 0)
 		return;
 }
@@ -138,17 +169,20 @@ static void ginit(void)
 	pin();
 }
 
-/* The bottom of the calling thread's stack (with its guard), or 0. */
-static uintptr_t stacklo(void)
+/* The bottom of the calling thread's stack (with its guard) and its end,
+ * or 0 and 0. */
+static uintptr_t stackbounds(uintptr_t *hi)
 {
 	pthread_attr_t a;
 	void *lo = 0;
-	size_t size;
+	size_t size = 0;
 
 	if (pthread_getattr_np(pthread_self(), &a) == 0) {
-		pthread_attr_getstack(&a, &lo, &size);
+		if (pthread_attr_getstack(&a, &lo, &size))
+			lo = 0, size = 0;
 		pthread_attr_destroy(&a);
 	}
+	*hi = (uintptr_t)lo + size;
 	return (uintptr_t)lo;
 }
 
@@ -160,11 +194,11 @@ static struct g *newg(void)
 {
 	struct g *g;
 	sigset_t all, old;
-	uintptr_t lo;
+	uintptr_t lo, hi;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	lo = stacklo();
+	lo = stackbounds(&hi);
 	pthread_once(&gonce, ginit);
 	pthread_mutex_lock(&allglock);
 	for (g = allgs; g && g->status != DEFER_G_DEAD; g = g->alllink)
@@ -189,6 +223,7 @@ static struct g *newg(void)
 	}
 	g->tid = gettid();
 	g->stacklo = lo;
+	g->stackhi = hi;
 	memset(g->name, 0, sizeof g->name);
 	prctl(PR_GET_NAME, g->name);
 	g->status = DEFER_G_RUNNING;
