@@ -28,8 +28,12 @@ COLLECTED = re.compile(r"Collected : (\d+)")
 
 def total_ir(prog, shape, n, toggle):
     env = dict(os.environ, GODEBUG="asyncpreemptoff=1")
+    # Address-space randomisation off: where the stack and the libraries
+    # land changes the paths of alignment-dependent code (memcpy, the
+    # unwinder's searches), so two runs of one count could differ.
+    norand = ["setarch", os.uname().machine, "-R"] if shutil.which("setarch") else []
     r = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        norand + ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
          "--toggle-collect=" + toggle, prog, "ir", shape, str(n)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     m = COLLECTED.search(r.stderr)
