@@ -167,8 +167,10 @@
  *
  * LIMITS.  x86-64 (System V) and aarch64 (AAPCS64) Linux only.  longjmp (or a C++ exception through C
  * code built without -fexceptions) across a defer_frame skips its calls;
- * the exit of a deferring frame around the setjmp or the catch notices
- * the stale records, reports them and aborts (docs/runtime.md, "Limits").
+ * the exit of a deferring frame around the setjmp or the catch, or a
+ * later panic or goexit that reaches them, notices the stale records,
+ * reports them and aborts; a thread that ends with some says so; else
+ * they are lost (docs/runtime.md, "Limits").
  * Recovery unwinds with the frames' unwind tables (.eh_frame, the
  * default for gcc and clang on x86-64), which also let recover() tell the
  * deferred function from a helper it tail-calls.

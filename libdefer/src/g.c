@@ -52,14 +52,15 @@ static void freechunks(struct g *g)
  * A thread that ended with calls pending was ended by pthread_exit or a
  * cancellation whose unwinding ran no cleanups: code built without
  * -fexceptions (glibc's forced unwinding runs __attribute__((cleanup)),
- * and so deferreturn, only in code built with it).  Their frames are gone:
+ * and so deferreturn, only in code built with it); or its start routine
+ * returned after a longjmp or a C++ exception left deferring frames of
+ * such code (stale.c).  Their frames are gone:
  * the calls cannot run now.  Said once per process: the program does it
  * the same way every time.
  */
 /* Whether d can be a record of g: built into a mark on g's stack
  * [lo, hi), or one of its pool's chunks; and aligned as records are. */
-static inline int ownrecord(const struct g *g, const struct _defer *d, uintptr_t lo,
-			    uintptr_t hi)
+int ownrecord(const struct g *g, const struct _defer *d, uintptr_t lo, uintptr_t hi)
 {
 	uintptr_t a = (uintptr_t)d;
 
@@ -102,8 +103,9 @@ static void lostcalls(const struct g *g)
 	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		return;
 	k = snprintf(line, sizeof line,
-		     "libdefer: thread %d ended (pthread_exit or cancellation) with %s%ld deferred "
-		     "call(s) pending: not run (build with -fexceptions to run them)\n",
+		     "libdefer: thread %d ended with %s%ld deferred call(s) pending: not run "
+		     "(pthread_exit, cancellation, longjmp or a C++ exception crossed a "
+		     "defer_frame built without -fexceptions)\n",
 		     g->tid, more ? "at least " : "", n + more);
 	if (write(2, line, (size_t)k) < 0)
 		return;

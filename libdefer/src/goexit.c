@@ -28,6 +28,7 @@ void goexit1(struct g *g)
 	p.link = g->_panic;
 	g->_panic = &p;
 	while ((d = g->_defer)) {
+		checklive(g, d, from);
 		if (d->started) {
 			dropstarted(g, d);
 			continue;

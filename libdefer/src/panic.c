@@ -129,6 +129,7 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	 * unwinding, so that cleanups and calls interleave (unwound.c). */
 	from = (uintptr_t)__builtin_dwarf_cfa();
 	while ((d = g->_defer)) {
+		checklive(g, d, from);
 		if (!d->started && crossescleanups(from, d->sp))
 			unwindpanic(g, &p);
 		if (panicrun(g, d, &p))

@@ -2,9 +2,8 @@
 /*
  * rundefer.c - running deferred calls from C: rundefer, the one-record
  * runner of panics (panic.c) and goexit (goexit.c), dropstarted for a
- * record they find abandoned, and the two checks deferreturn (defer.S)
- * calls out to: a NULL function (nildefer) and a record that outlived its
- * frame (__defer_checkstale).
+ * record they find abandoned, and nildefer, which deferreturn (defer.S)
+ * calls for a NULL function (a record that outlived its frame: stale.c).
  */
 #include "runtime.h"
 
@@ -15,29 +14,6 @@ void nildefer(const struct _defer *d)
 	gopanic(0, 0, "runtime error: invalid memory address or nil pointer dereference "
 		   "(deferred function is NULL, deferred at pc %#lx)", (unsigned long)d->pc);
 	throw("recovery returned into a NULL deferred call");
-}
-
-/*
- * A frame is being left and the head record d is not its own.  If d
- * belongs to a deeper frame, that frame was left without running its calls
- * (longjmp, a C++ exception): its calls are lost, and running them now would
- * use dead stack.  A record built into a mark lies in that dead frame, on
- * this thread's stack below the mark, and may have been overwritten since;
- * a pool record still has its sp.
- */
-void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark)
-{
-	struct g *g = __defer_tls.g;
-	uintptr_t a = (uintptr_t)d, m = (uintptr_t)mark;
-
-	if (a < m && a >= g->stacklo)
-		;
-	else if (d->sp < m && !d->started)
-		;
-	else
-		return;
-	throw("a deferred call (record at %p) outlived its frame "
-	      "(longjmp or a C++ exception across a defer_frame?)", (const void *)d);
 }
 
 void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,

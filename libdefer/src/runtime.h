@@ -42,6 +42,12 @@ HIDDEN void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t 
 HIDDEN void dropstarted(struct g *g, struct _defer *d);
 HIDDEN void nildefer(const struct _defer *d) __attribute__((noreturn));
 HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark);
+/* g.c: whether d can be a record of g: in a mark on g's stack [lo, hi),
+ * or in one of its pool's chunks, aligned as records are. */
+HIDDEN int ownrecord(const struct g *g, const struct _defer *d, uintptr_t lo, uintptr_t hi);
+/* stale.c: end the program if d outlived its frame, before a panic or
+ * goexit whose frame's CFA is from runs it. */
+HIDDEN void checklive(const struct g *g, const struct _defer *d, uintptr_t from);
 
 /* A section of a mapped file: n bytes at p (p NULL: none). */
 struct sec {

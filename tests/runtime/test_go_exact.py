@@ -250,8 +250,9 @@ def test_deferred_calls_change_the_result_of_a_normal_return(variant):
 
 # 7. Threads that end another way, and exit() during a panic.
 
-LOST = ("libdefer: thread %d ended (pthread_exit or cancellation) with 2 deferred call(s) "
-        "pending: not run (build with -fexceptions to run them)\n")
+LOST = ("libdefer: thread %d ended with 2 deferred call(s) pending: not run (pthread_exit, "
+        "cancellation, longjmp or a C++ exception crossed a defer_frame built without "
+        "-fexceptions)\n")
 
 
 @pytest.mark.parametrize("how", ["exit", "cancel"])

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stale.c - records that outlived their frames.
+ *
+ * A frame left by longjmp, or by a C++ exception through C built without
+ * -fexceptions (no landing pad runs its defer_frame's cleanup), leaves its
+ * records on the thread's chain: their calls are lost, their memory is dead
+ * stack that later frames reuse.  Nothing may run them.  Two places look:
+ * a deferring frame's exit that finds a head not its own (deferreturn calls
+ * __defer_checkstale), and a panic or goexit before it runs a record
+ * (checklive).  Both end the program: the chain below a stale record went
+ * through dead memory, so no later link can be trusted.  The open-coded
+ * push does not look: a test there costs every defer (runtime.md, Costs).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
+#include "runtime.h"
+
+static void stale(const struct _defer *d)
+{
+	throw("a deferred call (record at %p) outlived its frame "
+	      "(longjmp or a C++ exception across a defer_frame in code built without "
+	      "-fexceptions?)", (const void *)d);
+}
+
+/*
+ * A frame is being left and the head record d is not its own.  If d
+ * belongs to a deeper frame, that frame was left without running its
+ * calls.  A record built into a mark lies in that dead frame, on this
+ * thread's stack below the mark, and may have been overwritten since; a
+ * pool record still has its sp.
+ */
+void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark)
+{
+	struct g *g = __defer_tls.g;
+	uintptr_t a = (uintptr_t)d, m = (uintptr_t)mark;
+
+	if (a < m && a >= g->stacklo)
+		stale(d);
+	if (d->sp < m && !d->started)
+		stale(d);
+}
+
+/*
+ * Whether a record's owner, the mark at m, looks like a live frame's: a
+ * frame that deferred is armed (1, or 2 while a panic unwinds it), its
+ * first call took the mark's own record (so that record's sp is the
+ * mark), and what defer_result set is sane.  m is on the thread's stack at
+ * or above from, where every frame is live and mapped.  A dead mark that
+ * no later frame has written over yet passes: a look at its contents
+ * cannot tell.
+ */
+static int livemark(uintptr_t m, uintptr_t from, uintptr_t hi)
+{
+	const struct defer_mark *mk = (const struct defer_mark *)m;
+	uintptr_t r = (uintptr_t)mk->resume;
+
+	if (mk->armed < 1 || mk->armed > 2 || mk->rec.sp != m || mk->resumable > 1)
+		return 0;
+	/* defer_result's resume point is a local of the owner's frame. */
+	return !mk->resumable || (r - from < hi - from && r % _Alignof(struct defer_resume) == 0);
+}
+
+/*
+ * Before a panic or goexit whose frame's CFA is `from` runs d.  Every frame
+ * that owns a live record called it, so on this thread's stack a live
+ * record, or a pool record's owner, is at or above from, and its mark
+ * looks live; a record in a mark is the mark's own (its sp is the mark).
+ * A frame's records are together on the chain and end with the mark's
+ * own, whose link leads to an outer frame: a later frame whose mark took
+ * the place of a dead one linked to the dead records (the head when it
+ * deferred) and so to itself, through them or directly.  The rules read
+ * only memory they know is mapped: the live part of the stack and the
+ * pool's chunks.  A record that is in neither (made on an alternate
+ * signal stack) or a panic on an alternate stack cannot be judged.
+ */
+void checklive(const struct g *g, const struct _defer *d, uintptr_t from)
+{
+	uintptr_t lo = g->stacklo, hi = g->stackhi, a = (uintptr_t)d;
+	const struct _defer *l = d->link;
+
+	if (l == d)
+		stale(d);
+	if (!lo || from - lo >= hi - lo || !ownrecord(g, d, lo, hi))
+		return;
+	if (a - lo < hi - lo && (a < from || d->sp != a - offsetof(struct defer_mark, rec)))
+		stale(d);
+	if (d->sp - lo < hi - lo && (d->sp < from || !livemark(d->sp, from, hi)))
+		stale(d);
+	/* The mark's own record: the next one is an outer frame's.  l is read
+	 * if it is in the live stack or a chunk (an empty stack range [hi,
+	 * hi) asks ownrecord about chunks only). */
+	if (a == d->sp + offsetof(struct defer_mark, rec) && l &&
+	    ((uintptr_t)l - from < hi - from || ownrecord(g, l, hi, hi)) && l->sp == d->sp)
+		stale(d);
+}
+
+/*
+ * The process ends (exit(), or main returned) on this thread.  Records of
+ * frames still live are left legitimately: exit() from a deferring frame
+ * skips them, as Go's os.Exit does.  Records below this function's own
+ * frame cannot be a live frame's: every frame that still exists called
+ * exit().  Those were left by a longjmp or an exception; say how many,
+ * once.  The walk follows a link only to where a record of this thread
+ * can be (ownrecord), as the thread-exit count does; dead records above
+ * this frame are not told from live ones, so the count is a lower bound.
+ */
+__attribute__((destructor)) static void exitcheck(void)
+{
+	static char line[256];
+	const struct g *g = __defer_tls.g;
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0), lo, hi;
+	long n = 0, seen = 0;
+	int k, more = 0;
+
+	if (!g || !g->_defer || !g->stacklo)
+		return;
+	lo = g->stacklo;
+	hi = g->stackhi;
+	if (here - lo >= hi - lo)
+		return;
+	for (const struct _defer *d = g->_defer; d && seen < 1000000; d = d->link, seen++) {
+		uintptr_t a = (uintptr_t)d;
+
+		if (!ownrecord(g, d, lo, hi)) {
+			more = n > 0;
+			break;
+		}
+		if (a - lo < hi - lo ? a < here : !d->started && d->sp - lo < hi - lo && d->sp < here)
+			n++;
+	}
+	if (!n)
+		return;
+	k = snprintf(line, sizeof line,
+		     "libdefer: %s%ld deferred call(s) never ran: their frames were left by a "
+		     "longjmp or a C++ exception across a defer_frame built without -fexceptions\n",
+		     more ? "at least " : "", n);
+	if (write(2, line, (size_t)k) < 0)
+		return;
+}

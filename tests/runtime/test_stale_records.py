@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: MIT
+"""Records whose frames a longjmp, or a C++ exception through C built
+without -fexceptions, left without running their calls (stale.c).  Their
+calls are lost; what must never happen is that a later panic, goexit or
+thread exit runs them in dead stack.  A panic or goexit that reaches one
+ends the program with one line that says why; a thread, or the process,
+that ends with some says how many (README, Limits)."""
+import signal
+import subprocess
+
+import pytest
+
+from conftest import BUILD, COMPILERS, INCLUDE, OPTS, compile_program, on_host, not_on_musl, run
+
+STALE = ("outlived its frame (longjmp or a C++ exception across a defer_frame in code built "
+         "without -fexceptions?)")
+
+# skipped() runs five frames of 8 KB below where the program goes on, so
+# its dead records lie below every frame made after the longjmp.
+LONGJMP = r"""
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <defer.h>
+static jmp_buf env;
+static volatile int jump = 1;	/* or gcc sees deep() never return */
+static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
+__attribute__((noinline)) static void skipped(void)
+{
+	defer_frame;
+	defer(say, "skipped: first call ran");
+	defer(say, "skipped: second call ran");
+	if (jump)
+		longjmp(env, 1);
+}
+__attribute__((noinline)) static void deep(int n)
+{
+	char pad[8192];
+	memset(pad, n, sizeof pad);
+	__asm__ volatile("" : : "r"(pad) : "memory");	/* the frame keeps it */
+	if (n)
+		deep(n - 1);
+	else
+		skipped();
+	say(pad[0] ? "deep returned" : "deep returned.");
+}
+__attribute__((noinline)) static void panics(void) { panic("after the longjmp"); }
+/* A frame that encloses the landing point and recovers: the panic meets
+ * the dead records first. */
+__attribute__((noinline)) static void guarded(void)
+{
+	defer_frame;
+	defer(say, "guarded: call ran");
+	defer(recover);
+	if (!setjmp(env))
+		deep(4);
+	say("back from the longjmp");
+	panics();
+}
+__attribute__((noinline)) static void leave(void)
+{
+	if (!setjmp(env))
+		deep(4);
+	say("back from the longjmp");
+}
+static void *thread(void *how)
+{
+	leave();
+	if (!strcmp(how, "goexit"))
+		defer_goexit();
+	return 0;
+}
+/* exit() from a deferring frame skips its calls, as Go's os.Exit. */
+__attribute__((noinline)) static void exits(void)
+{
+	defer_frame;
+	defer(say, "exits: call ran");
+	exit(0);
+}
+int main(int argc, char **argv)
+{
+	pthread_t t;
+
+	if (argc < 2)
+		return 2;
+	if (!strcmp(argv[1], "main-returns")) {
+		leave();
+		return 0;
+	}
+	if (!strcmp(argv[1], "exit-live"))
+		exits();
+	if (!strcmp(argv[1], "recover")) {
+		guarded();
+		say("recovered");
+	} else {
+		pthread_create(&t, 0, thread, argv[1]);
+		pthread_join(t, 0);
+		say("joined");
+	}
+	return 0;
+}
+"""
+
+
+@pytest.fixture(params=[(cc, opt) for cc in COMPILERS for opt in OPTS],
+                ids=lambda p: "%s%s" % p)
+def longjmp_prog(request):
+    cc, opt = request.param
+    return compile_program(LONGJMP, cc=cc, opt=opt, name="stale_longjmp")
+
+
+def stops_at_the_stale_records(r, stdout):
+    """The program ended at the first dead record, before running its call."""
+    assert r.returncode == -signal.SIGABRT, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.splitlines() == stdout, r.stdout
+    assert STALE in r.stderr, r.stderr
+
+
+def test_a_panic_that_meets_calls_a_longjmp_skipped_ends_the_program_instead_of_running_them(
+        longjmp_prog):
+    stops_at_the_stale_records(run(longjmp_prog, "recover"), ["back from the longjmp"])
+
+
+def test_goexit_that_meets_calls_a_longjmp_skipped_ends_the_program_instead_of_running_them(
+        longjmp_prog):
+    stops_at_the_stale_records(run(longjmp_prog, "goexit"), ["back from the longjmp"])
+
+
+def test_a_thread_that_returns_after_a_longjmp_skipped_calls_says_how_many_were_lost(
+        longjmp_prog):
+    r = run(longjmp_prog, "return")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.splitlines() == ["back from the longjmp", "joined"], r.stdout
+    lines = [l for l in r.stderr.splitlines() if l.startswith("libdefer: thread ")]
+    assert len(lines) == 1 and " ended with 2 deferred call(s) pending: not run (" in lines[0], \
+        r.stderr
+
+
+def test_a_process_that_ends_after_a_longjmp_skipped_calls_says_how_many_never_ran(
+        longjmp_prog):
+    r = run(longjmp_prog, "main-returns")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.splitlines() == ["back from the longjmp"], r.stdout
+    assert r.stderr.splitlines() == [
+        "libdefer: 2 deferred call(s) never ran: their frames were left by a longjmp or a C++ "
+        "exception across a defer_frame built without -fexceptions"], r.stderr
+
+
+def test_exit_from_a_deferring_frame_skips_its_calls_and_says_nothing(longjmp_prog):
+    r = run(longjmp_prog, "exit-live")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+
+
+# The C++ case: C without landing pads between a throw and a catch in C++
+# code, then a C frame whose call runs before the panic meets the dead ones.
+C_SIDE = r"""
+#include <stdio.h>
+#include <string.h>
+#include <defer.h>
+void cxx_throw(void);
+static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
+__attribute__((noinline)) void c_skipped(int n)
+{
+	char pad[8192];
+	memset(pad, n, sizeof pad);
+	__asm__ volatile("" : : "r"(pad) : "memory");	/* the frame keeps it */
+	if (n) {
+		c_skipped(n - 1);
+		say(pad[0] ? "returned" : "returned.");
+		return;
+	}
+	defer_frame;
+	defer(say, "skipped: call ran");
+	cxx_throw();
+}
+__attribute__((noinline)) void c_after(void)
+{
+	defer_frame;
+	defer(say, "after: call ran");
+	panic("after the exception");
+}
+"""
+CXX_SIDE = r"""
+#include <cstdio>
+extern "C" void c_skipped(int);
+extern "C" void c_after(void);
+extern "C" void cxx_throw(void) { throw 1; }
+int main(int argc, char **) {
+	try { c_skipped(4); } catch (int) { std::printf("caught\n"); std::fflush(stdout); }
+	if (argc > 1)
+		c_after();
+}
+"""
+
+
+@pytest.fixture(params=[("gcc", "g++"), ("clang", "clang++")], ids=lambda p: p[1])
+def cxx_prog(request, tmp_path):
+    on_host("a C++ program")
+    not_on_musl("no C++ for musl here")
+    cc, cxx = request.param
+    (tmp_path / "c.c").write_text(C_SIDE)
+    (tmp_path / "m.cc").write_text(CXX_SIDE)
+    subprocess.run([cc, "-O2", "-g", "-fno-exceptions", "-I", str(INCLUDE), "-c",
+                    str(tmp_path / "c.c"), "-o", str(tmp_path / "c.o")], check=True)
+    subprocess.run([cxx, "-g", str(tmp_path / "m.cc"), str(tmp_path / "c.o"),
+                    str(BUILD / "libdefer.a"), "-lpthread", "-o", str(tmp_path / "m")], check=True)
+    return tmp_path / "m"
+
+
+def test_a_panic_after_a_cplusplus_exception_skipped_c_calls_runs_the_live_ones_then_stops(
+        cxx_prog):
+    stops_at_the_stale_records(run(cxx_prog, "panic"), ["caught", "after: call ran"])
+
+
+def test_a_process_that_ends_after_a_cplusplus_exception_skipped_c_calls_says_so(cxx_prog):
+    r = run(cxx_prog)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.splitlines() == ["caught"], r.stdout
+    assert r.stderr.startswith("libdefer: 1 deferred call(s) never ran: "), r.stderr
