@@ -45,9 +45,39 @@ HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *
 /* g.c: whether d can be a record of g: in a mark on g's stack [lo, hi),
  * or in one of its pool's chunks, aligned as records are. */
 HIDDEN int ownrecord(const struct g *g, const struct _defer *d, uintptr_t lo, uintptr_t hi);
-/* stale.c: end the program if d outlived its frame, before a panic or
- * goexit whose frame's CFA is from runs it. */
-HIDDEN void checklive(const struct g *g, const struct _defer *d, uintptr_t from);
+/* stale.c: end the program: d outlived its frame. */
+HIDDEN void stale(const struct _defer *d) __attribute__((noreturn, cold));
+HIDDEN void checkpool(const struct g *g, const struct _defer *d, uintptr_t from);
+HIDDEN void checklow(const struct g *g, const struct _defer *d);
+/*
+ * Before a panic or goexit whose frame's CFA is `from` runs d: end the
+ * program if d outlived its frame (left by a longjmp, or an exception
+ * through C without landing pads).  Every frame that owns a live record
+ * called the panic, so a live record in a mark is above from, and it is
+ * the mark's own (its sp is the mark; later calls take pool records,
+ * which checkpool judges).  Its mark is armed (1, or 2 while a panic
+ * unwinds it), and what defer_result set in it is sane.  A frame's records
+ * end with the mark's own, whose link is an outer frame's: a later frame
+ * whose mark took the place of a dead one linked to the dead records (the
+ * head when it deferred), and so to itself.  These rules judge content:
+ * a dead mark that no later frame has written over passes (docs/runtime.md,
+ * Limits).  Inline, and bounded by from alone: it is on every recovered
+ * panic's path; a record below from is checklow's, which knows the stack.
+ */
+static inline void checklive(const struct g *g, const struct _defer *d, uintptr_t from)
+{
+	uintptr_t a = (uintptr_t)d, m = a - offsetof(struct defer_mark, rec);
+	const struct defer_mark *mk = (const struct defer_mark *)m;
+	const struct _defer *l = d->link;
+
+	if (d->heap)
+		checkpool(g, d, from);
+	else if (a < from)
+		checklow(g, d);
+	else if (d->sp != m || mk->armed - 1u > 1 || mk->resumable > 1 ||
+		 (mk->resumable && (uintptr_t)mk->resume < from) || (l && l->sp == m))
+		stale(d);
+}
 
 /* A section of a mapped file: n bytes at p (p NULL: none). */
 struct sec {

@@ -5,19 +5,22 @@
  * A frame left by longjmp, or by a C++ exception through C built without
  * -fexceptions (no landing pad runs its defer_frame's cleanup), leaves its
  * records on the thread's chain: their calls are lost, their memory is dead
- * stack that later frames reuse.  Nothing may run them.  Two places look:
- * a deferring frame's exit that finds a head not its own (deferreturn calls
- * __defer_checkstale), and a panic or goexit before it runs a record
- * (checklive).  Both end the program: the chain below a stale record went
- * through dead memory, so no later link can be trusted.  The open-coded
- * push does not look: a test there costs every defer (runtime.md, Costs).
+ * stack that later frames reuse.  Nothing may run them.  Two places look
+ * before running one: a deferring frame's exit that finds a head not its
+ * own (deferreturn calls __defer_checkstale), and a panic or goexit before
+ * each record (checklive, in runtime.h: it is on every recovered panic's
+ * path).  Both end the program: the chain below a stale record went
+ * through dead memory, so no later link can be trusted.  The end of a
+ * thread (g.c) and of the process (exitcheck) count what is left.  The
+ * open-coded push does not look: a test there would cost every frame's
+ * first defer (docs/runtime.md, Limits).
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
 #include "runtime.h"
 
-static void stale(const struct _defer *d)
+void stale(const struct _defer *d)
 {
 	throw("a deferred call (record at %p) outlived its frame "
 	      "(longjmp or a C++ exception across a defer_frame in code built without "
@@ -63,36 +66,36 @@ static int livemark(uintptr_t m, uintptr_t from, uintptr_t hi)
 }
 
 /*
- * Before a panic or goexit whose frame's CFA is `from` runs d.  Every frame
- * that owns a live record called it, so on this thread's stack a live
- * record, or a pool record's owner, is at or above from, and its mark
- * looks live; a record in a mark is the mark's own (its sp is the mark).
- * A frame's records are together on the chain and end with the mark's
- * own, whose link leads to an outer frame: a later frame whose mark took
- * the place of a dead one linked to the dead records (the head when it
- * deferred) and so to itself, through them or directly.  The rules read
- * only memory they know is mapped: the live part of the stack and the
- * pool's chunks.  A record that is in neither (made on an alternate
- * signal stack) or a panic on an alternate stack cannot be judged.
+ * checklive's rules for a pool record (runtime.h), made by a frame whose
+ * mark is on the stack: that mark, if on this thread's stack, must be at
+ * or above the panic's frame and look live.  A record in none of the
+ * chunks (a mark's record whose heap byte was written over, or garbage)
+ * must be judged by where it is.
  */
-void checklive(const struct g *g, const struct _defer *d, uintptr_t from)
+void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
 {
-	uintptr_t lo = g->stacklo, hi = g->stackhi, a = (uintptr_t)d;
-	const struct _defer *l = d->link;
+	uintptr_t lo = g->stacklo, hi = g->stackhi;
 
-	if (l == d)
-		stale(d);
-	if (!lo || from - lo >= hi - lo || !ownrecord(g, d, lo, hi))
+	/* An empty stack range [hi, hi) asks ownrecord about chunks only. */
+	if (!ownrecord(g, d, hi, hi)) {
+		if ((uintptr_t)d - lo < hi - lo)
+			stale(d);	/* on the stack, marked a pool's */
 		return;
-	if (a - lo < hi - lo && (a < from || d->sp != a - offsetof(struct defer_mark, rec)))
+	}
+	if (d->link == d)
 		stale(d);
-	if (d->sp - lo < hi - lo && (d->sp < from || !livemark(d->sp, from, hi)))
+	if (!d->started && d->sp - lo < hi - lo && (d->sp < from || !livemark(d->sp, from, hi)))
 		stale(d);
-	/* The mark's own record: the next one is an outer frame's.  l is read
-	 * if it is in the live stack or a chunk (an empty stack range [hi,
-	 * hi) asks ownrecord about chunks only). */
-	if (a == d->sp + offsetof(struct defer_mark, rec) && l &&
-	    ((uintptr_t)l - from < hi - from || ownrecord(g, l, hi, hi)) && l->sp == d->sp)
+}
+
+/*
+ * A mark's record below the panic's frame: on this thread's stack, that
+ * is dead stack.  Elsewhere it was made on an alternate signal stack, and
+ * the thread's own stack is no guide.
+ */
+void checklow(const struct g *g, const struct _defer *d)
+{
+	if ((uintptr_t)d - g->stacklo < g->stackhi - g->stacklo)
 		stale(d);
 }
 
