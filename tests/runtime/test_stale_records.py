@@ -65,9 +65,18 @@ __attribute__((noinline)) static void leave(void)
 		deep(4);
 	say("back from the longjmp");
 }
+/* Writes over the dead frames' stack, records included. */
+__attribute__((noinline)) static void scribble(void)
+{
+	char junk[65536];
+	memset(junk, 0xab, sizeof junk);
+	__asm__ volatile("" : : "r"(junk) : "memory");
+}
 static void *thread(void *how)
 {
 	leave();
+	if (!strcmp(how, "scribble"))
+		scribble();
 	if (!strcmp(how, "goexit"))
 		defer_goexit();
 	return 0;
@@ -85,8 +94,10 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return 2;
-	if (!strcmp(argv[1], "main-returns")) {
+	if (!strncmp(argv[1], "main-", 5)) {
 		leave();
+		if (!strcmp(argv[1], "main-scribble"))
+			scribble();
 		return 0;
 	}
 	if (!strcmp(argv[1], "exit-live"))
@@ -128,14 +139,18 @@ def test_goexit_that_meets_calls_a_longjmp_skipped_ends_the_program_instead_of_r
     stops_at_the_stale_records(run(longjmp_prog, "goexit"), ["back from the longjmp"])
 
 
-def test_a_thread_that_returns_after_a_longjmp_skipped_calls_says_how_many_were_lost(
-        longjmp_prog):
-    r = run(longjmp_prog, "return")
+def thread_says(r, count):
+    """The thread ended normally, and one line says how many calls it left."""
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
     assert r.stdout.splitlines() == ["back from the longjmp", "joined"], r.stdout
     lines = [l for l in r.stderr.splitlines() if l.startswith("libdefer: thread ")]
-    assert len(lines) == 1 and " ended with 2 deferred call(s) pending: not run (" in lines[0], \
-        r.stderr
+    assert len(lines) == 1 and " ended with %s deferred call(s) pending: not run (" % count \
+        in lines[0], r.stderr
+
+
+def test_a_thread_that_returns_after_a_longjmp_skipped_calls_says_how_many_were_lost(
+        longjmp_prog):
+    thread_says(run(longjmp_prog, "return"), "2")
 
 
 def test_a_process_that_ends_after_a_longjmp_skipped_calls_says_how_many_never_ran(
@@ -146,6 +161,22 @@ def test_a_process_that_ends_after_a_longjmp_skipped_calls_says_how_many_never_r
     assert r.stderr.splitlines() == [
         "libdefer: 2 deferred call(s) never ran: their frames were left by a longjmp or a C++ "
         "exception across a defer_frame built without -fexceptions"], r.stderr
+
+
+# skipped()'s first call is in its mark's record, on the dead stack; its
+# second in a pool record, whose link to the first survives.  Once the
+# first is written over, its link is junk: the counts stop there, say "at
+# least", and follow no junk pointer.
+def test_a_thread_whose_dead_records_were_written_over_counts_them_without_following_junk(
+        longjmp_prog):
+    thread_says(run(longjmp_prog, "scribble"), "at least 3")
+
+
+def test_a_process_whose_dead_records_were_written_over_counts_them_without_following_junk(
+        longjmp_prog):
+    r = run(longjmp_prog, "main-scribble")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.startswith("libdefer: at least 2 deferred call(s) never ran: "), r.stderr
 
 
 def test_exit_from_a_deferring_frame_skips_its_calls_and_says_nothing(longjmp_prog):
