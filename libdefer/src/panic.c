@@ -424,13 +424,16 @@ void sigframe(struct unwind *u, struct _Unwind_Context *ctx)
  * is the caller's stack pointer once the callee has returned.  The first
  * such state whose CFA lies above the marker is therefore the owner's
  * caller right after the owner returns, with the callee-saved registers
- * the owner's epilogue would have restored.
+ * the owner's epilogue would have restored.  "Above" is stackkey's: from
+ * a handler on an alternate stack mapped above the thread's, the
+ * handler's frames are still below the mark.
  */
 static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 {
 	struct unwind *u = arg;
+	const struct g *g = __defer_tls.g;
 
-	if (_Unwind_GetCFA(ctx) <= u->frame) {
+	if (stackkey(g, _Unwind_GetCFA(ctx)) <= stackkey(g, u->frame)) {
 		sigframe(u, ctx);
 		return _URC_NO_REASON;
 	}

@@ -48,7 +48,7 @@ HIDDEN int ownrecord(const struct g *g, const struct _defer *d, uintptr_t lo, ui
 /* stale.c: end the program: d outlived its frame. */
 HIDDEN void stale(const struct _defer *d) __attribute__((noreturn, cold));
 HIDDEN void checkpool(const struct g *g, const struct _defer *d, uintptr_t from);
-HIDDEN void checklow(const struct g *g, const struct _defer *d);
+HIDDEN void checklow(const struct g *g, const struct _defer *d, uintptr_t from);
 /*
  * Before a panic or goexit whose frame's CFA is `from` runs d: end the
  * program if d outlived its frame (left by a longjmp, or an exception
@@ -73,7 +73,7 @@ static inline void checklive(const struct g *g, const struct _defer *d, uintptr_
 	if (d->heap)
 		checkpool(g, d, from);
 	else if (a < from)
-		checklow(g, d);
+		checklow(g, d, from);
 	else if (d->sp != m || mk->armed - 1u > 1 || mk->resumable > 1 ||
 		 (mk->resumable && (uintptr_t)mk->resume < from) || (l && l->sp == m))
 		stale(d);
@@ -216,6 +216,17 @@ struct unwind {
 	struct defer_resume r;
 };
 struct _Unwind_Context;
+/*
+ * Frames on an alternate signal stack are newer than every frame of the
+ * thread's own stack, which they interrupted, wherever that stack is
+ * mapped; an unwind from a handler crosses from one to the other.  Keys
+ * that order stack addresses so: the thread's own stack above anything
+ * else (user addresses are below 2^63).
+ */
+static inline uintptr_t stackkey(const struct g *g, uintptr_t a)
+{
+	return a - g->stacklo < g->stackhi - g->stacklo ? a | (uintptr_t)1 << 63 : a;
+}
 /* Note a signal frame the walk passes (its mask is to be restored). */
 HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
 /* The callee-saved registers of ctx into r, by the architecture's DWARF

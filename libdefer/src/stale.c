@@ -76,6 +76,10 @@ void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
 {
 	uintptr_t lo = g->stacklo, hi = g->stackhi;
 
+	/* A panic on an alternate signal stack: the thread's stack is no
+	 * guide (its frames are all above, or all below, from). */
+	if (from - lo >= hi - lo)
+		return;
 	/* An empty stack range [hi, hi) asks ownrecord about chunks only. */
 	if (!ownrecord(g, d, hi, hi)) {
 		if ((uintptr_t)d - lo < hi - lo)
@@ -89,13 +93,15 @@ void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
 }
 
 /*
- * A mark's record below the panic's frame: on this thread's stack, that
- * is dead stack.  Elsewhere it was made on an alternate signal stack, and
- * the thread's own stack is no guide.
+ * A mark's record below the panic's frame: when both are on this thread's
+ * stack, that is dead stack.  A record made on an alternate signal stack,
+ * or a panic on one, cannot be judged by place.
  */
-void checklow(const struct g *g, const struct _defer *d)
+void checklow(const struct g *g, const struct _defer *d, uintptr_t from)
 {
-	if ((uintptr_t)d - g->stacklo < g->stackhi - g->stacklo)
+	uintptr_t lo = g->stacklo, hi = g->stackhi;
+
+	if ((uintptr_t)d - lo < hi - lo && from - lo < hi - lo)
 		stale(d);
 }
 

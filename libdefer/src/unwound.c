@@ -78,7 +78,7 @@ struct slot {
 	int inuse;
 	int recovered;		/* in a landing pad: stop at the owner's caller */
 	uintptr_t frame;	/* the recovering frame's mark */
-	uintptr_t at;		/* stack pointer of the frame being unwound */
+	uintptr_t at;		/* stackkey of the frame being unwound */
 	struct defer_mark *resume; /* the owner's innermost frame with defer_result */
 	struct unwind u;	/* signal frames passed */
 	int npcs;
@@ -415,15 +415,14 @@ void freepanic(struct _panic *p)
 		s->inuse = 0;
 }
 
-/* The panic unwinding the thread now, if it is not recovered. */
 /* The panic unwinding the frame of mark m now, if it is not recovered.
- * A mark below the frame the unwind is at belongs to a frame that a call
- * the panic runs entered: its exits are ordinary ones. */
+ * A mark below the frame the unwind is at (stackkey's order) belongs to a
+ * frame that a call the panic runs entered: its exits are ordinary ones. */
 static struct slot *unwinding(const struct g *g, const struct defer_mark *m)
 {
 	struct slot *s = g && g->_panic ? slotof(g->_panic) : 0;
 
-	return s && !s->recovered && (uintptr_t)m >= s->at ? s : 0;
+	return s && !s->recovered && stackkey(g, (uintptr_t)m) >= s->at ? s : 0;
 }
 
 /* The owner's caller, as ctx has it, continues: the owner returned its
@@ -457,6 +456,9 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 	struct g *g = __defer_tls.g;
 	int end = actions & _UA_END_OF_STACK;
 	uintptr_t sp = end ? UINTPTR_MAX : _Unwind_GetCFA(ctx);
+	/* Frames are compared by stackkey: a handler's on an alternate stack
+	 * are below the thread's own, wherever that stack is mapped. */
+	uintptr_t key = end ? UINTPTR_MAX : stackkey(g, sp);
 	struct _defer *d;
 
 	(void)version, (void)cls, (void)e;
@@ -465,12 +467,12 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 	 * unwindpanic's up, before anything of it runs (a frame whose
 	 * landing pad resumed the unwind comes again: its stack pointer is
 	 * the last one's). */
-	if (!end && s->npcs < 64 && (!s->npcs || sp > s->at))
+	if (!end && s->npcs < 64 && (!s->npcs || key > s->at))
 		s->pcs[s->npcs++] = (void *)_Unwind_GetIP(ctx);
 	if (s->recovered) {
 		if (end)
 			throw("recover: the stack ended before the recovering frame's caller");
-		if (sp > s->frame)
+		if (key > stackkey(g, s->frame))
 			land(g, s, ctx);
 		sigframe(&s->u, ctx);
 		__defer_inruntime = 0;
@@ -478,7 +480,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 	}
 	/* The frames below that had no landing pad of their own: their
 	 * records, and a recovery there ends as recovery() does. */
-	while ((d = g->_defer) && d->sp < sp) {
+	while ((d = g->_defer) && stackkey(g, d->sp) < key) {
 		struct defer_mark *m = (struct defer_mark *)d->sp, *resume;
 		struct defer_resume r;
 		sigset_t mask = s->u.mask;
@@ -510,7 +512,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		fatalpanic(g);
 	}
 	sigframe(&s->u, ctx);
-	s->at = sp;
+	s->at = key;
 	__defer_inruntime = 0;
 	return _URC_NO_REASON;
 }

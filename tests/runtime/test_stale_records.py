@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, COMPILERS, INCLUDE, OPTS, compile_program, on_host, not_on_musl, run
+from conftest import (BUILD, COMPILERS, INCLUDE, MUSL_NO_LIBC_UNWIND, OPTS, compile_program, on_host,
+                      not_on_musl, run)
 
 STALE = ("outlived its frame (longjmp or a C++ exception across a defer_frame in code built "
          "without -fexceptions?)")
@@ -47,13 +48,14 @@ __attribute__((noinline)) static void deep(int n)
 	say(pad[0] ? "deep returned" : "deep returned.");
 }
 __attribute__((noinline)) static void panics(void) { panic("after the longjmp"); }
+static void catch(void) { recover(); }
 /* A frame that encloses the landing point and recovers: the panic meets
  * the dead records first. */
 __attribute__((noinline)) static void guarded(void)
 {
 	defer_frame;
 	defer(say, "guarded: call ran");
-	defer(recover);
+	defer(catch);
 	if (!setjmp(env))
 		deep(4);
 	say("back from the longjmp");
@@ -250,3 +252,68 @@ def test_a_process_that_ends_after_a_cplusplus_exception_skipped_c_calls_says_so
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
     assert r.stdout.splitlines() == ["caught"], r.stdout
     assert r.stderr.startswith("libdefer: 1 deferred call(s) never ran: "), r.stderr
+
+
+# No false alarm: a panic in a signal handler on an alternate stack that
+# lies above the thread's own stack (the thread's stack is in .bss, the
+# alternate one mmap'd), so every live record is below the panic's frame.
+# (Before stackkey, the recovery looped: it resumed in the handler.)
+ALTSTACK = r"""
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <defer.h>
+static char stack[1 << 20] __attribute__((aligned(4096)));
+static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
+static void onsig(int sig) { (void)sig; panic("in the handler"); }
+static void catch(void) { recover(); }
+__attribute__((noinline)) static void guard(void)
+{
+	defer_frame;
+	defer(catch);
+	defer(say, "guard: call ran");
+	raise(SIGUSR1);
+}
+static void *thread(void *arg)
+{
+	size_t n = 1 << 16;
+	stack_t ss = { .ss_sp = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				     -1, 0), .ss_size = n };
+	struct sigaction sa = { .sa_handler = onsig, .sa_flags = SA_ONSTACK };
+
+	(void)arg;
+	if ((char *)ss.ss_sp < stack + sizeof stack)
+		return "the alternate stack is not above the thread's";
+	sigaltstack(&ss, 0);
+	sigaction(SIGUSR1, &sa, 0);
+	guard();
+	return "recovered";
+}
+int main(void)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	void *r;
+
+	pthread_attr_init(&a);
+	pthread_attr_setstack(&a, stack, sizeof stack);
+	pthread_create(&t, &a, thread, 0);
+	pthread_join(t, &r);
+	say(r);
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("flags", [[], ["-fexceptions"]], ids=["", "fexceptions"])
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_panic_on_an_alternate_stack_above_the_threads_own_recovers(cc, flags):
+    """Also the recovery itself: its walk to the owner's caller, and with
+    -fexceptions the unwind, pass from the handler's stack to the thread's
+    (stackkey); both took the handler's frames for the owner's callers."""
+    not_on_musl(MUSL_NO_LIBC_UNWIND)  # raise() is a libc call
+    exe = compile_program(ALTSTACK, cc=cc, opt="-O2", name="stale_altstack", extra=flags)
+    r = run(exe)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
+        (0, ["guard: call ran", "recovered"], ""), r.stderr
