@@ -236,8 +236,10 @@ struct dr_image {
 	char *path;
 	uint64_t start;     /* first mapped address of the file */
 	uint64_t bias;      /* load bias: run-time address - link-time address */
-	struct dr_elf *elf; /* opened lazily by dr_target_image_elf, NULL if unreadable */
+	struct dr_elf *elf; /* opened lazily by dr_target_image_elf, NULL if unreadable
+	                     * or for another machine */
 	int tried;
+	int machine;        /* the target's ELF machine, which the file must have */
 };
 
 struct dr_thread { int32_t tid; uint64_t rip, rsp; };

@@ -5,7 +5,10 @@
  *
  * A core keeps anonymous memory (heap, stacks, .data/.bss) in its PT_LOAD
  * segments but usually not file-backed text and read-only data: those we
- * read from the mapped file itself, found through the core's NT_FILE note.
+ * read from the mapped file itself, found through the core's NT_FILE note,
+ * or, in a core without one (qemu's), through the executable's program
+ * headers and the dynamic linker's list of loaded objects (linkmap.c).
+ * Every mapped file must be for the target's machine (e_machine).
  * A live process is stopped thread by thread with PTRACE_SEIZE and
  * PTRACE_INTERRUPT (rescanning /proc/PID/task until no thread appears),
  * read with process_vm_readv, and resumed by dr_target_close.  A thread
@@ -57,6 +60,7 @@ struct dr_target {
 	struct dr_image *images;
 	int nimages;
 	struct dr_elf *exe;
+	int machine;            /* e_machine of the core, or of a live process's executable */
 	int own_exe;
 	int exe_image;
 	uint64_t exe_bias, at_entry;
@@ -94,6 +98,7 @@ static int addimage(struct dr_target *t, const char *path)
 	if (!(v[t->nimages].path = strdup(path)))
 		return -1;
 	v[t->nimages].start = UINT64_MAX;
+	v[t->nimages].machine = t->machine;
 	t->imhash[h] = t->nimages + 1;
 	return t->nimages++;
 }
@@ -140,20 +145,49 @@ static struct map *mapat(struct dr_target *t, uint64_t addr)
 	return lo && addr < t->maps[lo - 1].end ? &t->maps[lo - 1] : NULL;
 }
 
-struct dr_elf *dr_image_elf(struct dr_image *im)
+/* The file the target mapped at path: under $DEFER_INSPECT_SYSROOT first
+ * if that is set (the target's root, as gdb's `set sysroot`: an aarch64
+ * program's /lib/libc.so.6 is /usr/aarch64-linux-gnu/lib/libc.so.6 here),
+ * then at path itself; the first for the target's machine, NULL if none. */
+static struct dr_elf *openimage(const char *path, int machine)
 {
-	char err[256];
+	const char *root = getenv("DEFER_INSPECT_SYSROOT");
+	char err[256], buf[PATH_MAX];
+	const char *cand[2];
+	int i, n = 0, other = 0;
 
-	if (!im->tried) {
-		im->tried = 1;
-		if (dr_elf_open(im->path, &im->elf, err, sizeof err) != 0) {
-			im->elf = NULL;
-			/* A missing file is common (a core from elsewhere); a FIFO
-			 * or device where the target says a mapped file is, is not. */
+	if (root && *root && path[0] == '/' &&
+	    (size_t)snprintf(buf, sizeof buf, "%s%s", root, path) < sizeof buf)
+		cand[n++] = buf;
+	cand[n++] = path;
+	for (i = 0; i < n; i++) {
+		struct dr_elf *e;
+
+		if (dr_elf_open(cand[i], &e, err, sizeof err) != 0) {
+			/* A missing file is common (a core from elsewhere); a
+			 * FIFO or device where the target says a mapped file
+			 * is, is not. */
 			if (strstr(err, DR_NOTREG))
 				dr_warn("mapped file %s", err);
+			continue;
 		}
-		else if (im->start != UINT64_MAX)
+		if (e->eh.e_machine == machine)
+			return e;
+		other = e->eh.e_machine;   /* the host's own file of that name */
+		dr_elf_close(e);
+	}
+	if (other)
+		dr_warn("mapped file %s is for another machine (ELF machine %d, the target's %d): not read "
+			"(DEFER_INSPECT_SYSROOT names the target's root)", path, other, machine);
+	return NULL;
+}
+
+struct dr_elf *dr_image_elf(struct dr_image *im)
+{
+	if (!im->tried) {
+		im->tried = 1;
+		im->elf = openimage(im->path, im->machine);
+		if (im->elf && im->start != UINT64_MAX)
 			im->bias = im->start - dr_elf_base(im->elf);
 	}
 	return im->elf;
@@ -410,6 +444,52 @@ static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 	}
 }
 
+/* The mappings of file e (at path) loaded with bias, from its program
+ * headers: what NT_FILE would have said. */
+static void mapelf(struct dr_target *t, const char *path, struct dr_elf *e, uint64_t bias)
+{
+	size_t i;
+	int im;
+
+	for (i = 0; i < e->nph; i++) {
+		const GElf_Phdr *p = &e->ph[i];
+		if (p->p_type == PT_LOAD && p->p_filesz)
+			addmap(t, bias + p->p_vaddr, bias + p->p_vaddr + p->p_filesz, p->p_offset, path);
+	}
+	if ((im = addimage(t, path)) < 0)
+		return;
+	t->images[im].start = bias + dr_elf_base(e);
+	t->images[im].bias = bias;
+	if (!t->images[im].tried) {
+		t->images[im].elf = e;
+		t->images[im].tried = 1;
+	}
+}
+
+static int maplib(const char *path, uint64_t bias, void *arg)
+{
+	struct dr_target *t = arg;
+	struct dr_elf *e;
+	int im = addimage(t, path);
+
+	/* Seen already (the list may name a file twice, or loop). */
+	if (im < 0 || t->images[im].tried)
+		return 0;
+	t->images[im].tried = 1;
+	if ((e = openimage(path, t->machine)))
+		mapelf(t, path, e, bias);
+	t->images[im].elf = e;
+	return 0;
+}
+
+/* A core without NT_FILE: the executable where its bias puts it, and the
+ * shared objects on the dynamic linker's list. */
+static void frommemory(struct dr_target *t)
+{
+	mapelf(t, dr_elf_path(t->exe), t->exe, t->exe_bias);
+	dr_linkmap(t, t->exe, t->exe_bias, maplib, t);
+}
+
 /* The image mapped at start (the last one if several), or -1. */
 static int findimage(const struct dr_target *t, uint64_t start)
 {
@@ -484,6 +564,11 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 	uint8_t mid[64];
 	uint64_t base = dr_elf_base(t->exe), start;
 
+	if (t->exe->eh.e_machine != t->machine) {
+		dr_setf(err, errlen, "core does not match %s: the core is for ELF machine %d, the file for %d",
+			dr_elf_path(t->exe), t->machine, t->exe->eh.e_machine);
+		return DR_EMISMATCH;
+	}
 	if (!t->have_entry) {
 		dr_warn("core has no NT_AUXV: assuming %s is loaded at its link-time address",
 			dr_elf_path(t->exe));
@@ -498,6 +583,8 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 		}
 	}
 	start = base + t->exe_bias;
+	if (!t->nmaps)
+		frommemory(t);
 	t->exe_image = findimage(t, start);
 	if (t->exe_image < 0 && t->nmaps) {
 		dr_setf(err, errlen, "core does not match %s: nothing of it is mapped at %#lx",
@@ -549,6 +636,7 @@ int dr_target_core(const char *core, struct dr_elf *exe, struct dr_target **out,
 		r = DR_ENOTELF;
 		goto fail;
 	}
+	t->machine = t->core->eh.e_machine;
 	for (i = 0; i < t->core->nph; i++) {
 		const GElf_Phdr *p = &t->core->ph[i];
 		if (p->p_type == PT_NOTE)
@@ -919,6 +1007,7 @@ int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
 	free(t->exe->path);
 	t->exe->path = strdup(exe);
 	t->own_exe = 1;
+	t->machine = t->exe->eh.e_machine;
 	if ((r = stopall(t, err, errlen)) != 0) {
 		dr_target_close(t);
 		return r;

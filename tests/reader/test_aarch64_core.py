@@ -1,13 +1,18 @@
 # SPDX-License-Identifier: MIT
 """defer-inspect on this x86-64 machine reads an aarch64 program's core
 (qemu writes it): the reader chooses the core's layout (NT_PRSTATUS) and
-the relocations by the file's machine, never by its own."""
+the relocations by the file's machine, never by its own.  qemu's cores
+have no NT_FILE note: the mapped files come from the executable's
+program headers and the dynamic linker's list in the core's memory."""
 import os
+import shutil
+import struct
 import subprocess
 
 import pytest
 
 from conftest import BUILD, QEMU, built, compile_program
+from dr_util import vaddr_to_offset
 
 HOLD = r"""
 #include <stdlib.h>
@@ -38,14 +43,139 @@ def qemu_core(exe, cwd):
     return os.path.join(cwd, cores[0])
 
 
+def dump(core, exe, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([str(built(BUILD / "defer-inspect")), "dump", "--core", str(core), str(exe)],
+                          capture_output=True, text=True, timeout=60, env=e)
+
+
+def calls(out):
+    """The dump's (call, site) pairs, newest first."""
+    lines = [l.strip() for l in out.splitlines()]
+    return [(l, lines[i + 1]) for i, l in enumerate(lines) if l.startswith("defer ")]
+
+
+def held(out, src):
+    """hold()'s two calls, by name, argument and defer() line."""
+    return calls(out) == [("defer 1: release(n=8)  [pending]", "deferred by hold at %s:9" % src),
+                          ("defer 2: release(n=7)  [pending]", "deferred by hold at %s:8" % src)]
+
+
+# A shared program's qemu core has no NT_FILE: the executable is found by
+# its bias, libdefer.so by the dynamic linker's list in the core's memory.
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+@pytest.mark.parametrize("link", ["static", "shared"])
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
-def test_dump_reads_an_aarch64_qemu_core_on_x86_64(cc, tmp_path):
-    exe = compile_program(HOLD, cc=cc, opt="-O0", link="static", name="hold", arch="aarch64")
+def test_dump_reads_an_aarch64_qemu_core_on_x86_64_with_names_and_sites(cc, link, opt, tmp_path):
+    exe = compile_program(HOLD, cc=cc, opt=opt, link=link, name="hold", arch="aarch64")
+    r = dump(qemu_core(exe, tmp_path), exe)
+    assert r.returncode == 0, r.stdout + r.stderr
+    src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
+    assert held(r.stdout, src), r.stdout
+
+
+FREE = r"""
+#include <stdlib.h>
+#include <defer.h>
+__attribute__((noinline)) static void hold(void *p)
+{
+	defer_frame;
+	defer(free, p);
+	abort();
+}
+int main(void) { hold(malloc(8)); return 0; }
+"""
+
+
+def test_dump_names_libc_functions_under_the_sysroot(tmp_path):
+    """libc is /lib/libc.so.6 to the program: the host has none of that
+    machine, DEFER_INSPECT_SYSROOT says where the target's root is."""
+    exe = compile_program(FREE, cc="gcc", opt="-O0", link="shared", name="hold_free", arch="aarch64")
     core = qemu_core(exe, tmp_path)
-    r = subprocess.run([str(built(BUILD / "defer-inspect")), "dump", "--core", core, str(exe)],
+    bare = calls(dump(core, exe).stdout)
+    assert len(bare) == 1 and bare[0][0].startswith("defer 1: 0x"), bare
+    r = dump(core, exe, {"DEFER_INSPECT_SYSROOT": QEMU[QEMU.index("-L") + 1]})
+    assert r.returncode == 0, r.stderr
+    got = calls(r.stdout)
+    assert len(got) == 1 and got[0][0].startswith("defer 1: free(") and \
+        got[0][1].startswith("deferred by hold at "), r.stdout
+
+
+def test_a_mapped_file_for_another_machine_is_not_read(tmp_path):
+    """Under a sysroot that holds this machine's (x86-64) libdefer.so.1 at
+    the path the aarch64 program loaded its own from, the reader skips it
+    and takes the file of the core's machine."""
+    exe = compile_program(HOLD, cc="gcc", opt="-O0", link="shared", name="hold", arch="aarch64")
+    core = qemu_core(exe, tmp_path)
+    lib = exe.parent.parent / "libdefer.so.1"
+    root = tmp_path / "root"
+    (root / str(lib.parent).lstrip("/")).mkdir(parents=True)
+    shutil.copy(built(BUILD / "libdefer.so.1"), root / str(lib).lstrip("/"))
+    r = dump(core, exe, {"DEFER_INSPECT_SYSROOT": str(root)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
+    assert held(r.stdout, src), r.stdout
+
+
+def test_a_core_for_another_machine_than_the_binary_is_refused(tmp_path):
+    exe = compile_program(HOLD, cc="gcc", opt="-O0", link="static", name="hold", arch="aarch64")
+    host = compile_program(HOLD, cc="gcc", opt="-O0", link="static", name="hold", arch="x86_64")
+    r = dump(qemu_core(exe, tmp_path), host)
+    assert r.returncode == 7 and "core is for ELF machine 183, the file for 62" in r.stderr, r.stderr
+
+
+def u64(data, off):
+    return struct.unpack_from("<Q", data, off)[0]
+
+
+def link_map_head(data, exe):
+    """Where in the core's bytes the first link_map's l_next is: the
+    executable's DT_DEBUG (bias from NT_AUXV's AT_ENTRY) -> r_debug.r_map."""
+    elf = exe.read_bytes()
+    bias = auxv(data)[9] - u64(elf, 24)
+    phoff, = struct.unpack_from("<Q", elf, 32)
+    phnum, = struct.unpack_from("<H", elf, 56)
+    for i in range(phnum):
+        p_type, _, _, p_va, _, _, p_msz = struct.unpack_from("<IIQQQQQ", elf, phoff + 56 * i)
+        if p_type == 2:   # PT_DYNAMIC
+            for k in range(p_msz // 16):
+                o = vaddr_to_offset(data, bias + p_va + 16 * k)
+                if u64(data, o) == 21:   # DT_DEBUG
+                    lm = u64(data, vaddr_to_offset(data, u64(data, o + 8) + 8))
+                    return lm, vaddr_to_offset(data, lm + 24)
+    raise AssertionError("no DT_DEBUG in the core")
+
+
+def auxv(data):
+    """NT_AUXV of a core, as {key: value}."""
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phnum, = struct.unpack_from("<H", data, 56)
+    for i in range(phnum):
+        p_type, _, p_off, _, _, p_fsz = struct.unpack_from("<IIQQQQ", data, phoff + 56 * i)
+        off = p_off
+        while p_type == 4 and off < p_off + p_fsz:
+            nsz, dsz, typ = struct.unpack_from("<III", data, off)
+            desc = off + 12 + (nsz + 3) // 4 * 4
+            if typ == 6:
+                return dict(struct.unpack_from("<QQ", data, desc + j) for j in range(0, dsz, 16))
+            off = desc + (dsz + 3) // 4 * 4
+    raise AssertionError("no NT_AUXV")
+
+
+@pytest.mark.parametrize("tool", ["defer-inspect", "defer-inspect-asan"])
+def test_a_looping_list_of_loaded_objects_is_bounded(tool, tmp_path):
+    """The executable's link_map pointing at itself: the walk stops at its
+    bound and says so; the records are still read."""
+    exe = compile_program(HOLD, cc="gcc", opt="-O0", link="static", name="hold", arch="aarch64")
+    core = qemu_core(exe, tmp_path)
+    data = bytearray(open(core, "rb").read())
+    lm, at = link_map_head(data, exe)
+    data[at:at + 8] = struct.pack("<Q", lm)
+    open(core, "wb").write(data)
+    r = subprocess.run([str(built(BUILD / tool)), "dump", "--core", core, str(exe)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    lines = [l.strip() for l in r.stdout.splitlines() if l.strip().startswith("defer ")]
-    # Newest first: release(8), then release(7), both pending.
-    assert len(lines) == 2 and lines[0].endswith("(8)  [pending]") and \
-        lines[1].endswith("(7)  [pending]"), r.stdout
+    assert "list of loaded objects is longer than 4096" in r.stderr, r.stderr
+    src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
+    assert held(r.stdout, src), r.stdout
