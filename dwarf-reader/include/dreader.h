@@ -77,6 +77,7 @@ const char *dr_elf_path(const struct dr_elf *e);
 const char *dr_elf_error(const struct dr_elf *e);
 
 int dr_elf_type(const struct dr_elf *e);      /* ET_EXEC, ET_DYN, ET_CORE */
+int dr_elf_machine(const struct dr_elf *e);   /* EM_X86_64, EM_AARCH64 */
 uint64_t dr_elf_entry(const struct dr_elf *e);
 /* Lowest PT_LOAD vaddr (page-aligned): a mapping of file offset 0 at
  * address A has load bias A - dr_elf_base. */

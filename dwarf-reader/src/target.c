@@ -27,7 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <elf.h>
+#include <sched.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -728,8 +730,9 @@ static char thread_state(int pid, int tid)
 /*
  * A thread in vfork() sleeps (state D) until its child execs or exits; it
  * would not reach a ptrace stop before that, possibly for ever, while the
- * threads already stopped wait.  Seen in /proc/.../syscall: vfork (58), or
- * clone (56) with CLONE_VFORK, or clone3 (435) asleep in D.
+ * threads already stopped wait.  Seen in /proc/.../syscall: vfork, or
+ * clone with CLONE_VFORK, or clone3 asleep in D.  A live process runs on
+ * this machine: the numbers are this machine's (aarch64 has no vfork).
  */
 static int in_vfork(int pid, int tid)
 {
@@ -741,7 +744,11 @@ static int in_vfork(int pid, int tid)
 		return 0;
 	if (sscanf(buf, "%ld %lx", &nr, &a0) < 1)
 		return 0;
-	return nr == 58 || (nr == 56 && (a0 & 0x4000)) || (nr == 435 && thread_state(pid, tid) == 'D');
+#ifdef SYS_vfork
+	if (nr == SYS_vfork)
+		return 1;
+#endif
+	return (nr == SYS_clone && (a0 & CLONE_VFORK)) || (nr == SYS_clone3 && thread_state(pid, tid) == 'D');
 }
 
 /* Why PTRACE_SEIZE of tid failed, in words. */

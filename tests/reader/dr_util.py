@@ -34,8 +34,9 @@ def require_tools():
     conftest.built(TOOL_ASAN)
 
 
-def prog(name, cc="gcc", opt="-O0", link="static", extra=()):
-    return conftest.compile_program(PROGS / name, cc=cc, opt=opt, link=link, extra=list(extra))
+def prog(name, cc="gcc", opt="-O0", link="static", extra=(), arch=None):
+    return conftest.compile_program(PROGS / name, cc=cc, opt=opt, link=link, extra=list(extra),
+                                    arch=arch)
 
 
 def inspect(*args, tool=TOOL, env=None, timeout=60, cwd=None):
