@@ -4,6 +4,7 @@
 the relocations by the file's machine, never by its own.  qemu's cores
 have no NT_FILE note: the mapped files come from the executable's
 program headers and the dynamic linker's list in the core's memory."""
+import json
 import os
 import shutil
 import struct
@@ -12,7 +13,7 @@ import subprocess
 import pytest
 
 from conftest import BUILD, QEMU, built, compile_program
-from dr_util import vaddr_to_offset
+from dr_util import PROGS, prog, vaddr_to_offset
 
 HOLD = r"""
 #include <stdlib.h>
@@ -29,11 +30,11 @@ int main(void) { hold(7); return 0; }
 """
 
 
-def qemu_core(exe, cwd):
+def qemu_core(exe, cwd, args=(), env=None):
     """Run exe under qemu until it aborts; the guest core qemu writes
     (the kernel's core of qemu itself, if any, is removed)."""
-    subprocess.run(["sh", "-c", 'ulimit -c unlimited; exec "$@"', "sh", *QEMU, str(exe)],
-                   cwd=cwd, capture_output=True, timeout=120)
+    subprocess.run(["sh", "-c", 'ulimit -c unlimited; exec "$@"', "sh", *QEMU, str(exe), *args],
+                   cwd=cwd, capture_output=True, timeout=120, env=dict(os.environ, **(env or {})))
     cores = sorted(p for p in os.listdir(cwd) if p.startswith("qemu_") and p.endswith(".core"))
     for p in os.listdir(cwd):
         if p == "core" or p.startswith("core."):
@@ -43,11 +44,11 @@ def qemu_core(exe, cwd):
     return os.path.join(cwd, cores[0])
 
 
-def dump(core, exe, env=None):
+def dump(core, exe, env=None, *opts):
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([str(built(BUILD / "defer-inspect")), "dump", "--core", str(core), str(exe)],
-                          capture_output=True, text=True, timeout=60, env=e)
+    return subprocess.run([str(built(BUILD / "defer-inspect")), "dump", *opts, "--core", str(core),
+                           str(exe)], capture_output=True, text=True, timeout=60, env=e)
 
 
 def calls(out):
@@ -73,6 +74,35 @@ def test_dump_reads_an_aarch64_qemu_core_on_x86_64_with_names_and_sites(cc, link
     assert r.returncode == 0, r.stdout + r.stderr
     src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
     assert held(r.stdout, src), r.stdout
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_dump_reads_every_thread_of_an_aarch64_qemu_core(cc, tmp_path):
+    """Three workers holding four calls each (one of them libc's free)
+    and main's fatal panic, from one NT_PRSTATUS per thread."""
+    exe = prog("threads.c", cc, "-O2", "shared", arch="aarch64")
+    core = qemu_core(exe, tmp_path, ["3", "4", "crash"], {"DEFER_TRACEBACK": "crash"})
+    r = dump(core, exe, {"DEFER_INSPECT_SYSROOT": QEMU[QEMU.index("-L") + 1]})
+    assert r.returncode == 0, r.stderr
+    threads = json.loads(dump(core, exe, {"DEFER_INSPECT_SYSROOT": QEMU[QEMU.index("-L") + 1]},
+                              "--json").stdout)["threads"]
+    src = (PROGS / "threads.c").read_text().splitlines()
+    line = {f: next(n for n, t in enumerate(src, 1) if "defer(%s," % f in t)
+            for f in ("note", "flags", "wide", "free")}
+    workers = sorted((t for t in threads if t["name"].startswith("worker-")), key=lambda t: t["name"])
+    assert [t["name"] for t in workers] == ["worker-1", "worker-2", "worker-3"], threads
+    for k, t in enumerate(workers, 1):
+        got = [(d["function"]["function"], [a["value"] for a in d["args"]], d["site"]["line"])
+               for d in t["defers"]]
+        assert got == [("free", ["0x0"], line["free"]),
+                       ("wide", [str(-k), str(7 << 40), got[1][1][2], "-1", "2", "120"], line["wide"]),
+                       ("flags", ["true", "200", "1.5", "-3"], line["flags"]),
+                       ("note", [got[3][1][0], str(1000 * k), "0.0"], line["note"])], got
+        assert got[3][1][0].endswith(' "held"')
+    main = [t for t in threads if t["panics"]]
+    assert len(main) == 1 and main[0]["panics"][0]["message"] == "fatal error 42 in main" and \
+        main[0]["panics"][0]["where"]["function"] == "die"
+    assert "panic: fatal error 42 in main" in r.stdout
 
 
 FREE = r"""
