@@ -468,6 +468,20 @@ static void mapelf(struct dr_target *t, const char *path, struct dr_elf *e, uint
 	}
 }
 
+/* Does every segment of e, loaded with bias, lie inside the address space? */
+static int fits(const struct dr_elf *e, uint64_t bias)
+{
+	size_t i;
+
+	for (i = 0; i < e->nph; i++) {
+		const GElf_Phdr *p = &e->ph[i];
+		if (p->p_type == PT_LOAD &&
+		    (p->p_vaddr + p->p_memsz < p->p_vaddr || bias + p->p_vaddr + p->p_memsz < bias))
+			return 0;
+	}
+	return 1;
+}
+
 static int maplib(const char *path, uint64_t bias, void *arg)
 {
 	struct dr_target *t = arg;
@@ -478,8 +492,15 @@ static int maplib(const char *path, uint64_t bias, void *arg)
 	if (im < 0 || t->images[im].tried)
 		return 0;
 	t->images[im].tried = 1;
-	if ((e = openimage(path, t->machine)))
-		mapelf(t, path, e, bias);
+	if (!(e = openimage(path, t->machine)))
+		return 0;
+	if (!fits(e, bias)) {
+		dr_warn("the dynamic linker's list puts %s at %#lx, past the end of the address space: not read",
+			path, (unsigned long)bias);
+		dr_elf_close(e);
+		return 0;
+	}
+	mapelf(t, path, e, bias);
 	t->images[im].elf = e;
 	return 0;
 }

@@ -209,3 +209,64 @@ def test_a_looping_list_of_loaded_objects_is_bounded(tool, tmp_path):
     assert "list of loaded objects is longer than 4096" in r.stderr, r.stderr
     src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
     assert held(r.stdout, src), r.stdout
+
+
+def link_maps(data, exe):
+    """Each link_map on the chain: (its address, the core offsets of
+    l_addr, l_name, l_next)."""
+    lm, _ = link_map_head(data, exe)
+    out = []
+    while lm and len(out) < 64:
+        o = vaddr_to_offset(data, lm)
+        out.append((lm, o, o + 8, o + 24))
+        lm = u64(data, o + 24)
+    return out
+
+
+def unterminated(data):
+    """An address whose bytes run to the end of a dumped segment without
+    a NUL (made so)."""
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phnum, = struct.unpack_from("<H", data, 56)
+    segs = [struct.unpack_from("<IIQQQQQ", data, phoff + 56 * i) for i in range(phnum)]
+    p_type, _, p_off, p_va, _, p_fsz, _ = max((x for x in segs if x[0] == 1 and x[5]), key=lambda x: x[3])
+    data[p_off + p_fsz - 64:p_off + p_fsz] = b"A" * 64
+    return p_va + p_fsz - 64
+
+
+def corrupt(case, data, exe):
+    maps = link_maps(data, exe)
+    assert len(maps) >= 3, maps   # the program, libdefer, libc, ...
+    for lm, a, n, nx in maps[1:]:
+        if case == "wild l_addr":
+            data[a:a + 8] = struct.pack("<Q", 2 ** 64 - 4096)
+        elif case == "unterminated l_name":
+            data[n:n + 8] = struct.pack("<Q", unterminated(data))
+        elif case == "wild l_name":
+            data[n:n + 8] = struct.pack("<Q", 0xdead0000)
+        elif case == "wild l_next":
+            data[nx:nx + 8] = struct.pack("<Q", 0xfffffffffffffff8)
+
+
+@pytest.mark.parametrize("case", ["wild l_addr", "unterminated l_name", "wild l_name", "wild l_next"])
+def test_a_damaged_list_of_loaded_objects_is_survived(case, tmp_path):
+    """Under the sanitizers: a bias that wraps, a name without its NUL or
+    outside the core, a link outside the address space.  libdefer is then
+    not found (exit 5) or found where the damage left it; nothing crashes."""
+    exe = compile_program(HOLD, cc="gcc", opt="-O0", link="shared", name="hold", arch="aarch64")
+    core = qemu_core(exe, tmp_path)
+    data = bytearray(open(core, "rb").read())
+    corrupt(case, data, exe)
+    open(core, "wb").write(data)
+    r = subprocess.run([str(built(BUILD / "defer-inspect-asan")), "dump", "--core", core, str(exe)],
+                       capture_output=True, text=True, timeout=60)
+    assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    if case == "wild l_next":
+        # The damage is past the last object: the list still names libdefer.
+        src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
+        assert r.returncode == 0 and held(r.stdout, src), r.stdout + r.stderr
+    else:
+        assert r.returncode == 5 and "not linked with libdefer" in r.stderr, r.stderr
+    if case == "wild l_addr":
+        assert "past the end of the address space: not read" in r.stderr, r.stderr
+
