@@ -447,8 +447,9 @@ static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 }
 
 /* The mappings of file e (at path) loaded with bias, from its program
- * headers: what NT_FILE would have said. */
-static void mapelf(struct dr_target *t, const char *path, struct dr_elf *e, uint64_t bias)
+ * headers: what NT_FILE would have said.  The image's file is left to the
+ * caller (the executable's is bound only once the core is known to match). */
+static int mapelf(struct dr_target *t, const char *path, const struct dr_elf *e, uint64_t bias)
 {
 	size_t i;
 	int im;
@@ -458,14 +459,11 @@ static void mapelf(struct dr_target *t, const char *path, struct dr_elf *e, uint
 		if (p->p_type == PT_LOAD && p->p_filesz)
 			addmap(t, bias + p->p_vaddr, bias + p->p_vaddr + p->p_filesz, p->p_offset, path);
 	}
-	if ((im = addimage(t, path)) < 0)
-		return;
-	t->images[im].start = bias + dr_elf_base(e);
-	t->images[im].bias = bias;
-	if (!t->images[im].tried) {
-		t->images[im].elf = e;
-		t->images[im].tried = 1;
+	if ((im = addimage(t, path)) >= 0) {
+		t->images[im].start = bias + dr_elf_base(e);
+		t->images[im].bias = bias;
 	}
+	return im;
 }
 
 /* Does every segment of e, loaded with bias, lie inside the address space? */
@@ -500,8 +498,10 @@ static int maplib(const char *path, uint64_t bias, void *arg)
 		dr_elf_close(e);
 		return 0;
 	}
-	mapelf(t, path, e, bias);
-	t->images[im].elf = e;
+	if (mapelf(t, path, e, bias) == im)
+		t->images[im].elf = e;
+	else
+		dr_elf_close(e);
 	return 0;
 }
 

@@ -270,3 +270,27 @@ def test_a_damaged_list_of_loaded_objects_is_survived(case, tmp_path):
     if case == "wild l_addr":
         assert "past the end of the address space: not read" in r.stderr, r.stderr
 
+
+def test_a_qemu_core_whose_executable_header_names_another_build_is_refused(tmp_path):
+    """The executable's first page, which qemu does not dump, put in the
+    core from another build (clang's): a different build-id, exit 7, and
+    the files mapped from the program headers are let go safely."""
+    exe = compile_program(HOLD, cc="gcc", opt="-O0", link="static", name="hold", arch="aarch64")
+    other = compile_program(HOLD, cc="clang", opt="-O0", link="static", name="hold", arch="aarch64")
+    core = qemu_core(exe, tmp_path)
+    data = bytearray(open(core, "rb").read())
+    base = auxv(data)[9] - u64(exe.read_bytes(), 24)   # the bias: the exe's first page
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phnum, = struct.unpack_from("<H", data, 56)
+    at = next(phoff + 56 * i for i in range(phnum)
+              if struct.unpack_from("<IIQQ", data, phoff + 56 * i)[::3] == (1, base))
+    data += bytes(-len(data) % 4096)
+    struct.pack_into("<QQ", data, at + 8, len(data), base)              # p_offset, p_vaddr
+    struct.pack_into("<Q", data, at + 32, 4096)                         # p_filesz
+    data += other.read_bytes()[:4096]
+    open(core, "wb").write(data)
+    r = subprocess.run([str(built(BUILD / "defer-inspect-asan")), "dump", "--core", core, str(exe)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 7 and "different build-id" in r.stderr, r.stderr
+    assert "Sanitizer" not in r.stderr, r.stderr
+
