@@ -210,7 +210,10 @@ int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
  *                     __defer_deferproc earlier in the same function (when
  *                     gcc does not name the register, any indirect call
  *                     after such a load: a heuristic);
- *   DR_SITE_CALLMEM   a `call *__defer_deferproc(%rip)` instruction;
+ *   DR_SITE_CALLMEM   a call through the pointer: x86-64's
+ *                     `call *__defer_deferproc(%rip)` (or through a register
+ *                     holding its address), aarch64's `blr` of a register
+ *                     still holding the value loaded from it;
  *   DR_SITE_LOAD      a load of __defer_deferproc that no call site above
  *                     accounts for (-O0: one load per defer(); optimised
  *                     code may share one load between several defers);
@@ -243,7 +246,8 @@ struct dr_image {
 	int machine;        /* the target's ELF machine, which the file must have */
 };
 
-struct dr_thread { int32_t tid; uint64_t rip, rsp; };
+/* A thread's pc and stack pointer, from the core (0 for a live process). */
+struct dr_thread { int32_t tid; uint64_t pc, sp; };
 
 struct dr_target;
 

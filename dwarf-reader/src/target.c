@@ -334,7 +334,7 @@ size_t dr_read(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 	return done;
 }
 
-static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t rsp, int seized)
+static void addthread(struct dr_target *t, int32_t tid, uint64_t pc, uint64_t sp, int seized)
 {
 	struct dr_thread *v;
 	uint8_t *z;
@@ -356,7 +356,7 @@ static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t r
 	}
 	t->seized[t->nthreads] = (uint8_t)seized;
 	t->sig[t->nthreads] = 0;
-	t->threads[t->nthreads++] = (struct dr_thread){ tid, rip, rsp };
+	t->threads[t->nthreads++] = (struct dr_thread){ tid, pc, sp };
 }
 
 /* ---- cores ---- */
