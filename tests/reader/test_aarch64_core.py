@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from conftest import BUILD, QEMU, built, compile_program
-from dr_util import PROGS, prog, vaddr_to_offset
+from dr_util import PROGS, prog, qemu_core, vaddr_to_offset
 
 HOLD = r"""
 #include <stdlib.h>
@@ -28,20 +28,6 @@ __attribute__((noinline)) static void hold(int n)
 }
 int main(void) { hold(7); return 0; }
 """
-
-
-def qemu_core(exe, cwd, args=(), env=None):
-    """Run exe under qemu until it aborts; the guest core qemu writes
-    (the kernel's core of qemu itself, if any, is removed)."""
-    subprocess.run(["sh", "-c", 'ulimit -c unlimited; exec "$@"', "sh", *QEMU, str(exe), *args],
-                   cwd=cwd, capture_output=True, timeout=120, env=dict(os.environ, **(env or {})))
-    cores = sorted(p for p in os.listdir(cwd) if p.startswith("qemu_") and p.endswith(".core"))
-    for p in os.listdir(cwd):
-        if p == "core" or p.startswith("core."):
-            os.unlink(os.path.join(cwd, p))
-    if not cores:
-        pytest.fail("qemu wrote no core in %s" % cwd)
-    return os.path.join(cwd, cores[0])
 
 
 def dump(core, exe, env=None, *opts):
