@@ -43,6 +43,11 @@ def calls(out):
     return [(l, lines[i + 1]) for i, l in enumerate(lines) if l.startswith("defer ")]
 
 
+def source_of(exe):
+    """The C file compile_program wrote for exe (its key ends both names)."""
+    return next(exe.parent.glob("%s-%s.c" % (exe.name.split("-", 1)[0], exe.name.rsplit("-", 1)[1])))
+
+
 def held(out, src):
     """hold()'s two calls, by name, argument and defer() line."""
     return calls(out) == [("defer 1: release(n=8)  [pending]", "deferred by hold at %s:9" % src),
@@ -58,7 +63,19 @@ def test_dump_reads_an_aarch64_qemu_core_on_x86_64_with_names_and_sites(cc, link
     exe = compile_program(HOLD, cc=cc, opt=opt, link=link, name="hold", arch="aarch64")
     r = dump(qemu_core(exe, tmp_path), exe)
     assert r.returncode == 0, r.stdout + r.stderr
-    src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
+    src = source_of(exe)
+    assert held(r.stdout, src), r.stdout
+
+
+@pytest.mark.parametrize("how", ["-no-pie", "-static", "-static-pie"])
+def test_dump_reads_qemu_cores_of_non_pie_and_fully_static_aarch64_programs(how, tmp_path):
+    """At its link-time address, and without a dynamic linker's list
+    (-static has no DT_DEBUG, -static-pie relocates itself)."""
+    exe = compile_program(HOLD, cc="gcc", opt="-O0", link="static", name="hold", arch="aarch64",
+                          extra=[how])
+    r = dump(qemu_core(exe, tmp_path), exe)
+    assert r.returncode == 0, r.stdout + r.stderr
+    src = source_of(exe)
     assert held(r.stdout, src), r.stdout
 
 
@@ -130,7 +147,7 @@ def test_a_mapped_file_for_another_machine_is_not_read(tmp_path):
     shutil.copy(built(BUILD / "libdefer.so.1"), root / str(lib).lstrip("/"))
     r = dump(core, exe, {"DEFER_INSPECT_SYSROOT": str(root)})
     assert r.returncode == 0, r.stdout + r.stderr
-    src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
+    src = source_of(exe)
     assert held(r.stdout, src), r.stdout
 
 
@@ -193,7 +210,7 @@ def test_a_looping_list_of_loaded_objects_is_bounded(tool, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "list of loaded objects is longer than 4096" in r.stderr, r.stderr
-    src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
+    src = source_of(exe)
     assert held(r.stdout, src), r.stdout
 
 
@@ -249,7 +266,7 @@ def test_a_damaged_list_of_loaded_objects_is_survived(case, tmp_path):
     assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
     if case == "wild l_next":
         # The damage is past the last object: the list still names libdefer.
-        src = next(exe.parent.glob("hold-%s.c" % exe.name.rsplit("-", 1)[1]))
+        src = source_of(exe)
         assert r.returncode == 0 and held(r.stdout, src), r.stdout + r.stderr
     else:
         assert r.returncode == 5 and "not linked with libdefer" in r.stderr, r.stderr
