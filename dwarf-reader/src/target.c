@@ -578,6 +578,48 @@ static size_t membuildid(struct dr_target *t, uint64_t start, uint64_t bias, uin
 	return 0;
 }
 
+/*
+ * A core without the executable's headers (qemu dumps no page of a mapped
+ * file that the program did not write) still has its relocated read-only
+ * data (PT_GNU_RELRO, written once by the relocations, then read-only):
+ * each R_*_RELATIVE slot there holds bias + addend.  Another build of the
+ * program puts other addends at other places.  The number of slots that
+ * agree, RELRO_DIFFERS if one does not, or SIZE_MAX if none could be
+ * compared.
+ */
+#define RELRO_CHECKS 64
+#define RELRO_DIFFERS (SIZE_MAX - 1)
+static size_t relrocheck(struct dr_target *t)
+{
+	struct dr_elf *e = t->exe;
+	const uint8_t *rel;
+	uint64_t lo = 0, hi = 0;
+	size_t n, i, agree = 0;
+
+	for (i = 0; i < e->nph; i++)
+		if (e->ph[i].p_type == PT_GNU_RELRO && e->ph[i].p_vaddr + e->ph[i].p_memsz > e->ph[i].p_vaddr) {
+			lo = e->ph[i].p_vaddr;
+			hi = lo + e->ph[i].p_memsz;
+		}
+	if (hi - lo < 8 || !(rel = dr_elf_section(e, ".rela.dyn", NULL, &n)))
+		return SIZE_MAX;
+	for (i = 0; i + 24 <= n && agree < RELRO_CHECKS; i += 24) {
+		uint64_t off, info, v;
+		int64_t add;
+
+		memcpy(&off, rel + i, 8);
+		memcpy(&info, rel + i + 8, 8);
+		memcpy(&add, rel + i + 16, 8);
+		if (dr_elf_reltype(e, (uint32_t)info) != DR_REL_RELATIVE || off < lo || off > hi - 8 ||
+		    readcore(t, t->exe_bias + off, &v, 8) != 8)
+			continue;
+		if (v != t->exe_bias + (uint64_t)add)
+			return RELRO_DIFFERS;
+		agree++;
+	}
+	return agree ? agree : SIZE_MAX;
+}
+
 /* Was this core made from exe?  Compare the build-id the core kept in
  * memory (the kernel dumps each ELF file's first page) with the file's. */
 static int coreexe(struct dr_target *t, char *err, size_t errlen)
@@ -620,19 +662,25 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 		return DR_EMISMATCH;
 	}
 	if (!fn || !mn) {
-		/* No build-id to compare: the ELF header and program headers must be equal. */
+		/* No build-id to compare: the ELF header and program headers
+		 * must be equal, or, without them, the relocated data. */
 		uint8_t a[64 + 56 * 4];
 		size_t n = sizeof a < t->exe->rawsize ? sizeof a : t->exe->rawsize;
-		if (readcore(t, start, a, n) == n) {
-			if (memcmp(a, t->exe->raw, n) != 0) {
-				dr_setf(err, errlen, "core does not match %s: different ELF headers",
-					dr_elf_path(t->exe));
-				return DR_EMISMATCH;
-			}
-		} else {
-			dr_warn("cannot check that the core comes from %s (no headers in the core)",
+		size_t relro = readcore(t, start, a, n) == n ? 0 : relrocheck(t);
+
+		if (!relro && memcmp(a, t->exe->raw, n) != 0) {
+			dr_setf(err, errlen, "core does not match %s: different ELF headers",
 				dr_elf_path(t->exe));
+			return DR_EMISMATCH;
 		}
+		if (relro == RELRO_DIFFERS) {
+			dr_setf(err, errlen, "core does not match %s: different relocated data",
+				dr_elf_path(t->exe));
+			return DR_EMISMATCH;
+		}
+		if (relro == SIZE_MAX)
+			dr_warn("cannot check that the core comes from %s (no headers in the core, "
+				"no relocated data)", dr_elf_path(t->exe));
 	}
 	/* The mapped executable is the file we were given, whatever its path
 	 * was on the machine that dumped the core. */

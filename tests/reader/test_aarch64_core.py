@@ -65,6 +65,18 @@ def test_dump_reads_an_aarch64_qemu_core_on_x86_64_with_names_and_sites(cc, link
     assert r.returncode == 0, r.stdout + r.stderr
     src = source_of(exe)
     assert held(r.stdout, src), r.stdout
+    # The core keeps no header of the program, but its relocated data
+    # says it is this build.
+    assert "cannot check" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("link", ["static", "shared"])
+def test_a_qemu_core_read_with_another_build_is_refused(link, tmp_path):
+    """gcc's program, clang's binary: the relocated read-only data differ."""
+    exe = compile_program(HOLD, cc="gcc", opt="-O0", link=link, name="hold", arch="aarch64")
+    other = compile_program(HOLD, cc="clang", opt="-O0", link=link, name="hold", arch="aarch64")
+    r = dump(qemu_core(exe, tmp_path), other)
+    assert r.returncode == 7 and "different relocated data" in r.stderr, r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("how", ["-no-pie", "-static", "-static-pie"])
