@@ -122,8 +122,10 @@ static void written(struct reg *r, uint32_t w)
 	else if ((w & 0x0e000000) != 0x0e000000)
 		forget(r, w & 31);   /* data processing, system, branches: Rd (or nothing) */
 	/* SIMD and floating point (op0 x111) write vector registers, but for
-	 * the moves and conversions to a general one (fmov, fcvtz*, umov, smov). */
-	else if ((w & 0x5f20fc00) == 0x1e200000 || (w & 0x9fe08400) == 0x0e000400)
+	 * the moves and conversions to a general one (fmov, fcvt*, umov, smov,
+	 * and the fixed-point fcvtz*). */
+	else if ((w & 0x5f20fc00) == 0x1e200000 || (w & 0x9fe08400) == 0x0e000400 ||
+		 (w & 0x5f200000) == 0x1e000000)
 		forget(r, w & 31);
 }
 

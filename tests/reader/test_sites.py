@@ -113,12 +113,13 @@ CASE(written_back, "ldr x3, [x1, #8]!\n\tblr x1")
 CASE(branched, "b 1f\n1:\n\tblr x1")
 CASE(float_op, "movi d1, #0\n\tfmov d2, #1.0\n\tblr x1")
 CASE(to_general, "fmov x1, d0\n\tblr x1")
+CASE(fixed_point, "fcvtzs x1, d0, #4\n\tblr x1")
 int main(int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 99) {
 		kept(); moved(); overwritten(); pair_loaded(); written_back(); branched(); float_op();
-		to_general();
+		to_general(); fixed_point();
 	}
 	return 0;
 }
@@ -132,4 +133,4 @@ def test_aarch64_blr_counts_only_while_the_register_holds_the_pointer():
     assert how == {"kept": "call-through-pointer", "moved": "call-through-pointer",
                    "float_op": "call-through-pointer", "overwritten": "load",
                    "pair_loaded": "load", "written_back": "load", "branched": "load",
-                   "to_general": "load"}, how
+                   "to_general": "load", "fixed_point": "load"}, how
