@@ -27,8 +27,10 @@ for name in sorted(os.listdir(os.path.join(d, "art"))):
         kind = "hang"
     else:
         kind = "crash"
-    r = subprocess.run([os.path.join(d, "fuzz-" + target), path], capture_output=True,
-                       text=True, env=env, timeout=120)
+    # core64: fuzz-core over the aarch64 seed's qemu core (run.sh).
+    exe = os.path.join(d, "seed-aarch64" if target == "core64" else "seed-static")
+    r = subprocess.run([os.path.join(d, "fuzz-" + target.replace("64", "")), path],
+                       capture_output=True, text=True, env=dict(env, FUZZ_EXE=exe), timeout=120)
     where = None
     for line in r.stderr.splitlines():
         m = frame.match(line)

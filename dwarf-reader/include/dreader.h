@@ -77,6 +77,7 @@ const char *dr_elf_path(const struct dr_elf *e);
 const char *dr_elf_error(const struct dr_elf *e);
 
 int dr_elf_type(const struct dr_elf *e);      /* ET_EXEC, ET_DYN, ET_CORE */
+int dr_elf_machine(const struct dr_elf *e);   /* EM_X86_64, EM_AARCH64 */
 uint64_t dr_elf_entry(const struct dr_elf *e);
 /* Lowest PT_LOAD vaddr (page-aligned): a mapping of file offset 0 at
  * address A has load bias A - dr_elf_base. */
@@ -209,7 +210,10 @@ int dr_callsites(struct dr_elf *e, uint64_t lo, uint64_t hi,
  *                     __defer_deferproc earlier in the same function (when
  *                     gcc does not name the register, any indirect call
  *                     after such a load: a heuristic);
- *   DR_SITE_CALLMEM   a `call *__defer_deferproc(%rip)` instruction;
+ *   DR_SITE_CALLMEM   a call through the pointer: x86-64's
+ *                     `call *__defer_deferproc(%rip)` (or through a register
+ *                     holding its address), aarch64's `blr` of a register
+ *                     still holding the value loaded from it;
  *   DR_SITE_LOAD      a load of __defer_deferproc that no call site above
  *                     accounts for (-O0: one load per defer(); optimised
  *                     code may share one load between several defers);
@@ -236,11 +240,14 @@ struct dr_image {
 	char *path;
 	uint64_t start;     /* first mapped address of the file */
 	uint64_t bias;      /* load bias: run-time address - link-time address */
-	struct dr_elf *elf; /* opened lazily by dr_target_image_elf, NULL if unreadable */
+	struct dr_elf *elf; /* opened lazily by dr_target_image_elf, NULL if unreadable
+	                     * or for another machine */
 	int tried;
+	int machine;        /* the target's ELF machine, which the file must have */
 };
 
-struct dr_thread { int32_t tid; uint64_t rip, rsp; };
+/* A thread's pc and stack pointer, from the core (0 for a live process). */
+struct dr_thread { int32_t tid; uint64_t pc, sp; };
 
 struct dr_target;
 

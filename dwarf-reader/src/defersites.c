@@ -2,41 +2,19 @@
 /*
  * defersites.c - where a program defers calls (see dr_sites in dreader.h).
  *
- * No disassembler: we look for the few instruction shapes that can reach
- * the const pointer __defer_deferproc, by their RIP-relative displacement
- * resolving exactly to its address (or to a GOT slot holding its address),
- * and let DWARF call-site entries say which calls use what was loaded.
- * A displacement that by chance resolves to that exact address is possible
- * in principle; requiring the opcode and ModRM bytes of a RIP-relative
- * mov/lea/call around it makes it negligible.
+ * No disassembler: a scanner per architecture, chosen by the file's
+ * machine (defersites_x86_64.c, defersites_aarch64.c), looks for the few
+ * instruction shapes that can reach the const pointer __defer_deferproc
+ * (or a GOT slot holding its address), and DWARF call-site entries say
+ * which calls use what was loaded.
  */
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "defersites.h"
 
-#define MAXTARGETS 16
 #define MAXHITS (1u << 20)
 
-/* x86 register encoding order to DWARF register numbers. */
-static const int dwreg[16] = { 0, 2, 1, 3, 7, 6, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15 };
-
-struct hit {
-	uint64_t pc;      /* instruction address; for calls, the return address */
-	int kind;         /* DR_SITE_* or 0 for a load */
-	int reg;          /* DWARF register that holds the pointer's value, -1 if unknown */
-	int used;         /* a call site accounted for this load */
-	uint64_t fstart;
-	const char *func;
-};
-
-struct sites {
-	struct hit *v;
-	size_t n, cap;
-	uint64_t value[MAXTARGETS], addr[MAXTARGETS]; /* where the value / its address is */
-	int nvalue, naddr;
-};
-
-static void add(struct sites *s, struct hit h)
+void dr_sites_add(struct sites *s, struct hit h)
 {
 	if (s->n == s->cap) {
 		struct hit *v;
@@ -50,7 +28,7 @@ static void add(struct sites *s, struct hit h)
 	s->v[s->n++] = h;
 }
 
-static int in(const uint64_t *v, int n, uint64_t a)
+int dr_sites_in(const uint64_t *v, int n, uint64_t a)
 {
 	int i;
 
@@ -91,7 +69,7 @@ static void gotslots(struct dr_elf *e, struct sites *s)
 		memcpy(&add, rel + i + 16, 8);
 		type = (uint32_t)info;
 		idx = info >> 32;
-		if (dr_elf_reltype(e, type) == DR_REL_RELATIVE && in(s->value, s->nvalue, (uint64_t)add)) {
+		if (dr_elf_reltype(e, type) == DR_REL_RELATIVE && dr_sites_in(s->value, s->nvalue, (uint64_t)add)) {
 			s->addr[s->naddr++] = off;
 		} else if ((dr_elf_reltype(e, type) == DR_REL_GLOB_DAT ||
 			    dr_elf_reltype(e, type) == DR_REL_ABS64) && sym && str &&
@@ -102,54 +80,6 @@ static void gotslots(struct dr_elf *e, struct sites *s)
 			if (nameoff < nstr && memchr(str + nameoff, 0, nstr - nameoff) &&
 			    isproc((const char *)str + nameoff))
 				s->addr[s->naddr++] = off;
-		}
-	}
-}
-
-static int32_t disp(const uint8_t *p) { int32_t d; memcpy(&d, p, 4); return d; }
-
-/* One executable segment. */
-static void scan(struct sites *s, const uint8_t *b, size_t n, uint64_t va)
-{
-	size_t i;
-
-	for (i = 0; i + 7 <= n; i++) {
-		uint64_t pc = va + i;
-
-		/* call *disp(%rip) */
-		if (b[i] == 0xff && b[i + 1] == 0x15 &&
-		    in(s->value, s->nvalue, pc + 6 + (int64_t)disp(b + i + 2))) {
-			add(s, (struct hit){ pc + 6, DR_SITE_CALLMEM, -1, 0, 0, 0 });
-			continue;
-		}
-		/* REX.W mov/lea disp(%rip), %reg */
-		if ((b[i] & 0xf8) == 0x48 && (b[i + 1] == 0x8b || b[i + 1] == 0x8d) &&
-		    (b[i + 2] & 0xc7) == 0x05) {
-			uint64_t t = pc + 7 + (int64_t)disp(b + i + 3);
-			int r = ((b[i] >> 2) & 1) << 3 | ((b[i + 2] >> 3) & 7);
-			int isval = b[i + 1] == 0x8b && in(s->value, s->nvalue, t);
-			int isaddr = (b[i + 1] == 0x8d && in(s->value, s->nvalue, t)) ||
-				     (b[i + 1] == 0x8b && in(s->addr, s->naddr, t));
-			const uint8_t *nx = b + i + 7;
-
-			if (isval) {
-				add(s, (struct hit){ pc, 0, dwreg[r], 0, 0, 0 });
-			} else if (isaddr) {
-				/* The address is in r: is the next instruction
-				 * `call *(%r)` or `mov (%r), %r2`? */
-				int rex = i + 10 <= n && (nx[0] & 0xf0) == 0x40 ? nx[0] : 0;
-				const uint8_t *op = nx + (rex ? 1 : 0);
-				int rm = ((rex & 1) << 3);
-
-				if (i + 10 <= n && op[0] == 0xff && (op[1] & 0xf8) == 0x10 &&
-				    (rm | (op[1] & 7)) == r && (op[1] & 7) != 4 && (op[1] & 7) != 5)
-					add(s, (struct hit){ pc + 7 + (rex ? 3 : 2), DR_SITE_CALLMEM, -1, 0, 0, 0 });
-				else if (i + 10 <= n && (rex & 0x08) && op[0] == 0x8b && (op[1] & 0xc0) == 0 &&
-					 (rm | (op[1] & 7)) == r && (op[1] & 7) != 4 && (op[1] & 7) != 5)
-					add(s, (struct hit){ pc, 0, dwreg[((rex >> 2) & 1) << 3 | ((op[1] >> 3) & 7)], 0, 0, 0 });
-				else
-					add(s, (struct hit){ pc, 0, -1, 0, 0, 0 });
-			}
 		}
 	}
 }
@@ -176,7 +106,7 @@ static int onprobe(const struct dr_probe *p, void *arg)
 	uint64_t fstart = 0;
 
 	if (dr_probe_open_coded(a->e, p, &func, &fstart))
-		add(a->s, (struct hit){ p->pc, DR_SITE_PROBE, -1, 0, fstart, func });
+		dr_sites_add(a->s, (struct hit){ p->pc, DR_SITE_PROBE, -1, 0, fstart, func });
 	return 0;
 }
 
@@ -188,7 +118,7 @@ static int oncall(const struct dr_callsite *cs, void *arg)
 	size_t i;
 
 	if (cs->callee && (!strcmp(cs->callee, callees[0]) || !strcmp(cs->callee, callees[1]))) {
-		add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
+		dr_sites_add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
 		return 0;
 	}
 	if (!cs->indirect)
@@ -200,7 +130,7 @@ static int oncall(const struct dr_callsite *cs, void *arg)
 		if (a->s->v[i].kind == 0 && a->s->v[i].reg >= 0 && a->s->v[i].pc < cs->ret_pc &&
 		    (a->s->v[i].reg == cs->reg || cs->reg < 0)) {
 			a->s->v[i].used = 1;
-			add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
+			dr_sites_add(a->s, (struct hit){ cs->ret_pc, DR_SITE_CALLSITE, -1, 0, a->fstart, a->func });
 			return 0;
 		}
 	return 0;
@@ -229,9 +159,13 @@ int dr_sites(struct dr_elf *e, int (*fn)(const struct dr_site *, void *), void *
 		return DR_ENOENT;
 	for (i = 0; i < e->nph; i++) {
 		const GElf_Phdr *p = &e->ph[i];
-		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) &&
-		    dr_inside(p->p_offset, p->p_filesz, e->rawsize))
-			scan(&s, e->raw + p->p_offset, p->p_filesz, p->p_vaddr);
+		if (p->p_type != PT_LOAD || !(p->p_flags & PF_X) ||
+		    !dr_inside(p->p_offset, p->p_filesz, e->rawsize))
+			continue;
+		if (e->eh.e_machine == EM_AARCH64)
+			dr_scan_aarch64(&s, e, e->raw + p->p_offset, p->p_filesz, p->p_vaddr);
+		else
+			dr_scan_x86_64(&s, e->raw + p->p_offset, p->p_filesz, p->p_vaddr);
 	}
 	nscan = s.n;
 	for (i = 0; i < nscan; i++)

@@ -165,6 +165,7 @@ void dr_elf_close(struct dr_elf *e)
 const char *dr_elf_path(const struct dr_elf *e) { return e->path; }
 const char *dr_elf_error(const struct dr_elf *e) { return e->err; }
 int dr_elf_type(const struct dr_elf *e) { return e->eh.e_type; }
+int dr_elf_machine(const struct dr_elf *e) { return e->eh.e_machine; }
 uint64_t dr_elf_entry(const struct dr_elf *e) { return e->eh.e_entry; }
 
 uint64_t dr_elf_base(const struct dr_elf *e)

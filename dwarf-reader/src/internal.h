@@ -98,6 +98,11 @@ HIDDEN void dr_setf(char *buf, size_t len, const char *fmt, ...) __attribute__((
  * if r > 0, is the last one starting at or below key). */
 HIDDEN size_t dr_upper(const void *v, size_t n, size_t size, uint64_t key);
 
+/* Each object on the dynamic linker's list in the target's memory (see
+ * linkmap.c): fn(path, load bias, arg) until it returns non-zero. */
+HIDDEN int dr_linkmap(struct dr_target *t, struct dr_elf *exe, uint64_t bias,
+		      int (*fn)(const char *path, uint64_t l_addr, void *arg), void *arg);
+
 /* qsort/bsearch order of int32_t thread ids. */
 HIDDEN int dr_cmptid(const void *a, const void *b);
 

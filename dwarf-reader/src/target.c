@@ -5,7 +5,10 @@
  *
  * A core keeps anonymous memory (heap, stacks, .data/.bss) in its PT_LOAD
  * segments but usually not file-backed text and read-only data: those we
- * read from the mapped file itself, found through the core's NT_FILE note.
+ * read from the mapped file itself, found through the core's NT_FILE note,
+ * or, in a core without one (qemu's), through the executable's program
+ * headers and the dynamic linker's list of loaded objects (linkmap.c).
+ * Every mapped file must be for the target's machine (e_machine).
  * A live process is stopped thread by thread with PTRACE_SEIZE and
  * PTRACE_INTERRUPT (rescanning /proc/PID/task until no thread appears),
  * read with process_vm_readv, and resumed by dr_target_close.  A thread
@@ -24,7 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <elf.h>
+#include <sched.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -57,6 +62,7 @@ struct dr_target {
 	struct dr_image *images;
 	int nimages;
 	struct dr_elf *exe;
+	int machine;            /* e_machine of the core, or of a live process's executable */
 	int own_exe;
 	int exe_image;
 	uint64_t exe_bias, at_entry;
@@ -94,6 +100,7 @@ static int addimage(struct dr_target *t, const char *path)
 	if (!(v[t->nimages].path = strdup(path)))
 		return -1;
 	v[t->nimages].start = UINT64_MAX;
+	v[t->nimages].machine = t->machine;
 	t->imhash[h] = t->nimages + 1;
 	return t->nimages++;
 }
@@ -140,20 +147,49 @@ static struct map *mapat(struct dr_target *t, uint64_t addr)
 	return lo && addr < t->maps[lo - 1].end ? &t->maps[lo - 1] : NULL;
 }
 
-struct dr_elf *dr_image_elf(struct dr_image *im)
+/* The file the target mapped at path: under $DEFER_INSPECT_SYSROOT first
+ * if that is set (the target's root, as gdb's `set sysroot`: an aarch64
+ * program's /lib/libc.so.6 is /usr/aarch64-linux-gnu/lib/libc.so.6 here),
+ * then at path itself; the first for the target's machine, NULL if none. */
+static struct dr_elf *openimage(const char *path, int machine)
 {
-	char err[256];
+	const char *root = getenv("DEFER_INSPECT_SYSROOT");
+	char err[256], buf[PATH_MAX];
+	const char *cand[2];
+	int i, n = 0, other = 0;
 
-	if (!im->tried) {
-		im->tried = 1;
-		if (dr_elf_open(im->path, &im->elf, err, sizeof err) != 0) {
-			im->elf = NULL;
-			/* A missing file is common (a core from elsewhere); a FIFO
-			 * or device where the target says a mapped file is, is not. */
+	if (root && *root && path[0] == '/' &&
+	    (size_t)snprintf(buf, sizeof buf, "%s%s", root, path) < sizeof buf)
+		cand[n++] = buf;
+	cand[n++] = path;
+	for (i = 0; i < n; i++) {
+		struct dr_elf *e;
+
+		if (dr_elf_open(cand[i], &e, err, sizeof err) != 0) {
+			/* A missing file is common (a core from elsewhere); a
+			 * FIFO or device where the target says a mapped file
+			 * is, is not. */
 			if (strstr(err, DR_NOTREG))
 				dr_warn("mapped file %s", err);
+			continue;
 		}
-		else if (im->start != UINT64_MAX)
+		if (e->eh.e_machine == machine)
+			return e;
+		other = e->eh.e_machine;   /* the host's own file of that name */
+		dr_elf_close(e);
+	}
+	if (other)
+		dr_warn("mapped file %s is for another machine (ELF machine %d, the target's %d): not read "
+			"(DEFER_INSPECT_SYSROOT names the target's root)", path, other, machine);
+	return NULL;
+}
+
+struct dr_elf *dr_image_elf(struct dr_image *im)
+{
+	if (!im->tried) {
+		im->tried = 1;
+		im->elf = openimage(im->path, im->machine);
+		if (im->elf && im->start != UINT64_MAX)
 			im->bias = im->start - dr_elf_base(im->elf);
 	}
 	return im->elf;
@@ -298,7 +334,7 @@ size_t dr_read(struct dr_target *t, uint64_t addr, void *buf, size_t n)
 	return done;
 }
 
-static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t rsp, int seized)
+static void addthread(struct dr_target *t, int32_t tid, uint64_t pc, uint64_t sp, int seized)
 {
 	struct dr_thread *v;
 	uint8_t *z;
@@ -320,7 +356,7 @@ static void addthread(struct dr_target *t, int32_t tid, uint64_t rip, uint64_t r
 	}
 	t->seized[t->nthreads] = (uint8_t)seized;
 	t->sig[t->nthreads] = 0;
-	t->threads[t->nthreads++] = (struct dr_thread){ tid, rip, rsp };
+	t->threads[t->nthreads++] = (struct dr_thread){ tid, pc, sp };
 }
 
 /* ---- cores ---- */
@@ -410,6 +446,73 @@ static void corenotes(struct dr_target *t, const GElf_Phdr *p)
 	}
 }
 
+/* The mappings of file e (at path) loaded with bias, from its program
+ * headers: what NT_FILE would have said.  The image's file is left to the
+ * caller (the executable's is bound only once the core is known to match). */
+static int mapelf(struct dr_target *t, const char *path, const struct dr_elf *e, uint64_t bias)
+{
+	size_t i;
+	int im;
+
+	for (i = 0; i < e->nph; i++) {
+		const GElf_Phdr *p = &e->ph[i];
+		if (p->p_type == PT_LOAD && p->p_filesz)
+			addmap(t, bias + p->p_vaddr, bias + p->p_vaddr + p->p_filesz, p->p_offset, path);
+	}
+	if ((im = addimage(t, path)) >= 0) {
+		t->images[im].start = bias + dr_elf_base(e);
+		t->images[im].bias = bias;
+	}
+	return im;
+}
+
+/* Does every segment of e, loaded with bias, lie inside the address space? */
+static int fits(const struct dr_elf *e, uint64_t bias)
+{
+	size_t i;
+
+	for (i = 0; i < e->nph; i++) {
+		const GElf_Phdr *p = &e->ph[i];
+		if (p->p_type == PT_LOAD &&
+		    (p->p_vaddr + p->p_memsz < p->p_vaddr || bias + p->p_vaddr + p->p_memsz < bias))
+			return 0;
+	}
+	return 1;
+}
+
+static int maplib(const char *path, uint64_t bias, void *arg)
+{
+	struct dr_target *t = arg;
+	struct dr_elf *e;
+	int im = addimage(t, path);
+
+	/* Seen already (the list may name a file twice, or loop). */
+	if (im < 0 || t->images[im].tried)
+		return 0;
+	t->images[im].tried = 1;
+	if (!(e = openimage(path, t->machine)))
+		return 0;
+	if (!fits(e, bias)) {
+		dr_warn("the dynamic linker's list puts %s at %#lx, past the end of the address space: not read",
+			path, (unsigned long)bias);
+		dr_elf_close(e);
+		return 0;
+	}
+	if (mapelf(t, path, e, bias) == im)
+		t->images[im].elf = e;
+	else
+		dr_elf_close(e);
+	return 0;
+}
+
+/* A core without NT_FILE: the executable where its bias puts it, and the
+ * shared objects on the dynamic linker's list. */
+static void frommemory(struct dr_target *t)
+{
+	mapelf(t, dr_elf_path(t->exe), t->exe, t->exe_bias);
+	dr_linkmap(t, t->exe, t->exe_bias, maplib, t);
+}
+
 /* The image mapped at start (the last one if several), or -1. */
 static int findimage(const struct dr_target *t, uint64_t start)
 {
@@ -475,6 +578,48 @@ static size_t membuildid(struct dr_target *t, uint64_t start, uint64_t bias, uin
 	return 0;
 }
 
+/*
+ * A core without the executable's headers (qemu dumps no page of a mapped
+ * file that the program did not write) still has its relocated read-only
+ * data (PT_GNU_RELRO, written once by the relocations, then read-only):
+ * each R_*_RELATIVE slot there holds bias + addend.  Another build of the
+ * program puts other addends at other places.  The number of slots that
+ * agree, RELRO_DIFFERS if one does not, or SIZE_MAX if none could be
+ * compared.
+ */
+#define RELRO_CHECKS 64
+#define RELRO_DIFFERS (SIZE_MAX - 1)
+static size_t relrocheck(struct dr_target *t)
+{
+	struct dr_elf *e = t->exe;
+	const uint8_t *rel;
+	uint64_t lo = 0, hi = 0;
+	size_t n, i, agree = 0;
+
+	for (i = 0; i < e->nph; i++)
+		if (e->ph[i].p_type == PT_GNU_RELRO && e->ph[i].p_vaddr + e->ph[i].p_memsz > e->ph[i].p_vaddr) {
+			lo = e->ph[i].p_vaddr;
+			hi = lo + e->ph[i].p_memsz;
+		}
+	if (hi - lo < 8 || !(rel = dr_elf_section(e, ".rela.dyn", NULL, &n)))
+		return SIZE_MAX;
+	for (i = 0; i + 24 <= n && agree < RELRO_CHECKS; i += 24) {
+		uint64_t off, info, v;
+		int64_t add;
+
+		memcpy(&off, rel + i, 8);
+		memcpy(&info, rel + i + 8, 8);
+		memcpy(&add, rel + i + 16, 8);
+		if (dr_elf_reltype(e, (uint32_t)info) != DR_REL_RELATIVE || off < lo || off > hi - 8 ||
+		    readcore(t, t->exe_bias + off, &v, 8) != 8)
+			continue;
+		if (v != t->exe_bias + (uint64_t)add)
+			return RELRO_DIFFERS;
+		agree++;
+	}
+	return agree ? agree : SIZE_MAX;
+}
+
 /* Was this core made from exe?  Compare the build-id the core kept in
  * memory (the kernel dumps each ELF file's first page) with the file's. */
 static int coreexe(struct dr_target *t, char *err, size_t errlen)
@@ -484,6 +629,11 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 	uint8_t mid[64];
 	uint64_t base = dr_elf_base(t->exe), start;
 
+	if (t->exe->eh.e_machine != t->machine) {
+		dr_setf(err, errlen, "core does not match %s: the core is for ELF machine %d, the file for %d",
+			dr_elf_path(t->exe), t->machine, t->exe->eh.e_machine);
+		return DR_EMISMATCH;
+	}
 	if (!t->have_entry) {
 		dr_warn("core has no NT_AUXV: assuming %s is loaded at its link-time address",
 			dr_elf_path(t->exe));
@@ -498,6 +648,8 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 		}
 	}
 	start = base + t->exe_bias;
+	if (!t->nmaps)
+		frommemory(t);
 	t->exe_image = findimage(t, start);
 	if (t->exe_image < 0 && t->nmaps) {
 		dr_setf(err, errlen, "core does not match %s: nothing of it is mapped at %#lx",
@@ -510,19 +662,25 @@ static int coreexe(struct dr_target *t, char *err, size_t errlen)
 		return DR_EMISMATCH;
 	}
 	if (!fn || !mn) {
-		/* No build-id to compare: the ELF header and program headers must be equal. */
+		/* No build-id to compare: the ELF header and program headers
+		 * must be equal, or, without them, the relocated data. */
 		uint8_t a[64 + 56 * 4];
 		size_t n = sizeof a < t->exe->rawsize ? sizeof a : t->exe->rawsize;
-		if (readcore(t, start, a, n) == n) {
-			if (memcmp(a, t->exe->raw, n) != 0) {
-				dr_setf(err, errlen, "core does not match %s: different ELF headers",
-					dr_elf_path(t->exe));
-				return DR_EMISMATCH;
-			}
-		} else {
-			dr_warn("cannot check that the core comes from %s (no headers in the core)",
+		size_t relro = readcore(t, start, a, n) == n ? 0 : relrocheck(t);
+
+		if (!relro && memcmp(a, t->exe->raw, n) != 0) {
+			dr_setf(err, errlen, "core does not match %s: different ELF headers",
 				dr_elf_path(t->exe));
+			return DR_EMISMATCH;
 		}
+		if (relro == RELRO_DIFFERS) {
+			dr_setf(err, errlen, "core does not match %s: different relocated data",
+				dr_elf_path(t->exe));
+			return DR_EMISMATCH;
+		}
+		if (relro == SIZE_MAX)
+			dr_warn("cannot check that the core comes from %s (no headers in the core, "
+				"no relocated data)", dr_elf_path(t->exe));
 	}
 	/* The mapped executable is the file we were given, whatever its path
 	 * was on the machine that dumped the core. */
@@ -549,6 +707,7 @@ int dr_target_core(const char *core, struct dr_elf *exe, struct dr_target **out,
 		r = DR_ENOTELF;
 		goto fail;
 	}
+	t->machine = t->core->eh.e_machine;
 	for (i = 0; i < t->core->nph; i++) {
 		const GElf_Phdr *p = &t->core->ph[i];
 		if (p->p_type == PT_NOTE)
@@ -640,8 +799,9 @@ static char thread_state(int pid, int tid)
 /*
  * A thread in vfork() sleeps (state D) until its child execs or exits; it
  * would not reach a ptrace stop before that, possibly for ever, while the
- * threads already stopped wait.  Seen in /proc/.../syscall: vfork (58), or
- * clone (56) with CLONE_VFORK, or clone3 (435) asleep in D.
+ * threads already stopped wait.  Seen in /proc/.../syscall: vfork, or
+ * clone with CLONE_VFORK, or clone3 asleep in D.  A live process runs on
+ * this machine: the numbers are this machine's (aarch64 has no vfork).
  */
 static int in_vfork(int pid, int tid)
 {
@@ -653,7 +813,11 @@ static int in_vfork(int pid, int tid)
 		return 0;
 	if (sscanf(buf, "%ld %lx", &nr, &a0) < 1)
 		return 0;
-	return nr == 58 || (nr == 56 && (a0 & 0x4000)) || (nr == 435 && thread_state(pid, tid) == 'D');
+#ifdef SYS_vfork
+	if (nr == SYS_vfork)
+		return 1;
+#endif
+	return (nr == SYS_clone && (a0 & CLONE_VFORK)) || (nr == SYS_clone3 && thread_state(pid, tid) == 'D');
 }
 
 /* Why PTRACE_SEIZE of tid failed, in words. */
@@ -919,6 +1083,7 @@ int dr_target_pid(int pid, struct dr_target **out, char *err, size_t errlen)
 	free(t->exe->path);
 	t->exe->path = strdup(exe);
 	t->own_exe = 1;
+	t->machine = t->exe->eh.e_machine;
 	if ((r = stopall(t, err, errlen)) != 0) {
 		dr_target_close(t);
 		return r;

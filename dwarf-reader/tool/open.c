@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* open.c - the binary a command reads, and the libdefer it loads: the
  * binary itself, or the shared libdefer it needs, looked for along its
- * DT_RUNPATH, LD_LIBRARY_PATH and the system directories, as the dynamic
- * linker would. */
+ * DT_RUNPATH, LD_LIBRARY_PATH and the system directories of its machine,
+ * as the dynamic linker would; a library for another machine is skipped,
+ * as the dynamic linker skips it. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <elf.h>
 #include "tool.h"
 
 int openbin(const char *path, struct dr_elf **e)
@@ -20,8 +22,9 @@ int openbin(const char *path, struct dr_elf **e)
 	return 0;
 }
 
-/* Look for name along a colon-separated path list ($ORIGIN expanded). */
-static struct dr_elf *search(const char *list, const char *origin, const char *name)
+/* Look for name along a colon-separated path list ($ORIGIN expanded): a
+ * libdefer for the machine. */
+static struct dr_elf *search(const char *list, const char *origin, const char *name, int machine)
 {
 	char buf[PATH_MAX + 16], err[256];
 	const char *p = list;
@@ -42,7 +45,7 @@ static struct dr_elf *search(const char *list, const char *origin, const char *n
 				snprintf(buf, sizeof buf, "%s/%s", dir, name);
 			if (access(buf, R_OK) == 0) {
 				if (dr_elf_open(buf, &e, err, sizeof err) == 0) {
-					if (dr_is_runtime(e))
+					if (dr_elf_machine(e) == machine && dr_is_runtime(e))
 						return e;
 					dr_elf_close(e);
 				} else if (strstr(err, DR_NOTREG)) {
@@ -55,6 +58,15 @@ static struct dr_elf *search(const char *list, const char *origin, const char *n
 			p++;
 	}
 	return NULL;
+}
+
+/* The dynamic linker's default directories for the machine (Debian's
+ * multiarch ones first). */
+static const char *sysdirs(int machine)
+{
+	return machine == EM_AARCH64 ?
+		"/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu:/usr/local/lib:/lib64:/usr/lib64:/lib:/usr/lib" :
+		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/usr/local/lib:/lib64:/usr/lib64:/lib:/usr/lib";
 }
 
 int runtime_of(struct dr_elf *e, struct dr_elf **rte, struct dr_runtime *rt)
@@ -79,12 +91,11 @@ int runtime_of(struct dr_elf *e, struct dr_elf **rte, struct dr_runtime *rt)
 		for (i = 0; !*rte && dr_elf_needed(e, i, &name) == 0; i++) {
 			if (!strstr(name, "libdefer"))
 				continue;
-			*rte = search(dr_elf_runpath(e), origin, name);
+			*rte = search(dr_elf_runpath(e), origin, name, dr_elf_machine(e));
 			if (!*rte)
-				*rte = search(getenv("LD_LIBRARY_PATH"), origin, name);
+				*rte = search(getenv("LD_LIBRARY_PATH"), origin, name, dr_elf_machine(e));
 			if (!*rte)
-				*rte = search("/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:"
-					      "/usr/local/lib:/lib64:/usr/lib64:/lib:/usr/lib", origin, name);
+				*rte = search(sysdirs(dr_elf_machine(e)), origin, name, dr_elf_machine(e));
 			if (!*rte) {
 				snprintf(err, sizeof err, "%s: needs %s, which was not found", dr_elf_path(e), name);
 				return fail(DR_ENODEFER, err);

@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 import conftest
 
 ROOT = conftest.ROOT
@@ -34,8 +36,9 @@ def require_tools():
     conftest.built(TOOL_ASAN)
 
 
-def prog(name, cc="gcc", opt="-O0", link="static", extra=()):
-    return conftest.compile_program(PROGS / name, cc=cc, opt=opt, link=link, extra=list(extra))
+def prog(name, cc="gcc", opt="-O0", link="static", extra=(), arch=None):
+    return conftest.compile_program(PROGS / name, cc=cc, opt=opt, link=link, extra=list(extra),
+                                    arch=arch)
 
 
 def inspect(*args, tool=TOOL, env=None, timeout=60, cwd=None):
@@ -90,6 +93,21 @@ def gcore(pid, path):
                        timeout=120)
     assert os.path.exists(path), r.stdout + r.stderr
     return path
+
+
+def qemu_core(exe, cwd, args=(), env=None):
+    """Run exe under qemu until it aborts; the guest core qemu writes
+    (the kernel's core of qemu itself, if any, is removed)."""
+    subprocess.run(["sh", "-c", 'ulimit -c unlimited; exec "$@"', "sh", *conftest.QEMU, str(exe),
+                    *args], cwd=cwd, capture_output=True, timeout=120,
+                   env=dict(os.environ, **(env or {})))
+    cores = sorted(p for p in os.listdir(cwd) if p.startswith("qemu_") and p.endswith(".core"))
+    for p in os.listdir(cwd):
+        if p == "core" or p.startswith("core."):
+            os.unlink(os.path.join(cwd, p))
+    if not cores:
+        pytest.fail("qemu wrote no core in %s" % cwd)
+    return os.path.join(cwd, cores[0])
 
 
 def vaddr_to_offset(data, addr):

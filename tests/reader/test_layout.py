@@ -189,3 +189,44 @@ def test_stripped_static_program_still_lists_the_runtimes_defer_probe(tmp_path):
                    check=True)
     lay = inspect_json("layout", exe)
     assert "defer" in {p["name"] for p in lay["probes"]} and lay["open_coded_sites"] == 0
+
+
+# ---- aarch64 files, read on this machine ----
+
+@pytest.mark.parametrize("link", ["static", "shared"])
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_layout_of_an_aarch64_program_agrees_with_its_table(cc, link):
+    exe = prog("threads.c", cc, "-O2", link, arch="aarch64")
+    lay = inspect_json("layout", exe)
+    assert lay["have_table"] and lay["have_dwarf"] and lay["agree"] is True, lay["mismatch"]
+    assert lay["shared"] == (link == "shared")
+    if link == "shared":
+        assert lay["runtime"] == str(BUILD / "aarch64" / "libdefer.so.1")
+    # The probes' arguments are in aarch64's registers.
+    args = " ".join(p["args"] for p in lay["probes"])
+    assert re.search(r"\b8@x\d+\b", args) and "%" not in args, args
+
+
+def test_stripped_aarch64_library_layout_from_table(tmp_path):
+    lib = tmp_path / "libdefer.so.1"
+    subprocess.run(["aarch64-linux-gnu-strip", "-o", str(lib), str(BUILD / "aarch64" / "libdefer.so.1")],
+                   check=True)
+    full = inspect_json("layout", BUILD / "aarch64" / "libdefer.so.1")
+    lay = inspect_json("layout", lib)
+    assert lay["source"] == "table" and not lay["have_dwarf"]
+    for rec in RECORDS:
+        assert lay["layout"][rec] == full["dwarf"][rec]
+
+
+def test_library_search_skips_a_libdefer_for_another_machine():
+    """An aarch64 program whose DT_RUNPATH names first a directory holding
+    this machine's libdefer.so.1: the dynamic linker would skip that file,
+    and so does layout."""
+    other = OUT / "x86_64-libdefer"
+    other.mkdir(parents=True, exist_ok=True)
+    shutil.copy(conftest.built(BUILD / "libdefer.so.1"), other / "libdefer.so.1")
+    exe = prog("threads.c", "gcc", "-O0", "shared", extra=["-Wl,-rpath,%s" % other], arch="aarch64")
+    assert str(other) in subprocess.run(["readelf", "-d", str(exe)], capture_output=True,
+                                        text=True).stdout
+    lay = inspect_json("layout", exe)
+    assert lay["runtime"] == str(BUILD / "aarch64" / "libdefer.so.1") and lay["agree"] is True

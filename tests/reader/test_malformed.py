@@ -181,5 +181,9 @@ def test_regression_inputs_from_fuzzing():
                 # in the child and the tool retries without DWARF
                 assert "retrying with symbol tables" in r.stderr, (f.name, r.stderr[-2000:])
             survive("sites", f)
+        elif "core64-" in f.name:
+            # fuzzed from the aarch64 seed's qemu core (fuzz/run.sh)
+            survive("dump", "--core", f, prog(ROOT / "dwarf-reader" / "fuzz" / "seed.c", "gcc", "-O2",
+                                               "shared", arch="aarch64"))
         else:
             survive("dump", "--core", f, seed)

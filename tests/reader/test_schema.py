@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from dr_util import BUILD, OUT, ROOT, Running, core_at, gcore, inspect, prog
+from dr_util import BUILD, OUT, ROOT, Running, core_at, gcore, inspect, prog, qemu_core
 
 DOC = ROOT / "docs" / "defer-inspect.md"
 
@@ -154,6 +154,15 @@ def test_dump_of_a_core_and_of_a_live_pid_match_the_schema(link):
     assert dump["target"]["kind"] == "core"
     args = [a for t in dump["threads"] for d in t["defers"] for a in d["args"]]
     assert args and any(a["name"] for a in args)
+
+
+def test_layout_sites_and_a_qemu_core_of_an_aarch64_program_match_the_schema(tmp_path):
+    exe = prog("threads.c", "gcc", "-O2", "shared", arch="aarch64")
+    valid(inspect("layout", "--json", exe), "layout")
+    assert valid(inspect("sites", "--json", exe), "sites")["sites"]
+    core = qemu_core(exe, tmp_path, ["2", "3", "crash"], {"DEFER_TRACEBACK": "crash"})
+    dump = valid(inspect("dump", "--json", "--core", core, exe), "dump")
+    assert dump["target"]["kind"] == "core" and [t for t in dump["threads"] if t["defers"]]
 
 
 def test_dump_of_a_fatal_panic_chain_matches_the_schema():
