@@ -107,16 +107,19 @@ int main(void)
 
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
 @pytest.mark.parametrize("link", ["static", "shared"])
-def test_catch_panic_defer_step_and_fatal_stop_over_qemus_gdbstub(cc, link):
+def test_catch_deferreturn_catch_panic_defer_step_and_fatal_stop_over_qemus_gdbstub(cc, link):
     exe = compile_program(FLOW, cc=cc, opt="-O0", link=link, name="flow", arch="aarch64")
-    out = stub_session(exe, "break scoped", "continue",
+    out = stub_session(exe, "catch deferreturn", "continue", "delete",
                        "defer step", "defer step",      # into note(1), through deferreturn
                        "catch panic ^risky", "continue",
                        "defer step", "defer step", "defer step",
                        "delete", "continue",            # the fatal stop
                        "info panics", "defer step", "kill")
-    # The scope's exit: deferreturn runs note(1); defer step enters it,
-    # then steps out through deferreturn without stopping in the runtime.
+    # The scope's exit: deferreturn (x0: the frame's mark) runs note(1);
+    # defer step enters it, then steps out through deferreturn without
+    # stopping in the runtime.
+    assert re.search(r"Catchpoint \d+ \(deferreturn\), leaving scoped at \S+:\d+: "
+                     r"runs note\(n=1\)$", out, re.M), out
     assert re.search(r"^defer step: entering note\(n=1\), deferred by scoped at \S+:\d+, "
                      r"run by the scope's exit$", out, re.M), out
     assert re.search(r"^defer step: scoped returned \(no deferred call", out, re.M), out
