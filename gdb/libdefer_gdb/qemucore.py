@@ -64,6 +64,16 @@ def _gdb_entry():
     return int(m.group(1), 16) if m else None
 
 
+def _has_file_mappings():
+    """Does the core list file mappings (NT_FILE)?  Then gdb placed the
+    program by them (a program run as `ld.so PROG` has ld.so's AT_ENTRY)."""
+    try:
+        text = gdb.execute("info proc mappings", False, True)
+    except gdb.error:
+        return False
+    return re.search(r"^\s*0x[0-9a-f]+\s+0x[0-9a-f]+\s", text, re.M) is not None
+
+
 def elf_sections(path):
     """(e_type, e_entry, [(name, addr)] of the allocated sections) of a
     64-bit little-endian ELF file; None for anything else."""
@@ -102,7 +112,7 @@ def prepare():
     if info is None or info[0] != ET_DYN:
         return
     entry = _at_entry()
-    if entry is None or _gdb_entry() in (None, entry):
+    if entry is None or _gdb_entry() in (None, entry) or _has_file_mappings():
         return
     offset = entry - info[1]
     try:

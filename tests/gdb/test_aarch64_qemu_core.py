@@ -64,7 +64,7 @@ def test_gdb_places_a_pie_in_a_qemu_core_by_its_at_entry(link, tmp_path):
                          out, re.M), out
 
 
-def test_bt_of_a_qemu_core_thread_in_a_signal_handler_ends(tmp_path):
+def test_bt_of_a_qemu_core_thread_in_a_signal_handler_ends_and_owns_nothing(tmp_path):
     """The crash report stops the workers in a SIGURG handler: bt goes from
     the handler through the signal frame to the interrupted pause()."""
     exe = compile_program(MATRIX_C, cc="gcc", opt="-O0", link="static", arch="aarch64")
@@ -72,3 +72,8 @@ def test_bt_of_a_qemu_core_thread_in_a_signal_handler_ends(tmp_path):
     out = gdb_core(exe, core, "info defers", "thread apply all bt")
     workers = re.findall(r"^#\d+ .*\bonurg \(.*\n#\d+ .*\n#\d+ +0x[0-9a-f]+ in pause \(", out, re.M)
     assert len(workers) == 3, out
+    # gdb stops after pause() (a Python unwinder's frame is a normal frame,
+    # and the handler's stack is above the thread's): the workers' calls
+    # are owned by no frame, not by a frame of the handler.
+    owners = re.findall(r"deferred by worker at \S+, (frame [#\w]+)", out)
+    assert owners == ["frame unknown"] * 6, out
