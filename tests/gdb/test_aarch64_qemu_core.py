@@ -69,7 +69,7 @@ def test_bt_of_a_qemu_core_thread_in_a_signal_handler_ends_and_owns_nothing(tmp_
     the handler through the signal frame to the interrupted pause()."""
     exe = compile_program(MATRIX_C, cc="gcc", opt="-O0", link="static", arch="aarch64")
     core = qemu_core(exe, tmp_path, env={"DEFER_TRACEBACK": "crash"})
-    out = gdb_core(exe, core, "info defers", "thread apply all bt")
+    out = gdb_core(exe, core, "info defers all", "thread apply all bt")
     workers = re.findall(r"^#\d+ .*\bonurg \(.*\n#\d+ .*\n#\d+ +0x[0-9a-f]+ in pause \(", out, re.M)
     assert len(workers) == 3, out
     # gdb stops after pause() (a Python unwinder's frame is a normal frame,
