@@ -8,14 +8,21 @@ it is: it reads the same record forever and `bt` hangs.  qemu-user
 emulates a CPU with SVE and writes SVE records into signal frames, but no
 NT_ARM_SVE note into its cores, so every core of a thread stopped in a
 signal handler hangs gdb: libdefer's crash report stops the other threads
-in a SIGURG handler, so that is each thread but the crashing one.  Live
-over qemu's gdbstub the register set has SVE and gdb's unwinder works.
+in a SIGURG handler, so that is each thread but the crashing one.
+
+Live over qemu's gdbstub the register set has SVE, but of the largest
+vector length qemu supports, not the one the program runs with, and gdb
+stops the backtrace: "Invalid vector length in signal frame 4 vs 16".
 
 This unwinder takes the frame instead, only on aarch64, only at the
 rt_sigreturn trampoline (`mov x8, #139; svc #0`), and only when the
-architecture has no SVE registers: it restores x0-x30, sp, pc and cpsr
-from the sigcontext (the vector registers are left unsaved) and gives
-the frame gdb's own id for a trampoline frame (sp, the trampoline's pc).
+frame has an SVE record gdb would not read: it restores x0-x30, sp, pc
+and cpsr from the sigcontext (the vector registers are left unsaved) and
+gives the frame gdb's own id for a trampoline frame (sp, the
+trampoline's pc).  gdb takes it for a normal frame, not a signal frame:
+when the handler ran on an alternate stack above the interrupted one, gdb
+then stops after the interrupted function ("previous frame inner to this
+frame").
 """
 
 import struct
@@ -30,6 +37,12 @@ TRAMPOLINE = struct.pack("<II", 0xd2801168, 0xd4000001)
 # uapi (asm/sigcontext.h, asm/ucontext.h).
 REGS = 128 + 176 + 8
 NREGS = 31
+# The sigcontext's __reserved records follow pstate, 16-aligned: {u32
+# magic, u32 size} heads; SVE's has its vector length (u16) next.
+RECORDS = 128 + 176 + 288
+SVE_MAGIC = 0x53564501
+MAX_RECORDS = 16
+RESERVED = 4096
 
 
 class _FrameId:
@@ -39,8 +52,31 @@ class _FrameId:
         self.sp, self.pc = sp, pc
 
 
-def _has_sve(arch):
-    return any(r.name == "vg" for r in arch.registers())
+def _sve_vl(inf, sp):
+    """The vector length (bytes) in the frame's SVE record, or None."""
+    pos, end = sp + RECORDS, sp + RECORDS + RESERVED
+    for _ in range(MAX_RECORDS):
+        magic, size, vl = struct.unpack("<IIH", inf.read_memory(pos, 10).tobytes())
+        if magic == SVE_MAGIC:
+            return vl
+        if magic == 0 or size < 8 or pos + size >= end:
+            return None
+        pos += size
+    return None
+
+
+def _gdb_reads_it(pending, arch, inf, sp):
+    """Would gdb's own unwinder read this frame: an SVE record only with
+    SVE registers of the same vector length (gdb 13 loops without them,
+    and stops with "Invalid vector length in signal frame" on another
+    length: qemu's gdbstub describes the largest, 256 bytes, while
+    programs run with 64)?"""
+    vl = _sve_vl(inf, sp)
+    if vl is None:
+        return True
+    if not any(r.name == "vg" for r in arch.registers()):
+        return False
+    return pending.read_register("z0").type.sizeof == vl
 
 
 def _unwind(pending):
@@ -54,10 +90,10 @@ def _unwind(pending):
             return None
     except gdb.MemoryError:
         return None
-    if _has_sve(arch):
-        return None         # gdb's own unwinder reads this frame right
     sp = int(pending.read_register("sp"))
     try:
+        if _gdb_reads_it(pending, arch, inf, sp):
+            return None
         words = struct.unpack("<%dQ" % (NREGS + 3),
                               inf.read_memory(sp + REGS, 8 * (NREGS + 3)).tobytes())
     except gdb.MemoryError:

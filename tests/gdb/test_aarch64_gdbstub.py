@@ -138,3 +138,38 @@ def test_catch_deferreturn_catch_panic_defer_step_and_fatal_stop_over_qemus_gdbs
     assert re.search(r'^  panic 1: "fatal: over the stub"  \[running\]$', fatal[1], re.M), out
     assert "no deferred call running" in fatal[1], out
     assert "defer step: this panic was not recovered" in fatal[1], out
+
+
+# A deferred call pending in the frame a signal interrupted.
+SIGNALLED = r"""
+#include <signal.h>
+#include <defer.h>
+static volatile int sink;
+__attribute__((noinline)) static void note(int n) { sink += n; }
+__attribute__((noinline)) void inhandler(void) { sink++; }
+static void onusr1(int s) { (void)s; inhandler(); }
+__attribute__((noinline)) static void work(int n)
+{
+	defer_frame;
+	defer(note, n);
+	raise(SIGUSR1);
+	sink++;
+}
+int main(void) { signal(SIGUSR1, onusr1); work(3); return 0; }
+"""
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_bt_over_qemus_gdbstub_goes_through_a_signal_frame(cc):
+    """qemu's gdbstub describes SVE registers of its largest vector length,
+    the signal frame holds the program's: gdb 13 alone stops at the signal
+    frame ("Invalid vector length"); libdefer_gdb/sigframe.py unwinds it."""
+    exe = compile_program(SIGNALLED, cc=cc, opt="-O0", link="static", name="signalled",
+                          arch="aarch64")
+    out = stub_session(exe, "handle SIGUSR1 nostop noprint pass", "break inhandler",
+                       "continue", "bt", "info defers", "kill")
+    levels = dict((m.group(2), int(m.group(1)))
+                  for m in re.finditer(r"^#(\d+) +(?:0x[0-9a-f]+ in )?(\w+) \(", out, re.M))
+    assert {"inhandler", "onusr1", "raise", "work", "main"} <= set(levels), out
+    assert re.search(r"^  defer 1: note\(n=3\)  \[pending\]\n +deferred by work at \S+, "
+                     r"frame #%d$" % levels["work"], out, re.M), out
