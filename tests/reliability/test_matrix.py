@@ -154,8 +154,14 @@ def qemu_cell(b, target, cell):
         return
     if A64_INSPECT_XFAIL:
         record(cell, "XFAIL (not counted as passing): " + A64_INSPECT_XFAIL)
-    d = subprocess.run([str(TOOL), "dump", "--core", str(core), str(exe)], capture_output=True,
-                       text=True, timeout=60, env=dict(os.environ, DEFER_INSPECT_SYSROOT=AARCH64_SYSROOT))
+    try:
+        d = subprocess.run([str(TOOL), "dump", "--core", str(core), str(exe)],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, DEFER_INSPECT_SYSROOT=AARCH64_SYSROOT))
+    finally:
+        # The last cell of the build that reads it (A64_TARGETS' order).
+        core.unlink()
+        del _qemu_cores[b]
     assert d.returncode == 0, d.stdout + d.stderr
     check_defers(d.stdout, main=False)
     assert "fatal: matrix scenario" in d.stdout, d.stdout
