@@ -25,6 +25,8 @@ The commands and views built on it:
   mi           -defer-list-defers, -defer-list-panics
   dap          libdefer in gdb's DAP server (gdb -i dap)
   interp       which interpreter gdb runs (console, MI, DAP)
+  qemucore     a qemu-user core of a PIE: load the program where the core says
+  sigframe     aarch64 signal frames gdb 13 cannot unwind (SVE, no SVE registers)
   version      __version__ and `show defer version`
 
 register(objfile) is what auto-load scripts call: the commands, parameters,
@@ -74,7 +76,9 @@ def install():
     functions.register()
     framefilter.register()
     snapshot.connect_events()
-    from . import catchpoints, dap, mi, stepping, tui
+    from . import catchpoints, dap, mi, qemucore, sigframe, stepping, tui
+    qemucore.register()
+    sigframe.register()
     catchpoints.register()
     stepping.register()
     mi.register()

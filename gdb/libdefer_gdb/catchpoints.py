@@ -30,8 +30,9 @@ line.  gdb's
 `-probe-stap libdefer:defer` finds every copy, in every objfile.
 
 The `deferreturn` probe sits at the function's first instruction, where
-%rdi is still the frame's mark; the function itself is documented as
-entered on every frame exit with pending calls.
+the first argument register (rdi, x0: regs.argument(0)) is still the
+frame's mark; the function itself is documented as entered on every frame
+exit with pending calls.
 """
 
 import re

@@ -10,7 +10,7 @@ one readable line; a damaged thread does not stop the others.
 
 import gdb
 
-from . import errors, escape, formatting, frames, layout, snapshot, values
+from . import errors, escape, formatting, frames, layout, qemucore, snapshot, values
 from .symbols import Symbols
 
 
@@ -320,6 +320,7 @@ Examples:
         return _complete_threads(text, word, ["-full", "-frame"])
 
     def invoke(self, arg, from_tty):
+        qemucore.prepare()
         with _errors_as_messages():
             self._invoke(arg)
 
@@ -517,6 +518,7 @@ Examples:
         return _complete_threads(text, word, ["-history"])
 
     def invoke(self, arg, from_tty):
+        qemucore.prepare()
         with _errors_as_messages():
             self._invoke(arg)
 

@@ -15,6 +15,10 @@ import gdb
 from . import regs
 from .validity import MAX_FRAMES
 
+# A caller's CFA this far below its callee's is on another stack, not
+# the same one unwound oddly.
+SAME_STACK = 1 << 20
+
 
 class FrameMap:
     """The frames of the selected thread, unwound lazily, and the owner of a
@@ -27,6 +31,7 @@ class FrameMap:
         self._next = newest if newest is not None else gdb.newest_frame()
         self.levels = []        # frame levels, innermost first
         self.cfas = []          # their CFAs, ascending
+        self.sps = []           # their stack pointers
         self.frames = []
         self.error = None
         self.stuck = None       # the level gdb cannot unwind past
@@ -40,6 +45,7 @@ class FrameMap:
             return False
         try:
             older = f.older()
+            sp = int(f.read_register(regs.SP))
             cfa = int(older.read_register(regs.SP)) if older is not None else 1 << 64
             stuck = _unwind_failed(f, older)
         except (gdb.error, RuntimeError, gdb.MemoryError) as e:
@@ -51,11 +57,18 @@ class FrameMap:
             self.stuck = f.level()
             self._next = None
             return False
+        if self.cfas and cfa < self.cfas[-1] - SAME_STACK:
+            # The stack went down by more than a stack: the frames so far
+            # ran on another one (a signal handler on an alternate stack
+            # that qemu-user mapped above the thread's): they own none of
+            # this stack's records.
+            del self.frames[:], self.levels[:], self.cfas[:], self.sps[:]
         if self.cfas and cfa < self.cfas[-1]:
             cfa = self.cfas[-1]     # keep the list sorted for bisect
         self.frames.append(f)
         self.levels.append(f.level())
         self.cfas.append(cfa)
+        self.sps.append(sp)
         self._next = older
         return True
 
@@ -67,12 +80,19 @@ class FrameMap:
 
     def owner(self, sp):
         """The level of the frame that owns a record with this sp, or None."""
-        while not self.cfas or self.cfas[-1] <= sp:
-            if not self._extend():
+        while True:
+            while not self.cfas or self.cfas[-1] <= sp:
+                if not self._extend():
+                    break
+            i = bisect.bisect_right(self.cfas, sp)
+            if i >= len(self.cfas):
+                return None
+            if self.sps[i] <= sp + SAME_STACK:
                 break
-        i = bisect.bisect_right(self.cfas, sp)
-        if i >= len(self.cfas):
-            return None
+            # Frame i runs on a stack far above the record's (a signal
+            # handler's): unwind on to the record's stack (_extend).
+            if not self._extend():
+                return None
         cfa = self.cfas[i]
         while i + 1 < len(self.cfas) and self.cfas[i + 1] == cfa and \
                 self.frames[i].type() == gdb.INLINE_FRAME:
