@@ -39,15 +39,7 @@ CELLS += [pytest.param(MUSL, t, id="musl-gcc-O2-static-%s" % t) for t in ("live"
 A64 = [("aarch64-" + cc, opt, link, "pie") for cc in ("gcc", "clang") for opt in ("-O0", "-O2")
        for link in ("static", "shared")]
 A64_TARGETS = ["qemu-live", "qemu-core", "qemu-core-inspect"]
-# defer-inspect on these cores needs the reader that finds every thread of
-# a qemu core and libdefer.so without an NT_FILE note (branch a64reader):
-# until it is merged these cells fail, and say so in the table.
-A64_INSPECT_XFAIL = ("defer-inspect lists main's thread only (and, shared, finds no libdefer.so) "
-                     "in a qemu core: needs the a64reader reader")
-CELLS += [pytest.param(b, t, id="%s%s-%s-%s" % (*b[:3], t),
-                       marks=[pytest.mark.xfail(strict=True, reason=A64_INSPECT_XFAIL)]
-                       if t == "qemu-core-inspect" and A64_INSPECT_XFAIL else [])
-          for b in A64 for t in A64_TARGETS]
+CELLS += [pytest.param(b, t, id="%s%s-%s-%s" % (*b[:3], t)) for b in A64 for t in A64_TARGETS]
 
 WORKER_CALL = re.compile(r'worker_cleanup\(id=(\d), what=0x[0-9a-f]+ "(lock|buffer)"\)')
 
@@ -152,8 +144,6 @@ def qemu_cell(b, target, cell):
         check_fatal(out)
         record(cell, "info defers, bt (workers' calls: frame unknown, gdb 13), info panics")
         return
-    if A64_INSPECT_XFAIL:
-        record(cell, "XFAIL (not counted as passing): " + A64_INSPECT_XFAIL)
     try:
         d = subprocess.run([str(TOOL), "dump", "--core", str(core), str(exe)],
                            capture_output=True, text=True, timeout=60,
