@@ -129,10 +129,12 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	 * unwinding, so that cleanups and calls interleave (unwound.c). */
 	from = (uintptr_t)__builtin_dwarf_cfa();
 	while ((d = g->_defer)) {
-		if (!d->started && crossescleanups(from, d->sp))
+		int scan = 0;
+
+		if (!d->started && ((scan = scanframes(from, d->sp)) & SCAN_CLEANUPS))
 			unwindpanic(g, &p);
 		if (panicrun(g, d, &p))
-			recovery(g, d, from);
+			recovery(g, d, from, scan);
 	}
 	STAP_PROBE2(libdefer, fatal, &p, g);
 	fatalpanic(g);
@@ -163,21 +165,28 @@ struct sitefn {
 };
 static __thread struct sitefn sitecache[8] __attribute__((tls_model("initial-exec")));
 
-static int inside(const void *pc, void (*fn)(void))
+/* Out of line: gorecover's usual path (a hit) then saves no registers. */
+__attribute__((noinline, cold))
+static int insidelookup(struct sitefn *c, const void *pc, void (*fn)(void))
 {
-	struct sitefn *c = &sitecache[((uintptr_t)pc >> 4) & 7];
-	void *caller;
-
-	if (c->pc == pc && c->fn == fn)
-		return 1;
 	/* It looks up pc - 1, as for a return address; the label may be the
 	 * function's first byte. */
-	caller = _Unwind_FindEnclosingFunction((char *)pc + 1);
+	void *caller = _Unwind_FindEnclosingFunction((char *)pc + 1);
+
 	if (caller && caller != (void *)fn)
 		return 0;
 	c->pc = pc;
 	c->fn = fn;
 	return 1;
+}
+
+static inline int inside(const void *pc, void (*fn)(void))
+{
+	struct sitefn *c = &sitecache[((uintptr_t)pc >> 4) & 7];
+
+	if (c->pc == pc && c->fn == fn)
+		return 1;
+	return insidelookup(c, pc, fn);
 }
 
 /*
@@ -215,6 +224,17 @@ static _Unwind_Reason_Code findcallercfa(struct _Unwind_Context *ctx, void *arg)
 	return _URC_NO_REASON;
 }
 
+/* aarch64's recover() (defer.h) passes no frame: the caller's CFA by
+ * unwinding. */
+__attribute__((noinline))
+static uintptr_t unwoundcfa(const void *caller_pc)
+{
+	struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), 0, 0 };
+
+	_Unwind_Backtrace(findcallercfa, &w);
+	return w.cfa;
+}
+
 __attribute__((noinline))
 const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 {
@@ -224,13 +244,7 @@ const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 
 	if (!p || p->goexit || p->recovered || !p->argp || !p->defer)
 		return 0;
-	cfa = (uintptr_t)caller_frame + __DEFER_FRAME_CFA;
-	if (!caller_frame) {	/* aarch64's recover() (defer.h): unwind */
-		struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), 0, 0 };
-
-		_Unwind_Backtrace(findcallercfa, &w);
-		cfa = w.cfa;
-	}
+	cfa = caller_frame ? (uintptr_t)caller_frame + __DEFER_FRAME_CFA : unwoundcfa(caller_pc);
 	if (p->argp != cfa)
 		return 0;
 	if (!inside(caller_pc, p->defer->fn))
@@ -443,23 +457,26 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 /*
  * The address glibc's sigaction makes every handler return to (its
  * __restore_rt, the kernel's signal frame's return address), learnt from
- * the handler the runtime or the program has for SIGSEGV; 0 if unknown
- * (musl: the unwind then finds the signal frame, sigframe).
+ * the handler the runtime or the program has for SIGSEGV (restorer in
+ * runtime.h keeps the answer).  A libc that reports none for an installed
+ * handler never will (musl; aarch64, whose kernel returns through the
+ * vDSO): the unwind then finds the signal frame (sigframe).
  */
-static uintptr_t restorer(void)
-{
-	static uintptr_t rt;
-	uintptr_t v = __atomic_load_n(&rt, __ATOMIC_RELAXED);
-	struct sigaction sa;
+uintptr_t __defer_rt;
 
-	if (v)
-		return v;
-	/* musl's sigaction does not report sa_restorer: it stays 0. */
+uintptr_t findrestorer(void)
+{
+	struct sigaction sa;
+	uintptr_t v;
+
 	memset(&sa, 0, sizeof sa);
-	if (sigaction(SIGSEGV, 0, &sa) || !sa.sa_restorer)
+	if (sigaction(SIGSEGV, 0, &sa))
 		return 0;
 	v = (uintptr_t)sa.sa_restorer;
-	__atomic_store_n(&rt, v, __ATOMIC_RELAXED);
+	if (v)
+		__atomic_store_n(&__defer_rt, v, __ATOMIC_RELAXED);
+	else if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+		__atomic_store_n(&__defer_rt, 1, __ATOMIC_RELAXED);
 	return v;
 }
 
@@ -472,12 +489,15 @@ enum { SCANMAX = 64 << 10 };
  * needed only for a signal frame the jump would leave (sigframe): the
  * kernel's frame holds the restorer as its handler's return address, so
  * when no word between gopanic's frame (from) and the owner's stack
- * pointer is that address, there is none.  A handler on an alternate stack
- * puts from outside that range, and so goes the long way too.
+ * pointer is that address, there is none.  gopanic's scanframes usually
+ * looked already (scan has SCAN_NOSIGFRAME): those frames have not run
+ * since.  A handler on an alternate stack puts from outside that range,
+ * and so goes the long way too.
  */
 /* It reads other frames' words, AddressSanitizer's redzones too. */
 __attribute__((no_sanitize_address))
-static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uintptr_t from)
+static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uintptr_t from,
+			  int scan)
 {
 	const struct defer_resume *r = frame->resume;
 	uintptr_t rt;
@@ -485,7 +505,11 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 
 	if (!frame->resumable || r->sp > (uintptr_t)frame || (uintptr_t)frame >= r->cfa)
 		return 0;
-	if (from < g->stacklo || from > r->sp || r->sp - from > SCANMAX || !(rt = restorer()))
+	if (from < g->stacklo || from > r->sp || r->sp - from > SCANMAX)
+		return 0;
+	if (scan & SCAN_NOSIGFRAME)
+		return r->cfa;
+	if (!(rt = restorer()))
 		return 0;
 	scanquiet(1);
 	for (w = (const uintptr_t *)from; w < (const uintptr_t *)r->sp && *w != rt; w++)
@@ -574,7 +598,7 @@ void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
  * frame, so the frames' marks can still be read.  from: the CFA of
  * gopanic, the bottom of the frames the panic crossed.
  */
-void recovery(struct g *g, struct _defer *d, uintptr_t from)
+void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 {
 	struct defer_mark *frame = (struct defer_mark *)d->sp;
 	struct _panic *p = g->_panic;
@@ -600,7 +624,7 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from)
 	 * compiler may skip a frame's exit on the path from defer_result: it
 	 * may assume nothing was deferred yet when __defer_setresume
 	 * returns.) */
-	if ((cfa = ownercfa(g, frame, from))) {
+	if ((cfa = ownercfa(g, frame, from, scan))) {
 		/* frame is resumable (ownercfa): with nothing of the owner's
 		 * left on the chain (the usual case), it is the one. */
 		if (!g->_defer || g->_defer->sp >= cfa)

@@ -146,7 +146,9 @@ HIDDEN const struct _panic *deferredrecover(const struct defer_mark *mark, uintp
 /* Give back the memory of a long message; text is msg afterwards. */
 HIDDEN void freetext(struct _panic *p);
 HIDDEN void sigpanic(void) __attribute__((noreturn));
-HIDDEN void recovery(struct g *g, struct _defer *d, uintptr_t from) __attribute__((noreturn));
+/* scan: what scanframes said of d's frame (0 if not asked). */
+HIDDEN void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
+	__attribute__((noreturn));
 /* Run the head record d for panic p (drop it if an older panic started
  * it); 1 if its call recovered p: d is then off the chain, not freed.
  * Inline: it is most of a panic's loop. */
@@ -180,6 +182,17 @@ struct unwind {
 	struct defer_resume r;
 };
 struct _Unwind_Context;
+/* The address every signal handler returns to (the kernel's signal
+ * frame's sigreturn trampoline), or 0 if unknown.  __defer_rt: that
+ * address once known, 1 if it cannot be (panic.c), 0 not yet asked. */
+extern uintptr_t __defer_rt HIDDEN;
+HIDDEN uintptr_t findrestorer(void);
+static inline uintptr_t restorer(void)
+{
+	uintptr_t v = __atomic_load_n(&__defer_rt, __ATOMIC_RELAXED);
+
+	return v > 1 ? v : v ? 0 : findrestorer();
+}
 /* Note a signal frame the walk passes (its mask is to be restored). */
 HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
 /* The callee-saved registers of ctx into r, by the architecture's DWARF
@@ -193,10 +206,10 @@ HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintpt
 HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
 		  const struct defer_resume *r, const sigset_t *mask) __attribute__((noreturn));
 
-/* The stack scans (ownercfa, crossescleanups) read words nobody
+/* The stack scans (ownercfa, scanframes) read words nobody
  * initialised, on purpose: under valgrind's memcheck they turn its error
  * reporting off meanwhile (no-ops elsewhere, and without valgrind's
- * header).  crossescleanups runs first in every panic and asks. */
+ * header).  scanframes runs first in every panic and asks. */
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
@@ -204,7 +217,7 @@ HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resu
 #endif
 #endif
 #ifdef DEFER_VALGRIND
-/* Per thread, set by the first scan's crossescleanups: 1 under memcheck. */
+/* Per thread, set by the first scanframes: 1 under memcheck. */
 extern __thread int __defer_memcheck __attribute__((tls_model("initial-exec"))) HIDDEN;
 HIDDEN void __defer_scanquiet(int begin);
 static inline void scanquiet(int begin)
@@ -220,10 +233,20 @@ static inline void scanquiet(int begin)
 #endif
 
 /* unwound.c: panics that cross frames with landing pads. */
-/* Whether a frame from gopanic's CFA (from) up to the one holding mark
- * has a landing pad where it is: the mark's records are then reached by
- * unwinding. */
-HIDDEN int crossescleanups(uintptr_t from, uintptr_t mark);
+/* What scanframes found between gopanic's CFA (from) and the frame
+ * holding mark, a set of bits:
+ *  - SCAN_CLEANUPS: a frame there has a landing pad where it is: the
+ *    mark's records are then reached by unwinding;
+ *  - SCAN_NOSIGFRAME: no word from `from` up to the owner's stack
+ *    pointer (defer_result's, if the mark is resumable) or else the mark
+ *    is the sigreturn trampoline's address (restorer): no signal frame
+ *    lies between (ownercfa). */
+enum { SCAN_CLEANUPS = 1, SCAN_NOSIGFRAME = 2 };
+HIDDEN int scanframes(uintptr_t from, uintptr_t mark);
+static inline int crossescleanups(uintptr_t from, uintptr_t mark)
+{
+	return scanframes(from, mark) & SCAN_CLEANUPS;
+}
 /* Go on with p by unwinding: the frames' landing pads run their cleanups
  * and (defer_frame being one) their calls, as p's. */
 HIDDEN void unwindpanic(struct g *g, struct _panic *p) __attribute__((noreturn));

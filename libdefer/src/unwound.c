@@ -12,7 +12,7 @@
  * first, interleaved with the frames' deferred calls:
  *
  *  - gopanic runs the records of the frames below the first frame with a
- *    landing pad on top of the stack, as always (crossescleanups decides,
+ *    landing pad on top of the stack, as always (scanframes decides,
  *    per record: only if a word of the stack between gopanic and the
  *    record's frame, where every return address of those frames lies,
  *    points into an object with LSDAs does it walk up to the frame and
@@ -63,6 +63,10 @@ struct known {
 	int ready;
 	struct objrange obj[3];
 	int nobj;
+	/* SCAN_NOSIGFRAME if the restorer is known and outside obj[0]: a
+	 * scan whose words all point into obj[0] or the stack passed no
+	 * signal frame.  Else 0 (ownercfa scans again). */
+	int nosig;
 };
 
 /* objlsda's answers, by the object's PT_GNU_EH_FRAME. */
@@ -300,7 +304,7 @@ static const struct known *getknown(void)
 #endif
 	at[0] = getauxval(AT_ENTRY);
 	at[1] = getauxval(AT_BASE);
-	at[2] = (uintptr_t)crossescleanups;
+	at[2] = (uintptr_t)scanframes;
 	for (int i = 0; i < 3; i++) {
 		int dup = 0;
 
@@ -309,6 +313,9 @@ static const struct known *getknown(void)
 		if (at[i] && !dup && !findobj(at[i], &k->obj[k->nobj]))
 			k->nobj++;
 	}
+	at[0] = restorer();
+	if (k->nobj && at[0] && at[0] - k->obj[0].lo >= k->obj[0].hi - k->obj[0].lo)
+		k->nosig = SCAN_NOSIGFRAME;
 	return k;
 }
 
@@ -324,10 +331,12 @@ void __defer_scanquiet(int begin)
 }
 #endif
 
-/* Whether a word of [from - 8, end) points into an object with LSDAs.
+/* Whether a word of [from - 8, end) points into an object with LSDAs;
+ * if none does, *other says whether a word pointed outside the stack and
+ * the first known object (the executable).
  * It reads other frames' words, AddressSanitizer's redzones too. */
 __attribute__((no_sanitize_address, always_inline))
-static inline int wordsinlsda(uintptr_t from, uintptr_t end)
+static inline int wordsinlsda(uintptr_t from, uintptr_t end, int *other)
 {
 	const struct known *k = getknown();
 	struct objrange last = k->obj[0];
@@ -351,6 +360,7 @@ static inline int wordsinlsda(uintptr_t from, uintptr_t end)
 		}
 		if (v < 4096 || v - stacklo < stackhi - stacklo)
 			continue;
+		*other = 1;
 		for (r = k->obj; r < k->obj + k->nobj; r++)
 			if (v - r->lo < r->hi - r->lo)
 				break;
@@ -370,15 +380,18 @@ static inline int wordsinlsda(uintptr_t from, uintptr_t end)
  * those words points into an object that has LSDAs at all can one of the
  * frames have a landing pad, and the unwinder is asked then: a panic in
  * code without -fexceptions (where glibc's frames are not between) costs
- * a look-up per other object its words point into.
+ * a look-up per other object its words point into.  The same words tell
+ * recovery whether a signal frame is between (SCAN_NOSIGFRAME), which
+ * would otherwise scan them again.
  */
 __attribute__((no_sanitize_address))	/* wordsinlsda is in it */
-int crossescleanups(uintptr_t from, uintptr_t mark)
+int scanframes(uintptr_t from, uintptr_t mark)
 {
 	const struct defer_mark *m = (const struct defer_mark *)mark;
 	struct search s = { from, mark, 0 };
+	const struct known *k;
 	uintptr_t end = mark;
-	int maybe;
+	int maybe, other = 0;
 
 	/* A frame's return address is just below its callee's CFA: the
 	 * innermost's (into the panicking function) is gopanic's, below
@@ -386,14 +399,17 @@ int crossescleanups(uintptr_t from, uintptr_t mark)
 	 * which defer_result saw (the rest of the owner's frame holds none). */
 	if (m->resumable && m->resume->sp <= mark && m->resume->sp > from)
 		end = m->resume->sp;
-	getknown();	/* and __defer_memcheck */
+	k = getknown();	/* and __defer_memcheck */
 	scanquiet(1);
-	maybe = wordsinlsda(from, end);
+	maybe = wordsinlsda(from, end, &other);
 	scanquiet(0);
+	/* A signal frame's restorer is one of the words: if every word
+	 * pointed into the executable or the stack, and the restorer is
+	 * elsewhere (libc), no signal frame is between (for ownercfa). */
 	if (!maybe)
-		return 0;
+		return other ? 0 : k->nosig;
 	_Unwind_Backtrace(findlp, &s);
-	return s.lp;
+	return s.lp ? SCAN_CLEANUPS : 0;
 }
 
 /* ---- the unwinding ---- */
