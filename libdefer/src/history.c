@@ -16,17 +16,19 @@
 
 void remember(struct g *g, const struct _panic *p, const struct _defer *d)
 {
-	uint64_t seq = g->recovered + 1;
 	struct defer_recovered *h;
 	struct timespec ts;
+	uint64_t seq;
 
 	if (!g->hist || !g->histcap)
 		return;
+	/* The vDSO's clock: no system call, safe in a signal handler.  Read
+	 * first: only g, p and d live across the call. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	seq = g->recovered + 1;
 	h = &g->hist[(seq - 1) % g->histcap];
 	__atomic_store_n(&h->seq, 0, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	/* The vDSO's clock: no system call, safe in a signal handler. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	h->time = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	h->arg = p->arg;
 	h->type = p->vtype;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rundefer.c - running deferred calls from C: rundefer, the one-record
- * runner of panics (panic.c) and goexit (goexit.c), dropstarted for a
- * record they find abandoned, and the two checks deferreturn (defer.S)
- * calls out to: a NULL function (nildefer) and a record that outlived its
- * frame (__defer_checkstale).
+ * rundefer.c - running deferred calls from C, the slow parts: dropstarted
+ * for a record a panic or goexit finds abandoned (rundefer itself, their
+ * one-record runner, is inline in runtime.h), and the two checks
+ * deferreturn (defer.S) and rundefer call out to: a NULL function
+ * (nildefer) and a record that outlived its frame (__defer_checkstale).
  */
 #include "runtime.h"
 
@@ -38,24 +38,6 @@ void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark)
 		return;
 	throw("a deferred call (record at %p) outlived its frame "
 	      "(longjmp or a C++ exception across a defer_frame?)", (const void *)d);
-}
-
-void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,
-	      const char *what)
-{
-	/* Started, and left on the chain while it runs: a panic in the call
-	 * finds it started and knows it was abandoned (dropstarted). */
-	d->started = 1;
-	d->_panic = p;
-	STAP_PROBE2(libdefer, run, d, p);
-	if (!d->fn)
-		nildefer(d);
-	__defer_inruntime = 0;
-	__defer_invoke(d, argp);
-	__defer_inruntime = 1;
-	if (g->_defer != d)
-		throw("bad defer entry in %s", what);
-	g->_defer = d->link;
 }
 
 void dropstarted(struct g *g, struct _defer *d)

@@ -31,12 +31,6 @@ HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn))
 
 /* rundefer.c: running records outside deferreturn (panics, goexit), and
  * deferreturn's calls into C. */
-/* Run the head record d of g for p (a panic, or goexit's pseudo-panic);
- * argp receives the call's CFA for recover() (NULL: none may recover).
- * d is unlinked after its call, not freed.  `what` names the caller in
- * the message if the call left the chain in a bad state. */
-HIDDEN void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,
-		     const char *what);
 /* Drop the head record d, found started: a panic in its call abandoned it,
  * and that panic is aborted (Go's rule). */
 HIDDEN void dropstarted(struct g *g, struct _defer *d);
@@ -138,6 +132,29 @@ extern __thread struct fault __defer_fault __attribute__((tls_model("initial-exe
 HIDDEN const char *faultmsg(const struct fault *f);
 /* The [signal ...] line of the report, if p is a fault's panic. */
 HIDDEN int faultline(const struct _panic *p, char *buf, size_t len);
+
+/* Run the head record d of g for p (a panic, or goexit's pseudo-panic);
+ * argp receives the call's CFA for recover() (NULL: none may recover).
+ * d is unlinked after its call, not freed.  `what` names the caller in
+ * the message if the call left the chain in a bad state.  Inline: its
+ * call and saved registers were a tenth of a recovered panic. */
+static inline void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,
+			    const char *what)
+{
+	/* Started, and left on the chain while it runs: a panic in the call
+	 * finds it started and knows it was abandoned (dropstarted). */
+	d->started = 1;
+	d->_panic = p;
+	STAP_PROBE2(libdefer, run, d, p);
+	if (!d->fn)
+		nildefer(d);
+	__defer_inruntime = 0;
+	__defer_invoke(d, argp);
+	__defer_inruntime = 1;
+	if (g->_defer != d)
+		throw("bad defer entry in %s", what);
+	g->_defer = d->link;
+}
 
 /* panic.c */
 HIDDEN extern const char __defer_faultfmt[];

@@ -331,14 +331,28 @@ void __defer_scanquiet(int begin)
 }
 #endif
 
+/* The range of the object v points into, into *last: a known one, else
+ * the loader's answer; -1 (last unchanged) if none.  Out of line: the
+ * scan's usual words (into the executable or the stack) never come here,
+ * and the scan then saves fewer registers. */
+__attribute__((noinline))
+static int lookup(const struct known *k, uintptr_t v, struct objrange *last)
+{
+	for (const struct objrange *r = k->obj; r < k->obj + k->nobj; r++)
+		if (v - r->lo < r->hi - r->lo) {
+			*last = *r;
+			return 0;
+		}
+	return findobj(v, last);
+}
+
 /* Whether a word of [from - 8, end) points into an object with LSDAs;
  * if none does, *other says whether a word pointed outside the stack and
  * the first known object (the executable).
  * It reads other frames' words, AddressSanitizer's redzones too. */
 __attribute__((no_sanitize_address, always_inline))
-static inline int wordsinlsda(uintptr_t from, uintptr_t end, int *other)
+static inline int wordsinlsda(const struct known *k, uintptr_t from, uintptr_t end, int *other)
 {
-	const struct known *k = getknown();
 	struct objrange last = k->obj[0];
 	const uintptr_t *w;
 	/* Words pointing into this thread's stack are not code: from its
@@ -351,7 +365,6 @@ static inline int wordsinlsda(uintptr_t from, uintptr_t end, int *other)
 
 	for (w = (const uintptr_t *)from - 1; w < (const uintptr_t *)end; w++) {
 		uintptr_t v = *w;
-		const struct objrange *r;
 
 		if (v - last.lo < last.hi - last.lo) {
 			if (last.lsda)
@@ -361,17 +374,21 @@ static inline int wordsinlsda(uintptr_t from, uintptr_t end, int *other)
 		if (v < 4096 || v - stacklo < stackhi - stacklo)
 			continue;
 		*other = 1;
-		for (r = k->obj; r < k->obj + k->nobj; r++)
-			if (v - r->lo < r->hi - r->lo)
-				break;
-		if (r < k->obj + k->nobj)
-			last = *r;
-		else if (findobj(v, &last))
-			continue;
-		if (last.lsda)
+		if (!lookup(k, v, &last) && last.lsda)
 			return 1;
 	}
 	return 0;
+}
+
+/* Whether a frame whose stack pointer is in [from, upto] has a landing
+ * pad where it is: the unwinder's answer. */
+__attribute__((noinline))
+static int landingpad(uintptr_t from, uintptr_t upto)
+{
+	struct search s = { from, upto, 0 };
+
+	_Unwind_Backtrace(findlp, &s);
+	return s.lp;
 }
 
 /*
@@ -388,7 +405,6 @@ __attribute__((no_sanitize_address))	/* wordsinlsda is in it */
 int scanframes(uintptr_t from, uintptr_t mark)
 {
 	const struct defer_mark *m = (const struct defer_mark *)mark;
-	struct search s = { from, mark, 0 };
 	const struct known *k;
 	uintptr_t end = mark;
 	int maybe, other = 0;
@@ -401,15 +417,14 @@ int scanframes(uintptr_t from, uintptr_t mark)
 		end = m->resume->sp;
 	k = getknown();	/* and __defer_memcheck */
 	scanquiet(1);
-	maybe = wordsinlsda(from, end, &other);
+	maybe = wordsinlsda(k, from, end, &other);
 	scanquiet(0);
 	/* A signal frame's restorer is one of the words: if every word
 	 * pointed into the executable or the stack, and the restorer is
 	 * elsewhere (libc), no signal frame is between (for ownercfa). */
 	if (!maybe)
 		return other ? 0 : k->nosig;
-	_Unwind_Backtrace(findlp, &s);
-	return s.lp ? SCAN_CLEANUPS : 0;
+	return landingpad(from, mark) ? SCAN_CLEANUPS : 0;
 }
 
 /* ---- the unwinding ---- */
