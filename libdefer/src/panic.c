@@ -37,24 +37,34 @@
  * is safe in a signal handler and takes nothing from malloc, whose heap
  * may be why we panic; it is unmapped when the panic is recovered, and
  * left to the process's end otherwise.  If mmap fails, msg is the message,
- * cut, with a marker that says how much is missing.
+ * cut, with a marker that says how much is missing.  ap NULL: fmt has no
+ * conversions and is the text.
  */
-__attribute__((format(printf, 3, 0)))
-static void settext(struct _panic *p, int n, const char *fmt, va_list ap)
+static void longtext(struct _panic *p, int n, const char *fmt, va_list *ap);
+
+static inline void settext(struct _panic *p, int n, const char *fmt, va_list *ap)
+{
+	p->text = p->msg;
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < sizeof p->msg)
+		p->textlen = (size_t)n;
+	else
+		longtext(p, n, fmt, ap);
+}
+
+__attribute__((noinline))
+static void longtext(struct _panic *p, int n, const char *fmt, va_list *ap)
 {
 	size_t keep;
 	char *t;
 
-	p->text = p->msg;
-	if (n < 0)
-		n = 0;
-	if ((size_t)n < sizeof p->msg) {
-		p->textlen = (size_t)n;
-		return;
-	}
 	t = mmap(0, (size_t)n + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t != MAP_FAILED) {
-		p->textlen = (size_t)vsnprintf(t, (size_t)n + 1, fmt, ap);
+		if (ap)
+			p->textlen = (size_t)vsnprintf(t, (size_t)n + 1, fmt, *ap);
+		else
+			memcpy(t, fmt, (p->textlen = (size_t)n) + 1);
 		p->text = t;
 		return;
 	}
@@ -72,17 +82,16 @@ void freetext(struct _panic *p)
 	p->text = p->msg;
 }
 
-/* The message's first bytes into msg, and its whole length.  A format
- * without conversions is the message: copied, not parsed (vsnprintf costs
- * most of a recovered panic otherwise). */
-__attribute__((format(printf, 2, 0)))
-static int format(char msg[DEFER_PANIC_MSG], const char *fmt, va_list ap)
+/* A format without conversions is the message: its first bytes into
+ * msg, and its length; -1 if fmt has a conversion (vsnprintf, which costs
+ * most of a recovered panic, then formats it). */
+static int plain(char msg[DEFER_PANIC_MSG], const char *fmt)
 {
 	size_t n;
 
 	for (n = 0; fmt[n]; n++) {
 		if (fmt[n] == '%')
-			return vsnprintf(msg, DEFER_PANIC_MSG, fmt, ap);
+			return -1;
 		if (n < DEFER_PANIC_MSG - 1)
 			msg[n] = fmt[n];
 	}
@@ -100,7 +109,6 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	struct _panic p;
 	struct _defer *d;
 	uintptr_t from;
-	va_list ap, again;
 	int n;
 
 	__defer_inruntime = 1;
@@ -108,12 +116,18 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	memset(&p, 0, offsetof(struct _panic, msg));
 	if (!fmt)
 		fmt = "(nil)";
-	va_start(ap, fmt);
-	va_copy(again, ap);
-	n = format(p.msg, fmt, ap);
-	settext(&p, n, fmt, again);
-	va_end(again);
-	va_end(ap);
+	if ((n = plain(p.msg, fmt)) >= 0) {
+		settext(&p, n, fmt, 0);
+	} else {
+		va_list ap, again;
+
+		va_start(ap, fmt);
+		va_copy(again, ap);
+		n = vsnprintf(p.msg, DEFER_PANIC_MSG, fmt, ap);
+		settext(&p, n, fmt, &again);
+		va_end(again);
+		va_end(ap);
+	}
 	p.arg = value;
 	p.vtype = vtype;
 	p.pc = (uintptr_t)__builtin_return_address(0);
@@ -131,7 +145,7 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	while ((d = g->_defer)) {
 		int scan = 0;
 
-		if (!d->started && ((scan = scanframes(from, d->sp)) & SCAN_CLEANUPS))
+		if (!d->started && ((scan = scanframes(g, from, d->sp)) & SCAN_CLEANUPS))
 			unwindpanic(g, &p);
 		if (panicrun(g, d, &p))
 			recovery(g, d, from, scan);
@@ -544,25 +558,6 @@ struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa
 		deferreturn(m);
 	}
 	return resume;
-}
-
-/* Pop the recovered panic and the aborted ones behind it; 1 if one of
- * those was a goexit (see recovery).  d made the recovery: every path
- * that ends a panic by recovering it comes here, so the history is
- * written here. */
-int poppanics(struct g *g, const struct _defer *d)
-{
-	int goexit = 0;
-
-	remember(g, g->_panic, d);
-	freepanic(g->_panic);
-	g->_panic = g->_panic->link;
-	while (g->_panic && g->_panic->aborted) {
-		goexit |= g->_panic->goexit;
-		freepanic(g->_panic);
-		g->_panic = g->_panic->link;
-	}
-	return goexit;
 }
 
 /* Leave for resume's defer_result, or else for the owner's caller (r),

@@ -184,11 +184,9 @@ static inline int panicrun(struct g *g, struct _defer *d, struct _panic *p)
 	freedefer(g, d);
 	return 0;
 }
-/* Pop the recovered newest panic, which d's call recovered, and the
+/* history.c: pop the recovered newest panic, which d's call recovered, and the
  * aborted ones behind it; 1 if a goexit was among them. */
 HIDDEN int poppanics(struct g *g, const struct _defer *d);
-/* history.c: note in g's history that d's call recovered p. */
-HIDDEN void remember(struct g *g, const struct _panic *p, const struct _defer *d);
 /* The walk to the owner's caller (recovery, and unwound.c's stop). */
 struct unwind {
 	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
@@ -237,17 +235,25 @@ HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resu
 /* Per thread, set by the first scanframes: 1 under memcheck. */
 extern __thread int __defer_memcheck __attribute__((tls_model("initial-exec"))) HIDDEN;
 HIDDEN void __defer_scanquiet(int begin);
-static inline void scanquiet(int begin)
+static inline int memcheck(void)
 {
-	if (__builtin_expect(__defer_memcheck, 0))
-		__defer_scanquiet(begin);
+	return __builtin_expect(__defer_memcheck, 0);
 }
 #else
-static inline void scanquiet(int begin)
+static inline int memcheck(void)
+{
+	return 0;
+}
+static inline void __defer_scanquiet(int begin)
 {
 	(void)begin;
 }
 #endif
+static inline void scanquiet(int begin)
+{
+	if (memcheck())
+		__defer_scanquiet(begin);
+}
 
 /* unwound.c: panics that cross frames with landing pads. */
 /* What scanframes found between gopanic's CFA (from) and the frame
@@ -259,10 +265,10 @@ static inline void scanquiet(int begin)
  *    is the sigreturn trampoline's address (restorer): no signal frame
  *    lies between (ownercfa). */
 enum { SCAN_CLEANUPS = 1, SCAN_NOSIGFRAME = 2 };
-HIDDEN int scanframes(uintptr_t from, uintptr_t mark);
+HIDDEN int scanframes(const struct g *g, uintptr_t from, uintptr_t mark);
 static inline int crossescleanups(uintptr_t from, uintptr_t mark)
 {
-	return scanframes(from, mark) & SCAN_CLEANUPS;
+	return scanframes(__defer_tls.g, from, mark) & SCAN_CLEANUPS;
 }
 /* Go on with p by unwinding: the frames' landing pads run their cleanups
  * and (defer_frame being one) their calls, as p's. */

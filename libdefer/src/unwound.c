@@ -348,34 +348,40 @@ static int lookup(const struct known *k, uintptr_t v, struct objrange *last)
 
 /* Whether a word of [from - 8, end) points into an object with LSDAs;
  * if none does, *other says whether a word pointed outside the stack and
- * the first known object (the executable).
+ * the first known object (the executable).  The current object's range
+ * stays in registers: most words point into it.
  * It reads other frames' words, AddressSanitizer's redzones too. */
 __attribute__((no_sanitize_address, always_inline))
-static inline int wordsinlsda(const struct known *k, uintptr_t from, uintptr_t end, int *other)
+static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_t from,
+			      uintptr_t end, int *other)
 {
-	struct objrange last = k->obj[0];
+	uintptr_t lo = k->obj[0].lo, len = k->obj[0].hi - lo;
+	int lsda = k->obj[0].lsda;
 	const uintptr_t *w;
 	/* Words pointing into this thread's stack are not code: from its
 	 * bottom (g.c took it when the thread's g was made) to somewhat above
 	 * the frames scanned.  Not pthread_getattr_np here: for the main
 	 * thread it reads /proc/self/maps through malloc, and a panic takes
 	 * nothing from malloc (panic.c). */
-	const struct g *g = __defer_tls.g;
 	uintptr_t stacklo = g && g->stacklo ? g->stacklo : from, stackhi = end + (1 << 16);
 
 	for (w = (const uintptr_t *)from - 1; w < (const uintptr_t *)end; w++) {
 		uintptr_t v = *w;
+		struct objrange r;
 
-		if (v - last.lo < last.hi - last.lo) {
-			if (last.lsda)
+		if (v - lo < len) {
+			if (lsda)
 				return 1;
 			continue;
 		}
 		if (v < 4096 || v - stacklo < stackhi - stacklo)
 			continue;
 		*other = 1;
-		if (!lookup(k, v, &last) && last.lsda)
+		if (lookup(k, v, &r))
+			continue;
+		if (r.lsda)
 			return 1;
+		lo = r.lo, len = r.hi - r.lo, lsda = r.lsda;
 	}
 	return 0;
 }
@@ -402,12 +408,12 @@ static int landingpad(uintptr_t from, uintptr_t upto)
  * would otherwise scan them again.
  */
 __attribute__((no_sanitize_address))	/* wordsinlsda is in it */
-int scanframes(uintptr_t from, uintptr_t mark)
+int scanframes(const struct g *g, uintptr_t from, uintptr_t mark)
 {
 	const struct defer_mark *m = (const struct defer_mark *)mark;
 	const struct known *k;
 	uintptr_t end = mark;
-	int maybe, other = 0;
+	int maybe, other = 0, quiet;
 
 	/* A frame's return address is just below its callee's CFA: the
 	 * innermost's (into the panicking function) is gopanic's, below
@@ -416,9 +422,12 @@ int scanframes(uintptr_t from, uintptr_t mark)
 	if (m->resumable && m->resume->sp <= mark && m->resume->sp > from)
 		end = m->resume->sp;
 	k = getknown();	/* and __defer_memcheck */
-	scanquiet(1);
-	maybe = wordsinlsda(k, from, end, &other);
-	scanquiet(0);
+	quiet = memcheck();
+	if (quiet)
+		__defer_scanquiet(1);
+	maybe = wordsinlsda(k, g, from, end, &other);
+	if (quiet)
+		__defer_scanquiet(0);
 	/* A signal frame's restorer is one of the words: if every word
 	 * pointed into the executable or the stack, and the restorer is
 	 * elsewhere (libc), no signal frame is between (for ownercfa). */
