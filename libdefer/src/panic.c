@@ -219,7 +219,8 @@ struct callercfa {
 	uintptr_t cfa;
 };
 
-/* Context 1 has its IP where gorecover returns to and the CFA of
+/* Counting gorecover's context as 0 (unwoundcfa's, before it, is -1):
+ * context 1 has its IP where gorecover returns to and the CFA of
  * gorecover; context 2 the CFA of that caller, unless the caller
  * tail-called gorecover (context 1's IP is then in the caller's caller,
  * and gorecover's CFA is the caller's). */
@@ -239,11 +240,12 @@ static _Unwind_Reason_Code findcallercfa(struct _Unwind_Context *ctx, void *arg)
 }
 
 /* aarch64's recover() (defer.h) passes no frame: the caller's CFA by
- * unwinding. */
+ * unwinding, from this frame, one below gorecover's (n starts at -1).
+ * Out of line, so that gorecover's usual path saves no registers. */
 __attribute__((noinline))
 static uintptr_t unwoundcfa(const void *caller_pc)
 {
-	struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), 0, 0 };
+	struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), -1, 0 };
 
 	_Unwind_Backtrace(findcallercfa, &w);
 	return w.cfa;
