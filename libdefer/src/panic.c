@@ -563,9 +563,11 @@ struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa
 }
 
 /* Leave for resume's defer_result, or else for the owner's caller (r),
- * restoring the signal mask a handler's return would have (mask). */
-void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
-		  const struct defer_resume *r, const sigset_t *mask)
+ * restoring the signal mask a handler's return would have (mask).
+ * Inline in recovery's usual path (leave is the out-of-line copy). */
+__attribute__((always_inline, noreturn))
+static inline void leaving(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
+			   const struct defer_resume *r, const sigset_t *mask)
 {
 	STAP_PROBE2(libdefer, resume, frame, g);
 	if (mask)
@@ -587,6 +589,12 @@ void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
 		throw("recover: cannot unwind to the caller of the recovering frame "
 		      "(missing unwind tables?)");
 	__defer_jump(r);
+}
+
+void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
+	   const struct defer_resume *r, const sigset_t *mask)
+{
+	leaving(g, frame, resume, r, mask);
 }
 
 /*
@@ -625,7 +633,7 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 		/* frame is resumable (ownercfa): with nothing of the owner's
 		 * left on the chain (the usual case), it is the one. */
 		if (!g->_defer || g->_defer->sp >= cfa)
-			leave(g, frame, frame, 0, 0);
+			leaving(g, frame, frame, 0, 0);
 		leave(g, frame, runowner(g, frame, cfa), 0, 0);
 	}
 	memset(&u, 0, sizeof u);

@@ -440,9 +440,10 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark)
 
 static struct slot *slotof(const struct _panic *p)
 {
-	struct slot *s = (struct slot *)(uintptr_t)p;
+	/* One comparison: with pt NULL, slots lies at a small address. */
+	uintptr_t slots = (uintptr_t)pt + offsetof(struct perthread, slots);
 
-	return pt && s >= pt->slots && s < pt->slots + NSLOTS ? s : 0;
+	return (uintptr_t)p - slots < sizeof pt->slots ? (struct slot *)(uintptr_t)p : 0;
 }
 
 void freepanic(struct _panic *p)
