@@ -24,9 +24,12 @@ static void remember(struct g *g, const struct _panic *p, const struct _defer *d
 
 	if (!g->hist || !g->histcap)
 		return;
-	/* The vDSO's clock: no system call, safe in a signal handler.  Read
+	/* The vDSO's clock: no system call, safe in a signal handler.  The
+	 * coarse one (the kernel tick's resolution, 1-4 ms; seq orders the
+	 * records): it reads no hardware counter, and CLOCK_MONOTONIC cost
+	 * a third of a recovery's time here (docs/runtime.md, Costs).  Read
 	 * first: only g, p and d live across the call. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	seq = g->recovered + 1;
 	h = &g->hist[(seq - 1) % g->histcap];
 	__atomic_store_n(&h->seq, 0, __ATOMIC_RELAXED);
