@@ -387,9 +387,10 @@ static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_
 }
 
 /* Whether a frame whose stack pointer is in [from, upto] has a landing
- * pad where it is: the unwinder's answer. */
-__attribute__((noinline))
-static int landingpad(uintptr_t from, uintptr_t upto)
+ * pad where it is: the unwinder's answer.  Inline: a frame of its own
+ * would be one more for the unwinder to step through (about 600 Ir). */
+__attribute__((always_inline))
+static inline int landingpad(uintptr_t from, uintptr_t upto)
 {
 	struct search s = { from, upto, 0 };
 
