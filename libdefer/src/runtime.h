@@ -29,8 +29,9 @@ HIDDEN void __defer_invoke(struct _defer *d, uintptr_t *argp);
  * about to continue after a callee returned. */
 HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn));
 
-/* rundefer.c: running records outside deferreturn (panics, goexit), and
- * deferreturn's calls into C. */
+/* rundefer.c: the slow parts of running records outside deferreturn
+ * (panics, goexit; rundefer itself is below, inline), and deferreturn's
+ * calls into C. */
 /* Drop the head record d, found started: a panic in its call abandoned it,
  * and that panic is aborted (Go's rule). */
 HIDDEN void dropstarted(struct g *g, struct _defer *d);
@@ -184,8 +185,9 @@ static inline int panicrun(struct g *g, struct _defer *d, struct _panic *p)
 	freedefer(g, d);
 	return 0;
 }
-/* history.c: pop the recovered newest panic, which d's call recovered, and the
- * aborted ones behind it; 1 if a goexit was among them. */
+/* history.c: pop the recovered newest panic, which d's call recovered,
+ * and the aborted ones behind it, noting it in g's history; 1 if a goexit
+ * was among them. */
 HIDDEN int poppanics(struct g *g, const struct _defer *d);
 /* The walk to the owner's caller (recovery, and unwound.c's stop). */
 struct unwind {
