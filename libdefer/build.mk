@@ -223,11 +223,12 @@ $(B)/bench/shapes-go: libdefer/bench/shapes.go
 	@mkdir -p $(dir $@)
 	GO111MODULE=off GOCACHE=$(CURDIR)/$(B)/gocache GOPATH=$(CURDIR)/$(B)/gopath \
 		go build -o $@ $<
-# Instructions per panic + recover (scripts/panic_bench, make bench).
+# Instructions per panic + recover (scripts/panic_bench, make bench): one
+# source, built as it is and with -fexceptions (frames with landing pads).
 $(B)/bench/panic_bench: libdefer/bench/panic_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O2 -Ilibdefer/include $< $(B)/libdefer.a -o $@
-$(B)/bench/panic_unwind_bench: libdefer/bench/panic_unwind_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
+$(B)/bench/panic_unwind_bench: libdefer/bench/panic_bench.c $(B)/libdefer.a $(LIBDEFER_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O2 -fexceptions -Ilibdefer/include $< $(B)/libdefer.a -o $@
 all: $(B)/bench/panic_bench $(B)/bench/panic_unwind_bench

@@ -283,7 +283,8 @@ enum { DEFER_FLAG_STARTED = 1, DEFER_FLAG_HEAP = 2 };
 #define DEFER_HISTORY_FIELDS(FIELD, PRIVATE, BITS, x_)                                      \
 	/* 1 for the thread's first recovered panic; 0: never written */       \
 	FIELD(x_, uint64_t, seq, , seq, Q)                                          \
-	/* CLOCK_MONOTONIC at the recovery, in nanoseconds */                  \
+	/* CLOCK_MONOTONIC at the recovery, in nanoseconds, read coarsely      \
+	 * (CLOCK_MONOTONIC_COARSE: to the kernel tick, 1-4 ms) */             \
 	FIELD(x_, uint64_t, time, , time, Q)                                        \
 	/* the panic's value (_panic.arg) */                                   \
 	FIELD(x_, void *, arg, , arg, Q)                                            \

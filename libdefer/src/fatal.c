@@ -228,13 +228,13 @@ static int classify(uintptr_t addr, const struct symbol *s)
 	static const void *const goexits[] = { (const void *)goexit1, (const void *)defer_goexit };
 	static const char *const goexitnames[] = { "goexit1", "defer_goexit", 0 };
 	static const void *const others[] = {
-		(const void *)rundefer, (const void *)fatalpanic, (const void *)throw,
+		(const void *)fatalpanic, (const void *)throw,
 		(const void *)sigpanic, (const void *)nildefer, (const void *)recovery,
 		(const void *)dropstarted, (const void *)gorecover, (const void *)deferredrecover,
 		(const void *)__defer_checkstale,
 	};
 	static const char *const othernames[] = {
-		"rundefer", "fatalpanic", "sigpanic", "nildefer", "runowner", "dropstarted",
+		"fatalpanic", "sigpanic", "nildefer", "runowner", "dropstarted",
 		"deferredrecover", "gorecover", 0 };
 
 	if (runtimefn(addr, s->name, panics, 1, panicnames))

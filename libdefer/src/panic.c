@@ -37,24 +37,34 @@
  * is safe in a signal handler and takes nothing from malloc, whose heap
  * may be why we panic; it is unmapped when the panic is recovered, and
  * left to the process's end otherwise.  If mmap fails, msg is the message,
- * cut, with a marker that says how much is missing.
+ * cut, with a marker that says how much is missing.  ap NULL: fmt has no
+ * conversions and is the text.
  */
-__attribute__((format(printf, 3, 0)))
-static void settext(struct _panic *p, int n, const char *fmt, va_list ap)
+static void longtext(struct _panic *p, int n, const char *fmt, va_list *ap);
+
+static inline void settext(struct _panic *p, int n, const char *fmt, va_list *ap)
+{
+	p->text = p->msg;
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < sizeof p->msg)
+		p->textlen = (size_t)n;
+	else
+		longtext(p, n, fmt, ap);
+}
+
+__attribute__((noinline))
+static void longtext(struct _panic *p, int n, const char *fmt, va_list *ap)
 {
 	size_t keep;
 	char *t;
 
-	p->text = p->msg;
-	if (n < 0)
-		n = 0;
-	if ((size_t)n < sizeof p->msg) {
-		p->textlen = (size_t)n;
-		return;
-	}
 	t = mmap(0, (size_t)n + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t != MAP_FAILED) {
-		p->textlen = (size_t)vsnprintf(t, (size_t)n + 1, fmt, ap);
+		if (ap)
+			p->textlen = (size_t)vsnprintf(t, (size_t)n + 1, fmt, *ap);
+		else
+			memcpy(t, fmt, (p->textlen = (size_t)n) + 1);
 		p->text = t;
 		return;
 	}
@@ -72,17 +82,16 @@ void freetext(struct _panic *p)
 	p->text = p->msg;
 }
 
-/* The message's first bytes into msg, and its whole length.  A format
- * without conversions is the message: copied, not parsed (vsnprintf costs
- * most of a recovered panic otherwise). */
-__attribute__((format(printf, 2, 0)))
-static int format(char msg[DEFER_PANIC_MSG], const char *fmt, va_list ap)
+/* A format without conversions is the message: its first bytes into
+ * msg, and its length; -1 if fmt has a conversion (vsnprintf, which costs
+ * most of a recovered panic, then formats it). */
+static int plain(char msg[DEFER_PANIC_MSG], const char *fmt)
 {
 	size_t n;
 
 	for (n = 0; fmt[n]; n++) {
 		if (fmt[n] == '%')
-			return vsnprintf(msg, DEFER_PANIC_MSG, fmt, ap);
+			return -1;
 		if (n < DEFER_PANIC_MSG - 1)
 			msg[n] = fmt[n];
 	}
@@ -100,7 +109,6 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	struct _panic p;
 	struct _defer *d;
 	uintptr_t from;
-	va_list ap, again;
 	int n;
 
 	__defer_inruntime = 1;
@@ -108,12 +116,18 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	memset(&p, 0, offsetof(struct _panic, msg));
 	if (!fmt)
 		fmt = "(nil)";
-	va_start(ap, fmt);
-	va_copy(again, ap);
-	n = format(p.msg, fmt, ap);
-	settext(&p, n, fmt, again);
-	va_end(again);
-	va_end(ap);
+	if ((n = plain(p.msg, fmt)) >= 0) {
+		settext(&p, n, fmt, 0);
+	} else {
+		va_list ap, again;
+
+		va_start(ap, fmt);
+		va_copy(again, ap);
+		n = vsnprintf(p.msg, DEFER_PANIC_MSG, fmt, ap);
+		settext(&p, n, fmt, &again);
+		va_end(again);
+		va_end(ap);
+	}
 	p.arg = value;
 	p.vtype = vtype;
 	p.pc = (uintptr_t)__builtin_return_address(0);
@@ -129,11 +143,13 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	 * unwinding, so that cleanups and calls interleave (unwound.c). */
 	from = (uintptr_t)__builtin_dwarf_cfa();
 	while ((d = g->_defer)) {
+		int scan = 0;
+
 		checklive(g, d, from);
-		if (!d->started && crossescleanups(from, d->sp))
+		if (!d->started && ((scan = scanframes(g, from, d->sp)) & SCAN_CLEANUPS))
 			unwindpanic(g, &p);
 		if (panicrun(g, d, &p))
-			recovery(g, d, from);
+			recovery(g, d, from, scan);
 	}
 	STAP_PROBE2(libdefer, fatal, &p, g);
 	fatalpanic(g);
@@ -164,21 +180,28 @@ struct sitefn {
 };
 static __thread struct sitefn sitecache[8] __attribute__((tls_model("initial-exec")));
 
-static int inside(const void *pc, void (*fn)(void))
+/* Out of line: gorecover's usual path (a hit) then saves no registers. */
+__attribute__((noinline, cold))
+static int insidelookup(struct sitefn *c, const void *pc, void (*fn)(void))
 {
-	struct sitefn *c = &sitecache[((uintptr_t)pc >> 4) & 7];
-	void *caller;
-
-	if (c->pc == pc && c->fn == fn)
-		return 1;
 	/* It looks up pc - 1, as for a return address; the label may be the
 	 * function's first byte. */
-	caller = _Unwind_FindEnclosingFunction((char *)pc + 1);
+	void *caller = _Unwind_FindEnclosingFunction((char *)pc + 1);
+
 	if (caller && caller != (void *)fn)
 		return 0;
 	c->pc = pc;
 	c->fn = fn;
 	return 1;
+}
+
+static inline int inside(const void *pc, void (*fn)(void))
+{
+	struct sitefn *c = &sitecache[((uintptr_t)pc >> 4) & 7];
+
+	if (c->pc == pc && c->fn == fn)
+		return 1;
+	return insidelookup(c, pc, fn);
 }
 
 /*
@@ -197,7 +220,8 @@ struct callercfa {
 	uintptr_t cfa;
 };
 
-/* Context 1 has its IP where gorecover returns to and the CFA of
+/* Counting gorecover's context as 0 (unwoundcfa's, before it, is -1):
+ * context 1 has its IP where gorecover returns to and the CFA of
  * gorecover; context 2 the CFA of that caller, unless the caller
  * tail-called gorecover (context 1's IP is then in the caller's caller,
  * and gorecover's CFA is the caller's). */
@@ -216,6 +240,18 @@ static _Unwind_Reason_Code findcallercfa(struct _Unwind_Context *ctx, void *arg)
 	return _URC_NO_REASON;
 }
 
+/* aarch64's recover() (defer.h) passes no frame: the caller's CFA by
+ * unwinding, from this frame, one below gorecover's (n starts at -1).
+ * Out of line, so that gorecover's usual path saves no registers. */
+__attribute__((noinline))
+static uintptr_t unwoundcfa(const void *caller_pc)
+{
+	struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), -1, 0 };
+
+	_Unwind_Backtrace(findcallercfa, &w);
+	return w.cfa;
+}
+
 __attribute__((noinline))
 const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 {
@@ -225,13 +261,7 @@ const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 
 	if (!p || p->goexit || p->recovered || !p->argp || !p->defer)
 		return 0;
-	cfa = (uintptr_t)caller_frame + __DEFER_FRAME_CFA;
-	if (!caller_frame) {	/* aarch64's recover() (defer.h): unwind */
-		struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), 0, 0 };
-
-		_Unwind_Backtrace(findcallercfa, &w);
-		cfa = w.cfa;
-	}
+	cfa = caller_frame ? (uintptr_t)caller_frame + __DEFER_FRAME_CFA : unwoundcfa(caller_pc);
 	if (p->argp != cfa)
 		return 0;
 	if (!inside(caller_pc, p->defer->fn))
@@ -447,23 +477,26 @@ static _Unwind_Reason_Code findcaller(struct _Unwind_Context *ctx, void *arg)
 /*
  * The address glibc's sigaction makes every handler return to (its
  * __restore_rt, the kernel's signal frame's return address), learnt from
- * the handler the runtime or the program has for SIGSEGV; 0 if unknown
- * (musl: the unwind then finds the signal frame, sigframe).
+ * the handler the runtime or the program has for SIGSEGV (restorer in
+ * runtime.h keeps the answer).  A libc that reports none for an installed
+ * handler never will (musl; aarch64, whose kernel returns through the
+ * vDSO): the unwind then finds the signal frame (sigframe).
  */
-static uintptr_t restorer(void)
-{
-	static uintptr_t rt;
-	uintptr_t v = __atomic_load_n(&rt, __ATOMIC_RELAXED);
-	struct sigaction sa;
+uintptr_t __defer_rt;
 
-	if (v)
-		return v;
-	/* musl's sigaction does not report sa_restorer: it stays 0. */
+uintptr_t findrestorer(void)
+{
+	struct sigaction sa;
+	uintptr_t v;
+
 	memset(&sa, 0, sizeof sa);
-	if (sigaction(SIGSEGV, 0, &sa) || !sa.sa_restorer)
+	if (sigaction(SIGSEGV, 0, &sa))
 		return 0;
 	v = (uintptr_t)sa.sa_restorer;
-	__atomic_store_n(&rt, v, __ATOMIC_RELAXED);
+	if (v)
+		__atomic_store_n(&__defer_rt, v, __ATOMIC_RELAXED);
+	else if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+		__atomic_store_n(&__defer_rt, 1, __ATOMIC_RELAXED);
 	return v;
 }
 
@@ -476,12 +509,15 @@ enum { SCANMAX = 64 << 10 };
  * needed only for a signal frame the jump would leave (sigframe): the
  * kernel's frame holds the restorer as its handler's return address, so
  * when no word between gopanic's frame (from) and the owner's stack
- * pointer is that address, there is none.  A handler on an alternate stack
- * puts from outside that range, and so goes the long way too.
+ * pointer is that address, there is none.  gopanic's scanframes usually
+ * looked already (scan has SCAN_NOSIGFRAME): those frames have not run
+ * since.  A handler on an alternate stack puts from outside that range,
+ * and so goes the long way too.
  */
 /* It reads other frames' words, AddressSanitizer's redzones too. */
 __attribute__((no_sanitize_address))
-static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uintptr_t from)
+static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uintptr_t from,
+			  int scan)
 {
 	const struct defer_resume *r = frame->resume;
 	uintptr_t rt;
@@ -489,7 +525,11 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 
 	if (!frame->resumable || r->sp > (uintptr_t)frame || (uintptr_t)frame >= r->cfa)
 		return 0;
-	if (from < g->stacklo || from > r->sp || r->sp - from > SCANMAX || !(rt = restorer()))
+	if (from < g->stacklo || from > r->sp || r->sp - from > SCANMAX)
+		return 0;
+	if (scan & SCAN_NOSIGFRAME)
+		return r->cfa;
+	if (!(rt = restorer()))
 		return 0;
 	scanquiet(1);
 	for (w = (const uintptr_t *)from; w < (const uintptr_t *)r->sp && *w != rt; w++)
@@ -526,29 +566,12 @@ struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa
 	return resume;
 }
 
-/* Pop the recovered panic and the aborted ones behind it; 1 if one of
- * those was a goexit (see recovery).  d made the recovery: every path
- * that ends a panic by recovering it comes here, so the history is
- * written here. */
-int poppanics(struct g *g, const struct _defer *d)
-{
-	int goexit = 0;
-
-	remember(g, g->_panic, d);
-	freepanic(g->_panic);
-	g->_panic = g->_panic->link;
-	while (g->_panic && g->_panic->aborted) {
-		goexit |= g->_panic->goexit;
-		freepanic(g->_panic);
-		g->_panic = g->_panic->link;
-	}
-	return goexit;
-}
-
 /* Leave for resume's defer_result, or else for the owner's caller (r),
- * restoring the signal mask a handler's return would have (mask). */
-void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
-		  const struct defer_resume *r, const sigset_t *mask)
+ * restoring the signal mask a handler's return would have (mask).
+ * Inline in recovery's usual path (leave is the out-of-line copy). */
+__attribute__((always_inline, noreturn))
+static inline void leaving(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
+			   const struct defer_resume *r, const sigset_t *mask)
 {
 	STAP_PROBE2(libdefer, resume, frame, g);
 	if (mask)
@@ -572,13 +595,19 @@ void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
 	__defer_jump(r);
 }
 
+void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
+	   const struct defer_resume *r, const sigset_t *mask)
+{
+	leaving(g, frame, resume, r, mask);
+}
+
 /*
  * d's call recovered the newest panic; d is already off the chain.
  * Called on the panic's stack, which is still intact below the recovering
  * frame, so the frames' marks can still be read.  from: the CFA of
  * gopanic, the bottom of the frames the panic crossed.
  */
-void recovery(struct g *g, struct _defer *d, uintptr_t from)
+void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 {
 	struct defer_mark *frame = (struct defer_mark *)d->sp;
 	struct _panic *p = g->_panic;
@@ -604,11 +633,11 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from)
 	 * compiler may skip a frame's exit on the path from defer_result: it
 	 * may assume nothing was deferred yet when __defer_setresume
 	 * returns.) */
-	if ((cfa = ownercfa(g, frame, from))) {
+	if ((cfa = ownercfa(g, frame, from, scan))) {
 		/* frame is resumable (ownercfa): with nothing of the owner's
 		 * left on the chain (the usual case), it is the one. */
 		if (!g->_defer || g->_defer->sp >= cfa)
-			leave(g, frame, frame, 0, 0);
+			leaving(g, frame, frame, 0, 0);
 		leave(g, frame, runowner(g, frame, cfa), 0, 0);
 	}
 	memset(&u, 0, sizeof u);

@@ -29,26 +29,21 @@ HIDDEN void __defer_invoke(struct _defer *d, uintptr_t *argp);
  * about to continue after a callee returned. */
 HIDDEN void __defer_jump(const struct defer_resume *r) __attribute__((noreturn));
 
-/* rundefer.c: running records outside deferreturn (panics, goexit), and
- * deferreturn's calls into C. */
-/* Run the head record d of g for p (a panic, or goexit's pseudo-panic);
- * argp receives the call's CFA for recover() (NULL: none may recover).
- * d is unlinked after its call, not freed.  `what` names the caller in
- * the message if the call left the chain in a bad state. */
-HIDDEN void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,
-		     const char *what);
+/* rundefer.c: the slow parts of running records outside deferreturn
+ * (panics, goexit; rundefer itself is below, inline), and deferreturn's
+ * calls into C. */
 /* Drop the head record d, found started: a panic in its call abandoned it,
  * and that panic is aborted (Go's rule). */
 HIDDEN void dropstarted(struct g *g, struct _defer *d);
 HIDDEN void nildefer(const struct _defer *d) __attribute__((noreturn));
-HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark);
 /* g.c: whether d can be a record of g: in a mark on g's stack [lo, hi),
  * or in one of its pool's chunks, aligned as records are. */
 HIDDEN int ownrecord(const struct g *g, const struct _defer *d, uintptr_t lo, uintptr_t hi);
-/* stale.c: end the program: d outlived its frame. */
+/* stale.c: end the program: d outlived its frame; deferreturn's check of
+ * a head record that is not its frame's. */
 HIDDEN void stale(const struct _defer *d) __attribute__((noreturn, cold));
-HIDDEN void checkpool(const struct g *g, const struct _defer *d, uintptr_t from);
-HIDDEN void checklow(const struct g *g, const struct _defer *d, uintptr_t from);
+HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark);
+HIDDEN void checkslow(const struct g *g, const struct _defer *d, uintptr_t from);
 /*
  * Before a panic or goexit whose frame's CFA is `from` runs d: end the
  * program if d outlived its frame (left by a longjmp, or an exception
@@ -62,7 +57,7 @@ HIDDEN void checklow(const struct g *g, const struct _defer *d, uintptr_t from);
  * head when it deferred), and so to itself.  These rules judge content:
  * a dead mark that no later frame has written over passes (docs/runtime.md,
  * Limits).  Inline, and bounded by from alone: it is on every recovered
- * panic's path; a record below from is checklow's, which knows the stack.
+ * panic's path; pool records, and records below from, are checkslow's.
  */
 static inline void checklive(const struct g *g, const struct _defer *d, uintptr_t from)
 {
@@ -70,14 +65,20 @@ static inline void checklive(const struct g *g, const struct _defer *d, uintptr_
 	const struct defer_mark *mk = (const struct defer_mark *)m;
 	const struct _defer *l = d->link;
 
-	if (d->heap)
-		checkpool(g, d, from);
-	else if (a < from)
-		checklow(g, d, from);
-	else if (d->sp != m || mk->armed - 1u > 1 || mk->resumable > 1 ||
-		 (mk->resumable && (uintptr_t)mk->resume < from) || (l && l->sp == m))
+	uint16_t ar;
+
+	if (d->sp != m || a < from) {
+		checkslow(g, d, from);
+		return;
+	}
+	/* armed 1 or 2 and resumable 0 or 1, in one load and one test. */
+	__builtin_memcpy(&ar, &mk->armed, sizeof ar);
+	if ((uint16_t)(ar & 0xfeff) - 1u > 1 || ((ar >> 8) && (uintptr_t)mk->resume < from) ||
+	    (l && l->sp == m))
 		stale(d);
 }
+_Static_assert(offsetof(struct defer_mark, resumable) == offsetof(struct defer_mark, armed) + 1 &&
+	       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checklive reads armed and resumable as one");
 
 /* A section of a mapped file: n bytes at p (p NULL: none). */
 struct sec {
@@ -175,6 +176,29 @@ HIDDEN const char *faultmsg(const struct fault *f);
 /* The [signal ...] line of the report, if p is a fault's panic. */
 HIDDEN int faultline(const struct _panic *p, char *buf, size_t len);
 
+/* Run the head record d of g for p (a panic, or goexit's pseudo-panic);
+ * argp receives the call's CFA for recover() (NULL: none may recover).
+ * d is unlinked after its call, not freed.  `what` names the caller in
+ * the message if the call left the chain in a bad state.  Inline: its
+ * call and saved registers were a tenth of a recovered panic. */
+static inline void rundefer(struct g *g, struct _defer *d, struct _panic *p, uintptr_t *argp,
+			    const char *what)
+{
+	/* Started, and left on the chain while it runs: a panic in the call
+	 * finds it started and knows it was abandoned (dropstarted). */
+	d->started = 1;
+	d->_panic = p;
+	STAP_PROBE2(libdefer, run, d, p);
+	if (!d->fn)
+		nildefer(d);
+	__defer_inruntime = 0;
+	__defer_invoke(d, argp);
+	__defer_inruntime = 1;
+	if (g->_defer != d)
+		throw("bad defer entry in %s", what);
+	g->_defer = d->link;
+}
+
 /* panic.c */
 HIDDEN extern const char __defer_faultfmt[];
 /* What deferreturn calls for a record whose function is recover. */
@@ -182,7 +206,9 @@ HIDDEN const struct _panic *deferredrecover(const struct defer_mark *mark, uintp
 /* Give back the memory of a long message; text is msg afterwards. */
 HIDDEN void freetext(struct _panic *p);
 HIDDEN void sigpanic(void) __attribute__((noreturn));
-HIDDEN void recovery(struct g *g, struct _defer *d, uintptr_t from) __attribute__((noreturn));
+/* scan: what scanframes said of d's frame (0 if not asked). */
+HIDDEN void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
+	__attribute__((noreturn));
 /* Run the head record d for panic p (drop it if an older panic started
  * it); 1 if its call recovered p: d is then off the chain, not freed.
  * Inline: it is most of a panic's loop. */
@@ -201,11 +227,10 @@ static inline int panicrun(struct g *g, struct _defer *d, struct _panic *p)
 	freedefer(g, d);
 	return 0;
 }
-/* Pop the recovered newest panic, which d's call recovered, and the
- * aborted ones behind it; 1 if a goexit was among them. */
+/* history.c: pop the recovered newest panic, which d's call recovered,
+ * and the aborted ones behind it, noting it in g's history; 1 if a goexit
+ * was among them. */
 HIDDEN int poppanics(struct g *g, const struct _defer *d);
-/* history.c: note in g's history that d's call recovered p. */
-HIDDEN void remember(struct g *g, const struct _panic *p, const struct _defer *d);
 /* The walk to the owner's caller (recovery, and unwound.c's stop). */
 struct unwind {
 	uintptr_t frame;     /* the defer_mark: inside the owner's stack frame */
@@ -227,6 +252,17 @@ static inline uintptr_t stackkey(const struct g *g, uintptr_t a)
 {
 	return a - g->stacklo < g->stackhi - g->stacklo ? a | (uintptr_t)1 << 63 : a;
 }
+/* The address every signal handler returns to (the kernel's signal
+ * frame's sigreturn trampoline), or 0 if unknown.  __defer_rt: that
+ * address once known, 1 if it cannot be (panic.c), 0 not yet asked. */
+extern uintptr_t __defer_rt HIDDEN;
+HIDDEN uintptr_t findrestorer(void);
+static inline uintptr_t restorer(void)
+{
+	uintptr_t v = __atomic_load_n(&__defer_rt, __ATOMIC_RELAXED);
+
+	return v > 1 ? v : v ? 0 : findrestorer();
+}
 /* Note a signal frame the walk passes (its mask is to be restored). */
 HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
 /* The callee-saved registers of ctx into r, by the architecture's DWARF
@@ -240,10 +276,10 @@ HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintpt
 HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
 		  const struct defer_resume *r, const sigset_t *mask) __attribute__((noreturn));
 
-/* The stack scans (ownercfa, crossescleanups) read words nobody
+/* The stack scans (ownercfa, scanframes) read words nobody
  * initialised, on purpose: under valgrind's memcheck they turn its error
  * reporting off meanwhile (no-ops elsewhere, and without valgrind's
- * header).  crossescleanups runs first in every panic and asks. */
+ * header).  scanframes runs first in every panic and asks. */
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
@@ -251,26 +287,44 @@ HIDDEN void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resu
 #endif
 #endif
 #ifdef DEFER_VALGRIND
-/* Per thread, set by the first scan's crossescleanups: 1 under memcheck. */
+/* Per thread, set by the first scanframes: 1 under memcheck. */
 extern __thread int __defer_memcheck __attribute__((tls_model("initial-exec"))) HIDDEN;
 HIDDEN void __defer_scanquiet(int begin);
-static inline void scanquiet(int begin)
+static inline int memcheck(void)
 {
-	if (__builtin_expect(__defer_memcheck, 0))
-		__defer_scanquiet(begin);
+	return __builtin_expect(__defer_memcheck, 0);
 }
 #else
-static inline void scanquiet(int begin)
+static inline int memcheck(void)
+{
+	return 0;
+}
+static inline void __defer_scanquiet(int begin)
 {
 	(void)begin;
 }
 #endif
+static inline void scanquiet(int begin)
+{
+	if (memcheck())
+		__defer_scanquiet(begin);
+}
 
 /* unwound.c: panics that cross frames with landing pads. */
-/* Whether a frame from gopanic's CFA (from) up to the one holding mark
- * has a landing pad where it is: the mark's records are then reached by
- * unwinding. */
-HIDDEN int crossescleanups(uintptr_t from, uintptr_t mark);
+/* What scanframes found between gopanic's CFA (from) and the frame
+ * holding mark, a set of bits:
+ *  - SCAN_CLEANUPS: a frame there has a landing pad where it is: the
+ *    mark's records are then reached by unwinding;
+ *  - SCAN_NOSIGFRAME: no word from `from` up to the owner's stack
+ *    pointer (defer_result's, if the mark is resumable) or else the mark
+ *    is the sigreturn trampoline's address (restorer): no signal frame
+ *    lies between (ownercfa). */
+enum { SCAN_CLEANUPS = 1, SCAN_NOSIGFRAME = 2 };
+HIDDEN int scanframes(const struct g *g, uintptr_t from, uintptr_t mark);
+static inline int crossescleanups(uintptr_t from, uintptr_t mark)
+{
+	return scanframes(__defer_tls.g, from, mark) & SCAN_CLEANUPS;
+}
 /* Go on with p by unwinding: the frames' landing pads run their cleanups
  * and (defer_frame being one) their calls, as p's. */
 HIDDEN void unwindpanic(struct g *g, struct _panic *p) __attribute__((noreturn));

@@ -66,13 +66,13 @@ static int livemark(uintptr_t m, uintptr_t from, uintptr_t hi)
 }
 
 /*
- * checklive's rules for a pool record (runtime.h), made by a frame whose
+ * The rules for a pool record (checklive, runtime.h), made by a frame whose
  * mark is on the stack: that mark, if on this thread's stack, must be at
  * or above the panic's frame and look live.  A record in none of the
  * chunks (a mark's record whose heap byte was written over, or garbage)
  * must be judged by where it is.
  */
-void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
+static void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
 {
 	uintptr_t lo = g->stacklo, hi = g->stackhi;
 
@@ -97,11 +97,26 @@ void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
  * stack, that is dead stack.  A record made on an alternate signal stack,
  * or a panic on one, cannot be judged by place.
  */
-void checklow(const struct g *g, const struct _defer *d, uintptr_t from)
+static void checklow(const struct g *g, const struct _defer *d, uintptr_t from)
 {
 	uintptr_t lo = g->stacklo, hi = g->stackhi;
 
 	if ((uintptr_t)d - lo < hi - lo && from - lo < hi - lo)
+		stale(d);
+}
+
+/*
+ * What checklive (runtime.h) leaves: a record that is not its mark's own
+ * (a pool record, or a mark's record written over), or one below the
+ * panic's frame.
+ */
+void checkslow(const struct g *g, const struct _defer *d, uintptr_t from)
+{
+	if (d->heap)
+		checkpool(g, d, from);
+	else if ((uintptr_t)d < from)
+		checklow(g, d, from);
+	else
 		stale(d);
 }
 

@@ -12,7 +12,7 @@
  * first, interleaved with the frames' deferred calls:
  *
  *  - gopanic runs the records of the frames below the first frame with a
- *    landing pad on top of the stack, as always (crossescleanups decides,
+ *    landing pad on top of the stack, as always (scanframes decides,
  *    per record: only if a word of the stack between gopanic and the
  *    record's frame, where every return address of those frames lies,
  *    points into an object with LSDAs does it walk up to the frame and
@@ -63,6 +63,10 @@ struct known {
 	int ready;
 	struct objrange obj[3];
 	int nobj;
+	/* SCAN_NOSIGFRAME if the restorer is known and outside obj[0]: a
+	 * scan whose words all point into obj[0] or the stack passed no
+	 * signal frame.  Else 0 (ownercfa scans again). */
+	int nosig;
 };
 
 /* objlsda's answers, by the object's PT_GNU_EH_FRAME. */
@@ -300,7 +304,7 @@ static const struct known *getknown(void)
 #endif
 	at[0] = getauxval(AT_ENTRY);
 	at[1] = getauxval(AT_BASE);
-	at[2] = (uintptr_t)crossescleanups;
+	at[2] = (uintptr_t)scanframes;
 	for (int i = 0; i < 3; i++) {
 		int dup = 0;
 
@@ -309,6 +313,9 @@ static const struct known *getknown(void)
 		if (at[i] && !dup && !findobj(at[i], &k->obj[k->nobj]))
 			k->nobj++;
 	}
+	at[0] = restorer();
+	if (k->nobj && at[0] && at[0] - k->obj[0].lo >= k->obj[0].hi - k->obj[0].lo)
+		k->nosig = SCAN_NOSIGFRAME;
 	return k;
 }
 
@@ -324,44 +331,71 @@ void __defer_scanquiet(int begin)
 }
 #endif
 
-/* Whether a word of [from - 8, end) points into an object with LSDAs.
+/* The range of the object v points into, into *last: a known one, else
+ * the loader's answer; -1 (last unchanged) if none.  Out of line: the
+ * scan's usual words (into the executable or the stack) never come here,
+ * and the scan then saves fewer registers. */
+__attribute__((noinline))
+static int lookup(const struct known *k, uintptr_t v, struct objrange *last)
+{
+	for (const struct objrange *r = k->obj; r < k->obj + k->nobj; r++)
+		if (v - r->lo < r->hi - r->lo) {
+			*last = *r;
+			return 0;
+		}
+	return findobj(v, last);
+}
+
+/* Whether a word of [from - 8, end) points into an object with LSDAs;
+ * if none does, *other says whether a word pointed outside the stack and
+ * the first known object (the executable).  The current object's range
+ * stays in registers: most words point into it.
  * It reads other frames' words, AddressSanitizer's redzones too. */
 __attribute__((no_sanitize_address, always_inline))
-static inline int wordsinlsda(uintptr_t from, uintptr_t end)
+static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_t from,
+			      uintptr_t end, int *other)
 {
-	const struct known *k = getknown();
-	struct objrange last = k->obj[0];
+	uintptr_t lo = k->obj[0].lo, len = k->obj[0].hi - lo;
+	int lsda = k->obj[0].lsda;
 	const uintptr_t *w;
 	/* Words pointing into this thread's stack are not code: from its
 	 * bottom (g.c took it when the thread's g was made) to somewhat above
 	 * the frames scanned.  Not pthread_getattr_np here: for the main
 	 * thread it reads /proc/self/maps through malloc, and a panic takes
 	 * nothing from malloc (panic.c). */
-	const struct g *g = __defer_tls.g;
 	uintptr_t stacklo = g && g->stacklo ? g->stacklo : from, stackhi = end + (1 << 16);
 
 	for (w = (const uintptr_t *)from - 1; w < (const uintptr_t *)end; w++) {
 		uintptr_t v = *w;
-		const struct objrange *r;
+		struct objrange r;
 
-		if (v - last.lo < last.hi - last.lo) {
-			if (last.lsda)
+		if (v - lo < len) {
+			if (lsda)
 				return 1;
 			continue;
 		}
 		if (v < 4096 || v - stacklo < stackhi - stacklo)
 			continue;
-		for (r = k->obj; r < k->obj + k->nobj; r++)
-			if (v - r->lo < r->hi - r->lo)
-				break;
-		if (r < k->obj + k->nobj)
-			last = *r;
-		else if (findobj(v, &last))
+		*other = 1;
+		if (lookup(k, v, &r))
 			continue;
-		if (last.lsda)
+		if (r.lsda)
 			return 1;
+		lo = r.lo, len = r.hi - r.lo, lsda = r.lsda;
 	}
 	return 0;
+}
+
+/* Whether a frame whose stack pointer is in [from, upto] has a landing
+ * pad where it is: the unwinder's answer.  Inline: a frame of its own
+ * would be one more for the unwinder to step through (about 600 Ir). */
+__attribute__((always_inline))
+static inline int landingpad(uintptr_t from, uintptr_t upto)
+{
+	struct search s = { from, upto, 0 };
+
+	_Unwind_Backtrace(findlp, &s);
+	return s.lp;
 }
 
 /*
@@ -370,15 +404,17 @@ static inline int wordsinlsda(uintptr_t from, uintptr_t end)
  * those words points into an object that has LSDAs at all can one of the
  * frames have a landing pad, and the unwinder is asked then: a panic in
  * code without -fexceptions (where glibc's frames are not between) costs
- * a look-up per other object its words point into.
+ * a look-up per other object its words point into.  The same words tell
+ * recovery whether a signal frame is between (SCAN_NOSIGFRAME), which
+ * would otherwise scan them again.
  */
 __attribute__((no_sanitize_address))	/* wordsinlsda is in it */
-int crossescleanups(uintptr_t from, uintptr_t mark)
+int scanframes(const struct g *g, uintptr_t from, uintptr_t mark)
 {
 	const struct defer_mark *m = (const struct defer_mark *)mark;
-	struct search s = { from, mark, 0 };
+	const struct known *k;
 	uintptr_t end = mark;
-	int maybe;
+	int maybe, other = 0, quiet;
 
 	/* A frame's return address is just below its callee's CFA: the
 	 * innermost's (into the panicking function) is gopanic's, below
@@ -386,23 +422,29 @@ int crossescleanups(uintptr_t from, uintptr_t mark)
 	 * which defer_result saw (the rest of the owner's frame holds none). */
 	if (m->resumable && m->resume->sp <= mark && m->resume->sp > from)
 		end = m->resume->sp;
-	getknown();	/* and __defer_memcheck */
-	scanquiet(1);
-	maybe = wordsinlsda(from, end);
-	scanquiet(0);
+	k = getknown();	/* and __defer_memcheck */
+	quiet = memcheck();
+	if (quiet)
+		__defer_scanquiet(1);
+	maybe = wordsinlsda(k, g, from, end, &other);
+	if (quiet)
+		__defer_scanquiet(0);
+	/* A signal frame's restorer is one of the words: if every word
+	 * pointed into the executable or the stack, and the restorer is
+	 * elsewhere (libc), no signal frame is between (for ownercfa). */
 	if (!maybe)
-		return 0;
-	_Unwind_Backtrace(findlp, &s);
-	return s.lp;
+		return other ? 0 : k->nosig;
+	return landingpad(from, mark) ? SCAN_CLEANUPS : 0;
 }
 
 /* ---- the unwinding ---- */
 
 static struct slot *slotof(const struct _panic *p)
 {
-	struct slot *s = (struct slot *)(uintptr_t)p;
+	/* One comparison: with pt NULL, slots lies at a small address. */
+	uintptr_t slots = (uintptr_t)pt + offsetof(struct perthread, slots);
 
-	return pt && s >= pt->slots && s < pt->slots + NSLOTS ? s : 0;
+	return (uintptr_t)p - slots < sizeof pt->slots ? (struct slot *)(uintptr_t)p : 0;
 }
 
 void freepanic(struct _panic *p)

@@ -353,19 +353,9 @@ __defer_invoke:
 	jz	1f
 	movq	%rsp, (%rsi)
 1:	movq	D_FN(%rdi), %r11
-	movq	D_FREGS+0(%rdi), %xmm0
-	movq	D_FREGS+8(%rdi), %xmm1
-	movq	D_FREGS+16(%rdi), %xmm2
-	movq	D_FREGS+24(%rdi), %xmm3
-	movq	D_FREGS+32(%rdi), %xmm4
-	movq	D_FREGS+40(%rdi), %xmm5
-	movq	D_IREGS+8(%rdi), %rsi
-	movq	D_IREGS+16(%rdi), %rdx
-	movq	D_IREGS+24(%rdi), %rcx
-	movq	D_IREGS+32(%rdi), %r8
-	movq	D_IREGS+40(%rdi), %r9
-	movq	D_IREGS+0(%rdi), %rdi
-	movl	$6, %eax
+	movq	%rdi, %r10
+	LOADARGS(%r10, 2f)
+2:	movl	$6, %eax
 	call	*%r11
 	popq	%rbp
 	.cfi_def_cfa %rsp, 8
