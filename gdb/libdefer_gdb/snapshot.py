@@ -350,7 +350,7 @@ class Snapshot:
                     if len(seen) - k != len(addrs):
                         # V3 inside the batch: which record, from the
                         # addresses of those before it (the error path)
-                        j = _first_repeat(self._addresses(g, n - len(addrs)), addrs)
+                        j = _first_repeat(self._addresses(g, n - len(addrs)), addrs) or 0
                         n -= len(addrs) - j
                         if j:
                             yield addrs[:j], recs[:j]
@@ -450,9 +450,12 @@ class Snapshot:
         """The set of the first n records' addresses of g's chain, which
         defer_batches found distinct and readable."""
         out, addr, il = set(), g.defer, self.rt.dcodec.index["link"]
-        for _ in range(n):
-            out.add(addr)
-            addr = self.rt.dcodec.unpack(self.mem.read(addr, self.rt.d.size))[il]
+        try:
+            for _ in range(n):
+                out.add(addr)
+                addr = self.rt.dcodec.unpack(self.mem.read(addr, self.rt.d.size))[il]
+        except Fault:
+            pass        # memory that changed under the walk: the cycle is found in the batch
         return out
 
     def _next_defer(self, addr, n, cap, seen, out):
