@@ -8,6 +8,9 @@ process and its core), and print through the records layer.  Failures are
 one readable line; a damaged thread does not stop the others.
 """
 
+import itertools
+import operator
+
 import gdb
 
 from . import errors, escape, formatting, frames, layout, qemucore, snapshot, values
@@ -218,7 +221,8 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
     by_addr = {p.addr: p for p in snap.panics(g)}
     status = snapshot.Chain()
     fm = frames.FrameMap()
-    n, shown = _print_defers(out, snap.iter_defers(g, limit, status), by_addr, full, fm, frame)
+    n, shown = _print_defers(out, snap, snap.defer_batches(g, limit, status), by_addr, full,
+                             fm, frame)
     if not n and not status.error and not status.truncated:
         out("  No deferred calls pending.")
         return
@@ -231,46 +235,83 @@ def _list_thread_defers(snap, t, out, full, frame, limit):
         out("  error: %s" % status.error)
 
 
-def _print_defers(out, defers, by_addr, full, fm=None, frame=None):
-    """Print the records `defers` yields, owned by `frame` (None: all) as
-    the FrameMap `fm` says: (records read, records printed).  Streamed: a
-    million records are printed without being held.
+def _print_defers(out, snap, batches, by_addr, full, fm=None, frame=None):
+    """Print the raw records of snap.defer_batches, owned by `frame` (None:
+    all) as the FrameMap `fm` says: (records read, records printed).
+    Streamed: a million records are printed without being held.
 
     PERF: the hot loop of `info defers`.  Calls deferred in one loop share
-    their function, site, owner and state: those parts of the text are made
-    once per run of equal records, and lines go to the output in batches."""
-    n = shown = 0
+    their function, site, owner, state and argument kinds (codec.run_key):
+    the line's text but for its index and arguments is made once per run
+    of equal records, and lines go to the output in batches."""
+    n = hidden = 0
     batch = out.lines if isinstance(out, _Output) else None
-    emit = batch.append if batch is not None else out
-    last_sp = level = pc = panic = started = fn = kind = nargs = None
-    for d in defers:
-        # d: addr link fn pc sp panic nargs started heap kind iregs fregs index
-        n += 1
-        if d[4] != last_sp:
-            last_sp = d[4]
-            level = fm.owner(last_sp) if fm is not None else None
-            pc = None                   # the owner changed: remake the tail
-        if frame is not None and level != frame:
-            continue
-        shown += 1
-        if d[3] != pc or d[5] != panic or d[7] != started:
-            pc, panic, started = d[3], d[5], d[7]
-            where = "frame #%d" % level if level is not None else \
-                "frame unknown (%s)" % (fm.unknown_why() if fm is not None else "not on the stack")
-            tail = "  [%s]\n           deferred by %s, %s" % (
-                d.state(by_addr), formatting.format_site(pc), where)
-        if d[2] != fn or d[9] != kind or d[6] != nargs:
-            fn, kind, nargs = d[2], d[9], d[6]
-            render = formatting.call_renderer(d)
-        call = render(d[10], d[11])
-        if not call.isprintable():
-            call = escape.printable(call)
-        emit("  defer %d: %s%s" % (d[12], call, tail))
-        if full:
-            _print_full(out, d)
+    codec = snap.rt.dcodec
+    key, make = codec.run_key, snapshot.defer_maker(snap.rt)
+    at = (codec.index["iregs"], codec.index["fregs"])
+    runs = {}       # run_key -> what _run_text makes of it
+    for addrs, recs in batches:
+        first = n
+        for k, group in itertools.groupby(recs, key):
+            group = list(group)
+            run = runs.get(k)
+            if run is None:
+                if len(runs) >= 1024:
+                    runs.clear()    # records that share little: keep memory bounded
+                d = make(addrs[n - first], group[0], n + 1)
+                level = fm.owner(d.sp) if fm is not None else None
+                run = runs[k] = _run_text(d, by_addr, at, level, fm, frame, full)
+            fast, skip, line, pos, mask, sign, render, tail = run
+            if skip:
+                hidden += len(group)
+            elif fast:
+                vals = list(map(operator.itemgetter(pos), group))
+                if max(vals) >= sign:       # negative, or bits above the value's size
+                    vals = [(v & mask) - ((v & sign) << 1) for v in vals]
+                lines = map(line.__mod__, zip(range(n + 1, n + 1 + len(group)), vals))
+                if batch is not None:
+                    batch.extend(lines)
+                else:
+                    for text in lines:
+                        out(text)
+            else:
+                for i, t in enumerate(group, n + 1):
+                    call = render(t)
+                    if not call.isprintable():
+                        call = escape.printable(call)
+                    out("  defer %d: %s%s" % (i, call, tail))
+                    if full:
+                        _print_full(out, make(addrs[i - first - 1], t, i))
+            n += len(group)
         if batch is not None and len(batch) >= 512:
             out.flush()
-    return n, shown
+    return n, n - hidden
+
+
+def _run_text(d, by_addr, at, level, fm, frame, full):
+    """What _print_defers prints of a run of records like d, owned by the
+    frame at `level`: (fast, skip, line, pos, mask, sign, render, tail).
+    fast: each is `line % (index, its one integer argument)`, that
+    argument being (fields[pos] & mask) - ((fields[pos] & sign) << 1),
+    which is fields[pos] itself when below sign;
+    else, unless skip (not owned by `frame`), the call's text is
+    render(fields) and the line ends in `tail`."""
+    skip = frame is not None and level != frame
+    where = "frame #%d" % level if level is not None else "frame unknown (%s)" % (
+        fm.unknown_why() if fm is not None else "not on the stack")
+    tail = "  [%s]\n           deferred by %s, %s" % (
+        d.state(by_addr), formatting.format_site(d.pc), where)
+    render = formatting.call_renderer(d, at)
+    if render.one_int is None or skip or full:
+        return False, skip, None, 0, 0, 0, render, tail
+    head, pos, mask, sign = render.one_int
+    line = "  defer %d: " + _percent(escape.printable(head)) + "%d)" + _percent(tail)
+    return True, skip, line, pos, mask, sign, render, tail
+
+
+def _percent(text):
+    """text as a part of a %-format."""
+    return text.replace("%", "%%")
 
 
 def _stopped(out, chain, n):
@@ -395,7 +436,7 @@ def _orphans(snap, threads, out, limit):
         out("")
         out("Thread record of LWP %d %s (no such thread in gdb):" % (g.tid, escape.quoted(g.name)))
         status = snapshot.Chain()
-        n, _ = _print_defers(out, snap.iter_defers(g, limit, status),
+        n, _ = _print_defers(out, snap, snap.defer_batches(g, limit, status),
                              {p.addr: p for p in snap.panics(g)}, False)
         _stopped(out, status, n)
         if status.error:

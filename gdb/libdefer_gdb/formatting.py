@@ -190,6 +190,25 @@ def _value_plan(d):
 _value_plans = add_cache({})
 
 
+def has_pointer_argument(d):
+    """Has the call an argument of a pointer type (whose text may hold a
+    <symbol>)?  Cached per function and argument shape like _value_plan."""
+    key = (d.fn, d.nargs, d.kind)
+    has = _pointer_plans.get(key)
+    if has is None:
+        has = False
+        for _name, typ, _src, _idx in _value_plan(d):
+            try:
+                has = has or typ is None or typ.strip_typedefs().code == gdb.TYPE_CODE_PTR
+            except (gdb.error, RuntimeError):
+                has = True
+        _pointer_plans[key] = has
+    return has
+
+
+_pointer_plans = add_cache({})
+
+
 def _fast_formatter(fast):
     kind, size = fast
     if kind in ("s", "u"):
@@ -241,31 +260,36 @@ def format_call(d, with_args=True, raw=False):
     return name if raw else printable(name)
 
 
-def call_renderer(d):
+def call_renderer(d, at):
     """For a long run of records calling d.fn with d's argument kinds (info
-    defers): render(iregs, fregs) -> the call's text, not escaped; a
-    one-argument call is put together without the general join."""
-    return _renderer(*_plan(d))
+    defers over raw records, snapshot.defer_batches): render(fields) -> the
+    call's text, not escaped, where the saved registers iregs[i] and
+    fregs[i] are fields[at[0] + i] and fields[at[1] + i].
+
+    A call of one integer argument also gets render.one_int = (text
+    before the value, position, mask, sign bit), for a caller that puts
+    the value into its own line: a loop's `defer(f, i)`, a million times,
+    with no call per record (PERF)."""
+    name, steps = _plan(d)
+    steps = [(prefix, at[src] + idx, f) for prefix, src, idx, f in steps]
+    render = _renderer(name, steps)
+    render.one_int = None
+    if len(steps) == 1 and hasattr(steps[0][2], "mask_sign"):
+        prefix, pos, f = steps[0]
+        render.one_int = (name + "(" + prefix, pos) + f.mask_sign
+    return render
 
 
 def _renderer(name, steps):
-    """fn(iregs, fregs) -> the call's text, for one plan."""
+    """fn(fields) -> the call's text, for one plan whose steps are
+    (prefix, position in fields, formatter)."""
     if len(steps) == 1:
-        prefix, src, idx, f = steps[0]
+        prefix, pos, f = steps[0]
         head = name + "(" + prefix
-        mask, sign = getattr(f, "mask_sign", (None, None))
-        if src == 0 and mask is not None:
-            # PERF: a loop's `defer(f, i)`, a million times: no call per argument.
-            return lambda iregs, fregs: "%s%d)" % (
-                head, (iregs[idx] & mask) - ((iregs[idx] & sign) << 1))
-        if src == 0:
-            return lambda iregs, fregs: head + f(iregs[idx]) + ")"
-        return lambda iregs, fregs: head + f(fregs[idx]) + ")"
+        return lambda t: head + f(t[pos]) + ")"
 
-    def render(iregs, fregs):
-        regs = (iregs, fregs)
-        return "%s(%s)" % (name, ", ".join([prefix + f(regs[src][idx])
-                                            for prefix, src, idx, f in steps]))
+    def render(t):
+        return "%s(%s)" % (name, ", ".join([prefix + f(t[pos]) for prefix, pos, f in steps]))
     return render
 
 

@@ -70,7 +70,10 @@ class DeferredCall(FrameDecorator):
 
     def frame_args(self):
         try:
-            return [_Arg(n, _safe(v)) for n, v in formatting.argument_values(self._d)]
+            values = formatting.argument_values(self._d)
+            if not formatting.has_pointer_argument(self._d):
+                return [_Arg(n, v) for n, v in values]      # PERF: nothing for _safe
+            return [_Arg(n, _safe(v)) for n, v in values]
         except gdb.error:
             return None
 
@@ -207,10 +210,17 @@ def _owners():
     by_addr = {p.addr: p for p in snap.panics(g)}
     fm = frames.FrameMap()
     out = {}
+    levels, states = {}, {}     # PERF: a frame's records share sp and mostly state
     for d in snap.defers(g, params.max_entries()):
-        level = fm.owner(d.sp)
+        level = levels.get(d.sp, -1)
+        if level == -1:
+            level = levels[d.sp] = fm.owner(d.sp)
         if level is not None:
-            out.setdefault(level, []).append((d, d.state(by_addr)))
+            k = (d.started, d.panic)
+            state = states.get(k)
+            if state is None:
+                state = states[k] = d.state(by_addr)
+            out.setdefault(level, []).append((d, state))
     return out, by_addr
 
 

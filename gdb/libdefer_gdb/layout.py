@@ -16,6 +16,7 @@ result is a Runtime, cached per program space and process until objfiles
 change (snapshot.connect_events drops it).
 """
 
+import operator
 import re
 import struct
 
@@ -64,6 +65,11 @@ class DeferCodec:
 
     def __init__(self, rec):
         self.unpack, order = _compile(rec.name, rec.size, rec.offsets, abi.FIELDS["d"])
+        # Records one after the other (a pool chunk's): the same fields,
+        # padded to the record's size.
+        fmt = self.unpack.__self__.format
+        self.iter_unpack = struct.Struct(
+            "%s%dx" % (fmt, rec.size - struct.calcsize(fmt))).iter_unpack
         self.index, i = {}, 0
         for f, c in order:
             self.index[f] = i
@@ -72,6 +78,12 @@ class DeferCodec:
         sb, hb = abi.FLAG_STARTED, abi.FLAG_HEAP
         self.flagtab = tuple(None if v & ~(sb | hb) else (1 if v & sb else 0, 1 if v & hb else 0)
                              for v in range(256))
+        self.badflags = 0xFF & ~(sb | hb)       # the bits flagtab calls garbage
+        self.goodflags = frozenset(v for v in range(256) if not v & self.badflags)
+        # The fields that calls deferred in one loop share (info defers
+        # makes their text once per run of records equal in these).
+        self.run_key = operator.itemgetter(*(self.index[f] for f in (
+            "fn", "pc", "sp", "panic", "nargs", "kind", "flags")))
 
 
 def _ptr_value(expr):

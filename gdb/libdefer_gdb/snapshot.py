@@ -168,6 +168,44 @@ class Chain(list):
         self.why = None          # what is wrong with the record it stopped at, if any
 
 
+# Records per batch of defer_batches: one set operation checks V3 for all.
+BATCH = 2048
+# The most records of a pool chunk unpacked at once (libdefer's chunks
+# hold 64).
+RUN = 64
+_U64 = struct.Struct("<Q")
+
+_DEFER_CYCLE = "corrupted defer chain: cycle: the link of record #%d points back to %#x"
+
+
+def _first_repeat(seen, addrs):
+    """The index of the first of addrs that is in seen or earlier in addrs."""
+    local = set()
+    for j, a in enumerate(addrs):
+        if a in seen or a in local:
+            return j
+        local.add(a)
+    return None
+
+
+def defer_maker(rt):
+    """make(addr, fields, index) -> Defer, for raw records of
+    Snapshot.defer_batches."""
+    ix, flagtab = rt.dcodec.index, rt.dcodec.flagtab
+    il, ifn, ipc, isp, ipanic = ix["link"], ix["fn"], ix["pc"], ix["sp"], ix["panic"]
+    inargs, iflags, ikind = ix["nargs"], ix["flags"], ix["kind"]
+    iregs = slice(ix["iregs"], ix["iregs"] + abi.MAXARGS)
+    ifregs = slice(ix["fregs"], ix["fregs"] + abi.MAXARGS)
+    new = tuple.__new__
+
+    def make(addr, t, index):
+        started, heap = flagtab[t[iflags]]
+        # V9: _panic is meaningful only once the call started.
+        return new(Defer, (addr, t[il], t[ifn], t[ipc], t[isp], t[ipanic] if started else 0,
+                           t[inargs], started, heap, t[ikind], t[iregs], t[ifregs], index))
+    return make
+
+
 _cache_space = None
 
 
@@ -268,87 +306,193 @@ class Snapshot:
 
     def iter_defers(self, g, limit=None, status=None):
         """The walk of defers(), one Defer at a time, for callers that need
-        not hold them all (info defers over a million records): `status`, a
-        Chain, gets the error and truncation once the iteration ends.
+        not hold them all: `status`, a Chain, gets the error and truncation
+        once the iteration ends."""
+        make = defer_maker(self.rt)
+        n = 0
+        for addrs, recs in self.defer_batches(g, limit, status):
+            for addr, t in zip(addrs, recs):
+                n += 1
+                yield make(addr, t, n)
 
-        The hot loop of `info defers`: one struct.unpack per record straight
-        out of the block cache."""
-        rt, mem, out = self.rt, self.mem, status if status is not None else Chain()
-        codec = rt.dcodec
-        size, unpack = rt.d.size, codec.unpack
-        ix = codec.index
-        il, ifn, ipc, isp, ipanic = ix["link"], ix["fn"], ix["pc"], ix["sp"], ix["panic"]
-        inargs, iflags, ikind = ix["nargs"], ix["flags"], ix["kind"]
-        iregs = slice(ix["iregs"], ix["iregs"] + abi.MAXARGS)
-        ifregs = slice(ix["fregs"], ix["fregs"] + abi.MAXARGS)
-        blocks, BLOCK = mem.blocks, mem.BLOCK
-        mask = ~(BLOCK - 1)
-        new, Defer_ = tuple.__new__, Defer
-        flagtab = codec.flagtab
-        MAXARGS, PMASK, PLIMIT = abi.MAXARGS, validity.POINTER_MASK, validity.POINTER_LIMIT
+    def defer_batches(self, g, limit=None, status=None):
+        """The walk itself, newest first, as batches of raw records: lists
+        (addrs, recs), recs[i] being the record at addrs[i] as the codec
+        unpacks it (layout.DeferCodec: rt.dcodec.index says where each
+        field is; defer_maker makes a Defer of one).  For info defers over a
+        million records, which must not build an object per record (PERF).
+        `status`, a Chain, gets the error and truncation at the end.
+
+        docs/abi.md V2's order at each link: the budget, V3 cycle, V4 wild,
+        V5 count, V6 unreadable, V7 garbage.  The hot loop takes records
+        while none of those can apply and leaves V3 to one set operation
+        per batch; the link it stops at goes through the rules one by one
+        (_next_defer), which give the reasons."""
+        out = status if status is not None else Chain()
+        il = self.rt.dcodec.index["link"]
         seen = set()
         addr = g.defer
-        n = lo = hi = 0
-        b = None
+        n = 0
         cap = limit if limit is not None else -1
         left = self.left
         if left is not None and (cap < 0 or left < cap):
             cap, out.budget = left, True
-        # docs/abi.md V2's order: the budget, V3 cycle, V4 wild, V5 count,
-        # V6 unreadable, V7 garbage.
+        # The hot loop stops where the budget or V5 could apply.
+        stop = MAX_DEFERS if cap < 0 else min(cap, MAX_DEFERS)
         try:
             while addr:
-                if n == cap:
-                    out.truncated = True
-                    break
-                if addr in seen:
-                    out.error = ("corrupted defer chain: cycle: the link of record #%d "
-                                 "points back to %#x" % (n, addr))
-                    break
-                if addr & PMASK or addr >= PLIMIT:
-                    out.error = ("corrupted defer chain: wild pointer %#x in the link of "
-                                 "record #%d" % (addr, n))
-                    break
-                if n == MAX_DEFERS:
-                    out.error = ("defer chain longer than %d records: stopped (a "
-                                 "corrupted chain?)" % MAX_DEFERS)
-                    break
+                addrs, recs = [], []
+                addr = self._take(addr, min(stop, n + BATCH) - n, addrs, recs)
+                n += len(addrs)
+                if addrs:
+                    k = len(seen)
+                    seen.update(addrs)
+                    if len(seen) - k != len(addrs):
+                        # V3 inside the batch: which record, from the
+                        # addresses of those before it (the error path)
+                        j = _first_repeat(self._addresses(g, n - len(addrs)), addrs) or 0
+                        n -= len(addrs) - j
+                        if j:
+                            yield addrs[:j], recs[:j]
+                        out.error = _DEFER_CYCLE % (n, addrs[j])
+                        return
+                    yield addrs, recs
+                if not addr:
+                    return
+                t = self._next_defer(addr, n, cap, seen, out)
+                if t is None:
+                    return
                 seen.add(addr)
-                if lo <= addr <= hi:        # in the block of the previous record
-                    t = unpack(b, addr - lo)
-                elif blocks.get(addr & mask) and addr + size <= (addr & mask) + BLOCK:
-                    lo = addr & mask
-                    b, hi = blocks[lo], lo + BLOCK - size
-                    t = unpack(b, addr - lo)
-                else:
-                    try:
-                        t = unpack(mem.read(addr, size))
-                    except Fault as e:
-                        out.why = str(e)
-                        out.error = ("defer chain unreadable at record %d (%#x): %s; the "
-                                     "list may be truncated" % (n + 1, addr, e))
-                        break
-                nargs, link, sp, pc = t[inargs], t[il], t[isp], t[ipc]
-                flags = flagtab[t[iflags]]
-                # validity.defer_garbage's rules, tested inline (the hot loop).
-                if nargs > MAXARGS or flags is None or (link | sp) & PMASK or not sp or not pc:
-                    why = validity.defer_garbage(nargs, flags, t[iflags], link, sp, pc)
-                    out.why = "garbage record (%s)" % why
-                    out.error = ("corrupted defer chain: record %d at %#x holds garbage "
-                                 "(%s)" % (n + 1, addr, why))
-                    break
-                started, heap = flags
-                # V9: _panic is meaningful only once the call started.
-                panic = t[ipanic] if started else 0
                 n += 1
-                yield new(Defer_, (addr, link, t[ifn], pc, sp, panic, nargs, started, heap,
-                                   t[ikind], t[iregs], t[ifregs], n))
-                addr = link
+                yield [addr], [t]
+                addr = t[il]
         finally:
             if not out.truncated:
                 out.budget = False
             if left is not None:
                 self.left = left - n
+
+    def _take(self, addr, room, addrs, recs):
+        """Append to addrs and recs (defer_batches) the records from link
+        addr on, at most `room` of them, while no rule of V4, V6 and V7
+        applies to them (V3 is the caller's); returns the link it stopped
+        at, 0 at the end of the chain.  _next_defer gives the reasons."""
+        rt, mem = self.rt, self.mem
+        codec = rt.dcodec
+        size, unpack, iter_unpack = rt.d.size, codec.unpack, codec.iter_unpack
+        ix = codec.index
+        il, ipc, isp, inargs, iflags = ix["link"], ix["pc"], ix["sp"], ix["nargs"], ix["flags"]
+        getlink, getsp, getpc, getnargs, getflags = (operator.itemgetter(i) for i in (
+            il, isp, ipc, inargs, iflags))
+        link_at, link_offset = _U64.unpack_from, rt.d.offsets["link"]
+        blocks, BLOCK = mem.blocks, mem.BLOCK
+        badflags, goodflags = codec.badflags, codec.goodflags
+        MAXARGS, PMASK, PLIMIT = abi.MAXARGS, validity.POINTER_MASK, validity.POINTER_LIMIT
+        is_misaligned = PMASK.__and__
+        ne = operator.ne
+        # Records one below the other have aligned links if the first has.
+        runs = not size & PMASK
+        lo = hi = 0
+        b = view = None
+        if addr & PMASK:
+            return addr         # a misaligned head: V4
+        while room > 0 and 0 < addr < PLIMIT:      # else the end, or V4
+            if not lo <= addr <= hi:               # not in the block of the previous record
+                base = addr & ~(BLOCK - 1)
+                if blocks.get(base) and addr + size <= base + BLOCK:
+                    lo, b = base, blocks[base]
+                    hi, view = lo + BLOCK - size, memoryview(b)
+                else:
+                    try:
+                        t = unpack(mem.read(addr, size))    # fills the block cache
+                    except Fault:
+                        return addr                         # V6
+                    lo = hi = 0
+                    b = None
+            if b is not None:
+                o = addr - lo
+                m = min(room, o // size + 1, RUN)
+                # PERF: a pool chunk's records lie one below the other, each
+                # linking to the next: a run of them is unpacked and checked
+                # by V7 at once; garbage in it leaves it to the steps below.
+                if m > 1 and runs and link_at(b, o + link_offset)[0] == addr - size:
+                    run = list(iter_unpack(view[o - (m - 1) * size:o + size]))
+                    run.reverse()
+                    links = list(map(getlink, run))
+                    below = list(range(addr - size, addr - (m + 1) * size, -size))
+                    r = m
+                    if links != below:      # the run ends after the first mismatch
+                        r = list(map(ne, links, below)).index(True) + 1
+                        del run[r:]
+                    sps = list(map(getsp, run))
+                    if max(map(getnargs, run)) <= MAXARGS and \
+                            goodflags.issuperset(map(getflags, run)) and all(sps) and \
+                            not any(map(is_misaligned, sps)) and all(map(getpc, run)) and \
+                            not run[-1][il] & PMASK:
+                        recs.extend(run)
+                        addrs.extend(range(addr, addr - r * size, -size))
+                        room -= r
+                        addr = run[-1][il]
+                        continue
+                t = unpack(b, o)
+            link, sp = t[il], t[isp]
+            # V7 (validity.defer_garbage's rules)
+            if t[inargs] > MAXARGS or t[iflags] & badflags or (link | sp) & PMASK or \
+                    not sp or not t[ipc]:
+                return addr
+            addrs.append(addr)
+            recs.append(t)
+            room -= 1
+            addr = link
+        return addr
+
+    def _addresses(self, g, n):
+        """The set of the first n records' addresses of g's chain, which
+        defer_batches found distinct and readable."""
+        out, addr, il = set(), g.defer, self.rt.dcodec.index["link"]
+        try:
+            for _ in range(n):
+                out.add(addr)
+                addr = self.rt.dcodec.unpack(self.mem.read(addr, self.rt.d.size))[il]
+        except Fault:
+            pass        # memory that changed under the walk: the cycle is found in the batch
+        return out
+
+    def _next_defer(self, addr, n, cap, seen, out):
+        """The record at link addr after n records, by V2's rules in their
+        order: its raw fields, or None with out's error (or truncation) set."""
+        if n == cap:
+            out.truncated = True
+            return None
+        if addr in seen:
+            out.error = _DEFER_CYCLE % (n, addr)
+            return None
+        if addr & validity.POINTER_MASK or addr >= validity.POINTER_LIMIT:
+            out.error = ("corrupted defer chain: wild pointer %#x in the link of "
+                         "record #%d" % (addr, n))
+            return None
+        if n == MAX_DEFERS:
+            out.error = ("defer chain longer than %d records: stopped (a "
+                         "corrupted chain?)" % MAX_DEFERS)
+            return None
+        codec = self.rt.dcodec
+        try:
+            t = codec.unpack(self.mem.read(addr, self.rt.d.size))
+        except Fault as e:
+            out.why = str(e)
+            out.error = ("defer chain unreadable at record %d (%#x): %s; the "
+                         "list may be truncated" % (n + 1, addr, e))
+            return None
+        ix = codec.index
+        rawflags = t[ix["flags"]]
+        why = validity.defer_garbage(t[ix["nargs"]], codec.flagtab[rawflags], rawflags,
+                                     t[ix["link"]], t[ix["sp"]], t[ix["pc"]])
+        if why is not None:
+            out.why = "garbage record (%s)" % why
+            out.error = ("corrupted defer chain: record %d at %#x holds garbage "
+                         "(%s)" % (n + 1, addr, why))
+            return None
+        return t
 
     def read_defer(self, addr):
         """The record at addr, read on its own (e.g. one a panic points to but

@@ -78,7 +78,7 @@ def test_running_out_of_memory_is_one_line_in_every_entry_point():
     out = gdb("break checkpoint", "run",
               "python import libdefer_gdb.snapshot as r\n"
               "def oom(*a, **k): raise MemoryError()\n"
-              "r.Snapshot.iter_defers = oom",
+              "r.Snapshot.defer_batches = oom",
               "info defers", "print $_defer_count()", 'interpreter-exec mi "-defer-list-defers"',
               "print *allgs", exe=scen(), args=["many", "5"])
     assert out.count("out of memory while reading the records") >= 4, out
