@@ -388,7 +388,17 @@ int crossescleanups(uintptr_t from, uintptr_t mark)
 		end = m->resume->sp;
 	getknown();	/* and __defer_memcheck */
 	scanquiet(1);
+#ifdef __aarch64__
+	/* AAPCS64 keeps a return address in the callee's frame record, which
+	 * gcc puts at the bottom of the frame: gopanic's (into the panicking
+	 * function) can be anywhere below from, so the scan starts at this
+	 * function's own frame record, under gopanic's frame (clang -O2's
+	 * frame record of the panicking function is above its mark, so that
+	 * word was the only one the scan could see). */
+	maybe = wordsinlsda((uintptr_t)__builtin_frame_address(0) + 8, end);
+#else
 	maybe = wordsinlsda(from, end);
+#endif
 	scanquiet(0);
 	if (!maybe)
 		return 0;
