@@ -126,6 +126,19 @@ def test_unrecovered_panic_ends_as_documented_whatever_stderr_is(variant, reader
     assert rc == (-signal.SIGABRT if crash else 2)
 
 
+def test_a_lost_report_leaves_stderr_on_dev_null_for_what_runs_after_it():
+    """Once the reader is gone, nothing written to fd 2 on the way out may
+    block on it (an atexit handler; qemu's own last line): fd 2 is then
+    /dev/null."""
+    r, w = os.pipe()
+    os.close(r)
+    p = subprocess.Popen(command(compile_program(SCEN / "dying.c")) + ["atexit", "2000"],
+                         stdout=subprocess.PIPE, stderr=w, text=True)
+    os.close(w)
+    out, _ = p.communicate(timeout=60)
+    assert (p.returncode, out) == (2, "stderr at exit: /dev/null\n")
+
+
 # 3. Several threads dying at once: one complete report, never two.
 
 def test_threads_panicking_at_once_print_exactly_one_report(variant):
