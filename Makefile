@@ -107,8 +107,9 @@ demo: deps
 # Every test (runtime, sanitizer and stress builds, gdb extension, reader,
 # portability matrix), the runtime's again against musl (`make LIBC=musl`,
 # DEFER_TEST_LIBC=musl) and the runtime's behaviours for aarch64 under qemu
-# (`make ARCH=aarch64`, DEFER_TEST_ARCH=aarch64: tests/conftest.py), then a
-# bounded fuzz run of the reader.
+# (`make ARCH=aarch64`, DEFER_TEST_ARCH=aarch64: tests/conftest.py; the
+# runtime tests, the examples in every build, the load tests at a reduced
+# size), then a bounded fuzz run of the reader.
 # The gdb tests run twice: with this machine's gdb (13 on Debian 12) and
 # with Debian 13's gdb 16 from a chroot (scripts/gdb-chroot, cached outside
 # the clone); Debian 11's gdb 10 checks the version gate.
@@ -125,7 +126,8 @@ test: test-deps
 	@$(MAKE) --no-print-directory ARCH=aarch64
 	$(PYTHON) -m pytest -q tests
 	DEFER_TEST_LIBC=musl $(PYTHON) -m pytest -q tests/runtime
-	DEFER_TEST_ARCH=aarch64 $(PYTHON) -m pytest -q tests/runtime/test_runtime.py
+	DEFER_TEST_ARCH=aarch64 $(PYTHON) -m pytest -q tests/runtime tests/examples \
+		tests/reliability/test_runtime_load.py
 	LIBDEFER_GDB_DIR=$(CURDIR)/gdb $(PYTHON) -m pytest -q examples
 	PATH=$(CURDIR)/$(B)/gdb16:$$PATH $(PYTHON) -m pytest -q tests/gdb \
 		--ignore=tests/gdb/test_install.py

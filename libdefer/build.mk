@@ -72,8 +72,9 @@ $(CROSS_SYSINC)/.stamp: libdefer/build.mk
 $(LIBDEFER_OBJ) $(B)/libdefer/asm_offsets.h: | $(CROSS_SYSINC)/.stamp
 
 # `make ARCH=aarch64`: the deps step (the cross toolchain, qemu), then the
-# runtime, its libdefer.pc for this tree (PKG_CONFIG_PATH=build/aarch64)
-# and the examples.
+# runtime, its libdefer.pc for this tree (PKG_CONFIG_PATH=build/aarch64),
+# the examples and make bench's C programs (the tests run their shapes
+# under qemu).
 $(B)/libdefer.pc: libdefer/libdefer.pc.in libdefer/build.mk
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(CURDIR)/$(B)|' -e 's|@VERSION@|$(LIBDEFER_VERSION)|' \
@@ -81,7 +82,8 @@ $(B)/libdefer.pc: libdefer/libdefer.pc.in libdefer/build.mk
 .PHONY: cross cross-build
 cross: deps
 	@$(MAKE) --no-print-directory ARCH=$(ARCH) cross-build
-cross-build: $(B)/libdefer.a $(B)/$(LIBDEFER_REALNAME) $(B)/libdefer.pc examples
+cross-build: $(B)/libdefer.a $(B)/$(LIBDEFER_REALNAME) $(B)/libdefer.pc examples \
+	$(addprefix $(B)/bench/,defer_bench shapes shapes-deferproc)
 .DEFAULT_GOAL := cross
 endif
 

@@ -27,8 +27,9 @@ OUT = BUILD / "tests"
 # DEFER_TEST_ARCH=aarch64 runs the same tests against `make ARCH=aarch64`'s
 # runtime (build/aarch64) on this x86-64 machine: programs are cross-built
 # (gcc as aarch64-linux-gnu-gcc, clang with --target=aarch64-linux-gnu)
-# and run() runs them under qemu-aarch64-static; builds there is no
-# aarch64 set-up for here (C++, the sanitizers) are skipped.
+# (C++ with aarch64-linux-gnu-g++ and clang++ likewise) and run() runs
+# them under qemu-aarch64-static; builds there is no aarch64 set-up for
+# here (the sanitizers, valgrind) are skipped.
 # compile_program(arch="aarch64") builds one program so from any run (the
 # portability matrix).
 HOST_ARCH = platform.machine()
@@ -51,11 +52,33 @@ def cross_cc(cc, arch):
     """The compiler command that builds for `arch`."""
     if not cross(arch):
         return [cc]
-    if cc == "gcc":
-        return ["aarch64-linux-gnu-gcc"]
-    if cc.startswith("clang") and "++" not in cc:
+    if cc in ("gcc", "g++"):
+        return ["aarch64-linux-gnu-" + cc]
+    if cc.startswith("clang"):
         return [cc, "--target=aarch64-linux-gnu"]
     pytest.skip("%s: no %s set-up for it here" % (cc, arch))
+
+
+def compiler(cc, arch=None):
+    """The command that compiles C (or C++) for arch against defer.h, as
+    compile_program does, for a test that builds an object of its own."""
+    arch = arch or ARCH
+    cmd = cross_cc(cc, arch) + ["-I", str(INCLUDE)]
+    if cross(arch):
+        # <sys/sdt.h>, as the runtime's cross build finds it (libdefer/build.mk).
+        cmd += ["-idirafter", str(AARCH64_BUILD / "sysinclude")]
+    return cmd
+
+
+def build_dir(arch=None):
+    """Where make builds the runtime (and make bench's programs) for arch."""
+    return AARCH64_BUILD if cross(arch or ARCH) else BUILD
+
+
+def binutil(name, arch=None):
+    """The binutils command `name` (strip, objcopy) for arch's files: the
+    host's handle only the host's machine."""
+    return ["aarch64-linux-gnu-" + name] if cross(arch or ARCH) else [name]
 
 
 def on_host(what):
@@ -154,6 +177,9 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
     libs = (BUILD / "libdefer.a", BUILD / "libdefer.so.1", BUILD / "san" / "libdefer.a",
             BUILD / "tsan" / "libdefer.a")
     if libc == "musl":
+        if cross(arch):
+            pytest.skip("musl: no %s musl toolchain here (Debian's musl-tools is the host's)"
+                        % arch)
         if cc != "gcc":
             pytest.skip("%s: the musl build is musl-gcc's (no musl set-up for it here)" % cc)
         out = MUSL_BUILD / "tests"
@@ -177,12 +203,9 @@ def compile_program(src, cc="gcc", opt="-O0", link="static", extra=(), name=None
         return exe
     csrc = out / f"{stem}-{key}.{'cc' if '++' in cc else 'c'}"
     csrc.write_text(text)
-    cmd = (["musl-gcc"] if libc == "musl" else cross_cc(cc, arch)) + [
-        f"-std={std}", opt, "-g", "-Wall", "-Wextra", "-Werror", "-I", str(INCLUDE), str(csrc),
+    cmd = (["musl-gcc", "-I", str(INCLUDE)] if libc == "musl" else compiler(cc, arch)) + [
+        f"-std={std}", opt, "-g", "-Wall", "-Wextra", "-Werror", str(csrc),
         "-o", str(exe) + ".tmp"] + extra
-    if cross(arch):
-        # <sys/sdt.h>, as the runtime's cross build finds it (libdefer/build.mk).
-        cmd += ["-idirafter", str(lib / "sysinclude")]
     if libc == "musl":
         cmd += musl_link(link)
     elif link == "static":
@@ -232,6 +255,21 @@ def run(exe, *args, env=None, timeout=60, input=None):
                           env=e, timeout=timeout, input=input)
 
 
+def qemu_core(exe, cwd, *args):
+    """Run an aarch64 exe under qemu until a signal kills it; the guest core
+    qemu writes in cwd (the kernel's core of qemu itself, if any, is
+    removed)."""
+    subprocess.run(["sh", "-c", 'ulimit -c unlimited; exec "$@"', "sh", *QEMU, str(exe),
+                    *map(str, args)], cwd=cwd, capture_output=True, timeout=120)
+    cores = sorted(p for p in os.listdir(cwd) if p.startswith("qemu_") and p.endswith(".core"))
+    for p in os.listdir(cwd):
+        if p == "core" or p.startswith("core."):
+            os.unlink(os.path.join(cwd, p))
+    if not cores:
+        pytest.fail("qemu wrote no core in %s" % cwd, pytrace=False)
+    return os.path.join(cwd, cores[0])
+
+
 def elf_machine(path):
     """"x86_64" or "aarch64": the ELF file's e_machine."""
     with open(path, "rb") as f:
@@ -243,6 +281,18 @@ def comm(name, arch=None):
     """The kernel's name for a thread of the program called name: under
     qemu the process is qemu's, and so is its comm."""
     return Path(QEMU[0]).name[:15] if cross(arch or ARCH) else name
+
+
+# qemu's own helper thread is one of the process's threads; the crash
+# report lists it as a thread whose stack it cannot take.
+QEMU_THREAD = re.compile(r'\nthread \d+ "%s" \[\w+\]:\n\tstack unavailable \(SIGURG blocked\?\)\n'
+                         % re.escape(Path(QEMU[0]).name[:15]))
+
+
+def program_threads(report, arch=None):
+    """A crash report without the sections of the emulator's own threads
+    (none on the host)."""
+    return QEMU_THREAD.sub("", report) if cross(arch or ARCH) else report
 
 
 def command(exe):

@@ -26,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +49,22 @@ struct report {
 	char buf[4096];
 };
 
+/* The reader is gone or stalled: the rest of the report is dropped, and fd
+ * 2 becomes /dev/null, so that nothing else written there on the way out
+ * blocks on that reader: an atexit handler, or qemu-user's own "uncaught
+ * target signal" line before the core of DEFER_TRACEBACK=crash (whose
+ * blocking write no watchdog of the guest's interrupts). */
+static void lose(struct report *r)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	r->lost = 1;
+	if (fd >= 0 && fd != 2) {
+		dup2(fd, 2);
+		close(fd);
+	}
+}
+
 static void rflush(struct report *r)
 {
 	size_t off = 0;
@@ -60,7 +77,7 @@ static void rflush(struct report *r)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0 || (pfd.revents & (POLLERR | POLLNVAL))) {
-			r->lost = 1;
+			lose(r);
 			break;
 		}
 		/* After POLLOUT a pipe has a free buffer: a write of at most
@@ -69,7 +86,7 @@ static void rflush(struct report *r)
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w <= 0) {
-			r->lost = 1;
+			lose(r);
 			break;
 		}
 		off += (size_t)w;

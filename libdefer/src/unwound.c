@@ -358,12 +358,13 @@ static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_
 	uintptr_t lo = k->obj[0].lo, len = k->obj[0].hi - lo;
 	int lsda = k->obj[0].lsda;
 	const uintptr_t *w;
-	/* Words pointing into this thread's stack are not code: from its
-	 * bottom (g.c took it when the thread's g was made) to somewhat above
-	 * the frames scanned.  Not pthread_getattr_np here: for the main
-	 * thread it reads /proc/self/maps through malloc, and a panic takes
-	 * nothing from malloc (panic.c). */
-	uintptr_t stacklo = g && g->stacklo ? g->stacklo : from, stackhi = end + (1 << 16);
+	/* Words pointing into this thread's stack are not code: its bounds,
+	 * as g.c took them when the thread's g was made (else from the frames
+	 * scanned to somewhat above them).  Not pthread_getattr_np here: for
+	 * the main thread it reads /proc/self/maps through malloc, and a panic
+	 * takes nothing from malloc (panic.c). */
+	uintptr_t stacklo = g && g->stacklo ? g->stacklo : from;
+	uintptr_t stackhi = g && g->stacklo ? g->stackhi : end + (1 << 16);
 
 	for (w = (const uintptr_t *)from - 1; w < (const uintptr_t *)end; w++) {
 		uintptr_t v = *w;
@@ -426,7 +427,17 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark)
 	quiet = memcheck();
 	if (quiet)
 		__defer_scanquiet(1);
+#ifdef __aarch64__
+	/* AAPCS64 keeps a return address in the callee's frame record, which
+	 * gcc puts at the bottom of the frame: gopanic's (into the panicking
+	 * function) can be anywhere below from, so the scan starts at this
+	 * function's own frame record, under gopanic's frame (clang -O2's
+	 * frame record of the panicking function is above its mark, so that
+	 * word was the only one the scan could see). */
+	maybe = wordsinlsda(k, g, (uintptr_t)__builtin_frame_address(0) + 8, end, &other);
+#else
 	maybe = wordsinlsda(k, g, from, end, &other);
+#endif
 	if (quiet)
 		__defer_scanquiet(0);
 	/* A signal frame's restorer is one of the words: if every word

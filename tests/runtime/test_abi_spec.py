@@ -10,7 +10,9 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT, compile_program, load_abi, run, table_offset
+from conftest import (AARCH64_SYSROOT, ARCH, BUILD, HOST_ARCH, QEMU, ROOT, binutil,
+                      compile_program, cross, cross_cc, elf_machine, load_abi, qemu_core, run,
+                      table_offset)
 
 FLAGS_CHECK = r"""
 #include <stdio.h>
@@ -148,13 +150,30 @@ def layout(tool, exe):
 
 
 def gdb(tree, exe, *cmds):
+    """gdb with tree's extension, at the program's SIGTRAP (an aarch64
+    program: gdb-multiarch over qemu's gdbstub)."""
     cmd = ["gdb", "-nx", "-batch", "-iex", "set auto-load python-scripts off",
-           "-iex", "source %s" % (tree / "gdb" / "libdefer-gdb.py"),
-           "-ex", "run trap"]
+           "-iex", "source %s" % (tree / "gdb" / "libdefer-gdb.py")]
+    q = None
+    if elf_machine(exe) != HOST_ARCH:
+        from gdbtest import free_port
+        port = free_port()
+        q = subprocess.Popen(QEMU[:1] + ["-g", str(port)] + QEMU[1:] + [str(exe), "trap"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd[0] = "gdb-multiarch"
+        cmd += ["-ex", "set sysroot " + AARCH64_SYSROOT, "-ex", "file %s" % exe,
+                "-ex", "target remote :%d" % port, "-ex", "continue"]
+    else:
+        cmd += ["-ex", "run trap"]
     for c in cmds:
         cmd += ["-ex", c]
-    r = subprocess.run(cmd + ["-ex", "kill", str(exe)], capture_output=True, text=True,
-                       timeout=120)
+    cmd += ["-ex", "kill"] + ([] if q else [str(exe)])
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    finally:
+        if q:
+            q.kill()
+            q.wait()
     assert "Traceback" not in r.stdout + r.stderr, r.stdout + r.stderr
     return r.stdout + r.stderr
 
@@ -172,14 +191,22 @@ def changed_tree(tmp_path_factory):
                         "gdb/libdefer_gdb/abi.py"], cwd=tree, capture_output=True, text=True,
                        timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    # An aarch64 run checks the aarch64 defer.S against the changed spec.
+    lib, cc = tree / "build" / "libdefer.a", ["gcc"]
+    if cross(ARCH):
+        lib = tree / "build" / "aarch64" / "libdefer.a"
+        r = subprocess.run(["make", "-j2", "ARCH=aarch64", str(lib.relative_to(tree))], cwd=tree,
+                           capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        cc = cross_cc("gcc", ARCH) + ["-idirafter", str(lib.parent / "sysinclude")]
     src = tree / "prog.c"
     src.write_text(PROGRAM)
     exe = tree / "prog"
-    subprocess.run(["gcc", "-std=gnu11", "-g", "-O1", "-Wall", "-Wextra", "-Werror",
-                    "-I", str(tree / "libdefer" / "include"), str(src),
-                    str(tree / "build" / "libdefer.a"), "-lpthread", "-o", str(exe)], check=True)
+    subprocess.run(cc + ["-std=gnu11", "-g", "-O1", "-Wall", "-Wextra", "-Werror",
+                         "-I", str(tree / "libdefer" / "include"), str(src),
+                         str(lib), "-lpthread", "-o", str(exe)], check=True)
     stripped = tree / "prog-stripped"
-    subprocess.run(["strip", "-o", str(stripped), str(exe)], check=True)
+    subprocess.run(binutil("strip") + ["-o", str(stripped), str(exe)], check=True)
     return tree, exe, stripped
 
 
@@ -216,8 +243,13 @@ def test_the_changed_spec_reaches_defer_s(changed_tree):
 
 def test_the_changed_spec_reaches_defer_inspect_dump(changed_tree, tmp_path):
     tree, exe, _ = changed_tree
-    core = tmp_path / "core"
-    gdb(tree, exe, "generate-core-file %s" % core)
+    if cross(ARCH):
+        # The core qemu writes at the program's SIGTRAP (gdb's
+        # generate-core-file over qemu's gdbstub has no ELF headers).
+        core = qemu_core(exe, tmp_path, "trap")
+    else:
+        core = tmp_path / "core"
+        gdb(tree, exe, "generate-core-file %s" % core)
     r = subprocess.run([str(tree / "build" / "defer-inspect"), "dump", "--json", "--core", str(core),
                         str(exe)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -258,8 +290,8 @@ def test_readers_refuse_a_table_version_they_do_not_know_in_one_line(tmp_path):
     each say which version it is and which they read, in one line."""
     abi = load_abi()
     exe = tmp_path / "prog"
-    subprocess.run(["strip", "-o", str(exe), str(compile_program(PROGRAM, name="spec-prog"))],
-                   check=True)
+    subprocess.run(binutil("strip") + ["-o", str(exe),
+                                       str(compile_program(PROGRAM, name="spec-prog"))], check=True)
     data = bytearray(exe.read_bytes())
     at = data.index(abi.MAGIC.to_bytes(8, "little")) + table_offset(abi, None, "version")
     assert int.from_bytes(data[at:at + 4], "little") == abi.VERSION

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT, built
+from conftest import ROOT, build_dir, built, command, on_host
 
 BENCH = ROOT / "libdefer" / "bench"
 spec = importlib.util.spec_from_file_location("instructions", BENCH / "instructions.py")
@@ -21,21 +21,23 @@ SHAPES = ["one", "eight", "loop100", "six", "variadic", "recover_point", "recove
 
 
 def bench(name):
-    """A program of make bench, which make test builds first (TEST_PREREQS)."""
-    return str(built(BUILD / "bench" / name))
+    """A program of make bench, which make test builds first (TEST_PREREQS;
+    make ARCH=aarch64 builds the C ones for aarch64): its command line."""
+    return command(built(build_dir() / "bench" / name))
 
 
 @pytest.mark.parametrize("prog", ["shapes", "shapes-deferproc"])
 def test_every_shape_and_its_direct_twin_runs(prog):
     exe = bench(prog)
     for shape in SHAPES + [s + ".direct" for s in SHAPES[:6]]:
-        subprocess.run([exe, "ir", shape, "3"], check=True)
-    assert subprocess.run([exe, "ir", "no-such-shape", "3"]).returncode == 2
+        subprocess.run(exe + ["ir", shape, "3"], check=True)
+    assert subprocess.run(exe + ["ir", "no-such-shape", "3"]).returncode == 2
 
 
 @pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind is not installed")
 def test_counts_are_per_operation_of_the_shape_alone():
-    exe = bench("shapes")
+    on_host("valgrind has no arm64 tool here (it runs the host's programs only)")
+    exe = bench("shapes")[0]
     direct = instructions.ir(exe, "one.direct", "run", 50)
     deferred = instructions.ir(exe, "one", "run", 50)
     # whole instructions per operation, the same at another N, and a
@@ -47,10 +49,11 @@ def test_counts_are_per_operation_of_the_shape_alone():
 
 @pytest.mark.skipif(not shutil.which("go"), reason="go is not installed")
 def test_the_go_shapes_build_and_run():
+    on_host("make bench's Go shapes are the host's (they use no libdefer)")
     exe = bench("shapes-go")
     for shape in SHAPES[:5] + ["recover_point", "recover_unwind10"]:
-        subprocess.run([exe, "ir", shape, "3"], check=True)
-    assert int(subprocess.run([exe, "size"], capture_output=True, text=True,
+        subprocess.run(exe + ["ir", shape, "3"], check=True)
+    assert int(subprocess.run(exe + ["size"], capture_output=True, text=True,
                               check=True).stdout) > 0
 
 

@@ -2,12 +2,22 @@
 /* Unrecovered panics in hostile conditions.  argv[1] picks the case:
  *   many N     N threads panic at the same moment
  *   big N      a panic whose report is N bytes long (fills a pipe)
+ *   atexit N   the same, and an atexit handler prints where fd 2 points
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <defer.h>
+
+static void tell_stderr(void)
+{
+	char where[256] = "?";
+	ssize_t n = readlink("/proc/self/fd/2", where, sizeof where - 1);
+
+	printf("stderr at exit: %s\n", n > 0 ? where : "?");
+}
 
 static pthread_barrier_t go;
 
@@ -38,9 +48,11 @@ int main(int argc, char **argv)
 			pthread_create(&t, 0, panicker, (void *)i);
 		pthread_join(t, 0);
 		say("main: not reached");
-	} else if (!strcmp(argv[1], "big")) {
+	} else if (!strcmp(argv[1], "big") || !strcmp(argv[1], "atexit")) {
 		/* Nested panics of 200 bytes each, to any length. */
 		char msg[201];
+		if (argv[1][0] == 'a')
+			atexit(tell_stderr);
 		memset(msg, 'x', 200);
 		msg[200] = 0;
 		defer_frame;
