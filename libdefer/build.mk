@@ -83,7 +83,7 @@ $(B)/libdefer.pc: libdefer/libdefer.pc.in libdefer/build.mk
 cross: deps
 	@$(MAKE) --no-print-directory ARCH=$(ARCH) cross-build
 cross-build: $(B)/libdefer.a $(B)/$(LIBDEFER_REALNAME) $(B)/libdefer.pc examples \
-	$(addprefix $(B)/bench/,defer_bench shapes shapes-deferproc)
+	$(addprefix $(B)/bench/,defer_bench shapes shapes-deferproc panic_bench panic_unwind_bench)
 .DEFAULT_GOAL := cross
 endif
 

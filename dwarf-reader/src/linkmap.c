@@ -17,7 +17,7 @@
 
 /* Must match glibc's struct r_debug and struct link_map (<link.h>) on a
  * 64-bit target: r_map at 8; l_addr, l_name, l_ld, l_next at 0, 8, 16, 24. */
-#define R_MAP 8
+#define RDEBUG_MAP 8
 #define L_ADDR 0
 #define L_NAME 8
 #define L_NEXT 24
@@ -57,7 +57,7 @@ int dr_linkmap(struct dr_target *t, struct dr_elf *exe, uint64_t bias,
 	char name[PATH_MAX];
 	int n, r = 0;
 
-	if (!rd || rd64(t, rd + R_MAP, &lm))
+	if (!rd || rd64(t, rd + RDEBUG_MAP, &lm))
 		return 0;
 	for (n = 0; lm && n < MAXLINKS && !r; n++) {
 		size_t got;

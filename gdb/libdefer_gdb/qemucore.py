@@ -30,6 +30,8 @@ import gdb
 AT_ENTRY = 9
 ET_DYN = 3
 SHF_ALLOC = 2
+# Elf64_Ehdr (<elf.h>), little-endian.
+ELF64_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 # Section names passed to gdb's `section` command: only plain ones.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_.$-]+$")
 
@@ -84,10 +86,8 @@ def elf_sections(path):
         return None
     if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
         return None
-    e_type, = struct.unpack_from("<H", data, 16)
-    e_entry, = struct.unpack_from("<Q", data, 24)
-    shoff, = struct.unpack_from("<Q", data, 40)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 58)
+    (_ident, e_type, _machine, _version, e_entry, _phoff, shoff, _flags, _ehsize, _phentsize,
+     _phnum, shentsize, shnum, shstrndx) = ELF64_EHDR.unpack_from(data)
     if shentsize != 64 or shoff + shnum * 64 > len(data) or shstrndx >= shnum:
         return e_type, e_entry, []
     heads = [struct.unpack_from("<IIQQQQ", data, shoff + i * 64) for i in range(shnum)]

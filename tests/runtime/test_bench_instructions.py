@@ -63,8 +63,8 @@ def test_the_panic_shapes_run_in_both_builds_of_one_source(prog, modes):
     exe = bench(prog)
     for mode in modes:
         # crossed exits 1 unless every crossed cleanup ran
-        subprocess.run([exe, mode, "3"], check=True)
+        subprocess.run(exe + [mode, "3"], check=True)
     # the cleanup shape needs landing pads: only the -fexceptions build has it
-    assert subprocess.run([exe, "no-such-mode", "3"]).returncode == 2
+    assert subprocess.run(exe + ["no-such-mode", "3"]).returncode == 2
     if prog == "panic_bench":
-        assert subprocess.run([exe, "crossed", "3"]).returncode == 2
+        assert subprocess.run(exe + ["crossed", "3"]).returncode == 2
