@@ -317,3 +317,48 @@ def test_a_panic_on_an_alternate_stack_above_the_threads_own_recovers(cc, flags)
     r = run(exe)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
         (0, ["guard: call ran", "recovered"], ""), r.stderr
+
+
+# No false alarm: a recovery in an inner block's frame, in code with
+# landing pads.  At -O2 gcc and clang put the block's mark above the
+# function's own; the landing pad's __defer_unwound runs the block's calls
+# and then its deferreturn, which finds the function's own record at the
+# head, below the block's mark: not a deeper frame's (it is above the
+# stack pointer of the frame being left).
+BLOCK_RECOVERS = r"""
+#include <stdio.h>
+#include <defer.h>
+static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
+static void catch_(void) { say(recover() ? "recovered" : "not recovered"); }
+__attribute__((noinline)) static void work(int x)
+{
+	defer_frame;
+	defer(say, "outer call ran");
+	if (x) {
+		defer_frame;
+		defer(catch_);
+		panic("in the block");
+	}
+}
+int main(void)
+{
+	work(1);
+	say("returned");
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang", "g++", "clang++"])
+def test_a_recovery_in_an_inner_blocks_frame_with_landing_pads_runs_the_outer_call(cc):
+    if "++" in cc:
+        on_host("a C++ program")
+        not_on_musl("no C++ for musl here")
+    elif cc not in COMPILERS:
+        pytest.skip("%s: not for this libc" % cc)
+    extra = [] if "++" in cc else ["-fexceptions"]
+    exe = compile_program(BLOCK_RECOVERS, cc=cc, opt="-O2", name="stale_block_landing",
+                          extra=extra, std="c++17" if "++" in cc else "gnu11")
+    r = run(exe)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
+        (0, ["recovered", "outer call ran", "returned"], ""), r.stderr
