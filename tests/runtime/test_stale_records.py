@@ -362,3 +362,92 @@ def test_a_recovery_in_an_inner_blocks_frame_with_landing_pads_runs_the_outer_ca
     r = run(exe)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
         (0, ["recovered", "outer call ran", "returned"], ""), r.stderr
+
+
+# An alternate signal stack that is a local array of a frame of the
+# thread (inside the thread's own stack, above the frames the signal
+# interrupts): the handler's frames are newer than those frames although
+# their addresses are higher.  stackkey orders only a stack outside the
+# thread's below it, so the handler's frames are taken for the callers
+# of the interrupted ones.
+LOCAL_ALTSTACK = r"""
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <defer.h>
+static int inner;
+static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
+static void catch(void) { say(recover() ? "recovered" : "not recovered"); }
+static void onsig(int sig)
+{
+	(void)sig;
+	defer_frame;
+	if (inner)
+		defer(catch);
+	defer(say, "handler: call ran");
+	panic("in the handler");
+}
+__attribute__((noinline)) static void guard(void)
+{
+	defer_frame;
+	defer(catch);
+	defer(say, "guard: call ran");
+	raise(SIGUSR1);
+	say("guard: after the signal");
+}
+__attribute__((noinline)) static void deep(int n)
+{
+	char pad[4096];
+	memset(pad, n, sizeof pad);
+	__asm__ volatile("" : : "r"(pad) : "memory");
+	if (n)
+		deep(n - 1);
+	else
+		guard();
+}
+static void *thread(void *arg)
+{
+	char alt[1 << 16] __attribute__((aligned(16)));
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
+	struct sigaction sa = { .sa_handler = onsig, .sa_flags = SA_ONSTACK | SA_NODEFER };
+
+	inner = arg != 0;
+	sigaltstack(&ss, 0);
+	sigaction(SIGUSR1, &sa, 0);
+	deep(3);
+	__asm__ volatile("" : : "r"(alt) : "memory");
+	return 0;
+}
+int main(int argc, char **argv)
+{
+	pthread_t t;
+
+	(void)argv;
+	pthread_create(&t, 0, thread, argc > 1 ? "inner" : 0);
+	pthread_join(t, 0);
+	say("joined");
+	return 0;
+}
+"""
+
+
+@pytest.fixture(params=COMPILERS)
+def local_altstack_prog(request):
+    not_on_musl(MUSL_NO_LIBC_UNWIND)  # raise() is a libc call
+    return compile_program(LOCAL_ALTSTACK, cc=request.param, opt="-O2", name="stale_local_altstack")
+
+
+def test_a_panic_on_an_alternate_stack_inside_the_threads_own_is_recovered_by_the_interrupted_frame(
+        local_altstack_prog):
+    r = run(local_altstack_prog, timeout=20)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
+        (0, ["handler: call ran", "guard: call ran", "recovered", "joined"], ""), r.stderr
+
+
+def test_a_handler_on_a_local_alternate_stack_that_recovers_leaves_the_interrupted_frames_calls_alone(
+        local_altstack_prog):
+    r = run(local_altstack_prog, "inner", timeout=20)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
+        (0, ["handler: call ran", "recovered", "guard: after the signal", "guard: call ran",
+             "not recovered", "joined"], ""), r.stderr
