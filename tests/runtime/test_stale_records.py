@@ -364,6 +364,22 @@ def test_a_recovery_in_an_inner_blocks_frame_with_landing_pads_runs_the_outer_ca
         (0, ["recovered", "outer call ran", "returned"], ""), r.stderr
 
 
+# A few frames of 2 KB below the caller, then leaf(): what the leaf leaves
+# on the stack lies below every frame made after it returns or jumps.
+DEEP = r"""
+__attribute__((noinline)) static void deep(int n)
+{
+	char pad[2048];
+	memset(pad, n, sizeof pad);
+	__asm__ volatile("" : : "r"(pad) : "memory");
+	if (n)
+		deep(n - 1);
+	else
+		%s();
+}
+"""
+
+
 # An alternate signal stack that is a local array of a frame of the
 # thread (inside the thread's own stack, above the frames the signal
 # interrupts): the handler's frames are newer than those frames although
@@ -396,17 +412,7 @@ __attribute__((noinline)) static void guard(void)
 	raise(SIGUSR1);
 	say("guard: after the signal");
 }
-__attribute__((noinline)) static void deep(int n)
-{
-	char pad[4096];
-	memset(pad, n, sizeof pad);
-	__asm__ volatile("" : : "r"(pad) : "memory");
-	if (n)
-		deep(n - 1);
-	else
-		guard();
-}
-static void *thread(void *arg)
+""" + DEEP % "guard" + r"""static void *thread(void *arg)
 {
 	char alt[1 << 16] __attribute__((aligned(16)));
 	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
@@ -451,3 +457,48 @@ def test_a_handler_on_a_local_alternate_stack_that_recovers_leaves_the_interrupt
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
         (0, ["handler: call ran", "recovered", "guard: after the signal", "guard: call ran",
              "not recovered", "joined"], ""), r.stderr
+
+
+# The same dead records met by a panic that unwinds (code with landing
+# pads: a longjmp skips a defer_frame's cleanup there too).  Only
+# gopanic's loop checks; once the panic unwinds, the stop function runs
+# the dead records as any frame's without a landing pad.
+UNWINDING = r"""
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <defer.h>
+static jmp_buf env;
+static volatile int jump = 1;
+static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
+static void catch(void) { say(recover() ? "recovered" : "not recovered"); }
+__attribute__((noinline)) static void skipped(void)
+{
+	defer_frame;
+	defer(say, "skipped: call ran");
+	if (jump)
+		longjmp(env, 1);
+}
+""" + DEEP % "skipped" + r"""__attribute__((noinline)) static void later(void)
+{
+	defer_frame;
+	defer(say, "later: call ran");
+	panic("after the longjmp");
+}
+int main(void)
+{
+	defer_frame;
+	defer(catch);
+	if (!setjmp(env))
+		deep(2);
+	say("back from the longjmp");
+	later();
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_panic_that_unwinds_to_calls_a_longjmp_skipped_ends_the_program_instead_of_running_them(cc):
+    exe = compile_program(UNWINDING, cc=cc, opt="-O2", name="stale_unwinding", extra=["-fexceptions"])
+    stops_at_the_stale_records(run(exe), ["back from the longjmp", "later: call ran"])
