@@ -502,3 +502,44 @@ int main(void)
 def test_a_panic_that_unwinds_to_calls_a_longjmp_skipped_ends_the_program_instead_of_running_them(cc):
     exe = compile_program(UNWINDING, cc=cc, opt="-O2", name="stale_unwinding", extra=["-fexceptions"])
     stops_at_the_stale_records(run(exe), ["back from the longjmp", "later: call ran"])
+
+
+# A longjmp out of an inner block's defer_frame to the function's own
+# block: the function's exit finds the block's record at the head.  At -O0
+# the block's mark is below the function's and the exit aborts; at -O2
+# gcc and clang put it above, __defer_checkstale takes it for an outer
+# frame's, and the function's own call is silently dropped (nothing at
+# exit says so either).
+BLOCK_LONGJMP = r"""
+#include <setjmp.h>
+#include <stdio.h>
+#include <defer.h>
+static jmp_buf env;
+static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
+__attribute__((noinline)) static void jump(void) { longjmp(env, 1); }
+__attribute__((noinline)) static void work(int x)
+{
+	defer_frame;
+	defer(say, "outer call ran");
+	if (!setjmp(env)) {
+		defer_frame;
+		defer(say, "inner call ran");
+		if (x)
+			jump();
+	}
+	say("after the longjmp");
+}
+int main(void)
+{
+	work(1);
+	say("returned");
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("opt", OPTS)
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_the_exit_of_a_frame_whose_inner_block_a_longjmp_left_ends_the_program(cc, opt):
+    exe = compile_program(BLOCK_LONGJMP, cc=cc, opt=opt, name="stale_block_longjmp")
+    stops_at_the_stale_records(run(exe), ["after the longjmp"])
