@@ -59,11 +59,11 @@ int poppanics(struct g *g, const struct _defer *d)
 	int goexit = 0;
 
 	remember(g, g->_panic, d);
-	freepanic(g->_panic);
+	releasepanic(g, g->_panic);
 	g->_panic = g->_panic->link;
 	while (g->_panic && g->_panic->aborted) {
 		goexit |= g->_panic->goexit;
-		freepanic(g->_panic);
+		releasepanic(g, g->_panic);
 		g->_panic = g->_panic->link;
 	}
 	return goexit;

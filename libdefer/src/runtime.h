@@ -330,6 +330,14 @@ static inline int crossescleanups(uintptr_t from, uintptr_t mark)
 HIDDEN void unwindpanic(struct g *g, struct _panic *p) __attribute__((noreturn));
 /* Give back a popped panic: its text, and its slot if it unwound. */
 HIDDEN void freepanic(struct _panic *p);
+/* The same, inline for what most recoveries pop: gopanic's own panic, on
+ * the thread's stack (a slot is in unwound.c's mapping), whose text is in
+ * its msg: nothing to give back. */
+static inline void releasepanic(const struct g *g, struct _panic *p)
+{
+	if (p->text != p->msg || (uintptr_t)p - g->stacklo >= g->stackhi - g->stacklo)
+		freepanic(p);
+}
 /* The stack an unwound panic had when it began to unwind, for the
  * report: the number of pcs, 0 if p did not unwind. */
 HIDDEN int unwoundpcs(const struct _panic *p, void *const **pcs);
