@@ -37,7 +37,7 @@ void goexit1(struct g *g)
 		 * does, so that their cleanups and calls interleave; the unwind
 		 * ends the thread (unwound.c). */
 		if (crossescleanups(from, d->sp))
-			unwindpanic(g, &p);
+			unwindpanic(g, &p, from);
 		rundefer(g, d, &p, NULL, "goexit");
 		freedefer(g, d);
 	}

@@ -147,7 +147,7 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 
 		checklive(g, d, from);
 		if (!d->started && ((scan = scanframes(g, from, d->sp)) & SCAN_CLEANUPS))
-			unwindpanic(g, &p);
+			unwindpanic(g, &p, from);
 		if (panicrun(g, d, &p))
 			recovery(g, d, from, scan);
 	}
@@ -552,7 +552,10 @@ struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa
 	struct defer_mark *resume = frame->resumable ? frame : 0;
 	struct _defer *d;
 
-	while ((d = g->_defer) && d->sp < cfa) {
+	/* The owner on an alternate signal stack: the interrupted frames'
+	 * records lie wherever the thread's stack is, and are not its. */
+	notealtstack();
+	while ((d = g->_defer) && stackkey(g, d->sp) < stackkey(g, cfa)) {
 		struct defer_mark *m = (struct defer_mark *)d->sp;
 
 		if (d->started) {	/* abandoned by an older panic (see header) */
@@ -642,6 +645,7 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 	}
 	memset(&u, 0, sizeof u);
 	u.frame = d->sp;
+	notealtstack();		/* for findcaller's stackkey */
 	_Unwind_Backtrace(findcaller, &u);
 	/* Without unwind tables only the recovering frame's calls are known. */
 	if (u.found) {

@@ -241,16 +241,29 @@ struct unwind {
 	struct defer_resume r;
 };
 struct _Unwind_Context;
+/* altstack.c: the alternate signal stack this thread runs on, as
+ * notealtstack last found it ([0, 0) if none). */
+struct altrange {
+	uintptr_t lo, hi;
+};
+extern __thread struct altrange __defer_alt __attribute__((tls_model("initial-exec"))) HIDDEN;
+HIDDEN void notealtstack(void);
+static inline int onaltstack(uintptr_t a)
+{
+	return a - __defer_alt.lo < __defer_alt.hi - __defer_alt.lo;
+}
 /*
  * Frames on an alternate signal stack are newer than every frame of the
  * thread's own stack, which they interrupted, wherever that stack is
- * mapped; an unwind from a handler crosses from one to the other.  Keys
- * that order stack addresses so: the thread's own stack above anything
- * else (user addresses are below 2^63).
+ * mapped (inside the thread's own range too, as a local array); an unwind
+ * from a handler crosses from one to the other.  Keys that order stack
+ * addresses so: the thread's own stack above anything else (user
+ * addresses are below 2^63).  Valid after notealtstack.
  */
 static inline uintptr_t stackkey(const struct g *g, uintptr_t a)
 {
-	return a - g->stacklo < g->stackhi - g->stacklo ? a | (uintptr_t)1 << 63 : a;
+	return a - g->stacklo < g->stackhi - g->stacklo && !onaltstack(a) ?
+		a | (uintptr_t)1 << 63 : a;
 }
 /* The address every signal handler returns to (the kernel's signal
  * frame's sigreturn trampoline), or 0 if unknown.  __defer_rt: that
@@ -326,8 +339,9 @@ static inline int crossescleanups(uintptr_t from, uintptr_t mark)
 	return scanframes(__defer_tls.g, from, mark) & SCAN_CLEANUPS;
 }
 /* Go on with p by unwinding: the frames' landing pads run their cleanups
- * and (defer_frame being one) their calls, as p's. */
-HIDDEN void unwindpanic(struct g *g, struct _panic *p) __attribute__((noreturn));
+ * and (defer_frame being one) their calls, as p's.  from: the CFA of the
+ * gopanic or goexit1 that unwinds (checklive). */
+HIDDEN void unwindpanic(struct g *g, struct _panic *p, uintptr_t from) __attribute__((noreturn));
 /* Give back a popped panic: its text, and its slot if it unwound. */
 HIDDEN void freepanic(struct _panic *p);
 /* The same, inline for what most recoveries pop: gopanic's own panic, on

@@ -78,7 +78,7 @@ static void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
 
 	/* A panic on an alternate signal stack: the thread's stack is no
 	 * guide (its frames are all above, or all below, from). */
-	if (from - lo >= hi - lo)
+	if (from - lo >= hi - lo || onaltstack(from))
 		return;
 	/* An empty stack range [hi, hi) asks ownrecord about chunks only. */
 	if (!ownrecord(g, d, hi, hi)) {
@@ -95,13 +95,14 @@ static void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
 /*
  * A mark's record below the panic's frame: when both are on this thread's
  * stack, that is dead stack.  A record made on an alternate signal stack,
- * or a panic on one, cannot be judged by place.
+ * or a panic on one (which may lie inside the thread's own range, a local
+ * array), cannot be judged by place.
  */
 static void checklow(const struct g *g, const struct _defer *d, uintptr_t from)
 {
 	uintptr_t lo = g->stacklo, hi = g->stackhi;
 
-	if ((uintptr_t)d - lo < hi - lo && from - lo < hi - lo)
+	if ((uintptr_t)d - lo < hi - lo && from - lo < hi - lo && !onaltstack(from))
 		stale(d);
 }
 
@@ -112,6 +113,7 @@ static void checklow(const struct g *g, const struct _defer *d, uintptr_t from)
  */
 void checkslow(const struct g *g, const struct _defer *d, uintptr_t from)
 {
+	notealtstack();		/* a handler's alternate stack may be anywhere */
 	if (d->heap)
 		checkpool(g, d, from);
 	else if ((uintptr_t)d < from)
@@ -142,7 +144,8 @@ __attribute__((destructor)) static void exitcheck(void)
 		return;
 	lo = g->stacklo;
 	hi = g->stackhi;
-	if (here - lo >= hi - lo)
+	notealtstack();
+	if (here - lo >= hi - lo || onaltstack(here))
 		return;
 	for (const struct _defer *d = g->_defer; d && seen < 1000000; d = d->link, seen++) {
 		uintptr_t a = (uintptr_t)d;

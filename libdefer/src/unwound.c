@@ -578,7 +578,7 @@ static void swallowed(_Unwind_Reason_Code why, struct _Unwind_Exception *e)
 	throw("a panic unwinding C++ frames was caught by catch (...) and not rethrown");
 }
 
-void unwindpanic(struct g *g, struct _panic *p)
+void unwindpanic(struct g *g, struct _panic *p, uintptr_t from)
 {
 	struct slot *s;
 	struct _defer *d;
@@ -598,10 +598,16 @@ void unwindpanic(struct g *g, struct _panic *p)
 	if (__defer_fault.p == p)
 		__defer_fault.p = &s->p;
 	g->_panic = &s->p;
-	/* Their cleanups run their calls as the panic's (__defer_unwound). */
-	for (d = g->_defer; d; d = d->link)
+	notealtstack();		/* for stackkey, in stop and unwinding */
+	/* Their cleanups run their calls as the panic's (__defer_unwound).
+	 * The stop function and the cleanups run records without looking:
+	 * every record is checked here first (a dead one's mark is not
+	 * written either). */
+	for (d = g->_defer; d; d = d->link) {
+		checklive(g, d, from);
 		if (((struct defer_mark *)d->sp)->armed == 1)
 			((struct defer_mark *)d->sp)->armed = 2;
+	}
 	s->exc.exception_class = 0x4c44464b50414e43ull;	/* "LDFKPANC" */
 	s->exc.exception_cleanup = swallowed;
 	_Unwind_ForcedUnwind(&s->exc, stop, s);
@@ -640,8 +646,12 @@ void __defer_unwound(struct defer_mark *m)
 		break;
 	}
 	__defer_inruntime = 0;
-	if (s->recovered)
-		deferreturn(m);	/* the frame's other calls: no panic of theirs */
+	/* The frame's other calls: no panic of theirs.  Only if it has some:
+	 * an inner block's frame, which the compiler may put above the
+	 * function's own mark, would otherwise find the function's record at
+	 * the head and take it for a dead deeper frame's (__defer_checkstale). */
+	if (s->recovered && g->_defer && g->_defer->sp == (uintptr_t)m)
+		deferreturn(m);
 }
 
 /* The stack an unwound panic had, for the report; 0 if it did not unwind. */

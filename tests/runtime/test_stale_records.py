@@ -500,8 +500,10 @@ int main(void)
 
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_a_panic_that_unwinds_to_calls_a_longjmp_skipped_ends_the_program_instead_of_running_them(cc):
+    """A panic that unwinds checks the whole chain before the unwind runs
+    anything (unwindpanic): it stops before later's call too."""
     exe = compile_program(UNWINDING, cc=cc, opt="-O2", name="stale_unwinding", extra=["-fexceptions"])
-    stops_at_the_stale_records(run(exe), ["back from the longjmp", "later: call ran"])
+    stops_at_the_stale_records(run(exe), ["back from the longjmp"])
 
 
 # A longjmp out of an inner block's defer_frame to the function's own
@@ -538,7 +540,16 @@ int main(void)
 """
 
 
-@pytest.mark.parametrize("opt", OPTS)
+# The -O2 case is a known limit (README, Limits): telling the block's
+# record from an outer frame's needs the function's own frame, which
+# neither the mark nor deferreturn knows; an unwind there would wrongly
+# condemn a live outer block of the same function when an inner one exits.
+O2_LIMIT = pytest.mark.xfail(strict=True, reason="an inner block's mark above the function's "
+                             "(-O2) is taken for an outer frame's")
+
+
+@pytest.mark.parametrize("opt", [pytest.param(o, marks=[O2_LIMIT] if o == "-O2" else [])
+                                 for o in OPTS])
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_the_exit_of_a_frame_whose_inner_block_a_longjmp_left_ends_the_program(cc, opt):
     exe = compile_program(BLOCK_LONGJMP, cc=cc, opt=opt, name="stale_block_longjmp")
