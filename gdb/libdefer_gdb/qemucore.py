@@ -81,22 +81,30 @@ def elf_sections(path):
     64-bit little-endian ELF file; None for anything else."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            head = f.read(64)
+            if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+                return None
+            (_ident, e_type, _machine, _version, e_entry, _phoff, shoff, _flags, _ehsize,
+             _phentsize, _phnum, shentsize, shnum, shstrndx) = ELF64_EHDR.unpack_from(head)
+            if shentsize != 64 or shstrndx >= shnum:
+                return e_type, e_entry, []
+            # Only the section headers and their names are read: the
+            # program may be a large debug build.
+            f.seek(shoff)
+            table = f.read(shnum * 64)
+            if len(table) < shnum * 64:
+                return e_type, e_entry, []
+            heads = [struct.unpack_from("<IIQQQQ", table, i * 64) for i in range(shnum)]
+            f.seek(heads[shstrndx][4])
+            names = f.read(min(heads[shstrndx][5], 1 << 20))
     except OSError:
         return None
-    if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        return None
-    (_ident, e_type, _machine, _version, e_entry, _phoff, shoff, _flags, _ehsize, _phentsize,
-     _phnum, shentsize, shnum, shstrndx) = ELF64_EHDR.unpack_from(data)
-    if shentsize != 64 or shoff + shnum * 64 > len(data) or shstrndx >= shnum:
-        return e_type, e_entry, []
-    heads = [struct.unpack_from("<IIQQQQ", data, shoff + i * 64) for i in range(shnum)]
-    stroff = heads[shstrndx][4]
     out = []
     for name, _type, flags, addr, _off, _size in heads:
-        if flags & SHF_ALLOC and addr:
-            end = data.find(b"\0", stroff + name)
-            out.append((data[stroff + name:end].decode("ascii", "replace"), addr))
+        if flags & SHF_ALLOC and addr and name < len(names):
+            end = names.find(b"\0", name)
+            out.append((names[name:end if end >= 0 else len(names)].decode("ascii", "replace"),
+                        addr))
     return e_type, e_entry, out
 
 
@@ -108,11 +116,13 @@ def prepare():
         return
     _done.add(key)
     path = gdb.current_progspace().filename
-    info = elf_sections(path) if path else None
-    if info is None or info[0] != ET_DYN:
-        return
+    # The cheap questions first: a core gdb placed the program for needs
+    # nothing read.
     entry = _at_entry()
-    if entry is None or _gdb_entry() in (None, entry) or _has_file_mappings():
+    if not path or entry is None or _gdb_entry() in (None, entry) or _has_file_mappings():
+        return
+    info = elf_sections(path)
+    if info is None or info[0] != ET_DYN:
         return
     offset = entry - info[1]
     try:

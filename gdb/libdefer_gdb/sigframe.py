@@ -96,7 +96,8 @@ def _unwind(pending):
             return None
         words = struct.unpack("<%dQ" % (NREGS + 3),
                               inf.read_memory(sp + REGS, 8 * (NREGS + 3)).tobytes())
-    except gdb.MemoryError:
+    except (gdb.error, ValueError):
+        # gdb.MemoryError; ValueError: a register this gdb does not have
         return None
     u64, u32 = arch.integer_type(64, False), arch.integer_type(32, False)
     info = pending.create_unwind_info(_FrameId(gdb.Value(sp).cast(u64), gdb.Value(pc).cast(u64)))
