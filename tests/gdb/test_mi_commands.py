@@ -27,7 +27,9 @@ class MI:
 
     def run_to_stop(self, line):
         assert self.cmd(line).startswith("^running")
-        self.p.expect(r"\*stopped,([^\r\n]*)")
+        # Up to the line's end: pexpect matches what has arrived so far, and
+        # gdb may write a long record in more than one piece.
+        self.p.expect(r"\*stopped,([^\r\n]*)\r?\n")
         return self.p.match.group(1)
 
     def close(self):
