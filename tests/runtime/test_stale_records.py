@@ -554,6 +554,12 @@ def test_the_exit_of_a_frame_whose_inner_block_a_longjmp_left_aborts_if_the_bloc
     if r.stderr.startswith("block mark below\n"):
         stops_at_the_stale_records(r, ["after the longjmp"])
     else:
-        # The documented limit, exactly: the outer call is lost, silently.
-        assert r.stderr == "block mark above\n", r.stderr
+        # The documented limit, exactly: the outer call is lost, and the
+        # function's exit says nothing.  The process's end counts the dead
+        # record only if it lies below exitcheck's frame, which depends on
+        # the libc's exit path (it does under qemu for aarch64 gcc -O2).
+        lines = r.stderr.splitlines()
+        assert lines[0] == "block mark above" and lines[1:] in (
+            [], ["libdefer: 1 deferred call(s) never ran: their frames were left by a longjmp "
+                 "or a C++ exception across a defer_frame built without -fexceptions"]), r.stderr
         assert (r.returncode, r.stdout.splitlines()) == (0, ["after the longjmp", "returned"])
