@@ -381,8 +381,11 @@ static void printstack(struct report *r, const struct stack *st, const struct g 
 			rputs(r, "\n");
 		}
 	}
-	if (st->more)
+	if (st->more == STACK_ELIDED)
 		rputs(r, "...additional frames elided...\n");
+	else if (st->more == STACK_CUT)
+		rprintf(r, "...stack unreadable beyond here (the unwinder faulted at %#lx)...\n",
+			(unsigned long)st->faultat);
 }
 
 /* The calls still pending on g's chain, newest first. */

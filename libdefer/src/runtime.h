@@ -116,9 +116,11 @@ struct frame {
 	int signal;	/* pc is not a return address: look it up as it is */
 };
 struct stack {
-	int n, more;	/* frames, and whether some were left out */
+	int n, more;	/* frames, and STACK_* if some were left out */
+	uintptr_t faultat;	/* STACK_CUT: the address the walk faulted at */
 	struct frame f[MAXFRAMES];
 };
+enum { STACK_ELIDED = 1, STACK_CUT };
 /* The calling thread's stack, from the caller of the frame whose pc is
  * `after` (a return address taken with __builtin_return_address), or
  * whole if after is 0. */

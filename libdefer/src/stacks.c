@@ -18,11 +18,18 @@
  * THAW_MS.  The program's own SIGURG handler is replaced: the process is
  * dying.  The thread list is read from /proc/self/task with the raw
  * getdents64 (opendir allocates).
+ *
+ * Every walk is guarded against faults.  A thread stopped where its unwind
+ * table is wrong (ld.so's lazy-binding trampoline under qemu did it)
+ * gives libgcc a garbage return address; with no table for it, libgcc's
+ * signal-frame fallback reads the instruction there and faults.  Found as
+ * a 1-in-30 SIGSEGV of the whole report; the guard ends that one stack.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -53,21 +60,83 @@ static _Unwind_Reason_Code record(struct _Unwind_Context *ctx, void *arg)
 	if (!pc)
 		return _URC_END_OF_STACK;
 	if (w->s->n == MAXFRAMES) {
-		w->s->more = 1;
+		w->s->more = STACK_ELIDED;
 		return _URC_END_OF_STACK;
 	}
 	w->s->f[w->s->n++] = (struct frame){ pc, _Unwind_GetCFA(ctx), before };
 	return _URC_NO_REASON;
 }
 
-void ownstack(struct stack *s, uintptr_t after)
+/* The walk this thread is in, for onwalkfault; and the handlers it replaced. */
+static __thread sigjmp_buf *walking __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t faultat __attribute__((tls_model("initial-exec")));
+static struct sigaction oldsegv, oldbus;
+static int guarding;
+
+static void onwalkfault(int sig, siginfo_t *si, void *uc)
+{
+	sigjmp_buf *j = walking;
+
+	if (j) {
+		walking = 0;
+		faultat = (uintptr_t)si->si_addr;
+		siglongjmp(*j, 1);
+	}
+	/* Not a walk's: the handler it would have met.  A fault returned from
+	 * happens again, now there; a sent signal is sent again. */
+	sigaction(sig, sig == SIGSEGV ? &oldsegv : &oldbus, 0);
+	if (si->si_code <= 0)
+		raise(sig);
+	(void)uc;
+}
+
+/* Once, by the reporter before any walk: the process is dying, so the
+ * handlers stay (a fault that is not a walk's is passed on). */
+static void guardwalks(void)
+{
+	struct sigaction sa = { .sa_sigaction = onwalkfault,
+				.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER };
+
+	if (__atomic_exchange_n(&guarding, 1, __ATOMIC_ACQ_REL))
+		return;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &oldsegv);
+	sigaction(SIGBUS, &sa, &oldbus);
+}
+
+static void walk(struct stack *s, uintptr_t after)
 {
 	struct walk w = { s, after };
+	sigjmp_buf j;
+	sigset_t faults;
 
 	s->n = s->more = 0;
+	/* Restores the mask too: the faults are unblocked for the walk (a
+	 * fault while blocked kills the process without a handler). */
+	if (sigsetjmp(j, 1)) {
+		s->more = STACK_CUT;
+		s->faultat = faultat;
+		return;
+	}
+	sigemptyset(&faults);
+	sigaddset(&faults, SIGSEGV);
+	sigaddset(&faults, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &faults, 0);
+	walking = &j;
 	_Unwind_Backtrace(record, &w);
+	walking = 0;
 	if (w.after)	/* never met (no unwind tables there?): keep it all */
-		ownstack(s, 0);
+		walk(s, 0);
+}
+
+void ownstack(struct stack *s, uintptr_t after)
+{
+	sigset_t old;
+
+	guardwalks();
+	pthread_sigmask(SIG_SETMASK, 0, &old);
+	walk(s, after);
+	pthread_sigmask(SIG_SETMASK, &old, 0);
 }
 
 static struct thread threads[MAXTHREADS];
@@ -180,6 +249,7 @@ int freezethreads(struct thread **out, int *more)
 
 	*out = threads;
 	*more = 0;
+	guardwalks();
 	sigfillset(&sa.sa_mask);
 	sigaction(SIGURG, &sa, 0);
 	fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARCH, binutil, cross, command, compile_program, not_on_musl, program_threads, run
+from conftest import ARCH, LIBC, binutil, cross, command, compile_program, not_on_musl, program_threads, run
 
 SRC = Path(__file__).parent / "scenarios" / "report.c"
 MARK = {m.group(1): i for i, line in enumerate(SRC.read_text().splitlines(), 1)
@@ -176,6 +176,24 @@ def test_traceback_crash_prints_all_threads_with_runtime_frames_then_aborts():
     err = die(report(), "threads", env={"DEFER_TRACEBACK": "crash"}, status=-signal.SIGABRT)
     assert re.search(r"^gopanic\(\.\.\.\)$", err, re.M), err
     check_workers(err, system=True)
+
+
+@pytest.mark.parametrize("level,status", [("all", 2), ("crash", -signal.SIGABRT)])
+def test_a_thread_whose_stack_cannot_be_unwound_ends_its_own_section_not_the_report(level, status):
+    """The spinner's unwind table gives a garbage return address; libgcc
+    then reads the instruction there and faults (the report died of it,
+    1 run in 30, for a thread stopped in ld.so under qemu).  The walk is
+    guarded: that stack ends with a line saying where, the rest is whole."""
+    err = die(report(), "badunwind", env={"DEFER_TRACEBACK": level}, status=status)
+    sections = worker_sections(err)
+    assert sorted(sections) == ["server-0", "spinner"], err
+    assert re.match(r'thread \d+ "spinner" \[\w+\]:\n'
+                    r"badcfi_spin\(\.\.\.\)\n\t\S+ \+0x[0-9a-f]+ pc=0x[0-9a-f]+\n"
+                    r"\.\.\.stack unreadable beyond here \(the unwinder faulted at 0x1008\)\.\.\.\n",
+                    sections["spinner"]), err
+    if LIBC != "musl":   # MUSL_BLOCKED
+        assert re.search(frame("serve") + frame("worker", "serve"), sections["server-0"]), err
+    assert re.search(r"^\tunlock\(\.\.\.\) deferred by serve at ", sections["server-0"], re.M), err
 
 
 def stripped_with_debug_file(tmp_path):

@@ -10,9 +10,12 @@
  *	report other        a deferred call recovers and raises another panic
  *	report threads      two more threads wait with calls pending; main panics
  *	report goexit       a call that defer_goexit runs panics
+ *	report badunwind    as threads, with one worker, and a third thread
+ *	                    whose unwind table gives a garbage return address
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,6 +92,40 @@ static void *worker(void *arg)
 	return 0;
 }
 
+/* Spins where its unwind table says the return address is a word holding
+ * 0x1008 (unmapped): an unwinder that reaches it looks for a table there,
+ * finds none, and reads the instruction at 0x1008 (libgcc's signal-frame
+ * fallback does).  It stores 1 to *arg first, once the table holds. */
+void badcfi_spin(volatile int *arg);
+#if defined(__x86_64__)
+__asm__(".text\n.globl badcfi_spin\n.type badcfi_spin, @function\nbadcfi_spin:\n"
+	".cfi_startproc\n"
+	"\tpushq $0x1008\n"
+	".cfi_adjust_cfa_offset 8\n"
+	".cfi_offset 16, -16\n"	/* 16: the return-address column */
+	"\tmovl $1, (%rdi)\n"
+	"1:\tpause\n\tjmp 1b\n"
+	".cfi_endproc\n.size badcfi_spin, .-badcfi_spin\n");
+#elif defined(__aarch64__)
+__asm__(".text\n.globl badcfi_spin\n.type badcfi_spin, %function\nbadcfi_spin:\n"
+	".cfi_startproc\n"
+	"\tmov x9, #0x1008\n"
+	"\tstp x9, x9, [sp, #-16]!\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset 30, -16\n"	/* x30: the return-address column */
+	"\tmov w10, #1\n\tstr w10, [x0]\n"
+	"1:\tyield\n\tb 1b\n"
+	".cfi_endproc\n.size badcfi_spin, .-badcfi_spin\n");
+#endif
+
+static volatile int spinning;
+
+static void *spinner(void *arg)
+{
+	badcfi_spin(&spinning);
+	return arg;
+}
+
 static void leave(void)
 {
 	defer_frame;
@@ -130,6 +167,20 @@ int main(int argc, char **argv)
 		}
 		pthread_barrier_wait(&ready);
 		commit(18);
+	} else if (!strcmp(mode, "badunwind")) {
+		pthread_t t[2];
+
+		if (pipe(fds))
+			return 1;
+		pthread_barrier_init(&ready, 0, 2);
+		pthread_create(&t[0], 0, worker, 0);
+		pthread_setname_np(t[0], "server-0");
+		pthread_create(&t[1], 0, spinner, 0);
+		pthread_setname_np(t[1], "spinner");
+		pthread_barrier_wait(&ready);
+		while (!spinning)
+			sched_yield();
+		commit(19);
 	} else if (!strcmp(mode, "goexit")) {
 		pthread_t t;
 
