@@ -643,6 +643,10 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 			leaving(g, frame, frame, 0, 0);
 		leave(g, frame, runowner(g, frame, cfa), 0, 0);
 	}
+	/* The frames' rules, cached (cfiwalk.c); libgcc for the rest (signal
+	 * frames, expressions, no tables). */
+	if (__defer_cfiwalk(d->sp, g->stackhi, &u.r))
+		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, 0);
 	memset(&u, 0, sizeof u);
 	u.frame = d->sp;
 	notealtstack();		/* for findcaller's stackkey */

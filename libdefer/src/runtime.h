@@ -283,6 +283,10 @@ HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
 /* The callee-saved registers of ctx into r, by the architecture's DWARF
  * numbers (panic.c). */
 HIDDEN void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx);
+/* cfiwalk.c: findcaller's answer for the frame holding `above` without
+ * libgcc, from the frames' CFI rules (cached by pc); 0 when it cannot
+ * tell (a signal frame, an expression, no tables): then ask libgcc. */
+HIDDEN int __defer_cfiwalk(uintptr_t above, uintptr_t stackhi, struct defer_resume *out);
 /* Run the owner's records below cfa, from frame out; the innermost of
  * those frames with a defer_result, or NULL. */
 HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa);
