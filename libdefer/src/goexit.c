@@ -20,6 +20,7 @@ void goexit1(struct g *g)
 {
 	struct _panic p = { .goexit = 1 };
 	uintptr_t from = (uintptr_t)__builtin_dwarf_cfa();
+	struct scan seen = { from, 0 };
 	struct _defer *d;
 
 	__defer_inruntime = 1;
@@ -36,7 +37,7 @@ void goexit1(struct g *g)
 		/* Frames with landing pads from here: unwind them, as a panic
 		 * does, so that their cleanups and calls interleave; the unwind
 		 * ends the thread (unwound.c). */
-		if (crossescleanups(from, d->sp))
+		if (crossescleanups(from, d->sp, &seen))
 			unwindpanic(g, &p, from);
 		rundefer(g, d, &p, NULL, "goexit");
 		freedefer(g, d);

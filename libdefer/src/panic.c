@@ -108,6 +108,7 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	struct g *g = __defer_tls.g ? __defer_tls.g : getg();
 	struct _panic p;
 	struct _defer *d;
+	struct scan seen;
 	uintptr_t from;
 	int n;
 
@@ -142,11 +143,12 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	/* Records from the frame with landing pads on (bound) are reached by
 	 * unwinding, so that cleanups and calls interleave (unwound.c). */
 	from = (uintptr_t)__builtin_dwarf_cfa();
+	seen = (struct scan){ from, 0 };
 	while ((d = g->_defer)) {
 		int scan = 0;
 
 		checklive(g, d, from);
-		if (!d->started && ((scan = scanframes(g, from, d->sp)) & SCAN_CLEANUPS))
+		if (!d->started && ((scan = scanframes(g, from, d->sp, &seen)) & SCAN_CLEANUPS))
 			unwindpanic(g, &p, from);
 		if (panicrun(g, d, &p))
 			recovery(g, d, from, scan);

@@ -339,10 +339,23 @@ static inline void scanquiet(int begin)
  *    is the sigreturn trampoline's address (restorer): no signal frame
  *    lies between (ownercfa). */
 enum { SCAN_CLEANUPS = 1, SCAN_NOSIGFRAME = 2 };
-HIDDEN int scanframes(const struct g *g, uintptr_t from, uintptr_t mark);
-static inline int crossescleanups(uintptr_t from, uintptr_t mark)
+/* What one panic's (or goexit's) scans have seen so far, { from, 0 }
+ * before its first: the records come in the order of their frames,
+ * outward, so each scan reads only the words above the last one's.  Sound because
+ * the words that matter, the frames' return addresses, stay as they are
+ * while the panic runs calls below `from`; a panic through N deferring
+ * frames costs O(N) words, not O(N^2). */
+struct scan {
+	uintptr_t next;	/* where the next scan starts: from, at first */
+	int seen;	/* SEEN_*: what the words read so far pointed into */
+};
+/* SEEN_OTHER: outside the stack and the executable; SEEN_LSDA: into an
+ * object with LSDAs. */
+enum { SEEN_OTHER = 1, SEEN_LSDA = 2 };
+HIDDEN int scanframes(const struct g *g, uintptr_t from, uintptr_t mark, struct scan *s);
+static inline int crossescleanups(uintptr_t from, uintptr_t mark, struct scan *s)
 {
-	return scanframes(__defer_tls.g, from, mark) & SCAN_CLEANUPS;
+	return scanframes(__defer_tls.g, from, mark, s) & SCAN_CLEANUPS;
 }
 /* Go on with p by unwinding: the frames' landing pads run their cleanups
  * and (defer_frame being one) their calls, as p's.  from: the CFA of the
