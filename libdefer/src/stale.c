@@ -32,16 +32,28 @@ void stale(const struct _defer *d)
  * belongs to a deeper frame, that frame was left without running its
  * calls.  A record built into a mark lies in that dead frame, on this
  * thread's stack below the mark, and may have been overwritten since; a
- * pool record still has its sp.
+ * pool record still has its sp.  Only a record below the mark by address
+ * is looked at again, by stackkey: the frame being left may be a
+ * handler's on an alternate stack above the frames it interrupted (inside
+ * the thread's own range too, a local array), whose records are older
+ * (left there when a recovery ran the handler's frame's calls and resumed
+ * in an inner block of it).  Rare (a frame whose calls a recovery ran,
+ * or a dead record): the kernel is asked then.
  */
 void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark)
 {
-	struct g *g = __defer_tls.g;
+	const struct g *g = __defer_tls.g;
 	uintptr_t a = (uintptr_t)d, m = (uintptr_t)mark;
+	int onstack = a < m && a >= g->stacklo, deeper = d->sp < m && !d->started;
 
-	if (a < m && a >= g->stacklo)
-		stale(d);
-	if (d->sp < m && !d->started)
+	if (!onstack && !deeper)
+		return;
+	notealtstack();
+	/* onstack again, now knowing every stack d can be on: a pool's
+	 * chunk may lie between the thread's stack and the mark. */
+	onstack = onstack && (a - g->stacklo < g->stackhi - g->stacklo || onaltstack(a));
+	if ((onstack && stackkey(g, a) < stackkey(g, m)) ||
+	    (deeper && stackkey(g, d->sp) < stackkey(g, m)))
 		stale(d);
 }
 

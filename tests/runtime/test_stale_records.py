@@ -268,37 +268,53 @@ static char stack[1 << 20] __attribute__((aligned(4096)));
 static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
 static void onsig(int sig) { (void)sig; panic("in the handler"); }
 static void catch(void) { recover(); }
+static void handled(void) { say(recover() ? "handler: recovered" : "handler: not recovered"); }
+/* A handler whose inner block recovers and resumes: the function's exit
+ * then finds the interrupted frame's records, below its own mark. */
+static void recovers(int sig)
+{
+	(void)sig;
+	defer_frame;
+	defer(say, "handler: call ran");
+	{
+		defer_frame;
+		defer_result();
+		defer(handled);
+		panic("in the handler's block");
+	}
+}
 __attribute__((noinline)) static void guard(void)
 {
 	defer_frame;
 	defer(catch);
 	defer(say, "guard: call ran");
 	raise(SIGUSR1);
+	say("guard: after the signal");
 }
 static void *thread(void *arg)
 {
 	size_t n = 1 << 16;
 	stack_t ss = { .ss_sp = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 				     -1, 0), .ss_size = n };
-	struct sigaction sa = { .sa_handler = onsig, .sa_flags = SA_ONSTACK };
+	struct sigaction sa = { .sa_handler = arg ? recovers : onsig, .sa_flags = SA_ONSTACK };
 
-	(void)arg;
 	if ((char *)ss.ss_sp < stack + sizeof stack)
 		return "the alternate stack is not above the thread's";
 	sigaltstack(&ss, 0);
 	sigaction(SIGUSR1, &sa, 0);
 	guard();
-	return "recovered";
+	return "guard returned";
 }
-int main(void)
+int main(int argc, char **argv)
 {
 	pthread_attr_t a;
 	pthread_t t;
 	void *r;
 
+	(void)argv;
 	pthread_attr_init(&a);
 	pthread_attr_setstack(&a, stack, sizeof stack);
-	pthread_create(&t, &a, thread, 0);
+	pthread_create(&t, &a, thread, argc > 1 ? "block" : 0);
 	pthread_join(t, &r);
 	say(r);
 	return 0;
@@ -316,7 +332,23 @@ def test_a_panic_on_an_alternate_stack_above_the_threads_own_recovers(cc, flags)
     exe = compile_program(ALTSTACK, cc=cc, opt="-O2", name="stale_altstack", extra=flags)
     r = run(exe)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
-        (0, ["guard: call ran", "recovered"], ""), r.stderr
+        (0, ["guard: call ran", "guard returned"], ""), r.stderr
+
+
+@pytest.mark.parametrize("flags", [[], ["-fexceptions"]], ids=["", "fexceptions"])
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_handler_frame_on_an_alternate_stack_above_the_threads_own_exits_after_its_block_recovers(
+        cc, flags):
+    """The handler's function-level frame exits with its call run by the
+    recovery; the head is then the interrupted frame's record, which lies
+    below the frame's mark by address but is older (__defer_checkstale
+    took it for a dead deeper frame's and aborted)."""
+    not_on_musl(MUSL_NO_LIBC_UNWIND)  # raise() is a libc call
+    exe = compile_program(ALTSTACK, cc=cc, opt="-O2", name="stale_altstack", extra=flags)
+    r = run(exe, "block")
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
+        (0, ["handler: recovered", "handler: call ran", "guard: after the signal",
+             "guard: call ran", "guard returned"], ""), r.stderr
 
 
 # No false alarm: a recovery in an inner block's frame, in code with
@@ -392,16 +424,25 @@ LOCAL_ALTSTACK = r"""
 #include <stdio.h>
 #include <string.h>
 #include <defer.h>
-static int inner;
+static const char *who;	/* who recovers: the interrupted frame, or the handler */
 static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
 static void catch(void) { say(recover() ? "recovered" : "not recovered"); }
 static void onsig(int sig)
 {
 	(void)sig;
 	defer_frame;
-	if (inner)
+	if (!strcmp(who, "inner"))
 		defer(catch);
 	defer(say, "handler: call ran");
+	/* One record per frame, each its mark's own: nothing on the way
+	 * asks the kernel where the alternate stack is (checkslow) before
+	 * the recovery runs the function's call (runowner). */
+	if (!strcmp(who, "block")) {
+		defer_frame;
+		defer_result();
+		defer(catch);
+		panic("in the handler's block");
+	}
 	panic("in the handler");
 }
 __attribute__((noinline)) static void guard(void)
@@ -418,7 +459,7 @@ __attribute__((noinline)) static void guard(void)
 	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
 	struct sigaction sa = { .sa_handler = onsig, .sa_flags = SA_ONSTACK | SA_NODEFER };
 
-	inner = arg != 0;
+	who = arg;
 	sigaltstack(&ss, 0);
 	sigaction(SIGUSR1, &sa, 0);
 	deep(3);
@@ -429,8 +470,7 @@ int main(int argc, char **argv)
 {
 	pthread_t t;
 
-	(void)argv;
-	pthread_create(&t, 0, thread, argc > 1 ? "inner" : 0);
+	pthread_create(&t, 0, thread, argc > 1 ? argv[1] : "outer");
 	pthread_join(t, 0);
 	say("joined");
 	return 0;
@@ -456,6 +496,18 @@ def test_a_handler_on_a_local_alternate_stack_that_recovers_leaves_the_interrupt
     r = run(local_altstack_prog, "inner", timeout=20)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
         (0, ["handler: call ran", "recovered", "guard: after the signal", "guard: call ran",
+             "not recovered", "joined"], ""), r.stderr
+
+
+def test_a_handler_block_with_defer_result_on_a_local_alternate_stack_runs_only_the_handlers_calls(
+        local_altstack_prog):
+    """The recovery resumes at the block's defer_result and runs the rest of
+    the handler's frame (runowner) by that frame's range, without asking
+    the kernel: a raw address compare would run the interrupted frame's
+    calls there too, as it did before stackkey."""
+    r = run(local_altstack_prog, "block", timeout=20)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
+        (0, ["recovered", "handler: call ran", "guard: after the signal", "guard: call ran",
              "not recovered", "joined"], ""), r.stderr
 
 
