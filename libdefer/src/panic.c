@@ -550,12 +550,17 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
 {
 	struct defer_mark *resume = frame->resumable ? frame : 0;
+	/* With a defer_result the owner's frame is known whole, from its
+	 * stack pointer there up to cfa, wherever the stack is: a record in
+	 * it is the owner's, one outside is not (an interrupted frame's,
+	 * below a handler's alternate stack, too), and no system call says
+	 * where the alternate stack is.  Without, stackkey orders frames on
+	 * the callers' note of it (runtime.h). */
+	uintptr_t lo = resume && resume->resume->sp <= (uintptr_t)frame ? resume->resume->sp : 0;
 	struct _defer *d;
 
-	/* The owner on an alternate signal stack: the interrupted frames'
-	 * records lie wherever the thread's stack is, and are not its. */
-	notealtstack();
-	while ((d = g->_defer) && stackkey(g, d->sp) < stackkey(g, cfa)) {
+	while ((d = g->_defer) &&
+	       (lo ? d->sp - lo < cfa - lo : stackkey(g, d->sp) < stackkey(g, cfa))) {
 		struct defer_mark *m = (struct defer_mark *)d->sp;
 
 		if (d->started) {	/* abandoned by an older panic (see header) */
