@@ -16,6 +16,20 @@ from conftest import (BUILD, COMPILERS, INCLUDE, MUSL_NO_LIBC_UNWIND, OPTS, comp
 STALE = ("outlived its frame (longjmp or a C++ exception across a defer_frame in code built "
          "without -fexceptions?)")
 
+
+def never_ran(count):
+    """The process's end's line (exitcheck) for count calls: "2", "at least 2"."""
+    return ("libdefer: %s deferred call(s) never ran: their frames were left by a longjmp or a "
+            "C++ exception across a defer_frame built without -fexceptions" % count)
+
+
+def process_says(r, stdout, count):
+    """The process ended normally after stdout, and its one line on stderr
+    says how many calls never ran."""
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.splitlines() == stdout, r.stdout
+    assert r.stderr.splitlines() == [never_ran(count)], r.stderr
+
 # skipped() runs five frames of 8 KB below where the program goes on, so
 # its dead records lie below every frame made after the longjmp.
 LONGJMP = r"""
@@ -157,12 +171,7 @@ def test_a_thread_that_returns_after_a_longjmp_skipped_calls_says_how_many_were_
 
 def test_a_process_that_ends_after_a_longjmp_skipped_calls_says_how_many_never_ran(
         longjmp_prog):
-    r = run(longjmp_prog, "main-returns")
-    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    assert r.stdout.splitlines() == ["back from the longjmp"], r.stdout
-    assert r.stderr.splitlines() == [
-        "libdefer: 2 deferred call(s) never ran: their frames were left by a longjmp or a C++ "
-        "exception across a defer_frame built without -fexceptions"], r.stderr
+    process_says(run(longjmp_prog, "main-returns"), ["back from the longjmp"], "2")
 
 
 # skipped()'s first call is in its mark's record, on the dead stack; its
@@ -176,9 +185,7 @@ def test_a_thread_whose_dead_records_were_written_over_counts_them_without_follo
 
 def test_a_process_whose_dead_records_were_written_over_counts_them_without_following_junk(
         longjmp_prog):
-    r = run(longjmp_prog, "main-scribble")
-    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    assert r.stderr.startswith("libdefer: at least 2 deferred call(s) never ran: "), r.stderr
+    process_says(run(longjmp_prog, "main-scribble"), ["back from the longjmp"], "at least 2")
 
 
 def test_exit_from_a_deferring_frame_skips_its_calls_and_says_nothing(longjmp_prog):
@@ -248,10 +255,7 @@ def test_a_panic_after_a_cplusplus_exception_skipped_c_calls_runs_the_live_ones_
 
 
 def test_a_process_that_ends_after_a_cplusplus_exception_skipped_c_calls_says_so(cxx_prog):
-    r = run(cxx_prog)
-    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    assert r.stdout.splitlines() == ["caught"], r.stdout
-    assert r.stderr.startswith("libdefer: 1 deferred call(s) never ran: "), r.stderr
+    process_says(run(cxx_prog), ["caught"], "1")
 
 
 # No false alarm: a panic in a signal handler on an alternate stack that
@@ -611,7 +615,5 @@ def test_the_exit_of_a_frame_whose_inner_block_a_longjmp_left_aborts_if_the_bloc
         # record only if it lies below exitcheck's frame, which depends on
         # the libc's exit path (it does under qemu for aarch64 gcc -O2).
         lines = r.stderr.splitlines()
-        assert lines[0] == "block mark above" and lines[1:] in (
-            [], ["libdefer: 1 deferred call(s) never ran: their frames were left by a longjmp "
-                 "or a C++ exception across a defer_frame built without -fexceptions"]), r.stderr
+        assert lines[0] == "block mark above" and lines[1:] in ([], [never_ran("1")]), r.stderr
         assert (r.returncode, r.stdout.splitlines()) == (0, ["after the longjmp", "returned"])
