@@ -347,7 +347,6 @@ def test_a_handler_frame_on_an_alternate_stack_above_the_threads_own_exits_after
     recovery; the head is then the interrupted frame's record, which lies
     below the frame's mark by address but is older (__defer_checkstale
     took it for a dead deeper frame's and aborted)."""
-    not_on_musl(MUSL_NO_LIBC_UNWIND)  # raise() is a libc call
     exe = compile_program(ALTSTACK, cc=cc, opt="-O2", name="stale_altstack", extra=flags)
     r = run(exe, "block")
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
@@ -484,12 +483,12 @@ int main(int argc, char **argv)
 
 @pytest.fixture(params=COMPILERS)
 def local_altstack_prog(request):
-    not_on_musl(MUSL_NO_LIBC_UNWIND)  # raise() is a libc call
     return compile_program(LOCAL_ALTSTACK, cc=request.param, opt="-O2", name="stale_local_altstack")
 
 
 def test_a_panic_on_an_alternate_stack_inside_the_threads_own_is_recovered_by_the_interrupted_frame(
         local_altstack_prog):
+    not_on_musl(MUSL_NO_LIBC_UNWIND)  # the recovery unwinds through raise()
     r = run(local_altstack_prog, timeout=20)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
         (0, ["handler: call ran", "guard: call ran", "recovered", "joined"], ""), r.stderr
@@ -497,6 +496,7 @@ def test_a_panic_on_an_alternate_stack_inside_the_threads_own_is_recovered_by_th
 
 def test_a_handler_on_a_local_alternate_stack_that_recovers_leaves_the_interrupted_frames_calls_alone(
         local_altstack_prog):
+    not_on_musl(MUSL_NO_LIBC_UNWIND)  # the recovery unwinds through raise()
     r = run(local_altstack_prog, "inner", timeout=20)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
         (0, ["handler: call ran", "recovered", "guard: after the signal", "guard: call ran",
