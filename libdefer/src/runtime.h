@@ -303,9 +303,7 @@ HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
  * numbers (panic.c). */
 HIDDEN void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx);
 /* Run the owner's records below cfa, from frame out; the innermost of
- * those frames with a defer_result, or NULL.  Without a defer_result in
- * frame it orders frames by stackkey: call it after notealtstack (as
- * recovery's unwind and unwindpanic do). */
+ * those frames with a defer_result, or NULL. */
 HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa);
 /* End a recovery: to resume's defer_result, else to r (the owner's
  * caller), restoring mask if not NULL. */

@@ -446,6 +446,11 @@ static void onsig(int sig)
 		defer(catch);
 		panic("in the handler's block");
 	}
+	if (!strcmp(who, "unwound")) {	/* the recovery finds onsig's caller */
+		defer_frame;
+		defer(catch);
+		panic("in the handler's block");
+	}
 	panic("in the handler");
 }
 __attribute__((noinline)) static void guard(void)
@@ -503,6 +508,11 @@ def test_a_handler_on_a_local_alternate_stack_that_recovers_leaves_the_interrupt
              "not recovered", "joined"], ""), r.stderr
 
 
+# What a handler's block that recovers prints, and the interrupted frame after.
+HANDLER_BLOCK_RECOVERED = (0, ["recovered", "handler: call ran", "guard: after the signal",
+                               "guard: call ran", "not recovered", "joined"], "")
+
+
 def test_a_handler_block_with_defer_result_on_a_local_alternate_stack_runs_only_the_handlers_calls(
         local_altstack_prog):
     """The recovery resumes at the block's defer_result and runs the rest of
@@ -510,9 +520,17 @@ def test_a_handler_block_with_defer_result_on_a_local_alternate_stack_runs_only_
     the kernel: a raw address compare would run the interrupted frame's
     calls there too, as it did before stackkey."""
     r = run(local_altstack_prog, "block", timeout=20)
-    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
-        (0, ["recovered", "handler: call ran", "guard: after the signal", "guard: call ran",
-             "not recovered", "joined"], ""), r.stderr
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == HANDLER_BLOCK_RECOVERED, r.stderr
+
+
+def test_a_handler_block_without_defer_result_on_a_local_alternate_stack_runs_only_the_handlers_calls(
+        local_altstack_prog):
+    """The same recovery without defer_result: it returns from the handler
+    after running the handler's frame's call; the interrupted frame's
+    calls stay for its own exit (runowner asks the kernel where the
+    alternate stack is before it orders a record below the owner's end)."""
+    r = run(local_altstack_prog, "unwound", timeout=20)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == HANDLER_BLOCK_RECOVERED, r.stderr
 
 
 # The same dead records met by a panic that unwinds (code with landing
