@@ -541,6 +541,31 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 }
 
 /*
+ * Whether d, at the head, is a record of the owner, whose frame ends at
+ * cfa and starts at lo (0: not known).  With lo the frame is known whole,
+ * wherever its stack is: a record outside it is not the owner's (an
+ * interrupted frame's, below a handler's alternate stack, too).  Without,
+ * a record above cfa on the thread's stack is a caller's wherever an
+ * alternate stack is; for any other, stackkey orders the two, after the
+ * kernel said where that stack is (*noted: once per runowner).
+ */
+static int ofowner(const struct g *g, const struct _defer *d, uintptr_t lo, uintptr_t cfa,
+		   int *noted)
+{
+	uintptr_t sl = g->stacklo, n = g->stackhi - sl;
+
+	if (lo)
+		return d->sp - lo < cfa - lo;
+	if (d->sp >= cfa && d->sp - sl < n && cfa - sl < n)
+		return 0;
+	if (!*noted) {
+		notealtstack();
+		*noted = 1;
+	}
+	return stackkey(g, d->sp) < stackkey(g, cfa);
+}
+
+/*
  * The frames of the owner: every record at the head of the chain whose
  * mark lies below the owner's CFA belongs to one of the owner's
  * defer_frames (the recovering one, blocks around it, the function-level
@@ -552,12 +577,12 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
 {
 	struct defer_mark *resume = frame->resumable ? frame : 0;
+	/* defer_result's stack pointer: the bottom of the owner's frame. */
+	uintptr_t lo = resume && resume->resume->sp <= (uintptr_t)frame ? resume->resume->sp : 0;
 	struct _defer *d;
+	int noted = 0;
 
-	/* The owner on an alternate signal stack: the interrupted frames'
-	 * records lie wherever the thread's stack is, and are not its. */
-	notealtstack();
-	while ((d = g->_defer) && stackkey(g, d->sp) < stackkey(g, cfa)) {
+	while ((d = g->_defer) && ofowner(g, d, lo, cfa, &noted)) {
 		struct defer_mark *m = (struct defer_mark *)d->sp;
 
 		if (d->started) {	/* abandoned by an older panic (see header) */
