@@ -637,11 +637,33 @@ void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
  * frame, so the frames' marks can still be read.  from: the CFA of
  * gopanic, the bottom of the frames the panic crossed.
  */
+/* recovery without a CFA from defer_result: walk to the owner's caller.
+ * Out of line, so that the usual path keeps a small frame. */
+__attribute__((noinline, noreturn))
+static void walktocaller(struct g *g, struct defer_mark *frame)
+{
+	struct unwind u;
+
+	/* The frames' rules, cached (cfiwalk.c); libgcc for the rest (signal
+	 * frames, expressions, no tables). */
+	if (__defer_cfiwalk((uintptr_t)frame, g->stackhi, &u.r))
+		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, 0);
+	memset(&u, 0, sizeof u);
+	u.frame = (uintptr_t)frame;
+	notealtstack();		/* for findcaller's stackkey */
+	_Unwind_Backtrace(findcaller, &u);
+	/* Without unwind tables only the recovering frame's calls are known. */
+	if (u.found) {
+		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, u.masked ? &u.mask : 0);
+	}
+	deferreturn(frame);
+	leave(g, frame, frame->resumable ? frame : 0, 0, 0);
+}
+
 void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 {
 	struct defer_mark *frame = (struct defer_mark *)d->sp;
 	struct _panic *p = g->_panic;
-	struct unwind u;
 	uintptr_t cfa;
 
 	if (p != d->_panic)
@@ -657,7 +679,7 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 		goexit1(g);
 	/* Where the owner of the recovering frame returns to, before anything
 	 * runs: its CFA separates its frames' records from its callers'.
-	 * defer_result noted it (ownercfa); else the unwind finds it.
+	 * defer_result noted it (ownercfa); else the walk finds it.
 	 * The owner's other calls run then, as Go's deferreturn runs them
 	 * after the resumed deferproc; they see no panic of theirs.  (The
 	 * compiler may skip a frame's exit on the path from defer_result: it
@@ -670,18 +692,5 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 			leaving(g, frame, frame, 0, 0);
 		leave(g, frame, runowner(g, frame, cfa), 0, 0);
 	}
-	/* The frames' rules, cached (cfiwalk.c); libgcc for the rest (signal
-	 * frames, expressions, no tables). */
-	if (__defer_cfiwalk(d->sp, g->stackhi, &u.r))
-		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, 0);
-	memset(&u, 0, sizeof u);
-	u.frame = d->sp;
-	notealtstack();		/* for findcaller's stackkey */
-	_Unwind_Backtrace(findcaller, &u);
-	/* Without unwind tables only the recovering frame's calls are known. */
-	if (u.found) {
-		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, u.masked ? &u.mask : 0);
-	}
-	deferreturn(frame);
-	leave(g, frame, frame->resumable ? frame : 0, 0, 0);
+	walktocaller(g, frame);
 }
