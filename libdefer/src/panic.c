@@ -251,7 +251,7 @@ static uintptr_t unwoundcfa(const void *caller_pc)
 	struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), -1, 0 };
 
 	_Unwind_Backtrace(findcallercfa, &w);
-	return w.cfa;
+	return w.cfa ? w.cfa : UINTPTR_MAX;	/* never an argp (gorecover) */
 }
 
 __attribute__((noinline))
@@ -261,10 +261,12 @@ const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 	struct _panic *p = g ? g->_panic : 0;
 	uintptr_t cfa;
 
-	if (!p || p->goexit || p->recovered || !p->argp || !p->defer)
+	if (!p || p->goexit || p->recovered)
 		return 0;
+	/* argp is 0 while no call runs, and cfa never is (unwoundcfa says
+	 * UINTPTR_MAX when it cannot tell): one comparison. */
 	cfa = caller_frame ? (uintptr_t)caller_frame + __DEFER_FRAME_CFA : unwoundcfa(caller_pc);
-	if (p->argp != cfa)
+	if (p->argp != cfa || !p->defer)
 		return 0;
 	if (!inside(caller_pc, p->defer->fn))
 		return 0;
