@@ -69,7 +69,9 @@ struct rule {
 	uint32_t saved;
 	int16_t off[NSLOT];
 };
-enum { CFASHIFT = 24 };
+/* LPBIT: the call at pc - 1 has a landing pad (cfilp). */
+enum { CFASHIFT = 24, LPBIT = 1u << 23, SLOTBITS = (1u << NSLOT) - 1 };
+_Static_assert(NSLOT < 23, "the slots' bits, LPBIT and the CFA's slot share `saved`");
 #define RULEWORDS ((sizeof(struct rule) + 7) / 8)
 struct entry {
 	uint64_t seq;	/* odd while written */
@@ -395,9 +397,10 @@ static int derive(uintptr_t pc, struct rule *r)
 	struct program pr = { .ok = 1 };
 	struct state st;
 	struct cursor c;
-	unsigned char fdeenc = 0, version;
+	unsigned char fdeenc = 0, lsdaenc = 0xff, version;
 	const char *aug;
-	uintptr_t loc, range;
+	uintptr_t loc, range, start;
+	const unsigned char *lsda = 0;
 	uint32_t len;
 	int z = 0;
 
@@ -438,7 +441,7 @@ static int derive(uintptr_t pc, struct rule *r)
 				else if (*a == 'P')
 					(void)encoded(&k, (unsigned char)(fixed(&k, 1) & 0x7f), &b);
 				else if (*a == 'L')
-					(void)fixed(&k, 1);
+					lsdaenc = (unsigned char)fixed(&k, 1);
 				else if (*a == 'S')
 					return 0;	/* a signal frame: libgcc's */
 				else if (*a != 'B' && *a != 'G')
@@ -460,12 +463,20 @@ static int derive(uintptr_t pc, struct rule *r)
 	/* The FDE: its range, then its program up to pc - 1 (pc is a return
 	 * address: the call is the byte before). */
 	loc = encoded(&c, fdeenc, &b);
+	start = loc;
 	range = encoded(&c, fdeenc & 0x0f, &b);
 	if (c.bad || pc - 1 < loc || pc - 1 - loc >= range)
 		return 0;
-	if (z)
-		c.p += uleb(&c);
-	if (c.p > c.end)
+	if (z) {
+		uint64_t n = uleb(&c);
+		const unsigned char *next = c.p + n;
+
+		/* The FDE's augmentation data: the LSDA's address, for 'L'. */
+		if (lsdaenc != 0xff && n)
+			lsda = (const unsigned char *)encoded(&c, (unsigned char)(lsdaenc & 0x7f), &b);
+		c.p = next;
+	}
+	if (c.p > c.end || c.bad)
 		return 0;
 	run(&pr, &c, &loc, pc - 1, &st, &b, fdeenc);
 	if (!pr.ok || st.cfaslot < 0 || st.cfaoff < INT32_MIN || st.cfaoff > INT32_MAX ||
@@ -480,6 +491,10 @@ static int derive(uintptr_t pc, struct rule *r)
 			r->saved |= 1u << s;
 			r->off[s] = (int16_t)st.off[s];
 		}
+	/* Whether the call at pc - 1 has a landing pad (unwound.c reads the
+	 * call-site table as the unwinder's personality would). */
+	if (lsda && haslp(lsda, start, pc - 1))
+		r->saved |= LPBIT;
 	return 1;
 }
 
@@ -547,6 +562,40 @@ static void toresume(struct defer_resume *r, const uint64_t *v, uintptr_t pc)
 /* A bound for a walk whose stack end is unknown (stackhi 0): CFAs only
  * grow, so a walk cannot loop, but a misread rule could wander. */
 enum { MAXWALK = 1 << 16 };
+_Static_assert(CFI_NSLOT == NSLOT, "struct cfiwalk (runtime.h) must match the slots");
+
+/* The rule for pc, from the cache or else from its FDE (then cached); 0:
+ * declined. */
+static inline int ruleof(uintptr_t pc, uint64_t subs, struct rule *r)
+{
+	if (lookup(pc, subs, r))
+		return 1;
+	if (!derive(pc, r))
+		return 0;
+	if (subs != UINT64_MAX)
+		store(r, subs);
+	return 1;
+}
+
+/* Unwind the frame whose registers are v by its rule: v becomes its
+ * caller's, at the return (v[SP] the frame's CFA, v[RA] the return
+ * address).  0 if the CFA does not grow or leaves the stack (a rule we
+ * misread).  Every save place lies below the CFA, in the frame: none is
+ * a register this loop changes. */
+static inline int step(uint64_t *v, const struct rule *r, uintptr_t stackhi)
+{
+	uint64_t cfa = v[r->saved >> CFASHIFT] + (uint64_t)(int64_t)r->cfaoff;
+
+	if (cfa <= v[SP] || (stackhi && cfa > stackhi))
+		return 0;
+	for (uint32_t m = r->saved & SLOTBITS; m; m &= m - 1) {
+		int s = __builtin_ctz(m);
+
+		v[s] = *(const uint64_t *)(uintptr_t)(cfa + (uint64_t)(int64_t)r->off[s]);
+	}
+	v[SP] = cfa;
+	return 1;
+}
 
 /*
  * The state of the caller of the frame that holds `above` (the first
@@ -571,27 +620,11 @@ int __defer_cfiwalk(uintptr_t above, uintptr_t stackhi, struct defer_resume *out
 	dl_iterate_phdr(firstsubs, &subs);
 	for (int n = 0; n < MAXWALK; n++) {
 		struct rule r;
-		uint64_t cfa;
 
-		if (!lookup(pc, subs, &r)) {
-			if (!derive(pc, &r))
-				return 0;
-			if (subs != UINT64_MAX)
-				store(&r, subs);
-		}
-		cfa = v[r.saved >> CFASHIFT] + (uint64_t)(int64_t)r.cfaoff;
-		if (cfa <= v[SP] || (stackhi && cfa > stackhi))
-			return 0;	/* not above the last frame: a rule we misread */
-		/* Every save place lies below the CFA, in the frame: none is a
-		 * register this loop changes. */
-		for (uint32_t m = r.saved & ((1u << CFASHIFT) - 1); m; m &= m - 1) {
-			int s = __builtin_ctz(m);
-
-			v[s] = *(const uint64_t *)(uintptr_t)(cfa + (uint64_t)(int64_t)r.off[s]);
-		}
-		v[SP] = cfa;
+		if (!ruleof(pc, subs, &r) || !step(v, &r, stackhi))
+			return 0;
 		pc = (uintptr_t)v[RA];
-		if (cfa > above) {
+		if (v[SP] > above) {
 			toresume(out, v, pc);
 			return 1;
 		}
@@ -599,4 +632,53 @@ int __defer_cfiwalk(uintptr_t above, uintptr_t stackhi, struct defer_resume *out
 			return 0;
 	}
 	return 0;
+}
+
+/*
+ * Whether a frame whose stack pointer (its callee's CFA, as libgcc's
+ * contexts give it) lies in [from, upto] has a landing pad at its call:
+ * scanframes' question (unwound.c), asked once per record a panic runs,
+ * with upto growing.  w keeps where the last question stopped, so each
+ * frame is stepped through once per panic: the frames above `from` do not
+ * run while the panic does, and their registers, once read, stay right.
+ * w->state 0 before the first question; 1, -1 (declined: signal frames
+ * and the rest, above; libgcc answers this panic's questions from then
+ * on).  Returns 1, 0, or -1 (declined).
+ */
+__attribute__((noinline, no_sanitize_address))
+int __defer_cfilp(struct cfiwalk *w, uintptr_t from, uintptr_t upto, uintptr_t stackhi)
+{
+	if (w->state < 0)
+		return -1;
+	if (!w->state) {
+		struct defer_resume here;
+
+		__defer_setresume(&here);	/* returns once: nothing jumps to it */
+		memset(w->v, 0, sizeof w->v);
+		fromresume(w->v, &here);
+		w->pc = here.pc;
+		/* Read once a panic: the frames it asks about are live, so their
+		 * code cannot have been unloaded since. */
+		w->subs = UINT64_MAX;
+		dl_iterate_phdr(firstsubs, &w->subs);
+		w->state = 1;
+	}
+	/* The first frames are ours, scanframes' and gopanic's (below from):
+	 * stepped through, not asked about.  w is left at a frame above
+	 * upto, never at one of those. */
+	for (int n = 0; n < MAXWALK && w->pc; n++) {
+		struct rule r;
+
+		if (w->v[SP] > upto)
+			return 0;
+		if (!ruleof(w->pc, w->subs, &r))
+			break;
+		if (w->v[SP] >= from && (r.saved & LPBIT))
+			return 1;
+		if (!step(w->v, &r, stackhi))
+			break;
+		w->pc = (uintptr_t)w->v[RA];
+	}
+	w->state = -1;
+	return -1;
 }

@@ -20,7 +20,7 @@ void goexit1(struct g *g)
 {
 	struct _panic p = { .goexit = 1 };
 	uintptr_t from = (uintptr_t)__builtin_dwarf_cfa();
-	struct scan seen = { from, 0 };
+	struct scan seen;
 	struct _defer *d;
 
 	__defer_inruntime = 1;
@@ -28,6 +28,9 @@ void goexit1(struct g *g)
 	p.text = p.msg;
 	p.link = g->_panic;
 	g->_panic = &p;
+	seen.next = from;
+	seen.seen = 0;
+	seen.walk.state = 0;
 	while ((d = g->_defer)) {
 		checklive(g, d, from);
 		if (d->started) {

@@ -143,7 +143,9 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	/* Records from the frame with landing pads on (bound) are reached by
 	 * unwinding, so that cleanups and calls interleave (unwound.c). */
 	from = (uintptr_t)__builtin_dwarf_cfa();
-	seen = (struct scan){ from, 0 };
+	seen.next = from;
+	seen.seen = 0;
+	seen.walk.state = 0;
 	while ((d = g->_defer)) {
 		int scan = 0;
 

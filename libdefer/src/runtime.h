@@ -358,15 +358,34 @@ static inline void scanquiet(int begin)
  *    is the sigreturn trampoline's address (restorer): no signal frame
  *    lies between (ownercfa). */
 enum { SCAN_CLEANUPS = 1, SCAN_NOSIGFRAME = 2 };
-/* What one panic's (or goexit's) scans have seen so far, { from, 0 }
- * before its first: the records come in the order of their frames,
+/* What one panic's (or goexit's) scans have seen so far, next = from,
+ * seen = 0 and walk.state = 0 before its first: the records come in the order of their frames,
  * outward, so each scan reads only the words above the last one's.  Sound because
  * the words that matter, the frames' return addresses, stay as they are
  * while the panic runs calls below `from`; a panic through N deferring
  * frames costs O(N) words, not O(N^2). */
+/* cfiwalk.c: the walk scanframes' landing-pad questions resume (the
+ * registers it tracks: the callee-saved ones, the stack pointer, the
+ * return address; must match cfiwalk.c's slots). */
+#if defined(__aarch64__)
+#define CFI_NSLOT 21
+#else
+#define CFI_NSLOT 8
+#endif
+struct cfiwalk {
+	uint64_t v[CFI_NSLOT];
+	uintptr_t pc;
+	uint64_t subs;
+	int state;	/* 0 before the first question; 1; -1 declined */
+};
+HIDDEN int __defer_cfilp(struct cfiwalk *w, uintptr_t from, uintptr_t upto, uintptr_t stackhi);
+/* unwound.c: whether the call-site table of lsda gives ip, in the
+ * function starting at start, a landing pad. */
+HIDDEN int haslp(const unsigned char *lsda, uintptr_t start, uintptr_t ip);
 struct scan {
 	uintptr_t next;	/* where the next scan starts: from, at first */
 	int seen;	/* SEEN_*: what the words read so far pointed into */
+	struct cfiwalk walk;	/* state 0 at first */
 };
 /* SEEN_OTHER: outside the stack and the executable; SEEN_LSDA: into an
  * object with LSDAs. */

@@ -175,7 +175,7 @@ static int readenc(const unsigned char **p, unsigned e, uint64_t *v)
 /* Whether the call-site table of lsda (gcc_except_table) gives ip, in the
  * function starting at start, a landing pad.  An LSDA it cannot read
  * counts as one: unwinding costs more, skipping a cleanup is wrong. */
-static int haslp(const unsigned char *lsda, uintptr_t start, uintptr_t ip)
+int haslp(const unsigned char *lsda, uintptr_t start, uintptr_t ip)
 {
 	const unsigned char *p = lsda, *end;
 	uint64_t v, cs, len, lp, action;
@@ -443,13 +443,19 @@ static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_
 }
 
 /* Whether a frame whose stack pointer is in [from, upto] has a landing
- * pad where it is: the unwinder's answer.  Inline: a frame of its own
- * would be one more for the unwinder to step through (about 600 Ir). */
+ * pad where it is: the runtime's own walk, resumed where this panic's
+ * last question left it (cfiwalk.c), else the unwinder's answer.
+ * Inline: a frame of its own would be one more to step through (about
+ * 600 Ir in libgcc). */
 __attribute__((always_inline))
-static inline int landingpad(uintptr_t from, uintptr_t upto)
+static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
+			     struct cfiwalk *w)
 {
 	struct search s = { from, upto, 0 };
+	int lp = __defer_cfilp(w, from, upto, g && g->stacklo ? g->stackhi : 0);
 
+	if (lp >= 0)
+		return lp;
 	_Unwind_Backtrace(findlp, &s);
 	return s.lp;
 }
@@ -512,7 +518,7 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark, struct scan *s
 	 * elsewhere (libc), no signal frame is between (for ownercfa). */
 	if (!(seen & SEEN_LSDA))
 		return seen ? 0 : k->nosig;
-	return landingpad(from, mark) ? SCAN_CLEANUPS : 0;
+	return landingpad(g, from, mark, &s->walk) ? SCAN_CLEANUPS : 0;
 }
 
 /* ---- the unwinding ---- */
