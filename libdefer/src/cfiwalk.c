@@ -22,12 +22,19 @@
  * The rules are cached process-wide (a seqlock per entry, every word an
  * atomic), keyed by pc and by the C library's count of unloaded objects
  * (dl_iterate_phdr's dlpi_subs, read once per walk): code unloaded by
- * dlclose takes its rules with it, as libgcc's own FDE cache does.
+ * dlclose takes its rules with it, as libgcc's own FDE cache does.  Only
+ * loaded objects' rules are cached: code made at run time, whose tables
+ * were registered by hand (__register_frame), can be replaced at the same
+ * address with other tables and no count changing.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <link.h>
 #include <string.h>
 #include "runtime.h"
+#ifndef DLFO_EH_SEGMENT_TYPE	/* <dlfcn.h> without it: musl */
+#include "musl/dl_find_object.h"
+#endif
 
 /* The registers a walk tracks, by slot: the callee-saved ones, the stack
  * pointer, the return-address column.  REG_SLOT maps DWARF numbers. */
@@ -89,7 +96,8 @@ static int lookup(uintptr_t pc, uint64_t subs, struct rule *r)
 	struct entry *e = slotfor(pc);
 	uint64_t s = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), w[RULEWORDS];
 
-	if (s & 1 || __atomic_load_n(&e->subs, __ATOMIC_RELAXED) != subs)
+	/* Acquire: subs cannot be read after the second read of seq. */
+	if (s & 1 || __atomic_load_n(&e->subs, __ATOMIC_ACQUIRE) != subs)
 		return 0;
 	/* Acquire loads, not a fence (which ThreadSanitizer does not model):
 	 * the second read of seq cannot move before them. */
@@ -166,6 +174,18 @@ static int64_t sleb(struct cursor *c)
 	else if (shift < 64 && (b & 0x40))
 		v |= ~(uint64_t)0 << shift;
 	return (int64_t)v;
+}
+
+/* Past n bytes (a block's length, read from the tables): never back, and
+ * never beyond the end, whatever n is. */
+static void skip(struct cursor *c, uint64_t n)
+{
+	if (n > (size_t)(c->end - c->p)) {
+		c->bad = 1;
+		c->p = c->end;
+	} else {
+		c->p += n;
+	}
 }
 
 static uint64_t fixed(struct cursor *c, unsigned n)
@@ -329,9 +349,7 @@ static void run(struct program *pr, struct cursor *c, uintptr_t *loc, uintptr_t 
 			reg = uleb(c);
 			if (slotof(reg) >= 0)
 				pr->ok = 0;
-			c->p += uleb(c);
-			if (c->p > c->end)
-				c->bad = 1;
+			skip(c, uleb(c));
 			break;
 		case 0x14:	/* val_offset */
 		case 0x15:	/* val_offset_sf */
@@ -386,14 +404,14 @@ static int derive(uintptr_t pc, struct rule *r)
 	if (!fde)
 		return 0;
 	memcpy(&len, fde, 4);
-	if (len == 0 || len == 0xffffffffu)
+	if (len < 4 || len == 0xffffffffu)	/* 64-bit DWARF, or no room for the CIE field */
 		return 0;
 	c = (struct cursor){ fde + 8, fde + 4 + len, 0 };
 	memcpy(&len, fde + 4, 4);	/* the CIE, this many bytes before the field */
 	cie = fde + 4 - len;
 	/* The CIE. */
 	memcpy(&len, cie, 4);
-	if (len == 0 || len == 0xffffffffu)
+	if (len < 4 || len == 0xffffffffu)
 		return 0;
 	{
 		struct cursor k = { cie + 8, cie + 4 + len, 0 };
@@ -411,24 +429,25 @@ static int derive(uintptr_t pc, struct rule *r)
 			return 0;
 		if (aug[0] == 'z') {
 			uint64_t n = uleb(&k);
-			const unsigned char *next = k.p + n;
+			struct cursor data = k;	/* the augmentation data */
 
+			skip(&k, n);
+			data.end = k.p;
 			z = 1;
-			for (const char *a = aug + 1; *a && !k.bad; a++) {
+			for (const char *a = aug + 1; *a && !data.bad; a++) {
 				if (*a == 'R')
-					fdeenc = (unsigned char)fixed(&k, 1);
+					fdeenc = (unsigned char)fixed(&data, 1);
 				else if (*a == 'P')
-					(void)encoded(&k, (unsigned char)(fixed(&k, 1) & 0x7f), &b);
+					(void)encoded(&data, (unsigned char)(fixed(&data, 1) & 0x7f), &b);
 				else if (*a == 'L')
-					(void)fixed(&k, 1);
+					(void)fixed(&data, 1);
 				else if (*a == 'S')
 					return 0;	/* a signal frame: libgcc's */
 				else if (*a != 'B' && *a != 'G')
 					return 0;
 			}
-			if (next > k.end)
+			if (data.bad)
 				return 0;
-			k.p = next;
 		}
 		if (k.bad)
 			return 0;
@@ -446,8 +465,8 @@ static int derive(uintptr_t pc, struct rule *r)
 	if (c.bad || pc - 1 < loc || pc - 1 - loc >= range)
 		return 0;
 	if (z)
-		c.p += uleb(&c);
-	if (c.p > c.end)
+		skip(&c, uleb(&c));
+	if (c.bad)
 		return 0;
 	run(&pr, &c, &loc, pc - 1, &st, &b, fdeenc);
 	if (!pr.ok || st.cfaslot < 0 || st.cfaoff < INT32_MIN || st.cfaoff > INT32_MAX ||
@@ -463,6 +482,15 @@ static int derive(uintptr_t pc, struct rule *r)
 			r->off[s] = (int16_t)st.off[s];
 		}
 	return 1;
+}
+
+/* Whether pc's code belongs to a loaded object, which only a dlclose
+ * (counted in subs) takes away; not code made at run time (see top). */
+static int inobject(uintptr_t pc)
+{
+	struct dl_find_object o;
+
+	return _dl_find_object((void *)(pc - 1), &o) == 0;
 }
 
 /* ---- the walk ---- */
@@ -558,7 +586,7 @@ int __defer_cfiwalk(uintptr_t above, uintptr_t stackhi, struct defer_resume *out
 		if (!lookup(pc, subs, &r)) {
 			if (!derive(pc, &r))
 				return 0;
-			if (subs != UINT64_MAX)
+			if (subs != UINT64_MAX && inobject(pc))
 				store(&r, subs);
 		}
 		cfa = v[r.saved >> CFASHIFT] + (uint64_t)(int64_t)r.cfaoff;
