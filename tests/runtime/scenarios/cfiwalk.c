@@ -370,12 +370,19 @@ static const unsigned char jita[] = {
 	0x48, 0xbd, 2, 2, 2, 2, 2, 2, 2, 2,		/* movabs $..., %rbp */
 	0x49, 0xbc, 3, 3, 3, 3, 3, 3, 3, 3,		/* movabs $..., %r12 */
 	0xff, 0xd7,					/* call *%rdi */
-	0x41, 0x5c, 0x5d, 0x5b, 0xc3,			/* pop r12; pop rbp; pop rbx; ret */
+	0x4c, 0x8b, 0x24, 0x24,				/* mov (%rsp), %r12 */
+	0x48, 0x83, 0xc4, 0x08,				/* add $8, %rsp */
+	0x5d, 0x5b, 0xc3,				/* pop rbp; pop rbx; ret */
 };
 static const unsigned char jitacfi[] = {
 	0x41, 0x0e, 16, 0x83, 2,	/* advance 1; cfa rsp+16; rbx at cfa-16 */
 	0x41, 0x0e, 24, 0x86, 3,	/* advance 1; cfa rsp+24; rbp at cfa-24 */
 	0x42, 0x0e, 32, 0x8c, 4,	/* advance 2; cfa rsp+32; r12 at cfa-32 */
+	/* The epilogue's rows, past the return address (36): */
+	0x64, 0x08, 12,			/* advance 36 (past mov); r12 holds the caller's */
+	0x44, 0x0e, 24,			/* advance 4 (past add); cfa rsp+24 */
+	0x41, 0x0e, 16, 0xc6,		/* advance 1; cfa rsp+16; rbp back */
+	0x41, 0x0e, 8, 0xc3,		/* advance 1; cfa rsp+8; rbx back */
 };
 static const unsigned char jitb[] = {
 	0x48, 0x83, 0xec, 0x18,				/* sub $24, %rsp */
@@ -390,10 +397,12 @@ static const unsigned char jitbcfi[] = {
 	0x44, 0x0e, 32,			/* advance 4; cfa rsp+32 */
 };
 
-/* .eh_frame for one function at pc: a CIE ("zR", absolute pointers, the
- * x86-64 initial rule), an FDE with prog, a terminator. */
-static size_t ehframe(unsigned char *out, uintptr_t pc, size_t len, const unsigned char *prog,
-		      size_t n)
+/* .eh_frame for one function at pc, range bytes: a CIE ("zR", FDE
+ * pointers absolute, or (indirect) the address of a word holding them:
+ * DW_EH_PE_indirect, which libgcc follows), an FDE with prog, a
+ * terminator. */
+static size_t ehframe(unsigned char *out, uintptr_t pc, size_t range, const unsigned char *prog,
+		      size_t n, const uint64_t *indirect)
 {
 	static const unsigned char cie[] = {
 		20, 0, 0, 0, 0, 0, 0, 0,	/* length, CIE id */
@@ -403,14 +412,16 @@ static size_t ehframe(unsigned char *out, uintptr_t pc, size_t len, const unsign
 		0, 0,				/* nops to 24 bytes */
 	};
 	uint32_t fdelen = (uint32_t)((4 + 8 + 8 + 1 + n + 3) & ~(size_t)3), cieptr = 28;
-	uint64_t begin = pc, range = len;
+	uint64_t begin = indirect ? (uint64_t)(uintptr_t)indirect : pc, len = range;
 
 	memcpy(out, cie, sizeof cie);
+	if (indirect)
+		out[16] = 0x80;
 	memset(out + 24, 0, 4 + fdelen + 4);
 	memcpy(out + 24, &fdelen, 4);
 	memcpy(out + 28, &cieptr, 4);
 	memcpy(out + 32, &begin, 8);
-	memcpy(out + 40, &range, 8);
+	memcpy(out + 40, &len, 8);
 	memcpy(out + 49, prog, n);	/* after the aug data length, 0 */
 	return 24 + 4 + fdelen + 4;
 }
@@ -420,21 +431,27 @@ __attribute__((noinline)) static void jitcallee(void)
 	sink = keepmany(2);
 }
 
+/* Code at page + at, its FDE's range the 88 bytes there; indirect: its
+ * start in the word just below it. */
 static void runjit(unsigned char *page, size_t at, const unsigned char *code, size_t len,
-		   const unsigned char *prog, size_t n)
+		   const unsigned char *prog, size_t n, int indirect)
 {
 	static unsigned char eh[128];
+	uint64_t start = (uintptr_t)page + at;
 
 	mprotect(page, 4096, PROT_READ | PROT_WRITE);
 	memcpy(page + at, code, len);
+	memcpy(page + at - 8, &start, 8);
 	mprotect(page, 4096, PROT_READ | PROT_EXEC);
-	ehframe(eh, (uintptr_t)page + at, len, prog, n);
+	ehframe(eh, start, 88, prog, n, indirect ? (const uint64_t *)(page + at - 8) : 0);
 	__register_frame(eh);
 	((void (*)(void (*)(void)))(page + at))(jitcallee);
 	__deregister_frame(eh);
 }
 
-/* A then B at each of 8 places in the page (8 cache slots). */
+/* A then B at each of 8 places in the page (8 cache slots); then A with
+ * indirect FDE pointers at each (the walker must follow them: the rows
+ * after the call, the epilogue's, must not apply at the return address). */
 __attribute__((noinline)) static void jit(void)
 {
 	unsigned char *page = (unsigned char *)mmap(0, 4096, PROT_READ | PROT_WRITE,
@@ -444,10 +461,12 @@ __attribute__((noinline)) static void jit(void)
 		perror("mmap");
 		exit(3);
 	}
-	for (size_t at = 0; at < 8 * 96; at += 96) {
-		runjit(page, at, jita, sizeof jita, jitacfi, sizeof jitacfi);
-		runjit(page, at, jitb, sizeof jitb, jitbcfi, sizeof jitbcfi);
+	for (size_t at = 8; at < 8 * 96; at += 96) {
+		runjit(page, at, jita, sizeof jita, jitacfi, sizeof jitacfi, 0);
+		runjit(page, at, jitb, sizeof jitb, jitbcfi, sizeof jitbcfi, 0);
 	}
+	for (size_t at = 8; at < 8 * 96; at += 96)
+		runjit(page, at, jita, sizeof jita, jitacfi, sizeof jitacfi, 1);
 	munmap(page, 4096);
 }
 
@@ -504,7 +523,7 @@ __attribute__((noinline)) static void garbage(void)
 	badabove = (uintptr_t)__builtin_frame_address(0);
 	for (int i = 0; i < 5; i++) {
 		memcpy(page + 64 * i, badcode, sizeof badcode);
-		ehframe(eh, (uintptr_t)page + 64 * i, sizeof badcode, bad[i].prog, bad[i].n);
+		ehframe(eh, (uintptr_t)page + 64 * i, sizeof badcode, bad[i].prog, bad[i].n, 0);
 		__register_frame(eh);
 		((void (*)(void (*)(void)))(page + 64 * i))(badprobe);
 		__deregister_frame(eh);
