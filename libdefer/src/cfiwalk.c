@@ -202,7 +202,8 @@ static uint64_t fixed(struct cursor *c, unsigned n)
 }
 
 /* A pointer in DW_EH_PE encoding enc (the FDE's own, and the
- * personality's, which is only skipped). */
+ * personality's, which is only skipped: its caller clears the indirect
+ * bit). */
 static uintptr_t encoded(struct cursor *c, unsigned char enc, const struct dwarf_eh_bases *b)
 {
 	const unsigned char *at = c->p;
@@ -229,6 +230,8 @@ static uintptr_t encoded(struct cursor *c, unsigned char enc, const struct dwarf
 	case 0x30: v += (uintptr_t)b->dbase; break;	/* datarel */
 	default: c->bad = 1; return 0;
 	}
+	if (enc & 0x80)		/* indirect: the address of the pointer, as libgcc reads it */
+		v = *(const uintptr_t *)(uintptr_t)v;
 	return (uintptr_t)v;
 }
 
