@@ -4,9 +4,11 @@
  * runtime's frame walker, cfiwalk.c, or by libgcc where it declines), and
  * what the caller sees afterwards: every value it kept live across the
  * call that panicked (eight integers and four doubles, more than the
- * callee-saved registers, so some live in its frame) must be intact.  The
- * owners and the frames between them and the panic have many shapes
- * (tests/runtime/test_cfiwalk.py).  argv[1] picks:
+ * callee-saved registers, so some live in its frame) must be intact, and
+ * its stack pointer too (it passes the owner nine arguments on the stack
+ * and pops them after the call).  The owners and the frames between them
+ * and the panic have many shapes (tests/runtime/test_cfiwalk.py).
+ * argv[1] picks:
  *
  *	frames      each owner shape, 200 times
  *	threads N   N threads at once, each every owner shape 200 times, with
@@ -38,6 +40,13 @@ struct in {
 	double d[4];
 };
 
+/* An owner's parameters: n, then nine the caller passes on the stack (so
+ * that the caller's stack pointer after the call, which the recovery
+ * gives back, is below those arguments: the caller pops them). */
+#define U __attribute__((unused)) int
+#define OWNER(name) void name(int n, U p1, U p2, U p3, U p4, U p5, U p6, U p7, U p8, U p9)
+typedef OWNER(ownerfn);
+
 /* What the caller computes from its live values, one call a value: each
  * stays live across the calls before its own, so the compiler keeps them
  * in callee-saved registers (and the rest in the caller's frame), not in
@@ -64,15 +73,16 @@ static uint64_t mix(const uint64_t *a, const double *d)
 }
 
 /* Loads every input before the call and uses them all after it. */
-__attribute__((noinline)) static uint64_t caller(const volatile struct in *in,
-						 void (*owner)(int), int arg)
+__attribute__((noinline)) static uint64_t caller(const volatile struct in *in, ownerfn *owner,
+						 int arg)
 {
 	uint64_t a0 = in->a[0], a1 = in->a[1], a2 = in->a[2], a3 = in->a[3];
 	uint64_t a4 = in->a[4], a5 = in->a[5], a6 = in->a[6], a7 = in->a[7];
 	double d0 = in->d[0], d1 = in->d[1], d2 = in->d[2], d3 = in->d[3];
 	uint64_t h = 0xcbf29ce484222325ull;
 
-	owner(arg);
+	owner(arg, (int)a0, (int)a1, (int)a2, (int)a3, (int)a4, (int)a5, (int)a6, (int)a7,
+	      (int)d0);
 	h = step(step(step(step(h, a0), a1), a2), a3);
 	h = step(step(step(step(h, a4), a5), a6), a7);
 	return stepd(stepd(stepd(stepd(h, d0), d1), d2), d3);
@@ -143,14 +153,14 @@ __attribute__((noinline)) static void deep(int n)
 }
 
 /* The owners: the frame whose caller the walker must restore. */
-static void owner_plain(int n)
+static OWNER(owner_plain)
 {
 	defer_frame;
 	defer(rec);
 	deep(n);
 }
 
-static void owner_savesall(int n)
+static OWNER(owner_savesall)
 {
 	uint64_t a = seed * 17, b = seed ^ 19, c = seed + 23, d = seed * 29, e = seed >> 9;
 	double x = (double)(seed & 0xff), y = x * 0.5, z = x + 3.0;
@@ -161,7 +171,7 @@ static void owner_savesall(int n)
 	sink = (int)(a + b + c + d + e) + (int)(x * y * z);
 }
 
-static void owner_vla(int n)
+static OWNER(owner_vla)
 {
 	char v[n + (int)(seed & 15) + 1];
 	uint64_t a = seed * 31;
@@ -173,7 +183,7 @@ static void owner_vla(int n)
 	sink = v[n] + (int)a;
 }
 
-static void owner_aligned(int n)
+static OWNER(owner_aligned)
 {
 	char buf[64] __attribute__((aligned(64)));
 	uint64_t a = seed * 37, b = seed ^ 41;
@@ -185,7 +195,7 @@ static void owner_aligned(int n)
 	sink = buf[seed & 63] + (int)(a * b);
 }
 
-static void owner_huge(int n)
+static OWNER(owner_huge)
 {
 	char big[100000];
 	uint64_t a = seed * 43, b = seed + 47;
@@ -199,7 +209,7 @@ static void owner_huge(int n)
 
 /* gcc realigns this one through a DRAP register: the walker declines, and
  * libgcc walks. */
-static void owner_drap(int n)
+static OWNER(owner_drap)
 {
 	char buf[64] __attribute__((aligned(64)));
 	char v[n + (int)(seed & 7) + 1];
@@ -215,7 +225,7 @@ static void owner_drap(int n)
 
 static const struct {
 	const char *name;
-	void (*fn)(int);
+	ownerfn *fn;
 } owners[] = {
 	{ "plain", owner_plain },	{ "savesall", owner_savesall }, { "vla", owner_vla },
 	{ "aligned", owner_aligned },	{ "huge", owner_huge },		{ "drap", owner_drap },
@@ -231,7 +241,7 @@ static void fill(struct in *in, uint64_t k)
 }
 
 /* One owner, n times with inputs from k on: the number wrong. */
-static int rounds(const char *what, void (*owner)(int), uint64_t k, int n, int depth)
+static int rounds(const char *what, ownerfn *owner, uint64_t k, int n, int depth)
 {
 	int bad = 0;
 
@@ -298,7 +308,7 @@ static void panics(int sig)
 }
 
 /* The owner of a recovery whose panic a handler raised. */
-static void owner_raise(int n)
+static OWNER(owner_raise)
 {
 	defer_frame;
 	defer(rec);
@@ -363,7 +373,7 @@ static int outside_case(void)
 
 static int *volatile nilp;
 
-__attribute__((noinline)) static void owner_fault(int n)
+__attribute__((noinline)) static OWNER(owner_fault)
 {
 	defer_frame;
 	defer(rec);

@@ -243,6 +243,15 @@ __attribute__((noinline)) static int drap(int n)
 	return r + buf[seed & 63] + v[n] + (int)(a * b);
 }
 
+/* A call with arguments on the stack (pushed, then popped by the caller
+ * after the call: the CFA at the return address includes them; with
+ * -fexceptions gcc marks them with DW_CFA_GNU_args_size). */
+__attribute__((noinline)) static int stackargs(int a, int b, int c, int d, int e, int f, int g,
+					       int h, int i, int j)
+{
+	return drap(a + (b + c + d + e + f + g + h + i + j) % 7);
+}
+
 /* Two calls with an early return between: gcc's remember_state and
  * restore_state around the mid-function epilogue. */
 __attribute__((noinline)) static int twoexits(int n)
@@ -252,7 +261,9 @@ __attribute__((noinline)) static int twoexits(int n)
 
 	if (seed == 12345)
 		return (int)(a + b);
-	r += drap(n);
+	r += stackargs(n, (int)seed, (int)(seed >> 8), (int)(seed >> 16), (int)(seed >> 24),
+		       (int)(seed >> 32), (int)(seed >> 40), (int)(seed >> 48), (int)(seed >> 56),
+		       (int)(seed & 1));
 	return r + (int)(a * b * c);
 }
 
