@@ -230,7 +230,9 @@ static uintptr_t encoded(struct cursor *c, unsigned char enc, const struct dwarf
 	case 0x30: v += (uintptr_t)b->dbase; break;	/* datarel */
 	default: c->bad = 1; return 0;
 	}
-	if (enc & 0x80)		/* indirect: the address of the pointer, as libgcc reads it */
+	/* Indirect: v is where the pointer is, as libgcc reads it (not if the
+	 * field itself was cut short). */
+	if (enc & 0x80 && !c->bad)
 		v = *(const uintptr_t *)(uintptr_t)v;
 	return (uintptr_t)v;
 }
