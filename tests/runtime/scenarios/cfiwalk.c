@@ -491,7 +491,9 @@ __attribute__((noinline)) static void jit(void)
  *	2  an expression whose length runs past the end of the FDE
  *	3  an opcode DWARF does not define (0x3f)
  *	4  remember_state nested deeper than the walker keeps
- *	5  a ULEB128 that does not end within the FDE */
+ *	5  a ULEB128 that does not end within the FDE
+ *	6  pointers given indirectly, and a DW_CFA_set_loc whose pointer
+ *	   the FDE's end cuts short (nothing to read through) */
 static const unsigned char badcode[] = {
 	0x53, 0xff, 0xd7, 0x5b, 0xc3,	/* push rbx; call *%rdi; pop rbx; ret */
 };
@@ -503,6 +505,7 @@ static const unsigned char bad2[] = { BADHEAD, 0x10, 1, 0x7f, 0x77 };
 static const unsigned char bad3[] = { BADHEAD, 0x3f };
 static const unsigned char bad4[] = { BADHEAD, 0x0a, 0x0a, 0x0a, 0x0a, 0x0a };
 static const unsigned char bad5[] = { BADHEAD, 0x05, 0x83, 0xff, 0xff, 0xff };
+static const unsigned char bad6[] = { BADHEAD, 0x01 };
 
 static uintptr_t badabove;
 
@@ -521,8 +524,10 @@ __attribute__((noinline)) static void garbage(void)
 	static const struct {
 		const unsigned char *prog;
 		size_t n;
-	} bad[] = { { bad1, sizeof bad1 }, { bad2, sizeof bad2 }, { bad3, sizeof bad3 },
-		    { bad4, sizeof bad4 }, { bad5, sizeof bad5 } };
+		int indirect;
+	} bad[] = { { bad1, sizeof bad1, 0 }, { bad2, sizeof bad2, 0 }, { bad3, sizeof bad3, 0 },
+		    { bad4, sizeof bad4, 0 }, { bad5, sizeof bad5, 0 }, { bad6, sizeof bad6, 1 } };
+	static uint64_t start;
 	unsigned char *page = (unsigned char *)mmap(0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 						    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	static unsigned char eh[128];
@@ -532,9 +537,11 @@ __attribute__((noinline)) static void garbage(void)
 		exit(3);
 	}
 	badabove = (uintptr_t)__builtin_frame_address(0);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		memcpy(page + 64 * i, badcode, sizeof badcode);
-		ehframe(eh, (uintptr_t)page + 64 * i, sizeof badcode, bad[i].prog, bad[i].n, 0);
+		start = (uintptr_t)page + 64 * i;
+		ehframe(eh, start, sizeof badcode, bad[i].prog, bad[i].n,
+			bad[i].indirect ? &start : 0);
 		__register_frame(eh);
 		((void (*)(void (*)(void)))(page + 64 * i))(badprobe);
 		__deregister_frame(eh);
