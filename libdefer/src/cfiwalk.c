@@ -22,12 +22,19 @@
  * The rules are cached process-wide (two ways in each of 128 sets, a
  * seqlock per entry, every word an atomic), keyed by pc and by the C library's count of unloaded objects
  * (dl_iterate_phdr's dlpi_subs, read once per walk): code unloaded by
- * dlclose takes its rules with it, as libgcc's own FDE cache does.
+ * dlclose takes its rules with it, as libgcc's own FDE cache does.  Only
+ * loaded objects' rules are cached: code made at run time, whose tables
+ * were registered by hand (__register_frame), can be replaced at the same
+ * address with other tables and no count changing.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <link.h>
 #include <string.h>
 #include "runtime.h"
+#ifndef DLFO_EH_SEGMENT_TYPE	/* <dlfcn.h> without it: musl */
+#include "musl/dl_find_object.h"
+#endif
 
 /* The registers a walk tracks, by slot: the callee-saved ones, the stack
  * pointer, the return-address column.  REG_SLOT maps DWARF numbers. */
@@ -93,9 +100,10 @@ static int probe(struct entry *e, uintptr_t pc, uint64_t subs, struct rule *r)
 {
 	uint64_t s = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), w[RULEWORDS];
 
-	/* The pc first (w[0]): the other way's entry is usually another's. */
+	/* The pc first (w[0]): the other way's entry is usually another's.
+	 * Acquire: subs cannot be read after the second read of seq. */
 	if (s & 1 || (w[0] = __atomic_load_n(&e->w[0], __ATOMIC_ACQUIRE)) != pc ||
-	    __atomic_load_n(&e->subs, __ATOMIC_RELAXED) != subs)
+	    __atomic_load_n(&e->subs, __ATOMIC_ACQUIRE) != subs)
 		return 0;
 	/* Acquire loads, not a fence (which ThreadSanitizer does not model):
 	 * the second read of seq cannot move before them. */
@@ -188,6 +196,18 @@ static int64_t sleb(struct cursor *c)
 	return (int64_t)v;
 }
 
+/* Past n bytes (a block's length, read from the tables): never back, and
+ * never beyond the end, whatever n is. */
+static void skip(struct cursor *c, uint64_t n)
+{
+	if (n > (size_t)(c->end - c->p)) {
+		c->bad = 1;
+		c->p = c->end;
+	} else {
+		c->p += n;
+	}
+}
+
 static uint64_t fixed(struct cursor *c, unsigned n)
 {
 	uint64_t v = 0;
@@ -202,7 +222,8 @@ static uint64_t fixed(struct cursor *c, unsigned n)
 }
 
 /* A pointer in DW_EH_PE encoding enc (the FDE's own, and the
- * personality's, which is only skipped). */
+ * personality's, which is only skipped: its caller clears the indirect
+ * bit). */
 static uintptr_t encoded(struct cursor *c, unsigned char enc, const struct dwarf_eh_bases *b)
 {
 	const unsigned char *at = c->p;
@@ -229,6 +250,10 @@ static uintptr_t encoded(struct cursor *c, unsigned char enc, const struct dwarf
 	case 0x30: v += (uintptr_t)b->dbase; break;	/* datarel */
 	default: c->bad = 1; return 0;
 	}
+	/* Indirect: v is where the pointer is, as libgcc reads it (not if the
+	 * field itself was cut short). */
+	if (enc & 0x80 && !c->bad)
+		v = *(const uintptr_t *)(uintptr_t)v;
 	return (uintptr_t)v;
 }
 
@@ -349,9 +374,7 @@ static void run(struct program *pr, struct cursor *c, uintptr_t *loc, uintptr_t 
 			reg = uleb(c);
 			if (slotof(reg) >= 0)
 				pr->ok = 0;
-			c->p += uleb(c);
-			if (c->p > c->end)
-				c->bad = 1;
+			skip(c, uleb(c));
 			break;
 		case 0x14:	/* val_offset */
 		case 0x15:	/* val_offset_sf */
@@ -407,14 +430,14 @@ static int derive(uintptr_t pc, struct rule *r)
 	if (!fde)
 		return 0;
 	memcpy(&len, fde, 4);
-	if (len == 0 || len == 0xffffffffu)
+	if (len < 4 || len == 0xffffffffu)	/* 64-bit DWARF, or no room for the CIE field */
 		return 0;
 	c = (struct cursor){ fde + 8, fde + 4 + len, 0 };
 	memcpy(&len, fde + 4, 4);	/* the CIE, this many bytes before the field */
 	cie = fde + 4 - len;
 	/* The CIE. */
 	memcpy(&len, cie, 4);
-	if (len == 0 || len == 0xffffffffu)
+	if (len < 4 || len == 0xffffffffu)
 		return 0;
 	{
 		struct cursor k = { cie + 8, cie + 4 + len, 0 };
@@ -432,24 +455,25 @@ static int derive(uintptr_t pc, struct rule *r)
 			return 0;
 		if (aug[0] == 'z') {
 			uint64_t n = uleb(&k);
-			const unsigned char *next = k.p + n;
+			struct cursor data = k;	/* the augmentation data */
 
+			skip(&k, n);
+			data.end = k.p;
 			z = 1;
-			for (const char *a = aug + 1; *a && !k.bad; a++) {
+			for (const char *a = aug + 1; *a && !data.bad; a++) {
 				if (*a == 'R')
-					fdeenc = (unsigned char)fixed(&k, 1);
+					fdeenc = (unsigned char)fixed(&data, 1);
 				else if (*a == 'P')
-					(void)encoded(&k, (unsigned char)(fixed(&k, 1) & 0x7f), &b);
+					(void)encoded(&data, (unsigned char)(fixed(&data, 1) & 0x7f), &b);
 				else if (*a == 'L')
-					lsdaenc = (unsigned char)fixed(&k, 1);
+					lsdaenc = (unsigned char)fixed(&data, 1);
 				else if (*a == 'S')
 					return 0;	/* a signal frame: libgcc's */
 				else if (*a != 'B' && *a != 'G')
 					return 0;
 			}
-			if (next > k.end)
+			if (data.bad)
 				return 0;
-			k.p = next;
 		}
 		if (k.bad)
 			return 0;
@@ -469,14 +493,18 @@ static int derive(uintptr_t pc, struct rule *r)
 		return 0;
 	if (z) {
 		uint64_t n = uleb(&c);
-		const unsigned char *next = c.p + n;
+		struct cursor a = { c.p, c.p + (n < (size_t)(c.end - c.p) ? n : (size_t)(c.end - c.p)), 0 };
 
-		/* The FDE's augmentation data: the LSDA's address, for 'L'. */
-		if (lsdaenc != 0xff && n)
-			lsda = (const unsigned char *)encoded(&c, (unsigned char)(lsdaenc & 0x7f), &b);
-		c.p = next;
+		/* The FDE's augmentation data: the LSDA's address, for 'L'
+		 * (read within the data, as libgcc reads it). */
+		if (lsdaenc != 0xff && n) {
+			lsda = (const unsigned char *)encoded(&a, lsdaenc, &b);
+			if (a.bad)
+				return 0;
+		}
+		skip(&c, n);
 	}
-	if (c.p > c.end || c.bad)
+	if (c.bad)
 		return 0;
 	run(&pr, &c, &loc, pc - 1, &st, &b, fdeenc);
 	if (!pr.ok || st.cfaslot < 0 || st.cfaoff < INT32_MIN || st.cfaoff > INT32_MAX ||
@@ -496,6 +524,15 @@ static int derive(uintptr_t pc, struct rule *r)
 	if (lsda && haslp(lsda, start, pc - 1))
 		r->saved |= LPBIT;
 	return 1;
+}
+
+/* Whether pc's code belongs to a loaded object, which only a dlclose
+ * (counted in subs) takes away; not code made at run time (see top). */
+static int inobject(uintptr_t pc)
+{
+	struct dl_find_object o;
+
+	return _dl_find_object((void *)(pc - 1), &o) == 0;
 }
 
 /* ---- the walk ---- */
@@ -564,15 +601,15 @@ static void toresume(struct defer_resume *r, const uint64_t *v, uintptr_t pc)
 enum { MAXWALK = 1 << 16 };
 _Static_assert(CFI_NSLOT == NSLOT, "struct cfiwalk (runtime.h) must match the slots");
 
-/* The rule for pc, from the cache or else from its FDE (then cached); 0:
- * declined. */
+/* The rule for pc, from the cache or else from its FDE (then cached, if
+ * pc is a loaded object's: see inobject); 0: declined. */
 static inline int ruleof(uintptr_t pc, uint64_t subs, struct rule *r)
 {
 	if (lookup(pc, subs, r))
 		return 1;
 	if (!derive(pc, r))
 		return 0;
-	if (subs != UINT64_MAX)
+	if (subs != UINT64_MAX && inobject(pc))
 		store(r, subs);
 	return 1;
 }
