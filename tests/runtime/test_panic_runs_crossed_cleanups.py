@@ -160,6 +160,105 @@ def test_goexit_runs_the_cleanups_of_the_frames_it_ends_in_order(build, cc, opt)
     ]
 
 
+# A call that the unwinding panic A runs from renest's landing pad panics
+# again (B): B is nested in A, as Go nests a panic raised by a deferred
+# call, and its unwind ends in the runtime's frame inside that landing pad
+# (it must not cross the landing pad's call: clang's code aborts there,
+# gcc's ran the frame's later cleanups at once, and again on returning).
+RENEST = [
+    "defer raise_a",
+    "cleanup raise_a",
+    "cleanup renest after defer_result",
+    "defer renest 2",
+]
+# The frame's other calls, then its cleanups, once each.
+RENEST_REST = ["defer renest 1", "catch: B over A (aborted)", "defer renest 0",
+               "cleanup renest before defer_frame", "renest returned 42"]
+# main then panics C, which nothing is left under.
+AFTER = ["catch: C over nothing"]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_a_panic_raised_by_a_call_a_landing_pad_runs_is_recovered_by_an_older_call_of_its_frame(
+        build, cc, opt):
+    out = lines(run(build(C, cc=cc, opt=opt, extra=EH), "renest"))
+    assert out == RENEST + ["repanic B"] + RENEST_REST + AFTER
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_a_call_that_recovered_the_unwinding_panic_and_panicked_again_is_recovered_by_its_frame(
+        build, cc, opt):
+    out = lines(run(build(C, cc=cc, opt=opt, extra=EH), "renest_recovered"))
+    rest = list(RENEST_REST)
+    rest[1] = "catch: B over A (recovered, aborted)"
+    assert out == RENEST + ["recovered A, repanic B"] + rest + AFTER
+
+
+def renest_fatal(r):
+    """The stdout lines of an unrecovered renest, and its report's panics."""
+    assert r.returncode == 2, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    # The stack the newer panic had: the call, run from renest's landing
+    # pad, under main.
+    assert re.search(r"\[running\]:\nrepanic\(\.\.\.\)\n(.*\n)*renest\(\.\.\.\)\n\t.*\n"
+                     r"main\(\.\.\.\)\n", r.stderr), r.stderr
+    return r.stdout.splitlines(), r.stderr.split("\n\n")[0]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_an_unrecovered_panic_raised_by_a_call_a_landing_pad_runs_reports_both_panics(
+        build, cc, opt):
+    out, panics = renest_fatal(run(build(C, cc=cc, opt=opt, extra=EH), "renest_fatal"))
+    assert out == RENEST + ["repanic B", "defer renest 1", "defer renest 0",
+                            "cleanup renest before defer_frame"]
+    assert panics == "panic: A\n\tpanic: B"
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_an_unrecovered_panic_after_the_call_recovered_the_first_reports_it_recovered(
+        build, cc, opt):
+    out, panics = renest_fatal(run(build(C, cc=cc, opt=opt, extra=EH), "renest_recovered_fatal"))
+    assert out == RENEST + ["recovered A, repanic B", "defer renest 1", "defer renest 0",
+                            "cleanup renest before defer_frame"]
+    assert panics == "panic: A [recovered]\n\tpanic: B"
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_a_panic_raised_by_a_frames_last_call_in_its_landing_pad_is_recovered_by_the_caller(
+        build, cc, opt):
+    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "renest_up")) == [
+        "defer raise_a",
+        "cleanup raise_a",
+        "repanic B",
+        "cleanup renest_mid",
+        "catch: B over A (aborted)",
+        "renest_up returned 42",
+    ]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_a_panic_raised_by_a_later_call_of_a_frame_that_recovered_in_its_landing_pad_goes_on(
+        build, cc, opt):
+    # Go: the frame's remaining calls run after the recovery, and one
+    # panics anew (C, with nothing under it): its frame's other calls run,
+    # then the caller recovers it.
+    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "relanding")) == [
+        "defer raise_a",
+        "cleanup raise_a",
+        "catch: A over nothing",
+        "repanic C",
+        "defer relanding 0",
+        "cleanup relanding before defer_frame",
+        "catch: C over nothing",
+        "relanding_up returned 42",
+    ]
+
+
 CXX_ORDER = [
     "~guard inner after defer_frame",
     "defer inner",
@@ -179,6 +278,37 @@ CXX_ORDER = [
 def test_destructors_of_crossed_cplusplus_frames_run_with_the_deferred_calls(build, cxx, std, link):
     exe = build(CXX, cc=cxx, opt="-O2" if link == "static" else "-O1", link=link, std=std)
     assert lines(run(exe)) == CXX_ORDER
+
+
+CXX_RENEST = [
+    "defer raise_a",
+    "~guard raise_a",
+    "~guard renest after defer_result",
+    "defer renest 2",
+    "repanic B",
+    "defer renest 1",
+]
+
+
+@pytest.mark.parametrize("cxx", ["g++", "clang++"])
+@pytest.mark.parametrize("opt", OPTS)
+def test_a_panic_raised_by_a_call_a_cplusplus_landing_pad_runs_is_recovered_by_its_frame(
+        build, cxx, opt):
+    # The C++ personality calls std::terminate for an exception that
+    # leaves a destructor's landing pad: the new panic never crosses it.
+    assert lines(run(build(CXX, cc=cxx, opt=opt, std="c++17"), "renest")) == CXX_RENEST + [
+        "catch: B", "defer renest 0", "~guard renest before defer_frame", "renest returned 42"]
+
+
+@pytest.mark.parametrize("cxx", ["g++", "clang++"])
+@pytest.mark.parametrize("opt", OPTS)
+def test_an_unrecovered_panic_raised_by_a_call_a_cplusplus_landing_pad_runs_reports_both(
+        build, cxx, opt):
+    r = run(build(CXX, cc=cxx, opt=opt, std="c++17"), "renest_fatal")
+    assert r.returncode == 2, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    assert r.stdout.splitlines() == CXX_RENEST + ["defer renest 0",
+                                                  "~guard renest before defer_frame"]
+    assert r.stderr.startswith("panic: A\n\tpanic: B\n\n"), r.stderr
 
 
 @pytest.mark.parametrize("cc", COMPILERS)

@@ -18,6 +18,17 @@
  *   mixed     (-DWITH_PLAIN, linked with nofexc.c built without
  *             -fexceptions) the panic crosses plain frames between frames
  *             with cleanups
+ * A call that an unwinding panic (A) runs from a frame's landing pad
+ * panics again (B), and B is nested in A as in Go (renest*):
+ *   renest            an older call of the same frame recovers B; the
+ *                     frame's other calls and cleanups run once each,
+ *                     then main panics and recovers C, which is alone
+ *   renest_fatal      nothing recovers: the report has both panics
+ *   renest_recovered  the call recovered A before it panicked
+ *   renest_recovered_fatal   and nothing recovers B
+ *   renest_up         the call was its frame's last: the caller recovers
+ *   relanding         A is recovered in the landing pad, and a later call
+ *                     of that frame panics (C): the caller recovers C
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -183,6 +194,112 @@ static void *goexit_thread(void *arg)
 	return arg;
 }
 
+/* What recover() returned, and the panic under it. */
+static void catch_chain(int *r)
+{
+	const struct _panic *p = recover();
+	const struct _panic *l = p ? p->link : 0;
+
+	printf("catch: %s over %s%s\n", p ? p->msg : "nothing", l ? l->msg : "nothing",
+	       !l ? "" : l->recovered ? " (recovered, aborted)" : l->aborted ? " (aborted)" : "");
+	if (p)
+		*r = 42;
+}
+
+static void repanic(const char *why)
+{
+	printf("repanic %s\n", why);
+	panic("%s", why);
+}
+
+static void recover_repanic(void)
+{
+	const struct _panic *p = recover();
+
+	printf("recovered %s, repanic B\n", p ? p->msg : "nothing");
+	panic("B");
+}
+
+__attribute__((noinline)) static void raise_a(void)
+{
+	CLEANUP(c, "raise_a");
+	defer_frame;
+	defer(note, "raise_a");
+	panic("A");
+	(void)c;
+}
+
+/* The frame whose landing pad runs the call that panics again. */
+__attribute__((noinline)) static int renest(int rec, int recfirst)
+{
+	CLEANUP(c, "renest before defer_frame");
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	CLEANUP(d, "renest after defer_result");
+	defer(note, "renest 0");
+	if (rec)
+		defer(catch_chain, &r);
+	defer(note, "renest 1");
+	if (recfirst)
+		defer(recover_repanic);
+	else
+		defer(repanic, "B");
+	defer(note, "renest 2");
+	raise_a();
+	(void)c, (void)d;
+	return 0;
+}
+
+__attribute__((noinline)) static void again(void)
+{
+	int r = 0;
+	defer_frame;
+	defer(catch_chain, &r);
+	panic("C");
+}
+
+__attribute__((noinline)) static void renest_mid(void)
+{
+	CLEANUP(c, "renest_mid");
+	defer_frame;
+	defer(repanic, "B");
+	raise_a();
+	(void)c;
+}
+
+__attribute__((noinline)) static int renest_up(void)
+{
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	defer(catch_chain, &r);
+	renest_mid();
+	return 0;
+}
+
+__attribute__((noinline)) static void relanding(void)
+{
+	CLEANUP(c, "relanding before defer_frame");
+	int r = 0;
+	defer_frame;
+	defer(note, "relanding 0");
+	defer(repanic, "C");
+	defer(catch_chain, &r);
+	raise_a();
+	(void)c;
+}
+
+__attribute__((noinline)) static int relanding_up(void)
+{
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	defer(catch_chain, &r);
+	relanding();
+	return 0;
+}
+
 #ifdef WITH_PLAIN
 void crossplain(void (*f)(void));	/* nofexc.c */
 
@@ -231,6 +348,14 @@ int main(int argc, char **argv)
 		pthread_create(&t, 0, goexit_thread, 0);
 		pthread_join(t, 0);
 		printf("joined\n");
+	} else if (!strcmp(mode, "renest_up")) {
+		printf("renest_up returned %d\n", renest_up());
+	} else if (!strncmp(mode, "renest", 6)) {
+		/* renest, renest_fatal, renest_recovered, renest_recovered_fatal */
+		printf("renest returned %d\n", renest(!strstr(mode, "fatal"), !!strstr(mode, "recovered")));
+		again();
+	} else if (!strcmp(mode, "relanding")) {
+		printf("relanding_up returned %d\n", relanding_up());
 	}
 #ifdef WITH_PLAIN
 	else if (!strcmp(mode, "mixed"))
