@@ -75,26 +75,36 @@ struct lsdaseen {
 	int lsda;
 };
 
-/* A panic that unwinds lives here: gopanic's frame is abandoned. */
+/*
+ * A panic that unwinds lives here: gopanic's frame is abandoned.  A slot
+ * is also an unwind, its exception object's, which usually goes on for its
+ * own panic; but a newer panic raised by a call that the unwind's landing
+ * pad runs ends its own unwind in that landing pad's __defer_unwound and
+ * goes on with this one (handover, below).
+ */
 struct slot {
 	struct _panic p;	/* first: a slot's address is its panic's */
+	int inuse;		/* p is on the thread's chain */
+	struct slot *carrier;	/* whose unwind p goes on with: this slot's, or an older one's */
+	/* The unwind (exc) and what it needs: */
 	struct _Unwind_Exception exc;
-	int inuse;
+	int live;		/* exc unwinds: until it lands, ends, or another takes over */
 	int recovered;		/* in a landing pad: stop at the owner's caller */
 	uintptr_t frame;	/* the recovering frame's mark */
 	uintptr_t at;		/* stackkey of the frame being unwound */
 	struct defer_mark *resume; /* the owner's innermost frame with defer_result */
 	struct unwind u;	/* signal frames passed */
+	/* The stack p had (the frames its unwinds passed), last: */
+	uintptr_t pcsat;	/* stackkey of the frame of the last one */
 	int npcs;
-	void *pcs[64];		/* the stack the panic had (the frames the unwind passed) */
+	void *pcs[64];
 };
 enum { NSLOTS = 4 };
 
 struct perthread {
 	struct lsdaseen lsdacache[8];
 	unsigned lsdanext;
-	/* The slot whose panic a landing pad recovered, until the unwind
-	 * stops. */
+	/* The unwind whose panic a landing pad recovered, until it stops. */
 	struct slot *landing;
 	struct slot slots[NSLOTS];
 };
@@ -107,6 +117,23 @@ struct perthread {
  */
 static __thread struct perthread *pt __attribute__((tls_model("initial-exec")));
 static __thread struct known known __attribute__((tls_model("initial-exec")));
+/*
+ * A landing pad's __defer_unwound running its frame's calls for the unwind
+ * that is at that frame (carrier).  A newer panic, raised by one of those
+ * calls, that reaches the frame's records or beyond ends its own unwind
+ * here (handover) instead of crossing the landing pad's call, which
+ * clang's code treats as an exception escaping a cleanup (abort), the
+ * C++ personality too (std::terminate), and where gcc's runs the frame's
+ * remaining cleanups before its remaining calls.  The pads live on
+ * __defer_unwound's stack, innermost first.
+ */
+struct pad {
+	struct defer_resume r;	/* __defer_setresume's: r.sp is __defer_unwound's frame */
+	struct defer_mark *m;
+	struct slot *carrier;
+	struct pad *next;
+};
+static __thread struct pad *pads __attribute__((tls_model("initial-exec")));
 static pthread_key_t ptkey;
 static pthread_once_t ptonce = PTHREAD_ONCE_INIT;
 
@@ -399,6 +426,16 @@ static inline int landingpad(uintptr_t from, uintptr_t upto)
 	return s.lp;
 }
 
+/* Whether the frame holding mark is above the innermost pad (a panic
+ * that reaches its records hands over there).  Rare: only in a call a
+ * landing pad runs. */
+__attribute__((noinline, cold))
+static int behindpad(const struct g *g, uintptr_t mark)
+{
+	notealtstack();		/* for stackkey */
+	return stackkey(g, pads->r.sp) < stackkey(g, mark);
+}
+
 /*
  * Every return address of the frames from gopanic's CFA (from) up to the
  * one holding mark is a word of the stack between them.  Only if one of
@@ -445,6 +482,10 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark)
 	 * elsewhere (libc), no signal frame is between (for ownercfa). */
 	if (!maybe)
 		return other ? 0 : k->nosig;
+	/* A landing pad's __defer_unwound between (the return address into
+	 * that landing pad is one of the words): the panic goes there. */
+	if (pads && behindpad(g, mark))
+		return SCAN_CLEANUPS;
 	return landingpad(from, mark) ? SCAN_CLEANUPS : 0;
 }
 
@@ -468,24 +509,44 @@ void freepanic(struct _panic *p)
 		s->inuse = 0;
 }
 
-/* The panic unwinding the frame of mark m now, if it is not recovered.
- * A mark below the frame the unwind is at (stackkey's order) belongs to a
- * frame that a call the panic runs entered: its exits are ordinary ones. */
-static struct slot *unwinding(const struct g *g, const struct defer_mark *m)
+/*
+ * The unwind that is at the frame of mark m now, in its landing pad: the
+ * one the newest panic goes on with, or one whose panic that landing pad
+ * recovered (the owner's other frames).  A mark below the frame it is at
+ * (stackkey's order) belongs to a frame that a call of the panic's
+ * entered: its exits are ordinary ones.
+ */
+static struct slot *atframe(const struct g *g, const struct defer_mark *m)
 {
 	struct slot *s = g && g->_panic ? slotof(g->_panic) : 0;
+	uintptr_t key = stackkey(g, (uintptr_t)m);
 
-	return s && !s->recovered && stackkey(g, (uintptr_t)m) >= s->at ? s : 0;
+	if (s && !s->carrier->recovered && key >= s->carrier->at)
+		return s->carrier;
+	if (pt && pt->landing && key >= pt->landing->at)
+		return pt->landing;
+	return 0;
+}
+
+/* The panic the unwind c goes on with: the newest, always (a newer one
+ * runs its calls below, or has taken c over). */
+static struct slot *acting(const struct g *g, const struct slot *c)
+{
+	struct slot *s = g->_panic ? slotof(g->_panic) : 0;
+
+	if (!s || s->carrier != c)
+		throw("panic: an unwind goes on without its panic");
+	return s;
 }
 
 /* The owner's caller, as ctx has it, continues: the owner returned its
  * defer_result variable (the owner's frame is gone, its memory is not). */
-static void land(struct g *g, struct slot *s, struct _Unwind_Context *ctx)
+static void land(struct g *g, struct slot *c, struct _Unwind_Context *ctx)
 {
 	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx) };
-	const struct defer_resume *v = s->resume ? s->resume->resume : 0;
-	sigset_t mask = s->u.mask;
-	int masked = s->u.masked;
+	const struct defer_resume *v = c->resume ? c->resume->resume : 0;
+	sigset_t mask = c->u.mask;
+	int masked = c->u.masked;
 
 	callee_saved(&r, ctx);
 	if (v && v->var) {
@@ -497,15 +558,53 @@ static void land(struct g *g, struct slot *s, struct _Unwind_Context *ctx)
 		memcpy(v->varinfo & 0x100 ? (void *)&r.fret : (void *)&r.ret, v->var, size);
 	}
 	pt->landing = 0;
-	s->inuse = 0;
-	leave(g, (struct defer_mark *)s->frame, 0, &r, masked ? &mask : 0);
+	c->live = 0;
+	leave(g, (struct defer_mark *)c->frame, 0, &r, masked ? &mask : 0);
+}
+
+extern void __asan_handle_no_return(void) __attribute__((weak));
+
+/*
+ * The unwind c of the newest panic s reached the innermost pad's frame:
+ * s goes on there, with the pad's unwind, running the frame's remaining
+ * calls (so the frame's cleanups run once, after them, as on a return).
+ * Every unwind that is below the pad ends: c, and any whose landing pad
+ * the jump leaves (c's panic started in a call that one runs).
+ */
+__attribute__((noreturn))
+static void handover(struct slot *c, struct slot *s)
+{
+	struct pad *pd = pads;
+	struct slot *to = pd->carrier;
+
+	for (struct slot *o = pt->slots; o < pt->slots + NSLOTS; o++) {
+		const struct pad *q = pd;
+
+		while (q && q->carrier != o)
+			q = q->next;
+		if (!q)
+			o->live = 0;
+	}
+	s->carrier = to;
+	/* A panic of the frame that recovered and landing: the new one goes
+	 * on instead (as in Go, with the calls the frame has left). */
+	to->recovered = 0;
+	if (pt->landing == to)
+		pt->landing = 0;
+	/* The jump leaves the signal handlers c's unwind passed. */
+	if (c->u.masked)
+		pthread_sigmask(SIG_SETMASK, &c->u.mask, 0);
+	if (__asan_handle_no_return)
+		__asan_handle_no_return();
+	pd->r.ret = 1;
+	__defer_jump(&pd->r);
 }
 
 /* Called for each frame before its landing pad, and at the end. */
 static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exception_Class cls,
 				struct _Unwind_Exception *e, struct _Unwind_Context *ctx, void *arg)
 {
-	struct slot *s = arg;
+	struct slot *c = arg, *s;
 	struct g *g = __defer_tls.g;
 	int end = actions & _UA_END_OF_STACK;
 	uintptr_t sp = end ? UINTPTR_MAX : _Unwind_GetCFA(ctx);
@@ -516,31 +615,35 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 
 	(void)version, (void)cls, (void)e;
 	__defer_inruntime = 1;
+	if (c->recovered) {
+		if (end)
+			throw("recover: the stack ended before the recovering frame's caller");
+		if (key > stackkey(g, c->frame))
+			land(g, c, ctx);
+		sigframe(&c->u, ctx);
+		__defer_inruntime = 0;
+		return _URC_NO_REASON;
+	}
+	s = acting(g, c);
 	/* The report's stack: the unwind passes every frame, from
 	 * unwindpanic's up, before anything of it runs (a frame whose
 	 * landing pad resumed the unwind comes again: its stack pointer is
 	 * the last one's). */
-	if (!end && s->npcs < 64 && (!s->npcs || key > s->at))
+	if (!end && s->npcs < 64 && (!s->npcs || key > s->pcsat)) {
 		s->pcs[s->npcs++] = (void *)_Unwind_GetIP(ctx);
-	if (s->recovered) {
-		if (end)
-			throw("recover: the stack ended before the recovering frame's caller");
-		if (key > stackkey(g, s->frame))
-			land(g, s, ctx);
-		sigframe(&s->u, ctx);
-		__defer_inruntime = 0;
-		return _URC_NO_REASON;
+		s->pcsat = key;
 	}
 	/* The frames below that had no landing pad of their own: their
 	 * records, and a recovery there ends as recovery() does. */
 	while ((d = g->_defer) && stackkey(g, d->sp) < key) {
 		struct defer_mark *m = (struct defer_mark *)d->sp, *resume;
 		struct defer_resume r;
-		sigset_t mask = s->u.mask;
-		int masked = s->u.masked;
+		sigset_t mask = c->u.mask;
+		int masked = c->u.masked;
 
 		if (!panicrun(g, d, &s->p))
 			continue;
+		c->live = 0;
 		freedefer(g, d);
 		if (poppanics(g, d))
 			goexit1(g);
@@ -551,12 +654,16 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		callee_saved(&r, ctx);
 		leave(g, m, resume, &r, masked ? &mask : 0);
 	}
+	sigframe(&c->u, ctx);
+	if (pads && key >= stackkey(g, pads->r.sp))
+		handover(c, s);
 	if (end && s->p.goexit) {
 		/* Every call ran: the thread ends, as defer_goexit's own loop
 		 * ends it.  pthread_exit's unwind passes the frames again, with
 		 * nothing left to run. */
 		g->_panic = s->p.link;
 		s->inuse = 0;
+		c->live = 0;
 		__defer_inruntime = 0;
 		pthread_exit(0);
 	}
@@ -564,8 +671,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		STAP_PROBE2(libdefer, fatal, &s->p, g);
 		fatalpanic(g);
 	}
-	sigframe(&s->u, ctx);
-	s->at = key;
+	c->at = key;
 	__defer_inruntime = 0;
 	return _URC_NO_REASON;
 }
@@ -586,19 +692,20 @@ void unwindpanic(struct g *g, struct _panic *p, uintptr_t from)
 	if (!getpt())
 		throw("panic: no memory to unwind the frames with cleanups");
 	s = pt->slots;
-	while (s < pt->slots + NSLOTS && s->inuse)
+	while (s < pt->slots + NSLOTS && (s->inuse || s->live))
 		s++;
 	if (s == pt->slots + NSLOTS)
 		throw("more than %d panics unwinding at once", NSLOTS);
 	memset(s, 0, offsetof(struct slot, pcs));
-	s->inuse = 1;
+	s->inuse = s->live = 1;
+	s->carrier = s;
 	s->p = *p;
 	if (p->text == p->msg)
 		s->p.text = s->p.msg;
 	if (__defer_fault.p == p)
 		__defer_fault.p = &s->p;
 	g->_panic = &s->p;
-	notealtstack();		/* for stackkey, in stop and unwinding */
+	notealtstack();		/* for stackkey, in stop and atframe */
 	/* Their cleanups run their calls as the panic's (__defer_unwound).
 	 * The stop function and the cleanups run records without looking:
 	 * every record is checked here first (a dead one's mark is not
@@ -614,22 +721,30 @@ void unwindpanic(struct g *g, struct _panic *p, uintptr_t from)
 	throw("panic: cannot unwind the stack (missing unwind tables?)");
 }
 
-void __defer_unwound(struct defer_mark *m)
+/*
+ * The calls of pd's frame, in its landing pad, as the panic's that the
+ * pad's unwind goes on with, and after a recovery as a return's; again
+ * after each handover.  Out of line: everything it keeps is in pd, and it
+ * runs afresh after the jump.  Named so that the crash report folds it
+ * with the runtime's frames (a newer panic's stack passes it).
+ */
+__attribute__((noinline))
+static void __defer_padrun(struct g *g, struct pad *pd)
 {
-	struct g *g = __defer_tls.g;
-	struct slot *s = unwinding(g, m);
+	struct defer_mark *m = pd->m;
+	struct slot *c = pd->carrier, *s;
 	struct _defer *d;
 
-	m->armed = 1;
-	if (!s) {
-		/* An ordinary exit: of the recovering owner's other frames while
-		 * its landing pad finishes, or later of a frame the unwind did
-		 * not reach. */
-		if (pt->landing && !pt->landing->resume && m->resumable)
-			pt->landing->resume = m;
+	m->armed = 1;		/* a newer panic's unwindpanic made it 2 again */
+	if (c->recovered) {
+		/* An ordinary exit: of the recovering owner's other frames
+		 * while its landing pad finishes. */
+		if (!c->resume && m->resumable)
+			c->resume = m;
 		deferreturn(m);
 		return;
 	}
+	s = acting(g, c);
 	__defer_inruntime = 1;
 	while ((d = g->_defer) && d->sp == (uintptr_t)m) {
 		if (!panicrun(g, d, &s->p))
@@ -637,11 +752,10 @@ void __defer_unwound(struct defer_mark *m)
 		freedefer(g, d);
 		if (poppanics(g, d))
 			goexit1(g);
-		s->inuse = 1;	/* until the unwind stops (land) */
-		s->recovered = 1;
-		s->frame = (uintptr_t)m;
-		s->resume = m->resumable ? m : 0;
-		pt->landing = s;
+		c->recovered = 1;	/* c stays live until the unwind stops (land) */
+		c->frame = (uintptr_t)m;
+		c->resume = m->resumable ? m : 0;
+		pt->landing = c;
 		STAP_PROBE2(libdefer, resume, m, g);
 		break;
 	}
@@ -650,8 +764,29 @@ void __defer_unwound(struct defer_mark *m)
 	 * an inner block's frame, which the compiler may put above the
 	 * function's own mark, would otherwise find the function's record at
 	 * the head and take it for a dead deeper frame's (__defer_checkstale). */
-	if (s->recovered && g->_defer && g->_defer->sp == (uintptr_t)m)
+	if (c->recovered && g->_defer && g->_defer->sp == (uintptr_t)m)
 		deferreturn(m);
+}
+
+void __defer_unwound(struct defer_mark *m)
+{
+	struct g *g = __defer_tls.g;
+	struct slot *c = atframe(g, m);
+	struct pad pad;
+
+	if (!c) {
+		m->armed = 1;
+		deferreturn(m);
+		return;
+	}
+	pad.m = m;
+	pad.carrier = c;
+	pad.next = pads;
+	pads = &pad;
+	/* Returns again each time a newer panic's unwind ends here. */
+	__defer_setresume(&pad.r);
+	__defer_padrun(g, &pad);
+	pads = pad.next;
 }
 
 /* The stack an unwound panic had, for the report; 0 if it did not unwind. */
