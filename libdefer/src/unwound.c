@@ -84,21 +84,24 @@ struct lsdaseen {
  */
 struct slot {
 	struct _panic p;	/* first: a slot's address is its panic's */
-	int inuse;		/* p is on the thread's chain */
-	struct slot *carrier;	/* whose unwind p goes on with: this slot's, or an older one's */
+	int busy;		/* PANIC | UNWIND: in use as either */
 	/* The unwind (exc) and what it needs: */
 	struct _Unwind_Exception exc;
-	int live;		/* exc unwinds: until it lands, ends, or another takes over */
 	int recovered;		/* in a landing pad: stop at the owner's caller */
 	uintptr_t frame;	/* the recovering frame's mark */
 	uintptr_t at;		/* stackkey of the frame being unwound */
 	struct defer_mark *resume; /* the owner's innermost frame with defer_result */
 	struct unwind u;	/* signal frames passed */
-	/* The stack p had (the frames its unwinds passed), last: */
-	uintptr_t pcsat;	/* stackkey of the frame of the last one */
 	int npcs;
-	void *pcs[64];
+	/* Not cleared for a new panic (unwindpanic sets them): */
+	struct slot *carrier;	/* whose unwind p goes on with: this slot's, or an older one's */
+	struct slot *acts;	/* the slot whose panic the unwind goes on with */
+	uintptr_t pcsat;	/* stackkey of the frame of pcs' last entry */
+	void *pcs[64];		/* the stack p had (the frames its unwinds passed) */
 };
+/* busy: p is on the thread's chain; exc unwinds (until it lands, ends, or
+ * a handover ends it). */
+enum { PANIC = 1, UNWIND = 2 };
 enum { NSLOTS = 4 };
 
 struct perthread {
@@ -128,7 +131,7 @@ static __thread struct known known __attribute__((tls_model("initial-exec")));
  * __defer_unwound's stack, innermost first.
  */
 struct pad {
-	struct defer_resume r;	/* __defer_setresume's: r.sp is __defer_unwound's frame */
+	uintptr_t sp;		/* __defer_unwound's stack pointer at its call of __defer_padrun */
 	struct defer_mark *m;
 	struct slot *carrier;
 	struct pad *next;
@@ -423,17 +426,10 @@ static inline int landingpad(uintptr_t from, uintptr_t upto)
 	struct search s = { from, upto, 0 };
 
 	_Unwind_Backtrace(findlp, &s);
-	return s.lp;
-}
-
-/* Whether the frame holding mark is above the innermost pad (a panic
- * that reaches its records hands over there).  Rare: only in a call a
- * landing pad runs. */
-__attribute__((noinline, cold))
-static int behindpad(const struct g *g, uintptr_t mark)
-{
-	notealtstack();		/* for stackkey */
-	return stackkey(g, pads->r.sp) < stackkey(g, mark);
+	/* Or a landing pad's __defer_unwound (a pad, below) between: the
+	 * panic ends its unwind there, whatever that landing pad's own
+	 * call-site entry says. */
+	return s.lp || (pads && pads->sp <= upto);
 }
 
 /*
@@ -482,10 +478,6 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark)
 	 * elsewhere (libc), no signal frame is between (for ownercfa). */
 	if (!maybe)
 		return other ? 0 : k->nosig;
-	/* A landing pad's __defer_unwound between (the return address into
-	 * that landing pad is one of the words): the panic goes there. */
-	if (pads && behindpad(g, mark))
-		return SCAN_CLEANUPS;
 	return landingpad(from, mark) ? SCAN_CLEANUPS : 0;
 }
 
@@ -506,7 +498,7 @@ void freepanic(struct _panic *p)
 	if (p->text != p->msg)
 		freetext(p);
 	if (s)
-		s->inuse = 0;
+		s->busy &= ~PANIC;
 }
 
 /*
@@ -528,13 +520,13 @@ static struct slot *atframe(const struct g *g, const struct defer_mark *m)
 	return 0;
 }
 
-/* The panic the unwind c goes on with: the newest, always (a newer one
- * runs its calls below, or has taken c over). */
+/* The panic the unwind c goes on with, which is the newest: a newer one
+ * runs its calls below, or has taken c over (handover). */
 static struct slot *acting(const struct g *g, const struct slot *c)
 {
-	struct slot *s = g->_panic ? slotof(g->_panic) : 0;
+	struct slot *s = c->acts;
 
-	if (!s || s->carrier != c)
+	if (g->_panic != &s->p)
 		throw("panic: an unwind goes on without its panic");
 	return s;
 }
@@ -558,34 +550,41 @@ static void land(struct g *g, struct slot *c, struct _Unwind_Context *ctx)
 		memcpy(v->varinfo & 0x100 ? (void *)&r.fret : (void *)&r.ret, v->var, size);
 	}
 	pt->landing = 0;
-	c->live = 0;
+	c->busy &= ~UNWIND;
 	leave(g, (struct defer_mark *)c->frame, 0, &r, masked ? &mask : 0);
 }
 
 extern void __asan_handle_no_return(void) __attribute__((weak));
 
 /*
- * The unwind c of the newest panic s reached the innermost pad's frame:
- * s goes on there, with the pad's unwind, running the frame's remaining
- * calls (so the frame's cleanups run once, after them, as on a return).
- * Every unwind that is below the pad ends: c, and any whose landing pad
- * the jump leaves (c's panic started in a call that one runs).
+ * The unwind c of the newest panic s reached the innermost pad's frame,
+ * __defer_unwound's as ctx has it, right after __defer_padrun returned:
+ * s goes on there, with the pad's unwind, and __defer_padrun, told so by
+ * its return value, runs the frame's remaining calls as s's (so the
+ * frame's cleanups run once, after them, as on a return).  Every unwind
+ * that is below the pad ends: c, and any whose landing pad the jump
+ * leaves (c's panic started in a call that one runs).
  */
-__attribute__((noreturn))
-static void handover(struct slot *c, struct slot *s)
+__attribute__((noreturn, noinline, cold))
+static void handover(struct slot *c, struct slot *s, struct _Unwind_Context *ctx)
 {
 	struct pad *pd = pads;
 	struct slot *to = pd->carrier;
+	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx), .ret = 1 };
 
+	if (r.sp != pd->sp)
+		throw("panic: the unwind passed the landing pad's runtime frame");
+	callee_saved(&r, ctx);
 	for (struct slot *o = pt->slots; o < pt->slots + NSLOTS; o++) {
 		const struct pad *q = pd;
 
 		while (q && q->carrier != o)
 			q = q->next;
 		if (!q)
-			o->live = 0;
+			o->busy &= ~UNWIND;
 	}
 	s->carrier = to;
+	to->acts = s;
 	/* A panic of the frame that recovered and landing: the new one goes
 	 * on instead (as in Go, with the calls the frame has left). */
 	to->recovered = 0;
@@ -596,8 +595,40 @@ static void handover(struct slot *c, struct slot *s)
 		pthread_sigmask(SIG_SETMASK, &c->u.mask, 0);
 	if (__asan_handle_no_return)
 		__asan_handle_no_return();
-	pd->r.ret = 1;
-	__defer_jump(&pd->r);
+	__defer_jump(&r);
+}
+
+/*
+ * The records of the frames below the one at ctx (sp: its stack pointer,
+ * key: stackkey's), which had no landing pad of their own, as the panic
+ * s's that the unwind c goes on with; a recovery there ends as recovery()
+ * does.  Out of line: the stop function's usual frame finds none.
+ */
+__attribute__((noinline))
+static void runbelow(struct g *g, struct slot *c, struct slot *s, struct _Unwind_Context *ctx,
+		     uintptr_t sp, uintptr_t key)
+{
+	struct _defer *d;
+
+	while ((d = g->_defer) && stackkey(g, d->sp) < key) {
+		struct defer_mark *m = (struct defer_mark *)d->sp, *resume;
+		struct defer_resume r;
+		sigset_t mask = c->u.mask;
+		int masked = c->u.masked;
+
+		if (!panicrun(g, d, &s->p))
+			continue;
+		c->busy &= ~UNWIND;
+		freedefer(g, d);
+		if (poppanics(g, d))
+			goexit1(g);
+		if (key == UINTPTR_MAX)
+			throw("recover: the stack ended before the recovering frame's caller");
+		resume = runowner(g, m, sp);
+		r = (struct defer_resume){ .pc = _Unwind_GetIP(ctx), .sp = sp };
+		callee_saved(&r, ctx);
+		leave(g, m, resume, &r, masked ? &mask : 0);
+	}
 }
 
 /* Called for each frame before its landing pad, and at the end. */
@@ -624,7 +655,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		__defer_inruntime = 0;
 		return _URC_NO_REASON;
 	}
-	s = acting(g, c);
+	s = c->acts;	/* the newest panic (acting, which padrun checks) */
 	/* The report's stack: the unwind passes every frame, from
 	 * unwindpanic's up, before anything of it runs (a frame whose
 	 * landing pad resumed the unwind comes again: its stack pointer is
@@ -633,37 +664,18 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		s->pcs[s->npcs++] = (void *)_Unwind_GetIP(ctx);
 		s->pcsat = key;
 	}
-	/* The frames below that had no landing pad of their own: their
-	 * records, and a recovery there ends as recovery() does. */
-	while ((d = g->_defer) && stackkey(g, d->sp) < key) {
-		struct defer_mark *m = (struct defer_mark *)d->sp, *resume;
-		struct defer_resume r;
-		sigset_t mask = c->u.mask;
-		int masked = c->u.masked;
-
-		if (!panicrun(g, d, &s->p))
-			continue;
-		c->live = 0;
-		freedefer(g, d);
-		if (poppanics(g, d))
-			goexit1(g);
-		if (end)
-			throw("recover: the stack ended before the recovering frame's caller");
-		resume = runowner(g, m, sp);
-		r = (struct defer_resume){ .pc = _Unwind_GetIP(ctx), .sp = sp };
-		callee_saved(&r, ctx);
-		leave(g, m, resume, &r, masked ? &mask : 0);
-	}
+	if ((d = g->_defer) && stackkey(g, d->sp) < key)
+		runbelow(g, c, s, ctx, sp, key);
 	sigframe(&c->u, ctx);
-	if (pads && key >= stackkey(g, pads->r.sp))
-		handover(c, s);
+	if (pads && key >= stackkey(g, pads->sp))
+		handover(c, s, ctx);
 	if (end && s->p.goexit) {
 		/* Every call ran: the thread ends, as defer_goexit's own loop
 		 * ends it.  pthread_exit's unwind passes the frames again, with
 		 * nothing left to run. */
 		g->_panic = s->p.link;
-		s->inuse = 0;
-		c->live = 0;
+		s->busy &= ~PANIC;
+		c->busy &= ~UNWIND;
 		__defer_inruntime = 0;
 		pthread_exit(0);
 	}
@@ -692,13 +704,13 @@ void unwindpanic(struct g *g, struct _panic *p, uintptr_t from)
 	if (!getpt())
 		throw("panic: no memory to unwind the frames with cleanups");
 	s = pt->slots;
-	while (s < pt->slots + NSLOTS && (s->inuse || s->live))
+	while (s < pt->slots + NSLOTS && s->busy)
 		s++;
 	if (s == pt->slots + NSLOTS)
 		throw("more than %d panics unwinding at once", NSLOTS);
-	memset(s, 0, offsetof(struct slot, pcs));
-	s->inuse = s->live = 1;
-	s->carrier = s;
+	memset(s, 0, offsetof(struct slot, carrier));
+	s->busy = PANIC | UNWIND;
+	s->carrier = s->acts = s;
 	s->p = *p;
 	if (p->text == p->msg)
 		s->p.text = s->p.msg;
@@ -721,20 +733,28 @@ void unwindpanic(struct g *g, struct _panic *p, uintptr_t from)
 	throw("panic: cannot unwind the stack (missing unwind tables?)");
 }
 
+void __defer_unwindrest(struct g *g, struct _panic *p, uintptr_t from)
+{
+	if (pads)
+		unwindpanic(g, p, from);
+}
+
 /*
  * The calls of pd's frame, in its landing pad, as the panic's that the
- * pad's unwind goes on with, and after a recovery as a return's; again
- * after each handover.  Out of line: everything it keeps is in pd, and it
- * runs afresh after the jump.  Named so that the crash report folds it
- * with the runtime's frames (a newer panic's stack passes it).
+ * pad's unwind goes on with, and after a recovery as a return's.  Returns
+ * 1 again (handover) when a newer panic takes the unwind over: its calls
+ * are then to run.  Named so that the crash report folds it with the
+ * runtime's frames (a newer panic's stack passes it).
  */
 __attribute__((noinline))
-static void __defer_padrun(struct g *g, struct pad *pd)
+static int __defer_padrun(struct g *g, struct pad *pd)
 {
 	struct defer_mark *m = pd->m;
 	struct slot *c = pd->carrier, *s;
 	struct _defer *d;
 
+	/* The frame handover finds: __defer_unwound's, at this call. */
+	pd->sp = (uintptr_t)__builtin_dwarf_cfa();
 	m->armed = 1;		/* a newer panic's unwindpanic made it 2 again */
 	if (c->recovered) {
 		/* An ordinary exit: of the recovering owner's other frames
@@ -742,7 +762,7 @@ static void __defer_padrun(struct g *g, struct pad *pd)
 		if (!c->resume && m->resumable)
 			c->resume = m;
 		deferreturn(m);
-		return;
+		return 0;
 	}
 	s = acting(g, c);
 	__defer_inruntime = 1;
@@ -752,7 +772,7 @@ static void __defer_padrun(struct g *g, struct pad *pd)
 		freedefer(g, d);
 		if (poppanics(g, d))
 			goexit1(g);
-		c->recovered = 1;	/* c stays live until the unwind stops (land) */
+		c->recovered = 1;	/* c stays UNWIND until the unwind stops (land) */
 		c->frame = (uintptr_t)m;
 		c->resume = m->resumable ? m : 0;
 		pt->landing = c;
@@ -766,6 +786,7 @@ static void __defer_padrun(struct g *g, struct pad *pd)
 	 * the head and take it for a dead deeper frame's (__defer_checkstale). */
 	if (c->recovered && g->_defer && g->_defer->sp == (uintptr_t)m)
 		deferreturn(m);
+	return 0;
 }
 
 void __defer_unwound(struct defer_mark *m)
@@ -783,9 +804,8 @@ void __defer_unwound(struct defer_mark *m)
 	pad.carrier = c;
 	pad.next = pads;
 	pads = &pad;
-	/* Returns again each time a newer panic's unwind ends here. */
-	__defer_setresume(&pad.r);
-	__defer_padrun(g, &pad);
+	while (__defer_padrun(g, &pad))
+		;
 	pads = pad.next;
 }
 

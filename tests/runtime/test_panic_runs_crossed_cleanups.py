@@ -244,6 +244,31 @@ def test_a_panic_raised_by_a_frames_last_call_in_its_landing_pad_is_recovered_by
 
 @pytest.mark.parametrize("cc", COMPILERS)
 @pytest.mark.parametrize("opt", OPTS)
+def test_an_unrecovered_panic_raised_by_the_threads_last_call_runs_the_cleanups_left_first(
+        build, cc, opt):
+    r = run(build(C, cc=cc, opt=opt, extra=EH), "renest_last")
+    assert r.returncode == 2, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    assert r.stdout.splitlines() == ["defer raise_a", "cleanup raise_a", "repanic B",
+                                     "cleanup renest_mid"]
+    assert r.stderr.startswith("panic: A\n\tpanic: B\n\n"), r.stderr
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+def test_a_goexit_called_by_a_call_a_landing_pad_runs_runs_the_rest_then_ends_the_thread(
+        build, cc, opt):
+    # Go: the goexit aborts the panic and runs every call left; nothing is
+    # reported, and the thread ends.
+    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "regoexit")) == [
+        "defer raise_a", "cleanup raise_a", "goexit", "defer goexit_pad 0", "cleanup goexit_pad",
+        "cleanup thread", "joined",
+        "defer raise_a", "cleanup raise_a", "goexit", "cleanup goexit_pad", "cleanup thread",
+        "joined",
+    ]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
 def test_a_panic_raised_by_a_later_call_of_a_frame_that_recovered_in_its_landing_pad_goes_on(
         build, cc, opt):
     # Go: the frame's remaining calls run after the recovery, and one

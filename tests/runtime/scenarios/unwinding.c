@@ -27,6 +27,9 @@
  *   renest_recovered  the call recovered A before it panicked
  *   renest_recovered_fatal   and nothing recovers B
  *   renest_up         the call was its frame's last: the caller recovers
+ *   renest_last       and the thread's last: nothing is left to recover
+ *   regoexit          the call is defer_goexit, in a thread, once with an
+ *                     older call in the frame and once without
  *   relanding         A is recovered in the landing pad, and a later call
  *                     of that frame panics (C): the caller recovers C
  */
@@ -278,6 +281,31 @@ __attribute__((noinline)) static int renest_up(void)
 	return 0;
 }
 
+static void exitnow(void)
+{
+	printf("goexit\n");
+	defer_goexit();
+}
+
+__attribute__((noinline)) static void goexit_pad(int older)
+{
+	CLEANUP(c, "goexit_pad");
+	defer_frame;
+	if (older)
+		defer(note, "goexit_pad 0");
+	defer(exitnow);
+	raise_a();
+	(void)c;
+}
+
+static void *goexit_pad_thread(void *older)
+{
+	CLEANUP(c, "thread");
+	goexit_pad(older != 0);
+	(void)c;
+	return 0;
+}
+
 __attribute__((noinline)) static void relanding(void)
 {
 	CLEANUP(c, "relanding before defer_frame");
@@ -350,6 +378,16 @@ int main(int argc, char **argv)
 		printf("joined\n");
 	} else if (!strcmp(mode, "renest_up")) {
 		printf("renest_up returned %d\n", renest_up());
+	} else if (!strcmp(mode, "renest_last")) {
+		renest_mid();
+	} else if (!strcmp(mode, "regoexit")) {
+		for (long older = 1; older >= 0; older--) {
+			pthread_t t;
+
+			pthread_create(&t, 0, goexit_pad_thread, (void *)older);
+			pthread_join(t, 0);
+			printf("joined\n");
+		}
 	} else if (!strncmp(mode, "renest", 6)) {
 		/* renest, renest_fatal, renest_recovered, renest_recovered_fatal */
 		printf("renest returned %d\n", renest(!strstr(mode, "fatal"), !!strstr(mode, "recovered")));
