@@ -180,10 +180,20 @@ AFTER = ["catch: C over nothing"]
 
 @pytest.mark.parametrize("cc", COMPILERS)
 @pytest.mark.parametrize("opt", OPTS)
+@pytest.mark.parametrize("link", ["static", "sanitize"])
 def test_a_panic_raised_by_a_call_a_landing_pad_runs_is_recovered_by_an_older_call_of_its_frame(
-        build, cc, opt):
-    out = lines(run(build(C, cc=cc, opt=opt, extra=EH), "renest"))
+        build, cc, opt, link):
+    out = lines(run(build(C, cc=cc, opt=opt, link=link, extra=EH), "renest"))
     assert out == RENEST + ["repanic B"] + RENEST_REST + AFTER
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("link", ["static", "sanitize"])
+def test_a_thousand_nested_unwinding_panics_give_their_unwinds_back(build, cc, link):
+    # A slot left busy would end the fifth with "more than 4 panics
+    # unwinding at once".
+    r = run(build(C, cc=cc, opt="-O2", link=link, extra=EH), "renest_repeat")
+    assert (r.returncode, r.stderr) == (0, "sum %d\n" % (1000 * 3 * 42))
 
 
 @pytest.mark.parametrize("cc", COMPILERS)

@@ -30,6 +30,8 @@
  *   renest_last       and the thread's last: nothing is left to recover
  *   regoexit          the call is defer_goexit, in a thread, once with an
  *                     older call in the frame and once without
+ *   renest_repeat     renest, renest_up and relanding 1000 times each, quietly
+ *                     (every unwind's slot is given back)
  *   relanding         A is recovered in the landing pad, and a later call
  *                     of that frame panics (C): the caller recovers C
  */
@@ -378,6 +380,14 @@ int main(int argc, char **argv)
 		printf("joined\n");
 	} else if (!strcmp(mode, "renest_up")) {
 		printf("renest_up returned %d\n", renest_up());
+	} else if (!strcmp(mode, "renest_repeat")) {
+		long sum = 0;
+
+		if (!freopen("/dev/null", "w", stdout))
+			return 1;
+		for (int i = 0; i < 1000; i++)
+			sum += renest(1, i & 1) + renest_up() + relanding_up();
+		fprintf(stderr, "sum %ld\n", sum);
 	} else if (!strcmp(mode, "renest_last")) {
 		renest_mid();
 	} else if (!strcmp(mode, "regoexit")) {
