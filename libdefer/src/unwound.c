@@ -31,7 +31,13 @@
  *    cleanups and calls run once, as on a return), and the unwind stops at
  *    the owner's caller, which continues as if the owner had returned
  *    defer_result's variable.  A recovery of a frame without a landing
- *    pad, run by the stop function, ends as recovery() does.
+ *    pad, run by the stop function, ends as recovery() does;
+ *  - a newer panic raised by a call that a landing pad runs never unwinds
+ *    through that landing pad's call (clang's C and the C++ personality
+ *    abort there): while __defer_unwound runs the frame's calls it is a
+ *    pad, the newer panic's unwind ends in it (handover), and the older
+ *    panic's unwind goes on with the newer panic, which runs the frame's
+ *    remaining calls first, as Go nests panics.
  *
  * An unrecovered panic that unwound reports the stack it had (the frames
  * the unwind passed, kept in the slot), not the one that is left.

@@ -279,6 +279,23 @@ def test_a_goexit_called_by_a_call_a_landing_pad_runs_runs_the_rest_then_ends_th
 
 @pytest.mark.parametrize("cc", COMPILERS)
 @pytest.mark.parametrize("opt", OPTS)
+def test_a_panic_raised_by_a_cleanup_a_landing_pad_runs_crosses_it_as_documented(build, cc, opt):
+    # docs/runtime.md, Limits: no runtime frame lies between a cleanup and
+    # its landing pad.  clang's C code aborts; gcc's lets an older call
+    # recover, and the unwinding panic stays on the chain (under C too).
+    r = run(build(C, cc=cc, opt=opt, extra=EH), "cleanup_panics")
+    start = ["defer cleanup_panics", "cleanup cleanup_panics panics"]
+    if cc == "clang":
+        # SIGABRT, and no report (under qemu, qemu's own line).
+        assert (r.returncode, r.stdout.splitlines()) == (-6, start)
+        assert "panic" not in r.stderr, r.stderr
+    else:
+        assert lines(r) == start + ["cleanup cleanup_panics before", "catch: B over A",
+                                    "cleanup_panics_up returned 42", "catch: C over A"]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
 def test_a_panic_raised_by_a_later_call_of_a_frame_that_recovered_in_its_landing_pad_goes_on(
         build, cc, opt):
     # Go: the frame's remaining calls run after the recovery, and one

@@ -32,6 +32,9 @@
  *                     older call in the frame and once without
  *   renest_repeat     renest, renest_up and relanding 1000 times each, quietly
  *                     (every unwind's slot is given back)
+ *   cleanup_panics    not a call but a cleanup variable's function panics
+ *                     again (docs/runtime.md, Limits: it crosses the
+ *                     landing pad's call)
  *   relanding         A is recovered in the landing pad, and a later call
  *                     of that frame panics (C): the caller recovers C
  */
@@ -308,6 +311,32 @@ static void *goexit_pad_thread(void *older)
 	return 0;
 }
 
+static void panicky(const char *const *s)
+{
+	printf("cleanup %s panics\n", *s);
+	panic("B");
+}
+
+__attribute__((noinline)) static void cleanup_panics(void)
+{
+	CLEANUP(c, "cleanup_panics before");
+	__attribute__((cleanup(panicky))) const char *p = "cleanup_panics";
+	defer_frame;
+	defer(note, "cleanup_panics");
+	panic("A");
+	(void)c, (void)p;
+}
+
+__attribute__((noinline)) static int cleanup_panics_up(void)
+{
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	defer(catch_chain, &r);
+	cleanup_panics();
+	return 0;
+}
+
 __attribute__((noinline)) static void relanding(void)
 {
 	CLEANUP(c, "relanding before defer_frame");
@@ -388,6 +417,9 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 1000; i++)
 			sum += renest(1, i & 1) + renest_up() + relanding_up();
 		fprintf(stderr, "sum %ld\n", sum);
+	} else if (!strcmp(mode, "cleanup_panics")) {
+		printf("cleanup_panics_up returned %d\n", cleanup_panics_up());
+		again();
 	} else if (!strcmp(mode, "renest_last")) {
 		renest_mid();
 	} else if (!strcmp(mode, "regoexit")) {
