@@ -153,7 +153,7 @@ __attribute__((noinline)) static void second(void)
 	(void)c;
 }
 
-/* Run by the first panic from outer_nested's landing pad. */
+/* Run by the first panic from the landing pad of recovering(first). */
 static void run_nested(void)
 {
 	defer_frame;
@@ -171,13 +171,15 @@ __attribute__((noinline)) static void first(void)
 	(void)c;
 }
 
-__attribute__((noinline)) static int outer_nested(void)
+/* Calls f, and returns 42 if catcher, deferred, recovers what it panics
+ * with (else 1). */
+__attribute__((noinline)) static int recovering(void (*f)(void), void (*catcher)(int *))
 {
 	int r = 1;
 	defer_frame;
 	defer_result(r);
-	defer(catch_set, &r);
-	first();
+	defer(catcher, &r);
+	f();
 	return 0;
 }
 
@@ -276,16 +278,6 @@ __attribute__((noinline)) static void renest_mid(void)
 	(void)c;
 }
 
-__attribute__((noinline)) static int renest_up(void)
-{
-	int r = 1;
-	defer_frame;
-	defer_result(r);
-	defer(catch_chain, &r);
-	renest_mid();
-	return 0;
-}
-
 static void exitnow(void)
 {
 	printf("goexit\n");
@@ -327,16 +319,6 @@ __attribute__((noinline)) static void cleanup_panics(void)
 	(void)c, (void)p;
 }
 
-__attribute__((noinline)) static int cleanup_panics_up(void)
-{
-	int r = 1;
-	defer_frame;
-	defer_result(r);
-	defer(catch_chain, &r);
-	cleanup_panics();
-	return 0;
-}
-
 __attribute__((noinline)) static void relanding(void)
 {
 	CLEANUP(c, "relanding before defer_frame");
@@ -347,16 +329,6 @@ __attribute__((noinline)) static void relanding(void)
 	defer(catch_chain, &r);
 	raise_a();
 	(void)c;
-}
-
-__attribute__((noinline)) static int relanding_up(void)
-{
-	int r = 1;
-	defer_frame;
-	defer_result(r);
-	defer(catch_chain, &r);
-	relanding();
-	return 0;
 }
 
 #ifdef WITH_PLAIN
@@ -400,7 +372,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "fatal")) {
 		middle();
 	} else if (!strcmp(mode, "nested")) {
-		printf("outer_nested returned %d\n", outer_nested());
+		printf("outer_nested returned %d\n", recovering(first, catch_set));
 	} else if (!strcmp(mode, "goexit")) {
 		pthread_t t;
 
@@ -408,17 +380,17 @@ int main(int argc, char **argv)
 		pthread_join(t, 0);
 		printf("joined\n");
 	} else if (!strcmp(mode, "renest_up")) {
-		printf("renest_up returned %d\n", renest_up());
+		printf("renest_up returned %d\n", recovering(renest_mid, catch_chain));
 	} else if (!strcmp(mode, "renest_repeat")) {
 		long sum = 0;
 
 		if (!freopen("/dev/null", "w", stdout))
 			return 1;
 		for (int i = 0; i < 1000; i++)
-			sum += renest(1, i & 1) + renest_up() + relanding_up();
+			sum += renest(1, i & 1) + recovering(renest_mid, catch_chain) + recovering(relanding, catch_chain);
 		fprintf(stderr, "sum %ld\n", sum);
 	} else if (!strcmp(mode, "cleanup_panics")) {
-		printf("cleanup_panics_up returned %d\n", cleanup_panics_up());
+		printf("cleanup_panics_up returned %d\n", recovering(cleanup_panics, catch_chain));
 		again();
 	} else if (!strcmp(mode, "renest_last")) {
 		renest_mid();
@@ -435,7 +407,7 @@ int main(int argc, char **argv)
 		printf("renest returned %d\n", renest(!strstr(mode, "fatal"), !!strstr(mode, "recovered")));
 		again();
 	} else if (!strcmp(mode, "relanding")) {
-		printf("relanding_up returned %d\n", relanding_up());
+		printf("relanding_up returned %d\n", recovering(relanding, catch_chain));
 	}
 #ifdef WITH_PLAIN
 	else if (!strcmp(mode, "mixed"))
