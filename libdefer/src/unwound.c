@@ -569,26 +569,24 @@ extern void __asan_handle_no_return(void) __attribute__((weak));
  * its return value, runs the frame's remaining calls as s's (so the
  * frame's cleanups run once, after them, as on a return).  Every unwind
  * that is below the pad ends: c, and any whose landing pad the jump
- * leaves (c's panic started in a call that one runs).
+ * leaves (c's panic started in a call that one runs).  Those above, the
+ * pad's own and any suspended in an outer landing pad, go on.
  */
 __attribute__((noreturn, noinline, cold))
-static void handover(struct slot *c, struct slot *s, struct _Unwind_Context *ctx)
+static void handover(const struct g *g, struct slot *c, struct slot *s,
+		     struct _Unwind_Context *ctx)
 {
 	struct pad *pd = pads;
 	struct slot *to = pd->carrier;
 	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx), .ret = 1 };
+	uintptr_t key = stackkey(g, pd->sp);
 
 	if (r.sp != pd->sp)
 		throw("panic: the unwind passed the landing pad's runtime frame");
 	callee_saved(&r, ctx);
-	for (struct slot *o = pt->slots; o < pt->slots + NSLOTS; o++) {
-		const struct pad *q = pd;
-
-		while (q && q->carrier != o)
-			q = q->next;
-		if (!q)
+	for (struct slot *o = pt->slots; o < pt->slots + NSLOTS; o++)
+		if (o->at < key)	/* the frame it is at, or was last */
 			o->busy &= ~UNWIND;
-	}
 	s->carrier = to;
 	to->acts = s;
 	/* A panic of the frame that recovered and landing: the new one goes
@@ -674,7 +672,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		runbelow(g, c, s, ctx, sp, key);
 	sigframe(&c->u, ctx);
 	if (pads && key >= stackkey(g, pads->sp))
-		handover(c, s, ctx);
+		handover(g, c, s, ctx);
 	if (end && s->p.goexit) {
 		/* Every call ran: the thread ends, as defer_goexit's own loop
 		 * ends it.  pthread_exit's unwind passes the frames again, with

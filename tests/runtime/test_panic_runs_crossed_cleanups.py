@@ -52,6 +52,11 @@ def lines(r):
     return r.stdout.splitlines()
 
 
+def mode(build, cc, opt, name, link="static"):
+    """unwinding.c, built with landing pads, run in mode `name`."""
+    return run(build(C, cc=cc, opt=opt, link=link, extra=EH), name)
+
+
 @pytest.mark.parametrize("cc", COMPILERS)
 @pytest.mark.parametrize("opt", OPTS)
 @pytest.mark.parametrize("link", ["static", "shared", "sanitize"])
@@ -183,7 +188,7 @@ AFTER = ["catch: C over nothing"]
 @pytest.mark.parametrize("link", ["static", "sanitize"])
 def test_a_panic_raised_by_a_call_a_landing_pad_runs_is_recovered_by_an_older_call_of_its_frame(
         build, cc, opt, link):
-    out = lines(run(build(C, cc=cc, opt=opt, link=link, extra=EH), "renest"))
+    out = lines(mode(build, cc, opt, "renest", link))
     assert out == RENEST + ["repanic B"] + RENEST_REST + AFTER
 
 
@@ -192,7 +197,7 @@ def test_a_panic_raised_by_a_call_a_landing_pad_runs_is_recovered_by_an_older_ca
 def test_a_thousand_nested_unwinding_panics_give_their_unwinds_back(build, cc, link):
     # A slot left busy would end the fifth with "more than 4 panics
     # unwinding at once".
-    r = run(build(C, cc=cc, opt="-O2", link=link, extra=EH), "renest_repeat")
+    r = mode(build, cc, "-O2", "renest_repeat", link)
     assert (r.returncode, r.stderr) == (0, "sum %d\n" % (1000 * 3 * 42))
 
 
@@ -200,7 +205,7 @@ def test_a_thousand_nested_unwinding_panics_give_their_unwinds_back(build, cc, l
 @pytest.mark.parametrize("opt", OPTS)
 def test_a_call_that_recovered_the_unwinding_panic_and_panicked_again_is_recovered_by_its_frame(
         build, cc, opt):
-    out = lines(run(build(C, cc=cc, opt=opt, extra=EH), "renest_recovered"))
+    out = lines(mode(build, cc, opt, "renest_recovered"))
     rest = list(RENEST_REST)
     rest[1] = "catch: B over A (recovered, aborted)"
     assert out == RENEST + ["recovered A, repanic B"] + rest + AFTER
@@ -221,7 +226,7 @@ def renest_fatal(r, call="repanic"):
 @pytest.mark.parametrize("opt", OPTS)
 def test_an_unrecovered_panic_raised_by_a_call_a_landing_pad_runs_reports_both_panics(
         build, cc, opt):
-    out, panics = renest_fatal(run(build(C, cc=cc, opt=opt, extra=EH), "renest_fatal"))
+    out, panics = renest_fatal(mode(build, cc, opt, "renest_fatal"))
     assert out == RENEST + ["repanic B", "defer renest 1", "defer renest 0",
                             "cleanup renest before defer_frame"]
     assert panics == "panic: A\n\tpanic: B"
@@ -231,7 +236,7 @@ def test_an_unrecovered_panic_raised_by_a_call_a_landing_pad_runs_reports_both_p
 @pytest.mark.parametrize("opt", OPTS)
 def test_an_unrecovered_panic_after_the_call_recovered_the_first_reports_it_recovered(
         build, cc, opt):
-    out, panics = renest_fatal(run(build(C, cc=cc, opt=opt, extra=EH), "renest_recovered_fatal"),
+    out, panics = renest_fatal(mode(build, cc, opt, "renest_recovered_fatal"),
                                 call="recover_repanic")
     assert out == RENEST + ["recovered A, repanic B", "defer renest 1", "defer renest 0",
                             "cleanup renest before defer_frame"]
@@ -240,23 +245,9 @@ def test_an_unrecovered_panic_after_the_call_recovered_the_first_reports_it_reco
 
 @pytest.mark.parametrize("cc", COMPILERS)
 @pytest.mark.parametrize("opt", OPTS)
-def test_a_panic_raised_by_a_frames_last_call_in_its_landing_pad_is_recovered_by_the_caller(
-        build, cc, opt):
-    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "renest_up")) == [
-        "defer raise_a",
-        "cleanup raise_a",
-        "repanic B",
-        "cleanup renest_mid",
-        "catch: B over A (aborted)",
-        "renest_up returned 42",
-    ]
-
-
-@pytest.mark.parametrize("cc", COMPILERS)
-@pytest.mark.parametrize("opt", OPTS)
 def test_an_unrecovered_panic_raised_by_the_threads_last_call_runs_the_cleanups_left_first(
         build, cc, opt):
-    r = run(build(C, cc=cc, opt=opt, extra=EH), "renest_last")
+    r = mode(build, cc, opt, "renest_last")
     assert r.returncode == 2, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
     assert r.stdout.splitlines() == ["defer raise_a", "cleanup raise_a", "repanic B",
                                      "cleanup renest_mid"]
@@ -269,7 +260,7 @@ def test_a_goexit_called_by_a_call_a_landing_pad_runs_runs_the_rest_then_ends_th
         build, cc, opt):
     # Go: the goexit aborts the panic and runs every call left; nothing is
     # reported, and the thread ends.
-    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "regoexit")) == [
+    assert lines(mode(build, cc, opt, "regoexit")) == [
         "defer raise_a", "cleanup raise_a", "goexit", "defer goexit_pad 0", "cleanup goexit_pad",
         "cleanup thread", "joined",
         "defer raise_a", "cleanup raise_a", "goexit", "cleanup goexit_pad", "cleanup thread",
@@ -283,7 +274,7 @@ def test_a_panic_raised_by_a_cleanup_a_landing_pad_runs_crosses_it_as_documented
     # docs/runtime.md, Limits: no runtime frame lies between a cleanup and
     # its landing pad.  clang's C code aborts; gcc's lets an older call
     # recover, and the unwinding panic stays on the chain (under C too).
-    r = run(build(C, cc=cc, opt=opt, extra=EH), "cleanup_panics")
+    r = mode(build, cc, opt, "cleanup_panics")
     start = ["defer cleanup_panics", "cleanup cleanup_panics panics"]
     if cc == "clang":
         # SIGABRT, and no report (under qemu, qemu's own line).
@@ -294,14 +285,23 @@ def test_a_panic_raised_by_a_cleanup_a_landing_pad_runs_crosses_it_as_documented
                                     "cleanup_panics_up returned 42", "catch: C over A"]
 
 
-@pytest.mark.parametrize("cc", COMPILERS)
-@pytest.mark.parametrize("opt", OPTS)
-def test_a_panic_raised_by_a_later_call_of_a_frame_that_recovered_in_its_landing_pad_goes_on(
-        build, cc, opt):
-    # Go: the frame's remaining calls run after the recovery, and one
-    # panics anew (C, with nothing under it): its frame's other calls run,
-    # then the caller recovers it.
-    assert lines(run(build(C, cc=cc, opt=opt, extra=EH), "relanding")) == [
+
+
+# More nestings, each run by the test after: what the frames print.
+NESTED = {
+    # The call that panics again is its frame's last: the caller recovers.
+    "renest_up": [
+        "defer raise_a",
+        "cleanup raise_a",
+        "repanic B",
+        "cleanup renest_mid",
+        "catch: B over A (aborted)",
+        "renest_up returned 42",
+    ],
+    # Go: the frame's remaining calls run after a recovery in its landing
+    # pad, and one panics anew (C, with nothing under it): its frame's
+    # other calls run, then the caller recovers it.
+    "relanding": [
         "defer raise_a",
         "cleanup raise_a",
         "catch: A over nothing",
@@ -310,7 +310,31 @@ def test_a_panic_raised_by_a_later_call_of_a_frame_that_recovered_in_its_landing
         "cleanup relanding before defer_frame",
         "catch: C over nothing",
         "relanding_up returned 42",
-    ]
+    ],
+    # A's unwind waits in cleanup_unwinds' landing pad while its cleanup
+    # unwinds X and hands Y over to X's landing pad: A's unwind (above that
+    # pad) goes on, and its slot stays taken until it lands, though Z
+    # unwinds in between.
+    "incleanup": [
+        "defer cleanup_unwinds",
+        "repanic Y",
+        "catch: Y over X (aborted)",
+        "cleanup inner_unwinding",
+        "catch: A over nothing",
+        "catch: Z over nothing",
+        "cleanup unwinds_later",
+        "defer incleanup 0",
+        "incleanup returned 42",
+    ],
+}
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
+@pytest.mark.parametrize("name", NESTED)
+def test_nested_unwinding_panics_run_each_call_and_cleanup_once_as_go_nests_them(
+        build, cc, opt, name):
+    assert lines(mode(build, cc, opt, name)) == NESTED[name]
 
 
 CXX_ORDER = [

@@ -32,6 +32,10 @@
  *                     older call in the frame and once without
  *   renest_repeat     renest, renest_up and relanding 1000 times each, quietly
  *                     (every unwind's slot is given back)
+ *   incleanup         A's landing pad runs a cleanup whose own unwinding
+ *                     panic's landing pad has a call that panics again; the
+ *                     caller then recovers A, and a call of its that runs
+ *                     after that unwinds a panic of its own
  *   cleanup_panics    not a call but a cleanup variable's function panics
  *                     again (docs/runtime.md, Limits: it crosses the
  *                     landing pad's call)
@@ -303,6 +307,56 @@ static void *goexit_pad_thread(void *older)
 	return 0;
 }
 
+__attribute__((noinline)) static void inner_unwinding(void)
+{
+	int r = 0;
+	CLEANUP(c, "inner_unwinding");
+	defer_frame;
+	defer(catch_chain, &r);
+	defer(repanic, "Y");
+	panic("X");
+	(void)c;
+}
+
+static void unwinds_in_cleanup(const int *unused)
+{
+	(void)unused;
+	inner_unwinding();
+}
+
+__attribute__((noinline)) static void cleanup_unwinds(void)
+{
+	__attribute__((cleanup(unwinds_in_cleanup))) int x = 0;
+	defer_frame;
+	defer(note, "cleanup_unwinds");
+	panic("A");
+	(void)x;
+}
+
+/* Runs after its frame recovered A, in the landing pad: an unwinding
+ * panic of its own, recovered. */
+static void unwinds_later(void)
+{
+	int r = 0;
+	CLEANUP(c, "unwinds_later");
+	defer_frame;
+	defer(catch_chain, &r);
+	panic("Z");
+	(void)c;
+}
+
+__attribute__((noinline)) static int incleanup(void)
+{
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	defer(note, "incleanup 0");
+	defer(unwinds_later);
+	defer(catch_chain, &r);
+	cleanup_unwinds();
+	return 0;
+}
+
 static void panicky(const char *const *s)
 {
 	printf("cleanup %s panics\n", *s);
@@ -389,6 +443,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 1000; i++)
 			sum += renest(1, i & 1) + recovering(renest_mid, catch_chain) + recovering(relanding, catch_chain);
 		fprintf(stderr, "sum %ld\n", sum);
+	} else if (!strcmp(mode, "incleanup")) {
+		printf("incleanup returned %d\n", incleanup());
 	} else if (!strcmp(mode, "cleanup_panics")) {
 		printf("cleanup_panics_up returned %d\n", recovering(cleanup_panics, catch_chain));
 		again();
