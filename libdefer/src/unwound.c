@@ -140,6 +140,7 @@ struct pad {
 	uintptr_t sp;		/* __defer_unwound's stack pointer at its call of __defer_padrun */
 	struct defer_mark *m;
 	struct slot *carrier;
+	int again;		/* handed over: __defer_padrun is to run again */
 	struct pad *next;
 };
 static __thread struct pad *pads __attribute__((tls_model("initial-exec")));
@@ -566,7 +567,7 @@ extern void __asan_handle_no_return(void) __attribute__((weak));
  * The unwind c of the newest panic s reached the innermost pad's frame,
  * __defer_unwound's as ctx has it, right after __defer_padrun returned:
  * s goes on there, with the pad's unwind, and __defer_padrun, told so by
- * its return value, runs the frame's remaining calls as s's (so the
+ * the pad, runs again and runs the frame's remaining calls as s's (so the
  * frame's cleanups run once, after them, as on a return).  Every unwind
  * that is below the pad ends: c, and any whose landing pad the jump
  * leaves (c's panic started in a call that one runs).  Those above, the
@@ -578,7 +579,7 @@ static void handover(const struct g *g, struct slot *c, struct slot *s,
 {
 	struct pad *pd = pads;
 	struct slot *to = pd->carrier;
-	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx), .ret = 1 };
+	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx) };
 	uintptr_t key = stackkey(g, pd->sp);
 
 	if (r.sp != pd->sp)
@@ -587,6 +588,7 @@ static void handover(const struct g *g, struct slot *c, struct slot *s,
 	for (struct slot *o = pt->slots; o < pt->slots + NSLOTS; o++)
 		if (o->at < key)	/* the frame it is at, or was last */
 			o->busy &= ~UNWIND;
+	pd->again = 1;
 	s->carrier = to;
 	to->acts = s;
 	/* A panic of the frame that recovered and landing: the new one goes
@@ -745,13 +747,14 @@ void __defer_unwindrest(struct g *g, struct _panic *p, uintptr_t from)
 
 /*
  * The calls of pd's frame, in its landing pad, as the panic's that the
- * pad's unwind goes on with, and after a recovery as a return's.  Returns
- * 1 again (handover) when a newer panic takes the unwind over: its calls
- * are then to run.  Named so that the crash report folds it with the
- * runtime's frames (a newer panic's stack passes it).
+ * pad's unwind goes on with, and after a recovery as a return's.  It
+ * returns again, with pd->again set, when a newer panic takes the unwind
+ * over (handover): the frame's calls left are then that panic's.  Named
+ * so that the crash report folds it with the runtime's frames (a newer
+ * panic's stack passes it).
  */
 __attribute__((noinline))
-static int __defer_padrun(struct g *g, struct pad *pd)
+static void __defer_padrun(struct g *g, struct pad *pd)
 {
 	struct defer_mark *m = pd->m;
 	struct slot *c = pd->carrier, *s;
@@ -766,7 +769,7 @@ static int __defer_padrun(struct g *g, struct pad *pd)
 		if (!c->resume && m->resumable)
 			c->resume = m;
 		deferreturn(m);
-		return 0;
+		return;
 	}
 	s = acting(g, c);
 	__defer_inruntime = 1;
@@ -790,7 +793,6 @@ static int __defer_padrun(struct g *g, struct pad *pd)
 	 * the head and take it for a dead deeper frame's (__defer_checkstale). */
 	if (c->recovered && g->_defer && g->_defer->sp == (uintptr_t)m)
 		deferreturn(m);
-	return 0;
 }
 
 void __defer_unwound(struct defer_mark *m)
@@ -808,8 +810,12 @@ void __defer_unwound(struct defer_mark *m)
 	pad.carrier = c;
 	pad.next = pads;
 	pads = &pad;
-	while (__defer_padrun(g, &pad))
-		;
+	/* pad is the program's memory to the compiler once pads holds it: it
+	 * reads again after the call what the handover wrote. */
+	do {
+		pad.again = 0;
+		__defer_padrun(g, &pad);
+	} while (pad.again);
 	pads = pad.next;
 }
 
