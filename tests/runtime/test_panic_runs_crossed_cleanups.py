@@ -270,6 +270,15 @@ def test_a_goexit_called_by_a_call_a_landing_pad_runs_runs_the_rest_then_ends_th
 
 @pytest.mark.parametrize("cc", COMPILERS)
 @pytest.mark.parametrize("opt", OPTS)
+def test_a_handover_out_of_a_signal_handler_unblocks_the_signal(build, cc, opt):
+    not_on_musl(MUSL_NO_LIBC_UNWIND)     # raise()
+    assert lines(mode(build, cc, opt, "resignal")) == [
+        "defer raise_a", "cleanup raise_a", "catch: B in a handler over A (aborted)",
+        "cleanup resignal", "SIGUSR1 blocked afterwards: 0"]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", OPTS)
 def test_a_panic_raised_by_a_cleanup_a_landing_pad_runs_crosses_it_as_documented(build, cc, opt):
     # docs/runtime.md, Limits: no runtime frame lies between a cleanup and
     # its landing pad.  clang's C code aborts; gcc's lets an older call

@@ -36,6 +36,8 @@
  *                     panic's landing pad has a call that panics again; the
  *                     caller then recovers A, and a call of its that runs
  *                     after that unwinds a panic of its own
+ *   resignal          the call raises SIGUSR1, whose handler panics: the
+ *                     handover leaves the handler, and unblocks SIGUSR1
  *   cleanup_panics    not a call but a cleanup variable's function panics
  *                     again (docs/runtime.md, Limits: it crosses the
  *                     landing pad's call)
@@ -43,6 +45,7 @@
  *                     of that frame panics (C): the caller recovers C
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +360,28 @@ __attribute__((noinline)) static int incleanup(void)
 	return 0;
 }
 
+static void onusr1(int sig)
+{
+	(void)sig;
+	panic("B in a handler");
+}
+
+static void raise_usr1(void)
+{
+	raise(SIGUSR1);
+}
+
+__attribute__((noinline)) static void resignal(void)
+{
+	CLEANUP(c, "resignal");
+	int r = 0;
+	defer_frame;
+	defer(catch_chain, &r);
+	defer(raise_usr1);
+	raise_a();
+	(void)c;
+}
+
 static void panicky(const char *const *s)
 {
 	printf("cleanup %s panics\n", *s);
@@ -445,6 +470,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sum %ld\n", sum);
 	} else if (!strcmp(mode, "incleanup")) {
 		printf("incleanup returned %d\n", incleanup());
+	} else if (!strcmp(mode, "resignal")) {
+		sigset_t now;
+
+		signal(SIGUSR1, onusr1);
+		resignal();
+		pthread_sigmask(SIG_SETMASK, 0, &now);
+		printf("SIGUSR1 blocked afterwards: %d\n", sigismember(&now, SIGUSR1));
 	} else if (!strcmp(mode, "cleanup_panics")) {
 		printf("cleanup_panics_up returned %d\n", recovering(cleanup_panics, catch_chain));
 		again();
