@@ -219,6 +219,7 @@ def renest_fatal(r, call="repanic"):
     # pad (gcc -O2 puts that in renest.cold), under main.
     assert re.search(r"\[running\]:\n%s\(\.\.\.\)\n(.*\n)*renest(\.cold)?\(\.\.\.\)\n"
                      r"\t.*\nmain\(\.\.\.\)\n" % call, r.stderr), r.stderr
+    assert "padrun" not in r.stderr     # the runtime's frame in the landing pad is folded
     return r.stdout.splitlines(), r.stderr.split("\n\n")[0]
 
 
@@ -252,6 +253,8 @@ def test_an_unrecovered_panic_raised_by_the_threads_last_call_runs_the_cleanups_
     assert r.stdout.splitlines() == ["defer raise_a", "cleanup raise_a", "repanic B",
                                      "cleanup renest_mid"]
     assert r.stderr.startswith("panic: A\n\tpanic: B\n\n"), r.stderr
+    # From where it panicked: the runtime's frames that unwound it are folded.
+    assert "[running]:\nrepanic(...)\n" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("cc", COMPILERS)
