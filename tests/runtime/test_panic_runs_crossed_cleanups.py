@@ -323,6 +323,17 @@ NESTED = {
         "catch: C over nothing",
         "relanding_up returned 42",
     ],
+    # The frame's only cleanup is defer_frame's: gcc gives the call in its
+    # landing pad no landing pad of its own, and the pad alone says where
+    # the new panic goes.  Twice, and C after: nothing is left behind.
+    "renest_bare": 2 * [
+        "defer raise_a",
+        "cleanup raise_a",
+        "repanic B",
+        "catch: B over A (aborted)",
+        "defer renest_bare 0",
+        "renest_bare returned 42",
+    ] + ["catch: C over nothing"],
     # A's unwind waits in cleanup_unwinds' landing pad while its cleanup
     # unwinds X and hands Y over to X's landing pad: A's unwind (above that
     # pad) goes on, and its slot stays taken until it lands, though Z

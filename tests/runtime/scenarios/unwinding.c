@@ -28,6 +28,8 @@
  *   renest_recovered_fatal   and nothing recovers B
  *   renest_up         the call was its frame's last: the caller recovers
  *   renest_last       and the thread's last: nothing is left to recover
+ *   renest_bare       renest's frame with no cleanup but defer_frame (gcc
+ *                     gives that landing pad's call no landing pad), twice
  *   regoexit          the call is defer_goexit, in a thread, once with an
  *                     older call in the frame and once without
  *   renest_repeat     renest, renest_up and relanding 1000 times each, quietly
@@ -268,6 +270,18 @@ __attribute__((noinline)) static int renest(int rec, int recfirst)
 	return 0;
 }
 
+__attribute__((noinline)) static int renest_bare(void)
+{
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	defer(note, "renest_bare 0");
+	defer(catch_chain, &r);
+	defer(repanic, "B");
+	raise_a();
+	return 0;
+}
+
 __attribute__((noinline)) static void again(void)
 {
 	int r = 0;
@@ -479,6 +493,10 @@ int main(int argc, char **argv)
 		printf("SIGUSR1 blocked afterwards: %d\n", sigismember(&now, SIGUSR1));
 	} else if (!strcmp(mode, "cleanup_panics")) {
 		printf("cleanup_panics_up returned %d\n", recovering(cleanup_panics, catch_chain));
+		again();
+	} else if (!strcmp(mode, "renest_bare")) {
+		printf("renest_bare returned %d\n", renest_bare());
+		printf("renest_bare returned %d\n", renest_bare());
 		again();
 	} else if (!strcmp(mode, "renest_last")) {
 		renest_mid();
