@@ -20,6 +20,7 @@ void goexit1(struct g *g)
 {
 	struct _panic p = { .goexit = 1 };
 	uintptr_t from = (uintptr_t)__builtin_dwarf_cfa();
+	struct scan seen;
 	struct _defer *d;
 
 	__defer_inruntime = 1;
@@ -27,6 +28,9 @@ void goexit1(struct g *g)
 	p.text = p.msg;
 	p.link = g->_panic;
 	g->_panic = &p;
+	seen.next = from;
+	seen.seen = 0;
+	seen.walk.state = 0;
 	while ((d = g->_defer)) {
 		checklive(g, d, from);
 		if (d->started) {
@@ -36,7 +40,7 @@ void goexit1(struct g *g)
 		/* Frames with landing pads from here: unwind them, as a panic
 		 * does, so that their cleanups and calls interleave; the unwind
 		 * ends the thread (unwound.c). */
-		if (crossescleanups(from, d->sp))
+		if (crossescleanups(from, d->sp, &seen))
 			unwindpanic(g, &p, from);
 		rundefer(g, d, &p, NULL, "goexit");
 		freedefer(g, d);

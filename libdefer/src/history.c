@@ -22,7 +22,7 @@ static void remember(struct g *g, const struct _panic *p, const struct _defer *d
 	struct timespec ts;
 	uint64_t seq;
 
-	if (!g->hist || !g->histcap)
+	if (!g->hist || g->histcap != DEFER_HISTORY)
 		return;
 	/* The vDSO's clock: no system call, safe in a signal handler.  The
 	 * coarse one (the kernel tick's resolution, 1-4 ms; seq orders the
@@ -31,7 +31,10 @@ static void remember(struct g *g, const struct _panic *p, const struct _defer *d
 	 * first: only g, p and d live across the call. */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	seq = g->recovered + 1;
-	h = &g->hist[(seq - 1) % g->histcap];
+	/* Every g this runtime makes has histcap DEFER_HISTORY (g.c): a
+	 * constant divisor, a mask for the default 16 (readers still take
+	 * the count from g). */
+	h = &g->hist[(seq - 1) % DEFER_HISTORY];
 	__atomic_store_n(&h->seq, 0, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	h->time = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

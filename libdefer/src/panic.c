@@ -108,6 +108,7 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	struct g *g = __defer_tls.g ? __defer_tls.g : getg();
 	struct _panic p;
 	struct _defer *d;
+	struct scan seen;
 	uintptr_t from;
 	int n;
 
@@ -142,11 +143,14 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 	/* Records from the frame with landing pads on (bound) are reached by
 	 * unwinding, so that cleanups and calls interleave (unwound.c). */
 	from = (uintptr_t)__builtin_dwarf_cfa();
+	seen.next = from;
+	seen.seen = 0;
+	seen.walk.state = 0;
 	while ((d = g->_defer)) {
 		int scan = 0;
 
 		checklive(g, d, from);
-		if (!d->started && ((scan = scanframes(g, from, d->sp)) & SCAN_CLEANUPS))
+		if (!d->started && ((scan = scanframes(g, from, d->sp, &seen)) & SCAN_CLEANUPS))
 			unwindpanic(g, &p, from);
 		if (panicrun(g, d, &p))
 			recovery(g, d, from, scan);
@@ -250,7 +254,7 @@ static uintptr_t unwoundcfa(const void *caller_pc)
 	struct callercfa w = { _Unwind_FindEnclosingFunction((char *)caller_pc + 1), -1, 0 };
 
 	_Unwind_Backtrace(findcallercfa, &w);
-	return w.cfa;
+	return w.cfa ? w.cfa : UINTPTR_MAX;	/* never an argp (gorecover) */
 }
 
 __attribute__((noinline))
@@ -260,10 +264,12 @@ const struct _panic *gorecover(void *caller_frame, const void *caller_pc)
 	struct _panic *p = g ? g->_panic : 0;
 	uintptr_t cfa;
 
-	if (!p || p->goexit || p->recovered || !p->argp || !p->defer)
+	if (!p || p->goexit || p->recovered)
 		return 0;
+	/* argp is 0 while no call runs, and cfa never is (unwoundcfa says
+	 * UINTPTR_MAX when it cannot tell): one comparison. */
 	cfa = caller_frame ? (uintptr_t)caller_frame + __DEFER_FRAME_CFA : unwoundcfa(caller_pc);
-	if (p->argp != cfa)
+	if (p->argp != cfa || !p->defer)
 		return 0;
 	if (!inside(caller_pc, p->defer->fn))
 		return 0;
@@ -540,6 +546,31 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 }
 
 /*
+ * Whether d, at the head, is a record of the owner, whose frame ends at
+ * cfa and starts at lo (0: not known).  With lo the frame is known whole,
+ * wherever its stack is: a record outside it is not the owner's (an
+ * interrupted frame's, below a handler's alternate stack, too).  Without,
+ * a record above cfa on the thread's stack is a caller's wherever an
+ * alternate stack is; for any other, stackkey orders the two, after the
+ * kernel said where that stack is (*noted: once per runowner).
+ */
+static int ofowner(const struct g *g, const struct _defer *d, uintptr_t lo, uintptr_t cfa,
+		   int *noted)
+{
+	uintptr_t sl = g->stacklo, n = g->stackhi - sl;
+
+	if (lo)
+		return d->sp - lo < cfa - lo;
+	if (d->sp >= cfa && d->sp - sl < n && cfa - sl < n)
+		return 0;
+	if (!*noted) {
+		notealtstack();
+		*noted = 1;
+	}
+	return stackkey(g, d->sp) < stackkey(g, cfa);
+}
+
+/*
  * The frames of the owner: every record at the head of the chain whose
  * mark lies below the owner's CFA belongs to one of the owner's
  * defer_frames (the recovering one, blocks around it, the function-level
@@ -551,12 +582,12 @@ static uintptr_t ownercfa(const struct g *g, const struct defer_mark *frame, uin
 struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa)
 {
 	struct defer_mark *resume = frame->resumable ? frame : 0;
+	/* defer_result's stack pointer: the bottom of the owner's frame. */
+	uintptr_t lo = resume && resume->resume->sp <= (uintptr_t)frame ? resume->resume->sp : 0;
 	struct _defer *d;
+	int noted = 0;
 
-	/* The owner on an alternate signal stack: the interrupted frames'
-	 * records lie wherever the thread's stack is, and are not its. */
-	notealtstack();
-	while ((d = g->_defer) && stackkey(g, d->sp) < stackkey(g, cfa)) {
+	while ((d = g->_defer) && ofowner(g, d, lo, cfa, &noted)) {
 		struct defer_mark *m = (struct defer_mark *)d->sp;
 
 		if (d->started) {	/* abandoned by an older panic (see header) */
@@ -611,11 +642,33 @@ void leave(struct g *g, struct defer_mark *frame, struct defer_mark *resume,
  * frame, so the frames' marks can still be read.  from: the CFA of
  * gopanic, the bottom of the frames the panic crossed.
  */
+/* recovery without a CFA from defer_result: walk to the owner's caller.
+ * Out of line, so that the usual path keeps a small frame. */
+__attribute__((noinline, noreturn))
+static void walktocaller(struct g *g, struct defer_mark *frame)
+{
+	struct unwind u;
+
+	/* The frames' rules, cached (cfiwalk.c); libgcc for the rest (signal
+	 * frames, expressions, no tables). */
+	if (__defer_cfiwalk((uintptr_t)frame, g->stackhi, &u.r))
+		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, 0);
+	memset(&u, 0, sizeof u);
+	u.frame = (uintptr_t)frame;
+	notealtstack();		/* for findcaller's stackkey */
+	_Unwind_Backtrace(findcaller, &u);
+	/* Without unwind tables only the recovering frame's calls are known. */
+	if (u.found) {
+		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, u.masked ? &u.mask : 0);
+	}
+	deferreturn(frame);
+	leave(g, frame, frame->resumable ? frame : 0, 0, 0);
+}
+
 void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 {
 	struct defer_mark *frame = (struct defer_mark *)d->sp;
 	struct _panic *p = g->_panic;
-	struct unwind u;
 	uintptr_t cfa;
 
 	if (p != d->_panic)
@@ -631,7 +684,7 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 		goexit1(g);
 	/* Where the owner of the recovering frame returns to, before anything
 	 * runs: its CFA separates its frames' records from its callers'.
-	 * defer_result noted it (ownercfa); else the unwind finds it.
+	 * defer_result noted it (ownercfa); else the walk finds it.
 	 * The owner's other calls run then, as Go's deferreturn runs them
 	 * after the resumed deferproc; they see no panic of theirs.  (The
 	 * compiler may skip a frame's exit on the path from defer_result: it
@@ -644,14 +697,5 @@ void recovery(struct g *g, struct _defer *d, uintptr_t from, int scan)
 			leaving(g, frame, frame, 0, 0);
 		leave(g, frame, runowner(g, frame, cfa), 0, 0);
 	}
-	memset(&u, 0, sizeof u);
-	u.frame = d->sp;
-	notealtstack();		/* for findcaller's stackkey */
-	_Unwind_Backtrace(findcaller, &u);
-	/* Without unwind tables only the recovering frame's calls are known. */
-	if (u.found) {
-		leave(g, frame, runowner(g, frame, u.r.sp), &u.r, u.masked ? &u.mask : 0);
-	}
-	deferreturn(frame);
-	leave(g, frame, frame->resumable ? frame : 0, 0, 0);
+	walktocaller(g, frame);
 }

@@ -45,40 +45,59 @@ HIDDEN void stale(const struct _defer *d) __attribute__((noreturn, cold));
 HIDDEN void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark);
 HIDDEN void checkslow(const struct g *g, const struct _defer *d, uintptr_t from);
 /*
+ * Whether the mark mk breaks the rules for a live frame's (checklive's and
+ * checkpool's, stale.c: one rule): armed (1, or 2 while a panic unwinds
+ * it), its own record's sp the mark (the frame's first call took it), and
+ * what defer_result set sane: resumable 0 or 1, and if 1, resume (a local
+ * of the owner's frame, which called the panic) in [from, top].  Not also
+ * resume's alignment: 2 Ir on every recovered panic, against junk that
+ * already matched the record's sp to the mark.
+ */
+static inline int deadmark(const struct defer_mark *mk, uintptr_t from, uintptr_t top)
+{
+	uintptr_t r = (uintptr_t)mk->resume;
+	uint16_t ar;
+	unsigned x;
+
+	/* armed and resumable in one load and one test: x is 0x000 or
+	 * 0x001, or 0x100 or 0x101 if resumable (armed 0 wraps). */
+	__builtin_memcpy(&ar, &mk->armed, sizeof ar);
+	x = ar - 1u;
+	return x & ~0x101u || mk->rec.sp != (uintptr_t)mk || ((x & 0x100) && (r < from || r > top));
+}
+_Static_assert(offsetof(struct defer_mark, resumable) == offsetof(struct defer_mark, armed) + 1 &&
+	       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "deadmark reads armed and resumable as one");
+/*
  * Before a panic or goexit whose frame's CFA is `from` runs d: end the
  * program if d outlived its frame (left by a longjmp, or an exception
  * through C without landing pads).  Every frame that owns a live record
  * called the panic, so a live record in a mark is above from, and it is
  * the mark's own (its sp is the mark; later calls take pool records,
- * which checkpool judges).  Its mark is armed (1, or 2 while a panic
- * unwinds it), and what defer_result set in it is sane.  A frame's records
- * end with the mark's own, whose link is an outer frame's: a later frame
- * whose mark took the place of a dead one linked to the dead records (the
- * head when it deferred), and so to itself.  These rules judge content:
- * a dead mark that no later frame has written over passes (docs/runtime.md,
- * Limits).  Inline, and bounded by from alone: it is on every recovered
- * panic's path; pool records, and records below from, are checkslow's.
+ * which checkpool judges); its mark keeps deadmark's rule.  A frame's
+ * records end with the mark's own, whose link is an outer frame's: a
+ * later frame whose mark took the place of a dead one linked to the dead
+ * records (the head when it deferred), and so to itself.  These rules
+ * judge content: a dead mark that no later frame has written over passes
+ * (docs/runtime.md, Limits).  Inline, and bounded by from alone (the
+ * owner may be on an alternate stack above the thread's, whose end the
+ * fast path does not know): it is on every recovered panic's path; pool
+ * records, and records below from, are checkslow's.
  */
 static inline void checklive(const struct g *g, const struct _defer *d, uintptr_t from)
 {
-	uintptr_t a = (uintptr_t)d, m = a - offsetof(struct defer_mark, rec);
-	const struct defer_mark *mk = (const struct defer_mark *)m;
+	/* mk by pointer arithmetic, so that the compiler sees d->sp and
+	 * mk->rec.sp as one load (deadmark's test of it costs nothing). */
+	const struct defer_mark *mk =
+		(const struct defer_mark *)((const char *)d - offsetof(struct defer_mark, rec));
 	const struct _defer *l = d->link;
 
-	uint16_t ar;
-
-	if (d->sp != m || a < from) {
+	if (d->sp != (uintptr_t)mk || (uintptr_t)d < from) {
 		checkslow(g, d, from);
 		return;
 	}
-	/* armed 1 or 2 and resumable 0 or 1, in one load and one test. */
-	__builtin_memcpy(&ar, &mk->armed, sizeof ar);
-	if ((uint16_t)(ar & 0xfeff) - 1u > 1 || ((ar >> 8) && (uintptr_t)mk->resume < from) ||
-	    (l && l->sp == m))
+	if (deadmark(mk, from, UINTPTR_MAX) || (l && l->sp == (uintptr_t)mk))
 		stale(d);
 }
-_Static_assert(offsetof(struct defer_mark, resumable) == offsetof(struct defer_mark, armed) + 1 &&
-	       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checklive reads armed and resumable as one");
 
 /* A section of a mapped file: n bytes at p (p NULL: none). */
 struct sec {
@@ -283,6 +302,10 @@ HIDDEN void sigframe(struct unwind *u, struct _Unwind_Context *ctx);
 /* The callee-saved registers of ctx into r, by the architecture's DWARF
  * numbers (panic.c). */
 HIDDEN void callee_saved(struct defer_resume *r, struct _Unwind_Context *ctx);
+/* cfiwalk.c: findcaller's answer for the frame holding `above` without
+ * libgcc, from the frames' CFI rules (cached by pc); 0 when it cannot
+ * tell (a signal frame, an expression, no tables): then ask libgcc. */
+HIDDEN int __defer_cfiwalk(uintptr_t above, uintptr_t stackhi, struct defer_resume *out);
 /* Run the owner's records below cfa, from frame out; the innermost of
  * those frames with a defer_result, or NULL. */
 HIDDEN struct defer_mark *runowner(struct g *g, struct defer_mark *frame, uintptr_t cfa);
@@ -335,10 +358,42 @@ static inline void scanquiet(int begin)
  *    is the sigreturn trampoline's address (restorer): no signal frame
  *    lies between (ownercfa). */
 enum { SCAN_CLEANUPS = 1, SCAN_NOSIGFRAME = 2 };
-HIDDEN int scanframes(const struct g *g, uintptr_t from, uintptr_t mark);
-static inline int crossescleanups(uintptr_t from, uintptr_t mark)
+/* What one panic's (or goexit's) scans have seen so far, next = from,
+ * seen = 0 and walk.state = 0 before its first: the records come in the order of their frames,
+ * outward, so each scan reads only the words above the last one's.  Sound because
+ * the words that matter, the frames' return addresses, stay as they are
+ * while the panic runs calls below `from`; a panic through N deferring
+ * frames costs O(N) words, not O(N^2). */
+/* cfiwalk.c: the walk scanframes' landing-pad questions resume (the
+ * registers it tracks: the callee-saved ones, the stack pointer, the
+ * return address; must match cfiwalk.c's slots). */
+#if defined(__aarch64__)
+#define CFI_NSLOT 21
+#else
+#define CFI_NSLOT 8
+#endif
+struct cfiwalk {
+	uint64_t v[CFI_NSLOT];
+	uintptr_t pc;
+	uint64_t subs;
+	int state;	/* 0 before the first question; 1; -1 declined */
+};
+HIDDEN int __defer_cfilp(struct cfiwalk *w, uintptr_t from, uintptr_t upto, uintptr_t stackhi);
+/* unwound.c: whether the call-site table of lsda gives ip, in the
+ * function starting at start, a landing pad. */
+HIDDEN int haslp(const unsigned char *lsda, uintptr_t start, uintptr_t ip);
+struct scan {
+	uintptr_t next;	/* where the next scan starts: from, at first */
+	int seen;	/* SEEN_*: what the words read so far pointed into */
+	struct cfiwalk walk;	/* state 0 at first */
+};
+/* SEEN_OTHER: outside the stack and the executable; SEEN_LSDA: into an
+ * object with LSDAs. */
+enum { SEEN_OTHER = 1, SEEN_LSDA = 2 };
+HIDDEN int scanframes(const struct g *g, uintptr_t from, uintptr_t mark, struct scan *s);
+static inline int crossescleanups(uintptr_t from, uintptr_t mark, struct scan *s)
 {
-	return scanframes(__defer_tls.g, from, mark) & SCAN_CLEANUPS;
+	return scanframes(__defer_tls.g, from, mark, s) & SCAN_CLEANUPS;
 }
 /* Go on with p by unwinding: the frames' landing pads run their cleanups
  * and (defer_frame being one) their calls, as p's.  from: the CFA of the

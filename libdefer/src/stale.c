@@ -32,43 +32,36 @@ void stale(const struct _defer *d)
  * belongs to a deeper frame, that frame was left without running its
  * calls.  A record built into a mark lies in that dead frame, on this
  * thread's stack below the mark, and may have been overwritten since; a
- * pool record still has its sp.
+ * pool record still has its sp.  Only a record below the mark by address
+ * is looked at again, by stackkey: the frame being left may be a
+ * handler's on an alternate stack above the frames it interrupted (inside
+ * the thread's own range too, a local array), whose records are older
+ * (left there when a recovery ran the handler's frame's calls and resumed
+ * in an inner block of it).  Rare (a frame whose calls a recovery ran,
+ * or a dead record): the kernel is asked then.
  */
 void __defer_checkstale(const struct _defer *d, const struct defer_mark *mark)
 {
-	struct g *g = __defer_tls.g;
+	const struct g *g = __defer_tls.g;
 	uintptr_t a = (uintptr_t)d, m = (uintptr_t)mark;
+	int onstack = a < m && a >= g->stacklo, deeper = d->sp < m && !d->started;
 
-	if (a < m && a >= g->stacklo)
+	if (!onstack && !deeper)
+		return;
+	notealtstack();
+	/* onstack again, now knowing every stack d can be on: a pool's
+	 * chunk may lie between the thread's stack and the mark. */
+	onstack = onstack && (a - g->stacklo < g->stackhi - g->stacklo || onaltstack(a));
+	if ((onstack && stackkey(g, a) < stackkey(g, m)) ||
+	    (deeper && stackkey(g, d->sp) < stackkey(g, m)))
 		stale(d);
-	if (d->sp < m && !d->started)
-		stale(d);
-}
-
-/*
- * Whether a record's owner, the mark at m, looks like a live frame's: a
- * frame that deferred is armed (1, or 2 while a panic unwinds it), its
- * first call took the mark's own record (so that record's sp is the
- * mark), and what defer_result set is sane.  m is on the thread's stack at
- * or above from, where every frame is live and mapped.  A dead mark that
- * no later frame has written over yet passes: a look at its contents
- * cannot tell.
- */
-static int livemark(uintptr_t m, uintptr_t from, uintptr_t hi)
-{
-	const struct defer_mark *mk = (const struct defer_mark *)m;
-	uintptr_t r = (uintptr_t)mk->resume;
-
-	if (mk->armed < 1 || mk->armed > 2 || mk->rec.sp != m || mk->resumable > 1)
-		return 0;
-	/* defer_result's resume point is a local of the owner's frame. */
-	return !mk->resumable || (r - from < hi - from && r % _Alignof(struct defer_resume) == 0);
 }
 
 /*
  * The rules for a pool record (checklive, runtime.h), made by a frame whose
  * mark is on the stack: that mark, if on this thread's stack, must be at
- * or above the panic's frame and look live.  A record in none of the
+ * or above the panic's frame and keep the rule for a live frame's mark
+ * (deadmark).  A record in none of the
  * chunks (a mark's record whose heap byte was written over, or garbage)
  * must be judged by where it is.
  */
@@ -88,7 +81,11 @@ static void checkpool(const struct g *g, const struct _defer *d, uintptr_t from)
 	}
 	if (d->link == d)
 		stale(d);
-	if (!d->started && d->sp - lo < hi - lo && (d->sp < from || !livemark(d->sp, from, hi)))
+	/* Its mark, and defer_result's resume point with it, lie between the
+	 * panic's frame and the stack's end. */
+	if (!d->started && d->sp - lo < hi - lo &&
+	    (d->sp < from ||
+	     deadmark((const struct defer_mark *)d->sp, from, hi - sizeof(struct defer_resume))))
 		stale(d);
 }
 

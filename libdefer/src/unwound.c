@@ -44,6 +44,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -56,9 +57,14 @@
 
 /* ---- the thread's state ---- */
 
-/* The range of an object and whether it has LSDAs. */
+/* The range of an object and whether it has LSDAs: where a stack word
+ * that may be a return address into it points, for an object with LSDAs
+ * its code alone (PF_X segments), so that pointers to its data (a FILE *
+ * into libc, kept in every frame) do not make each scan ask the unwinder;
+ * for any other object its whole mapping. */
 struct objrange {
 	uintptr_t lo, hi;
+	uintptr_t mlo, mhi;	/* the whole mapping */
 	int lsda;
 };
 
@@ -75,10 +81,10 @@ struct known {
 	int nosig;
 };
 
-/* objlsda's answers, by the object's PT_GNU_EH_FRAME. */
+/* findobj's answers, by the object's start and PT_GNU_EH_FRAME. */
 struct lsdaseen {
-	const void *hdr;
-	int lsda;
+	const void *hdr;	/* with r.mlo: hdr alone may be NULL */
+	struct objrange r;
 };
 
 /*
@@ -206,7 +212,7 @@ static int readenc(const unsigned char **p, unsigned e, uint64_t *v)
 /* Whether the call-site table of lsda (gcc_except_table) gives ip, in the
  * function starting at start, a landing pad.  An LSDA it cannot read
  * counts as one: unwinding costs more, skipping a cleanup is wrong. */
-static int haslp(const unsigned char *lsda, uintptr_t start, uintptr_t ip)
+int haslp(const unsigned char *lsda, uintptr_t start, uintptr_t ip)
 {
 	const unsigned char *p = lsda, *end;
 	uint64_t v, cs, len, lp, action;
@@ -301,32 +307,80 @@ static int objlsda(const unsigned char *hdr)
 	return 0;
 }
 
-static int haslsda(const void *hdr)
-{
-	struct perthread *t = getpt();
-	struct lsdaseen *c;
+/* The hull of the PF_X segments of the object loaded at [lo, hi). */
+struct textq {
+	uintptr_t lo, hi, tlo, thi;
+};
 
-	if (!t)
-		return objlsda(hdr);
-	for (c = t->lsdacache; c < t->lsdacache + 8; c++)
-		if (c->hdr == hdr)
-			return c->lsda;
-	c = &t->lsdacache[t->lsdanext++ & 7];
-	c->hdr = hdr;
-	c->lsda = objlsda(hdr);
-	return c->lsda;
+static int findtext(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct textq *q = arg;
+	int ours = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		ours |= start >= q->lo && start < q->hi;
+		if (ph->p_flags & PF_X) {
+			if (start < q->tlo)
+				q->tlo = start;
+			if (start + ph->p_memsz > q->thi)
+				q->thi = start + ph->p_memsz;
+		}
+	}
+	if (ours)
+		return 1;
+	q->tlo = UINTPTR_MAX;
+	q->thi = 0;
+	return 0;
 }
 
+/* An object with LSDAs narrowed to its code; the whole of it if its
+ * segments cannot be had. */
+static void narrow(struct objrange *r)
+{
+	struct textq q = { r->lo, r->hi, UINTPTR_MAX, 0 };
+
+	if (dl_iterate_phdr(findtext, &q) && q.tlo < q.thi && q.tlo >= r->lo && q.thi <= r->hi) {
+		r->lo = q.tlo;
+		r->hi = q.thi;
+	}
+}
+
+static void describe(const void *hdr, struct objrange *r)
+{
+	r->lsda = objlsda(hdr);
+	if (r->lsda)
+		narrow(r);
+}
 
 static int findobj(uintptr_t v, struct objrange *r)
 {
 	struct dl_find_object o;
+	struct perthread *t = getpt();
+	struct lsdaseen *c;
 
 	if (_dl_find_object((void *)v, &o))
 		return -1;
-	r->lo = (uintptr_t)o.dlfo_map_start;
-	r->hi = (uintptr_t)o.dlfo_map_end;
-	r->lsda = haslsda(o.dlfo_eh_frame);
+	r->lo = r->mlo = (uintptr_t)o.dlfo_map_start;
+	r->hi = r->mhi = (uintptr_t)o.dlfo_map_end;
+	if (!t) {
+		describe(o.dlfo_eh_frame, r);
+		return 0;
+	}
+	for (c = t->lsdacache; c < t->lsdacache + 8; c++)
+		if (c->hdr == o.dlfo_eh_frame && c->r.mlo == r->mlo && c->r.mhi) {
+			*r = c->r;
+			return 0;
+		}
+	c = &t->lsdacache[t->lsdanext++ & 7];
+	describe(o.dlfo_eh_frame, r);
+	c->hdr = o.dlfo_eh_frame;
+	c->r = *r;
 	return 0;
 }
 
@@ -353,12 +407,12 @@ static const struct known *getknown(void)
 		int dup = 0;
 
 		for (int j = 0; j < k->nobj; j++)
-			dup |= at[i] - k->obj[j].lo < k->obj[j].hi - k->obj[j].lo;
+			dup |= at[i] - k->obj[j].mlo < k->obj[j].mhi - k->obj[j].mlo;
 		if (at[i] && !dup && !findobj(at[i], &k->obj[k->nobj]))
 			k->nobj++;
 	}
 	at[0] = restorer();
-	if (k->nobj && at[0] && at[0] - k->obj[0].lo >= k->obj[0].hi - k->obj[0].lo)
+	if (k->nobj && at[0] && at[0] - k->obj[0].mlo >= k->obj[0].mhi - k->obj[0].mlo)
 		k->nosig = SCAN_NOSIGFRAME;
 	return k;
 }
@@ -383,7 +437,7 @@ __attribute__((noinline))
 static int lookup(const struct known *k, uintptr_t v, struct objrange *last)
 {
 	for (const struct objrange *r = k->obj; r < k->obj + k->nobj; r++)
-		if (v - r->lo < r->hi - r->lo) {
+		if (v - r->mlo < r->mhi - r->mlo) {
 			*last = *r;
 			return 0;
 		}
@@ -391,8 +445,8 @@ static int lookup(const struct known *k, uintptr_t v, struct objrange *last)
 }
 
 /* Whether a word of [from - 8, end) points into an object with LSDAs;
- * if none does, *other says whether a word pointed outside the stack and
- * the first known object (the executable).  The current object's range
+ * if none does, SEEN_OTHER in *other says whether a word pointed outside
+ * the stack and the first known object (the executable).  The current object's range
  * stays in registers: most words point into it.
  * It reads other frames' words, AddressSanitizer's redzones too. */
 __attribute__((no_sanitize_address, always_inline))
@@ -421,24 +475,31 @@ static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_
 		}
 		if (v < 4096 || v - stacklo < stackhi - stacklo)
 			continue;
-		*other = 1;
+		*other |= SEEN_OTHER;
 		if (lookup(k, v, &r))
 			continue;
-		if (r.lsda)
-			return 1;
 		lo = r.lo, len = r.hi - r.lo, lsda = r.lsda;
+		/* Into the object, but not into its code (see objrange). */
+		if (lsda && v - lo < len)
+			return 1;
 	}
 	return 0;
 }
 
 /* Whether a frame whose stack pointer is in [from, upto] has a landing
- * pad where it is: the unwinder's answer.  Inline: a frame of its own
- * would be one more for the unwinder to step through (about 600 Ir). */
+ * pad where it is: the runtime's own walk, resumed where this panic's
+ * last question left it (cfiwalk.c), else the unwinder's answer.
+ * Inline: a frame of its own would be one more to step through (about
+ * 600 Ir in libgcc). */
 __attribute__((always_inline))
-static inline int landingpad(uintptr_t from, uintptr_t upto)
+static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
+			     struct cfiwalk *w)
 {
 	struct search s = { from, upto, 0 };
+	int lp = __defer_cfilp(w, from, upto, g && g->stacklo ? g->stackhi : 0);
 
+	if (lp >= 0)
+		return lp;
 	_Unwind_Backtrace(findlp, &s);
 	return s.lp;
 }
@@ -451,15 +512,16 @@ static inline int landingpad(uintptr_t from, uintptr_t upto)
  * code without -fexceptions (where glibc's frames are not between) costs
  * a look-up per other object its words point into.  The same words tell
  * recovery whether a signal frame is between (SCAN_NOSIGFRAME), which
- * would otherwise scan them again.
+ * would otherwise scan them again.  s holds what this panic's earlier
+ * scans saw (struct scan): only the words above them are read.
  */
 __attribute__((no_sanitize_address))	/* wordsinlsda is in it */
-int scanframes(const struct g *g, uintptr_t from, uintptr_t mark)
+int scanframes(const struct g *g, uintptr_t from, uintptr_t mark, struct scan *s)
 {
 	const struct defer_mark *m = (const struct defer_mark *)mark;
 	const struct known *k;
 	uintptr_t end = mark;
-	int maybe, other = 0, quiet;
+	int seen = s->seen, quiet;
 
 	/* A frame's return address is just below its callee's CFA: the
 	 * innermost's (into the panicking function) is gopanic's, below
@@ -471,25 +533,36 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark)
 	quiet = memcheck();
 	if (quiet)
 		__defer_scanquiet(1);
+	/* wordsinlsda reads from the word below its start (gopanic's return
+	 * address, the first time): the words from s->next - 8 up are new.
+	 * After a word into an object with LSDAs the rest is not read: the
+	 * unwinder is asked from then on. */
+	if (end >= s->next) {
+		if (wordsinlsda(k, g, s->next, end, &seen))
+			seen |= SEEN_LSDA;
+		s->seen = seen;
+		s->next = end + 8;
+	}
 #ifdef __aarch64__
 	/* AAPCS64 keeps a return address in the callee's frame record, which
 	 * gcc puts at the bottom of the frame: gopanic's (into the panicking
-	 * function) can be anywhere below from, so the scan starts at this
-	 * function's own frame record, under gopanic's frame (clang -O2's
-	 * frame record of the panicking function is above its mark, so that
-	 * word was the only one the scan could see). */
-	maybe = wordsinlsda(k, g, (uintptr_t)__builtin_frame_address(0) + 8, end, &other);
-#else
-	maybe = wordsinlsda(k, g, from, end, &other);
+	 * function) can be anywhere below from, so the scan also reads from
+	 * this function's own frame record, under gopanic's frame (clang
+	 * -O2's frame record of the panicking function is above its mark, so
+	 * that word was the only one the scan could see).  That part is
+	 * gopanic's own frame, which changes as it runs calls: it is read
+	 * every time, and not kept. */
+	if (wordsinlsda(k, g, (uintptr_t)__builtin_frame_address(0) + 8, from + 8, &seen))
+		seen |= SEEN_LSDA;
 #endif
 	if (quiet)
 		__defer_scanquiet(0);
 	/* A signal frame's restorer is one of the words: if every word
 	 * pointed into the executable or the stack, and the restorer is
 	 * elsewhere (libc), no signal frame is between (for ownercfa). */
-	if (!maybe)
-		return other ? 0 : k->nosig;
-	return landingpad(from, mark) ? SCAN_CLEANUPS : 0;
+	if (!(seen & SEEN_LSDA))
+		return seen ? 0 : k->nosig;
+	return landingpad(g, from, mark, &s->walk) ? SCAN_CLEANUPS : 0;
 }
 
 /* ---- the unwinding ---- */

@@ -16,6 +16,20 @@ from conftest import (BUILD, COMPILERS, INCLUDE, MUSL_NO_LIBC_UNWIND, OPTS, comp
 STALE = ("outlived its frame (longjmp or a C++ exception across a defer_frame in code built "
          "without -fexceptions?)")
 
+
+def never_ran(count):
+    """The process's end's line (exitcheck) for count calls: "2", "at least 2"."""
+    return ("libdefer: %s deferred call(s) never ran: their frames were left by a longjmp or a "
+            "C++ exception across a defer_frame built without -fexceptions" % count)
+
+
+def process_says(r, stdout, count):
+    """The process ended normally after stdout, and its one line on stderr
+    says how many calls never ran."""
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.splitlines() == stdout, r.stdout
+    assert r.stderr.splitlines() == [never_ran(count)], r.stderr
+
 # skipped() runs five frames of 8 KB below where the program goes on, so
 # its dead records lie below every frame made after the longjmp.
 LONGJMP = r"""
@@ -157,12 +171,7 @@ def test_a_thread_that_returns_after_a_longjmp_skipped_calls_says_how_many_were_
 
 def test_a_process_that_ends_after_a_longjmp_skipped_calls_says_how_many_never_ran(
         longjmp_prog):
-    r = run(longjmp_prog, "main-returns")
-    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    assert r.stdout.splitlines() == ["back from the longjmp"], r.stdout
-    assert r.stderr.splitlines() == [
-        "libdefer: 2 deferred call(s) never ran: their frames were left by a longjmp or a C++ "
-        "exception across a defer_frame built without -fexceptions"], r.stderr
+    process_says(run(longjmp_prog, "main-returns"), ["back from the longjmp"], "2")
 
 
 # skipped()'s first call is in its mark's record, on the dead stack; its
@@ -176,9 +185,7 @@ def test_a_thread_whose_dead_records_were_written_over_counts_them_without_follo
 
 def test_a_process_whose_dead_records_were_written_over_counts_them_without_following_junk(
         longjmp_prog):
-    r = run(longjmp_prog, "main-scribble")
-    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    assert r.stderr.startswith("libdefer: at least 2 deferred call(s) never ran: "), r.stderr
+    process_says(run(longjmp_prog, "main-scribble"), ["back from the longjmp"], "at least 2")
 
 
 def test_exit_from_a_deferring_frame_skips_its_calls_and_says_nothing(longjmp_prog):
@@ -248,10 +255,7 @@ def test_a_panic_after_a_cplusplus_exception_skipped_c_calls_runs_the_live_ones_
 
 
 def test_a_process_that_ends_after_a_cplusplus_exception_skipped_c_calls_says_so(cxx_prog):
-    r = run(cxx_prog)
-    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    assert r.stdout.splitlines() == ["caught"], r.stdout
-    assert r.stderr.startswith("libdefer: 1 deferred call(s) never ran: "), r.stderr
+    process_says(run(cxx_prog), ["caught"], "1")
 
 
 # No false alarm: a panic in a signal handler on an alternate stack that
@@ -268,37 +272,53 @@ static char stack[1 << 20] __attribute__((aligned(4096)));
 static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
 static void onsig(int sig) { (void)sig; panic("in the handler"); }
 static void catch(void) { recover(); }
+static void handled(void) { say(recover() ? "handler: recovered" : "handler: not recovered"); }
+/* A handler whose inner block recovers and resumes: the function's exit
+ * then finds the interrupted frame's records, below its own mark. */
+static void recovers(int sig)
+{
+	(void)sig;
+	defer_frame;
+	defer(say, "handler: call ran");
+	{
+		defer_frame;
+		defer_result();
+		defer(handled);
+		panic("in the handler's block");
+	}
+}
 __attribute__((noinline)) static void guard(void)
 {
 	defer_frame;
 	defer(catch);
 	defer(say, "guard: call ran");
 	raise(SIGUSR1);
+	say("guard: after the signal");
 }
 static void *thread(void *arg)
 {
 	size_t n = 1 << 16;
 	stack_t ss = { .ss_sp = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 				     -1, 0), .ss_size = n };
-	struct sigaction sa = { .sa_handler = onsig, .sa_flags = SA_ONSTACK };
+	struct sigaction sa = { .sa_handler = arg ? recovers : onsig, .sa_flags = SA_ONSTACK };
 
-	(void)arg;
 	if ((char *)ss.ss_sp < stack + sizeof stack)
 		return "the alternate stack is not above the thread's";
 	sigaltstack(&ss, 0);
 	sigaction(SIGUSR1, &sa, 0);
 	guard();
-	return "recovered";
+	return "guard returned";
 }
-int main(void)
+int main(int argc, char **argv)
 {
 	pthread_attr_t a;
 	pthread_t t;
 	void *r;
 
+	(void)argv;
 	pthread_attr_init(&a);
 	pthread_attr_setstack(&a, stack, sizeof stack);
-	pthread_create(&t, &a, thread, 0);
+	pthread_create(&t, &a, thread, argc > 1 ? "block" : 0);
 	pthread_join(t, &r);
 	say(r);
 	return 0;
@@ -316,7 +336,22 @@ def test_a_panic_on_an_alternate_stack_above_the_threads_own_recovers(cc, flags)
     exe = compile_program(ALTSTACK, cc=cc, opt="-O2", name="stale_altstack", extra=flags)
     r = run(exe)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
-        (0, ["guard: call ran", "recovered"], ""), r.stderr
+        (0, ["guard: call ran", "guard returned"], ""), r.stderr
+
+
+@pytest.mark.parametrize("flags", [[], ["-fexceptions"]], ids=["", "fexceptions"])
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_handler_frame_on_an_alternate_stack_above_the_threads_own_exits_after_its_block_recovers(
+        cc, flags):
+    """The handler's function-level frame exits with its call run by the
+    recovery; the head is then the interrupted frame's record, which lies
+    below the frame's mark by address but is older (__defer_checkstale
+    took it for a dead deeper frame's and aborted)."""
+    exe = compile_program(ALTSTACK, cc=cc, opt="-O2", name="stale_altstack", extra=flags)
+    r = run(exe, "block")
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
+        (0, ["handler: recovered", "handler: call ran", "guard: after the signal",
+             "guard: call ran", "guard returned"], ""), r.stderr
 
 
 # No false alarm: a recovery in an inner block's frame, in code with
@@ -392,16 +427,30 @@ LOCAL_ALTSTACK = r"""
 #include <stdio.h>
 #include <string.h>
 #include <defer.h>
-static int inner;
+static const char *who;	/* who recovers: the interrupted frame, or the handler */
 static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
 static void catch(void) { say(recover() ? "recovered" : "not recovered"); }
 static void onsig(int sig)
 {
 	(void)sig;
 	defer_frame;
-	if (inner)
+	if (!strcmp(who, "inner"))
 		defer(catch);
 	defer(say, "handler: call ran");
+	/* One record per frame, each its mark's own: nothing on the way
+	 * asks the kernel where the alternate stack is (checkslow) before
+	 * the recovery runs the function's call (runowner). */
+	if (!strcmp(who, "block")) {
+		defer_frame;
+		defer_result();
+		defer(catch);
+		panic("in the handler's block");
+	}
+	if (!strcmp(who, "unwound")) {	/* the recovery finds onsig's caller */
+		defer_frame;
+		defer(catch);
+		panic("in the handler's block");
+	}
 	panic("in the handler");
 }
 __attribute__((noinline)) static void guard(void)
@@ -418,7 +467,7 @@ __attribute__((noinline)) static void guard(void)
 	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
 	struct sigaction sa = { .sa_handler = onsig, .sa_flags = SA_ONSTACK | SA_NODEFER };
 
-	inner = arg != 0;
+	who = arg;
 	sigaltstack(&ss, 0);
 	sigaction(SIGUSR1, &sa, 0);
 	deep(3);
@@ -429,8 +478,7 @@ int main(int argc, char **argv)
 {
 	pthread_t t;
 
-	(void)argv;
-	pthread_create(&t, 0, thread, argc > 1 ? "inner" : 0);
+	pthread_create(&t, 0, thread, argc > 1 ? argv[1] : "outer");
 	pthread_join(t, 0);
 	say("joined");
 	return 0;
@@ -440,12 +488,12 @@ int main(int argc, char **argv)
 
 @pytest.fixture(params=COMPILERS)
 def local_altstack_prog(request):
-    not_on_musl(MUSL_NO_LIBC_UNWIND)  # raise() is a libc call
     return compile_program(LOCAL_ALTSTACK, cc=request.param, opt="-O2", name="stale_local_altstack")
 
 
 def test_a_panic_on_an_alternate_stack_inside_the_threads_own_is_recovered_by_the_interrupted_frame(
         local_altstack_prog):
+    not_on_musl(MUSL_NO_LIBC_UNWIND)  # the recovery unwinds through raise()
     r = run(local_altstack_prog, timeout=20)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
         (0, ["handler: call ran", "guard: call ran", "recovered", "joined"], ""), r.stderr
@@ -453,10 +501,36 @@ def test_a_panic_on_an_alternate_stack_inside_the_threads_own_is_recovered_by_th
 
 def test_a_handler_on_a_local_alternate_stack_that_recovers_leaves_the_interrupted_frames_calls_alone(
         local_altstack_prog):
+    not_on_musl(MUSL_NO_LIBC_UNWIND)  # the recovery unwinds through raise()
     r = run(local_altstack_prog, "inner", timeout=20)
     assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
         (0, ["handler: call ran", "recovered", "guard: after the signal", "guard: call ran",
              "not recovered", "joined"], ""), r.stderr
+
+
+# What a handler's block that recovers prints, and the interrupted frame after.
+HANDLER_BLOCK_RECOVERED = (0, ["recovered", "handler: call ran", "guard: after the signal",
+                               "guard: call ran", "not recovered", "joined"], "")
+
+
+def test_a_handler_block_with_defer_result_on_a_local_alternate_stack_runs_only_the_handlers_calls(
+        local_altstack_prog):
+    """The recovery resumes at the block's defer_result and runs the rest of
+    the handler's frame (runowner) by that frame's range, without asking
+    the kernel: a raw address compare would run the interrupted frame's
+    calls there too, as it did before stackkey."""
+    r = run(local_altstack_prog, "block", timeout=20)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == HANDLER_BLOCK_RECOVERED, r.stderr
+
+
+def test_a_handler_block_without_defer_result_on_a_local_alternate_stack_runs_only_the_handlers_calls(
+        local_altstack_prog):
+    """The same recovery without defer_result: it returns from the handler
+    after running the handler's frame's call; the interrupted frame's
+    calls stay for its own exit (runowner asks the kernel where the
+    alternate stack is before it orders a record below the owner's end)."""
+    r = run(local_altstack_prog, "unwound", timeout=20)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == HANDLER_BLOCK_RECOVERED, r.stderr
 
 
 # The same dead records met by a panic that unwinds (code with landing
@@ -559,7 +633,5 @@ def test_the_exit_of_a_frame_whose_inner_block_a_longjmp_left_aborts_if_the_bloc
         # record only if it lies below exitcheck's frame, which depends on
         # the libc's exit path (it does under qemu for aarch64 gcc -O2).
         lines = r.stderr.splitlines()
-        assert lines[0] == "block mark above" and lines[1:] in (
-            [], ["libdefer: 1 deferred call(s) never ran: their frames were left by a longjmp "
-                 "or a C++ exception across a defer_frame built without -fexceptions"]), r.stderr
+        assert lines[0] == "block mark above" and lines[1:] in ([], [never_ran("1")]), r.stderr
         assert (r.returncode, r.stdout.splitlines()) == (0, ["after the longjmp", "returned"])
