@@ -252,15 +252,8 @@ static _Unwind_Reason_Code findlp(struct _Unwind_Context *ctx, void *arg)
 
 	if (sp < s->from)
 		return _URC_NO_REASON;
-	if (sp > s->upto) {
-		/* Past the frames, none with a landing pad at its pc: a landing
-		 * pad's __defer_unwound (a pad, below) between is one all the
-		 * same, whatever that landing pad's own call-site entry says (the
-		 * panic ends its unwind there).  Here, not in scanframes, whose
-		 * usual path would save one more register. */
-		s->lp = pads && pads->sp <= s->upto;
+	if (sp > s->upto)
 		return _URC_END_OF_STACK;
-	}
 	ip = _Unwind_GetIPInfo(ctx, &before);
 	lsda = _Unwind_GetLanguageSpecificData(ctx);
 	if (lsda && haslp(lsda, _Unwind_GetRegionStart(ctx), before ? ip : ip - 1)) {
@@ -498,10 +491,14 @@ static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
 	struct search s = { from, upto, 0 };
 	int lp = __defer_cfilp(w, from, upto, g && g->stacklo ? g->stackhi : 0);
 
-	if (lp >= 0)
-		return lp;
-	_Unwind_Backtrace(findlp, &s);
-	return s.lp;
+	if (lp < 0) {
+		_Unwind_Backtrace(findlp, &s);
+		lp = s.lp;
+	}
+	/* A landing pad's __defer_unwound (a pad, below) between is one all
+	 * the same, whatever that landing pad's own call-site entry says: the
+	 * panic ends its unwind there. */
+	return lp || (pads && pads->sp <= upto);
 }
 
 /*
