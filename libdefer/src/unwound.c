@@ -105,7 +105,8 @@ struct slot {
 	struct defer_mark *resume; /* the owner's innermost frame with defer_result */
 	struct unwind u;	/* signal frames passed */
 	int npcs;
-	/* Not cleared for a new panic (unwindpanic sets them): */
+	/* Not cleared for a new panic (unwindpanic sets the first two; pcsat
+	 * is read only once npcs is not 0): */
 	struct slot *carrier;	/* whose unwind p goes on with: this slot's, or an older one's */
 	struct slot *acts;	/* the slot whose panic the unwind goes on with */
 	uintptr_t pcsat;	/* stackkey of the frame of pcs' last entry */
