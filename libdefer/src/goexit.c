@@ -45,6 +45,7 @@ void goexit1(struct g *g)
 		rundefer(g, d, &p, NULL, "goexit");
 		freedefer(g, d);
 	}
+	__defer_unwindrest(g, &p, from);
 	g->_panic = p.link;
 	pthread_exit(0);
 }

@@ -155,6 +155,7 @@ void gopanic(void *value, const void *vtype, const char *fmt, ...)
 		if (panicrun(g, d, &p))
 			recovery(g, d, from, scan);
 	}
+	__defer_unwindrest(g, &p, from);
 	STAP_PROBE2(libdefer, fatal, &p, g);
 	fatalpanic(g);
 }

@@ -399,6 +399,12 @@ static inline int crossescleanups(uintptr_t from, uintptr_t mark, struct scan *s
  * and (defer_frame being one) their calls, as p's.  from: the CFA of the
  * gopanic or goexit1 that unwinds (checklive). */
 HIDDEN void unwindpanic(struct g *g, struct _panic *p, uintptr_t from) __attribute__((noreturn));
+/* Before p (a panic or goexit) whose chain ran out ends the program or
+ * the thread: if it was raised by a call that a landing pad runs, it goes
+ * on by unwinding from there (unwindpanic), so that the landing pads'
+ * cleanups run first, as for any panic that unwinds; else it returns.
+ * Named so that the crash report folds it with the runtime's frames. */
+HIDDEN void __defer_unwindrest(struct g *g, struct _panic *p, uintptr_t from);
 /* Give back a popped panic: its text, and its slot if it unwound. */
 HIDDEN void freepanic(struct _panic *p);
 /* The same, inline for what most recoveries pop: gopanic's own panic, on

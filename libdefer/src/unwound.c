@@ -31,7 +31,13 @@
  *    cleanups and calls run once, as on a return), and the unwind stops at
  *    the owner's caller, which continues as if the owner had returned
  *    defer_result's variable.  A recovery of a frame without a landing
- *    pad, run by the stop function, ends as recovery() does.
+ *    pad, run by the stop function, ends as recovery() does;
+ *  - a newer panic raised by a call that a landing pad runs never unwinds
+ *    through that landing pad's call (clang's C and the C++ personality
+ *    abort there): while __defer_unwound runs the frame's calls it is a
+ *    pad, the newer panic's unwind ends in it (handover), and the older
+ *    panic's unwind goes on with the newer panic, which runs the frame's
+ *    remaining calls first, as Go nests panics.
  *
  * An unrecovered panic that unwound reports the stack it had (the frames
  * the unwind passed, kept in the slot), not the one that is left.
@@ -81,26 +87,40 @@ struct lsdaseen {
 	struct objrange r;
 };
 
-/* A panic that unwinds lives here: gopanic's frame is abandoned. */
+/*
+ * A panic that unwinds lives here: gopanic's frame is abandoned.  A slot
+ * is also an unwind, its exception object's, which usually goes on for its
+ * own panic; but a newer panic raised by a call that the unwind's landing
+ * pad runs ends its own unwind in that landing pad's __defer_unwound and
+ * goes on with this one (handover, below).
+ */
 struct slot {
 	struct _panic p;	/* first: a slot's address is its panic's */
+	int busy;		/* PANIC | UNWIND: in use as either */
+	/* The unwind (exc) and what it needs: */
 	struct _Unwind_Exception exc;
-	int inuse;
 	int recovered;		/* in a landing pad: stop at the owner's caller */
 	uintptr_t frame;	/* the recovering frame's mark */
 	uintptr_t at;		/* stackkey of the frame being unwound */
 	struct defer_mark *resume; /* the owner's innermost frame with defer_result */
 	struct unwind u;	/* signal frames passed */
 	int npcs;
-	void *pcs[64];		/* the stack the panic had (the frames the unwind passed) */
+	/* Not cleared for a new panic (unwindpanic sets the first two; pcsat
+	 * is read only once npcs is not 0): */
+	struct slot *carrier;	/* whose unwind p goes on with: this slot's, or an older one's */
+	struct slot *acts;	/* the slot whose panic the unwind goes on with */
+	uintptr_t pcsat;	/* stackkey of the frame of pcs' last entry */
+	void *pcs[64];		/* the stack p had (the frames its unwinds passed) */
 };
+/* busy: p is on the thread's chain; exc unwinds (until it lands, ends, or
+ * a handover ends it). */
+enum { PANIC = 1, UNWIND = 2 };
 enum { NSLOTS = 4 };
 
 struct perthread {
 	struct lsdaseen lsdacache[8];
 	unsigned lsdanext;
-	/* The slot whose panic a landing pad recovered, until the unwind
-	 * stops. */
+	/* The unwind whose panic a landing pad recovered, until it stops. */
 	struct slot *landing;
 	struct slot slots[NSLOTS];
 };
@@ -113,6 +133,24 @@ struct perthread {
  */
 static __thread struct perthread *pt __attribute__((tls_model("initial-exec")));
 static __thread struct known known __attribute__((tls_model("initial-exec")));
+/*
+ * A landing pad's __defer_unwound running its frame's calls for the unwind
+ * that is at that frame (carrier).  A newer panic, raised by one of those
+ * calls, that reaches the frame's records or beyond ends its own unwind
+ * here (handover) instead of crossing the landing pad's call, which
+ * clang's code treats as an exception escaping a cleanup (abort), the
+ * C++ personality too (std::terminate), and where gcc's runs the frame's
+ * remaining cleanups before its remaining calls.  The pads live on
+ * __defer_unwound's stack, innermost first.
+ */
+struct pad {
+	uintptr_t sp;		/* __defer_unwound's stack pointer at its call of __defer_padrun */
+	struct defer_mark *m;
+	struct slot *carrier;
+	int again;		/* handed over: __defer_padrun is to run again */
+	struct pad *next;
+};
+static __thread struct pad *pads __attribute__((tls_model("initial-exec")));
 static pthread_key_t ptkey;
 static pthread_once_t ptonce = PTHREAD_ONCE_INIT;
 
@@ -454,10 +492,14 @@ static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
 	struct search s = { from, upto, 0 };
 	int lp = __defer_cfilp(w, from, upto, g && g->stacklo ? g->stackhi : 0);
 
-	if (lp >= 0)
-		return lp;
-	_Unwind_Backtrace(findlp, &s);
-	return s.lp;
+	if (lp < 0) {
+		_Unwind_Backtrace(findlp, &s);
+		lp = s.lp;
+	}
+	/* A landing pad's __defer_unwound (a pad, below) between is one all
+	 * the same, whatever that landing pad's own call-site entry says: the
+	 * panic ends its unwind there. */
+	return lp || (pads && pads->sp <= upto);
 }
 
 /*
@@ -538,27 +580,47 @@ void freepanic(struct _panic *p)
 	if (p->text != p->msg)
 		freetext(p);
 	if (s)
-		s->inuse = 0;
+		s->busy &= ~PANIC;
 }
 
-/* The panic unwinding the frame of mark m now, if it is not recovered.
- * A mark below the frame the unwind is at (stackkey's order) belongs to a
- * frame that a call the panic runs entered: its exits are ordinary ones. */
-static struct slot *unwinding(const struct g *g, const struct defer_mark *m)
+/*
+ * The unwind that is at the frame of mark m now, in its landing pad: the
+ * one the newest panic goes on with, or one whose panic that landing pad
+ * recovered (the owner's other frames).  A mark below the frame it is at
+ * (stackkey's order) belongs to a frame that a call of the panic's
+ * entered: its exits are ordinary ones.
+ */
+static struct slot *atframe(const struct g *g, const struct defer_mark *m)
 {
 	struct slot *s = g && g->_panic ? slotof(g->_panic) : 0;
+	uintptr_t key = stackkey(g, (uintptr_t)m);
 
-	return s && !s->recovered && stackkey(g, (uintptr_t)m) >= s->at ? s : 0;
+	if (s && !s->carrier->recovered && key >= s->carrier->at)
+		return s->carrier;
+	if (pt && pt->landing && key >= pt->landing->at)
+		return pt->landing;
+	return 0;
+}
+
+/* The panic the unwind c goes on with, which is the newest: a newer one
+ * runs its calls below, or has taken c over (handover). */
+static struct slot *acting(const struct g *g, const struct slot *c)
+{
+	struct slot *s = c->acts;
+
+	if (g->_panic != &s->p)
+		throw("panic: an unwind goes on without its panic");
+	return s;
 }
 
 /* The owner's caller, as ctx has it, continues: the owner returned its
  * defer_result variable (the owner's frame is gone, its memory is not). */
-static void land(struct g *g, struct slot *s, struct _Unwind_Context *ctx)
+static void land(struct g *g, struct slot *c, struct _Unwind_Context *ctx)
 {
 	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx) };
-	const struct defer_resume *v = s->resume ? s->resume->resume : 0;
-	sigset_t mask = s->u.mask;
-	int masked = s->u.masked;
+	const struct defer_resume *v = c->resume ? c->resume->resume : 0;
+	sigset_t mask = c->u.mask;
+	int masked = c->u.masked;
 
 	callee_saved(&r, ctx);
 	if (v && v->var) {
@@ -570,15 +632,91 @@ static void land(struct g *g, struct slot *s, struct _Unwind_Context *ctx)
 		memcpy(v->varinfo & 0x100 ? (void *)&r.fret : (void *)&r.ret, v->var, size);
 	}
 	pt->landing = 0;
-	s->inuse = 0;
-	leave(g, (struct defer_mark *)s->frame, 0, &r, masked ? &mask : 0);
+	c->busy &= ~UNWIND;
+	leave(g, (struct defer_mark *)c->frame, 0, &r, masked ? &mask : 0);
+}
+
+extern void __asan_handle_no_return(void) __attribute__((weak));
+
+/*
+ * The unwind c of the newest panic s reached the innermost pad's frame,
+ * __defer_unwound's as ctx has it, right after __defer_padrun returned:
+ * s goes on there, with the pad's unwind, and __defer_padrun, told so by
+ * the pad, runs again and runs the frame's remaining calls as s's (so the
+ * frame's cleanups run once, after them, as on a return).  Every unwind
+ * that is below the pad ends: c, and any whose landing pad the jump
+ * leaves (c's panic started in a call that one runs).  Those above, the
+ * pad's own and any suspended in an outer landing pad, go on.
+ */
+__attribute__((noreturn, noinline, cold))
+static void handover(const struct g *g, struct slot *c, struct slot *s,
+		     struct _Unwind_Context *ctx)
+{
+	struct pad *pd = pads;
+	struct slot *to = pd->carrier;
+	struct defer_resume r = { .pc = _Unwind_GetIP(ctx), .sp = _Unwind_GetCFA(ctx) };
+	uintptr_t key = stackkey(g, pd->sp);
+
+	if (r.sp != pd->sp)
+		throw("panic: the unwind passed the landing pad's runtime frame");
+	callee_saved(&r, ctx);
+	for (struct slot *o = pt->slots; o < pt->slots + NSLOTS; o++)
+		if (o->at < key)	/* the frame it is at, or was last */
+			o->busy &= ~UNWIND;
+	pd->again = 1;
+	s->carrier = to;
+	to->acts = s;
+	/* A panic of the frame that recovered and landing: the new one goes
+	 * on instead (as in Go, with the calls the frame has left). */
+	to->recovered = 0;
+	if (pt->landing == to)
+		pt->landing = 0;
+	/* The jump leaves the signal handlers c's unwind passed. */
+	if (c->u.masked)
+		pthread_sigmask(SIG_SETMASK, &c->u.mask, 0);
+	if (__asan_handle_no_return)
+		__asan_handle_no_return();
+	__defer_jump(&r);
+}
+
+/*
+ * The records of the frames below the one at ctx (sp: its stack pointer,
+ * key: stackkey's), which had no landing pad of their own, as the panic
+ * s's that the unwind c goes on with; a recovery there ends as recovery()
+ * does.  Out of line: the stop function's usual frame finds none.
+ */
+__attribute__((noinline))
+static void runbelow(struct g *g, struct slot *c, struct slot *s, struct _Unwind_Context *ctx,
+		     uintptr_t sp, uintptr_t key)
+{
+	struct _defer *d;
+
+	while ((d = g->_defer) && stackkey(g, d->sp) < key) {
+		struct defer_mark *m = (struct defer_mark *)d->sp, *resume;
+		struct defer_resume r;
+		sigset_t mask = c->u.mask;
+		int masked = c->u.masked;
+
+		if (!panicrun(g, d, &s->p))
+			continue;
+		c->busy &= ~UNWIND;
+		freedefer(g, d);
+		if (poppanics(g, d))
+			goexit1(g);
+		if (key == UINTPTR_MAX)
+			throw("recover: the stack ended before the recovering frame's caller");
+		resume = runowner(g, m, sp);
+		r = (struct defer_resume){ .pc = _Unwind_GetIP(ctx), .sp = sp };
+		callee_saved(&r, ctx);
+		leave(g, m, resume, &r, masked ? &mask : 0);
+	}
 }
 
 /* Called for each frame before its landing pad, and at the end. */
 static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exception_Class cls,
 				struct _Unwind_Exception *e, struct _Unwind_Context *ctx, void *arg)
 {
-	struct slot *s = arg;
+	struct slot *c = arg, *s;
 	struct g *g = __defer_tls.g;
 	int end = actions & _UA_END_OF_STACK;
 	uintptr_t sp = end ? UINTPTR_MAX : _Unwind_GetCFA(ctx);
@@ -589,47 +727,36 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 
 	(void)version, (void)cls, (void)e;
 	__defer_inruntime = 1;
+	if (c->recovered) {
+		if (end)
+			throw("recover: the stack ended before the recovering frame's caller");
+		if (key > stackkey(g, c->frame))
+			land(g, c, ctx);
+		sigframe(&c->u, ctx);
+		__defer_inruntime = 0;
+		return _URC_NO_REASON;
+	}
+	s = c->acts;	/* the newest panic (acting, which padrun checks) */
 	/* The report's stack: the unwind passes every frame, from
 	 * unwindpanic's up, before anything of it runs (a frame whose
 	 * landing pad resumed the unwind comes again: its stack pointer is
 	 * the last one's). */
-	if (!end && s->npcs < 64 && (!s->npcs || key > s->at))
+	if (!end && s->npcs < 64 && (!s->npcs || key > s->pcsat)) {
 		s->pcs[s->npcs++] = (void *)_Unwind_GetIP(ctx);
-	if (s->recovered) {
-		if (end)
-			throw("recover: the stack ended before the recovering frame's caller");
-		if (key > stackkey(g, s->frame))
-			land(g, s, ctx);
-		sigframe(&s->u, ctx);
-		__defer_inruntime = 0;
-		return _URC_NO_REASON;
+		s->pcsat = key;
 	}
-	/* The frames below that had no landing pad of their own: their
-	 * records, and a recovery there ends as recovery() does. */
-	while ((d = g->_defer) && stackkey(g, d->sp) < key) {
-		struct defer_mark *m = (struct defer_mark *)d->sp, *resume;
-		struct defer_resume r;
-		sigset_t mask = s->u.mask;
-		int masked = s->u.masked;
-
-		if (!panicrun(g, d, &s->p))
-			continue;
-		freedefer(g, d);
-		if (poppanics(g, d))
-			goexit1(g);
-		if (end)
-			throw("recover: the stack ended before the recovering frame's caller");
-		resume = runowner(g, m, sp);
-		r = (struct defer_resume){ .pc = _Unwind_GetIP(ctx), .sp = sp };
-		callee_saved(&r, ctx);
-		leave(g, m, resume, &r, masked ? &mask : 0);
-	}
+	if ((d = g->_defer) && stackkey(g, d->sp) < key)
+		runbelow(g, c, s, ctx, sp, key);
+	sigframe(&c->u, ctx);
+	if (pads && key >= stackkey(g, pads->sp))
+		handover(g, c, s, ctx);
 	if (end && s->p.goexit) {
 		/* Every call ran: the thread ends, as defer_goexit's own loop
 		 * ends it.  pthread_exit's unwind passes the frames again, with
 		 * nothing left to run. */
 		g->_panic = s->p.link;
-		s->inuse = 0;
+		s->busy &= ~PANIC;
+		c->busy &= ~UNWIND;
 		__defer_inruntime = 0;
 		pthread_exit(0);
 	}
@@ -637,8 +764,7 @@ static _Unwind_Reason_Code stop(int version, _Unwind_Action actions, _Unwind_Exc
 		STAP_PROBE2(libdefer, fatal, &s->p, g);
 		fatalpanic(g);
 	}
-	sigframe(&s->u, ctx);
-	s->at = key;
+	c->at = key;
 	__defer_inruntime = 0;
 	return _URC_NO_REASON;
 }
@@ -659,19 +785,20 @@ void unwindpanic(struct g *g, struct _panic *p, uintptr_t from)
 	if (!getpt())
 		throw("panic: no memory to unwind the frames with cleanups");
 	s = pt->slots;
-	while (s < pt->slots + NSLOTS && s->inuse)
+	while (s < pt->slots + NSLOTS && s->busy)
 		s++;
 	if (s == pt->slots + NSLOTS)
 		throw("more than %d panics unwinding at once", NSLOTS);
-	memset(s, 0, offsetof(struct slot, pcs));
-	s->inuse = 1;
+	memset(s, 0, offsetof(struct slot, carrier));
+	s->busy = PANIC | UNWIND;
+	s->carrier = s->acts = s;
 	s->p = *p;
 	if (p->text == p->msg)
 		s->p.text = s->p.msg;
 	if (__defer_fault.p == p)
 		__defer_fault.p = &s->p;
 	g->_panic = &s->p;
-	notealtstack();		/* for stackkey, in stop and unwinding */
+	notealtstack();		/* for stackkey, in stop and atframe */
 	/* Their cleanups run their calls as the panic's (__defer_unwound).
 	 * The stop function and the cleanups run records without looking:
 	 * every record is checked here first (a dead one's mark is not
@@ -687,22 +814,39 @@ void unwindpanic(struct g *g, struct _panic *p, uintptr_t from)
 	throw("panic: cannot unwind the stack (missing unwind tables?)");
 }
 
-void __defer_unwound(struct defer_mark *m)
+void __defer_unwindrest(struct g *g, struct _panic *p, uintptr_t from)
 {
-	struct g *g = __defer_tls.g;
-	struct slot *s = unwinding(g, m);
+	if (pads)
+		unwindpanic(g, p, from);
+}
+
+/*
+ * The calls of pd's frame, in its landing pad, as the panic's that the
+ * pad's unwind goes on with, and after a recovery as a return's.  It
+ * returns again, with pd->again set, when a newer panic takes the unwind
+ * over (handover): the frame's calls left are then that panic's.  Named
+ * so that the crash report folds it with the runtime's frames (a newer
+ * panic's stack passes it).
+ */
+__attribute__((noinline))
+static void __defer_padrun(struct g *g, struct pad *pd)
+{
+	struct defer_mark *m = pd->m;
+	struct slot *c = pd->carrier, *s;
 	struct _defer *d;
 
-	m->armed = 1;
-	if (!s) {
-		/* An ordinary exit: of the recovering owner's other frames while
-		 * its landing pad finishes, or later of a frame the unwind did
-		 * not reach. */
-		if (pt->landing && !pt->landing->resume && m->resumable)
-			pt->landing->resume = m;
+	/* The frame handover finds: __defer_unwound's, at this call. */
+	pd->sp = (uintptr_t)__builtin_dwarf_cfa();
+	m->armed = 1;		/* a newer panic's unwindpanic made it 2 again */
+	if (c->recovered) {
+		/* An ordinary exit: of the recovering owner's other frames
+		 * while its landing pad finishes. */
+		if (!c->resume && m->resumable)
+			c->resume = m;
 		deferreturn(m);
 		return;
 	}
+	s = acting(g, c);
 	__defer_inruntime = 1;
 	while ((d = g->_defer) && d->sp == (uintptr_t)m) {
 		if (!panicrun(g, d, &s->p))
@@ -710,11 +854,10 @@ void __defer_unwound(struct defer_mark *m)
 		freedefer(g, d);
 		if (poppanics(g, d))
 			goexit1(g);
-		s->inuse = 1;	/* until the unwind stops (land) */
-		s->recovered = 1;
-		s->frame = (uintptr_t)m;
-		s->resume = m->resumable ? m : 0;
-		pt->landing = s;
+		c->recovered = 1;	/* c stays UNWIND until the unwind stops (land) */
+		c->frame = (uintptr_t)m;
+		c->resume = m->resumable ? m : 0;
+		pt->landing = c;
 		STAP_PROBE2(libdefer, resume, m, g);
 		break;
 	}
@@ -723,8 +866,32 @@ void __defer_unwound(struct defer_mark *m)
 	 * an inner block's frame, which the compiler may put above the
 	 * function's own mark, would otherwise find the function's record at
 	 * the head and take it for a dead deeper frame's (__defer_checkstale). */
-	if (s->recovered && g->_defer && g->_defer->sp == (uintptr_t)m)
+	if (c->recovered && g->_defer && g->_defer->sp == (uintptr_t)m)
 		deferreturn(m);
+}
+
+void __defer_unwound(struct defer_mark *m)
+{
+	struct g *g = __defer_tls.g;
+	struct slot *c = atframe(g, m);
+	struct pad pad;
+
+	if (!c) {
+		m->armed = 1;
+		deferreturn(m);
+		return;
+	}
+	pad.m = m;
+	pad.carrier = c;
+	pad.next = pads;
+	pads = &pad;
+	/* pad is the program's memory to the compiler once pads holds it: it
+	 * reads again after the call what the handover wrote. */
+	do {
+		pad.again = 0;
+		__defer_padrun(g, &pad);
+	} while (pad.again);
+	pads = pad.next;
 }
 
 /* The stack an unwound panic had, for the report; 0 if it did not unwind. */

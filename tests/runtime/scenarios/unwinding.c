@@ -18,8 +18,36 @@
  *   mixed     (-DWITH_PLAIN, linked with nofexc.c built without
  *             -fexceptions) the panic crosses plain frames between frames
  *             with cleanups
+ * A call that an unwinding panic (A) runs from a frame's landing pad
+ * panics again (B), and B is nested in A as in Go (renest*):
+ *   renest            an older call of the same frame recovers B; the
+ *                     frame's other calls and cleanups run once each,
+ *                     then main panics and recovers C, which is alone
+ *   renest_fatal      nothing recovers: the report has both panics
+ *   renest_recovered  the call recovered A before it panicked
+ *   renest_recovered_fatal   and nothing recovers B
+ *   renest_up         the call was its frame's last: the caller recovers
+ *   renest_last       and the thread's last: nothing is left to recover
+ *   renest_bare       renest's frame with no cleanup but defer_frame (gcc
+ *                     gives that landing pad's call no landing pad), twice
+ *   regoexit          the call is defer_goexit, in a thread, once with an
+ *                     older call in the frame and once without
+ *   renest_repeat     renest, renest_up and relanding 1000 times each, quietly
+ *                     (every unwind's slot is given back)
+ *   incleanup         A's landing pad runs a cleanup whose own unwinding
+ *                     panic's landing pad has a call that panics again; the
+ *                     caller then recovers A, and a call of its that runs
+ *                     after that unwinds a panic of its own
+ *   resignal          the call raises SIGUSR1, whose handler panics: the
+ *                     handover leaves the handler, and unblocks SIGUSR1
+ *   cleanup_panics    not a call but a cleanup variable's function panics
+ *                     again (docs/runtime.md, Limits: it crosses the
+ *                     landing pad's call)
+ *   relanding         A is recovered in the landing pad, and a later call
+ *                     of that frame panics (C): the caller recovers C
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +162,7 @@ __attribute__((noinline)) static void second(void)
 	(void)c;
 }
 
-/* Run by the first panic from outer_nested's landing pad. */
+/* Run by the first panic from the landing pad of recovering(first). */
 static void run_nested(void)
 {
 	defer_frame;
@@ -152,13 +180,15 @@ __attribute__((noinline)) static void first(void)
 	(void)c;
 }
 
-__attribute__((noinline)) static int outer_nested(void)
+/* Calls f, and returns 42 if catcher, deferred, recovers what it panics
+ * with (else 1). */
+__attribute__((noinline)) static int recovering(void (*f)(void), void (*catcher)(int *))
 {
 	int r = 1;
 	defer_frame;
 	defer_result(r);
-	defer(catch_set, &r);
-	first();
+	defer(catcher, &r);
+	f();
 	return 0;
 }
 
@@ -181,6 +211,217 @@ static void *goexit_thread(void *arg)
 	exiter();
 	(void)c;
 	return arg;
+}
+
+/* What recover() returned, and the panic under it. */
+static void catch_chain(int *r)
+{
+	const struct _panic *p = recover();
+	const struct _panic *l = p ? p->link : 0;
+
+	printf("catch: %s over %s%s\n", p ? p->msg : "nothing", l ? l->msg : "nothing",
+	       !l ? "" : l->recovered ? " (recovered, aborted)" : l->aborted ? " (aborted)" : "");
+	if (p)
+		*r = 42;
+}
+
+static void repanic(const char *why)
+{
+	printf("repanic %s\n", why);
+	panic("%s", why);
+}
+
+static void recover_repanic(void)
+{
+	const struct _panic *p = recover();
+
+	printf("recovered %s, repanic B\n", p ? p->msg : "nothing");
+	panic("B");
+}
+
+__attribute__((noinline)) static void raise_a(void)
+{
+	CLEANUP(c, "raise_a");
+	defer_frame;
+	defer(note, "raise_a");
+	panic("A");
+	(void)c;
+}
+
+/* The frame whose landing pad runs the call that panics again. */
+__attribute__((noinline)) static int renest(int rec, int recfirst)
+{
+	CLEANUP(c, "renest before defer_frame");
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	CLEANUP(d, "renest after defer_result");
+	defer(note, "renest 0");
+	if (rec)
+		defer(catch_chain, &r);
+	defer(note, "renest 1");
+	if (recfirst)
+		defer(recover_repanic);
+	else
+		defer(repanic, "B");
+	defer(note, "renest 2");
+	raise_a();
+	(void)c, (void)d;
+	return 0;
+}
+
+__attribute__((noinline)) static int renest_bare(void)
+{
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	defer(note, "renest_bare 0");
+	defer(catch_chain, &r);
+	defer(repanic, "B");
+	raise_a();
+	return 0;
+}
+
+__attribute__((noinline)) static void again(void)
+{
+	int r = 0;
+	defer_frame;
+	defer(catch_chain, &r);
+	panic("C");
+}
+
+__attribute__((noinline)) static void renest_mid(void)
+{
+	CLEANUP(c, "renest_mid");
+	defer_frame;
+	defer(repanic, "B");
+	raise_a();
+	(void)c;
+}
+
+static void exitnow(void)
+{
+	printf("goexit\n");
+	defer_goexit();
+}
+
+__attribute__((noinline)) static void goexit_pad(int older)
+{
+	CLEANUP(c, "goexit_pad");
+	defer_frame;
+	if (older)
+		defer(note, "goexit_pad 0");
+	defer(exitnow);
+	raise_a();
+	(void)c;
+}
+
+static void *goexit_pad_thread(void *older)
+{
+	CLEANUP(c, "thread");
+	goexit_pad(older != 0);
+	(void)c;
+	return 0;
+}
+
+__attribute__((noinline)) static void inner_unwinding(void)
+{
+	int r = 0;
+	CLEANUP(c, "inner_unwinding");
+	defer_frame;
+	defer(catch_chain, &r);
+	defer(repanic, "Y");
+	panic("X");
+	(void)c;
+}
+
+static void unwinds_in_cleanup(const int *unused)
+{
+	(void)unused;
+	inner_unwinding();
+}
+
+__attribute__((noinline)) static void cleanup_unwinds(void)
+{
+	__attribute__((cleanup(unwinds_in_cleanup))) int x = 0;
+	defer_frame;
+	defer(note, "cleanup_unwinds");
+	panic("A");
+	(void)x;
+}
+
+/* Runs after its frame recovered A, in the landing pad: an unwinding
+ * panic of its own, recovered. */
+static void unwinds_later(void)
+{
+	int r = 0;
+	CLEANUP(c, "unwinds_later");
+	defer_frame;
+	defer(catch_chain, &r);
+	panic("Z");
+	(void)c;
+}
+
+__attribute__((noinline)) static int incleanup(void)
+{
+	int r = 1;
+	defer_frame;
+	defer_result(r);
+	defer(note, "incleanup 0");
+	defer(unwinds_later);
+	defer(catch_chain, &r);
+	cleanup_unwinds();
+	return 0;
+}
+
+static void onusr1(int sig)
+{
+	(void)sig;
+	panic("B in a handler");
+}
+
+static void raise_usr1(void)
+{
+	raise(SIGUSR1);
+}
+
+__attribute__((noinline)) static void resignal(void)
+{
+	CLEANUP(c, "resignal");
+	int r = 0;
+	defer_frame;
+	defer(catch_chain, &r);
+	defer(raise_usr1);
+	raise_a();
+	(void)c;
+}
+
+static void panicky(const char *const *s)
+{
+	printf("cleanup %s panics\n", *s);
+	panic("B");
+}
+
+__attribute__((noinline)) static void cleanup_panics(void)
+{
+	CLEANUP(c, "cleanup_panics before");
+	__attribute__((cleanup(panicky))) const char *p = "cleanup_panics";
+	defer_frame;
+	defer(note, "cleanup_panics");
+	panic("A");
+	(void)c, (void)p;
+}
+
+__attribute__((noinline)) static void relanding(void)
+{
+	CLEANUP(c, "relanding before defer_frame");
+	int r = 0;
+	defer_frame;
+	defer(note, "relanding 0");
+	defer(repanic, "C");
+	defer(catch_chain, &r);
+	raise_a();
+	(void)c;
 }
 
 #ifdef WITH_PLAIN
@@ -224,13 +465,55 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "fatal")) {
 		middle();
 	} else if (!strcmp(mode, "nested")) {
-		printf("outer_nested returned %d\n", outer_nested());
+		printf("outer_nested returned %d\n", recovering(first, catch_set));
 	} else if (!strcmp(mode, "goexit")) {
 		pthread_t t;
 
 		pthread_create(&t, 0, goexit_thread, 0);
 		pthread_join(t, 0);
 		printf("joined\n");
+	} else if (!strcmp(mode, "renest_up")) {
+		printf("renest_up returned %d\n", recovering(renest_mid, catch_chain));
+	} else if (!strcmp(mode, "renest_repeat")) {
+		long sum = 0;
+
+		if (!freopen("/dev/null", "w", stdout))
+			return 1;
+		for (int i = 0; i < 1000; i++)
+			sum += renest(1, i & 1) + recovering(renest_mid, catch_chain) + recovering(relanding, catch_chain);
+		fprintf(stderr, "sum %ld\n", sum);
+	} else if (!strcmp(mode, "incleanup")) {
+		printf("incleanup returned %d\n", incleanup());
+	} else if (!strcmp(mode, "resignal")) {
+		sigset_t now;
+
+		signal(SIGUSR1, onusr1);
+		resignal();
+		pthread_sigmask(SIG_SETMASK, 0, &now);
+		printf("SIGUSR1 blocked afterwards: %d\n", sigismember(&now, SIGUSR1));
+	} else if (!strcmp(mode, "cleanup_panics")) {
+		printf("cleanup_panics_up returned %d\n", recovering(cleanup_panics, catch_chain));
+		again();
+	} else if (!strcmp(mode, "renest_bare")) {
+		printf("renest_bare returned %d\n", renest_bare());
+		printf("renest_bare returned %d\n", renest_bare());
+		again();
+	} else if (!strcmp(mode, "renest_last")) {
+		renest_mid();
+	} else if (!strcmp(mode, "regoexit")) {
+		for (long older = 1; older >= 0; older--) {
+			pthread_t t;
+
+			pthread_create(&t, 0, goexit_pad_thread, (void *)older);
+			pthread_join(t, 0);
+			printf("joined\n");
+		}
+	} else if (!strncmp(mode, "renest", 6)) {
+		/* renest, renest_fatal, renest_recovered, renest_recovered_fatal */
+		printf("renest returned %d\n", renest(!strstr(mode, "fatal"), !!strstr(mode, "recovered")));
+		again();
+	} else if (!strcmp(mode, "relanding")) {
+		printf("relanding_up returned %d\n", recovering(relanding, catch_chain));
 	}
 #ifdef WITH_PLAIN
 	else if (!strcmp(mode, "mixed"))

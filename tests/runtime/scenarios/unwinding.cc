@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // A panic that crosses C++ frames runs their destructors, interleaved
 // with the frames' deferred calls, innermost first; a frame that catches
-// with catch (...) and rethrows lets it go on.
+// with catch (...) and rethrows lets it go on.  argv[1] "renest": a call
+// that the panic runs from a frame's landing pad panics again, and an
+// older call of that frame recovers the new panic ("renest_fatal": none
+// does).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -56,9 +59,43 @@ __attribute__((noinline)) static int outer()
 	return 0;
 }
 
-int main()
+static void repanic()
+{
+	std::printf("repanic B\n");
+	panic("B");
+}
+
+__attribute__((noinline)) static void raise_a()
+{
+	guard a{"raise_a"};
+	defer_frame;
+	defer(note, "raise_a");
+	panic("A");
+}
+
+__attribute__((noinline)) static int renest(bool rec)
+{
+	int r = 1;
+	guard a{"renest before defer_frame"};
+	defer_frame;
+	defer_result(r);
+	guard b{"renest after defer_result"};
+	defer(note, "renest 0");
+	if (rec)
+		defer(catch_set, &r);
+	defer(note, "renest 1");
+	defer(repanic);
+	defer(note, "renest 2");
+	raise_a();
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	std::setvbuf(stdout, nullptr, _IONBF, 0);
-	std::printf("outer returned %d\n", outer());
+	if (argc > 1 && !std::strncmp(argv[1], "renest", 6))
+		std::printf("renest returned %d\n", renest(!std::strcmp(argv[1], "renest")));
+	else
+		std::printf("outer returned %d\n", outer());
 	return 0;
 }
