@@ -252,7 +252,7 @@ static int classify(uintptr_t addr, const struct symbol *s)
 	};
 	static const char *const othernames[] = {
 		"fatalpanic", "sigpanic", "nildefer", "runowner", "dropstarted",
-		"deferredrecover", "gorecover", 0 };
+		"deferredrecover", "gorecover", "rundefer", "walktocaller", 0 };
 
 	if (runtimefn(addr, s->name, panics, 1, panicnames))
 		return FR_PANIC;
