@@ -241,6 +241,7 @@ int haslp(const unsigned char *lsda, uintptr_t start, uintptr_t ip)
 struct search {
 	uintptr_t from, upto;	/* the frames whose stack pointer is in [from, upto] */
 	int lp;
+	const struct g *keyed;	/* not NULL: from, upto and sp as stackkey's */
 };
 
 static _Unwind_Reason_Code findlp(struct _Unwind_Context *ctx, void *arg)
@@ -251,6 +252,8 @@ static _Unwind_Reason_Code findlp(struct _Unwind_Context *ctx, void *arg)
 	int before = 0;
 	uintptr_t ip;
 
+	if (s->keyed)
+		sp = stackkey(s->keyed, sp);
 	if (sp < s->from)
 		return _URC_NO_REASON;
 	if (sp > s->upto)
@@ -489,7 +492,7 @@ __attribute__((always_inline))
 static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
 			     struct cfiwalk *w)
 {
-	struct search s = { from, upto, 0 };
+	struct search s = { from, upto, 0, 0 };
 	int lp = __defer_cfilp(w, from, upto, g && g->stacklo ? g->stackhi : 0);
 
 	if (lp < 0) {
@@ -500,6 +503,23 @@ static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
 	 * the same, whatever that landing pad's own call-site entry says: the
 	 * panic ends its unwind there. */
 	return lp || (pads && pads->sp <= upto);
+}
+
+/* scanframes' answer for a mark below from: the panic runs on an
+ * alternate signal stack above the thread's own stack, which holds the
+ * record.  The frames between are on two stacks, not in one range of
+ * words: the unwinder is asked, in stackkey's order (a signal frame is
+ * between, which the runtime's walk declines). */
+__attribute__((noinline, cold))
+static int acrossstacks(const struct g *g, uintptr_t from, uintptr_t mark)
+{
+	struct search s = { 0, 0, 0, g };
+
+	notealtstack();
+	s.from = stackkey(g, from);
+	s.upto = stackkey(g, mark);
+	_Unwind_Backtrace(findlp, &s);
+	return s.lp || (pads && stackkey(g, pads->sp) <= s.upto) ? SCAN_CLEANUPS : 0;
 }
 
 /*
@@ -521,6 +541,8 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark, struct scan *s
 	uintptr_t end = mark;
 	int seen = s->seen, quiet;
 
+	if (__builtin_expect(mark < from, 0) && g)
+		return acrossstacks(g, from, mark);
 	/* A frame's return address is just below its callee's CFA: the
 	 * innermost's (into the panicking function) is gopanic's, below
 	 * from; the owner's callee's is below the owner's stack pointer,
