@@ -515,6 +515,8 @@ static int acrossstacks(const struct g *g, uintptr_t from, uintptr_t mark)
 {
 	struct search s = { 0, 0, 0, g };
 
+	if (!g)
+		return 0;
 	notealtstack();
 	s.from = stackkey(g, from);
 	s.upto = stackkey(g, mark);
@@ -541,14 +543,14 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark, struct scan *s
 	uintptr_t end = mark;
 	int seen = s->seen, quiet;
 
-	if (__builtin_expect(mark < from, 0) && g)
-		return acrossstacks(g, from, mark);
 	/* A frame's return address is just below its callee's CFA: the
 	 * innermost's (into the panicking function) is gopanic's, below
 	 * from; the owner's callee's is below the owner's stack pointer,
 	 * which defer_result saw (the rest of the owner's frame holds none). */
 	if (m->resumable && m->resume->sp <= mark && m->resume->sp > from)
 		end = m->resume->sp;
+	else if (mark < from)
+		return acrossstacks(g, from, mark);
 	k = getknown();	/* and __defer_memcheck */
 	quiet = memcheck();
 	if (quiet)
