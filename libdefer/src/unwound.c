@@ -444,7 +444,8 @@ static int lookup(const struct known *k, uintptr_t v, struct objrange *last)
 /* Whether a word of [from - 8, end) points into an object with LSDAs;
  * if none does, SEEN_OTHER in *other says whether a word pointed outside
  * the stack and the first known object (the executable).  The current object's range
- * stays in registers: most words point into it.
+ * stays in registers: most words point into it.  -1, nothing read, if
+ * from is off the thread's stack and end on it (acrossstacks).
  * It reads other frames' words, AddressSanitizer's redzones too. */
 __attribute__((no_sanitize_address, always_inline))
 static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_t from,
@@ -461,6 +462,11 @@ static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_
 	uintptr_t stacklo = g && g->stacklo ? g->stacklo : from;
 	uintptr_t stackhi = g && g->stacklo ? g->stackhi : end + (1 << 16);
 
+	/* From off the thread's stack to a word on it: two stacks, not one
+	 * range to read (acrossstacks). */
+	if (__builtin_expect(from - stacklo >= stackhi - stacklo, 0) &&
+	    end - stacklo < stackhi - stacklo)
+		return -1;
 	for (w = (const uintptr_t *)from - 1; w < (const uintptr_t *)end; w++) {
 		uintptr_t v = *w;
 		struct objrange r;
@@ -505,11 +511,15 @@ static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
 	return lp || (pads && pads->sp <= upto);
 }
 
-/* scanframes' answer for a mark below from: the panic runs on an
- * alternate signal stack above the thread's own stack, which holds the
- * record.  The frames between are on two stacks, not in one range of
- * words: the unwinder is asked, in stackkey's order (a signal frame is
- * between, which the runtime's walk declines). */
+/* scanframes' answer when the panic's frame (from) and the record's
+ * (mark) are on two stacks: the panic runs in a handler on an alternate
+ * signal stack, the record is an interrupted frame's, on the thread's own
+ * stack.  The words between are not one range: with the alternate stack
+ * above, the scan read none (a panic skipped the interrupted frames'
+ * cleanups); below (.bss, the heap), it read across unmapped memory and
+ * faulted.  The unwinder is asked instead, in stackkey's order (a signal
+ * frame is between, which the runtime's walk declines).  Not seen: a
+ * local array as the alternate stack with the record above it. */
 __attribute__((noinline, cold))
 static int acrossstacks(const struct g *g, uintptr_t from, uintptr_t mark)
 {
@@ -560,7 +570,14 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark, struct scan *s
 	 * After a word into an object with LSDAs the rest is not read: the
 	 * unwinder is asked from then on. */
 	if (end >= s->next) {
-		if (wordsinlsda(k, g, s->next, end, &seen))
+		int lsda = wordsinlsda(k, g, s->next, end, &seen);
+
+		if (__builtin_expect(lsda < 0, 0)) {
+			if (quiet)
+				__defer_scanquiet(0);
+			return acrossstacks(g, from, mark);
+		}
+		if (lsda)
 			seen |= SEEN_LSDA;
 		s->seen = seen;
 		s->next = end + 8;

@@ -5,10 +5,14 @@
  * Built with -fexceptions: inner's cleanup variable has a landing pad at
  * its call, which the panic must unwind, whichever stack the handler runs on.
  *
- *	altcleanups same|alt panic|goexit
+ *	altcleanups same|alt|below panic|goexit|result
  *
  * "alt": the handler runs on an alternate stack just above the thread's
- * own, so the panic's frame lies above the record's.
+ * own, so the panic's frame lies above the record's; "below": on one in
+ * .bss, below it (the scan read the words up to the record across the
+ * unmapped memory between).  "result": no cleanup; the owner has a
+ * defer_result, so its recovery unwinds nothing (for musl, whose raise()
+ * has no unwind tables; built without -fexceptions there).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -17,7 +21,8 @@
 #include <sys/mman.h>
 #include <defer.h>
 
-static int alt, goexit;
+static char below[1 << 16];
+static int alt, goexit, result;
 
 static void say(const char *s) { printf("%s\n", s); fflush(stdout); }
 static void onsig(int sig)
@@ -46,6 +51,14 @@ __attribute__((noinline)) static void inner(void)
 	say("inner: after the signal");
 	__asm__ volatile("" : : "r"(&v) : "memory");
 }
+__attribute__((noinline)) static void withresult(void)
+{
+	defer_frame;
+	defer_result();
+	defer(catch);
+	raise(SIGUSR1);
+	say("outer: after the signal");
+}
 __attribute__((noinline)) static void outer(void)
 {
 	defer_frame;
@@ -57,12 +70,15 @@ enum { STACK = 1 << 20, ALT = 1 << 16 };
 
 static void *thread(void *mem)
 {
-	stack_t ss = { .ss_sp = (char *)mem + STACK, .ss_size = ALT };
+	stack_t ss = { .ss_sp = alt > 1 ? below : (char *)mem + STACK, .ss_size = ALT };
 	struct sigaction sa = { .sa_handler = onsig, .sa_flags = alt ? SA_ONSTACK : 0 };
 
 	sigaltstack(&ss, 0);
 	sigaction(SIGUSR1, &sa, 0);
-	outer();
+	if (result)
+		withresult();
+	else
+		outer();
 	return "outer returned";
 }
 int main(int argc, char **argv)
@@ -75,8 +91,9 @@ int main(int argc, char **argv)
 	mem = mmap(0, STACK + ALT, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (argc != 3 || mem == MAP_FAILED)
 		return 64;
-	alt = !strcmp(argv[1], "alt");
+	alt = !strcmp(argv[1], "alt") ? 1 : !strcmp(argv[1], "below") ? 2 : 0;
 	goexit = !strcmp(argv[2], "goexit");
+	result = !strcmp(argv[2], "result");
 	pthread_attr_init(&a);
 	pthread_attr_setstack(&a, mem, STACK);
 	pthread_create(&t, &a, thread, mem);
