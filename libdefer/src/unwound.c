@@ -489,6 +489,38 @@ static inline int wordsinlsda(const struct known *k, const struct g *g, uintptr_
 	return 0;
 }
 
+/* findlp's question in stackkey's order, after notealtstack: whether a
+ * frame from the one at from (on an alternate stack) to the one holding
+ * mark has a landing pad, or a pad is between. */
+static int keyedlp(const struct g *g, uintptr_t from, uintptr_t mark)
+{
+	struct search s = { 0, 0, 0, g };
+
+	if (!g)
+		return 0;
+	s.from = stackkey(g, from);
+	s.upto = stackkey(g, mark);
+	_Unwind_Backtrace(findlp, &s);
+	return s.lp || (pads && stackkey(g, pads->sp) <= s.upto);
+}
+
+/* scanframes' answer when the panic's frame (from) and the record's
+ * (mark) are on two stacks: the panic runs in a handler on an alternate
+ * signal stack, the record is an interrupted frame's, on the thread's own
+ * stack.  The words between are not one range: with the alternate stack
+ * above, the scan read none (a panic skipped the interrupted frames'
+ * cleanups); below (.bss, the heap), it read across unmapped memory and
+ * faulted.  The unwinder is asked instead, in stackkey's order (a signal
+ * frame is between, which the runtime's walk declines).  An alternate
+ * stack inside the thread's (a local array) with the record above it is
+ * one range: landingpad sees it when that walk declines. */
+__attribute__((noinline, cold))
+static int acrossstacks(const struct g *g, uintptr_t from, uintptr_t mark)
+{
+	notealtstack();
+	return keyedlp(g, from, mark) ? SCAN_CLEANUPS : 0;
+}
+
 /* Whether a frame whose stack pointer is in [from, upto] has a landing
  * pad where it is: the runtime's own walk, resumed where this panic's
  * last question left it (cfiwalk.c), else the unwinder's answer.
@@ -502,6 +534,13 @@ static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
 	int lp = __defer_cfilp(w, from, upto, g && g->stacklo ? g->stackhi : 0);
 
 	if (lp < 0) {
+		/* Declined: a signal frame is between, among others.  A
+		 * handler's alternate stack may be a local array inside the
+		 * thread's stack, the interrupted frames below it by address:
+		 * then they are compared by stackkey. */
+		notealtstack();
+		if (onaltstack(from))
+			return keyedlp(g, from, upto);
 		_Unwind_Backtrace(findlp, &s);
 		lp = s.lp;
 	}
@@ -509,29 +548,6 @@ static inline int landingpad(const struct g *g, uintptr_t from, uintptr_t upto,
 	 * the same, whatever that landing pad's own call-site entry says: the
 	 * panic ends its unwind there. */
 	return lp || (pads && pads->sp <= upto);
-}
-
-/* scanframes' answer when the panic's frame (from) and the record's
- * (mark) are on two stacks: the panic runs in a handler on an alternate
- * signal stack, the record is an interrupted frame's, on the thread's own
- * stack.  The words between are not one range: with the alternate stack
- * above, the scan read none (a panic skipped the interrupted frames'
- * cleanups); below (.bss, the heap), it read across unmapped memory and
- * faulted.  The unwinder is asked instead, in stackkey's order (a signal
- * frame is between, which the runtime's walk declines).  Not seen: a
- * local array as the alternate stack with the record above it. */
-__attribute__((noinline, cold))
-static int acrossstacks(const struct g *g, uintptr_t from, uintptr_t mark)
-{
-	struct search s = { 0, 0, 0, g };
-
-	if (!g)
-		return 0;
-	notealtstack();
-	s.from = stackkey(g, from);
-	s.upto = stackkey(g, mark);
-	_Unwind_Backtrace(findlp, &s);
-	return s.lp || (pads && stackkey(g, pads->sp) <= s.upto) ? SCAN_CLEANUPS : 0;
 }
 
 /*

@@ -5,14 +5,19 @@ thread's stack or on an alternate one above or below it.  scanframes read
 the words from the panic's frame to the record's as one range: with the
 alternate stack above, none (the panic's recovery jumped over inner's
 cleanup, and goexit ran it after outer's call); below, across unmapped
-memory (musl, where no word stopped the scan early: SIGSEGV)."""
+memory (musl, where no word stopped the scan early: SIGSEGV); inside the
+thread's own stack (a local array), with only the interrupted frame's
+call having a landing pad, libgcc's walk skipped that frame, below the
+array by address."""
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import COMPILERS, MUSL_NO_LIBC_UNWIND, compile_program, not_on_musl, run
+from conftest import COMPILERS, MUSL_NO_LIBC_UNWIND, compile_program, compiler, not_on_musl, run
 
-SRC = Path(__file__).parent / "scenarios" / "altcleanups.c"
+SCENARIOS = Path(__file__).parent / "scenarios"
+SRC = SCENARIOS / "altcleanups.c"
 
 SAYS = {
     "panic": ["inner: cleanup ran", "outer: recovered", "outer returned"],
@@ -40,3 +45,17 @@ def test_a_musl_panic_on_an_alternate_stack_below_the_threads_reaches_the_interr
     """Without -fexceptions no word points into an object with LSDAs (musl's
     libc has none), so nothing stopped the scan before unmapped memory."""
     says(compile_program(SRC, opt="-O2", libc="musl", name="altcleanups_musl"), where, "result")
+
+
+@pytest.mark.parametrize("where", ["same", "alt"])
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_panic_on_a_local_array_alternate_stack_runs_the_cleanup_of_the_frame_below_it(
+        cc, where, tmp_path):
+    not_on_musl(MUSL_NO_LIBC_UNWIND)
+    inner = tmp_path / "inner.o"
+    subprocess.run(compiler(cc) + ["-O2", "-fexceptions", "-c", str(SCENARIOS / "altlocal_inner.c"),
+                                   "-o", str(inner)], check=True)
+    exe = compile_program(SCENARIOS / "altlocal.c", cc=cc, opt="-O2", extra=[str(inner)])
+    r = run(exe, where)
+    assert (r.returncode, r.stdout.splitlines(), r.stderr) == \
+        (0, ["inner: cleanup ran", "outer: recovered", "outer returned"], ""), r.stderr
