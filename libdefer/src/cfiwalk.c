@@ -243,6 +243,10 @@ static uintptr_t encoded(struct cursor *c, unsigned char enc, const struct dwarf
 	case 0x0c: v = fixed(c, 8); break;
 	default: c->bad = 1; return 0;
 	}
+	/* Zero is NULL, whatever the encoding: no base, nothing read through
+	 * it (libgcc's read_encoded_value_with_base). */
+	if (!v)
+		return 0;
 	switch (enc & 0x70) {
 	case 0x00: break;
 	case 0x10: v += (uintptr_t)at; break;		/* pcrel */

@@ -94,8 +94,7 @@ static void onwalkfault(int sig, siginfo_t *si, void *uc)
  * handlers stay (a fault that is not a walk's is passed on). */
 static void guardwalks(void)
 {
-	struct sigaction sa = { .sa_sigaction = onwalkfault,
-				.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER };
+	struct sigaction sa = { .sa_sigaction = onwalkfault, .sa_flags = SA_SIGINFO | SA_ONSTACK };
 
 	if (__atomic_exchange_n(&guarding, 1, __ATOMIC_ACQ_REL))
 		return;

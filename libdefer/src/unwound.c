@@ -583,8 +583,9 @@ int scanframes(const struct g *g, uintptr_t from, uintptr_t mark, struct scan *s
 		__defer_scanquiet(1);
 	/* wordsinlsda reads from the word below its start (gopanic's return
 	 * address, the first time): the words from s->next - 8 up are new.
-	 * After a word into an object with LSDAs the rest is not read: the
-	 * unwinder is asked from then on. */
+	 * After a word into an object with LSDAs the rest of that range is
+	 * not read (SEEN_LSDA stays: the landing-pad question is asked from
+	 * then on); each later scan still reads its own new words. */
 	if (end >= s->next) {
 		int lsda = wordsinlsda(k, g, s->next, end, &seen);
 
