@@ -603,6 +603,21 @@ static void toresume(struct defer_resume *r, const uint64_t *v, uintptr_t pc)
 /* A bound for a walk whose stack end is unknown (stackhi 0): CFAs only
  * grow, so a walk cannot loop, but a misread rule could wander. */
 enum { MAXWALK = 1 << 16 };
+
+/* Start a walk at a walk's entry point (noinline), whose registers
+ * __defer_setresume took there (a function that calls it cannot be
+ * inlined: it is returns_twice), with the loader's count of unloaded
+ * objects the cache is keyed by. */
+__attribute__((always_inline))
+static inline void begin(struct cfiwalk *w, const struct defer_resume *here)
+{
+	memset(w->v, 0, sizeof w->v);
+	fromresume(w->v, here);
+	w->pc = here->pc;
+	w->subs = UINT64_MAX;
+	dl_iterate_phdr(firstsubs, &w->subs);
+	w->state = 1;
+}
 _Static_assert(CFI_NSLOT == NSLOT, "struct cfiwalk (runtime.h) must match the slots");
 
 /* The rule for pc, from the cache or else from its FDE (then cached, if
@@ -650,26 +665,23 @@ __attribute__((noinline, no_sanitize_address))
 int __defer_cfiwalk(uintptr_t above, uintptr_t stackhi, struct defer_resume *out)
 {
 	struct defer_resume here;
-	uint64_t v[NSLOT] = { 0 }, subs = UINT64_MAX;
-	uintptr_t pc;
+	struct cfiwalk w;
 
 	__defer_setresume(&here);	/* returns once: nothing jumps to it */
-	fromresume(v, &here);
-	pc = here.pc;
-	if (v[SP] >= above)
+	begin(&w, &here);
+	if (w.v[SP] >= above)
 		return 0;	/* on another stack than the owner (a signal stack) */
-	dl_iterate_phdr(firstsubs, &subs);
 	for (int n = 0; n < MAXWALK; n++) {
 		struct rule r;
 
-		if (!ruleof(pc, subs, &r) || !step(v, &r, stackhi))
+		if (!ruleof(w.pc, w.subs, &r) || !step(w.v, &r, stackhi))
 			return 0;
-		pc = (uintptr_t)v[RA];
-		if (v[SP] > above) {
-			toresume(out, v, pc);
+		w.pc = (uintptr_t)w.v[RA];
+		if (w.v[SP] > above) {
+			toresume(out, w.v, w.pc);
 			return 1;
 		}
-		if (!pc)
+		if (!w.pc)
 			return 0;
 	}
 	return 0;
@@ -691,18 +703,13 @@ int __defer_cfilp(struct cfiwalk *w, uintptr_t from, uintptr_t upto, uintptr_t s
 {
 	if (w->state < 0)
 		return -1;
+	/* The count of unloaded objects is read once a panic: the frames it
+	 * asks about are live, so their code cannot have been unloaded since. */
 	if (!w->state) {
 		struct defer_resume here;
 
-		__defer_setresume(&here);	/* returns once: nothing jumps to it */
-		memset(w->v, 0, sizeof w->v);
-		fromresume(w->v, &here);
-		w->pc = here.pc;
-		/* Read once a panic: the frames it asks about are live, so their
-		 * code cannot have been unloaded since. */
-		w->subs = UINT64_MAX;
-		dl_iterate_phdr(firstsubs, &w->subs);
-		w->state = 1;
+		__defer_setresume(&here);
+		begin(w, &here);
 	}
 	/* The first frames are ours, scanframes' and gopanic's (below from):
 	 * stepped through, not asked about.  w is left at a frame above

@@ -262,6 +262,20 @@ def test_a_process_that_ends_after_a_cplusplus_exception_skipped_c_calls_says_so
 # lies above the thread's own stack (the thread's stack is in .bss, the
 # alternate one mmap'd), so every live record is below the panic's frame.
 # (Before stackkey, the recovery looped: it resumed in the handler.)
+# The interrupted frame of the alternate-stack programs: a call pending,
+# one that recovers, and SIGUSR1 raised (each program's catch and say).
+GUARD = r"""
+__attribute__((noinline)) static void guard(void)
+{
+	defer_frame;
+	defer(catch);
+	defer(say, "guard: call ran");
+	raise(SIGUSR1);
+	say("guard: after the signal");
+}
+"""
+
+
 ALTSTACK = r"""
 #include <pthread.h>
 #include <signal.h>
@@ -287,15 +301,7 @@ static void recovers(int sig)
 		panic("in the handler's block");
 	}
 }
-__attribute__((noinline)) static void guard(void)
-{
-	defer_frame;
-	defer(catch);
-	defer(say, "guard: call ran");
-	raise(SIGUSR1);
-	say("guard: after the signal");
-}
-static void *thread(void *arg)
+""" + GUARD + r"""static void *thread(void *arg)
 {
 	size_t n = 1 << 16;
 	stack_t ss = { .ss_sp = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -453,15 +459,7 @@ static void onsig(int sig)
 	}
 	panic("in the handler");
 }
-__attribute__((noinline)) static void guard(void)
-{
-	defer_frame;
-	defer(catch);
-	defer(say, "guard: call ran");
-	raise(SIGUSR1);
-	say("guard: after the signal");
-}
-""" + DEEP % "guard" + r"""static void *thread(void *arg)
+""" + GUARD + DEEP % "guard" + r"""static void *thread(void *arg)
 {
 	char alt[1 << 16] __attribute__((aligned(16)));
 	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
